@@ -1,0 +1,52 @@
+"""The one place that knows every reader: format detection and dispatch."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
+from typing import cast
+
+from wandel.errors import UnknownFormatError
+from wandel.sources.base import ImportBatch
+
+__all__ = ["READER_NAMES", "detect", "read"]
+
+# kind name -> module; order matters for detection (most specific first)
+_MODULES: dict[str, str] = {}
+
+READER_NAMES: tuple[str, ...] = tuple(_MODULES)
+
+
+def _module(kind: str) -> ModuleType:
+    return importlib.import_module(_MODULES[kind])
+
+
+def detect(path: str | Path) -> str:
+    """Return the reader name for ``path``; raise :class:`UnknownFormatError` if none fits."""
+    p = Path(path)
+    if not p.is_file():
+        raise UnknownFormatError(f"{p}: no such file")
+    with open(p, "rb") as fh:
+        head = fh.read(65536)
+    if not head:
+        raise UnknownFormatError(f"{p}: the file is empty; expected one of: {', '.join(_MODULES)}")
+    for kind in _MODULES:
+        sniff = cast(Callable[[Path, bytes], bool], _module(kind).sniff)
+        if sniff(p, head):
+            return kind
+    raise UnknownFormatError(
+        f"{p}: unknown format; Wandel reads: {', '.join(_MODULES)} (use --kind to force one)"
+    )
+
+
+def read(path: str | Path, kind: str = "auto") -> ImportBatch:
+    """Read ``path`` with the reader ``kind`` (``"auto"``: :func:`detect`)."""
+    p = Path(path)
+    if kind == "auto":
+        kind = detect(p)
+    if kind not in _MODULES:
+        raise UnknownFormatError(f"unknown kind {kind!r}; known kinds: {', '.join(_MODULES)}")
+    reader = cast(Callable[[Path], ImportBatch], _module(kind).read)
+    return reader(p)

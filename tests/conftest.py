@@ -1,0 +1,25 @@
+"""Shared fixtures: where the real official data lie (../shared/data beside the checkout)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = Path(os.environ.get("WANDEL_SHARED_DATA", ROOT.parent / "shared" / "data"))
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The folder of real official files; tests that need it are skipped only if it is absent."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"real data folder not found: {SHARED_DATA}")
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def fixtures() -> Path:
+    return FIXTURES
