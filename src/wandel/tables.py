@@ -81,6 +81,19 @@ TABLES: dict[str, TableSpec] = {
             "Population on 31 December by sex and age group.",
         ),
         TableSpec(
+            "official_projection",
+            (
+                ZONE,
+                YEAR,
+                _c("variant", "VARCHAR", "string", False, "e.g. 15kBV-V01 (G2L2W1)"),
+                SEX,
+                AGE_START,
+                AGE_END,
+            ),
+            _CELL,
+            "Official population projections (e.g. 12421-0002), for comparison only.",
+        ),
+        TableSpec(
             "births",
             (ZONE, YEAR, SEX, AGE_START, AGE_END),
             _CELL,

@@ -14,7 +14,14 @@ from wandel.sources.base import ImportBatch
 __all__ = ["READER_NAMES", "detect", "read"]
 
 # kind name -> module; order matters for detection (most specific first)
-_MODULES: dict[str, str] = {}
+_MODULES: dict[str, str] = {
+    "genesis-ffcsv": "wandel.sources.ffcsv",
+    "gv-isys": "wandel.sources.gv_isys",
+    "vg250": "wandel.sources.vg250",
+    "rdb-tidy": "wandel.sources.rdb_tidy",
+    "facilities": "wandel.sources.facilities",
+    "genesis-classic": "wandel.sources.genesis_classic",
+}
 
 READER_NAMES: tuple[str, ...] = tuple(_MODULES)
 
