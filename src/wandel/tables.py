@@ -133,7 +133,7 @@ TABLES: dict[str, TableSpec] = {
                 _c("px", "DOUBLE", "float64"),
                 _c("lx", "DOUBLE", "float64"),
                 _c("dx", "DOUBLE", "float64"),
-                _c("Lx", "DOUBLE", "float64"),
+                _c("nLx", "DOUBLE", "float64", True, "person-years lived x..x+1 (L(x))"),
                 _c("Tx", "DOUBLE", "float64"),
                 _c("ex", "DOUBLE", "float64"),
             ),
@@ -227,9 +227,13 @@ def conform(name: str, frame: pd.DataFrame) -> pd.DataFrame:
     """Return ``frame`` with exactly the canonical columns of ``name`` in order and with their dtypes.
 
     Missing nullable columns are added empty (``estimated`` defaults to False); a missing non-nullable
-    column is a programming error of the reader and raises ``KeyError``.
+    column or an unknown column is a programming error of the reader and raises ``KeyError``. Note that
+    DuckDB names are case-insensitive, hence ``nLx`` (not ``Lx``) beside ``lx``.
     """
     spec = TABLES[name]
+    unknown = sorted(set(frame.columns) - set(spec.names))
+    if unknown:
+        raise KeyError(f"{name}: unknown columns {unknown}; canonical columns are {spec.names}")
     out: dict[str, pd.Series] = {}
     n = len(frame)
     for c in spec.all_columns:
