@@ -133,19 +133,22 @@ class Store:
         finally:
             con.close()
 
+    def _one(self, sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
+        """First row of a query; the result is always fully consumed (DuckDB >= 2 requires it)."""
+        rows = self.con.execute(sql, list(params)).fetchall()
+        return rows[0] if rows else None
+
     def _has_schema(self) -> bool:
-        rows = self.con.execute(
+        row = self._one(
             "SELECT count(*) FROM information_schema.tables WHERE table_name = 'provenance'"
-        ).fetchone()
-        return bool(rows and rows[0])
+        )
+        return bool(row and row[0])
 
     def _ensure_schema(self) -> None:
         self.con.execute("BEGIN")
         try:
             self.con.execute("CREATE TABLE IF NOT EXISTS wandel_meta (key VARCHAR, value VARCHAR)")
-            have = self.con.execute(
-                "SELECT value FROM wandel_meta WHERE key = 'schema_version'"
-            ).fetchone()
+            have = self._one("SELECT value FROM wandel_meta WHERE key = 'schema_version'")
             if have is None:
                 self.con.execute(
                     "INSERT INTO wandel_meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)]
@@ -172,9 +175,7 @@ class Store:
         return self.import_batch(read(path, kind))
 
     def has_sha256(self, sha256: str) -> bool:
-        row = self.con.execute(
-            "SELECT count(*) FROM provenance WHERE sha256 = ?", [sha256]
-        ).fetchone()
+        row = self._one("SELECT count(*) FROM provenance WHERE sha256 = ?", [sha256])
         return bool(row and row[0])
 
     def import_batch(self, batch: ImportBatch) -> ImportReport:
@@ -188,7 +189,7 @@ class Store:
         con = self.con
         con.execute("BEGIN TRANSACTION")
         try:
-            row = con.execute("SELECT coalesce(max(import_id), 0) + 1 FROM provenance").fetchone()
+            row = self._one("SELECT coalesce(max(import_id), 0) + 1 FROM provenance")
             import_id = int(row[0]) if row else 1
             counts: dict[str, int] = {}
             for name, frame in frames.items():
@@ -327,7 +328,7 @@ class Store:
         """Row count of every canonical table."""
         out: dict[str, int] = {}
         for name in TABLES:
-            row = self.con.execute(f"SELECT count(*) FROM {name}").fetchone()
+            row = self._one(f"SELECT count(*) FROM {name}")
             out[name] = int(row[0]) if row else 0
         return out
 
@@ -342,8 +343,6 @@ class Store:
         h = hashlib.sha256()
         names = ["provenance", "zone_changes", *TABLES]
         for name in names:
-            row = self.con.execute(
-                f"SELECT count(*), coalesce(sum(hash(t)::HUGEINT), 0) FROM {name} t"
-            ).fetchone()
+            row = self._one(f"SELECT count(*), coalesce(sum(hash(t)::HUGEINT), 0) FROM {name} t")
             h.update(f"{name}:{row}".encode())
         return h.hexdigest()
