@@ -96,7 +96,8 @@ def dx_from_lx(lx: npt.ArrayLike) -> Array:
     [50.0, 25.0, 25.0]
     """
     ell = _f(lx)
-    return ell - np.concatenate([ell[..., 1:], np.zeros((*ell.shape[:-1], 1))], axis=-1)
+    nxt: Array = np.concatenate([ell[..., 1:], np.zeros((*ell.shape[:-1], 1))], axis=-1)
+    return ell - nxt
 
 
 def Lx_from_lx_ax(lx: npt.ArrayLike, ax: npt.ArrayLike, open_mx: npt.ArrayLike) -> Array:
