@@ -48,7 +48,8 @@ def test_every_real_classic_file_reads(shared_data: Path) -> None:
         batch = gc.read(p)
         assert batch.rows > 0, p.name
         assert batch.meta.table_code == p.name.split("_")[0].removesuffix(".csv")
-        assert batch.meta.sha256 and batch.meta.kind == "genesis-classic"
+        assert batch.meta.sha256
+        assert batch.meta.kind == "genesis-classic"
 
 
 def test_detect_names_classic(shared_data: Path) -> None:
@@ -80,7 +81,8 @@ def test_kreis_age_groups_tile_and_open_group(kreise_2020: tuple[Path, pd.DataFr
     ends = sub["age_end"].to_numpy(dtype=float, na_value=np.nan)
     assert starts[0] == 0
     assert (starts[1:] == ends[:-1]).all()  # contiguous half-open groups
-    assert math.isnan(ends[-1]) and starts[-1] == 90
+    assert math.isnan(ends[-1])
+    assert starts[-1] == 90
     # no totals left: neither sex "t" nor the all-ages group
     assert not (pop["sex"] == "t").any()
     assert not ((pop["age_start"] == 0) & pop["age_end"].isna()).any()
@@ -106,16 +108,16 @@ def test_germany_2021_total(shared_data: Path) -> None:
     assert total == 83_237_124
     pop = _table(path, "population")
     y = pop[pop["year"] == 2021]
-    assert set(y["zone"]) == {"DG"} and set(y["sex"]) == {"t"}
+    assert set(y["zone"]) == {"DG"}
+    assert set(y["sex"]) == {"t"}
     assert y["value"].sum() == total
-    assert y["age_start"].max() == 85 and y["age_end"].isna().sum() == 1
+    assert y["age_start"].max() == 85
+    assert y["age_end"].isna().sum() == 1
 
 
 def test_kreise_count_12411_0018(shared_data: Path) -> None:
     path = shared_data / STAT / "12411-0018_kreise_geschlecht_altersgruppen_2015-2017.csv"
-    by_hand = {
-        ln.split(";")[1] for ln in _lines(path) if ln.startswith("31.12.2017;")
-    }
+    by_hand = {ln.split(";")[1] for ln in _lines(path) if ln.startswith("31.12.2017;")}
     pop = _table(path, "population")
     kreise = set(pop.loc[(pop["year"] == 2017) & (pop["zone"].str.len() == 5), "zone"])
     assert kreise == {z for z in by_hand if len(z) == 5}
@@ -130,11 +132,13 @@ def test_births_2023(shared_data: Path) -> None:
     assert float(row[5]) == 692_989 == float(row[1]) + float(row[3])
     births = _table(path, "births")
     y = births[births["year"] == 2023]
-    assert set(y["sex"]) == {"m", "f"} and set(y["zone"]) == {"DG"}
+    assert set(y["sex"]) == {"m", "f"}
+    assert set(y["zone"]) == {"DG"}
     assert y["value"].sum() == 692_989
     assert (y["flag"] == "e").all()
     # 1950..2023, both sexes, English export read with decimal point
-    assert births["year"].min() == 1950 and len(births) == 2 * 74
+    assert births["year"].min() == 1950
+    assert len(births) == 2 * 74
     # sex ratio at birth stays within the published 1.052..1.058 band in recent decades
     w = births.pivot(index="year", columns="sex", values="value")
     srb = (w["m"] / w["f"]).loc[1990:]
@@ -168,7 +172,8 @@ def test_qx_file_periods_and_missing_ages(shared_data: Path) -> None:
     first = lt[(lt["period"] == "1991/93") & (lt["sex"] == "m")].set_index("age")
     assert first.loc[0, "qx"] == pytest.approx(0.00698929)
     assert math.isnan(first.loc[95, "qx"])  # "-" in the file: no figure
-    assert first["open"].sum() == 1 and bool(first.loc[100, "open"])
+    assert first["open"].sum() == 1
+    assert bool(first.loc[100, "open"])
 
 
 def test_projection_in_persons(shared_data: Path) -> None:
@@ -178,7 +183,8 @@ def test_projection_in_persons(shared_data: Path) -> None:
     got = proj[(proj["year"] == 2022) & (proj["sex"] == "m") & (proj["age_start"] == 0)]
     assert got["value"].item() == pytest.approx(_num(row[4]) * 1000)
     assert set(proj["variant"]) == {"BEV-VARIANTE-01 (G2L2W1)"}
-    assert proj["year"].min() == 2022 and proj["year"].max() == 2070
+    assert proj["year"].min() == 2022
+    assert proj["year"].max() == 2070
     total_2022 = proj[proj["year"] == 2022]["value"].sum()
     assert 83.5e6 < total_2022 < 85.5e6
 
@@ -198,16 +204,20 @@ def test_fertility_tables(shared_data: Path) -> None:
     first = order[(order["category"] == "order:1") & (order["age_start"] == 30)]
     assert first["value"].item() == 24752
     under15 = order[(order["category"] == "order:1") & (order["age_end"] == 15)]
-    assert under15["status"].item() == "unknown" and math.isnan(under15["value"].item())
+    assert under15["status"].item() == "unknown"
+    assert math.isnan(under15["value"].item())
     mean_age = _table(shared_data / STAT / "12612-0014.csv", "fertility")
     m = mean_age[(mean_age["year"] == 2023) & (mean_age["category"] == "order:1")]
     assert m["value"].item() == pytest.approx(30.3)
     nrr = _table(shared_data / STAT / "12612-0011.csv", "fertility")
-    assert set(nrr["measure"]) == {"nrr"} and nrr["value"].between(0.5, 1.0).all()
+    assert set(nrr["measure"]) == {"nrr"}
+    assert nrr["value"].between(0.5, 1.0).all()
 
 
 def test_care_suppressed_cell_stays_nan(shared_data: Path) -> None:
-    care = _table(shared_data / STAT / "22411-02-03-4_pflegebeduerftige_kreise_2015-2019.csv", "care")
+    care = _table(
+        shared_data / STAT / "22411-02-03-4_pflegebeduerftige_kreise_2015-2019.csv", "care"
+    )
     cell = care[
         (care["zone"] == "11001001")
         & (care["year"] == 2019)
@@ -217,7 +227,9 @@ def test_care_suppressed_cell_stays_nan(shared_data: Path) -> None:
     assert cell["status"].item() == "not_meaningful"
     assert math.isnan(cell["value"].item())
     home = care[
-        (care["zone"] == "11001001") & (care["year"] == 2019) & (care["care_type"] == "home_care_service")
+        (care["zone"] == "11001001")
+        & (care["year"] == 2019)
+        & (care["care_type"] == "home_care_service")
     ]
     assert home.set_index("sex")["value"].to_dict() == {"m": 1127.0, "f": 2079.0}
     de = care[(care["zone"] == "DG") & (care["year"] == 2019) & (care["care_type"] == "all")]

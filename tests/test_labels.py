@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -70,7 +72,8 @@ def test_age_codes(code: str, start: int, end: int | None) -> None:
 def test_age_unknown_and_totals() -> None:
     assert is_age_unknown("age unknown")
     assert is_age_unknown("Alter unbekannt")
-    assert is_total("Insgesamt") and is_total("Total")
+    assert is_total("Insgesamt")
+    assert is_total("Total")
     assert not is_total("männlich")
 
 
@@ -108,9 +111,11 @@ def test_bad_dates_are_errors(label: str) -> None:
 
 def test_periods() -> None:
     p = parse_period_label("2022/24")
-    assert p is not None and (p.first, p.last, p.label) == (2022, 2024, "2022/24")
+    assert p is not None
+    assert (p.first, p.last, p.label) == (2022, 2024, "2022/24")
     p = parse_period_label("1999/01")
-    assert p is not None and p.last == 2001
+    assert p is not None
+    assert p.last == 2001
     assert parse_period_label("2022") is None
 
 
@@ -147,9 +152,7 @@ def test_age_range_round_trip(a: int, width: int) -> None:
 @given(st.text(max_size=30))
 def test_any_text_returns_or_raises_label_error(text: str) -> None:
     for fn in (parse_age_label, parse_year_label, parse_period_label, normalise_ags):
-        try:
+        with contextlib.suppress(LabelError):
             fn(text)
-        except LabelError:
-            pass
     parse_sex_label(text)
     parse_age_code(text)

@@ -369,7 +369,10 @@ def _parse_values(
     return {"text": np.asarray(labels, dtype=object)}  # pragma: no cover - callers filter kinds
 
 
-_TOTAL_KEY: dict[str, dict[str, object]] = {"sex": {"sex": "t"}, "age": {"age_start": 0, "age_end": None, "age_unknown": False}}
+_TOTAL_KEY: dict[str, dict[str, object]] = {
+    "sex": {"sex": "t"},
+    "age": {"age_start": 0, "age_end": None, "age_unknown": False},
+}
 
 
 def _parse_dim(
