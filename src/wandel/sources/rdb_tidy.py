@@ -116,13 +116,17 @@ LAYOUTS: tuple[_Layout, ...] = (
 
 @dataclass(frozen=True)
 class CsvRecords:
-    """A decoded CSV file: its header, its data rows as strings and each row's 1-based line number."""
+    """A decoded CSV file: its header, its data rows as strings and each row's 1-based line number.
+
+    ``header`` holds the column names stripped and lower-cased; ``raw_header`` as written.
+    """
 
     file: str
     header: tuple[str, ...]
     rows: tuple[tuple[str, ...], ...]
     lines: tuple[int, ...]
     delimiter: str
+    raw_header: tuple[str, ...] = ()
 
 
 def _normalise_name(name: str) -> str:
@@ -178,7 +182,8 @@ def read_records(path: str | Path, data: bytes | None = None) -> CsvRecords:
         raise InputFormatError(
             file, line=2, reason="no data rows", expected="at least one data row"
         )
-    return CsvRecords(file, header, tuple(rows), tuple(lines), delimiter)
+    raw_header = tuple(h.strip() for h in header_row)
+    return CsvRecords(file, header, tuple(rows), tuple(lines), delimiter, raw_header)
 
 
 def _match_layout(header: tuple[str, ...]) -> tuple[_Layout, dict[str, int]] | None:
