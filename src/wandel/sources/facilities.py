@@ -490,7 +490,7 @@ def _read_geojson(path: Path, year: int, kind: str) -> ImportBatch:
         raise InputFormatError(
             file,
             column=f"{where_of[i]}.geometry.coordinates",
-            value=[lon[i], lat[i]],
+            value=[float(lon[i]), float(lat[i])],
             reason=exc.reason,
             expected="[lon, lat] " + exc.expected,
         ) from None
