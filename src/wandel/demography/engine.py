@@ -1,0 +1,761 @@
+"""Cohort-component projection by single age 0..100+, both sexes, yearly steps, zones x draws.
+
+The engine projects a base population ``P(zone, sex, age)`` over ``horizon`` years. Labelled
+``xarray.DataArray`` objects are used at the boundary (dims ``zone, sex, age[, year]``); inside, a
+numpy kernel works on blocks of ``(draw, zone, sex, age)`` small enough to stay in the CPU cache,
+runs every year of a block before moving on, and spreads independent blocks over threads.
+
+Order of events within the year ``t -> t+1`` (ages are completed years on 31 December)
+-------------------------------------------------------------------------------------------
+1. **Survival and ageing** of the population at the start, ``P(t)``: ``N(x+1) = P(x) S(x)`` for
+   ``x = 0..98``; the open group ``N(100+) = (P(99) + P(100+)) S(99+)`` (see
+   :func:`wandel.demography.lifetable.survival_ratios`). With a mortality level ``m`` (stochastic
+   draws), every one-year death probability ``1 - S`` is multiplied by ``m`` and capped at 1:
+   ``S' = 1 - min(m (1 - S), 1)``.
+2. **Births** from age-specific fertility rates of women, mid-year exposure approximated by the
+   average of the women aged x at the start of the year and the survivors aged x at its end (before
+   the migration of step 4): ``B = f * sum_x asfr(x) (P_f(x, t) + N_f(x)) / 2``, ``f`` the fertility
+   level. Boys ``B srb / (1 + srb)``, girls ``B / (1 + srb)``; newborns alive at the end of the year
+   ``N(0) = B_sex * S_birth`` (``L0 / l0``, with the same mortality level).
+3. **Deaths** ``D = sum P(t) + B - sum N`` (everyone who was there or born and did not survive).
+4. **Migration at the end of the year**, by age at the end of the year:
+
+   a. out-migration ``O = min(N * out_rate * o, N)`` (``o`` the out-migration level): capped by the
+      people present, so no age group can go negative;
+   b. with an origin-destination matrix ``od[z, z2]`` (the share of zone z's out-movers that move
+      to zone z2 of the same system; rows sum to at most 1, the rest leave the system) the internal
+      movers arrive at their destinations as in-migrants (movers are conserved);
+   c. negative scenario flows remove people, capped by the people left: ``min(-extra, N - O)``,
+      counted as out-migration; positive scenario flows are added as in-migration;
+   d. in-migration counts ``in_count * i`` (``i`` the in-migration level) are added.
+
+5. **Control** (optional): every zone of a parent region is scaled by ``target / sum(zones)`` per sex
+   so that the zones add up to the parent total; the change is reported as ``adjustment``.
+
+The balancing equation ``P(t+1) = P(t) + B - D + I - O + adjustment`` then holds for every zone,
+sex, year and draw up to floating-point rounding (relative 1e-12), and no population is ever
+negative (survival ratios and rates are checked to lie in [0, 1], counts to be non-negative).
+
+Stochastic draws: the fertility, mortality, in- and out-migration levels follow an AR(1) on the log
+level per draw and year, ``log L(t) = ar * log L(t-1) + sigma * eps(t)``, ``log L(0) = 0``
+(``ar = 1``: random walk). Draw ``d`` uses its own random stream from
+``numpy.random.SeedSequence(seed, spawn_key=(d,))`` (the d-th child of ``SeedSequence(seed)``),
+so any subset of draws, computed in any chunking, gives the same numbers bit for bit.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+import xarray as xr
+
+from wandel.demography.lifetable import OPEN_AGE
+
+__all__ = [
+    "LEVEL_COMPONENTS",
+    "SEXES",
+    "SRB_DEFAULT",
+    "Control",
+    "EngineInput",
+    "Levels",
+    "Projection",
+    "ProjectionRates",
+    "StochasticSpec",
+    "draw_levels",
+    "engine_input",
+    "project",
+    "project_arrays",
+    "quantiles",
+]
+
+Array = npt.NDArray[np.float64]
+
+SEXES: tuple[str, str] = ("m", "f")
+"""Sex order inside the engine (index 0 male, 1 female)."""
+
+SRB_DEFAULT = 1.055
+"""Sex ratio at birth, boys per girl (Germany 1950-2023, table 12612-0001: 1.052-1.058)."""
+
+LEVEL_COMPONENTS: tuple[str, str, str, str] = (
+    "fertility",
+    "mortality",
+    "in_migration",
+    "out_migration",
+)
+
+N_AGES = OPEN_AGE + 1
+_BLOCK_ELEMENTS = 64_000  # about 0.5 MB of float64 per work array: stays in L2
+
+
+# --------------------------------------------------------------------------------------------
+# inputs
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProjectionRates:
+    """The rates of a projection as labelled arrays; any of them may carry a ``year`` dimension.
+
+    A rate without ``year`` holds for every projected year; with ``year`` it must cover the years
+    ``base_year + 1 .. base_year + horizon`` (the year in which the events happen).
+
+    Attributes
+    ----------
+    sx
+        Survival ratios ``S(x)`` (dims ``zone, sex, age``; ages 0..100, the last two entries the
+        open-group ratio ``T(100) / T(99)``), in [0, 1].
+    birth_survival
+        ``L0 / l0`` (dims ``zone, sex``), in [0, 1].
+    asfr
+        Births per woman and year by age of mother (dims ``zone, age``; ages missing are 0; usually
+        15..49).
+    out_rate
+        Out-migration rate by age at the end of the year (dims ``zone, sex, age``), in [0, 1].
+    in_count
+        In-migrants by age at the end of the year (dims ``zone, sex, age``), non-negative.
+    srb
+        Sex ratio at birth (boys per girl).
+    extra
+        Optional scenario flows, counts (dims ``zone, sex, age[, year]``); negative values remove
+        people (capped by those present).
+    od
+        Optional origin-destination shares of out-movers between the zones of one system (dims
+        ``zone, destination``); rows sum to at most 1.
+    """
+
+    sx: xr.DataArray
+    birth_survival: xr.DataArray
+    asfr: xr.DataArray
+    out_rate: xr.DataArray
+    in_count: xr.DataArray
+    srb: float = SRB_DEFAULT
+    extra: xr.DataArray | None = None
+    od: xr.DataArray | None = None
+
+
+@dataclass(frozen=True)
+class Control:
+    """Control of zone results to parent totals.
+
+    Attributes
+    ----------
+    parent
+        The parent of each zone (dim ``zone``; values are parent labels).
+    totals
+        Target population of each parent by sex and year (dims ``parent, sex, year``), covering the
+        projected years.
+    """
+
+    parent: xr.DataArray
+    totals: xr.DataArray
+
+
+@dataclass(frozen=True)
+class StochasticSpec:
+    """Stochastic levels: error sizes (standard deviations of the yearly log-level innovations).
+
+    ``draws`` draws with ids ``0..draws-1``; ``ar`` the AR(1) coefficient of the log levels (1.0 is
+    a random walk). The lead calibrates the sigmas on backtests; the defaults are 0 (no variation).
+    """
+
+    draws: int = 1000
+    seed: int = 0
+    sigma_fertility: float = 0.0
+    sigma_mortality: float = 0.0
+    sigma_in_migration: float = 0.0
+    sigma_out_migration: float = 0.0
+    ar: float = 1.0
+
+    @property
+    def sigmas(self) -> tuple[float, float, float, float]:
+        return (
+            self.sigma_fertility,
+            self.sigma_mortality,
+            self.sigma_in_migration,
+            self.sigma_out_migration,
+        )
+
+
+@dataclass(frozen=True, eq=False)
+class Levels:
+    """Level multipliers per year and draw, each of shape ``(horizon, n_draws)``; None = all 1."""
+
+    fertility: Array | None = None
+    mortality: Array | None = None
+    in_migration: Array | None = None
+    out_migration: Array | None = None
+
+
+def draw_levels(spec: StochasticSpec, horizon: int, draw_ids: Sequence[int]) -> Levels:
+    """Level multipliers for the draws ``draw_ids`` (each draw from its own seeded stream).
+
+    ``log L(t) = ar log L(t-1) + sigma eps(t)``, ``eps`` standard normal, ``log L(0) = 0``; the
+    stream of draw ``d`` is ``default_rng(SeedSequence(spec.seed, spawn_key=(d,)))`` and yields the
+    innovations of the four components (fertility, mortality, in-, out-migration) as a
+    ``(horizon, 4)`` block, so a draw's levels do not depend on which other draws are computed.
+
+    >>> spec = StochasticSpec(draws=3, seed=7, sigma_fertility=0.05)
+    >>> lv = draw_levels(spec, 2, [0, 1, 2])
+    >>> lv.fertility.shape, lv.mortality is None
+    ((2, 3), True)
+    >>> bool(np.all(draw_levels(spec, 2, [2]).fertility[:, 0] == lv.fertility[:, 2]))
+    True
+    """
+    ids = list(draw_ids)
+    eps = np.empty((horizon, len(ids), 4))
+    for j, d in enumerate(ids):
+        rng = np.random.default_rng(np.random.SeedSequence(spec.seed, spawn_key=(int(d),)))
+        eps[:, j, :] = rng.standard_normal((horizon, 4))
+    out: list[Array | None] = []
+    for k, sigma in enumerate(spec.sigmas):
+        if sigma == 0:
+            out.append(None)
+            continue
+        log_level = np.zeros((horizon, len(ids)))
+        prev = np.zeros(len(ids))
+        for t in range(horizon):
+            prev = spec.ar * prev + sigma * eps[t, :, k]
+            log_level[t] = prev
+        out.append(np.exp(log_level))
+    return Levels(*out)
+
+
+@dataclass(frozen=True, eq=False)
+class EngineInput:
+    """Plain numpy inputs of the kernel (sex order :data:`SEXES`, ages 0..100+).
+
+    Arrays with a leading year axis have length ``horizon`` there (broadcast views are fine).
+    ``parent_index`` (zone,) and ``control_totals`` (horizon, n_parents, 2) are both set or both None.
+    """
+
+    population: Array  # (Z, 2, A)
+    sx: Array  # (T, Z, 2, A)
+    birth_survival: Array  # (T, Z, 2)
+    asfr: Array  # (T, Z, A)
+    out_rate: Array  # (T, Z, 2, A)
+    in_count: Array  # (T, Z, 2, A)
+    srb: float = SRB_DEFAULT
+    extra: Array | None = None  # (T, Z, 2, A)
+    od: Array | None = None  # (Z, Z)
+    parent_index: npt.NDArray[np.intp] | None = None
+    control_totals: Array | None = None
+    fertile: tuple[int, int] = field(default=(15, 50))
+
+    @property
+    def horizon(self) -> int:
+        return int(self.sx.shape[0])
+
+    @property
+    def n_zones(self) -> int:
+        return int(self.population.shape[0])
+
+
+@dataclass(frozen=True, eq=False)
+class RawProjection:
+    """Kernel result: population ``(T+1, D, Z, 2, A)``, components ``(T, D, Z, 2)``."""
+
+    population: Array
+    births: Array
+    deaths: Array
+    in_migration: Array
+    out_migration: Array
+    adjustment: Array
+
+
+# --------------------------------------------------------------------------------------------
+# the numpy kernel
+# --------------------------------------------------------------------------------------------
+
+
+def _check_unit(name: str, x: Array) -> None:
+    if np.any(~np.isfinite(x)) or np.any(x < 0) or np.any(x > 1):
+        raise ValueError(f"{name} must lie in [0, 1]")
+
+
+def _check_nonneg(name: str, x: Array) -> None:
+    if np.any(~np.isfinite(x)) or np.any(x < 0):
+        raise ValueError(f"{name} must be finite and non-negative")
+
+
+def _validate(inp: EngineInput) -> None:
+    z = inp.n_zones
+    t = inp.horizon
+    if inp.population.shape != (z, 2, N_AGES):
+        raise ValueError(f"population must have shape (zones, 2, {N_AGES})")
+    for name, arr, shape in [
+        ("sx", inp.sx, (t, z, 2, N_AGES)),
+        ("birth_survival", inp.birth_survival, (t, z, 2)),
+        ("asfr", inp.asfr, (t, z, N_AGES)),
+        ("out_rate", inp.out_rate, (t, z, 2, N_AGES)),
+        ("in_count", inp.in_count, (t, z, 2, N_AGES)),
+    ]:
+        if arr.shape != shape:
+            raise ValueError(f"{name} has shape {arr.shape}, expected {shape}")
+    _check_nonneg("population", inp.population)
+    _check_unit("sx", inp.sx)
+    _check_unit("birth_survival", inp.birth_survival)
+    _check_unit("out_rate", inp.out_rate)
+    _check_nonneg("asfr", inp.asfr)
+    _check_nonneg("in_count", inp.in_count)
+    if not (np.isfinite(inp.srb) and inp.srb > 0):
+        raise ValueError("srb must be positive")
+    if inp.extra is not None and (
+        inp.extra.shape != (t, z, 2, N_AGES) or np.any(~np.isfinite(inp.extra))
+    ):
+        raise ValueError(f"extra must be finite with shape {(t, z, 2, N_AGES)}")
+    if inp.od is not None:
+        if inp.od.shape != (z, z):
+            raise ValueError(f"od must have shape {(z, z)}")
+        _check_nonneg("od", inp.od)
+        if np.any(inp.od.sum(axis=1) > 1 + 1e-12):
+            raise ValueError("od rows (shares of an origin's out-movers) must sum to at most 1")
+    if (inp.parent_index is None) != (inp.control_totals is None):
+        raise ValueError("parent_index and control_totals go together")
+    if inp.control_totals is not None:
+        _check_nonneg("control_totals", inp.control_totals)
+
+
+def _fertile_span(asfr: Array) -> tuple[int, int]:
+    ages = np.flatnonzero(np.any(asfr.reshape(-1, N_AGES) > 0, axis=0))
+    if ages.size == 0:
+        return 0, 0
+    return int(ages[0]), int(ages[-1]) + 1
+
+
+def _blocks(n_draws: int, n_zones: int, coupled: bool) -> list[tuple[slice, slice]]:
+    """Independent (draw, zone) blocks; zones stay together when migration or control couples them."""
+    per_row = 2 * N_AGES
+    if coupled:
+        nd = max(1, _BLOCK_ELEMENTS // (per_row * n_zones))
+        return [(slice(d, min(d + nd, n_draws)), slice(0, n_zones)) for d in range(0, n_draws, nd)]
+    nz = max(1, _BLOCK_ELEMENTS // per_row)
+    if nz >= n_zones:
+        nd = max(1, _BLOCK_ELEMENTS // (per_row * n_zones))
+        return [(slice(d, min(d + nd, n_draws)), slice(0, n_zones)) for d in range(0, n_draws, nd)]
+    return [
+        (slice(d, d + 1), slice(z, min(z + nz, n_zones)))
+        for d in range(n_draws)
+        for z in range(0, n_zones, nz)
+    ]
+
+
+def project_arrays(
+    inp: EngineInput,
+    levels: Levels | None = None,
+    *,
+    n_draws: int = 1,
+    threads: int | None = None,
+    validate: bool = True,
+) -> RawProjection:
+    """Run the kernel on numpy inputs for ``n_draws`` draws (levels of shape ``(T, n_draws)``).
+
+    ``threads`` (default: the number of CPUs, at most 8) work on independent blocks; the result does
+    not depend on it.
+    """
+    if validate:
+        _validate(inp)
+    lv = levels or Levels()
+    for arr in (lv.fertility, lv.mortality, lv.in_migration, lv.out_migration):
+        if arr is not None and arr.shape != (inp.horizon, n_draws):
+            raise ValueError(f"levels must have shape {(inp.horizon, n_draws)}")
+    t, z = inp.horizon, inp.n_zones
+    pop = np.empty((t + 1, n_draws, z, 2, N_AGES))
+    pop[0] = inp.population
+    comps = np.zeros((5, t, n_draws, z, 2))
+    coupled = inp.od is not None or inp.control_totals is not None
+    blocks = _blocks(n_draws, z, coupled)
+    prep = _prepare(inp, lv)
+    n_threads = min(threads or min(os.cpu_count() or 1, 8), len(blocks))
+    if n_threads <= 1:
+        for ds, zs in blocks:
+            _run_block(pop, comps, prep, lv, ds, zs)
+    else:
+        with ThreadPoolExecutor(max_workers=n_threads) as pool:
+            list(pool.map(lambda b: _run_block(pop, comps, prep, lv, b[0], b[1]), blocks))
+    return RawProjection(pop, comps[0], comps[1], comps[2], comps[3], comps[4])
+
+
+@dataclass(frozen=True, eq=False)
+class _Prepared:
+    inp: EngineInput
+    qx: Array | None  # 1 - sx, when a mortality level varies
+    qb: Array | None  # 1 - birth_survival
+    in_sum: Array  # (T, Z, 2)
+    extra_pos: Array | None
+    extra_neg: Array | None
+    extra_pos_sum: Array | None
+    f0: int
+    f1: int
+    sex_share: Array  # (2,)
+    onehot: Array | None  # (Z, G)
+
+
+def _prepare(inp: EngineInput, lv: Levels) -> _Prepared:
+    f0, f1 = _fertile_span(inp.asfr)
+    extra_pos = extra_neg = extra_pos_sum = None
+    if inp.extra is not None:
+        extra_pos = np.maximum(inp.extra, 0.0)
+        extra_neg = np.maximum(-inp.extra, 0.0)
+        extra_pos_sum = extra_pos.sum(axis=-1)
+        if not np.any(extra_neg):
+            extra_neg = None
+    onehot = None
+    if inp.parent_index is not None and inp.control_totals is not None:
+        onehot = np.zeros((inp.n_zones, inp.control_totals.shape[1]))
+        onehot[np.arange(inp.n_zones), inp.parent_index] = 1.0
+    return _Prepared(
+        inp=inp,
+        qx=None if lv.mortality is None else 1.0 - inp.sx,
+        qb=None if lv.mortality is None else 1.0 - inp.birth_survival,
+        in_sum=inp.in_count.sum(axis=-1),
+        extra_pos=extra_pos,
+        extra_neg=extra_neg,
+        extra_pos_sum=extra_pos_sum,
+        f0=f0,
+        f1=f1,
+        sex_share=np.array([inp.srb / (1.0 + inp.srb), 1.0 / (1.0 + inp.srb)]),
+        onehot=onehot,
+    )
+
+
+def _run_block(pop: Array, comps: Array, p: _Prepared, lv: Levels, ds: slice, zs: slice) -> None:
+    """Project one block of draws x zones through every year, writing into ``pop`` and ``comps``."""
+    inp = p.inp
+    births, deaths, inmig, outmig, adjust = comps
+    prev = pop[0, ds, zs]
+    shape = prev.shape
+    tmp = np.empty(shape)
+    f0, f1 = p.f0, p.f1
+    for t in range(inp.horizon):
+        cur = pop[t + 1, ds, zs]
+        # 1. survival and ageing
+        if lv.mortality is None or p.qx is None or p.qb is None:
+            s_eff = inp.sx[t, zs]
+            sb_eff = inp.birth_survival[t, zs]
+        else:
+            m = lv.mortality[t, ds]
+            np.multiply(p.qx[t, zs], m[:, None, None, None], out=tmp)
+            np.minimum(tmp, 1.0, out=tmp)
+            np.subtract(1.0, tmp, out=tmp)
+            s_eff = tmp
+            sb_eff = 1.0 - np.minimum(p.qb[t, zs] * m[:, None, None], 1.0)
+        np.multiply(prev[..., :-1], s_eff[..., :-1], out=cur[..., 1:])
+        cur[..., -1] += prev[..., -1] * s_eff[..., -1]
+        start_sum = prev.sum(axis=-1)
+        surv_sum = cur[..., 1:].sum(axis=-1)
+        # 2. births, mid-year exposure of women
+        if f1 > f0:
+            expo = prev[:, :, 1, f0:f1] + cur[:, :, 1, f0:f1]
+            expo *= inp.asfr[t, zs, f0:f1]
+            b_total = expo.sum(axis=-1) * 0.5
+            if lv.fertility is not None:
+                b_total *= lv.fertility[t, ds][:, None]
+        else:
+            b_total = np.zeros(shape[:2])
+        b_sex = b_total[..., None] * p.sex_share
+        cur[..., 0] = b_sex * sb_eff
+        births[t, ds, zs] = b_sex
+        # 3. deaths: all who were there or born and are not among the survivors
+        deaths[t, ds, zs] = (start_sum + b_sex) - (surv_sum + cur[..., 0])
+        # 4. migration at the end of the year
+        np.multiply(cur, inp.out_rate[t, zs], out=tmp)
+        if lv.out_migration is not None:
+            tmp *= lv.out_migration[t, ds][:, None, None, None]
+            np.minimum(tmp, cur, out=tmp)
+        cur -= tmp
+        out_sum = tmp.sum(axis=-1)
+        arrivals = None
+        if inp.od is not None:
+            arrivals = _internal_arrivals(tmp, inp.od)
+        if p.extra_neg is not None:
+            gone = np.minimum(p.extra_neg[t, zs], cur)
+            cur -= gone
+            out_sum += gone.sum(axis=-1)
+        if lv.in_migration is not None:
+            np.multiply(inp.in_count[t, zs], lv.in_migration[t, ds][:, None, None, None], out=tmp)
+            cur += tmp
+            in_sum = tmp.sum(axis=-1)
+        else:
+            cur += inp.in_count[t, zs]
+            in_sum = np.broadcast_to(p.in_sum[t, zs], shape[:3]).copy()
+        if p.extra_pos is not None and p.extra_pos_sum is not None:
+            cur += p.extra_pos[t, zs]
+            in_sum += p.extra_pos_sum[t, zs]
+        if arrivals is not None:
+            cur += arrivals
+            in_sum += arrivals.sum(axis=-1)
+        outmig[t, ds, zs] = out_sum
+        inmig[t, ds, zs] = in_sum
+        # 5. control to parent totals
+        if p.onehot is not None and inp.control_totals is not None and inp.parent_index is not None:
+            adjust[t, ds, zs] = _control(cur, inp.control_totals[t], p.onehot, inp.parent_index)
+        prev = cur
+
+
+def _internal_arrivals(movers: Array, od: Array) -> Array:
+    """Arrivals ``A[d, z2] = sum_z movers[d, z] od[z, z2]``, one draw at a time (chunk-invariant)."""
+    nd, nz = movers.shape[:2]
+    out = np.empty_like(movers)
+    for d in range(nd):
+        out[d] = (od.T @ movers[d].reshape(nz, -1)).reshape(movers.shape[1:])
+    return out
+
+
+def _control(cur: Array, totals: Array, onehot: Array, parent_index: npt.NDArray[np.intp]) -> Array:
+    """Scale zones to parent totals per sex in place; returns the adjustment per (draw, zone, sex)."""
+    zone_sum = cur.sum(axis=-1)  # (D, Z, 2)
+    parent_sum = np.einsum("dzs,zg->dgs", zone_sum, onehot)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        factor = np.where(parent_sum > 0, totals[None] / parent_sum, 1.0)
+    fz = factor[:, parent_index, :]
+    cur *= fz[..., None]
+    adj: Array = zone_sum * fz - zone_sum
+    return adj
+
+
+# --------------------------------------------------------------------------------------------
+# the labelled boundary
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class Projection:
+    """Result of :func:`project`.
+
+    ``population`` has dims ``year, zone, sex, age, draw`` (years ``base_year .. base_year +
+    horizon``); the components ``births, deaths, in_migration, out_migration, adjustment`` have dims
+    ``year, zone, sex, draw`` (year = the year in which the events happen, ``base_year + 1 ..``);
+    births are counted by sex of the child. ``levels`` (dims ``component, year, draw``) holds the
+    level multipliers used.
+    """
+
+    population: xr.DataArray
+    births: xr.DataArray
+    deaths: xr.DataArray
+    in_migration: xr.DataArray
+    out_migration: xr.DataArray
+    adjustment: xr.DataArray
+    levels: xr.DataArray
+
+    def balance_residual(self) -> xr.DataArray:
+        """``P(t+1) - (P(t) + B - D + I - O + adjustment)`` per year, zone, sex, draw (about 0)."""
+        total = self.population.sum("age")
+        start = total.isel(year=slice(None, -1)).assign_coords(year=total.year.values[1:])
+        end = total.isel(year=slice(1, None))
+        flows = self.births - self.deaths + self.in_migration - self.out_migration
+        return end - (start + flows + self.adjustment)
+
+
+def _as_time_array(
+    da: xr.DataArray, dims: tuple[str, ...], zones: npt.ArrayLike, years: npt.ArrayLike, name: str
+) -> Array:
+    """A DataArray as a numpy array ``(T, *dims)`` in the engine's order (broadcast over years)."""
+    missing = set(dims) - set(da.dims)
+    extra_dims = set(da.dims) - set(dims) - {"year"}
+    if missing or extra_dims:
+        raise ValueError(f"{name} must have dims {dims} (+ year), has {da.dims}")
+    sel: dict[str, object] = {"zone": zones}
+    if "sex" in dims:
+        sel["sex"] = list(SEXES)
+    if "age" in dims:
+        da = da.reindex(age=np.arange(N_AGES), fill_value=0.0) if name == "asfr" else da
+        sel["age"] = np.arange(N_AGES)
+    if "destination" in dims:
+        sel["destination"] = zones
+    out = da.sel(sel)
+    if "year" in out.dims:
+        out = out.sel(year=years).transpose("year", *dims)
+        return np.ascontiguousarray(out.values, dtype=np.float64)
+    values = np.asarray(out.transpose(*dims).values, dtype=np.float64)
+    return np.broadcast_to(values, (len(np.asarray(years)), *values.shape))
+
+
+def engine_input(
+    population: xr.DataArray,
+    rates: ProjectionRates,
+    horizon: int,
+    base_year: int,
+    control: Control | None = None,
+) -> EngineInput:
+    """Translate labelled inputs into the kernel's numpy arrays, in the population's zone order."""
+    zones = population["zone"].values
+    years = np.arange(base_year + 1, base_year + horizon + 1)
+    pop = np.ascontiguousarray(
+        population.sel(sex=list(SEXES), age=np.arange(N_AGES))
+        .transpose("zone", "sex", "age")
+        .values,
+        dtype=np.float64,
+    )
+    za = ("zone", "sex", "age")
+    parent_index = control_totals = None
+    if control is not None:
+        parents = control.parent.sel(zone=zones).values
+        labels, parent_index = np.unique(parents, return_inverse=True)
+        control_totals = np.ascontiguousarray(
+            control.totals.sel(parent=labels, sex=list(SEXES), year=years)
+            .transpose("year", "parent", "sex")
+            .values,
+            dtype=np.float64,
+        )
+    od = None
+    if rates.od is not None:
+        od = np.asarray(
+            rates.od.sel(zone=zones, destination=zones).transpose("zone", "destination").values,
+            dtype=np.float64,
+        )
+    return EngineInput(
+        population=pop,
+        sx=_as_time_array(rates.sx, za, zones, years, "sx"),
+        birth_survival=_as_time_array(
+            rates.birth_survival, ("zone", "sex"), zones, years, "birth_survival"
+        ),
+        asfr=_as_time_array(rates.asfr, ("zone", "age"), zones, years, "asfr"),
+        out_rate=_as_time_array(rates.out_rate, za, zones, years, "out_rate"),
+        in_count=_as_time_array(rates.in_count, za, zones, years, "in_count"),
+        srb=float(rates.srb),
+        extra=None
+        if rates.extra is None
+        else _as_time_array(rates.extra, za, zones, years, "extra"),
+        od=od,
+        parent_index=None if parent_index is None else parent_index.astype(np.intp),
+        control_totals=control_totals,
+    )
+
+
+def project(
+    population: xr.DataArray,
+    rates: ProjectionRates,
+    *,
+    base_year: int,
+    horizon: int,
+    stochastic: StochasticSpec | None = None,
+    draw_ids: Sequence[int] | None = None,
+    control: Control | None = None,
+    threads: int | None = None,
+) -> Projection:
+    """Project ``population`` (dims ``zone, sex, age``; sexes ``m, f``; ages 0..100) ``horizon`` years.
+
+    Parameters
+    ----------
+    population
+        Base population on 31 December of ``base_year``.
+    rates
+        :class:`ProjectionRates`; rates without a ``year`` dimension hold for every year.
+    base_year, horizon
+        The projection covers the years ``base_year + 1 .. base_year + horizon``.
+    stochastic
+        Level uncertainty; None gives one deterministic draw (``draw = 0``, levels 1).
+    draw_ids
+        Which draws to compute (default ``range(stochastic.draws)``): a chunk of the draws gives
+        exactly the numbers of the same draws in the full run.
+    control
+        Optional :class:`Control` to parent totals.
+    threads
+        Threads for independent blocks (the result does not depend on it).
+
+    Returns
+    -------
+    Projection
+
+    Examples
+    --------
+    One zone of 1,000 people aged 30 (500 per sex), no deaths, no births, no migration:
+
+    >>> ages = np.arange(101)
+    >>> pop = xr.DataArray(np.zeros((1, 2, 101)), dims=("zone", "sex", "age"),
+    ...                    coords={"zone": ["15087220"], "sex": ["m", "f"], "age": ages})
+    >>> pop.loc[:, :, 30] = 500.0
+    >>> zsa = xr.zeros_like(pop)
+    >>> rates = ProjectionRates(sx=zsa + 1.0, birth_survival=zsa.isel(age=0, drop=True) + 1.0,
+    ...                         asfr=zsa.sel(sex="f", drop=True), out_rate=zsa, in_count=zsa)
+    >>> res = project(pop, rates, base_year=2024, horizon=2)
+    >>> float(res.population.sel(year=2026, age=32).sum())
+    1000.0
+    """
+    inp = engine_input(population, rates, horizon, base_year, control)
+    if stochastic is None:
+        ids: list[int] = [0]
+        levels = Levels()
+    else:
+        ids = list(range(stochastic.draws)) if draw_ids is None else [int(d) for d in draw_ids]
+        levels = draw_levels(stochastic, horizon, ids)
+    raw = project_arrays(inp, levels, n_draws=len(ids), threads=threads)
+    return _label(raw, population, base_year, horizon, ids, levels)
+
+
+def _label(
+    raw: RawProjection,
+    population: xr.DataArray,
+    base_year: int,
+    horizon: int,
+    ids: list[int],
+    levels: Levels,
+) -> Projection:
+    zones = population["zone"].values
+    years_all = np.arange(base_year, base_year + horizon + 1)
+    years = years_all[1:]
+    pop = xr.DataArray(
+        raw.population,
+        dims=("year", "draw", "zone", "sex", "age"),
+        coords={
+            "year": years_all,
+            "draw": ids,
+            "zone": zones,
+            "sex": list(SEXES),
+            "age": np.arange(N_AGES),
+        },
+        name="population",
+    ).transpose("year", "zone", "sex", "age", "draw")
+    coords = {"year": years, "draw": ids, "zone": zones, "sex": list(SEXES)}
+
+    def comp(a: Array, name: str) -> xr.DataArray:
+        return xr.DataArray(
+            a, dims=("year", "draw", "zone", "sex"), coords=coords, name=name
+        ).transpose("year", "zone", "sex", "draw")
+
+    lv = np.ones((4, horizon, len(ids)))
+    for k, arr in enumerate(
+        (levels.fertility, levels.mortality, levels.in_migration, levels.out_migration)
+    ):
+        if arr is not None:
+            lv[k] = arr
+    return Projection(
+        population=pop,
+        births=comp(raw.births, "births"),
+        deaths=comp(raw.deaths, "deaths"),
+        in_migration=comp(raw.in_migration, "in_migration"),
+        out_migration=comp(raw.out_migration, "out_migration"),
+        adjustment=comp(raw.adjustment, "adjustment"),
+        levels=xr.DataArray(
+            lv,
+            dims=("component", "year", "draw"),
+            coords={"component": list(LEVEL_COMPONENTS), "year": years, "draw": ids},
+            name="levels",
+        ),
+    )
+
+
+def quantiles(
+    population: xr.DataArray,
+    q: Sequence[float] = (0.1, 0.5, 0.9),
+    breaks: Sequence[int] | None = None,
+) -> xr.DataArray:
+    """Quantiles over ``draw`` per year, zone, sex and age group.
+
+    ``breaks`` are the first ages of the groups (the last open, e.g. ``(0, 6, 18, 65, 80)``); None
+    keeps single ages. The result has a ``quantile`` dimension (e.g. 0.1, 0.5, 0.9) and, with
+    groups, an ``age_start`` dimension instead of ``age``.
+    """
+    da = population
+    if breaks is not None:
+        b = np.asarray(breaks, dtype=np.int64)
+        if b[0] != 0 or np.any(np.diff(b) <= 0) or b[-1] > OPEN_AGE:
+            raise ValueError("breaks must start at 0 and increase strictly up to 100")
+        start = b[np.searchsorted(b, da["age"].values, side="right") - 1]
+        da = da.assign_coords(age_start=("age", start)).groupby("age_start").sum("age")
+    return da.quantile(list(q), dim="draw")
