@@ -46,7 +46,7 @@ so any subset of draws, computed in any chunking, gives the same numbers bit for
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -272,12 +272,28 @@ class RawProjection:
 # --------------------------------------------------------------------------------------------
 
 
+def _base(x: Array, min_ndim: int = 0) -> Array:
+    """``x`` without its leading broadcast (stride-0) axes: the data actually stored."""
+    while x.ndim > min_ndim and x.strides[0] == 0:
+        x = x[0]
+    return x
+
+
+def _keep_broadcast(x: Array, fn: Callable[[Array], Array]) -> Array:
+    """``fn(x)`` computed once on the stored data and broadcast back over the leading axes."""
+    base = _base(x)
+    out = fn(base)
+    return np.broadcast_to(out, x.shape[: x.ndim - base.ndim] + out.shape)
+
+
 def _check_unit(name: str, x: Array) -> None:
+    x = _base(x)
     if np.any(~np.isfinite(x)) or np.any(x < 0) or np.any(x > 1):
         raise ValueError(f"{name} must lie in [0, 1]")
 
 
 def _check_nonneg(name: str, x: Array) -> None:
+    x = _base(x)
     if np.any(~np.isfinite(x)) or np.any(x < 0):
         raise ValueError(f"{name} must be finite and non-negative")
 
@@ -305,7 +321,7 @@ def _validate(inp: EngineInput) -> None:
     if not (np.isfinite(inp.srb) and inp.srb > 0):
         raise ValueError("srb must be positive")
     if inp.extra is not None and (
-        inp.extra.shape != (t, z, 2, N_AGES) or np.any(~np.isfinite(inp.extra))
+        inp.extra.shape != (t, z, 2, N_AGES) or np.any(~np.isfinite(_base(inp.extra)))
     ):
         raise ValueError(f"extra must be finite with shape {(t, z, 2, N_AGES)}")
     if inp.od is not None:
@@ -321,7 +337,7 @@ def _validate(inp: EngineInput) -> None:
 
 
 def _fertile_span(asfr: Array) -> tuple[int, int]:
-    ages = np.flatnonzero(np.any(asfr.reshape(-1, N_AGES) > 0, axis=0))
+    ages = np.flatnonzero(np.any(_base(asfr).reshape(-1, N_AGES) > 0, axis=0))
     if ages.size == 0:
         return 0, 0
     return int(ages[0]), int(ages[-1]) + 1
@@ -385,6 +401,7 @@ class _Prepared:
     inp: EngineInput
     qx: Array | None  # 1 - sx, when a mortality level varies
     qb: Array | None  # 1 - birth_survival
+    keep: Array | None  # 1 - out_rate, for the fused path (no od, no out-migration level)
     in_sum: Array  # (T, Z, 2)
     extra_pos: Array | None
     extra_neg: Array | None
@@ -395,24 +412,35 @@ class _Prepared:
     onehot: Array | None  # (Z, G)
 
 
+def _one_minus(x: Array) -> Array:
+    return 1.0 - x
+
+
+def _age_sum(x: Array) -> Array:
+    total: Array = x.sum(axis=-1)
+    return total
+
+
 def _prepare(inp: EngineInput, lv: Levels) -> _Prepared:
     f0, f1 = _fertile_span(inp.asfr)
     extra_pos = extra_neg = extra_pos_sum = None
     if inp.extra is not None:
-        extra_pos = np.maximum(inp.extra, 0.0)
-        extra_neg = np.maximum(-inp.extra, 0.0)
-        extra_pos_sum = extra_pos.sum(axis=-1)
-        if not np.any(extra_neg):
+        extra_pos = _keep_broadcast(inp.extra, lambda x: np.maximum(x, 0.0))
+        extra_neg = _keep_broadcast(inp.extra, lambda x: np.maximum(-x, 0.0))
+        extra_pos_sum = _keep_broadcast(extra_pos, _age_sum)
+        if not np.any(_base(extra_neg)):
             extra_neg = None
     onehot = None
     if inp.parent_index is not None and inp.control_totals is not None:
         onehot = np.zeros((inp.n_zones, inp.control_totals.shape[1]))
         onehot[np.arange(inp.n_zones), inp.parent_index] = 1.0
+    fused = inp.od is None and lv.out_migration is None
     return _Prepared(
         inp=inp,
-        qx=None if lv.mortality is None else 1.0 - inp.sx,
-        qb=None if lv.mortality is None else 1.0 - inp.birth_survival,
-        in_sum=inp.in_count.sum(axis=-1),
+        qx=None if lv.mortality is None else _keep_broadcast(inp.sx, _one_minus),
+        qb=None if lv.mortality is None else _keep_broadcast(inp.birth_survival, _one_minus),
+        keep=_keep_broadcast(inp.out_rate, _one_minus) if fused else None,
+        in_sum=_keep_broadcast(inp.in_count, _age_sum),
         extra_pos=extra_pos,
         extra_neg=extra_neg,
         extra_pos_sum=extra_pos_sum,
@@ -424,13 +452,20 @@ def _prepare(inp: EngineInput, lv: Levels) -> _Prepared:
 
 
 def _run_block(pop: Array, comps: Array, p: _Prepared, lv: Levels, ds: slice, zs: slice) -> None:
-    """Project one block of draws x zones through every year, writing into ``pop`` and ``comps``."""
+    """Project one block of draws x zones through every year, writing into ``pop`` and ``comps``.
+
+    Work arrays stay small (about :data:`_BLOCK_ELEMENTS` values) so that a block's years run in
+    the CPU cache; sums over age are carried from one step to the next instead of recomputed.
+    """
     inp = p.inp
     births, deaths, inmig, outmig, adjust = comps
     prev = pop[0, ds, zs]
     shape = prev.shape
     tmp = np.empty(shape)
     f0, f1 = p.f0, p.f1
+    start_sum = prev.sum(axis=-1)
+    q_max = 1.0 if p.qx is None else float(_base(p.qx, 3)[..., zs, :, :].max(initial=0.0))
+    rate_max = float(_base(inp.out_rate, 3)[..., zs, :, :].max(initial=0.0))
     for t in range(inp.horizon):
         cur = pop[t + 1, ds, zs]
         # 1. survival and ageing
@@ -440,13 +475,13 @@ def _run_block(pop: Array, comps: Array, p: _Prepared, lv: Levels, ds: slice, zs
         else:
             m = lv.mortality[t, ds]
             np.multiply(p.qx[t, zs], m[:, None, None, None], out=tmp)
-            np.minimum(tmp, 1.0, out=tmp)
+            if float(m.max()) * q_max > 1.0:  # the cap can bind only then
+                np.minimum(tmp, 1.0, out=tmp)
             np.subtract(1.0, tmp, out=tmp)
             s_eff = tmp
             sb_eff = 1.0 - np.minimum(p.qb[t, zs] * m[:, None, None], 1.0)
         np.multiply(prev[..., :-1], s_eff[..., :-1], out=cur[..., 1:])
         cur[..., -1] += prev[..., -1] * s_eff[..., -1]
-        start_sum = prev.sum(axis=-1)
         surv_sum = cur[..., 1:].sum(axis=-1)
         # 2. births, mid-year exposure of women
         if f1 > f0:
@@ -461,25 +496,38 @@ def _run_block(pop: Array, comps: Array, p: _Prepared, lv: Levels, ds: slice, zs
         cur[..., 0] = b_sex * sb_eff
         births[t, ds, zs] = b_sex
         # 3. deaths: all who were there or born and are not among the survivors
-        deaths[t, ds, zs] = (start_sum + b_sex) - (surv_sum + cur[..., 0])
+        end_sum = surv_sum + cur[..., 0]
+        deaths[t, ds, zs] = (start_sum + b_sex) - end_sum
         # 4. migration at the end of the year
-        np.multiply(cur, inp.out_rate[t, zs], out=tmp)
-        if lv.out_migration is not None:
-            tmp *= lv.out_migration[t, ds][:, None, None, None]
-            np.minimum(tmp, cur, out=tmp)
-        cur -= tmp
-        out_sum = tmp.sum(axis=-1)
         arrivals = None
-        if inp.od is not None:
-            arrivals = _internal_arrivals(tmp, inp.od)
+        if p.keep is not None:
+            # fused: N <- N (1 - rate); O = sum before - sum after
+            np.multiply(cur, p.keep[t, zs], out=cur)
+            left = cur.sum(axis=-1)
+            out_sum = end_sum - left
+        else:
+            np.multiply(cur, inp.out_rate[t, zs], out=tmp)
+            if lv.out_migration is not None:
+                o = lv.out_migration[t, ds]
+                tmp *= o[:, None, None, None]
+                if float(o.max()) * rate_max > 1.0:  # the cap can bind only then
+                    np.minimum(tmp, cur, out=tmp)
+            cur -= tmp
+            out_sum = tmp.sum(axis=-1)
+            left = end_sum - out_sum
+            if inp.od is not None:
+                arrivals = _internal_arrivals(tmp, inp.od)
         if p.extra_neg is not None:
             gone = np.minimum(p.extra_neg[t, zs], cur)
             cur -= gone
-            out_sum += gone.sum(axis=-1)
+            gone_sum = gone.sum(axis=-1)
+            out_sum += gone_sum
+            left = left - gone_sum
         if lv.in_migration is not None:
-            np.multiply(inp.in_count[t, zs], lv.in_migration[t, ds][:, None, None, None], out=tmp)
+            i_lv = lv.in_migration[t, ds]
+            np.multiply(inp.in_count[t, zs], i_lv[:, None, None, None], out=tmp)
             cur += tmp
-            in_sum = tmp.sum(axis=-1)
+            in_sum = p.in_sum[t, zs] * i_lv[:, None, None]
         else:
             cur += inp.in_count[t, zs]
             in_sum = np.broadcast_to(p.in_sum[t, zs], shape[:3]).copy()
@@ -491,9 +539,12 @@ def _run_block(pop: Array, comps: Array, p: _Prepared, lv: Levels, ds: slice, zs
             in_sum += arrivals.sum(axis=-1)
         outmig[t, ds, zs] = out_sum
         inmig[t, ds, zs] = in_sum
+        start_sum = left + in_sum
         # 5. control to parent totals
         if p.onehot is not None and inp.control_totals is not None and inp.parent_index is not None:
-            adjust[t, ds, zs] = _control(cur, inp.control_totals[t], p.onehot, inp.parent_index)
+            adj = _control(cur, inp.control_totals[t], p.onehot, inp.parent_index)
+            adjust[t, ds, zs] = adj
+            start_sum = start_sum + adj
         prev = cur
 
 
