@@ -809,7 +809,7 @@ def _drop_totals(
             expected=f"the sum of its parts ({s[b]:g})",
             reason=f"{'/'.join(dims)} total contradicts its parts",
         )
-    keep_total = ~has_parts | (t_fig & ~ok)
+    keep_total = ~has_parts  # a total is kept only where no part exists
     out = pd.concat([parts, others, totals[keep_total]])
     return out, int((~keep_total).sum())
 

@@ -1,0 +1,889 @@
+"""GENESIS flat file CSV ("ffcsv", Flat-File-CSV) into canonical tables.
+
+Two layouts exist, both one record per value, semicolon separated:
+
+* the current layout (GENESIS-Online and Regionaldatenbank since 2024), English column names in every
+  language version, UTF-8 with BOM, often inside a ZIP::
+
+      statistics_code;statistics_label;time_code;time_label;time;
+      1_variable_code;1_variable_label;1_variable_attribute_code;1_variable_attribute_label;...;
+      value;value_unit;value_variable_code;value_variable_label[;value_q]
+
+  Totals have an empty attribute code and the label ``Insgesamt``; rows come in no particular order.
+* the older German layout::
+
+      Statistik_Code;Statistik_Label;Zeit_Code;Zeit_Label;Zeit;
+      1_Merkmal_Code;1_Merkmal_Label;1_Auspraegung_Code;1_Auspraegung_Label;...;
+      BEVSTD__Bevoelkerungsstand__Anzahl;BEVSTD__Bevoelkerungsstand__q
+
+Variables are mapped by meaning: region variables (``DINSG``, ``DLAND``, ``REGBEZ``, ``KREISE``,
+``GEMEIN``, ``GEO*``), sex ``GES`` (``GESM``, ``GESW``), age ``ALT*`` (ages taken from the attribute
+label, falling back to the code) and the reference date ``STAG``/year ``JAHR``.
+
+The file is read with :mod:`pyarrow.csv` into dictionary-encoded columns and parsed column-wise:
+labels are parsed once per distinct value, cells once per column; no Python loop runs per row on the
+happy path. Error reporting (line numbers of ragged rows, bad bytes) rescans the file slowly.
+"""
+
+from __future__ import annotations
+
+import codecs
+import zipfile
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+
+from wandel.errors import (
+    DuplicateKeyError,
+    InconsistentTotalError,
+    InputFormatError,
+    MissingColumnError,
+)
+from wandel.sources._cells import FLAGS, STATUS_OF_SYMBOL, parse_cells
+from wandel.sources._labels import (
+    LabelError,
+    is_age_unknown,
+    normalise_ags,
+    parse_age_code,
+    parse_age_label,
+    parse_sex_label,
+    parse_year_label,
+)
+from wandel.sources.base import LICENCE_DLDE, ImportBatch, SourceMeta, sha256_of
+from wandel.tables import conform
+
+__all__ = ["NAME", "read", "sniff"]
+
+NAME = "genesis-ffcsv"
+
+BLOCK_SIZE = 8 * 1024 * 1024
+"""pyarrow block size; a line longer than this is refused (a flat-file row is a few hundred bytes)."""
+
+_CURRENT = ("statistics_code", "statistics_label", "time_code", "time_label", "time")
+_GERMAN = ("Statistik_Code", "Statistik_Label", "Zeit_Code", "Zeit_Label", "Zeit")
+_REGION_LEN = {"DINSG": (2,), "DLAND": (2,), "REGBEZ": (3,), "KREISE": (5,), "GEMEIN": (8,)}
+_TABLE_OF_STATISTIC = {"12411": "population", "12612": "births", "12613": "deaths"}
+_DE_HINTS = frozenset({"stichtag", "jahr", "geschlecht", "anzahl", "insgesamt", "männlich"})
+
+
+@dataclass(frozen=True)
+class _Layout:
+    names: tuple[str, ...]
+    german: bool
+    n_vars: int
+    value: str
+    flag: str | None
+    encoding: str
+
+
+# --------------------------------------------------------------------------------------------------
+# opening files and ZIPs
+
+
+def _err(
+    file: str,
+    line: int | None,
+    column: str | int | None,
+    value: object,
+    expected: str,
+    reason: str = "",
+) -> InputFormatError:
+    return InputFormatError(
+        file, line=line, column=column, value=value, expected=expected, reason=reason
+    )
+
+
+def _zip_member(path: Path) -> str:
+    try:
+        with zipfile.ZipFile(path) as zf:
+            names = [i.filename for i in zf.infolist() if not i.is_dir()]
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise _err(
+            str(path), None, None, None, "a readable ZIP archive", f"bad ZIP: {exc}"
+        ) from None
+    csvs = [n for n in names if n.lower().endswith(".csv")]
+    if len(csvs) != 1:
+        raise _err(
+            str(path),
+            None,
+            None,
+            names[:5],
+            "a ZIP archive holding exactly one .csv flat file",
+            f"{len(csvs)} CSV files in the ZIP",
+        )
+    return csvs[0]
+
+
+@contextmanager
+def _open(path: Path) -> Iterator[tuple[IO[bytes], str]]:
+    """Yield a binary stream of the CSV (the ZIP member if ``path`` is a ZIP) and its shown name."""
+    if zipfile.is_zipfile(path):
+        member = _zip_member(path)
+        with zipfile.ZipFile(path) as zf, zf.open(member) as fh:
+            yield fh, f"{path}!{member}"
+    else:
+        with open(path, "rb") as fh:
+            yield fh, str(path)
+
+
+def _head(fh: IO[bytes], file: str) -> bytes:
+    head = fh.read(1 << 20)
+    if not head.strip():
+        raise _err(
+            file, 1, None, None, "a flat-file CSV header (statistics_code;...)", "the file is empty"
+        )
+    if b"\n" not in head and len(head) == 1 << 20:
+        raise _err(file, 1, None, head[:40], "a header line shorter than 1 MiB", "line too long")
+    return head
+
+
+def _layout(head: bytes, file: str) -> _Layout:
+    bom = head.startswith(codecs.BOM_UTF8)
+    first = head[3:] if bom else head
+    first = first.split(b"\n", 1)[0].rstrip(b"\r")
+    try:
+        line = first.decode("utf-8")
+        encoding = "utf-8"
+    except UnicodeDecodeError:
+        if bom:
+            raise _err(
+                file,
+                1,
+                None,
+                first[:40],
+                "UTF-8 text (the file has a UTF-8 BOM)",
+                "undecodable header",
+            ) from None
+        line = first.decode("cp1252", errors="replace")
+        encoding = "cp1252"
+    if not bom and encoding == "utf-8":
+        try:
+            head.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            if exc.start < len(head) - 4:  # not just a character cut at the end of the head
+                encoding = "cp1252"
+    names = tuple(c.strip().strip('"') for c in line.split(";"))
+    german = names[:5] == _GERMAN
+    if names[:5] != _CURRENT and not german:
+        raise _err(
+            file,
+            1,
+            1,
+            line[:80],
+            "a flat-file header starting 'statistics_code;statistics_label;time_code;"
+            "time_label;time' (or the older 'Statistik_Code;...;Zeit')",
+            "unknown header",
+        )
+    if len(set(names)) != len(names):
+        dup = next(n for n in names if names.count(n) > 1)
+        raise _err(file, 1, dup, dup, "each column name once", "duplicate column")
+    code_t, attr_t = (
+        ("{}_Merkmal_Code", "{}_Auspraegung_Code")
+        if german
+        else ("{}_variable_code", "{}_variable_attribute_code")
+    )
+    lab_t = "{}_Auspraegung_Label" if german else "{}_variable_attribute_label"
+    n_vars = 0
+    while code_t.format(n_vars + 1) in names:
+        n_vars += 1
+        for t in (attr_t, lab_t):
+            if t.format(n_vars) not in names:
+                raise MissingColumnError(
+                    file,
+                    line=1,
+                    column=t.format(n_vars),
+                    expected=f"a column {t.format(n_vars)}",
+                    reason="incomplete variable columns",
+                )
+    if german:
+        measures = [n for n in names[5:] if "__" in n and not n.endswith("__q")]
+        if len(measures) != 1:
+            raise MissingColumnError(
+                file,
+                line=1,
+                column=None,
+                value=measures or None,
+                expected="exactly one measure column such as BEVSTD__Bevoelkerungsstand__Anzahl",
+                reason="measure columns",
+            )
+        value = measures[0]
+        q = value.rsplit("__", 1)[0] + "__q"
+        flag = q if q in names else None
+        encoding = "utf-8" if bom else encoding
+    else:
+        for need in ("value", "value_variable_code"):
+            if need not in names:
+                raise MissingColumnError(
+                    file,
+                    line=1,
+                    column=need,
+                    expected=f"a column {need}",
+                    reason="missing value column",
+                )
+        value = "value"
+        flag = "value_q" if "value_q" in names else None
+    return _Layout(names, german, n_vars, value, flag, encoding)
+
+
+# --------------------------------------------------------------------------------------------------
+# the plan: which variable sits where, read from the first data row
+
+
+@dataclass(frozen=True)
+class _Plan:
+    var_codes: tuple[str, ...]
+    kinds: tuple[str, ...]
+    decimal: str
+
+
+def _kind_of_variable(code: str) -> str:
+    c = code.upper()
+    if c in _REGION_LEN or c.startswith("GEO") or c in ("GEMVB", "GEMVBD"):
+        return "region"
+    if c.startswith("GES"):
+        return "sex"
+    if c.startswith("ALT"):
+        return "age"
+    return "other"
+
+
+def _col(layout: _Layout, what: str, k: int = 0) -> str:
+    g = layout.german
+    return {
+        "stat": "Statistik_Code" if g else "statistics_code",
+        "time": "Zeit" if g else "time",
+        "var": f"{k}_Merkmal_Code" if g else f"{k}_variable_code",
+        "code": f"{k}_Auspraegung_Code" if g else f"{k}_variable_attribute_code",
+        "label": f"{k}_Auspraegung_Label" if g else f"{k}_variable_attribute_label",
+    }[what]
+
+
+def _plan(head: bytes, layout: _Layout, file: str) -> _Plan:
+    lines = head.removeprefix(codecs.BOM_UTF8).split(b"\n")
+    first = next((ln.rstrip(b"\r") for ln in lines[1:-1] if ln.strip()), None)
+    if first is None:
+        if len(lines) > 2 or (len(lines) == 2 and not lines[1].strip()) or len(head) < 1 << 20:
+            raise _err(file, 2, None, None, "data rows after the header", "header only")
+        raise _err(file, 2, None, lines[1][:40], "lines shorter than 1 MiB", "line too long")
+    cells = first.decode(layout.encoding, errors="replace").split(";")
+    if len(cells) != len(layout.names):
+        raise _err(
+            file,
+            2,
+            len(cells),
+            first[:60].decode(layout.encoding, errors="replace"),
+            f"{len(layout.names)} cells per row as in the header, found {len(cells)}",
+            "ragged row",
+        )
+    row = dict(zip(layout.names, (c.strip() for c in cells), strict=True))
+    codes = tuple(row[_col(layout, "var", k)] for k in range(1, layout.n_vars + 1))
+    kinds = tuple(_kind_of_variable(c) for c in codes)
+    if layout.german:
+        decimal = ","
+    else:
+        words = {row.get("time_label", "").lower(), row.get("value_unit", "").lower()}
+        words |= {row.get(f"{k}_variable_label", "").lower() for k in range(1, layout.n_vars + 1)}
+        words |= set(row.get("time_label", "").lower().split())
+        decimal = "," if words & _DE_HINTS else "."
+    return _Plan(codes, kinds, decimal)
+
+
+# --------------------------------------------------------------------------------------------------
+# reading with pyarrow
+
+
+def _locate(path: Path, layout: _Layout, file: str) -> InputFormatError:
+    """Slow path after pyarrow refused the file: find the first bad line and describe it."""
+    n = len(layout.names)
+    with _open(path) as (fh, _name):
+        for i, raw in enumerate(fh, start=1):
+            if i == 1:
+                raw = raw.removeprefix(codecs.BOM_UTF8)
+            if len(raw) > BLOCK_SIZE // 2:
+                return _err(
+                    file,
+                    i,
+                    None,
+                    raw[:40],
+                    f"lines shorter than {BLOCK_SIZE // 2**21} MiB",
+                    "line too long",
+                )
+            try:
+                text = raw.decode(layout.encoding)
+            except UnicodeDecodeError as exc:
+                return _err(
+                    file,
+                    i,
+                    None,
+                    raw[exc.start : exc.start + 4],
+                    f"{layout.encoding} text",
+                    f"undecodable byte at offset {exc.start}",
+                )
+            text = text.rstrip("\r\n")
+            if text == "":
+                continue
+            cells = text.split(";")
+            if len(cells) != n:
+                return _err(
+                    file,
+                    i,
+                    len(cells),
+                    text[:60],
+                    f"{n} cells per row as in the header, found {len(cells)}",
+                    "ragged row",
+                )
+    return _err(file, None, None, None, "a well-formed flat-file CSV", "unreadable CSV")
+
+
+def _columns(layout: _Layout, plan: _Plan) -> list[str]:
+    cols = [_col(layout, "stat"), _col(layout, "time")]
+    for k, kind in enumerate(plan.kinds, start=1):
+        cols += [_col(layout, "var", k), _col(layout, "code", k)]
+        if kind == "age":
+            cols.append(_col(layout, "label", k))
+    cols.append(layout.value)
+    if not layout.german:
+        cols.append("value_variable_code")
+    if layout.flag:
+        cols.append(layout.flag)
+    return cols
+
+
+def _read_arrow(path: Path, layout: _Layout, plan: _Plan, file: str) -> pa.Table:
+    cols = _columns(layout, plan)
+    dict_t = pa.dictionary(pa.int32(), pa.string())
+    types = {c: (pa.string() if c == layout.value else dict_t) for c in cols}
+    ropt = pacsv.ReadOptions(block_size=BLOCK_SIZE, encoding=layout.encoding)
+    popt = pacsv.ParseOptions(
+        delimiter=";", quote_char=False, newlines_in_values=False, ignore_empty_lines=True
+    )
+    copt = pacsv.ConvertOptions(
+        column_types=types,
+        include_columns=cols,
+        strings_can_be_null=False,
+        quoted_strings_can_be_null=False,
+    )
+    try:
+        if zipfile.is_zipfile(path):
+            with _open(path) as (fh, _name):
+                table = pacsv.read_csv(
+                    fh, read_options=ropt, parse_options=popt, convert_options=copt
+                )
+        else:  # a path lets pyarrow read natively, without the GIL
+            table = pacsv.read_csv(
+                str(path), read_options=ropt, parse_options=popt, convert_options=copt
+            )
+    except (pa.ArrowInvalid, pa.ArrowKeyError, pa.ArrowTypeError, UnicodeDecodeError):
+        raise _locate(path, layout, file) from None
+    if table.num_rows == 0:
+        raise _err(file, 2, None, None, "data rows after the header", "header only")
+    return table.unify_dictionaries()
+
+
+@dataclass(frozen=True)
+class _Codes:
+    """A dictionary-encoded column: ``codes`` index into ``values``."""
+
+    values: list[str]
+    codes: npt.NDArray[np.int32]
+
+
+def _codes(table: pa.Table, name: str) -> _Codes:
+    chunks = table.column(name).chunks
+    values = [str(v).strip() for v in chunks[0].dictionary.to_pylist()] if chunks else []
+    codes = np.concatenate([c.indices.to_numpy(zero_copy_only=False) for c in chunks])
+    return _Codes(values, codes.astype(np.int32, copy=False))
+
+
+def _first_row(codes: npt.NDArray[np.int32], which: int) -> int:
+    return int(np.flatnonzero(codes == which)[0])
+
+
+def _constant(table: pa.Table, name: str, expected: str, file: str) -> None:
+    c = _codes(table, name)
+    for i, v in enumerate(c.values):
+        if v != expected:
+            raise _err(
+                file,
+                _first_row(c.codes, i) + 2,
+                name,
+                v,
+                f"the same {name} on every row ({expected!r})",
+                "mixed values in one column",
+            )
+
+
+# --------------------------------------------------------------------------------------------------
+# variables: one parse per distinct value
+
+
+def _region(c: _Codes, var: str, col: str, file: str) -> list[str]:
+    lengths = _REGION_LEN.get(var.upper())
+    out = []
+    for i, v in enumerate(c.values):
+        try:
+            if v == "":
+                if var.upper() != "DINSG":
+                    raise LabelError(v, f"a {var} region code (a region total is no region)")
+                z = "DG"
+            else:
+                z = normalise_ags(v)
+        except LabelError as exc:
+            raise _err(file, _first_row(c.codes, i) + 2, col, v, exc.expected) from None
+        if lengths and z != "DG" and len(z) not in lengths:
+            raise _err(
+                file,
+                _first_row(c.codes, i) + 2,
+                col,
+                v,
+                f"a {var} code of {lengths[0]} digits with its leading zeros",
+            )
+        out.append(z)
+    return out
+
+
+def _sex(c: _Codes, col: str, file: str) -> list[str]:
+    out = []
+    for i, v in enumerate(c.values):
+        s = "t" if v == "" else parse_sex_label(v)
+        if s is None:
+            raise _err(
+                file,
+                _first_row(c.codes, i) + 2,
+                col,
+                v,
+                "a sex code (GESM, GESW, or empty for Insgesamt)",
+            )
+        out.append(s)
+    return out
+
+
+@dataclass(frozen=True)
+class _Ages:
+    """Distinct age groups (``start``, ``end``; end -1 = open, start -1 = age unknown) and the group
+    index of every row."""
+
+    start: npt.NDArray[np.int64]
+    end: npt.NDArray[np.int64]
+    rows: npt.NDArray[np.int32]
+
+
+def _age(code: _Codes, label: _Codes, file: str, col: str) -> _Ages:
+    """Age groups from the attribute label, falling back to the code where the label is no age."""
+    groups: dict[tuple[int, int], int] = {}
+    of_label = np.full(len(label.values), -1, dtype=np.int32)
+    for i, v in enumerate(label.values):
+        try:
+            g = parse_age_label(v) if v else None
+        except LabelError as exc:
+            raise _err(file, _first_row(label.codes, i) + 2, col, v, exc.expected) from None
+        if g is not None:
+            key = (g.start, -1 if g.end is None else g.end)
+        elif is_age_unknown(v):
+            key = (-1, -1)
+        else:
+            continue
+        of_label[i] = groups.setdefault(key, len(groups))
+    rows = of_label[label.codes]
+    todo = np.flatnonzero(rows < 0)
+    if len(todo):  # fall back to the code for labels that are no age
+        for r_code in np.unique(code.codes[todo]):
+            sel = todo[code.codes[todo] == r_code]
+            g2 = parse_age_code(code.values[int(r_code)])
+            if g2 is None:
+                r = int(sel[0])
+                raise _err(
+                    file,
+                    r + 2,
+                    col,
+                    label.values[int(label.codes[r])] or code.values[int(r_code)],
+                    "an age label such as 'unter 3 Jahre', '3 bis unter 6 Jahre', "
+                    "'75 Jahre und mehr' (or an age code such as ALT003B06)",
+                )
+            key = (g2.start, -1 if g2.end is None else g2.end)
+            rows[sel] = groups.setdefault(key, len(groups))
+    start = np.array([k[0] for k in groups], dtype=np.int64)
+    end = np.array([k[1] for k in groups], dtype=np.int64)
+    return _Ages(start, end, rows)
+
+
+# --------------------------------------------------------------------------------------------------
+# values
+
+_STATUS = (None, *sorted(set(STATUS_OF_SYMBOL.values()) | {"limited"}))
+_FLAGS = (None, *sorted(FLAGS))
+
+
+def _values(
+    table: pa.Table, layout: _Layout, decimal: str, file: str
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int8], npt.NDArray[np.int8]]:
+    """Values, status codes (index into ``_STATUS``) and flag codes (index into ``_FLAGS``)."""
+    raw = table.column(layout.value)
+    n = table.num_rows
+    status = np.zeros(n, dtype=np.int8)
+    flag = np.zeros(n, dtype=np.int8)
+    q_ok = np.ones(1, dtype=bool)
+    q_codes = np.zeros(n, dtype=np.int32)
+    q_vals: list[str] = [""]
+    if layout.flag:
+        q = _codes(table, layout.flag)
+        q_vals, q_codes = q.values, q.codes
+        q_ok = np.array([v == "" or v in FLAGS for v in q_vals], dtype=bool)
+        fmap = np.array([_FLAGS.index(v) if v in FLAGS else 0 for v in q_vals], dtype=np.int8)
+        flag = fmap[q_codes]
+    try:  # the common case: every cell a plain integer
+        value = pc.cast(raw, pa.int64()).to_numpy(zero_copy_only=False).astype(np.float64)
+        plain = q_ok[q_codes]
+        if plain.all():
+            return value, status, flag
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        plain = pc.match_substring_regex(raw, r"^-?\d+$").to_numpy(zero_copy_only=False)
+        plain &= q_ok[q_codes]
+        value = np.full(n, np.nan)
+        if plain.any():
+            ints = pc.cast(pc.filter(raw, pa.array(plain)), pa.int64())
+            value[plain] = ints.to_numpy(zero_copy_only=False)
+    rest = np.flatnonzero(~plain)
+    cells = pd.Series(pc.take(raw, pa.array(rest)).to_pylist(), dtype="string")
+    flags = pd.Series([q_vals[i] for i in q_codes[rest]], dtype="string")
+    parsed = parse_cells(cells, decimal, flags=flags if layout.flag else None)
+    sym_in_q = flags.isin(list(STATUS_OF_SYMBOL)).to_numpy(dtype=bool)
+    bad = parsed.bad | ((parsed.status == "empty") & ~sym_in_q)
+    if bad.any():
+        b = int(np.flatnonzero(bad)[0])
+        i = int(rest[b])
+        text = "" if pd.isna(cells.iloc[b]) else str(cells.iloc[b])
+        fl = str(flags.iloc[b])
+        if layout.flag and fl not in ("", *FLAGS, *STATUS_OF_SYMBOL):
+            raise _err(
+                file,
+                i + 2,
+                layout.flag,
+                fl,
+                "a quality flag (p, r, s, e), a GENESIS symbol or nothing",
+            )
+        lang = "German (1.234,5)" if decimal == "," else "English (1,234.5)"
+        raise _err(
+            file,
+            i + 2,
+            layout.value,
+            text,
+            f"a number in {lang} notation or a GENESIS symbol (-, ., x, /, ...)",
+        )
+    value[rest] = parsed.value
+    status[rest] = [_STATUS.index(s) if s in _STATUS else 0 for s in parsed.status]
+    flag[rest] = [_FLAGS.index(f) if f in _FLAGS else 0 for f in parsed.flag]
+    return value, status, flag
+
+
+# --------------------------------------------------------------------------------------------------
+# keys, totals and the canonical frame
+
+
+_DENSE_MAX = 1 << 27
+
+
+def _dense(parts: list[tuple[npt.NDArray[Any], int]]) -> tuple[npt.NDArray[np.int64], int]:
+    """Combine integer keys ``(values in [0, size), size)`` into one id in ``[0, product)``."""
+    gid = parts[0][0].astype(np.int64)
+    size = parts[0][1]
+    for arr, card in parts[1:]:
+        gid *= card
+        gid += arr
+        size *= card
+    if size > _DENSE_MAX:
+        uniq, inv = np.unique(gid, return_inverse=True)
+        return inv.astype(np.int64), len(uniq)
+    return gid, size
+
+
+def _check_totals(
+    others: list[tuple[npt.NDArray[Any], int]],
+    is_tot: npt.NDArray[np.bool_],
+    value: npt.NDArray[np.float64],
+    status: npt.NDArray[np.int8],
+    rows: npt.NDArray[np.int64],
+    raw: pa.ChunkedArray,
+    dim: str,
+    file: str,
+    col: str,
+) -> npt.NDArray[np.bool_]:
+    """Verify totals against the sum of their parts (``-`` = 0); return the totals to drop.
+
+    Counts are exact, so a total must equal the sum of its parts where all parts are figures
+    (tolerance 0.5). A total is dropped where parts exist; kept where it is the only figure.
+    """
+    g, ng = _dense(others)
+    v0 = np.where(status == _STATUS.index("nothing"), 0.0, value)
+    parts = ~is_tot
+    fig = ~np.isnan(v0)
+    psum = np.bincount(g[parts], weights=np.nan_to_num(v0[parts]), minlength=ng)
+    pn = np.bincount(g[parts], minlength=ng)
+    pbad = np.bincount(g[parts & ~fig], minlength=ng)
+    ti = np.flatnonzero(is_tot)
+    tg = g[ti]
+    has = pn[tg] > 0
+    complete = has & (pbad[tg] == 0) & fig[ti]
+    bad = complete & (np.abs(v0[ti] - psum[tg]) > 0.5)
+    if bad.any():
+        b = int(np.flatnonzero(bad)[0])
+        r = int(rows[ti[b]])
+        raise InconsistentTotalError(
+            file,
+            line=r + 2,
+            column=col,
+            value=str(raw[r].as_py()),
+            expected=f"the sum of its parts ({psum[tg[b]]:g})",
+            reason=f"{dim} total contradicts its parts",
+        )
+    drop = np.zeros(len(value), dtype=bool)
+    drop[ti[has]] = True
+    return drop
+
+
+def _strings(values: list[str | None], codes: npt.NDArray[np.integer]) -> pd.Series:
+    arr = pc.take(pa.array(values, type=pa.string()), pa.array(codes))
+    return pd.Series(pd.arrays.ArrowStringArray(arr))
+
+
+def _build(
+    table: pa.Table, layout: _Layout, plan: _Plan, file: str
+) -> tuple[str, pd.DataFrame, list[tuple[str, int]]]:
+    stat = table.column(_col(layout, "stat")).chunks[0].dictionary[0].as_py().strip()
+    _constant(table, _col(layout, "stat"), stat, file)
+    target = _TABLE_OF_STATISTIC.get(stat[:5])
+    if target is None:
+        raise _err(
+            file,
+            2,
+            _col(layout, "stat"),
+            stat,
+            "a population (12411), births (12612) or deaths (12613) statistic",
+            "unsupported statistic",
+        )
+    if not layout.german:
+        vv = table.column("value_variable_code").chunks[0].dictionary[0].as_py().strip()
+        _constant(table, "value_variable_code", vv, file)
+    n = table.num_rows
+    region: tuple[list[str], npt.NDArray[np.int32]] | None = None
+    sex_vals, sex_codes = ["t"], np.zeros(n, dtype=np.int32)
+    ages = _Ages(
+        np.zeros(1, dtype=np.int64), np.full(1, -1, dtype=np.int64), np.zeros(n, dtype=np.int32)
+    )
+    for k, (var, kind) in enumerate(zip(plan.var_codes, plan.kinds, strict=True), start=1):
+        _constant(table, _col(layout, "var", k), var, file)
+        code_col = _col(layout, "code", k)
+        c = _codes(table, code_col)
+        if kind == "region":
+            if region is not None:
+                raise _err(
+                    file,
+                    1,
+                    _col(layout, "var", k),
+                    var,
+                    "one region variable",
+                    "two region variables",
+                )
+            region = (_region(c, var, code_col, file), c.codes)
+        elif kind == "sex":
+            sex_vals, sex_codes = _sex(c, code_col, file), c.codes
+        elif kind == "age":
+            label_col = _col(layout, "label", k)
+            ages = _age(c, _codes(table, label_col), file, label_col)
+        else:
+            bad = [i for i, v in enumerate(c.values) if v != ""]
+            if bad:
+                raise _err(
+                    file,
+                    _first_row(c.codes, bad[0]) + 2,
+                    code_col,
+                    c.values[bad[0]],
+                    f"only the total of variable {var}: Wandel maps region, sex (GES) "
+                    "and age (ALT...)",
+                    "unsupported variable",
+                )
+    if region is None:
+        raise MissingColumnError(
+            file,
+            line=1,
+            expected="a region variable (DINSG, DLAND, KREISE, GEMEIN...)",
+            reason="no region variable",
+        )
+    zone_vals, zone_codes = region
+    tcol = _col(layout, "time")
+    tc = _codes(table, tcol)
+    years = np.zeros(len(tc.values), dtype=np.int64)
+    for i, v in enumerate(tc.values):
+        try:
+            y = parse_year_label(v)
+        except LabelError as exc:
+            raise _err(file, _first_row(tc.codes, i) + 2, tcol, v, exc.expected) from None
+        if y is None:
+            raise _err(
+                file,
+                _first_row(tc.codes, i) + 2,
+                tcol,
+                v,
+                "a reference date (2019-12-31 or 31.12.2019) or a year",
+            )
+        years[i] = y
+    value, status, flag = _values(table, layout, plan.decimal, file)
+    raw = table.column(layout.value)
+    neg = value < 0
+    if neg.any():
+        i = int(np.flatnonzero(neg)[0])
+        raise _err(
+            file,
+            i + 2,
+            layout.value,
+            str(raw[i].as_py()),
+            "a count of zero or more",
+            "negative count",
+        )
+    del neg
+    # integer keys (codes into small dictionaries) with their cardinalities
+    z_key = (zone_codes, len(zone_vals))
+    y_key = (tc.codes, len(tc.values))
+    s_key = (sex_codes, len(sex_vals))
+    a_key = (ages.rows, len(ages.start))
+    rejected: list[tuple[str, int]] = []
+    drop = np.zeros(n, dtype=bool)
+    unknown_group = np.flatnonzero(ages.start == -1)
+    if len(unknown_group):
+        unknown = ages.rows == unknown_group[0]
+        rejected.append(("age unknown: no age group to store it under", int(unknown.sum())))
+        drop |= unknown
+    sex_total = np.array([v == "t" for v in sex_vals], dtype=bool)
+    age_total = (ages.start == 0) & (ages.end == -1)
+    for dim, tot, others in (
+        (
+            "sex",
+            sex_total[sex_codes] if len(sex_vals) > 1 and sex_total.any() else None,
+            (z_key, y_key, a_key),
+        ),
+        (
+            "age",
+            age_total[ages.rows] if len(ages.start) > 1 and age_total.any() else None,
+            (z_key, y_key, s_key),
+        ),
+    ):
+        if tot is None:
+            continue
+        rows = np.flatnonzero(~drop)
+        d = _check_totals(
+            [(o[0][rows], o[1]) for o in others],
+            tot[rows],
+            value[rows],
+            status[rows],
+            rows,
+            raw,
+            dim,
+            file,
+            layout.value,
+        )
+        drop[rows[d]] = True
+        if d.any():
+            rejected.append((f"{dim} total verified and dropped", int(d.sum())))
+    sel: slice | npt.NDArray[np.int64] = slice(None) if not drop.any() else np.flatnonzero(~drop)
+    del drop
+
+    def pick(a: npt.NDArray[Any]) -> npt.NDArray[Any]:
+        return a if isinstance(sel, slice) else a[sel]
+
+    kid, size = _dense([(pick(k[0]), k[1]) for k in (z_key, y_key, s_key, a_key)])
+    counts = np.bincount(kid, minlength=size) if size <= _DENSE_MAX else None
+    if counts is not None and counts.max(initial=0) > 1:
+        dupkey = int(np.flatnonzero(counts > 1)[0])
+        pos = np.flatnonzero(kid == dupkey)[1]
+        r = int(pos if isinstance(sel, slice) else sel[pos])
+        g = int(ages.rows[r])
+        end = "open" if ages.end[g] == -1 else str(ages.end[g])
+        raise DuplicateKeyError(
+            file,
+            line=r + 2,
+            column=None,
+            value=f"{zone_vals[int(zone_codes[r])]}, {years[tc.codes[r]]}, "
+            f"{sex_vals[int(sex_codes[r])]}, {ages.start[g]}-{end}",
+            expected="each zone, year, sex and age once",
+            reason="duplicate key",
+        )
+    del kid, counts
+    a_rows = pick(ages.rows)
+    a_end = ages.end[a_rows]
+    m = len(a_rows)
+    no_mask = np.zeros(m, dtype=bool)
+    frame = pd.DataFrame(
+        {
+            "zone": _strings(list(zone_vals), pick(zone_codes)),
+            "year": pd.arrays.IntegerArray(years[pick(tc.codes)], no_mask),
+            "sex": _strings(list(sex_vals), pick(sex_codes)),
+            "age_start": pd.arrays.IntegerArray(ages.start[a_rows], no_mask.copy()),
+            "age_end": pd.arrays.IntegerArray(np.maximum(a_end, 0), a_end < 0),
+            "value": pick(value),
+            "status": _strings(list(_STATUS), pick(status)),
+            "flag": _strings(list(_FLAGS), pick(flag)),
+        },
+        copy=False,
+    )
+    return target, conform(target, frame), rejected
+
+
+def sniff(path: Path, head: bytes) -> bool:
+    """True for a flat-file CSV (either layout), plain or as the only CSV inside a ZIP."""
+    if head.startswith(b"PK\x03\x04"):
+        try:
+            with zipfile.ZipFile(path) as zf:
+                csvs = [i for i in zf.infolist() if i.filename.lower().endswith(".csv")]
+                if len(csvs) != 1:
+                    return False
+                with zf.open(csvs[0]) as fh:
+                    head = fh.read(4096)
+        except (zipfile.BadZipFile, OSError, RuntimeError, ValueError):
+            return False
+    first = head.removeprefix(codecs.BOM_UTF8).lstrip()
+    return first.startswith((b"statistics_code;", b"Statistik_Code;"))
+
+
+def read(path: str | Path) -> ImportBatch:
+    """Read a GENESIS flat-file CSV (or a ZIP holding one) into canonical tables.
+
+    Raises
+    ------
+    InputFormatError
+        (or a subclass) naming file, line, column, value and what was expected.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise InputFormatError(str(p), reason="no such file")
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        sha = pool.submit(sha256_of, p)  # hashing overlaps with parsing
+        with _open(p) as (fh, shown):
+            head = _head(fh, shown)
+        layout = _layout(head, shown)
+        plan = _plan(head, layout, shown)
+        table = _read_arrow(p, layout, plan, shown)
+        code = table.column(_col(layout, "stat")).chunks[0].dictionary[0].as_py().strip()
+        target, frame, rejected = _build(table, layout, plan, shown)
+        rows = table.num_rows
+        del table
+        digest = sha.result()
+    meta = SourceMeta(
+        file=str(p),
+        sha256=digest,
+        kind=NAME,
+        table_code=code,
+        title="",
+        producer="Statistisches Bundesamt (Destatis) / Statistische Ämter des Bundes und der Länder",
+        licence=LICENCE_DLDE,
+    )
+    return ImportBatch(meta=meta, tables={target: frame}, rows_read=rows, rejected=tuple(rejected))
