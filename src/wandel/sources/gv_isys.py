@@ -1,0 +1,853 @@
+"""Destatis Gemeindeverzeichnis, GV-ISys "Auszug GV" (xlsx and its CSV variant).
+
+Layout (Destatis, Gemeindeverzeichnis-Informationssystem GV-ISys, "Alle politisch selbständigen
+Gemeinden mit ausgewählten Merkmalen"): a title row naming the reference date ("... am 31.12.2017"),
+a header block whose rows name the columns (``Satz-art``, ``Text-kenn-zeichen``, ``Regionalschlüssel
+(RS)`` over ``Land``/``RB``/``Kreis``/``VB``/``Gem``, ``Gemeindename``, ``Fläche km2``,
+``Bevölkerung`` over ``insgesamt``/``männlich``/``weiblich``/``je km2``, ``Post-leit-zahl``,
+``Geografische Mittelpunktkoordinaten`` over ``Längengrad``/``Breitengrad``), then one record per row:
+
+=======  ==================  =====================================  =====================
+Satzart  level               key                                    parent
+=======  ==================  =====================================  =====================
+10       ``land``            Land (2)                               --
+20       ``regbez``          Land + RB (3)                          Land
+30       ``region``          Land + RB + region digit (4; only BW)  Regierungsbezirk
+40       ``kreis``           Land + RB + Kreis (5)                  Regierungsbezirk/Land
+50       ``gemeindeverband`` Kreis (5) + VB (4) = 9                 Kreis
+60       ``gemeinde``        AGS = Kreis (5) + Gem (3) = 8          Gemeindeverband
+=======  ==================  =====================================  =====================
+
+Population, area and coordinates are published on Gemeinde records only; the reader fills the higher
+levels with the sums of their Gemeinden (and checks them where a file does publish them). The CSV
+variant (a third-party conversion, e.g. ``AuszugGV4QAktuell_2019.csv``) has a single header row with
+plain names (``satzart``, ``land``, ..., ``bevoelkerung``, ``maennlich``, ``laengengrad``), spaces as
+thousands separators and decimal commas in the coordinates; its delimiter (``,`` or ``;``) is read
+from the header line. Each numeric column follows one decimal convention; a column that mixes them is
+refused.
+
+Coordinates in the 2009 extract are packed degrees-minutes-seconds (``9.2615`` = 9°26'15"); a
+coordinate column in which every value has at most four decimals that read as minutes and seconds
+(< 60, with 60 s tolerated as a rounding artefact) is decoded as such, provided it holds at least 50
+values (fewer cannot be told apart from rounded decimal degrees); otherwise values are decimal degrees.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import re
+import zipfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from wandel.errors import (
+    DuplicateKeyError,
+    InconsistentTotalError,
+    InputFormatError,
+    MissingColumnError,
+)
+from wandel.sources._cells import parse_cell
+from wandel.sources._text import decode_text
+from wandel.sources.base import LICENCE_DESTATIS, ImportBatch, SourceMeta, sha256_of
+from wandel.tables import conform
+
+__all__ = ["LEVEL_OF_SATZART", "NAME", "read", "reference_year", "sniff"]
+
+NAME = "gv-isys"
+
+LEVEL_OF_SATZART: dict[str, str] = {
+    "10": "land",
+    "20": "regbez",
+    "30": "region",
+    "40": "kreis",
+    "50": "gemeindeverband",
+    "60": "gemeinde",
+}
+"""GV-ISys record type (Satzart) -> level name in ``gv_records``."""
+
+# canonical field -> normalised header labels that name it
+_LABELS: dict[str, tuple[str, ...]] = {
+    "satzart": ("satzart",),
+    "tkz": ("textkennzeichen",),
+    "land": ("land",),
+    "rb": ("rb", "regierungsbezirk"),
+    "kreis": ("kreis",),
+    "vb": ("vb", "gemeindeverband"),
+    "gem": ("gem", "gemeinde"),
+    "name": ("gemeindename",),
+    "area": ("flaeche*",),
+    "pop_t": ("insgesamt", "bevoelkerung*", "einwohner*"),
+    "pop_m": ("maennlich",),
+    "pop_f": ("weiblich",),
+    "postcode": ("postleitzahl*", "plz"),
+    "lon": ("laengengrad",),
+    "lat": ("breitengrad",),
+}
+_REQUIRED = ("satzart", "land", "rb", "kreis", "vb", "gem", "name", "area", "pop_t")
+_KEY_WIDTH = {"land": 2, "rb": 1, "kreis": 2, "vb": 4, "gem": 3}
+# key parts each Satzart must carry (region records put their number in the Kreis column)
+_KEY_PARTS: dict[str, tuple[str, ...]] = {
+    "10": ("land",),
+    "20": ("land", "rb"),
+    "30": ("land", "rb", "kreis"),
+    "40": ("land", "rb", "kreis"),
+    "50": ("land", "rb", "kreis", "vb"),
+    "60": ("land", "rb", "kreis", "vb", "gem"),
+}
+_EXCEL_ERRORS = frozenset({"#N/A", "#NV", "#WERT!", "#VALUE!", "#REF!", "#BEZUG!", "#DIV/0!"})
+_DATE = re.compile(r"(?<!\d)(\d{1,2})\.(\d{1,2})\.(\d{4})(?!\d)")
+# Germany with a margin: anything outside is a misread coordinate, not a place in Germany
+_LON_RANGE = (5.0, 16.0)
+# below this many coordinates a column cannot be told apart from rounded decimal degrees
+_DMS_MIN_VALUES = 50
+_LAT_RANGE = (47.0, 55.5)
+
+Cell = str | int | float | None
+
+
+@dataclass(frozen=True)
+class _Grid:
+    """Rows of one sheet or CSV file with their 1-based line numbers and a column labeller."""
+
+    file: str
+    rows: list[tuple[Cell, ...]]
+    lines: list[int]
+    spreadsheet: bool
+
+    def column_name(self, index: int, header: Sequence[str]) -> str:
+        if self.spreadsheet:
+            return _column_letter(index)
+        return header[index] if index < len(header) and header[index] else str(index + 1)
+
+
+def _column_letter(index: int) -> str:
+    """0-based column index -> spreadsheet letter (0 -> A, 26 -> AA)."""
+    s = ""
+    n = index + 1
+    while n:
+        n, r = divmod(n - 1, 26)
+        s = chr(65 + r) + s
+    return s
+
+
+def _norm(label: object) -> str:
+    """Normalise a header label: lower case, umlauts spelled out, footnote marks and non-letters gone.
+
+    >>> _norm("Post-leit-zahl3)")
+    'postleitzahl'
+    >>> _norm("Fläche km2\\nam 31.12.2013 (Jahr)1)")
+    'flaechekm2am31122013jahr'
+    """
+    if label is None:
+        return ""
+    s = str(label).lower()
+    for a, b in (("ä", "ae"), ("ö", "oe"), ("ü", "ue"), ("ß", "ss")):
+        s = s.replace(a, b)
+    s = re.sub(r"(?<=[a-z])\d\)", "", s)  # footnote marks like "bevoelkerung2)"
+    s = re.sub(r"\d\)$", "", s)
+    return re.sub(r"[^a-z0-9]", "", s)
+
+
+def _cell(row: tuple[Cell, ...], j: int) -> Cell:
+    return row[j] if j < len(row) else None
+
+
+def _text(cell: Cell) -> str:
+    if cell is None:
+        return ""
+    if isinstance(cell, float) and cell.is_integer():
+        return str(int(cell))
+    return str(cell).strip()
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def _load_xlsx(path: Path) -> _Grid:
+    import openpyxl  # local: only this format needs it
+
+    file = str(path)
+    try:
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+        raise InputFormatError(
+            file,
+            line=None,
+            reason=f"not a readable xlsx workbook ({type(exc).__name__}: {exc})",
+            expected="an Office Open XML workbook (a ZIP container), e.g. a GV-ISys Auszug GV",
+        ) from None
+    try:
+        for ws in wb.worksheets:
+            rows: list[tuple[Cell, ...]] = []
+            found = False
+            for i, row in enumerate(ws.iter_rows(values_only=True)):
+                rows.append(tuple(row))
+                if i < 30 and row and _norm(row[0]) == "satzart":
+                    found = True
+                if i >= 30 and not found:
+                    break
+            if found:
+                rows += [tuple(r) for r in ws.iter_rows(min_row=len(rows) + 1, values_only=True)]
+                return _Grid(file, rows, list(range(1, len(rows) + 1)), True)
+        raise InputFormatError(
+            file,
+            line=1,
+            column="A",
+            value=", ".join(wb.sheetnames),
+            reason="no sheet has a GV-ISys header (a 'Satzart' column) in its first 30 rows",
+            expected="a sheet such as 'Gemeindedaten' with the Satzart/Regionalschlüssel header",
+        )
+    finally:
+        wb.close()
+
+
+def _load_csv(path: Path) -> _Grid:
+    file = str(path)
+    text, _ = decode_text(path.read_bytes(), file)
+    first = text.split("\n", 1)[0]
+    delim = max((",", ";", "\t"), key=first.count)
+    reader = csv.reader(io.StringIO(text), delimiter=delim)
+    rows: list[tuple[Cell, ...]] = []
+    lines: list[int] = []
+    try:
+        for row in reader:
+            lines.append(reader.line_num)
+            rows.append(tuple(row))
+    except csv.Error as exc:
+        raise InputFormatError(
+            file, line=reader.line_num, reason=f"CSV syntax: {exc}", expected="valid CSV"
+        ) from None
+    return _Grid(file, rows, lines, False)
+
+
+def _is_xlsx(path: Path, head: bytes) -> bool:
+    return head.startswith(b"PK") or path.suffix.lower() in (".xlsx", ".xlsm")
+
+
+# --------------------------------------------------------------------------- header
+
+
+@dataclass(frozen=True)
+class _Layout:
+    header_row: int  # index into grid.rows of the row naming Satzart
+    first_data: int  # index of the first data row
+    columns: dict[str, int]  # field -> column index
+    header: tuple[str, ...]  # one readable label per column (for messages)
+    reference: tuple[int, int, int] | None  # day, month, year from the title/header
+
+
+def _match(label: str, patterns: Iterable[str]) -> bool:
+    for p in patterns:
+        if p.endswith("*") and label.startswith(p[:-1]):
+            return True
+        if label == p:
+            return True
+    return False
+
+
+def _find_layout(grid: _Grid) -> _Layout:
+    file = grid.file
+    top = next((i for i, r in enumerate(grid.rows[:30]) if r and _norm(r[0]) == "satzart"), None)
+    if top is None:
+        raise MissingColumnError(
+            file,
+            line=grid.lines[0] if grid.lines else 1,
+            column=1,
+            value=_text(grid.rows[0][0]) if grid.rows and grid.rows[0] else None,
+            reason="no GV-ISys header row",
+            expected="a header row starting with 'Satzart' (Satz-art)",
+        )
+    first = top + 1
+    while first < len(grid.rows) and _text(grid.rows[first][0] if grid.rows[first] else "") not in (
+        LEVEL_OF_SATZART
+    ):
+        first += 1
+    block = grid.rows[top:first]
+    width = max((len(r) for r in block), default=0)
+    # labels per column: top row forward-filled across merged cells, lower rows as they are
+    labels: list[list[str]] = [[] for _ in range(width)]
+    for k, row in enumerate(block):
+        carry = ""
+        for j in range(width):
+            cell = _norm(row[j]) if j < len(row) else ""
+            if k == 0:
+                carry = cell or carry
+                cell = carry
+            labels[j].append(cell)
+    columns: dict[str, int] = {}
+    header: list[str] = []
+    for j in range(width):
+        raw = [str(r[j]).replace("\n", " ") for r in block if j < len(r) and r[j] not in (None, "")]
+        header.append(" / ".join(raw))
+        for lab in reversed(labels[j]):  # the most specific (lowest) label decides
+            field = next((f for f, pats in _LABELS.items() if _match(lab, pats)), None)
+            if field is None:
+                continue
+            if field in columns:
+                if field == "pop_t" and lab != "insgesamt":
+                    break  # a forward-filled "Bevölkerung" over männlich/weiblich
+                raise InputFormatError(
+                    file,
+                    line=grid.lines[top],
+                    column=grid.column_name(j, header),
+                    value=raw,
+                    reason=f"two columns name the field {field!r}",
+                    expected="one column per field",
+                )
+            columns[field] = j
+            break
+    for field in _REQUIRED:
+        if field not in columns:
+            raise MissingColumnError(
+                file,
+                line=grid.lines[top],
+                column=field,
+                reason=f"the header names no column for {field!r}",
+                expected=f"a column labelled like {_LABELS[field][0]!r}",
+            )
+    return _Layout(top, first, columns, tuple(header), _reference_in(grid.rows[:first], top))
+
+
+def _reference_in(rows: Sequence[tuple[Cell, ...]], top: int) -> tuple[int, int, int] | None:
+    """The reference date from the title rows, else from a 'Gebietsstand' header cell."""
+    for r in rows[:top]:
+        for c in r:
+            m = _DATE.search(str(c)) if c is not None else None
+            if m:
+                return int(m.group(1)), int(m.group(2)), int(m.group(3))
+    for r in rows[top:]:
+        for c in r:
+            if c is not None and "gebietsstand" in _norm(c):
+                m = _DATE.search(str(c))
+                if m:
+                    return int(m.group(1)), int(m.group(2)), int(m.group(3))
+    return None
+
+
+def reference_year(file: str | Path, reference: tuple[int, int, int] | None = None) -> int:
+    """Year of the 31 December reference date: from the content if given, else from the file name.
+
+    The file name may carry ``DDMMYYYY`` (``31122017_Auszug_GV.xlsx``) or a bare year
+    (``AuszugGV4QAktuell_2019.csv``, taken as 31.12.YYYY).
+
+    >>> reference_year("31122017_Auszug_GV.xlsx")
+    2017
+    >>> reference_year("AuszugGV4QAktuell_2019.csv")
+    2019
+    """
+    name = Path(file).name
+    if reference is None:
+        m = re.search(r"(?<!\d)(\d{2})(\d{2})((?:19|20)\d{2})(?!\d)", name)
+        if m:
+            reference = (int(m.group(1)), int(m.group(2)), int(m.group(3)))
+        else:
+            m2 = re.search(r"(?<!\d)((?:19|20)\d{2})(?!\d)", name)
+            if m2 is None:
+                raise InputFormatError(
+                    str(file),
+                    line=1,
+                    reason="no reference date in the title, the header or the file name",
+                    expected="a title like '... am 31.12.2019' or a year in the file name",
+                )
+            reference = (31, 12, int(m2.group(1)))
+    day, month, year = reference
+    if (day, month) != (31, 12):
+        raise InputFormatError(
+            str(file),
+            line=1,
+            value=f"{day:02d}.{month:02d}.{year}",
+            reason="reference date is not 31 December",
+            expected="a year-end extract (31.12.YYYY); Wandel's tables hold year-end stocks",
+        )
+    return year
+
+
+# --------------------------------------------------------------------------- cells
+
+
+@dataclass(frozen=True)
+class _Where:
+    grid: _Grid
+    layout: _Layout
+
+    def error(
+        self,
+        row: int,
+        field: str,
+        value: object,
+        expected: str,
+        reason: str = "",
+        cls: type[InputFormatError] = InputFormatError,
+    ) -> InputFormatError:
+        j = self.layout.columns.get(field)
+        column: str | int = (
+            f"{self.grid.column_name(j, self.layout.header)} ({field})" if j is not None else field
+        )
+        return cls(
+            self.grid.file,
+            line=self.grid.lines[row],
+            column=column,
+            value=value,
+            expected=expected,
+            reason=reason,
+        )
+
+
+def _decimal_of(cells: Sequence[Cell]) -> str:
+    """The decimal mark of a column's text cells: the mark most of them use (``,`` on a tie).
+
+    Cells in the other convention are then refused, so a column never mixes the two.
+    """
+    comma = point = 0
+    for c in cells:
+        if isinstance(c, str):
+            s = c.replace(" ", "").strip()
+            if re.fullmatch(r"[+-]?\d+,\d+", s):
+                comma += 1
+            elif re.fullmatch(r"[+-]?\d+\.\d+", s):
+                point += 1
+    return "." if point > comma else ","
+
+
+def _number(cell: Cell, decimal: str) -> float | None:
+    """A number, ``nan`` for an empty cell, ``None`` if the cell is not a number."""
+    if cell is None:
+        return math.nan
+    if isinstance(cell, bool):
+        return None
+    if isinstance(cell, int | float):
+        return float(cell)
+    s = cell.strip()
+    if s == "":
+        return math.nan
+    parsed = parse_cell(s, decimal)
+    if parsed is None or parsed[1] not in (None, "empty"):
+        return None
+    return parsed[0]
+
+
+def _dms_column(values: npt.NDArray[np.float64]) -> bool:
+    """True if every value reads as packed degrees.MMSS (at most 4 decimals, MM < 60, SS <= 60)."""
+    v = values[np.isfinite(values)]
+    if len(v) < _DMS_MIN_VALUES:
+        return False
+    scaled = np.round(v * 10000)
+    if np.any(np.abs(v * 10000 - scaled) > 1e-4):
+        return False
+    frac = scaled.astype(np.int64) % 10000
+    return bool(np.all(frac // 100 < 60) and np.all(frac % 100 <= 60))
+
+
+def _from_dms(values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    scaled = np.round(values * 10000)
+    deg = np.floor(scaled / 10000)
+    frac = scaled - deg * 10000
+    out: npt.NDArray[np.float64] = deg + (frac // 100) / 60 + (frac % 100) / 3600
+    return out
+
+
+# --------------------------------------------------------------------------- records
+
+
+@dataclass(frozen=True)
+class _Records:
+    frame: pd.DataFrame  # one row per record: satzart, key, name, parent parts, numbers, line
+    has_sex: bool
+    dropped: int  # identical duplicate records left out
+
+
+def _records(grid: _Grid, layout: _Layout) -> _Records:
+    where = _Where(grid, layout)
+    cols = layout.columns
+    data_idx: list[int] = []
+    for i in range(layout.first_data, len(grid.rows)):
+        row = grid.rows[i]
+        sa = _text(row[cols["satzart"]]) if cols["satzart"] < len(row) else ""
+        if sa in LEVEL_OF_SATZART:
+            data_idx.append(i)
+            continue
+        key_cells = [_text(row[cols[f]]) if cols[f] < len(row) else "" for f in _KEY_WIDTH]
+        if sa == "" and not any(key_cells):
+            continue  # blank row, or a footnote continuation
+        if any(key_cells):
+            raise where.error(
+                i, "satzart", sa, "a Satzart code 10, 20, 30, 40, 50 or 60", "unknown record type"
+            )
+        # a footnote or source line below the data: no keys, text in the first column
+    if not data_idx:
+        raise InputFormatError(
+            grid.file,
+            line=grid.lines[layout.header_row],
+            reason="no records below the header",
+            expected="Satzart records 10..60",
+        )
+
+    def col(field: str) -> list[Cell]:  # cells of the current records
+        j = cols.get(field)
+        if j is None:
+            return [None] * len(data_idx)
+        return [grid.rows[i][j] if j < len(grid.rows[i]) else None for i in data_idx]
+
+    satzart = [_text(c) for c in col("satzart")]
+    parts: dict[str, list[str]] = {f: [_text(c) for c in col(f)] for f in _KEY_WIDTH}
+    keys: list[str] = []
+    for n, i in enumerate(data_idx):
+        sa = satzart[n]
+        need = _KEY_PARTS[sa]
+        for f in need:
+            width = 1 if (sa == "30" and f == "kreis") else _KEY_WIDTH[f]
+            part = parts[f][n]
+            if not (len(part) == width and part.isdigit()):
+                raise where.error(
+                    i,
+                    f,
+                    part,
+                    f"{width} digit(s) with leading zeros (Satzart {sa})",
+                    "malformed key part",
+                )
+        if sa == "10":
+            key = parts["land"][n]
+        elif sa == "20":
+            key = parts["land"][n] + parts["rb"][n]
+        elif sa == "30" or sa == "40":
+            key = parts["land"][n] + parts["rb"][n] + parts["kreis"][n]
+        elif sa == "50":
+            key = parts["land"][n] + parts["rb"][n] + parts["kreis"][n] + parts["vb"][n]
+        else:
+            key = parts["land"][n] + parts["rb"][n] + parts["kreis"][n] + parts["gem"][n]
+        keys.append(key)
+
+    frame = pd.DataFrame(
+        {
+            "satzart": satzart,
+            "zone": keys,
+            "name": [_text(c) for c in col("name")],
+            "row": data_idx,
+        }
+    )
+    frame, data_idx, dropped = _drop_identical_duplicates(frame, data_idx, grid, where)
+    for n, name in enumerate(frame["name"]):
+        if not name:
+            raise where.error(data_idx[n], "name", name, "a name", "empty name")
+
+    is_gem = frame["satzart"].to_numpy() == "60"
+    numeric = {"area": False, "pop_t": True, "pop_m": True, "pop_f": True}
+    for field, integer in numeric.items():
+        cells = col(field)
+        decimal = _decimal_of(cells)
+        vals = np.full(len(cells), np.nan)
+        for n, c in enumerate(cells):
+            v = _number(c, decimal)
+            if v is None:
+                raise where.error(
+                    data_idx[n],
+                    field,
+                    c,
+                    "a whole number >= 0"
+                    if integer
+                    else f"a number >= 0 (decimal mark {decimal!r})",
+                    "not a number",
+                )
+            if not math.isnan(v) and (v < 0 or (integer and not float(v).is_integer())):
+                raise where.error(
+                    data_idx[n], field, c, "a whole number >= 0" if integer else "a number >= 0"
+                )
+            vals[n] = v
+        frame[field] = vals
+    for field in ("area", "pop_t"):
+        missing = is_gem & np.isnan(frame[field].to_numpy())
+        if missing.any():
+            n = int(np.flatnonzero(missing)[0])
+            raise where.error(data_idx[n], field, "", "a figure on every Gemeinde record", "empty")
+    has_sex = "pop_m" in cols and "pop_f" in cols
+    if has_sex:
+        m, f, t = (frame[c].to_numpy() for c in ("pop_m", "pop_f", "pop_t"))
+        one = is_gem & (np.isnan(m) ^ np.isnan(f))
+        if one.any():
+            n = int(np.flatnonzero(one)[0])
+            raise where.error(data_idx[n], "pop_m", "", "both male and female, or neither")
+        has_sex = bool(np.all(~np.isnan(m[is_gem])))
+        bad = is_gem & ~np.isnan(m) & (m + f != t)
+        if bad.any():
+            n = int(np.flatnonzero(bad)[0])
+            raise where.error(
+                data_idx[n],
+                "pop_t",
+                f"{t[n]:.0f} (male {m[n]:.0f} + female {f[n]:.0f} = {m[n] + f[n]:.0f})",
+                "insgesamt = männlich + weiblich",
+                "male + female differ from the total",
+                InconsistentTotalError,
+            )
+
+    # postcode: text, 5 digits where given
+    pcs = [_text(c) for c in col("postcode")]
+    for n, pc in enumerate(pcs):
+        if pc in _EXCEL_ERRORS:
+            pcs[n] = ""
+        elif pc and not (len(pc) == 5 and pc.isdigit()):
+            raise where.error(data_idx[n], "postcode", pc, "a 5-digit postcode")
+    frame["postcode"] = [p or None for p in pcs]
+
+    for field, (lo, hi) in (("lon", _LON_RANGE), ("lat", _LAT_RANGE)):
+        cells = col(field)
+        decimal = _decimal_of(cells)
+        vals = np.full(len(cells), np.nan)
+        for n, c in enumerate(cells):
+            if isinstance(c, str) and c.strip() in _EXCEL_ERRORS:
+                continue
+            v = _number(c, decimal)
+            if v is None or (isinstance(c, str) and _mixed_mark(c, decimal)):
+                raise where.error(
+                    data_idx[n],
+                    field,
+                    c,
+                    f"a coordinate in decimal degrees with the column's decimal mark {decimal!r}",
+                    "not a coordinate",
+                )
+            vals[n] = np.nan if v == 0 else v  # 0 marks "no coordinate" (gemeindefreie Gebiete)
+        if _dms_column(vals):
+            vals = _from_dms(vals)
+        out = np.isfinite(vals) & ((vals < lo) | (vals > hi))
+        if out.any():
+            n = int(np.flatnonzero(out)[0])
+            raise where.error(
+                data_idx[n], field, cells[n], f"a value between {lo} and {hi} (Germany)"
+            )
+        frame[field] = vals
+    return _Records(frame, has_sex, dropped)
+
+
+def _drop_identical_duplicates(
+    frame: pd.DataFrame, data_idx: list[int], grid: _Grid, where: _Where
+) -> tuple[pd.DataFrame, list[int], int]:
+    """Leave out a record that repeats an earlier one cell for cell; a key repeated with other
+    content is a :class:`DuplicateKeyError` (the 2017 extract repeats one gemeindefreies Gebiet)."""
+    dup = frame.duplicated(["satzart", "zone"], keep="first").to_numpy()
+    if not dup.any():
+        return frame, data_idx, 0
+    first_of: dict[tuple[str, str], int] = {}
+    for sa, z, r in zip(frame["satzart"], frame["zone"], frame["row"], strict=True):
+        first_of.setdefault((sa, z), int(r))
+    for n in np.flatnonzero(dup):
+        sa, z, r = frame["satzart"].iat[n], frame["zone"].iat[n], int(frame["row"].iat[n])
+        r0 = first_of[(sa, z)]
+        cols = sorted(where.layout.columns.values())
+        if [_cell(grid.rows[r], j) for j in cols] != [_cell(grid.rows[r0], j) for j in cols]:
+            raise where.error(
+                r,
+                "gem" if sa == "60" else "land",
+                z,
+                f"each key once (first seen on line {grid.lines[r0]})",
+                f"duplicate {LEVEL_OF_SATZART[sa]} key",
+                DuplicateKeyError,
+            )
+    keep = ~dup
+    kept = frame[keep].reset_index(drop=True)
+    return kept, [i for i, k in zip(data_idx, keep, strict=True) if k], int(dup.sum())
+
+
+def _mixed_mark(cell: str, decimal: str) -> bool:
+    """A coordinate written with the other decimal mark, e.g. ``9.43751`` in a decimal-comma column.
+
+    Thousands separators never occur in coordinates, so any ``.`` in a ``,`` column is a mixed mark.
+    """
+    other = "." if decimal == "," else ","
+    return other in cell
+
+
+# --------------------------------------------------------------------------- tables
+
+
+def _parents(frame: pd.DataFrame) -> list[str | None]:
+    regbez = set(frame.loc[frame["satzart"] == "20", "zone"])
+    out: list[str | None] = []
+    for sa, key in zip(frame["satzart"], frame["zone"], strict=True):
+        if sa == "10":
+            out.append(None)
+        elif sa == "20":
+            out.append(key[:2])
+        elif sa in ("30", "40"):
+            out.append(key[:3] if key[:3] in regbez else key[:2])
+        elif sa == "50":
+            out.append(key[:5])
+        else:
+            out.append(None)  # set from the Gemeindeverband below
+    return out
+
+
+def _gv_records(recs: _Records, year: int, where: _Where) -> pd.DataFrame:
+    f = recs.frame
+    gem = f["satzart"] == "60"
+    # Gemeinde -> Gemeindeverband: Kreis + VB from the record's own VB column
+    vb_col = where.layout.columns["vb"]
+    vb = [
+        _text(where.grid.rows[i][vb_col]) if vb_col < len(where.grid.rows[i]) else ""
+        for i in f["row"]
+    ]
+    parent = _parents(f)
+    verbands = set(f.loc[f["satzart"] == "50", "zone"])
+    for n in np.flatnonzero(gem.to_numpy()):
+        key = f["zone"].iat[n]
+        gv = key[:5] + vb[n]
+        if verbands and gv not in verbands:
+            raise where.error(
+                int(f["row"].iat[n]),
+                "vb",
+                vb[n],
+                f"a Gemeindeverband {gv} listed as a Satzart 50 record",
+                "Gemeinde in an unknown Gemeindeverband",
+            )
+        parent[n] = gv if verbands else key[:5]
+    out = pd.DataFrame(
+        {
+            "zone": f["zone"],
+            "year": year,
+            "level": f["satzart"].map(LEVEL_OF_SATZART),
+            "name": f["name"],
+            "parent": parent,
+            "area_km2": f["area"],
+            "pop_total": f["pop_t"],
+            "pop_m": f["pop_m"],
+            "pop_f": f["pop_f"],
+            "postcode": f["postcode"],
+            "lon": f["lon"],
+            "lat": f["lat"],
+        }
+    )
+    _fill_aggregates(out, f, where)
+    return conform("gv_records", out)
+
+
+def _fill_aggregates(out: pd.DataFrame, f: pd.DataFrame, where: _Where) -> None:
+    """Sums of the Gemeinden for higher levels; a published higher-level figure must equal it."""
+    gem = out[out["level"] == "gemeinde"]
+    prefix = {"land": 2, "regbez": 3, "kreis": 5}
+    for level, width in prefix.items():
+        sums = gem.groupby(gem["zone"].str[:width])[
+            ["area_km2", "pop_total", "pop_m", "pop_f"]
+        ].sum(min_count=1)
+        _apply_sums(out, f, where, level, out["zone"], sums)
+    gv_sums = gem.groupby("parent")[["area_km2", "pop_total", "pop_m", "pop_f"]].sum(min_count=1)
+    _apply_sums(out, f, where, "gemeindeverband", out["zone"], gv_sums)
+
+
+def _apply_sums(
+    out: pd.DataFrame,
+    f: pd.DataFrame,
+    where: _Where,
+    level: str,
+    keys: pd.Series,
+    sums: pd.DataFrame,
+) -> None:
+    mask = (out["level"] == level).to_numpy()
+    for c in ("pop_total", "pop_m", "pop_f"):
+        published = out.loc[mask, c].to_numpy()
+        summed = keys[mask].map(sums[c]).to_numpy(dtype=float)
+        bad = ~np.isnan(published) & ~np.isnan(summed) & (published != summed)
+        if bad.any():
+            n = int(np.flatnonzero(mask)[np.flatnonzero(bad)[0]])
+            raise where.error(
+                int(f["row"].iat[n]),
+                {"pop_total": "pop_t", "pop_m": "pop_m", "pop_f": "pop_f"}[c],
+                f"{published[np.flatnonzero(bad)[0]]:.0f}",
+                f"the sum of its Gemeinden, {summed[np.flatnonzero(bad)[0]]:.0f}",
+                f"{level} population differs from the sum of its Gemeinden",
+                InconsistentTotalError,
+            )
+        out.loc[mask, c] = np.where(np.isnan(published), summed, published)
+    published_area = out.loc[mask, "area_km2"].to_numpy()
+    summed_area = keys[mask].map(sums["area_km2"]).to_numpy(dtype=float)
+    out.loc[mask, "area_km2"] = np.where(np.isnan(published_area), summed_area, published_area)
+
+
+def _population(gv: pd.DataFrame, has_sex: bool) -> pd.DataFrame:
+    gem = gv[gv["level"] == "gemeinde"]
+    if has_sex:
+        parts = [
+            pd.DataFrame({"zone": gem["zone"], "sex": s, "value": gem[c]})
+            for s, c in (("m", "pop_m"), ("f", "pop_f"))
+        ]
+        long = pd.concat(parts, ignore_index=True).sort_values(["zone", "sex"], kind="stable")
+    else:
+        long = pd.DataFrame({"zone": gem["zone"], "sex": "t", "value": gem["pop_total"]})
+    long["year"] = int(gv["year"].iat[0])
+    long["age_start"] = 0
+    long["age_end"] = pd.NA
+    long["estimated"] = False
+    return conform("population", long)
+
+
+# --------------------------------------------------------------------------- public
+
+
+def sniff(path: Path, head: bytes) -> bool:
+    """Does ``path`` look like a GV-ISys Auszug GV (xlsx or CSV)?"""
+    if head.startswith(b"PK"):
+        try:
+            with zipfile.ZipFile(path) as z:
+                parts = [n for n in z.namelist() if n == "xl/sharedStrings.xml"]
+                parts += sorted(n for n in z.namelist() if n.startswith("xl/worksheets/sheet"))
+                for part in parts:
+                    with z.open(part) as fh:
+                        strings = fh.read(1 << 20).decode("utf-8", errors="replace")
+                    if "Satz-art" in strings and "Gemeindename" in strings:
+                        return True
+        except (zipfile.BadZipFile, OSError):
+            return False
+        return False
+    try:
+        text = head.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = head.decode("cp1252", errors="replace")
+    first = _norm(text.split("\n", 1)[0].replace(",", "|").replace(";", "|").replace("|", " x "))
+    return first.startswith("satzart") and "gemeindename" in first
+
+
+def read(path: str | Path) -> ImportBatch:
+    """Read a GV-ISys Auszug GV (xlsx or CSV) into ``gv_records`` and ``population``.
+
+    ``gv_records`` holds every record (Land ... Gemeinde) with its parent key; higher levels carry the
+    sums of their Gemeinden. ``population`` holds each Gemeinde's total population on 31 December by
+    sex (``m``/``f``; ``t`` where the file has no split), ages ``0``-open.
+
+    Raises
+    ------
+    InputFormatError
+        (or a subclass) naming file, line (sheet row), column, value and what was expected, for a
+        missing column, malformed key, text in a number cell, duplicate key, male + female differing
+        from the total, a mixed decimal mark, a file that is not a workbook, or no GV sheet.
+    """
+    p = Path(path)
+    with open(p, "rb") as fh:
+        head = fh.read(8)
+    grid = _load_xlsx(p) if _is_xlsx(p, head) else _load_csv(p)
+    layout = _find_layout(grid)
+    year = reference_year(p, layout.reference)
+    recs = _records(grid, layout)
+    where = _Where(grid, layout)
+    gv = _gv_records(recs, year, where)
+    pop = _population(gv, recs.has_sex)
+    title = next((_text(r[0]) for r in grid.rows[: layout.header_row] if r and r[0]), "")
+    meta = SourceMeta(
+        file=p.name,
+        sha256=sha256_of(p),
+        kind=NAME,
+        table_code=f"GV-ISys Auszug GV 31.12.{year}",
+        title=title or f"Gemeindeverzeichnis, Gebietsstand 31.12.{year}",
+        producer="Statistisches Bundesamt (Destatis)",
+        licence=LICENCE_DESTATIS,
+    )
+    rejected = (("identical duplicate record left out", recs.dropped),) if recs.dropped else ()
+    return ImportBatch(
+        meta=meta,
+        tables={"gv_records": gv, "population": pop},
+        rows_read=len(gv) + recs.dropped,
+        rejected=rejected,
+    )
