@@ -43,6 +43,18 @@ DATA = Path(
 )
 A = 101
 HORIZON = 30
+BREAKS_OUT = (
+    0,
+    3,
+    6,
+    10,
+    16,
+    19,
+    25,
+    45,
+    65,
+    80,
+)  # Kita, school, working age, 65+, 80+ (stochastic)
 
 
 def kreis_structures() -> np.ndarray:
@@ -210,9 +222,11 @@ def bench_stochastic(n_zones: int, n_draws: int) -> None:
     rss0 = peak_rss_gb()
     t0 = time.perf_counter()
     levels = draw_levels(spec, HORIZON, range(n_draws))
-    raw = project_arrays(inp, levels, n_draws=n_draws)
+    raw = project_arrays(inp, levels, n_draws=n_draws, age_breaks=BREAKS_OUT)
     t = time.perf_counter() - t0
-    print(f"[2] stochastic {n_draws} draws x {n_zones} zones x {HORIZON} years")
+    print(
+        f"[2] stochastic {n_draws} draws x {n_zones} zones x {HORIZON} years, {len(BREAKS_OUT)} age groups kept"
+    )
     print(
         f"    engine:            {t:8.3f} s   (target <= 10 s); result {raw.population.nbytes / 1e9:.2f} GB"
     )
@@ -230,7 +244,14 @@ def bench_dask(n_zones: int, n_draws: int) -> None:
     chunk = max(1, n_draws // 8)
     t0 = time.perf_counter()
     local = project_draws(
-        pop, rates, base_year=2024, horizon=HORIZON, spec=spec, chunk_size=chunk, mapper=builtin_map
+        pop,
+        rates,
+        base_year=2024,
+        horizon=HORIZON,
+        spec=spec,
+        chunk_size=chunk,
+        mapper=builtin_map,
+        age_breaks=BREAKS_OUT,
     )
     t_local = time.perf_counter() - t0
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
@@ -244,6 +265,7 @@ def bench_dask(n_zones: int, n_draws: int) -> None:
             spec=spec,
             chunk_size=chunk,
             mapper=dask_map(client),
+            age_breaks=BREAKS_OUT,
         )
         t_dask = time.perf_counter() - t0
     same = all(

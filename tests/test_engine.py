@@ -397,3 +397,19 @@ def test_bad_inputs_raise() -> None:
         project_arrays(EngineInput(**{**inp.__dict__, "in_count": -inp.in_count}))
     with pytest.raises(ValueError, match="levels"):
         project_arrays(inp, Levels(fertility=np.ones((5, 1))))
+
+
+def test_grouped_output_equals_grouped_full_output() -> None:
+    rng = np.random.default_rng(13)
+    inp = _random_input(rng, 5, 3, extra=True)
+    spec = StochasticSpec(draws=3, seed=1, sigma_mortality=0.3, sigma_out_migration=0.3)
+    levels = draw_levels(spec, 3, range(3))
+    breaks = (0, 6, 18, 65, 80)
+    full = project_arrays(inp, levels, n_draws=3)
+    grouped = project_arrays(inp, levels, n_draws=3, age_breaks=breaks)
+    np.testing.assert_array_equal(
+        grouped.population, np.add.reduceat(full.population, breaks, axis=-1)
+    )
+    np.testing.assert_array_equal(grouped.deaths, full.deaths)
+    with pytest.raises(ValueError, match="age breaks"):
+        project_arrays(inp, age_breaks=(5, 10))

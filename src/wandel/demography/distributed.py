@@ -75,6 +75,7 @@ def _run_chunk(
     spec: StochasticSpec,
     control: Control | None,
     threads: int | None,
+    age_breaks: Sequence[int] | None,
 ) -> Projection:
     return project(
         population,
@@ -85,6 +86,7 @@ def _run_chunk(
         draw_ids=draw_ids,
         control=control,
         threads=threads,
+        age_breaks=age_breaks,
     )
 
 
@@ -99,6 +101,7 @@ def project_draws(
     mapper: Mapper = builtin_map,
     control: Control | None = None,
     threads: int | None = None,
+    age_breaks: Sequence[int] | None = None,
 ) -> Projection:
     """Project all ``spec.draws`` draws in chunks of ``chunk_size`` through ``mapper``.
 
@@ -114,6 +117,7 @@ def project_draws(
         spec=spec,
         control=control,
         threads=threads,
+        age_breaks=age_breaks,
     )
     parts = list(mapper(fn, chunk_draws(spec.draws, chunk_size)))
     return Projection(

@@ -367,11 +367,14 @@ def project_arrays(
     n_draws: int = 1,
     threads: int | None = None,
     validate: bool = True,
+    age_breaks: Sequence[int] | None = None,
 ) -> RawProjection:
     """Run the kernel on numpy inputs for ``n_draws`` draws (levels of shape ``(T, n_draws)``).
 
     ``threads`` (default: the number of CPUs, at most 8) work on independent blocks; the result does
-    not depend on it.
+    not depend on it. With ``age_breaks`` (first ages of groups, the last open) only the grouped
+    population is kept, ``(T+1, D, Z, 2, groups)``: a stochastic run of 1,000 draws x 300 zones x 30
+    years by single age would need 15 GB.
     """
     if validate:
         _validate(inp)
@@ -380,8 +383,13 @@ def project_arrays(
         if arr is not None and arr.shape != (inp.horizon, n_draws):
             raise ValueError(f"levels must have shape {(inp.horizon, n_draws)}")
     t, z = inp.horizon, inp.n_zones
-    pop = np.empty((t + 1, n_draws, z, 2, N_AGES))
-    pop[0] = inp.population
+    groups = None if age_breaks is None else _check_breaks(age_breaks)
+    if groups is None:
+        pop = np.empty((t + 1, n_draws, z, 2, N_AGES))
+        pop[0] = inp.population
+    else:
+        pop = np.empty((t + 1, n_draws, z, 2, groups.size))
+        pop[0] = np.add.reduceat(inp.population, groups, axis=-1)
     comps = np.zeros((5, t, n_draws, z, 2))
     coupled = inp.od is not None or inp.control_totals is not None
     blocks = _blocks(n_draws, z, coupled)
@@ -389,10 +397,10 @@ def project_arrays(
     n_threads = min(threads or min(os.cpu_count() or 1, 8), len(blocks))
     if n_threads <= 1:
         for ds, zs in blocks:
-            _run_block(pop, comps, prep, lv, ds, zs)
+            _run_block(pop, comps, prep, lv, ds, zs, groups)
     else:
         with ThreadPoolExecutor(max_workers=n_threads) as pool:
-            list(pool.map(lambda b: _run_block(pop, comps, prep, lv, b[0], b[1]), blocks))
+            list(pool.map(lambda b: _run_block(pop, comps, prep, lv, b[0], b[1], groups), blocks))
     return RawProjection(pop, comps[0], comps[1], comps[2], comps[3], comps[4])
 
 
@@ -451,7 +459,15 @@ def _prepare(inp: EngineInput, lv: Levels) -> _Prepared:
     )
 
 
-def _run_block(pop: Array, comps: Array, p: _Prepared, lv: Levels, ds: slice, zs: slice) -> None:
+def _run_block(
+    pop: Array,
+    comps: Array,
+    p: _Prepared,
+    lv: Levels,
+    ds: slice,
+    zs: slice,
+    groups: npt.NDArray[np.int64] | None = None,
+) -> None:
     """Project one block of draws x zones through every year, writing into ``pop`` and ``comps``.
 
     Work arrays stay small (about :data:`_BLOCK_ELEMENTS` values) so that a block's years run in
@@ -459,7 +475,13 @@ def _run_block(pop: Array, comps: Array, p: _Prepared, lv: Levels, ds: slice, zs
     """
     inp = p.inp
     births, deaths, inmig, outmig, adjust = comps
-    prev = pop[0, ds, zs]
+    if groups is None:
+        prev = pop[0, ds, zs]
+        ring = None
+    else:
+        n_d = len(range(*ds.indices(pop.shape[1])))
+        prev = np.broadcast_to(inp.population[zs], (n_d, *inp.population[zs].shape))
+        ring = (np.empty(prev.shape), np.empty(prev.shape))
     shape = prev.shape
     tmp = np.empty(shape)
     f0, f1 = p.f0, p.f1
@@ -467,7 +489,7 @@ def _run_block(pop: Array, comps: Array, p: _Prepared, lv: Levels, ds: slice, zs
     q_max = 1.0 if p.qx is None else float(_base(p.qx, 3)[..., zs, :, :].max(initial=0.0))
     rate_max = float(_base(inp.out_rate, 3)[..., zs, :, :].max(initial=0.0))
     for t in range(inp.horizon):
-        cur = pop[t + 1, ds, zs]
+        cur = pop[t + 1, ds, zs] if ring is None else ring[t % 2]
         # 1. survival and ageing
         if lv.mortality is None or p.qx is None or p.qb is None:
             s_eff = inp.sx[t, zs]
@@ -545,7 +567,16 @@ def _run_block(pop: Array, comps: Array, p: _Prepared, lv: Levels, ds: slice, zs
             adj = _control(cur, inp.control_totals[t], p.onehot, inp.parent_index)
             adjust[t, ds, zs] = adj
             start_sum = start_sum + adj
+        if ring is not None and groups is not None:
+            pop[t + 1, ds, zs] = np.add.reduceat(cur, groups, axis=-1)
         prev = cur
+
+
+def _check_breaks(breaks: Sequence[int]) -> npt.NDArray[np.int64]:
+    b = np.asarray(breaks, dtype=np.int64)
+    if b.ndim != 1 or b.size < 1 or b[0] != 0 or np.any(np.diff(b) <= 0) or b[-1] > OPEN_AGE:
+        raise ValueError("age breaks must start at 0 and increase strictly up to at most 100")
+    return b
 
 
 def _internal_arrivals(movers: Array, od: Array) -> Array:
@@ -688,6 +719,7 @@ def project(
     draw_ids: Sequence[int] | None = None,
     control: Control | None = None,
     threads: int | None = None,
+    age_breaks: Sequence[int] | None = None,
 ) -> Projection:
     """Project ``population`` (dims ``zone, sex, age``; sexes ``m, f``; ages 0..100) ``horizon`` years.
 
@@ -708,6 +740,9 @@ def project(
         Optional :class:`Control` to parent totals.
     threads
         Threads for independent blocks (the result does not depend on it).
+    age_breaks
+        Keep only the population in these age groups (first ages, the last open): the result's
+        population then has an ``age_start`` dimension instead of ``age``. Use it for many draws.
 
     Returns
     -------
@@ -735,8 +770,8 @@ def project(
     else:
         ids = list(range(stochastic.draws)) if draw_ids is None else [int(d) for d in draw_ids]
         levels = draw_levels(stochastic, horizon, ids)
-    raw = project_arrays(inp, levels, n_draws=len(ids), threads=threads)
-    return _label(raw, population, base_year, horizon, ids, levels)
+    raw = project_arrays(inp, levels, n_draws=len(ids), threads=threads, age_breaks=age_breaks)
+    return _label(raw, population, base_year, horizon, ids, levels, age_breaks)
 
 
 def _label(
@@ -746,22 +781,25 @@ def _label(
     horizon: int,
     ids: list[int],
     levels: Levels,
+    age_breaks: Sequence[int] | None = None,
 ) -> Projection:
     zones = population["zone"].values
+    age_dim = "age" if age_breaks is None else "age_start"
+    age_coord = np.arange(N_AGES) if age_breaks is None else np.asarray(age_breaks)
     years_all = np.arange(base_year, base_year + horizon + 1)
     years = years_all[1:]
     pop = xr.DataArray(
         raw.population,
-        dims=("year", "draw", "zone", "sex", "age"),
+        dims=("year", "draw", "zone", "sex", age_dim),
         coords={
             "year": years_all,
             "draw": ids,
             "zone": zones,
             "sex": list(SEXES),
-            "age": np.arange(N_AGES),
+            age_dim: age_coord,
         },
         name="population",
-    ).transpose("year", "zone", "sex", "age", "draw")
+    ).transpose("year", "zone", "sex", age_dim, "draw")
     coords = {"year": years, "draw": ids, "zone": zones, "sex": list(SEXES)}
 
     def comp(a: Array, name: str) -> xr.DataArray:
@@ -800,10 +838,11 @@ def quantiles(
 
     ``breaks`` are the first ages of the groups (the last open, e.g. ``(0, 6, 18, 65, 80)``); None
     keeps single ages. The result has a ``quantile`` dimension (e.g. 0.1, 0.5, 0.9) and, with
-    groups, an ``age_start`` dimension instead of ``age``.
+    groups, an ``age_start`` dimension instead of ``age``. A population already grouped (with
+    ``age_start``, from ``project(..., age_breaks=...)``) is used as it is.
     """
     da = population
-    if breaks is not None:
+    if breaks is not None and "age" in da.dims:
         b = np.asarray(breaks, dtype=np.int64)
         if b[0] != 0 or np.any(np.diff(b) <= 0) or b[-1] > OPEN_AGE:
             raise ValueError("breaks must start at 0 and increase strictly up to 100")
