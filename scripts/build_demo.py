@@ -40,12 +40,14 @@ SOURCES: list[tuple[str, bool]] = [
     ("statistik/12612-0011.csv", True),
     ("statistik/12612-0014.csv", True),
     ("statistik/12621-0001_qx_1991-93_bis_2022-24_DE.csv", True),
+    ("statistik/12621-0001_full_Sterbetafel2016-2018.csv", True),
+    ("statistik/12621-0001_full_Sterbetafel2020-2022.csv", True),
     ("statistik/12621-0001_full_Sterbetafel2022-2024.csv", True),
+    ("statistik/12612-0008_asfr_deutschland_1972-2023_long.csv", True),
     ("statistik/22411-02-03-4_pflegebeduerftige_kreise_2015-2019.csv", True),
     ("regionaldatenbank/12612_12613_geburten_sterbefaelle_kreise_14_15_16_2020-2024.csv", True),
     ("regionaldatenbank/12711-01-03-4_wanderungen_kreise_14_15_16_2020_2023_2024.csv", True),
     ("geometrie/VG250_GEM_simplified.zip", False),
-    ("geometrie/VG250_LAN_mesh_simplified.zip", False),
     ("einrichtungen/krankenhaeuser_gba_2015-2019.csv", False),
 ]
 
@@ -89,8 +91,9 @@ def build(shared: Path, out: Path = OUT) -> dict[str, object]:
                 kept = _facilities_in_region(frame, lander_boundaries)
             else:
                 kept = frame[_in_region(frame["zone"], keep_germany)]
-            if name == "boundaries" and set(kept["zone"].str.len()) == {2}:
-                lander_boundaries = kept
+            if name == "boundaries":
+                # the Gemeinde file also yields Kreise and Länder (dissolved from the Gemeinden)
+                lander_boundaries = kept[kept["zone"].str.len() == 2]
             if kept.empty:
                 continue
             stem = Path(rel).name.rsplit(".", 1)[0]

@@ -53,7 +53,11 @@ CREATE TABLE IF NOT EXISTS zone_changes (
     to_year INTEGER NOT NULL,
     weight DOUBLE NOT NULL,
     basis VARCHAR,
-    kind VARCHAR
+    kind VARCHAR,
+    flagged BOOLEAN,
+    from_pop DOUBLE,
+    from_area_km2 DOUBLE,
+    note VARCHAR
 )
 """
 
@@ -250,13 +254,28 @@ class Store:
 
     def replace_zone_changes(self, changes: pd.DataFrame) -> None:
         """Replace the recorded territorial changes (derived by :mod:`wandel.regions`) in one transaction."""
-        cols = ["from_zone", "to_zone", "from_year", "to_year", "weight", "basis", "kind"]
+        cols = [
+            "from_zone",
+            "to_zone",
+            "from_year",
+            "to_year",
+            "weight",
+            "basis",
+            "kind",
+            "flagged",
+            "from_pop",
+            "from_area_km2",
+            "note",
+        ]
+        changes = changes.reindex(columns=cols)
         con = self.con
         con.execute("BEGIN TRANSACTION")
         try:
             con.execute("DELETE FROM zone_changes")
             con.register("_incoming_changes", changes[cols])
-            con.execute("INSERT INTO zone_changes SELECT * FROM _incoming_changes")
+            con.execute(
+                f"INSERT INTO zone_changes ({', '.join(cols)}) SELECT * FROM _incoming_changes"
+            )
             con.unregister("_incoming_changes")
             con.execute("COMMIT")
         except BaseException:

@@ -1,0 +1,191 @@
+"""The main job on the bundled demo region (``make demo`` / ``wandel demo``).
+
+1. Build the store from the bundled extract (Sachsen, Sachsen-Anhalt, Thüringen): one import per
+   official source, with its provenance and licence note.
+2. Derive the territorial changes between the Gemeindeverzeichnis years and record them.
+3. Estimate Gemeinde age structures from Kreis structures (marked as estimates).
+4. Summarise the region: zones per level and year, population by Land and year, and the seed towns'
+   series raw and harmonised to the latest territorial status. Writes CSV files and says where.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import pandas as pd
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+from wandel.estimates import estimate_gemeinde_structure
+from wandel.population import totals
+from wandel.sources.base import ImportBatch, SourceMeta
+from wandel.store import ImportReport, Store
+
+__all__ = ["DEMO_DATA", "SEED_TOWNS", "DemoResult", "load_demo_store", "run_demo"]
+
+SEED_TOWNS: dict[str, str] = {
+    "15087220": "Hettstedt",
+    "15087130": "Lutherstadt Eisleben",
+    "15087370": "Sangerhausen",
+    "14625020": "Bautzen",
+    "14626110": "Görlitz",
+    "14625240": "Hoyerswerda",
+    "16073077": "Saalfeld/Saale",
+    "16073076": "Rudolstadt",
+    "16073005": "Bad Blankenburg",
+}
+"""The seed towns of the demo region (AGS as of 31.12.2019)."""
+
+
+def _demo_dir() -> Path:
+    return Path(str(resources.files("wandel") / "data" / "demo"))
+
+
+DEMO_DATA = _demo_dir
+"""Callable returning the folder of the bundled extract."""
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    """Where the demo wrote its outputs."""
+
+    db: Path
+    files: tuple[Path, ...]
+
+
+def load_demo_store(store: Store, data_dir: Path | None = None) -> list[ImportReport]:
+    """Import every source of the bundled extract into ``store`` (skips sources already there)."""
+    folder = data_dir or _demo_dir()
+    manifest = json.loads((folder / "sources.json").read_text(encoding="utf-8"))
+    reports = []
+    with Progress(transient=True) as progress:
+        task = progress.add_task("Demo-Daten laden", total=len(manifest))
+        for m in manifest:
+            tables = {name: pd.read_parquet(folder / f) for name, f in m["tables"].items()}
+            meta = SourceMeta(
+                file=m["file"],
+                sha256=m["sha256"],
+                kind=m["kind"],
+                table_code=m["table_code"],
+                title=m["title"],
+                producer=m["producer"],
+                licence=m["licence"] + " (Auszug: eigene Berechnung, Wandel-Demo)",
+            )
+            reports.append(store.import_batch(ImportBatch(meta, tables, int(m["rows_read"]))))
+            progress.advance(task)
+    return reports
+
+
+def add_structure_estimates(store: Store) -> ImportReport:
+    """Estimate Gemeinde age structures from their Kreis and store them marked as estimates."""
+    pop = store.population()
+    gem = pop[(pop["zone"].str.len() == 8) & ~pop["estimated"]]
+    kreis = pop[pop["zone"].str.len() == 5]
+    est = estimate_gemeinde_structure(gem, kreis)
+    payload = pd.util.hash_pandas_object(est, index=False).sum()
+    meta = SourceMeta(
+        file="wandel-estimate:gemeinde-altersstruktur",
+        sha256=f"{int(payload) & ((1 << 256) - 1):064x}",
+        kind="wandel-estimate",
+        title="Gemeinde-Altersstruktur geschätzt (Kreisstruktur × Gemeindesumme)",
+        producer="Wandel (eigene Berechnung)",
+        licence="Grundlage: Statistische Ämter des Bundes und der Länder, dl-de/by-2-0",
+    )
+    return store.import_batch(ImportBatch(meta, {"population": est}, len(est)))
+
+
+def derive_zone_changes(store: Store) -> pd.DataFrame:
+    """Derive the territorial changes between the GV years in the store and record them."""
+    from wandel.regions.changes import derive_changes
+
+    gv = store.table("gv_records")
+    changes = derive_changes(gv)
+    store.replace_zone_changes(changes)
+    return changes
+
+
+def _summaries(store: Store, out_dir: Path) -> tuple[list[Path], pd.DataFrame]:
+    from wandel.regions.harmonise import harmonise_population
+
+    files = []
+    zones = store.con.execute(
+        "SELECT year, substr(zone, 1, 2) AS land, level, count(*) AS n FROM gv_records "
+        "GROUP BY ALL ORDER BY year, land, level"
+    ).fetchdf()
+    p = out_dir / "zonen_je_jahr.csv"
+    zones.to_csv(p, index=False)
+    files.append(p)
+
+    pop = store.population()
+    lander = totals(pop[pop["zone"].str.len() == 2]).rename(columns={"zone": "land"})
+    p = out_dir / "bevoelkerung_laender.csv"
+    lander.to_csv(p, index=False)
+    files.append(p)
+
+    gem = pop[pop["zone"].str.len() == 8]
+    changes = store.zone_changes()
+    target = int(gem["year"].max())
+    raw = totals(gem[gem["zone"].isin(list(SEED_TOWNS))])
+    harm = totals(harmonise_population(gem, changes, target))
+    harm = harm[harm["zone"].isin(list(SEED_TOWNS))]
+    seed = raw[["zone", "year", "value"]].merge(
+        harm[["zone", "year", "value"]],
+        on=["zone", "year"],
+        how="outer",
+        suffixes=("_raw", "_harm"),
+    )
+    seed.insert(1, "name", seed["zone"].map(SEED_TOWNS))
+    seed = seed.rename(
+        columns={
+            "value_raw": "einwohner_gebietsstand_jahr",
+            "value_harm": f"einwohner_gebietsstand_{target}",
+        }
+    )
+    p = out_dir / "seed_towns_harmonisiert.csv"
+    seed.to_csv(p, index=False)
+    files.append(p)
+    return files, seed
+
+
+def run_demo(db: Path, out_dir: Path, console: Console | None = None) -> DemoResult:
+    """Build the demo store at ``db`` and write the main job's outputs into ``out_dir``."""
+    con = console or Console()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with Store.open(db) as store:
+        reports = load_demo_store(store)
+        new = sum(r.rows_imported for r in reports)
+        con.print(
+            f"Datenbestand: {db} ({len(reports)} Quellen, {new:,} neue Zeilen)".replace(",", ".")
+        )
+        changes = derive_zone_changes(store)
+        con.print(f"Gebietsänderungen abgeleitet: {len(changes)}")
+        est = add_structure_estimates(store)
+        con.print(
+            f"Geschätzte Gemeinde-Altersstrukturen: {est.rows_imported:,} Zeilen".replace(",", ".")
+        )
+        files, seed = _summaries(store, out_dir)
+    table = Table(title="Seed-Städte: Einwohner (Gebietsstand des Jahres / harmonisiert)")
+    for col in seed.columns:
+        table.add_column(str(col))
+    for _, row in seed.iterrows():
+        table.add_row(
+            *[
+                (
+                    ""
+                    if pd.isna(v)
+                    else f"{v:,.0f}".replace(",", ".")
+                    if isinstance(v, float)
+                    else str(v)
+                )
+                for v in row
+            ]
+        )
+    con.print(table)
+    con.print("Ergebnisse:")
+    for f in files:
+        con.print(f"  {f}")
+    return DemoResult(db=db, files=tuple(files))
