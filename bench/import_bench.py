@@ -11,7 +11,7 @@ blocks. Then it times, each in a fresh child process (so peak memory is that ste
 (b) the peer: ``pandas.read_csv`` plus the reshape a user would write to get the same canonical long
     table (zone, year, sex, age_start, age_end, value) with parsed ages.
 
-and prints seconds, peak resident memory (``ru_maxrss`` of the child) and the ratios. Targets:
+and prints wall and CPU seconds, peak resident memory (``ru_maxrss`` of the child) and the ratios. Targets:
 Wandel <= 15 s and <= 2 GB.
 
 Run: ``.venv/bin/python bench/import_bench.py [--years N]``
@@ -95,6 +95,12 @@ def generate(path: Path, years: int = 10, seed: int = 1) -> int:
     return n
 
 
+def _cpu() -> float:
+    """CPU seconds (user + system) of this process: comparable when the machine is shared."""
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    return ru.ru_utime + ru.ru_stime
+
+
 def _wandel_store(path: str, out: mp.Queue) -> None:  # type: ignore[type-arg]
     from wandel.store import Store
 
@@ -102,7 +108,9 @@ def _wandel_store(path: str, out: mp.Queue) -> None:  # type: ignore[type-arg]
     with tempfile.TemporaryDirectory() as d, Store.open(Path(d) / "bench.duckdb") as store:
         report = store.import_file(path, kind="auto")
         rows = report.rows_imported
-    out.put((time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, rows))
+    out.put(
+        (time.perf_counter() - t, _cpu(), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, rows)
+    )
 
 
 def _wandel_reader(path: str, out: mp.Queue) -> None:  # type: ignore[type-arg]
@@ -111,7 +119,9 @@ def _wandel_reader(path: str, out: mp.Queue) -> None:  # type: ignore[type-arg]
     t = time.perf_counter()
     batch = ffcsv.read(path)
     rows = len(batch.tables["population"])
-    out.put((time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, rows))
+    out.put(
+        (time.perf_counter() - t, _cpu(), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, rows)
+    )
 
 
 def _pandas(path: str, out: mp.Queue) -> None:  # type: ignore[type-arg]
@@ -136,18 +146,20 @@ def _pandas(path: str, out: mp.Queue) -> None:  # type: ignore[type-arg]
         }
     ).sort_values(["zone", "year", "sex", "age_start"])
     rows = len(long)
-    out.put((time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, rows))
+    out.put(
+        (time.perf_counter() - t, _cpu(), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, rows)
+    )
 
 
-def _run(target: object, path: Path) -> tuple[float, float, int]:
+def _run(target: object, path: Path) -> tuple[float, float, float, int]:
     ctx = mp.get_context("spawn")
     q: mp.Queue = ctx.Queue()  # type: ignore[type-arg]
     p = ctx.Process(target=target, args=(str(path), q))
     p.start()
     res = q.get()
     p.join()
-    secs, rss_kb, rows = res
-    return secs, rss_kb / 1024.0, rows
+    secs, cpu, rss_kb, rows = res
+    return secs, cpu, rss_kb / 1024.0, rows
 
 
 def main() -> int:

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import codecs
 import zipfile
+from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -286,7 +287,20 @@ def _plan(head: bytes, layout: _Layout, file: str) -> _Plan:
             "ragged row",
         )
     row = dict(zip(layout.names, (c.strip() for c in cells), strict=True))
-    codes = tuple(row[_col(layout, "var", k)] for k in range(1, layout.n_vars + 1))
+    # the variable at each position: the most common code among the rows in the head
+    width = len(layout.names)
+    sample = [
+        ln.decode(layout.encoding, errors="replace").rstrip("\r").split(";")
+        for ln in lines[1:-1]
+        if ln.strip()
+    ]
+    sample = [c for c in sample if len(c) == width]
+    codes = tuple(
+        Counter(c[layout.names.index(_col(layout, "var", k))].strip() for c in sample).most_common(
+            1
+        )[0][0]
+        for k in range(1, layout.n_vars + 1)
+    )
     kinds = tuple(_kind_of_variable(c) for c in codes)
     if layout.german:
         decimal = ","
@@ -407,6 +421,12 @@ def _codes(table: pa.Table, name: str) -> _Codes:
 
 def _first_row(codes: npt.NDArray[np.int32], which: int) -> int:
     return int(np.flatnonzero(codes == which)[0])
+
+
+def _majority(table: pa.Table, name: str) -> str:
+    """The most common value of a dictionary-encoded column."""
+    c = _codes(table, name)
+    return c.values[int(np.bincount(c.codes, minlength=len(c.values)).argmax())]
 
 
 def _constant(table: pa.Table, name: str, expected: str, file: str) -> None:
@@ -659,7 +679,7 @@ def _strings(values: list[str | None], codes: npt.NDArray[np.integer]) -> pd.Ser
 def _build(
     table: pa.Table, layout: _Layout, plan: _Plan, file: str
 ) -> tuple[str, pd.DataFrame, list[tuple[str, int]]]:
-    stat = table.column(_col(layout, "stat")).chunks[0].dictionary[0].as_py().strip()
+    stat = _majority(table, _col(layout, "stat"))
     _constant(table, _col(layout, "stat"), stat, file)
     target = _TABLE_OF_STATISTIC.get(stat[:5])
     if target is None:
@@ -672,7 +692,7 @@ def _build(
             "unsupported statistic",
         )
     if not layout.german:
-        vv = table.column("value_variable_code").chunks[0].dictionary[0].as_py().strip()
+        vv = _majority(table, "value_variable_code")
         _constant(table, "value_variable_code", vv, file)
     n = table.num_rows
     region: tuple[list[str], npt.NDArray[np.int32]] | None = None
@@ -756,6 +776,23 @@ def _build(
     y_key = (tc.codes, len(tc.values))
     s_key = (sex_codes, len(sex_vals))
     a_key = (ages.rows, len(ages.start))
+    kid, size = _dense([z_key, y_key, s_key, a_key])
+    counts = np.bincount(kid, minlength=size) if size <= _DENSE_MAX else None
+    if counts is not None and counts.max(initial=0) > 1:
+        dupkey = int(np.flatnonzero(counts > 1)[0])
+        r = int(np.flatnonzero(kid == dupkey)[1])
+        g = int(ages.rows[r])
+        end = "open" if ages.end[g] == -1 else str(ages.end[g])
+        raise DuplicateKeyError(
+            file,
+            line=r + 2,
+            column=None,
+            value=f"{zone_vals[int(zone_codes[r])]}, {years[tc.codes[r]]}, "
+            f"{sex_vals[int(sex_codes[r])]}, {ages.start[g]}-{end}",
+            expected="each zone, year, sex and age once",
+            reason="duplicate key",
+        )
+    del kid, counts
     rejected: list[tuple[str, int]] = []
     drop = np.zeros(n, dtype=bool)
     unknown_group = np.flatnonzero(ages.start == -1)
@@ -800,24 +837,6 @@ def _build(
     def pick(a: npt.NDArray[Any]) -> npt.NDArray[Any]:
         return a if isinstance(sel, slice) else a[sel]
 
-    kid, size = _dense([(pick(k[0]), k[1]) for k in (z_key, y_key, s_key, a_key)])
-    counts = np.bincount(kid, minlength=size) if size <= _DENSE_MAX else None
-    if counts is not None and counts.max(initial=0) > 1:
-        dupkey = int(np.flatnonzero(counts > 1)[0])
-        pos = np.flatnonzero(kid == dupkey)[1]
-        r = int(pos if isinstance(sel, slice) else sel[pos])
-        g = int(ages.rows[r])
-        end = "open" if ages.end[g] == -1 else str(ages.end[g])
-        raise DuplicateKeyError(
-            file,
-            line=r + 2,
-            column=None,
-            value=f"{zone_vals[int(zone_codes[r])]}, {years[tc.codes[r]]}, "
-            f"{sex_vals[int(sex_codes[r])]}, {ages.start[g]}-{end}",
-            expected="each zone, year, sex and age once",
-            reason="duplicate key",
-        )
-    del kid, counts
     a_rows = pick(ages.rows)
     a_end = ages.end[a_rows]
     m = len(a_rows)
@@ -854,6 +873,28 @@ def sniff(path: Path, head: bytes) -> bool:
     return first.startswith((b"statistics_code;", b"Statistik_Code;"))
 
 
+def _digest(path: Path, check_utf8: bool) -> tuple[str, tuple[int, bytes, str] | None]:
+    """SHA-256 of the file and, for UTF-8 flat files, the first byte that is no UTF-8.
+
+    Runs beside the parser: pyarrow checks only the columns it converts, so this pass makes a
+    mislabelled file (a BOM before latin-1 bytes) fail wherever the bad byte sits.
+    """
+    digest = sha256_of(path)
+    if not check_utf8:
+        return digest, None
+    dec = codecs.getincrementaldecoder("utf-8")()
+    line = 1
+    with _open(path) as (fh, _name):
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            try:
+                dec.decode(chunk)
+            except UnicodeDecodeError as exc:
+                at = max(exc.start, 0)
+                return digest, (line + chunk.count(b"\n", 0, at), chunk[at : at + 4], exc.reason)
+            line += chunk.count(b"\n")
+    return digest, None
+
+
 def read(path: str | Path) -> ImportBatch:
     """Read a GENESIS flat-file CSV (or a ZIP holding one) into canonical tables.
 
@@ -865,18 +906,22 @@ def read(path: str | Path) -> ImportBatch:
     p = Path(path)
     if not p.is_file():
         raise InputFormatError(str(p), reason="no such file")
+    with _open(p) as (fh, shown):
+        head = _head(fh, shown)
+    layout = _layout(head, shown)
+    plan = _plan(head, layout, shown)
     with ThreadPoolExecutor(max_workers=1) as pool:
-        sha = pool.submit(sha256_of, p)  # hashing overlaps with parsing
-        with _open(p) as (fh, shown):
-            head = _head(fh, shown)
-        layout = _layout(head, shown)
-        plan = _plan(head, layout, shown)
+        sha = pool.submit(_digest, p, layout.encoding == "utf-8")  # overlaps with parsing
         table = _read_arrow(p, layout, plan, shown)
-        code = table.column(_col(layout, "stat")).chunks[0].dictionary[0].as_py().strip()
+        digest, bad = sha.result()
+        if bad is not None:
+            raise _err(
+                shown, bad[0], None, bad[1], "UTF-8 text throughout", f"undecodable byte ({bad[2]})"
+            )
+        code = _majority(table, _col(layout, "stat"))
         target, frame, rejected = _build(table, layout, plan, shown)
         rows = table.num_rows
         del table
-        digest = sha.result()
     meta = SourceMeta(
         file=str(p),
         sha256=digest,

@@ -526,9 +526,19 @@ def parse_table(data: bytes, file: str) -> ClassicTable:
             continue
         head_ok = all(row[j] == "" or row[j] == row[j - 1] for row in header)
         col = data_rows[:, j]
-        data_ok = all(c == "" or c in FLAGS for c in set(col.tolist()))
-        if head_ok and data_ok:
+        is_fl = np.array([c == "" or c in FLAGS for c in col.tolist()], dtype=bool)
+        if head_ok and is_fl.all():
             is_flag[j] = True
+        elif head_ok and all(row[j] == "" for row in header) and is_fl.mean() >= 0.5:
+            r = int(np.flatnonzero(~is_fl)[0])  # a flag column with a stray cell
+            raise _err(
+                file,
+                int(data_lines[r]),
+                j + 1,
+                str(col[r]),
+                "a quality flag (p, r, s, e) or nothing",
+                "bad flag",
+            )
     vcols = [j for j in range(k, ncols) if not is_flag[j]]
     fcol = {j: (j + 1 if j + 1 < ncols and is_flag[j + 1] else None) for j in vcols}
     n, mcols = len(data_rows), len(vcols)
@@ -895,6 +905,7 @@ def _stock_like(
     _need(f, ["zone", "year"], t.file, table)
     if counts:
         _check_counts(f, t.file)
+    _check_keys(f, keys, t.file)  # before the totals: a repeated row would break its total
     f, n_sex = _drop_totals(f, "sex", keys, t.decimal, t.file, slack_sex)
     f, n_age = _drop_totals(f, "age", keys, t.decimal, t.file)
     f, n_both = _drop_totals(f, ("sex", "age"), keys, t.decimal, t.file, slack_sex)
@@ -955,8 +966,8 @@ def _fertility(measure: str) -> Callable[[ClassicTable], _Mapped]:
         keys = ["zone", "year", "measure", "category", "age_start", "age_end"]
         if measure == "births":
             _check_counts(f, t.file)
-        f, n_age = _drop_totals(f, "age", keys, t.decimal, t.file)
         _check_keys(f, keys, t.file)
+        f, n_age = _drop_totals(f, "age", keys, t.decimal, t.file)
         rej = (("age total verified and dropped", n_age),) if n_age else ()
         return _Mapped({"fertility": _canonical("fertility", f)}, rej)
 
