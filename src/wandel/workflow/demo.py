@@ -121,7 +121,15 @@ def _summaries(store: Store, out_dir: Path) -> tuple[list[Path], pd.DataFrame]:
     files.append(p)
 
     pop = store.population()
-    lander = totals(pop[pop["zone"].str.len() == 2]).rename(columns={"zone": "land"})
+    published = totals(pop[pop["zone"].str.fullmatch(r"\d{2}")])[["zone", "year", "value"]]
+    gv_lander = store.con.execute(
+        "SELECT zone, year, pop_total AS value FROM gv_records WHERE level = 'land' ORDER BY ALL"
+    ).fetchdf()
+    lander = (
+        pd.concat([gv_lander.assign(quelle="GV-ISys"), published.assign(quelle="Fortschreibung")])
+        .sort_values(["zone", "year", "quelle"])
+        .rename(columns={"zone": "land", "value": "einwohner"})
+    )
     p = out_dir / "bevoelkerung_laender.csv"
     lander.to_csv(p, index=False)
     files.append(p)
