@@ -133,7 +133,12 @@ def zones(
 
 
 @app.command()
-def info(db: DbOption = None) -> None:
+def info(
+    db: DbOption = None,
+    csv: Annotated[
+        bool, typer.Option("--csv", help="Herkunftstabelle vollständig als CSV ausgeben.")
+    ] = False,
+) -> None:
     """Inhalt und Herkunft des Datenbestands anzeigen."""
     from wandel.store import Store
 
@@ -143,6 +148,9 @@ def info(db: DbOption = None) -> None:
         with Store.open(_db(db), read_only=True) as store:
             counts = store.counts()
             prov = store.provenance()
+        if csv:
+            prov.to_csv(sys.stdout, index=False)
+            return
         t = Table(title=f"{tr('store', lang)}: {_db(db)}")
         t.add_column(tr("table", lang))
         t.add_column(tr("rows", lang), justify="right")
@@ -151,7 +159,7 @@ def info(db: DbOption = None) -> None:
         out.print(t)
         p = Table(title=tr("provenance", lang))
         for col in ("import_id", "file_name", "kind", "table_code", "rows_imported", "licence"):
-            p.add_column(col)
+            p.add_column(col, overflow="fold")
         for _, row in prov.iterrows():
             p.add_row(
                 str(row["import_id"]),
