@@ -517,3 +517,30 @@ def test_corruptions_never_crash(
         for frame in batch.tables.values():
             assert frame["value"].dropna().ge(0).all()
     assert where.startswith(str(path))
+
+
+ZIPPED = (FIX / "ffcsv" / "12411-02-03-5_de_flat.zip").read_bytes()
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    flips=st.lists(
+        st.tuples(st.integers(0, len(ZIPPED) - 1), st.integers(0, 255)), min_size=1, max_size=4
+    )
+)
+def test_zip_corruptions_never_crash(tmp_path: Path, flips: list[tuple[int, int]]) -> None:
+    data = bytearray(ZIPPED)
+    for pos, byte in flips:
+        data[pos] = byte
+    path = tmp_path / "z.zip"
+    path.write_bytes(bytes(data))
+    try:
+        batch = ffcsv.read(path)
+    except InputFormatError as err:
+        where = err.file
+    else:
+        where = str(path)
+        assert len(batch.tables["population"]) > 0
+    assert where.startswith(str(path))

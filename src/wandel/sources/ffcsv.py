@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import codecs
 import zipfile
+import zlib
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -74,6 +75,7 @@ _CURRENT = ("statistics_code", "statistics_label", "time_code", "time_label", "t
 _GERMAN = ("Statistik_Code", "Statistik_Label", "Zeit_Code", "Zeit_Label", "Zeit")
 _REGION_LEN = {"DINSG": (2,), "DLAND": (2,), "REGBEZ": (3,), "KREISE": (5,), "GEMEIN": (8,)}
 _TABLE_OF_STATISTIC = {"12411": "population", "12612": "births", "12613": "deaths"}
+_ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, RuntimeError, NotImplementedError)
 _DE_HINTS = frozenset({"stichtag", "jahr", "geschlecht", "anzahl", "insgesamt", "männlich"})
 
 
@@ -130,7 +132,19 @@ def _open(path: Path) -> Iterator[tuple[IO[bytes], str]]:
     """Yield a binary stream of the CSV (the ZIP member if ``path`` is a ZIP) and its shown name."""
     if zipfile.is_zipfile(path):
         member = _zip_member(path)
-        with zipfile.ZipFile(path) as zf, zf.open(member) as fh:
+        try:
+            zf = zipfile.ZipFile(path)
+            fh = zf.open(member)
+        except _ZIP_ERRORS as exc:
+            raise _err(
+                str(path),
+                None,
+                None,
+                member,
+                "a readable ZIP member",
+                f"cannot open the ZIP member: {exc}",
+            ) from None
+        with zf, fh:
             yield fh, f"{path}!{member}"
     else:
         with open(path, "rb") as fh:
@@ -318,6 +332,13 @@ def _plan(head: bytes, layout: _Layout, file: str) -> _Plan:
 
 def _locate(path: Path, layout: _Layout, file: str) -> InputFormatError:
     """Slow path after pyarrow refused the file: find the first bad line and describe it."""
+    try:
+        return _scan(path, layout, file)
+    except _ZIP_ERRORS as exc:
+        return _err(file, None, None, None, "an intact ZIP archive", f"damaged ZIP: {exc}")
+
+
+def _scan(path: Path, layout: _Layout, file: str) -> InputFormatError:
     n = len(layout.names)
     with _open(path) as (fh, _name):
         for i, raw in enumerate(fh, start=1):
@@ -397,7 +418,7 @@ def _read_arrow(path: Path, layout: _Layout, plan: _Plan, file: str) -> pa.Table
             table = pacsv.read_csv(
                 str(path), read_options=ropt, parse_options=popt, convert_options=copt
             )
-    except (pa.ArrowInvalid, pa.ArrowKeyError, pa.ArrowTypeError, UnicodeDecodeError):
+    except (pa.ArrowInvalid, pa.ArrowKeyError, pa.ArrowTypeError, UnicodeDecodeError, *_ZIP_ERRORS):
         raise _locate(path, layout, file) from None
     if table.num_rows == 0:
         raise _err(file, 2, None, None, "data rows after the header", "header only")
@@ -884,14 +905,21 @@ def _digest(path: Path, check_utf8: bool) -> tuple[str, tuple[int, bytes, str] |
         return digest, None
     dec = codecs.getincrementaldecoder("utf-8")()
     line = 1
-    with _open(path) as (fh, _name):
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            try:
-                dec.decode(chunk)
-            except UnicodeDecodeError as exc:
-                at = max(exc.start, 0)
-                return digest, (line + chunk.count(b"\n", 0, at), chunk[at : at + 4], exc.reason)
-            line += chunk.count(b"\n")
+    try:
+        with _open(path) as (fh, _name):
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                try:
+                    dec.decode(chunk)
+                except UnicodeDecodeError as exc:
+                    at = max(exc.start, 0)
+                    return digest, (
+                        line + chunk.count(b"\n", 0, at),
+                        chunk[at : at + 4],
+                        exc.reason,
+                    )
+                line += chunk.count(b"\n")
+    except (*_ZIP_ERRORS, InputFormatError):
+        return digest, None  # the parser reports a damaged archive itself
     return digest, None
 
 
@@ -906,6 +934,17 @@ def read(path: str | Path) -> ImportBatch:
     p = Path(path)
     if not p.is_file():
         raise InputFormatError(str(p), reason="no such file")
+    try:
+        return _read(p)
+    except _ZIP_ERRORS as exc:  # a damaged archive (bad CRC, broken deflate stream) or I/O
+        raise InputFormatError(
+            str(p),
+            reason=f"damaged ZIP archive or unreadable file: {exc}",
+            expected="an intact ZIP archive holding one flat-file CSV",
+        ) from None
+
+
+def _read(p: Path) -> ImportBatch:
     with _open(p) as (fh, shown):
         head = _head(fh, shown)
     layout = _layout(head, shown)
