@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from wandel.errors import WandelError
+from wandel._clicommon import DbOption, err, out, resolve_db, run_cli, ui_lang
 from wandel.i18n import tr
-from wandel.settings import get_settings
 
 __all__ = ["app", "main"]
 
@@ -26,32 +23,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-err = Console(stderr=True)
-out = Console()
-
-T = TypeVar("T")
-
-DbOption = Annotated[
-    Path | None,
-    typer.Option("--db", help="DuckDB-Datei des Datenbestands (sonst WANDEL_DB bzw. Standardort)."),
-]
-
-
-def _lang() -> str:
-    return get_settings().lang
-
-
-def _db(db: Path | None) -> Path:
-    return db if db is not None else get_settings().db
-
-
-def _run(fn: Callable[[], T]) -> T:
-    """Run ``fn``; a WandelError becomes a clear message on stderr and exit code 2."""
-    try:
-        return fn()
-    except WandelError as exc:
-        err.print(f"[bold red]{tr('error', _lang())}:[/] {exc}", highlight=False)
-        raise typer.Exit(2) from None
 
 
 @app.command("import")
@@ -64,7 +35,7 @@ def import_(
     from wandel.sources.registry import read
     from wandel.store import Store
 
-    lang = _lang()
+    lang = ui_lang()
     batches = []
     progress = Progress(
         TextColumn("[progress.description]{task.description}"),
@@ -84,20 +55,20 @@ def import_(
                 progress.advance(task)
 
     try:
-        _run(read_all)
+        run_cli(read_all)
     except typer.Exit:
         err.print(tr("store_unchanged", lang))
         raise
     reports = []
 
     def write_all() -> None:
-        with Store.open(_db(db)) as store, progress:
+        with Store.open(resolve_db(db)) as store, progress:
             task = progress.add_task(tr("writing", lang), total=len(batches))
             for b in batches:
                 reports.append(store.import_batch(b))
                 progress.advance(task)
 
-    _run(write_all)
+    run_cli(write_all)
     table = Table(title=tr("import_summary", lang))
     for col in ("file", "kind", "rows_read", "rows_imported", "rejected"):
         table.add_column(tr(col, lang))
@@ -108,7 +79,7 @@ def import_(
             Path(r.file).name, r.kind, f"{r.rows_read:,}".replace(",", "."), imported, rejected
         )
     out.print(table)
-    out.print(f"{tr('store', lang)}: {_db(db)}")
+    out.print(f"{tr('store', lang)}: {resolve_db(db)}")
 
 
 @app.command()
@@ -125,11 +96,11 @@ def zones(
     from wandel.store import Store
 
     def run() -> None:
-        with Store.open(_db(db), read_only=True) as store:
+        with Store.open(resolve_db(db), read_only=True) as store:
             frame = store.zones(search, level)
         frame.to_csv(sys.stdout, index=False)
 
-    _run(run)
+    run_cli(run)
 
 
 @app.command()
@@ -142,16 +113,16 @@ def info(
     """Inhalt und Herkunft des Datenbestands anzeigen."""
     from wandel.store import Store
 
-    lang = _lang()
+    lang = ui_lang()
 
     def run() -> None:
-        with Store.open(_db(db), read_only=True) as store:
+        with Store.open(resolve_db(db), read_only=True) as store:
             counts = store.counts()
             prov = store.provenance()
         if csv:
             prov.to_csv(sys.stdout, index=False)
             return
-        t = Table(title=f"{tr('store', lang)}: {_db(db)}")
+        t = Table(title=f"{tr('store', lang)}: {resolve_db(db)}")
         t.add_column(tr("table", lang))
         t.add_column(tr("rows", lang), justify="right")
         for name, n in counts.items():
@@ -171,7 +142,7 @@ def info(
             )
         out.print(p)
 
-    _run(run)
+    run_cli(run)
 
 
 @app.command()
@@ -195,11 +166,11 @@ def population(
     """Bevölkerung als kanonische lange Tabelle (CSV) auf die Standardausgabe schreiben."""
     from wandel.workflow.population import population_table
 
-    lang = _lang()
+    lang = ui_lang()
 
     def run() -> None:
         frame = population_table(
-            _db(db), zones=zones, years=year, level=level, total=total, territory=territory
+            resolve_db(db), zones=zones, years=year, level=level, total=total, territory=territory
         )
         if frame.empty:
             err.print(tr("no_rows", lang))
@@ -208,7 +179,7 @@ def population(
         cols = ["zone", "year", "sex", "age_start", "age_end", "value"]
         frame[cols].to_csv(sys.stdout, index=False, float_format="%.10g")
 
-    _run(run)
+    run_cli(run)
 
 
 @app.command()
@@ -222,9 +193,13 @@ def demo(
     from wandel.workflow.demo import run_demo
 
     target = db if db is not None else out_dir / "wandel-demo.duckdb"
-    _run(lambda: run_demo(target, out_dir, console=out))
+    run_cli(lambda: run_demo(target, out_dir, console=out))
 
 
 def main() -> None:
     """Entry point of the ``wandel`` console script."""
     app()
+
+
+if __name__ == "__main__":
+    main()
