@@ -93,7 +93,7 @@ def add_structure_estimates(store: Store) -> ImportReport:
         kind="wandel-estimate",
         title="Gemeinde-Altersstruktur geschätzt (Kreisstruktur × Gemeindesumme)",
         producer="Wandel (eigene Berechnung)",
-        licence="Grundlage: Statistische Ämter des Bundes und der Länder, dl-de/by-2-0",
+        licence="Grundlage: Statistische Ämter des Bundes und der Länder, dl-de/by-2-0; eigene Berechnung (Schätzung)",
     )
     return store.import_batch(ImportBatch(meta, {"population": est}, len(est)))
 
