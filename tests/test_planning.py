@@ -518,3 +518,27 @@ def test_geographic_crs_uses_great_circle_metres() -> None:
     assert d[0, 0] == pytest.approx(np.pi / 180 * 6_371_008.8, rel=1e-9)  # one degree of latitude
     with pytest.raises(ModelInputError, match="different CRS"):
         cost_matrix_from_geodataframe(a, b.to_crs("EPSG:25832"))
+
+
+def test_mip_path_without_lagrangian_shortcut(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With a useless Lagrangian bound (nothing fixed), the reduced MIP still finds the optimum."""
+    from wandel.planning import _highs
+    from wandel.planning._lagrange import LagrangianFix
+
+    def weak(wc: Arr, p: int, fixed: NDArray[np.bool_], upper: float) -> LagrangianFix:
+        none = np.zeros(wc.shape[1], dtype=bool)
+        plan = fixed.copy()
+        plan[np.flatnonzero(~fixed)[: p - int(fixed.sum())]] = True
+        return LagrangianFix(bound=0.0, closed=none, opened=none, plan=plan)
+
+    monkeypatch.setattr(_highs, "lagrangian_fix", weak)
+    rng = np.random.default_rng(91)
+    for _ in range(15):
+        n, m = int(rng.integers(2, 9)), int(rng.integers(3, 7))
+        p = int(rng.integers(1, m))
+        cost, w = _case(rng, n, m, ties=bool(rng.integers(2)))
+        fixed = _fixed_mask(rng, m, p)
+        r = EXACT.solve(p_median_from_cost_matrix(cost, w, p, fixed=np.flatnonzero(fixed).tolist()))
+        assert r.objective == pytest.approx(_enum_p_median(cost, w, p, fixed, None), rel=1e-7)
+        assert r.gap is not None
+        assert r.gap <= 1e-6

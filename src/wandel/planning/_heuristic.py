@@ -32,7 +32,12 @@ from wandel.planning._errors import SolverLimitError, UnsupportedModelError
 from wandel.planning._model import BoolArray, FloatArray, LocationModel
 from wandel.planning._result import PlanResult, make_result, nearest_open
 
-__all__ = ["GreedyInterchangeSolver", "greedy_interchange", "greedy_set_cover"]
+__all__ = [
+    "GreedyInterchangeSolver",
+    "greedy_interchange",
+    "greedy_set_cover",
+    "multi_start",
+]
 
 
 def _finite_cost(cost: FloatArray, limit: float | None) -> tuple[FloatArray, float]:
@@ -116,6 +121,38 @@ def greedy_interchange(
     return _interchange(cost, w, start, fixed, max_iter)
 
 
+def multi_start(
+    cost: FloatArray,
+    w: FloatArray,
+    p: int,
+    fixed: BoolArray,
+    n_starts: int = 4,
+    seed: int = 0,
+    starts: tuple[BoolArray, ...] = (),
+    max_iter: int = 10_000,
+) -> BoolArray:
+    """Best of :func:`greedy_interchange` and interchange from ``starts`` and random plans.
+
+    Random starts (seeded, so results are reproducible) escape the greedy plan's basin on
+    clustered demand, where single swaps cannot move several sites at once.
+    """
+    rng = np.random.default_rng(seed)
+    best = greedy_interchange(cost, w, p, fixed, max_iter)
+    best_value = float(w @ cost[:, best].min(axis=1))
+    free = np.flatnonzero(~fixed)
+    plans = list(starts)
+    for _ in range(max(n_starts - 1, 0)):
+        plan = fixed.copy()
+        plan[rng.choice(free, p - int(fixed.sum()), replace=False)] = True
+        plans.append(plan)
+    for plan in plans:
+        found = _interchange(cost, w, plan, fixed, max_iter)
+        value = float(w @ cost[:, found].min(axis=1))
+        if value < best_value * (1 - 1e-12):
+            best, best_value = found, value
+    return best
+
+
 def greedy_set_cover(cover: BoolArray, fixed: BoolArray) -> BoolArray:
     """Greedy set cover of the rows of ``cover`` (points x sites), then drop redundant sites.
 
@@ -148,10 +185,15 @@ class GreedyInterchangeSolver:
     Parameters
     ----------
     max_iter
-        Upper limit on improving swaps.
+        Upper limit on improving swaps per start.
+    n_starts, seed
+        Starts of the interchange: the greedy plan plus ``n_starts - 1`` seeded random plans
+        (p-median and MCLP); the best result wins.
     """
 
     max_iter: int = 10_000
+    n_starts: int = 4
+    seed: int = 0
     name: str = field(default="greedy+interchange", init=False)
 
     def solve(self, model: LocationModel) -> PlanResult:
@@ -170,15 +212,27 @@ class GreedyInterchangeSolver:
         elif model.kind == "mclp":
             threshold = model.threshold if model.threshold is not None else np.inf
             miss = (model.cost > threshold).astype(np.float64)
-            is_open = greedy_interchange(
-                miss[served], model.demand[served], int(model.p or 0), model.fixed, self.max_iter
+            is_open = multi_start(
+                miss[served],
+                model.demand[served],
+                int(model.p or 0),
+                model.fixed,
+                self.n_starts,
+                self.seed,
+                max_iter=self.max_iter,
             )
             _, c = nearest_open(model, is_open)
             objective = float(model.demand[c <= threshold].sum())
         else:
             cost, _ = _finite_cost(model.cost[served], model.max_cost)
-            is_open = greedy_interchange(
-                cost, model.demand[served], int(model.p or 0), model.fixed, self.max_iter
+            is_open = multi_start(
+                cost,
+                model.demand[served],
+                int(model.p or 0),
+                model.fixed,
+                self.n_starts,
+                self.seed,
+                max_iter=self.max_iter,
             )
             _, c = nearest_open(model, is_open)
             if not np.isfinite(c[served]).all():

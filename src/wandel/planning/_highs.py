@@ -44,7 +44,7 @@ import scipy.sparse as sp
 from numpy.typing import NDArray
 
 from wandel.planning._errors import InfeasibleModelError, SolverLimitError
-from wandel.planning._heuristic import _finite_cost, greedy_interchange
+from wandel.planning._heuristic import _finite_cost, greedy_interchange, multi_start
 from wandel.planning._lagrange import lagrangian_fix
 from wandel.planning._model import BoolArray, FloatArray, LocationModel
 from wandel.planning._result import PlanResult, make_result, nearest_open
@@ -134,22 +134,24 @@ class HighsSolver:
         reach = np.where(model.cost[served] <= limit, model.cost[served], np.inf)
         finite, _ = _finite_cost(model.cost[served], model.max_cost)
         p = int(model.p or 0)
-        plan = greedy_interchange(finite, w, p, model.fixed)
-        d = reach[:, plan].min(axis=1)
-        upper = float((w * d).sum())
+        plan = multi_start(finite, w, p, model.fixed, n_starts=8)
+        upper = float((w * reach[:, plan].min(axis=1)).sum())
         bound = -np.inf
         keep = np.ones(model.n_candidates, dtype=bool)
         must = model.fixed.copy()
-        if np.isfinite(upper):
+        for _ in range(2):  # the Lagrangian plan may improve the upper bound: then fix again
+            if not np.isfinite(upper):
+                break
             fix = lagrangian_fix(w[:, None] * finite, p, model.fixed, upper)
             bound, keep, must = fix.bound, ~fix.closed, model.fixed | fix.opened
             if upper - bound <= self.mip_rel_gap * max(abs(upper), 1e-12):
-                return (
-                    plan,
-                    upper,
-                    max(0.0, (upper - bound) / upper) if upper > 0 else 0.0,
-                    "optimal",
-                )
+                gap = max(0.0, (upper - bound) / upper) if upper > 0 else 0.0
+                return plan, upper, gap, "optimal"
+            better = multi_start(finite, w, p, model.fixed, n_starts=1, starts=(fix.plan,))
+            value = float((w * reach[:, better].min(axis=1)).sum())
+            if not value < upper * (1 - 1e-9):
+                break
+            plan, upper = better, value
         sub = replace(
             model, cost=model.cost[:, keep], fixed=must[keep], existing=model.existing[keep]
         )

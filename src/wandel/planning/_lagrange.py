@@ -38,6 +38,7 @@ class LagrangianFix:
     bound: float
     closed: BoolArray
     opened: BoolArray
+    plan: BoolArray  # the sites of the best Lagrangian subproblem, a start for a heuristic
 
 
 def _select(rho: FloatArray, p: int, fixed: BoolArray) -> BoolArray:
@@ -112,4 +113,4 @@ def lagrangian_fix(
         closed = free_out & (best + rho - float(rho[free_sel].max()) > upper + tol)
     if free_out.any():
         opened = free_sel & (best - rho + float(rho[free_out].min()) > upper + tol)
-    return LagrangianFix(bound=best, closed=closed, opened=opened)
+    return LagrangianFix(bound=best, closed=closed, opened=opened, plan=sel)
