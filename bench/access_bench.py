@@ -1,0 +1,214 @@
+"""Benchmark of wandel.access against its peers, side by side in one process.
+
+Usage::
+
+    .venv/bin/python bench/access_bench.py [--n-side 1000] [--workers 2] [--peers scipy,igraph,pandana,networkx]
+
+Graphs: a synthetic road-like grid (``wandel.access.synthetic.grid_network``, seed 42; ~1M nodes for
+``--n-side 1000``) and the Heidelberg extract (car). Queries: nearest of 50 facilities for every node,
+and a 1,000 x 200 travel-time matrix (preprocessing included). Optional peers are imported from
+``--peer-site`` (e.g. ``pip install --target /tmp/peer_site pandana igraph``; never into .venv).
+Ratios are peer time / Wandel time (> 1: Wandel is faster).
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from wandel.access.network import RoadNetwork, load_network
+from wandel.access.routing import nearest_node_times, travel_times_between_nodes
+from wandel.access.synthetic import grid_network
+
+HEIDELBERG = Path(__file__).resolve().parents[2] / "shared" / "data" / "osm" / "heidelberg.test.pbf"
+
+
+def timed(fn: Callable[[], Any], repeat: int = 1) -> tuple[float, Any]:
+    best = np.inf
+    out = None
+    for _ in range(repeat):
+        t = time.perf_counter()
+        out = fn()
+        best = min(best, time.perf_counter() - t)
+    return best, out
+
+
+def peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def row(label: str, seconds: float, wandel_s: float | None = None, note: str = "") -> None:
+    ratio = f"{seconds / wandel_s:8.2f}x" if wandel_s else " " * 9
+    print(f"  {label:<44s} {seconds:9.3f} s {ratio}  {note}")
+
+
+def bench_nearest(net: RoadNetwork, peers: set[str], rng: np.random.Generator) -> None:
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import dijkstra
+
+    fac = rng.choice(net.n_nodes, 50, replace=False)
+    print(f" nearest of 50 facilities for all {net.n_nodes:,} nodes")
+    w_s, (w_t, _) = timed(lambda: nearest_node_times(net, fac), repeat=3)
+    row("wandel nearest_node_times", w_s)
+    if "scipy" in peers:
+        tails = net.edge_sources()
+
+        def scipy_plain() -> Any:  # what a user writes: COO edges -> CSR, transpose, min_only
+            g = csr_matrix((net.weight_s, (net.indices, tails)), shape=(net.n_nodes, net.n_nodes))
+            return dijkstra(g, directed=True, indices=fac, min_only=True)
+
+        s_s, s_t = timed(scipy_plain, repeat=3)
+        row(
+            "scipy dijkstra(min_only) incl. CSR build",
+            s_s,
+            w_s,
+            f"identical={np.array_equal(s_t, w_t)}",
+        )
+        g = net.graph(reverse=True)
+        s2, s_t2 = timed(lambda: dijkstra(g, directed=True, indices=fac, min_only=True), repeat=3)
+        row(
+            "scipy dijkstra(min_only), CSR prepared",
+            s2,
+            w_s,
+            f"identical={np.array_equal(s_t2, w_t)}",
+        )
+    if "igraph" in peers:
+        try:
+            import igraph as ig
+        except ImportError:
+            print("  igraph not importable: skipped")
+        else:
+            tails = net.edge_sources()
+            b_s, gi = timed(
+                lambda: ig.Graph(
+                    n=net.n_nodes,
+                    edges=np.column_stack([tails, net.indices]).tolist(),
+                    directed=True,
+                    edge_attrs={"w": net.weight_s},
+                )
+            )
+            i_s, d = timed(
+                lambda: np.min(
+                    np.asarray(gi.distances(source=fac.tolist(), weights="w", mode="in")), axis=0
+                )
+            )
+            row(
+                "igraph distances(50 sources), build excluded",
+                i_s,
+                w_s,
+                f"build {b_s:.1f} s, max|diff|={np.max(np.abs(d - w_t)):.2e}",
+            )
+    if "pandana" in peers:
+        try:
+            import pandana
+            import pandas as pd
+        except ImportError as exc:
+            print(f"  pandana not importable ({exc}): skipped")
+        else:
+            tails = net.edge_sources()
+            nodes = pd.DataFrame(
+                {"x": net.node_lon, "y": net.node_lat}, index=np.arange(net.n_nodes)
+            )
+            edges = pd.DataFrame(
+                {"from": tails, "to": net.indices.astype(np.int64), "w": net.weight_s}
+            )
+            b_s, pn = timed(
+                lambda: pandana.Network(
+                    nodes["x"], nodes["y"], edges["from"], edges["to"], edges[["w"]], twoway=False
+                )
+            )
+            pn.set_pois("fac", 1e9, 1, net.node_lon[fac], net.node_lat[fac])
+            p_s, d = timed(lambda: pn.nearest_pois(1e9, "fac", num_pois=1))
+            pd_t = d[1].to_numpy()
+            row(
+                "pandana nearest_pois, CH build excluded",
+                p_s,
+                w_s,
+                f"build {b_s:.1f} s, max|diff|={np.nanmax(np.abs(pd_t - w_t)):.2e} (pandana: from node to POI)",
+            )
+
+
+def bench_matrix(net: RoadNetwork, peers: set[str], rng: np.random.Generator, workers: int) -> None:
+    from scipy.sparse.csgraph import dijkstra
+
+    o = rng.choice(net.n_nodes, 1000, replace=False)
+    d = rng.choice(net.n_nodes, 200, replace=False)
+    print(" 1,000 x 200 travel-time matrix (preprocessing included)")
+    w1, m1 = timed(lambda: travel_times_between_nodes(net, o, d, workers=1))
+    row("wandel matrix, 1 process (200 reverse searches)", w1)
+    w2, m2 = timed(lambda: travel_times_between_nodes(net, o, d, workers=workers))
+    row(f"wandel matrix, {workers} processes", w2, None, f"identical={np.array_equal(m1, m2)}")
+    if "scipy" in peers:
+        g = net.graph()
+        k = 50
+        s_s, sm = timed(lambda: dijkstra(g, directed=True, indices=o[:k])[:, d])
+        est = s_s * len(o) / k
+        row(
+            "scipy dijkstra from the 1,000 origins (extrap.)",
+            est,
+            w2,
+            f"measured {k} rows: {s_s:.2f} s; max rel diff {np.max(np.abs(sm - m1[:k]) / np.maximum(m1[:k], 1e-9)):.1e}",
+        )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--n-side", type=int, default=1000)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--peers", default="scipy,igraph,networkx")
+    ap.add_argument("--peer-site", default="/tmp/peer_site")
+    args = ap.parse_args()
+    peers = set(args.peers.split(","))
+    if Path(args.peer_site).is_dir():
+        sys.path.append(args.peer_site)  # appended: .venv's numpy/scipy/pandas stay first
+    rng = np.random.default_rng(42)
+
+    print(f"== synthetic grid {args.n_side} x {args.n_side} (seed 42)")
+    b_s, net = timed(lambda: grid_network(args.n_side, seed=42))
+    print(
+        f"  built {net.n_nodes:,} nodes, {net.n_edges:,} edges in {b_s:.1f} s; peak RSS {peak_mb():.0f} MB"
+    )
+    bench_nearest(net, peers, rng)
+    bench_matrix(net, peers, rng, args.workers)
+    print(f"  peak RSS so far {peak_mb():.0f} MB")
+    del net
+
+    if "networkx" in peers:
+        import networkx as nx
+
+        small = grid_network(200, seed=42)
+        fac = rng.choice(small.n_nodes, 50, replace=False)
+        print(f"== networkx on a smaller grid ({small.n_nodes:,} nodes), nearest of 50")
+        w_s, (w_t, _) = timed(lambda: nearest_node_times(small, fac), repeat=3)
+        row("wandel nearest_node_times", w_s)
+        g = nx.DiGraph()
+        g.add_weighted_edges_from(
+            zip(
+                small.indices.tolist(),
+                small.edge_sources().tolist(),
+                small.weight_s.tolist(),
+                strict=True,
+            )
+        )
+        n_s, dist = timed(lambda: nx.multi_source_dijkstra_path_length(g, set(fac.tolist())))
+        ok = np.allclose([dist[i] for i in range(small.n_nodes)], w_t, rtol=1e-12)
+        row("networkx multi_source_dijkstra (reversed)", n_s, w_s, f"equal={ok}")
+
+    if HEIDELBERG.is_file():
+        print("== Heidelberg extract, car")
+        p_s, hd = timed(lambda: load_network(HEIDELBERG, "car"))
+        print(f"  parsed and built {hd.n_nodes:,} nodes, {hd.n_edges:,} edges in {p_s:.2f} s")
+        bench_nearest(hd, peers, rng)
+        bench_matrix(hd, peers, rng, args.workers)
+    print(f"peak RSS {peak_mb():.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
