@@ -1,0 +1,383 @@
+"""Backtests: project from a past base year with data up to it, compare with what was observed.
+
+Cases (:func:`run_backtests`)
+-----------------------------
+* Kreise: base 2015 (12411-0018), observed 2016, 2017 (12411-0018) and 2020 (12411-04-02-4).
+* Gemeinden: base 2009 and 2013, observed in the later GV-ISys totals (2013, 2017, 2019), all
+  harmonised to the territorial status of 2019 (:func:`wandel.regions.harmonise_population`).
+  Harmonising with the change table of later years uses no demographic data from after the base.
+
+Methods compared
+----------------
+``wandel`` (deterministic; its 80 % interval from the draws), ``constant`` (population of the base
+year), ``linear`` (trend of the two latest totals ``<= base``), ``share`` (constant share of the
+parent, the parent projected by Wandel: the sum of Wandel's zones in the Kreis, resp. the Land) and
+``hamilton_perry`` (cohort-change ratios; needs two age structures ``<= base``, which the demo data
+do not have for any case: reported as not available).
+
+Metrics (:func:`error_metrics`)
+-------------------------------
+``APE = 100 |P - O| / O``; MAPE (mean), MedAPE (median), MAPE-R (Tayman & Swanson 1999: the APEs
+Box-Cox transformed with the lambda in (0, 1] that makes them most symmetric, averaged and
+transformed back, ``(lambda mean + 1)^(1/lambda)`` after ``(APE^lambda - 1) / lambda``), the shares
+within 5 % and 10 %, by size class of the base population and horizon; for Kreise the mean absolute
+error of the age-group shares (percentage points, groups 0-5, 6-17, 18-24, 25-44, 45-64, 65-74,
+75+); and the coverage of Wandel's 80 % interval (q10..q90 of the total).
+
+References: Tayman & Swanson (1999), Population Research and Policy Review 18; Smith, Tayman &
+Swanson (2013), *A Practitioner's Guide to State and Local Population Projections*, ch. 13.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from wandel.workflow.projection import (
+    SIZE_CLASSES,
+    StoreTables,
+    build_inputs,
+    kreis_totals,
+    run,
+    size_class,
+)
+
+__all__ = [
+    "AGE_GROUPS",
+    "BacktestResult",
+    "age_share_mae",
+    "ape",
+    "error_metrics",
+    "hamilton_perry",
+    "mape_r",
+    "run_backtests",
+    "summarise",
+]
+
+Array = npt.NDArray[np.float64]
+AGE_GROUPS: tuple[int, ...] = (0, 6, 18, 25, 45, 65, 75)
+"""First ages of the age groups whose shares are compared (the last open)."""
+
+
+def ape(projected: npt.ArrayLike, observed: npt.ArrayLike) -> Array:
+    """Absolute percentage errors ``100 |P - O| / O``.
+
+    >>> ape([110.0, 95.0], [100.0, 100.0]).tolist()
+    [10.0, 5.0]
+    """
+    p = np.asarray(projected, dtype=np.float64)
+    o = np.asarray(observed, dtype=np.float64)
+    out: Array = 100.0 * np.abs(p - o) / o
+    return out
+
+
+def _skew(x: Array) -> float:
+    s = float(x.std())
+    return 0.0 if s == 0 else float(np.mean((x - x.mean()) ** 3) / s**3)
+
+
+def mape_r(apes: npt.ArrayLike) -> float:
+    """Rescaled MAPE (Tayman & Swanson 1999): Box-Cox symmetrised mean of the APEs.
+
+    ``lambda`` in 0.01..1 (step 0.01) minimising the absolute skewness of
+    ``(APE^lambda - 1) / lambda``; MAPE-R ``= (lambda mean + 1)^(1/lambda)``. Zeros are raised to
+    1e-6. Symmetric APEs give lambda 1 and MAPE-R = MAPE.
+
+    >>> round(mape_r([1.0, 2.0, 3.0]), 6)
+    2.0
+    """
+    a = np.maximum(np.asarray(apes, dtype=np.float64), 1e-6)
+    if len(a) < 3:
+        return float(a.mean())
+    best, lam_best = np.inf, 1.0
+    for lam in np.round(np.arange(1.0, 0.0, -0.01), 2):
+        k = abs(_skew((a**lam - 1) / lam))
+        if k < best - 1e-12:
+            best, lam_best = k, float(lam)
+    m = float(np.mean((a**lam_best - 1) / lam_best))
+    return float((lam_best * m + 1) ** (1 / lam_best))
+
+
+def error_metrics(projected: npt.ArrayLike, observed: npt.ArrayLike) -> dict[str, float]:
+    """n, MAPE, MedAPE, MAPE-R, share within 5 % and 10 % (percent) of one set of projections.
+
+    >>> m = error_metrics([104.0, 92.0, 100.0], [100.0, 100.0, 100.0])
+    >>> m["mape"], m["medape"], m["within5"], m["within10"]
+    (4.0, 4.0, 66.66666666666667, 100.0)
+    """
+    a = ape(projected, observed)
+    return {
+        "n": float(len(a)),
+        "mape": float(a.mean()),
+        "medape": float(np.median(a)),
+        "mape_r": mape_r(a),
+        "within5": float(100.0 * np.mean(a <= 5.0)),
+        "within10": float(100.0 * np.mean(a <= 10.0)),
+    }
+
+
+def age_share_mae(projected: Array, observed: Array) -> float:
+    """Mean absolute error (percentage points) of age-group shares; last axis the groups.
+
+    >>> age_share_mae(np.array([[50.0, 50.0]]), np.array([[40.0, 60.0]]))
+    10.0
+    """
+    sp = projected / projected.sum(axis=-1, keepdims=True)
+    so = observed / observed.sum(axis=-1, keepdims=True)
+    return float(100.0 * np.mean(np.abs(sp - so)))
+
+
+def hamilton_perry(p0: Array, p1: Array, years_between: int, horizon: int) -> Array:
+    """Hamilton-Perry projection by single ages with cohort-change ratios.
+
+    ``p0`` (earlier) and ``p1`` (later, ``years_between`` apart) hold single ages on the last axis;
+    ``CCR(x) = p1(x + n) / p0(x)``; each step of ``n`` years ages ``p1`` by ``n`` with these ratios,
+    the open group pooled, the first ``n`` ages by the child-woman ratio of the last step (kept
+    constant). ``horizon`` must be a multiple of ``n``.
+
+    >>> p = np.ones(101); hamilton_perry(p, p, 1, 2).sum()
+    np.float64(101.0)
+    """
+    n = years_between
+    if horizon % n:
+        raise ValueError("horizon must be a multiple of the years between the structures")
+    ccr = np.where(p0[..., :-n] > 0, p1[..., n:] / np.where(p0[..., :-n] > 0, p0[..., :-n], 1), 1.0)
+    cwr = p1[..., :n].sum(axis=-1, keepdims=True) / np.maximum(
+        p1[..., 15 + n : 50 + n].sum(axis=-1, keepdims=True), 1e-9
+    )
+    cur = p1.copy()
+    for _ in range(horizon // n):
+        nxt = np.empty_like(cur)
+        nxt[..., n:] = cur[..., :-n] * ccr
+        nxt[..., -1] += cur[..., -1] * ccr[..., -1]
+        women = nxt[..., 15 + n : 50 + n].sum(axis=-1, keepdims=True)
+        nxt[..., :n] = cwr * women / n
+        cur = nxt
+    return cur
+
+
+# --------------------------------------------------------------------------------------------
+# running the cases
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class BacktestResult:
+    """Per-zone errors (``errors``: level, base_year, year, horizon, zone, size_class, method,
+    projected, observed, ape, log_error, q10, q90) and the summary table (``metrics``).
+
+    ``notes`` say which inputs were weak (e.g. structures from a later year, zero migration).
+    """
+
+    errors: pd.DataFrame
+    metrics: pd.DataFrame
+    age_errors: pd.DataFrame
+    notes: tuple[str, ...]
+
+
+def _groups(single: Array, starts: Sequence[int]) -> Array:
+    b = [*starts, single.shape[-1]]
+    return np.stack([single[..., b[i] : b[i + 1]].sum(axis=-1) for i in range(len(starts))], -1)
+
+
+def _observed_groups(pop: pd.DataFrame, zones: Sequence[str], year: int) -> Array | None:
+    rows = pop[(pop["year"] == year) & pop["zone"].isin(list(zones)) & pop["sex"].isin(["m", "f"])]
+    rows = rows[~((rows["age_start"] == 0) & rows["age_end"].isna()) & ~rows["estimated"]]
+    if rows.empty:
+        return None
+    b = np.asarray(AGE_GROUPS)
+    g = b[np.searchsorted(b, rows["age_start"].to_numpy(dtype=int), side="right") - 1]
+    t = rows.assign(g=g).pivot_table(index="zone", columns="g", values="value", aggfunc="sum")
+    out: Array = t.reindex(index=list(zones), columns=list(AGE_GROUPS)).to_numpy(dtype=np.float64)
+    return out
+
+
+def _linear(
+    totals: pd.DataFrame, zones: Sequence[str], base_year: int, years: Sequence[int]
+) -> pd.DataFrame:
+    t = totals[totals["year"].astype(int) <= base_year]
+    rows = []
+    for z in zones:
+        g = t[t["zone"] == z].groupby("year")["value"].sum().sort_index()
+        if len(g) < 2:
+            continue
+        y0, y1 = int(g.index[-2]), int(g.index[-1])
+        slope = (g.iloc[-1] - g.iloc[-2]) / (y1 - y0)
+        for y in years:
+            rows.append(
+                {"zone": z, "year": y, "projected": max(float(g.iloc[-1] + slope * (y - y1)), 0.0)}
+            )
+    return pd.DataFrame(rows, columns=["zone", "year", "projected"])
+
+
+def _case(
+    tables: StoreTables,
+    level: str,
+    zones: Sequence[str],
+    base_year: int,
+    observed: pd.DataFrame,
+    totals: pd.DataFrame,
+    draws: int,
+    seed: int,
+    sigmas: Mapping[str, Mapping[str, float]] | None,
+    gem_totals: pd.DataFrame | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame, tuple[str, ...]]:
+    years = sorted(int(y) for y in observed["year"].unique() if int(y) > base_year)
+    inputs = build_inputs(tables, zones, base_year, totals=gem_totals)
+    res = run(
+        inputs,
+        inputs.rates(),
+        max(years),
+        draws=draws,
+        seed=seed,
+        sigmas=sigmas,
+        age_breaks=AGE_GROUPS,
+    )
+    det = res.deterministic.population.isel(draw=0, drop=True)
+    tot = det.sum(("sex", "age"))
+    base_tot = tot.sel(year=inputs.start_year)
+    parent = [z[:2] if level == "kreis" else z[:5] for z in zones]
+    frame = pd.DataFrame({"zone": list(zones), "parent": parent, "base": base_tot.values})
+    q = None if res.quantiles is None else res.quantiles.sum(("sex", "age_start"))
+    rows = []
+    lin = _linear(totals, zones, base_year, years)
+    for y in years:
+        p_w = tot.sel(year=y).values
+        fy = frame.assign(wandel=p_w)
+        par_w = fy.groupby("parent")["wandel"].transform("sum")
+        par_b = fy.groupby("parent")["base"].transform("sum")
+        fy["share"] = fy["base"] / par_b * par_w
+        fy["constant"] = fy["base"]
+        fy = fy.merge(
+            lin[lin["year"] == y][["zone", "projected"]].rename(columns={"projected": "linear"}),
+            on="zone",
+            how="left",
+        )
+        if q is not None:
+            fy["q10"] = q.sel(year=y, quantile=0.1).values
+            fy["q90"] = q.sel(year=y, quantile=0.9).values
+        obs = observed[observed["year"] == y].set_index("zone")["value"]
+        fy["observed"] = fy["zone"].map(obs)
+        for method in ("wandel", "constant", "linear", "share"):
+            part = fy[["zone", "base", method, "observed"]].rename(columns={method: "projected"})
+            part = part.assign(method=method, year=y, q10=np.nan, q90=np.nan)
+            if method == "wandel" and q is not None:
+                part["q10"] = fy["q10"].values
+                part["q90"] = fy["q90"].values
+            rows.append(part)
+    err = pd.concat(rows, ignore_index=True).dropna(subset=["projected", "observed"])
+    err = err.astype({"projected": "float64", "observed": "float64", "base": "float64"})
+    err = err.assign(
+        level=level,
+        base_year=base_year,
+        horizon=err["year"] - base_year,
+        size_class=[size_class(v) for v in err["base"]],
+        ape=ape(err["projected"], err["observed"]),
+        log_error=np.log(err["projected"] / err["observed"]),
+    )
+    age_rows = []
+    if level == "kreis":
+        for y in years:
+            og = _observed_groups(tables.population, zones, y)
+            if og is None:
+                continue
+            pg = _groups(det.sel(year=y).sum("sex").values, AGE_GROUPS)
+            bg = _groups(det.sel(year=inputs.start_year).sum("sex").values, AGE_GROUPS)
+            for method, pr in (("wandel", pg), ("constant", bg)):
+                age_rows.append(
+                    {
+                        "level": level,
+                        "base_year": base_year,
+                        "horizon": y - base_year,
+                        "method": method,
+                        "age_share_mae_pp": age_share_mae(pr, og),
+                        "n": len(zones),
+                    }
+                )
+    notes = tuple(dict.fromkeys(inputs.notes()))
+    kinds = pd.Series(list(inputs.migration.method.values())).value_counts().to_dict()
+    notes = (*notes[:3], f"{level} base {base_year}: migration by method {kinds}")
+    return err, pd.DataFrame(age_rows), notes
+
+
+def summarise(errors: pd.DataFrame) -> pd.DataFrame:
+    """Metrics by level, base year, horizon, method and size class (plus ``all``), with coverage."""
+    rows = []
+    keys = ["level", "base_year", "horizon", "method"]
+    for key, g in errors.groupby(keys, sort=True):
+        for cls in ("all", *SIZE_CLASSES):
+            sub = g if cls == "all" else g[g["size_class"] == cls]
+            if sub.empty:
+                continue
+            m = error_metrics(sub["projected"], sub["observed"])
+            cov = np.nan
+            if sub["q10"].notna().any():
+                inside = (sub["observed"] >= sub["q10"]) & (sub["observed"] <= sub["q90"])
+                cov = float(100.0 * inside.mean())
+            rows.append(
+                {**dict(zip(keys, key, strict=True)), "size_class": cls, **m, "coverage80": cov}
+            )
+    return pd.DataFrame(rows)
+
+
+def _gemeinde_observed(tables: StoreTables, target: int) -> pd.DataFrame:
+    from wandel.regions.harmonise import harmonise_population
+
+    p = tables.population
+    g = p[
+        (p["zone"].str.len() == 8)
+        & ~p["estimated"].astype(bool)
+        & (p["age_start"] == 0)
+        & p["age_end"].isna()
+        & p["sex"].isin(["m", "f"])
+    ]
+    h = harmonise_population(
+        g[["zone", "year", "sex", "age_start", "age_end", "value"]], tables.zone_changes, target
+    )
+    return h[["zone", "year", "sex", "value"]]
+
+
+def run_backtests(
+    tables: StoreTables,
+    levels: Sequence[str] = ("kreis", "gemeinde"),
+    draws: int = 200,
+    seed: int = 0,
+    sigmas: Mapping[str, Mapping[str, float]] | None = None,
+) -> BacktestResult:
+    """Run the Kreis (base 2015) and Gemeinde (bases 2009, 2013) backtests; see the module doc.
+
+    ``draws = 0`` skips the intervals (no coverage); ``sigmas`` default to the calibrated CSV.
+    """
+    errs: list[pd.DataFrame] = []
+    ages: list[pd.DataFrame] = []
+    notes: list[str] = []
+    if "kreis" in levels:
+        kt = kreis_totals(tables, 2020)
+        kp = tables.population
+        kreise = sorted(
+            kp.loc[(kp["year"] == 2015) & (kp["zone"].str.len() == 5), "zone"].astype(str).unique()
+        )
+        obs = kt[kt["zone"].isin(kreise) & kt["year"].isin([2016, 2017, 2020])]
+        e, a, n = _case(tables, "kreis", kreise, 2015, obs, kt, draws, seed, sigmas)
+        errs.append(e)
+        ages.append(a)
+        notes.extend(n)
+    if "gemeinde" in levels:
+        gt = _gemeinde_observed(tables, 2019)
+        tot = gt.groupby(["zone", "year"], as_index=False)["value"].sum()
+        for base in (2009, 2013):
+            zones = sorted(tot.loc[tot["year"] == base, "zone"].astype(str).unique())
+            zones = [z for z in zones if z in set(tot.loc[tot["year"] == 2019, "zone"])]
+            obs = tot[tot["year"] > base]
+            e, a, n = _case(tables, "gemeinde", zones, base, obs, tot, draws, seed, sigmas, gt)
+            errs.append(e)
+            ages.append(a)
+            notes.extend(n)
+    errors = pd.concat(errs, ignore_index=True)
+    return BacktestResult(
+        errors, summarise(errors), pd.concat(ages, ignore_index=True), tuple(notes)
+    )

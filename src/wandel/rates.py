@@ -1,0 +1,751 @@
+"""Rates for the projection engine, estimated honestly from the canonical store tables.
+
+Every estimator takes a ``base_year`` and uses only rows dated on or before it; each result carries
+the years it was estimated from (``years``). The functions take canonical long frames (see
+:mod:`wandel.tables`) and return frozen dataclasses with labelled arrays for
+:class:`wandel.demography.engine.ProjectionRates`; they never open the store.
+
+Methods
+-------
+Fertility
+    The German age pattern ``asfr_DE(x)`` (table 12612-0008, measure ``asfr_per_1000``, latest year
+    ``<= base``) scaled per Kreis by indirect standardisation: ``f_z = O_z / E_z`` with ``O_z`` the
+    observed births of the years ``<= base`` and ``E_z = n_years * sum_x asfr_DE(x) W_z(x)``
+    (``W_z`` the zone's women at the base population). Gemeinden take their Kreis factor.
+Mortality
+    The German period life table of the latest period ending ``<= base`` (a period "2013/15" is dated
+    2015), ``m_z(x) = f_z m_DE(x)`` with ``f_z = D_z / sum_{s,x} m_DE(s, x) P_z(s, x)`` (per year of
+    deaths data); survival ratios from :func:`wandel.demography.lifetable.survival_ratios`.
+Small numbers
+    Poisson-gamma empirical Bayes (Clayton & Kaldor 1987): with the parent's factor ``m`` as prior
+    mean and a prior variance ``tau2`` estimated by the method of moments across all zones,
+    ``f_z = (O_z + b m) / (E_z + b)``, ``b = m / tau2``; the weight of the zone's own data is
+    ``w_z = E_z / (E_z + b)``, so small zones (small ``E``) are pulled more toward their parent.
+Sex ratio at birth
+    Boys per girl among Germany's births (12612-0001) of the ten latest years ``<= base``.
+Migration
+    With the Kreis migration table (6 age groups) for years ``<= base``: the yearly mean of out-movers
+    and in-movers by group is spread over single ages with
+    :func:`wandel.demography.graduation.graduate`, guided by ``RC(x) P(x)`` (the Rogers-Castro
+    standard schedule times the zone's population); out-migration becomes a rate
+    (out-movers / population), in-migration stays a count. Without such data, net migration per year
+    is taken from two successive harmonised totals ``<= base`` minus the natural change estimated
+    with the zone's own fertility and mortality; the gross flows are unknown, so a positive net is
+    entered as in-migrants and a negative net as out-migration rates (net out-movers divided by the
+    population), both spread by the standard Rogers-Castro profile (this understates gross flows but
+    never invents them). With fewer than two totals ``<= base`` migration is set to 0 and the result
+    says so.
+Base population
+    Published age groups graduated to single years 0..100+, guided by Germany's single-age shape of
+    the same year. Gemeinden known only by totals get their Kreis's single-age structure by sex scaled
+    to their totals (marked in ``estimated``); the Kreis structure is the latest ``<= base`` or, if
+    none exists, the earliest later one (marked in ``later_structure``).
+
+References: Clayton & Kaldor (1987), Biometrics 43; Rogers & Castro (1981), *Model Migration
+Schedules*, IIASA RR-81-30; Preston, Heuveline & Guillot (2001), ch. 3 and 6.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import xarray as xr
+
+from wandel.demography.graduation import graduate
+from wandel.demography.lifetable import (
+    A0_DESTATIS,
+    OPEN_AGE,
+    life_table_from_qx,
+    mx_from_qx_ax,
+    qx_from_mx_ax,
+    survival_ratios,
+)
+from wandel.errors import WandelError
+
+__all__ = [
+    "AGES",
+    "RC_STANDARD",
+    "BasePopulation",
+    "FertilityRates",
+    "MigrationRates",
+    "MissingDataError",
+    "MortalityRates",
+    "ZoneFactors",
+    "base_population",
+    "estimate_fertility",
+    "estimate_migration",
+    "estimate_mortality",
+    "estimate_srb",
+    "gemeinde_structure",
+    "german_asfr",
+    "german_qx",
+    "mx_scaled",
+    "net_migration",
+    "period_end_year",
+    "rogers_castro",
+    "shrink_poisson_gamma",
+    "single_ages",
+]
+
+Array = npt.NDArray[np.float64]
+AGES = np.arange(OPEN_AGE + 1)
+SEXES = ("m", "f")
+
+RC_STANDARD: dict[str, float] = {
+    "a1": 0.02,
+    "alpha1": 0.10,
+    "a2": 0.06,
+    "alpha2": 0.10,
+    "mu2": 20.0,
+    "lambda2": 0.40,
+    "c": 0.003,
+}
+"""Stylised standard Rogers-Castro parameters (childhood, labour-force peak at about 22, constant).
+
+Round values inside the ranges Rogers & Castro (1981, IIASA RR-81-30) report for their standard
+schedules; a stylised profile, not a fit to German data."""
+
+
+class MissingDataError(WandelError, ValueError):
+    """The store lacks data a projection needs (e.g. no population at or before the base year)."""
+
+
+# --------------------------------------------------------------------------------------------
+# helpers
+# --------------------------------------------------------------------------------------------
+
+
+def _upto(frame: pd.DataFrame, base_year: int) -> pd.DataFrame:
+    return frame[frame["year"].astype(int) <= base_year]
+
+
+def _all_ages(frame: pd.DataFrame) -> pd.Series:
+    return (frame["age_start"] == 0) & frame["age_end"].isna()
+
+
+def rogers_castro(ages: npt.ArrayLike = AGES, params: Mapping[str, float] = RC_STANDARD) -> Array:
+    """Rogers-Castro model schedule (7 parameters), normalised to sum 1 over ``ages``.
+
+    ``M(x) = a1 exp(-alpha1 x) + a2 exp(-alpha2 (x - mu2) - exp(-lambda2 (x - mu2))) + c``
+
+    >>> p = rogers_castro()
+    >>> round(float(p.sum()), 12), int(np.argmax(p[15:])) + 15
+    (1.0, 22)
+    """
+    x = np.asarray(ages, dtype=np.float64)
+    p = params
+    m = (
+        p["a1"] * np.exp(-p["alpha1"] * x)
+        + p["a2"] * np.exp(-p["alpha2"] * (x - p["mu2"]) - np.exp(-p["lambda2"] * (x - p["mu2"])))
+        + p["c"]
+    )
+    out: Array = m / m.sum()
+    return out
+
+
+@dataclass(frozen=True)
+class ZoneFactors:
+    """Indirectly standardised factors with empirical-Bayes shrinkage, one entry per zone.
+
+    ``raw = observed / expected``; ``factor = weight * raw + (1 - weight) * prior``;
+    ``prior_strength`` is ``b`` of the gamma prior (in expected events); ``years`` the event years.
+    """
+
+    zones: tuple[str, ...]
+    observed: Array
+    expected: Array
+    raw: Array
+    prior: Array
+    weight: Array
+    factor: Array
+    prior_strength: float
+    years: tuple[int, ...]
+
+    def frame(self) -> pd.DataFrame:
+        """The factors as a table (zone, observed, expected, raw, prior, weight, factor)."""
+        return pd.DataFrame(
+            {
+                "zone": list(self.zones),
+                "observed": self.observed,
+                "expected": self.expected,
+                "raw": self.raw,
+                "prior": self.prior,
+                "weight": self.weight,
+                "factor": self.factor,
+            }
+        )
+
+
+def shrink_poisson_gamma(
+    observed: npt.ArrayLike, expected: npt.ArrayLike, prior: npt.ArrayLike
+) -> tuple[Array, Array, float]:
+    """Poisson-gamma empirical-Bayes factors: ``(factor, weight, b)``.
+
+    ``O ~ Poisson(f E)``, ``f ~ Gamma(mean = prior, variance = tau2)``; ``tau2`` by the method of
+    moments, ``tau2 = mean((O/E - prior)^2) - mean(prior / E)`` (floored at 1e-6), ``b = mean(prior)
+    / tau2``; posterior mean ``(O + b prior) / (E + b) = w O/E + (1 - w) prior``, ``w = E / (E + b)``.
+
+    >>> f, w, b = shrink_poisson_gamma([12.0, 1100.0], [10.0, 1000.0], [1.0, 1.0])
+    >>> bool(w[0] < w[1]), bool(abs(f[0] - 1) < abs(1.2 - 1))
+    (True, True)
+    """
+    o = np.asarray(observed, dtype=np.float64)
+    e = np.asarray(expected, dtype=np.float64)
+    m = np.asarray(prior, dtype=np.float64)
+    ok = e > 0
+    if not ok.any():
+        return m.copy(), np.zeros_like(m), float("inf")
+    raw = o[ok] / e[ok]
+    tau2 = max(float(np.mean((raw - m[ok]) ** 2) - np.mean(m[ok] / e[ok])), 1e-6)
+    b = float(np.mean(m[ok])) / tau2
+    w = np.where(ok, e / (e + b), 0.0)
+    f = np.where(ok, (o + b * m) / np.where(ok, e + b, 1.0), m)
+    return f, w, b
+
+
+def _factors(
+    zones: Sequence[str],
+    observed: Array,
+    expected: Array,
+    parent_of: Mapping[str, str],
+    years: tuple[int, ...],
+) -> ZoneFactors:
+    """Shrink zone factors toward their parent's factor (the parent's pooled O / E)."""
+    parents = [parent_of.get(z, "DG") for z in zones]
+    frame = pd.DataFrame({"parent": parents, "o": observed, "e": expected})
+    pooled = frame.groupby("parent")[["o", "e"]].sum()
+    pooled_f = (pooled["o"] / pooled["e"].where(pooled["e"] > 0)).fillna(1.0)
+    prior = frame["parent"].map(pooled_f).to_numpy(dtype=np.float64)
+    f, w, b = shrink_poisson_gamma(observed, expected, prior)
+    raw = np.where(expected > 0, observed / np.where(expected > 0, expected, 1.0), np.nan)
+    return ZoneFactors(tuple(zones), observed, expected, raw, prior, w, f, b, years)
+
+
+# --------------------------------------------------------------------------------------------
+# population in single ages
+# --------------------------------------------------------------------------------------------
+
+
+def single_ages(frame: pd.DataFrame, parent_shape: Array | None = None) -> xr.DataArray:
+    """Graduate one year's population rows (zone, sex, age groups) to single ages 0..100+.
+
+    Rows are grouped by zone and sex; each group's age groups (the all-ages row dropped when parts
+    exist) are graduated with :func:`graduate` guided by ``parent_shape`` (101 values) if given.
+    Returns a DataArray ``(zone, sex, age)``.
+    """
+    rows = frame[frame["sex"].isin(SEXES) & frame["value"].notna()]
+    parts = rows[~_all_ages(rows)]
+    zones = sorted(rows["zone"].astype(str).unique())
+    out = np.zeros((len(zones), 2, OPEN_AGE + 1))
+    zi = {z: i for i, z in enumerate(zones)}
+    for (zone, sex), grp in parts.groupby(["zone", "sex"], sort=True):
+        g = grp.sort_values("age_start")
+        breaks = [int(a) for a in g["age_start"]]
+        counts = g["value"].to_numpy(dtype=np.float64)
+        if breaks[0] != 0 or not g["age_end"].isna().iloc[-1]:
+            continue
+        out[zi[str(zone)], SEXES.index(str(sex))] = graduate(counts, breaks, parent=parent_shape)
+    totals_only = rows[_all_ages(rows)]
+    for _, r in totals_only.iterrows():
+        i, s = zi[str(r["zone"])], SEXES.index(str(r["sex"]))
+        if out[i, s].sum() == 0 and float(r["value"]) > 0:
+            out[i, s] = np.nan  # a total without a structure: caller must estimate one
+    return xr.DataArray(
+        out, dims=("zone", "sex", "age"), coords={"zone": zones, "sex": list(SEXES), "age": AGES}
+    )
+
+
+def _germany_shape(population: pd.DataFrame, year: int) -> Array | None:
+    """Germany's single-age population (both sexes) of the latest year ``<= year`` (else None)."""
+    dg = population[(population["zone"] == "DG") & (population["year"].astype(int) <= year)]
+    dg = dg[~_all_ages(dg) & dg["value"].notna()]
+    if dg.empty:
+        return None
+    y = int(dg["year"].max())
+    g = dg[dg["year"] == y].groupby("age_start")["value"].sum().sort_index()
+    ends = dg[dg["year"] == y].groupby("age_start")["age_end"].first().sort_index()
+    if not ends.isna().iloc[-1]:
+        return None
+    shape: Array = graduate(g.to_numpy(dtype=np.float64), [int(a) for a in g.index])
+    return shape
+
+
+@dataclass(frozen=True)
+class BasePopulation:
+    """The base population in single ages ``(zone, sex, age)`` on 31 December of ``year``.
+
+    ``estimated``: zones whose age structure was estimated from their Kreis; ``structure_year``:
+    year of the Kreis structure used for them; ``later_structure``: zones whose structure came
+    from a year after the base year (no earlier one existed), which a backtest must report.
+    """
+
+    population: xr.DataArray
+    year: int
+    estimated: tuple[str, ...] = ()
+    structure_year: int | None = None
+    later_structure: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+
+
+def gemeinde_structure(totals: pd.DataFrame, kreis_single: xr.DataArray) -> xr.DataArray:
+    """Gemeinde single-age population: sex totals times the Kreis's age shares within each sex.
+
+    ``totals`` has columns zone, sex, value (all ages); ``kreis_single`` dims ``(zone, sex, age)``
+    with Kreis keys; the Kreis of a Gemeinde is its AGS[:5].
+    ``P_g(s, x) = P_g(s) K(s, x) / sum_x K(s, x)``.
+    """
+    t = totals.pivot_table(index="zone", columns="sex", values="value", aggfunc="sum")
+    t = t.reindex(columns=list(SEXES)).fillna(0.0)
+    share = kreis_single / kreis_single.sum("age").where(kreis_single.sum("age") > 0)
+    kreise = [z[:5] for z in t.index]
+    missing = sorted(set(kreise) - set(share["zone"].values.tolist()))
+    if missing:
+        raise MissingDataError(f"no age structure for Kreis {missing[0]}")
+    sh = share.sel(zone=kreise).fillna(0.0).values
+    vals = sh * t.to_numpy(dtype=np.float64)[:, :, None]
+    return xr.DataArray(
+        vals,
+        dims=("zone", "sex", "age"),
+        coords={"zone": [str(z) for z in t.index], "sex": list(SEXES), "age": AGES},
+    )
+
+
+def _kreis_structure_year(population: pd.DataFrame, kreise: Sequence[str], base_year: int) -> int:
+    kp = population[population["zone"].isin(list(kreise)) & ~population["estimated"].astype(bool)]
+    kp = kp[~_all_ages(kp)]
+    years = sorted(int(y) for y in kp["year"].unique())
+    if not years:
+        raise MissingDataError("no Kreis age structure in the store")
+    before = [y for y in years if y <= base_year]
+    return before[-1] if before else years[0]
+
+
+def base_population(
+    population: pd.DataFrame,
+    zones: Sequence[str],
+    base_year: int,
+    gemeinde_totals: pd.DataFrame | None = None,
+) -> BasePopulation:
+    """Base population of Kreise (5-digit) or Gemeinden (8-digit) in single ages.
+
+    Kreise: the latest year ``<= base_year`` with the zone's published age groups. Gemeinden: their
+    sex totals of the latest year ``<= base_year`` (``gemeinde_totals`` rows zone, year, sex, value,
+    e.g. harmonised; default the population table's published totals) with the Kreis structure of
+    the latest year ``<= base_year`` (else the earliest, flagged ``later_structure``).
+    """
+    zones = [str(z) for z in zones]
+    pub = population[~population["estimated"].astype(bool)]
+    if all(len(z) == 5 for z in zones):
+        every = pub[pub["zone"].isin(zones) & ~_all_ages(pub)]
+        rows = _upto(every, base_year)
+        later = rows.empty
+        if later:
+            if every.empty:
+                raise MissingDataError(f"no age structure of {zones[0]} in the store")
+            rows = every[every["year"] == every["year"].min()]
+        year = int(rows["year"].max())
+        pop = single_ages(rows[rows["year"] == year], _germany_shape(population, year))
+        have = set(pop["zone"].values.tolist())
+        missing = [z for z in zones if z not in have]
+        if missing:
+            raise MissingDataError(f"no age structure of {missing[0]} in {year}")
+        if later:
+            note = (
+                f"structure from a later year: Kreis age structure of {year} for base {base_year}"
+            )
+            return BasePopulation(pop.sel(zone=zones), year, (), year, tuple(zones), (note,))
+        return BasePopulation(pop.sel(zone=zones), year)
+    if not all(len(z) == 8 for z in zones):
+        raise MissingDataError("zones must all be Kreise (5 digits) or all Gemeinden (8 digits)")
+    tot = gemeinde_totals
+    if tot is None:
+        tot = pub[pub["zone"].isin(zones) & _all_ages(pub) & pub["sex"].isin(SEXES)]
+    tot = _upto(tot[tot["zone"].isin(zones)], base_year)
+    if tot.empty:
+        raise MissingDataError(f"no population of {zones[0]} at or before {base_year}")
+    year = int(tot["year"].max())
+    tot = tot[tot["year"] == year]
+    have = set(tot["zone"].astype(str))
+    missing = [z for z in zones if z not in have]
+    if missing:
+        raise MissingDataError(f"no population of {missing[0]} in {year}")
+    kreise = sorted({z[:5] for z in zones})
+    sy = _kreis_structure_year(population, kreise, base_year)
+    kp = pub[pub["zone"].isin(kreise) & (pub["year"] == sy)]
+    kreis_single = single_ages(kp, _germany_shape(population, sy))
+    pop = gemeinde_structure(tot[["zone", "sex", "value"]], kreis_single).sel(zone=zones)
+    later = tuple(zones) if sy > base_year else ()
+    notes = (
+        (f"structure from a later year: Kreis age structure of {sy} used for base {base_year}",)
+        if later
+        else ()
+    )
+    return BasePopulation(pop, year, tuple(zones), sy, later, notes)
+
+
+# --------------------------------------------------------------------------------------------
+# fertility
+# --------------------------------------------------------------------------------------------
+
+
+def german_asfr(fertility: pd.DataFrame, base_year: int) -> tuple[int, Array]:
+    """Germany's births per woman by age 0..100 (zeros outside 15..49) of the latest year ``<= base``.
+
+    Returns ``(year, asfr)``; ``sum(asfr)`` is the TFR of that year.
+    """
+    f = fertility[
+        (fertility["zone"] == "DG")
+        & (fertility["measure"] == "asfr_per_1000")
+        & (fertility["category"].fillna("") == "")
+        & fertility["value"].notna()
+    ]
+    f = _upto(f, base_year)
+    if f.empty:
+        raise MissingDataError(f"no German age-specific fertility at or before {base_year}")
+    year = int(f["year"].max())
+    g = f[f["year"] == year].groupby("age_start")["value"].mean()
+    asfr = np.zeros(OPEN_AGE + 1)
+    asfr[g.index.to_numpy(dtype=int)] = g.to_numpy(dtype=np.float64) / 1000.0
+    return year, asfr
+
+
+@dataclass(frozen=True)
+class FertilityRates:
+    """Births per woman by zone and age (``asfr``, dims ``zone, age``) and how they were found."""
+
+    asfr: xr.DataArray
+    schedule_year: int
+    tfr_schedule: float
+    factors: ZoneFactors
+    years: tuple[int, ...]
+
+
+def _events(frame: pd.DataFrame, base_year: int) -> pd.DataFrame:
+    """Yearly all-ages event totals per 5-digit zone, years ``<= base``: zone, year, value."""
+    e = _upto(frame[frame["zone"].str.len() == 5], base_year)
+    e = e[_all_ages(e) & e["value"].notna()]
+    tot = e[e["sex"] == "t"]
+    by_sex = e[e["sex"].isin(SEXES)].groupby(["zone", "year"], as_index=False)["value"].sum()
+    both = pd.concat([tot[["zone", "year", "value"]], by_sex]).drop_duplicates(["zone", "year"])
+    return both.reset_index(drop=True)
+
+
+def _kreis_factors(
+    events: pd.DataFrame,
+    expected_per_year: Mapping[str, float],
+    kreise: Sequence[str],
+    parent_of: Mapping[str, str],
+) -> ZoneFactors:
+    obs = np.zeros(len(kreise))
+    exp = np.zeros(len(kreise))
+    for i, k in enumerate(kreise):
+        ev = events[events["zone"] == k]
+        obs[i] = float(ev["value"].sum())
+        exp[i] = float(expected_per_year.get(k, 0.0)) * len(ev)
+    years = tuple(sorted(int(y) for y in events["year"].unique()))
+    return _factors(kreise, obs, exp, parent_of, years)
+
+
+def _per_zone(factors: ZoneFactors, zones: Sequence[str]) -> Array:
+    """Factor of each zone, a Gemeinde taking its Kreis's (1 where unknown)."""
+    fk = dict(zip(factors.zones, factors.factor, strict=True))
+    return np.array([fk.get(z, fk.get(z[:5], 1.0)) for z in zones], dtype=np.float64)
+
+
+def estimate_fertility(
+    fertility: pd.DataFrame,
+    births: pd.DataFrame,
+    kreis_population: xr.DataArray,
+    zones: Sequence[str],
+    base_year: int,
+) -> FertilityRates:
+    """German schedule scaled by each Kreis's shrunken factor (Gemeinden: their Kreis's).
+
+    ``kreis_population`` (dims ``zone, sex, age``) holds the Kreise whose women give the expected
+    births; their parent for the shrinkage is the Land (AGS[:2]).
+    """
+    year, asfr_de = german_asfr(fertility, base_year)
+    kreise = [str(z) for z in kreis_population["zone"].values]
+    women = kreis_population.sel(sex="f").values
+    expected = dict(zip(kreise, women @ asfr_de, strict=True))
+    factors = _kreis_factors(
+        _events(births, base_year), expected, kreise, {k: k[:2] for k in kreise}
+    )
+    f = _per_zone(factors, zones)
+    asfr = xr.DataArray(
+        f[:, None] * asfr_de[None, :],
+        dims=("zone", "age"),
+        coords={"zone": list(zones), "age": AGES},
+    )
+    return FertilityRates(asfr, year, float(asfr_de.sum()), factors, (year, *factors.years))
+
+
+def estimate_srb(
+    births: pd.DataFrame, base_year: int, n_years: int = 10
+) -> tuple[float, tuple[int, ...]]:
+    """Boys per girl among Germany's births of the ``n_years`` latest years ``<= base``."""
+    b = _upto(births[(births["zone"] == "DG") & births["sex"].isin(SEXES)], base_year)
+    b = b[_all_ages(b) & b["value"].notna()]
+    years = sorted(int(y) for y in b["year"].unique())[-n_years:]
+    if not years:
+        raise MissingDataError(f"no German births by sex at or before {base_year}")
+    b = b[b["year"].isin(years)]
+    boys = float(b.loc[b["sex"] == "m", "value"].sum())
+    girls = float(b.loc[b["sex"] == "f", "value"].sum())
+    return boys / girls, tuple(years)
+
+
+# --------------------------------------------------------------------------------------------
+# mortality
+# --------------------------------------------------------------------------------------------
+
+
+def period_end_year(period: str) -> int:
+    """Last year of a life-table period: ``"2013/15" -> 2015``, ``"1998/00" -> 2000``.
+
+    >>> period_end_year("2013/15"), period_end_year("1998/00"), period_end_year("2022")
+    (2015, 2000, 2022)
+    """
+    head, _, tail = str(period).replace("-", "/").partition("/")
+    start = int(head)
+    if not tail:
+        return start
+    if len(tail) == 4:
+        return int(tail)
+    end = start - start % 100 + int(tail)
+    return end + 100 if end < start else end
+
+
+def german_qx(life_tables: pd.DataFrame, base_year: int) -> tuple[str, Array]:
+    """Germany's one-year ``q(x)``, ages 0..100, sexes (m, f) of the latest complete period ending
+    ``<= base`` (a table with every age 0..100 for both sexes)."""
+    lt = life_tables[(life_tables["zone"] == "DG") & life_tables["qx"].notna()]
+    complete = lt.groupby("period")["qx"].transform("size") == 2 * (OPEN_AGE + 1)
+    lt = lt[complete]  # the early tables stop at age 89
+    ends = lt["period"].map(period_end_year)
+    lt = lt[ends <= base_year]
+    if lt.empty:
+        raise MissingDataError(f"no German life table ending at or before {base_year}")
+    ends = lt["period"].map(period_end_year)
+    period = str(lt.loc[ends == ends.max(), "period"].iloc[0])
+    q = np.zeros((2, OPEN_AGE + 1))
+    for s, sex in enumerate(SEXES):
+        r = lt[(lt["period"] == period) & (lt["sex"] == sex)].sort_values("age")
+        q[s, r["age"].to_numpy(dtype=int)] = r["qx"].to_numpy(dtype=np.float64)
+    return period, q
+
+
+def _ax() -> Array:
+    a = np.full(OPEN_AGE + 1, 0.5)
+    a[0] = A0_DESTATIS
+    return a
+
+
+def mx_scaled(qx: Array, factor: npt.ArrayLike) -> Array:
+    """``q(x)`` after multiplying the death rates ``m(x)`` by ``factor`` (broadcast on leading axes).
+
+    ``m = q / (1 - (1 - a) q)``, ``m' = factor * m``, ``q' = m' / (1 + (1 - a) m')`` (capped below 1).
+    """
+    a = _ax()
+    m = mx_from_qx_ax(np.minimum(qx, 0.999999), a)
+    out: Array = np.minimum(qx_from_mx_ax(np.asarray(factor)[..., None] * m, a), 0.999999)
+    return out
+
+
+@dataclass(frozen=True)
+class MortalityRates:
+    """Survival ratios ``sx`` (dims ``zone, sex, age``), ``birth_survival`` (``zone, sex``), ``qx``."""
+
+    sx: xr.DataArray
+    birth_survival: xr.DataArray
+    qx: xr.DataArray
+    period: str
+    factors: ZoneFactors
+    years: tuple[int, ...]
+
+
+def survival_from_qx(qx: Array, zones: Sequence[str]) -> tuple[xr.DataArray, xr.DataArray]:
+    """Survival ratios and birth survival of ``qx`` (``(zone, sex, age)``) as labelled arrays."""
+    s = survival_ratios(life_table_from_qx(qx))
+    coords = {"zone": list(zones), "sex": list(SEXES)}
+    sx = xr.DataArray(s.sx, dims=("zone", "sex", "age"), coords={**coords, "age": AGES})
+    return sx, xr.DataArray(s.birth, dims=("zone", "sex"), coords=coords)
+
+
+def estimate_mortality(
+    life_tables: pd.DataFrame,
+    deaths: pd.DataFrame,
+    kreis_population: xr.DataArray,
+    zones: Sequence[str],
+    base_year: int,
+) -> MortalityRates:
+    """German life table scaled by each Kreis's shrunken death factor (Gemeinden: their Kreis's)."""
+    period, q_de = german_qx(life_tables, base_year)
+    m_de = mx_from_qx_ax(np.minimum(q_de, 0.999999), _ax())
+    kreise = [str(z) for z in kreis_population["zone"].values]
+    pop = kreis_population.sel(sex=list(SEXES)).values
+    expected = dict(zip(kreise, (pop * m_de[None]).sum(axis=(1, 2)), strict=True))
+    factors = _kreis_factors(
+        _events(deaths, base_year), expected, kreise, {k: k[:2] for k in kreise}
+    )
+    f = _per_zone(factors, zones)
+    q = mx_scaled(np.broadcast_to(q_de, (len(zones), 2, OPEN_AGE + 1)), f[:, None])
+    sx, bs = survival_from_qx(q, zones)
+    qa = xr.DataArray(q, dims=("zone", "sex", "age"), coords=sx.coords)
+    return MortalityRates(sx, bs, qa, period, factors, (period_end_year(period), *factors.years))
+
+
+# --------------------------------------------------------------------------------------------
+# migration
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MigrationRates:
+    """Out-migration rates and in-migration counts (dims ``zone, sex, age``), per year.
+
+    ``method`` per zone: ``"gross"`` (from the migration table), ``"net"`` (from totals) or
+    ``"none"`` (no data: zero migration); ``net_per_year`` the net migration implied.
+    """
+
+    out_rate: xr.DataArray
+    in_count: xr.DataArray
+    method: Mapping[str, str]
+    net_per_year: Mapping[str, float]
+    years: tuple[int, ...]
+    notes: tuple[str, ...] = field(default=())
+
+
+def _group_breaks(frame: pd.DataFrame) -> list[int]:
+    return sorted(int(a) for a in frame["age_start"].unique())
+
+
+def _gross(
+    migration: pd.DataFrame, population: xr.DataArray, zones: Sequence[str], base_year: int
+) -> tuple[Array, Array, tuple[int, ...]]:
+    """Yearly mean out-rates and in-counts of zones with Kreis migration data ``<= base``."""
+    mig = _upto(migration[migration["zone"].isin(list(zones))], base_year)
+    mig = mig[mig["sex"].isin(SEXES) & mig["value"].notna() & ~_all_ages(mig)]
+    mig = mig[mig["partner"].fillna("") == ""]
+    years = tuple(sorted(int(y) for y in mig["year"].unique()))
+    n = max(len(years), 1)
+    rc = rogers_castro()
+    out_rate = np.zeros((len(zones), 2, OPEN_AGE + 1))
+    in_count = np.zeros_like(out_rate)
+    for i, z in enumerate(zones):
+        for s, sex in enumerate(SEXES):
+            p = population.sel(zone=z, sex=sex).values
+            guide = rc * np.maximum(p, 1e-9)
+            for direction, target in (("out", out_rate), ("in", in_count)):
+                g = mig[(mig["zone"] == z) & (mig["sex"] == sex) & (mig["direction"] == direction)]
+                if g.empty:
+                    continue
+                by = g.groupby("age_start")["value"].sum().sort_index() / n
+                single = graduate(
+                    by.to_numpy(dtype=np.float64), [int(a) for a in by.index], parent=guide
+                )
+                if direction == "out":
+                    target[i, s] = np.clip(single / np.maximum(p, 1e-9), 0.0, 0.5)
+                else:
+                    target[i, s] = single
+    return out_rate, in_count, years
+
+
+def net_migration(
+    totals: pd.DataFrame,
+    natural_change_per_year: Mapping[str, float],
+    base_year: int,
+) -> tuple[dict[str, float], dict[str, tuple[int, int]]]:
+    """Net migration per year from the two latest totals ``<= base`` minus natural change.
+
+    ``N = (P(t1) - P(t0)) / (t1 - t0) - natural_change_per_year``; ``totals`` rows zone, year,
+    value (both sexes, one territorial status). Zones with fewer than two totals are left out.
+
+    >>> t = pd.DataFrame({"zone": ["1", "1", "1"], "year": [2009, 2013, 2017],
+    ...                   "value": [1000.0, 960.0, 0.0]})
+    >>> net_migration(t, {"1": -5.0}, 2013)
+    ({'1': -5.0}, {'1': (2009, 2013)})
+    """
+    t = _upto(totals, base_year)
+    out: dict[str, float] = {}
+    span: dict[str, tuple[int, int]] = {}
+    for zone, g in t.groupby("zone"):
+        g = g.groupby("year")["value"].sum().sort_index()
+        if len(g) < 2:
+            continue
+        y0, y1 = int(g.index[-2]), int(g.index[-1])
+        z = str(zone)
+        out[z] = float((g.iloc[-1] - g.iloc[-2]) / (y1 - y0)) - float(
+            natural_change_per_year.get(z, 0.0)
+        )
+        span[z] = (y0, y1)
+    return out, span
+
+
+def estimate_migration(
+    population: xr.DataArray,
+    base_year: int,
+    migration: pd.DataFrame | None = None,
+    net_per_year: Mapping[str, float] | None = None,
+    net_years: Mapping[str, tuple[int, int]] | None = None,
+) -> MigrationRates:
+    """Migration for the zones of ``population``: gross where the table has them, else net.
+
+    Zones with rows in ``migration`` (years ``<= base``) get gross flows; the others take
+    ``net_per_year`` (see :func:`net_migration`) spread by the standard Rogers-Castro profile,
+    positive as in-migrants, negative as out-migration rates; zones in neither get zero migration.
+    """
+    zones = [str(z) for z in population["zone"].values]
+    mig = migration if migration is not None else pd.DataFrame(columns=["zone", "year"])
+    with_data = sorted(set(_upto(mig, base_year)["zone"].astype(str)) & set(zones))
+    out_rate = np.zeros((len(zones), 2, OPEN_AGE + 1))
+    in_count = np.zeros_like(out_rate)
+    method: dict[str, str] = {}
+    net: dict[str, float] = {}
+    years: set[int] = set()
+    if with_data:
+        o, i, yrs = _gross(mig, population, with_data, base_year)
+        years.update(yrs)
+        for k, z in enumerate(with_data):
+            j = zones.index(z)
+            out_rate[j], in_count[j] = o[k], i[k]
+            method[z] = "gross"
+            pz = population.sel(zone=z).values
+            net[z] = float(i[k].sum() - (o[k] * pz).sum())
+    rc = rogers_castro()
+    net_in = dict(net_per_year or {})
+    for j, z in enumerate(zones):
+        if z in method:
+            continue
+        if z not in net_in:
+            method[z] = "none"
+            net[z] = 0.0
+            continue
+        n = net_in[z]
+        method[z] = "net"
+        net[z] = n
+        if net_years and z in net_years:
+            years.update(net_years[z])
+        profile = np.stack([rc, rc]) / 2.0  # equal split by sex
+        if n >= 0:
+            in_count[j] = n * profile
+        else:
+            p = population.sel(zone=z).values
+            movers = -n * profile
+            out_rate[j] = np.clip(movers / np.maximum(p, 1e-9), 0.0, 0.5)
+    coords = {"zone": zones, "sex": list(SEXES), "age": AGES}
+    notes = tuple(
+        f"{z}: no migration data <= {base_year}, migration 0" for z in zones if method[z] == "none"
+    )
+    return MigrationRates(
+        xr.DataArray(out_rate, dims=("zone", "sex", "age"), coords=coords),
+        xr.DataArray(in_count, dims=("zone", "sex", "age"), coords=coords),
+        method,
+        net,
+        tuple(sorted(years)),
+        notes,
+    )
