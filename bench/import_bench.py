@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import csv
 import multiprocessing as mp
+import os
 import random
 import resource
 import sys
@@ -184,18 +185,20 @@ def main() -> int:
             print("wandel.store not available: timing the reader alone")
         results["wandel reader only"] = _run(_wandel_reader, path)
         results["pandas read_csv + reshape"] = _run(_pandas, path)
-        print(f"{'step':28s} {'seconds':>8s} {'peak MiB':>9s} {'rows':>11s}")
-        for name, (secs, mib, rows) in results.items():
-            print(f"{name:28s} {secs:8.2f} {mib:9.0f} {rows:11,d}")
+        print(f"load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+        print(f"{'step':28s} {'wall s':>8s} {'CPU s':>8s} {'peak MiB':>9s} {'rows':>11s}")
+        for name, (secs, cpu, mib, rows) in results.items():
+            print(f"{name:28s} {secs:8.2f} {cpu:8.2f} {mib:9.0f} {rows:11,d}")
         peer = results["pandas read_csv + reshape"]
         for name in ("wandel import (Store)", "wandel reader only"):
             if name in results:
                 w = results[name]
                 print(
-                    f"ratio {name} / pandas: time {w[0] / peer[0]:.2f}x, memory {w[1] / peer[1]:.2f}x"
+                    f"ratio {name} / pandas: wall {w[0] / peer[0]:.2f}x, "
+                    f"CPU {w[1] / peer[1]:.2f}x, memory {w[2] / peer[2]:.2f}x"
                 )
         w = results.get("wandel import (Store)", results["wandel reader only"])
-        ok = w[0] <= 15 and w[1] <= 2048
+        ok = w[0] <= 15 and w[2] <= 2048
         print(f"target (<= 15 s, <= 2 GB): {'met' if ok else 'NOT met'}")
     return 0
 
