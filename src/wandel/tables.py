@@ -246,4 +246,4 @@ def conform(name: str, frame: pd.DataFrame) -> pd.DataFrame:
         else:
             raise KeyError(f"{name}: reader produced no column {c.name!r}")
         out[c.name] = col.astype(c.dtype) if c.dtype != "object" else col
-    return pd.DataFrame(out).reset_index(drop=True)
+    return pd.DataFrame(out, copy=False).reset_index(drop=True)
