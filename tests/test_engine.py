@@ -413,3 +413,71 @@ def test_grouped_output_equals_grouped_full_output() -> None:
     np.testing.assert_array_equal(grouped.deaths, full.deaths)
     with pytest.raises(ValueError, match="age breaks"):
         project_arrays(inp, age_breaks=(5, 10))
+
+
+# ---------------------------------------------------------------------------------------------
+# kernel paths: fused (no mortality / out-migration level, no od) and general, any block size
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("extra", "control"), [(False, False), (True, False), (True, True)])
+def test_fused_path_with_fertility_and_in_levels_agrees_with_oracle(
+    extra: bool, control: bool
+) -> None:
+    rng = np.random.default_rng(21)
+    inp = _random_input(rng, 4, 4, extra=extra, control=control)
+    spec = StochasticSpec(draws=3, seed=8, sigma_fertility=0.4, sigma_in_migration=0.5)
+    levels = draw_levels(spec, 4, range(3))
+    assert levels.mortality is None
+    assert levels.out_migration is None
+    fast = project_arrays(inp, levels, n_draws=3)
+    _assert_same(fast, project_reference(inp, levels, n_draws=3))
+    _check_invariants(fast)
+
+
+def test_fused_path_fertility_at_the_age_limits() -> None:
+    """Births weights cover the ages next to the fertile span, including age 0 and the open group."""
+    rng = np.random.default_rng(22)
+    for ages in ([0, 1, 2], [98, 99, 100], [0, 100], [15, 49]):
+        inp = _random_input(rng, 3, 3)
+        asfr = np.zeros_like(inp.asfr)
+        asfr[..., ages] = rng.uniform(0.01, 0.2, (*asfr.shape[:2], len(ages)))
+        inp = EngineInput(**{**inp.__dict__, "asfr": asfr})
+        fast = project_arrays(inp)
+        _assert_same(fast, project_reference(inp))
+        assert np.all(fast.births > 0)
+
+
+@pytest.mark.parametrize("stochastic", [False, True])
+@pytest.mark.parametrize("grouped", [False, True])
+def test_bit_identical_for_any_block_size_and_threads(
+    monkeypatch: pytest.MonkeyPatch, stochastic: bool, grouped: bool
+) -> None:
+    import wandel.demography.engine as engine
+
+    rng = np.random.default_rng(23)
+    inp = _random_input(rng, 13, 5, extra=True)
+    n_d = 4
+    spec = StochasticSpec(
+        draws=n_d,
+        seed=3,
+        sigma_fertility=0.1,
+        sigma_mortality=0.2 if stochastic else 0.0,
+        sigma_in_migration=0.2,
+        sigma_out_migration=0.3 if stochastic else 0.0,
+    )
+    levels = draw_levels(spec, 5, range(n_d))
+    breaks = (0, 3, 6, 10, 16, 19, 25, 45, 65, 80) if grouped else None
+    results = []
+    # one zone per block, several zones, all zones and several draws per block
+    for block in (2 * A, 3 * 2 * A, 13 * 2 * A, 3 * 13 * 2 * A, 64_000):
+        monkeypatch.setattr(engine, "_BLOCK_ELEMENTS", block)
+        for threads in (1, 2):
+            results.append(
+                project_arrays(inp, levels, n_draws=n_d, threads=threads, age_breaks=breaks)
+            )
+    for other in results[1:]:
+        for name in ("population", "births", "deaths", "in_migration", "out_migration"):
+            np.testing.assert_array_equal(getattr(other, name), getattr(results[0], name))
+    if not grouped:
+        _assert_same(results[0], project_reference(inp, levels, n_draws=n_d))

@@ -43,14 +43,29 @@ def builtin_map(
     return [fn(c) for c in chunks]
 
 
+def _apply(fn: Callable[[Sequence[int]], Projection], chunk: Sequence[int]) -> Projection:
+    return fn(chunk)
+
+
 def dask_map(client: Any) -> Mapper:
-    """A map that runs each chunk as a task on a ``dask.distributed.Client``, results in order."""
+    """A map that runs each chunk as a task on a ``dask.distributed.Client``, results in order.
+
+    The function (with the inputs bound to it) is scattered to every worker once; the tasks
+    carry only a reference to it and their chunk of draw ids.
+    """
 
     def run(
         fn: Callable[[Sequence[int]], Projection], chunks: Sequence[Sequence[int]]
     ) -> list[Projection]:
-        futures = client.map(fn, list(chunks), pure=False)
-        return list(client.gather(futures))
+        chunks = list(chunks)
+        if not chunks:
+            return []
+        shared = client.scatter(fn, broadcast=True, hash=False)
+        futures = client.map(_apply, [shared] * len(chunks), chunks, pure=False)
+        try:
+            return list(client.gather(futures))
+        finally:
+            client.cancel([shared, *futures])
 
     return run
 
@@ -106,7 +121,7 @@ def project_draws(
     """Project all ``spec.draws`` draws in chunks of ``chunk_size`` through ``mapper``.
 
     The result equals ``project(..., stochastic=spec)`` bit for bit. With ``dask_map(client)`` each
-    chunk is a task on the cluster (inputs are pickled with each task; keep chunks large enough).
+    chunk is a task on the cluster; the inputs are scattered to the workers once per call.
     """
     fn = partial(
         _run_chunk,

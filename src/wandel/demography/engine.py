@@ -407,9 +407,16 @@ def project_arrays(
 @dataclass(frozen=True, eq=False)
 class _Prepared:
     inp: EngineInput
+    fused: bool  # no mortality or out-migration level and no od: survival x staying in one factor
+    sx: Array  # (T, Z, 2, A), contiguous per year
+    sk: Array | None  # fused: sx(x) * (1 - out_rate(x + 1)) (open group: x + 1 -> 100)
+    sbk: Array | None  # fused: birth_survival * (1 - out_rate(0)), (T, Z, 2)
+    births_w: Array | None  # fused: (T, Z, span) weights of women by age at the start, see below
+    w0: int  # first age of births_w
     qx: Array | None  # 1 - sx, when a mortality level varies
     qb: Array | None  # 1 - birth_survival
-    keep: Array | None  # 1 - out_rate, for the fused path (no od, no out-migration level)
+    out_rate: Array  # contiguous per year
+    in_count: Array  # contiguous per year
     in_sum: Array  # (T, Z, 2)
     extra_pos: Array | None
     extra_neg: Array | None
@@ -418,6 +425,16 @@ class _Prepared:
     f1: int
     sex_share: Array  # (2,)
     onehot: Array | None  # (Z, G)
+    cap_mortality: npt.NDArray[np.bool_]  # (T,) whether min(m q, 1) can bind in year t
+    cap_out: npt.NDArray[np.bool_]  # (T,) whether min(o rate, 1) can bind in year t
+
+
+def _cap_years(level: Array | None, rate_max: float) -> npt.NDArray[np.bool_]:
+    """Years in which ``level * rate`` can exceed 1 for some draw (the cap is a no-op otherwise)."""
+    if level is None:
+        return np.zeros(0, dtype=bool)
+    flags: npt.NDArray[np.bool_] = level.max(axis=1, initial=0.0) * rate_max > 1.0
+    return flags
 
 
 def _one_minus(x: Array) -> Array:
@@ -427,6 +444,41 @@ def _one_minus(x: Array) -> Array:
 def _age_sum(x: Array) -> Array:
     total: Array = x.sum(axis=-1)
     return total
+
+
+def _contiguous(x: Array) -> Array:
+    return _keep_broadcast(x, np.ascontiguousarray)
+
+
+def _over_years(fn: Callable[..., Array], *arrays: Array) -> Array:
+    """``fn(*arrays)`` on the first year only when every array is broadcast over the years."""
+    n_t = arrays[0].shape[0]
+    if all(a.strides[0] == 0 for a in arrays):
+        out = fn(*(a[0] for a in arrays))
+        return np.broadcast_to(out, (n_t, *out.shape))
+    return np.ascontiguousarray(fn(*arrays))
+
+
+def _fused_factor(sx: Array, out_rate: Array) -> Array:
+    """``sx(x) (1 - out_rate(x + 1))``, the open group staying at 100: survive, age, stay."""
+    out: Array = np.empty(np.broadcast_shapes(sx.shape, out_rate.shape))
+    np.subtract(1.0, out_rate[..., 1:], out=out[..., :-1])
+    np.subtract(1.0, out_rate[..., -1], out=out[..., -1])
+    out *= sx
+    return out
+
+
+def _births_weights(sx: Array, asfr: Array, f0: int, f1: int) -> Array:
+    """Weights ``w(x) = asfr(x) + sx_f(x) asfr(x + 1)`` for women aged x at the start of the year.
+
+    Mid-year exposure: ``B = sum_x asfr(x) (P(x) + N(x)) / 2`` with ``N(x) = P(x - 1) sx(x - 1)``
+    (before migration) equals ``sum_x P(x) w(x) / 2`` over ``x = f0 - 1 .. f1 - 1``.
+    """
+    lo = max(f0 - 1, 0)
+    ages = np.arange(lo, f1)
+    nxt = np.minimum(ages + 1, N_AGES - 1)
+    w: Array = asfr[..., ages] + sx[..., 1, :][..., ages] * asfr[..., nxt]
+    return w
 
 
 def _prepare(inp: EngineInput, lv: Levels) -> _Prepared:
@@ -442,12 +494,27 @@ def _prepare(inp: EngineInput, lv: Levels) -> _Prepared:
     if inp.parent_index is not None and inp.control_totals is not None:
         onehot = np.zeros((inp.n_zones, inp.control_totals.shape[1]))
         onehot[np.arange(inp.n_zones), inp.parent_index] = 1.0
-    fused = inp.od is None and lv.out_migration is None
+    fused = inp.od is None and lv.out_migration is None and lv.mortality is None
+    sx = _contiguous(inp.sx)
+    out_rate = _contiguous(inp.out_rate)
+    sk = sbk = births_w = None
+    if fused:
+        sk = _over_years(_fused_factor, sx, out_rate)
+        sbk = _over_years(lambda b, r: b * (1.0 - r[..., 0]), inp.birth_survival, out_rate)
+        if f1 > f0:
+            births_w = _over_years(lambda s, a: _births_weights(s, a, f0, f1), sx, inp.asfr)
     return _Prepared(
         inp=inp,
-        qx=None if lv.mortality is None else _keep_broadcast(inp.sx, _one_minus),
+        fused=fused,
+        sx=sx,
+        sk=sk,
+        sbk=sbk,
+        births_w=births_w,
+        w0=max(f0 - 1, 0),
+        qx=None if lv.mortality is None else _keep_broadcast(sx, _one_minus),
         qb=None if lv.mortality is None else _keep_broadcast(inp.birth_survival, _one_minus),
-        keep=_keep_broadcast(inp.out_rate, _one_minus) if fused else None,
+        out_rate=out_rate,
+        in_count=_contiguous(inp.in_count),
         in_sum=_keep_broadcast(inp.in_count, _age_sum),
         extra_pos=extra_pos,
         extra_neg=extra_neg,
@@ -456,7 +523,27 @@ def _prepare(inp: EngineInput, lv: Levels) -> _Prepared:
         f1=f1,
         sex_share=np.array([inp.srb / (1.0 + inp.srb), 1.0 / (1.0 + inp.srb)]),
         onehot=onehot,
+        cap_mortality=_cap_years(lv.mortality, float((1.0 - _base(sx)).max(initial=0.0))),
+        cap_out=_cap_years(lv.out_migration, float(_base(out_rate).max(initial=0.0))),
     )
+
+
+def _age_shift(prev: Array, factor: Array, cur: Array) -> None:
+    """``cur(x + 1) = prev(x) factor(x)``, ``cur(100) = prev(99) f(99) + prev(100) f(100)``.
+
+    One contiguous multiply over the flattened block (``factor`` may lack the leading draw axis):
+    the product that lands on age 0 of a row is the open-group term of the row before, added to
+    that row's age 100. Age 0 is left holding garbage for the caller to overwrite.
+    """
+    nd = prev.shape[0]
+    p2 = prev.reshape(nd, -1)
+    f2 = factor.reshape(factor.shape[0] if factor.ndim == prev.ndim else 1, -1)
+    c2 = cur.reshape(nd, -1)
+    np.multiply(p2[:, :-1], f2[:, :-1], out=c2[:, 1:])
+    c3 = cur.reshape(nd, -1, N_AGES)
+    top = c3[:, :-1, -1]
+    np.add(top, c3[:, 1:, 0], out=top)
+    c3[:, -1, -1] += p2[:, -1] * f2[:, -1]
 
 
 def _run_block(
@@ -471,105 +558,152 @@ def _run_block(
     """Project one block of draws x zones through every year, writing into ``pop`` and ``comps``.
 
     Work arrays stay small (about :data:`_BLOCK_ELEMENTS` values) so that a block's years run in
-    the CPU cache; sums over age are carried from one step to the next instead of recomputed.
+    the CPU cache. Without mortality or out-migration levels and without internal migration
+    (``p.fused``) survival, ageing and out-migration are one multiply per year,
+    ``N'(x + 1) = P(x) sx(x) (1 - out_rate(x + 1))``; the sum of the survivors before migration
+    (for deaths) is a dot product of ``P`` with ``sx`` and births a dot product of the women with
+    :func:`_births_weights`. Level views and sums over age are prepared or kept per block, and
+    the components are formed after the year loop, so that a year costs few numpy calls.
     """
     inp = p.inp
-    births, deaths, inmig, outmig, adjust = comps
+    n_t = inp.horizon
+    n_d = len(range(*ds.indices(pop.shape[1])))
     if groups is None:
         prev = pop[0, ds, zs]
         ring = None
     else:
-        n_d = len(range(*ds.indices(pop.shape[1])))
-        prev = np.broadcast_to(inp.population[zs], (n_d, *inp.population[zs].shape))
+        prev = np.ascontiguousarray(
+            np.broadcast_to(inp.population[zs], (n_d, *inp.population[zs].shape))
+        )
         ring = (np.empty(prev.shape), np.empty(prev.shape))
     shape = prev.shape
-    tmp = np.empty(shape)
+    tmp = np.empty(shape) if not p.fused or lv.in_migration is not None else None
     f0, f1 = p.f0, p.f1
+    small = (n_t, *shape[:3])
+    b_all = np.empty(small)  # births by sex
+    end_all = np.empty(small)  # alive at the end of the year, before migration
+    left_all = np.empty(small)  # after out-migration and negative flows
+    out_all = np.empty(small)
+    in_all = np.empty(small)
+    adj_all = np.zeros(small) if p.onehot is not None else None
+    sum_buf = np.empty(shape[:3])
+    # levels of this block's draws, shaped to broadcast (years first)
+    f_half = np.full((n_t, n_d, 1), 0.5)
+    if lv.fertility is not None:
+        f_half *= lv.fertility[:, ds, None]
+    m4 = None if lv.mortality is None else lv.mortality[:, ds, None, None, None]
+    o4 = None if lv.out_migration is None else lv.out_migration[:, ds, None, None, None]
+    i4 = None if lv.in_migration is None else lv.in_migration[:, ds, None, None, None]
+    if lv.mortality is not None and p.qb is not None:
+        sb_all = 1.0 - np.minimum(p.qb[:, None, zs] * lv.mortality[:, ds, None, None], 1.0)
+    else:
+        sb_all = inp.birth_survival[:, None, zs]
+    in_sum_all = p.in_sum[:, None, zs]
+    if lv.in_migration is not None:
+        in_sum_all = in_sum_all * lv.in_migration[:, ds, None, None]
+    np.copyto(in_all, in_sum_all)
+    if p.extra_pos_sum is not None:
+        in_all += p.extra_pos_sum[:, None, zs]
     start_sum = prev.sum(axis=-1)
-    q_max = 1.0 if p.qx is None else float(_base(p.qx, 3)[..., zs, :, :].max(initial=0.0))
-    rate_max = float(_base(inp.out_rate, 3)[..., zs, :, :].max(initial=0.0))
-    for t in range(inp.horizon):
+    for t in range(n_t):
         cur = pop[t + 1, ds, zs] if ring is None else ring[t % 2]
-        # 1. survival and ageing
-        if lv.mortality is None or p.qx is None or p.qb is None:
-            s_eff = inp.sx[t, zs]
-            sb_eff = inp.birth_survival[t, zs]
+        b_view = b_all[t]
+        if p.fused and p.sk is not None and p.sbk is not None:
+            # 1.+4a. survival, ageing and staying in one multiply
+            _age_shift(prev, p.sk[t, zs], cur)
+            np.einsum("dzsa,zsa->dzs", prev, p.sx[t, zs], out=end_all[t])
+            # 2. births from the women at the start (weights include their survival)
+            if p.births_w is not None:
+                b_tot = np.einsum(
+                    "dza,za->dz",
+                    prev[:, :, 1, p.w0 : p.w0 + p.births_w.shape[-1]],
+                    p.births_w[t, zs],
+                )
+                b_tot *= f_half[t]
+                np.multiply(b_tot[..., None], p.sex_share, out=b_view)
+            else:
+                b_view[...] = 0.0
+            np.multiply(b_view, p.sbk[t, zs], out=cur[..., 0])
+            end_all[t] += b_view * sb_all[t]
+            np.sum(cur, axis=-1, out=left_all[t])
+            np.subtract(end_all[t], left_all[t], out=out_all[t])
+            arrivals = None
         else:
-            m = lv.mortality[t, ds]
-            np.multiply(p.qx[t, zs], m[:, None, None, None], out=tmp)
-            if float(m.max()) * q_max > 1.0:  # the cap can bind only then
-                np.minimum(tmp, 1.0, out=tmp)
-            np.subtract(1.0, tmp, out=tmp)
-            s_eff = tmp
-            sb_eff = 1.0 - np.minimum(p.qb[t, zs] * m[:, None, None], 1.0)
-        np.multiply(prev[..., :-1], s_eff[..., :-1], out=cur[..., 1:])
-        cur[..., -1] += prev[..., -1] * s_eff[..., -1]
-        surv_sum = cur[..., 1:].sum(axis=-1)
-        # 2. births, mid-year exposure of women
-        if f1 > f0:
-            expo = prev[:, :, 1, f0:f1] + cur[:, :, 1, f0:f1]
-            expo *= inp.asfr[t, zs, f0:f1]
-            b_total = expo.sum(axis=-1) * 0.5
-            if lv.fertility is not None:
-                b_total *= lv.fertility[t, ds][:, None]
-        else:
-            b_total = np.zeros(shape[:2])
-        b_sex = b_total[..., None] * p.sex_share
-        cur[..., 0] = b_sex * sb_eff
-        births[t, ds, zs] = b_sex
-        # 3. deaths: all who were there or born and are not among the survivors
-        end_sum = surv_sum + cur[..., 0]
-        deaths[t, ds, zs] = (start_sum + b_sex) - end_sum
-        # 4. migration at the end of the year
-        arrivals = None
-        if p.keep is not None:
-            # fused: N <- N (1 - rate); O = sum before - sum after
-            np.multiply(cur, p.keep[t, zs], out=cur)
-            left = cur.sum(axis=-1)
-            out_sum = end_sum - left
-        else:
-            np.multiply(cur, inp.out_rate[t, zs], out=tmp)
-            if lv.out_migration is not None:
-                o = lv.out_migration[t, ds]
-                tmp *= o[:, None, None, None]
-                if float(o.max()) * rate_max > 1.0:  # the cap can bind only then
+            assert tmp is not None
+            # 1. survival and ageing
+            if m4 is None or p.qx is None:
+                s_eff = p.sx[t, zs]
+            else:
+                np.multiply(p.qx[t, zs], m4[t], out=tmp)
+                if p.cap_mortality[t]:
+                    np.minimum(tmp, 1.0, out=tmp)
+                np.subtract(1.0, tmp, out=tmp)
+                s_eff = tmp
+            _age_shift(prev, s_eff, cur)
+            cur[..., 0] = 0.0
+            surv_sum = end_all[t]
+            np.sum(cur, axis=-1, out=surv_sum)
+            # 2. births, mid-year exposure of women
+            if f1 > f0:
+                expo = prev[:, :, 1, f0:f1] + cur[:, :, 1, f0:f1]
+                expo *= inp.asfr[t, zs, f0:f1]
+                b_tot = expo.sum(axis=-1)
+                b_tot *= f_half[t]
+                np.multiply(b_tot[..., None], p.sex_share, out=b_view)
+            else:
+                b_view[...] = 0.0
+            np.multiply(b_view, sb_all[t], out=cur[..., 0])
+            surv_sum += cur[..., 0]
+            # 4a. out-migration, capped by the people present
+            np.multiply(cur, p.out_rate[t, zs], out=tmp)
+            if o4 is not None:
+                tmp *= o4[t]
+                if p.cap_out[t]:
                     np.minimum(tmp, cur, out=tmp)
             cur -= tmp
-            out_sum = tmp.sum(axis=-1)
-            left = end_sum - out_sum
-            if inp.od is not None:
-                arrivals = _internal_arrivals(tmp, inp.od)
+            np.sum(tmp, axis=-1, out=out_all[t])
+            np.subtract(end_all[t], out_all[t], out=left_all[t])
+            arrivals = None if inp.od is None else _internal_arrivals(tmp, inp.od)
+        # 4c. negative scenario flows, capped by the people left
         if p.extra_neg is not None:
             gone = np.minimum(p.extra_neg[t, zs], cur)
             cur -= gone
-            gone_sum = gone.sum(axis=-1)
-            out_sum += gone_sum
-            left = left - gone_sum
-        if lv.in_migration is not None:
-            i_lv = lv.in_migration[t, ds]
-            np.multiply(inp.in_count[t, zs], i_lv[:, None, None, None], out=tmp)
+            np.sum(gone, axis=-1, out=sum_buf)
+            out_all[t] += sum_buf
+            left_all[t] -= sum_buf
+        # 4d. in-migration
+        if i4 is not None:
+            assert tmp is not None
+            np.multiply(p.in_count[t, zs], i4[t], out=tmp)
             cur += tmp
-            in_sum = p.in_sum[t, zs] * i_lv[:, None, None]
         else:
-            cur += inp.in_count[t, zs]
-            in_sum = np.broadcast_to(p.in_sum[t, zs], shape[:3]).copy()
-        if p.extra_pos is not None and p.extra_pos_sum is not None:
+            cur += p.in_count[t, zs]
+        if p.extra_pos is not None:
             cur += p.extra_pos[t, zs]
-            in_sum += p.extra_pos_sum[t, zs]
         if arrivals is not None:
             cur += arrivals
-            in_sum += arrivals.sum(axis=-1)
-        outmig[t, ds, zs] = out_sum
-        inmig[t, ds, zs] = in_sum
-        start_sum = left + in_sum
+            in_all[t] += arrivals.sum(axis=-1)
         # 5. control to parent totals
-        if p.onehot is not None and inp.control_totals is not None and inp.parent_index is not None:
-            adj = _control(cur, inp.control_totals[t], p.onehot, inp.parent_index)
-            adjust[t, ds, zs] = adj
-            start_sum = start_sum + adj
+        if adj_all is not None and inp.control_totals is not None and inp.parent_index is not None:
+            assert p.onehot is not None
+            adj_all[t] = _control(cur, inp.control_totals[t], p.onehot, inp.parent_index)
         if ring is not None and groups is not None:
-            pop[t + 1, ds, zs] = np.add.reduceat(cur, groups, axis=-1)
+            np.add.reduceat(cur, groups, axis=-1, out=pop[t + 1, ds, zs])
         prev = cur
+    # components: deaths = everyone there at the start or born, less those alive at the end
+    starts = np.empty(small)
+    starts[0] = start_sum
+    np.add(left_all[:-1], in_all[:-1], out=starts[1:])
+    if adj_all is not None:
+        starts[1:] += adj_all[:-1]
+    births, deaths, inmig, outmig, adjust = comps
+    births[:, ds, zs] = b_all
+    starts += b_all
+    deaths[:, ds, zs] = starts - end_all
+    inmig[:, ds, zs] = in_all
+    outmig[:, ds, zs] = out_all
+    if adj_all is not None:
+        adjust[:, ds, zs] = adj_all
 
 
 def _check_breaks(breaks: Sequence[int]) -> npt.NDArray[np.int64]:
