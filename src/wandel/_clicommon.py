@@ -41,5 +41,5 @@ def run_cli(fn: Callable[[], T]) -> T:
     try:
         return fn()
     except WandelError as exc:
-        err.print(f"[bold red]{tr('error', ui_lang())}:[/] {exc}", highlight=False)
+        err.print(f"[bold red]{tr('error', ui_lang())}:[/] {exc}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None

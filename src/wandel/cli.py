@@ -57,7 +57,7 @@ def import_(
     try:
         run_cli(read_all)
     except typer.Exit:
-        err.print(tr("store_unchanged", lang))
+        err.print(tr("store_unchanged", lang), soft_wrap=True)
         raise
     reports = []
 
@@ -194,6 +194,11 @@ def demo(
 
     target = db if db is not None else out_dir / "wandel-demo.duckdb"
     run_cli(lambda: run_demo(target, out_dir, console=out))
+
+
+from wandel import cli_projection  # noqa: E402
+
+cli_projection.register(app)
 
 
 def main() -> None:
