@@ -104,7 +104,7 @@ RC_STANDARD: dict[str, float] = {
     "lambda2": 0.40,
     "c": 0.003,
 }
-"""Stylised standard Rogers-Castro parameters (childhood, labour-force peak at about 22, constant).
+"""Stylised standard Rogers-Castro parameters (childhood, labour-force peak at 23, constant).
 
 Round values inside the ranges Rogers & Castro (1981, IIASA RR-81-30) report for their standard
 schedules; a stylised profile, not a fit to German data."""
@@ -134,7 +134,7 @@ def rogers_castro(ages: npt.ArrayLike = AGES, params: Mapping[str, float] = RC_S
 
     >>> p = rogers_castro()
     >>> round(float(p.sum()), 12), int(np.argmax(p[15:])) + 15
-    (1.0, 22)
+    (1.0, 23)
     """
     x = np.asarray(ages, dtype=np.float64)
     p = params

@@ -6,6 +6,9 @@
 3. Estimate Gemeinde age structures from Kreis structures (marked as estimates).
 4. Summarise the region: zones per level and year, population by Land and year, and the seed towns'
    series raw and harmonised to the latest territorial status. Writes CSV files and says where.
+5. Project every Gemeinde of the region to 2040 with uncertainty (:data:`DEMO_DRAWS` draws, sigmas
+   calibrated on the backtests) and write a summary CSV (age groups, with q10/q50/q90) plus a
+   population pyramid and a fan chart (PNG) for each seed town.
 """
 
 from __future__ import annotations
@@ -25,7 +28,19 @@ from wandel.population import totals
 from wandel.sources.base import ImportBatch, SourceMeta
 from wandel.store import ImportReport, Store
 
-__all__ = ["DEMO_DATA", "SEED_TOWNS", "DemoResult", "load_demo_store", "run_demo"]
+__all__ = [
+    "DEMO_DATA",
+    "DEMO_DRAWS",
+    "SEED_TOWNS",
+    "DemoResult",
+    "load_demo_store",
+    "project_demo",
+    "run_demo",
+]
+
+DEMO_DRAWS = 100
+"""Draws of the demo projection (about 1,300 Gemeinden to 2040; keeps ``make demo`` short)."""
+DEMO_BREAKS = (0, 6, 18, 25, 45, 65, 80)
 
 SEED_TOWNS: dict[str, str] = {
     "15087220": "Hettstedt",
@@ -159,6 +174,53 @@ def _summaries(store: Store, out_dir: Path) -> tuple[list[Path], pd.DataFrame]:
     return files, seed
 
 
+def project_demo(db: Path, out_dir: Path, until: int = 2040) -> list[Path]:
+    """Project every Gemeinde of the demo region to ``until`` with draws; summary CSV and charts."""
+    from wandel.reports.charts import fan_chart, pyramid, save
+    from wandel.workflow.projection import (
+        build_inputs,
+        gemeinde_totals,
+        load_tables,
+        run,
+        to_long,
+    )
+
+    with Store.open(db, read_only=True) as store:
+        tables = load_tables(store)
+    base_year = int(tables.population["year"].max())
+    zones = sorted(gemeinde_totals(tables, base_year)["zone"].astype(str).unique())
+    inputs = build_inputs(tables, zones, base_year)
+    rates = inputs.rates()
+    grouped = run(inputs, rates, until, draws=DEMO_DRAWS, seed=2040, age_breaks=DEMO_BREAKS)
+    summary = to_long(grouped)
+    summary.insert(1, "geschaetzte_altersstruktur", summary["zone"].isin(inputs.base.estimated))
+    files = []
+    p = out_dir / "vorausberechnung_gemeinden_2040.csv"
+    summary.to_csv(p, index=False, float_format="%.1f")
+    files.append(p)
+    seed = [z for z in SEED_TOWNS if z in zones]
+    single = to_long(run(inputs, rates, until))
+    single = single[single["zone"].isin(seed)]
+    tot = (
+        summary[summary["zone"].isin(seed)]
+        .groupby(["zone", "year"], as_index=False)[["value", "q10", "q50", "q90"]]
+        .sum()
+    )  # sums of the sex and age-group quantiles: the draws move all groups together
+    for z in seed:
+        name = SEED_TOWNS[z]
+        slug = z
+        fig = pyramid(
+            single,
+            z,
+            (inputs.start_year, until),
+            f"{name}: Bevölkerung {inputs.start_year} und {until} (Altersstruktur geschätzt)",
+        )
+        files.append(save(fig, out_dir / f"pyramide_{slug}.png"))
+        fig = fan_chart(tot[tot["zone"] == z], f"{name}: Einwohner bis {until}")
+        files.append(save(fig, out_dir / f"faecher_{slug}.png"))
+    return files
+
+
 def run_demo(db: Path, out_dir: Path, console: Console | None = None) -> DemoResult:
     """Build the demo store at ``db`` and write the main job's outputs into ``out_dir``."""
     con = console or Console()
@@ -193,6 +255,11 @@ def run_demo(db: Path, out_dir: Path, console: Console | None = None) -> DemoRes
             ]
         )
     con.print(table)
+    con.print(
+        f"Vorausberechnung aller Gemeinden bis 2040 ({DEMO_DRAWS} Zufallspfade) ...",
+        highlight=False,
+    )
+    files += project_demo(db, out_dir)
     con.print("Ergebnisse:")
     for f in files:
         con.print(f"  {f}")

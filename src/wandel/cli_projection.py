@@ -1,0 +1,173 @@
+"""CLI commands ``wandel project`` and ``wandel backtest`` (registered by :func:`register`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import Progress
+from rich.table import Table
+
+from wandel._clicommon import DbOption, err, out, resolve_db, run_cli
+from wandel.errors import WandelError
+
+__all__ = ["backtest", "project", "register"]
+
+
+class OutputPathError(WandelError, ValueError):
+    """The output file has an extension other than .csv or .parquet."""
+
+
+def project(
+    zones: Annotated[
+        list[str], typer.Option("--zones", help="AGS-Schlüssel (Kreise oder Gemeinden).")
+    ],
+    base_year: Annotated[int, typer.Option("--base-year", help="Basisjahr: nur Daten bis dahin.")],
+    until: Annotated[int, typer.Option("--until", help="Letztes Jahr der Vorausberechnung.")],
+    out_file: Annotated[Path, typer.Option("--out", help="Ergebnisdatei (.csv oder .parquet).")],
+    level: Annotated[
+        str | None, typer.Option("--level", help="gemeinde: die Gemeinden der Kreise rechnen.")
+    ] = None,
+    scenario: Annotated[
+        Path | None, typer.Option("--scenario", help="Szenario-Datei (YAML).")
+    ] = None,
+    variant: Annotated[str | None, typer.Option("--variant", help="Variante im Szenario.")] = None,
+    draws: Annotated[int, typer.Option("--draws", help="Zufallspfade (0 = deterministisch).")] = 0,
+    seed: Annotated[int, typer.Option("--seed", help="Startwert des Zufallsgenerators.")] = 0,
+    scheduler: Annotated[
+        str | None, typer.Option("--scheduler", help="Adresse eines Dask-Schedulers.")
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option("--workers", help="Lokaler Dask-Cluster mit N Workern.")
+    ] = None,
+    control: Annotated[
+        bool, typer.Option("--control/--no-control", help="Gemeinden auf den Kreis abstimmen.")
+    ] = False,
+    db: DbOption = None,
+) -> None:
+    """Bevölkerung vorausberechnen (Kohorten-Komponenten-Methode), mit Szenario und Unsicherheit."""
+
+    def run() -> None:
+        from wandel.demography.distributed import Mapper, builtin_map, dask_map
+        from wandel.scenario import load_scenarios
+        from wandel.workflow.projection import project_from_store
+
+        suffix = out_file.suffix.lower()
+        if suffix not in (".csv", ".parquet"):
+            raise OutputPathError(f"--out must end in .csv or .parquet, got {out_file.name!r}")
+        sc = None
+        if scenario is not None:
+            sf = load_scenarios(scenario)
+            try:
+                sc = sf.variant(variant) if variant else sf.variants[0]
+            except KeyError as exc:
+                raise OutputPathError(str(exc)) from None
+        mapper: Mapper = builtin_map
+        client = cluster = None
+        if scheduler or workers:
+            from dask.distributed import Client, LocalCluster
+
+            if scheduler:
+                client = Client(scheduler)  # type: ignore[no-untyped-call]
+            else:
+                cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True)  # type: ignore[no-untyped-call]
+                client = Client(cluster)  # type: ignore[no-untyped-call]
+            mapper = dask_map(client)
+        try:
+            with Progress(console=err, transient=True) as progress:
+                task = progress.add_task("Vorausberechnung", total=None)
+
+                def step(cls: str) -> None:
+                    progress.update(task, description=f"Zufallspfade {cls}")
+
+                frame, res = project_from_store(
+                    resolve_db(db),
+                    zones,
+                    base_year,
+                    until,
+                    level=level,
+                    scenario=sc,
+                    draws=draws,
+                    seed=seed,
+                    mapper=mapper,
+                    control_to_kreis=control,
+                    on_chunk=step,
+                )
+        finally:
+            if client is not None:
+                client.close()  # type: ignore[no-untyped-call]
+            if cluster is not None:
+                cluster.close()
+        out_file.parent.mkdir(parents=True, exist_ok=True)
+        if suffix == ".csv":
+            frame.to_csv(out_file, index=False, float_format="%.6f")
+        else:
+            frame.to_parquet(out_file, index=False)
+        for note in res.notes:
+            err.print(f"[yellow]Hinweis:[/] {note}", highlight=False)
+        out.print(f"{len(frame):,} Zeilen -> {out_file}".replace(",", "."))
+
+    run_cli(run)
+
+
+def backtest(
+    db: DbOption = None,
+    level: Annotated[
+        str | None, typer.Option("--level", help="kreis oder gemeinde (sonst beide).")
+    ] = None,
+    out_file: Annotated[
+        Path | None, typer.Option("--out", help="Kennzahlen als CSV schreiben.")
+    ] = None,
+    draws: Annotated[int, typer.Option("--draws", help="Zufallspfade für die Intervalle.")] = 200,
+) -> None:
+    """Rückrechnung: aus früheren Basisjahren vorausberechnen und mit Beobachtetem vergleichen."""
+
+    def run() -> None:
+        from wandel.backtest import run_backtests
+        from wandel.store import Store
+        from wandel.workflow.projection import load_tables
+
+        with Store.open(resolve_db(db), read_only=True) as store:
+            tables = load_tables(store)
+        levels = ("kreis", "gemeinde") if level is None else (level,)
+        with Progress(console=err, transient=True) as progress:
+            progress.add_task("Rückrechnung", total=None)
+            res = run_backtests(tables, levels=levels, draws=draws)
+        m = res.metrics
+        for (lv, by), g in m.groupby(["level", "base_year"], sort=True):
+            t = Table(title=f"{lv}, Basisjahr {by}: Fehler der Gesamtbevölkerung (%)")
+            cols = ["horizon", "method", "size_class", "n", "mape", "medape", "mape_r"]
+            cols += ["within5", "within10", "coverage80"]
+            for c in cols:
+                t.add_column(c)
+            for _, r in g.iterrows():
+                t.add_row(
+                    *[
+                        f"{r[c]:.2f}" if isinstance(r[c], float) and c != "n" else str(r[c])
+                        for c in cols
+                    ]
+                )
+            out.print(t)
+        if not res.age_errors.empty:
+            t = Table(
+                title="Altersstruktur: mittlerer absoluter Fehler der Anteile (Prozentpunkte)"
+            )
+            for c in res.age_errors.columns:
+                t.add_column(str(c))
+            for _, r in res.age_errors.iterrows():
+                t.add_row(*[f"{v:.3f}" if isinstance(v, float) else str(v) for v in r])
+            out.print(t)
+        for note in res.notes:
+            err.print(f"Hinweis: {note}", highlight=False)
+        if out_file is not None:
+            m.to_csv(out_file, index=False)
+            out.print(f"Kennzahlen -> {out_file}")
+
+    run_cli(run)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``project`` and ``backtest`` to the Wandel CLI."""
+    app.command("project")(project)
+    app.command("backtest")(backtest)

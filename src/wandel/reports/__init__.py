@@ -1,0 +1,1 @@
+"""Reports: charts and tables for people (figures written with matplotlib, Agg backend)."""

@@ -1,0 +1,53 @@
+"""Backtest metrics against hand-computed numbers; the Kreis backtest on the demo store."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from _projection_store import demo_tables
+from wandel.backtest import (
+    age_share_mae,
+    ape,
+    error_metrics,
+    hamilton_perry,
+    mape_r,
+    run_backtests,
+)
+
+
+def test_metrics_by_hand() -> None:
+    m = error_metrics([110.0, 95.0, 100.0, 130.0], [100.0, 100.0, 100.0, 100.0])
+    # APEs 10, 5, 0, 30
+    assert m["mape"] == pytest.approx(11.25)
+    assert m["medape"] == pytest.approx(7.5)
+    assert m["within5"] == pytest.approx(50.0)
+    assert m["within10"] == pytest.approx(75.0)
+    assert ape([50.0], [40.0])[0] == pytest.approx(25.0)
+    assert age_share_mae(np.array([[30.0, 70.0]]), np.array([[50.0, 50.0]])) == pytest.approx(20.0)
+
+
+def test_mape_r_symmetric_equals_mape_and_skewed_is_smaller() -> None:
+    assert mape_r([2.0, 4.0, 6.0]) == pytest.approx(4.0)
+    skewed = [1.0, 1.2, 1.5, 2.0, 2.2, 3.0, 40.0]
+    assert mape_r(skewed) < np.mean(skewed)
+    assert mape_r(skewed) > np.median(skewed) * 0.5
+
+
+def test_hamilton_perry_stationary() -> None:
+    p = np.full(101, 10.0)
+    out = hamilton_perry(p, p, 1, 3)
+    assert out[1:].sum() == pytest.approx(p[1:].sum())
+
+
+def test_kreis_backtest_runs_and_reports(tmp_path_factory: pytest.TempPathFactory) -> None:
+    tables = demo_tables(tmp_path_factory)
+    res = run_backtests(tables, levels=("kreis",), draws=0)
+    m = res.metrics
+    assert set(m["horizon"]) == {1, 2, 5}
+    assert set(m["method"]) == {"wandel", "constant", "linear", "share"}
+    allz = m[(m["size_class"] == "all") & (m["method"] == "constant")]
+    assert (allz["n"] == 50).all()
+    # the constant projection's error grows with the horizon
+    assert allz.sort_values("horizon")["mape"].is_monotonic_increasing
+    assert not res.age_errors.empty

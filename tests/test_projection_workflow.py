@@ -1,0 +1,154 @@
+"""Projection workflow: balancing, scenarios, determinism, Dask equals in-process."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from _projection_store import demo_tables
+from wandel.scenario import parse_scenarios
+from wandel.workflow.projection import (
+    FLOW_PROFILES,
+    ProjectionInputs,
+    StoreTables,
+    build_inputs,
+    mortality_factors,
+    run,
+    scenario_rates,
+    to_long,
+)
+
+SCEN = parse_scenarios(
+    """
+variants:
+  basis: {}
+  zuzug:
+    extra_flows: [{zone: "15087220", per_year: 40, from_year: 2020, to_year: 2029}]
+  hoch:
+    fertility: {tfr_target: 2.0, target_year: 2025}
+  alt:
+    mortality: {e0_gain_per_year: 0.2}
+  bleiben:
+    migration: {out_multipliers: [{age_start: 18, age_end: 25, factor: 0.5}]}
+"""
+)
+SIGMAS = {
+    c: {"fertility": 0.02, "mortality": 0.02, "in_migration": 0.3, "out_migration": 0.3}
+    for c in ("<5k", "5-20k", "20-100k", ">100k")
+}
+
+
+@pytest.fixture(scope="module")
+def tables(tmp_path_factory: pytest.TempPathFactory) -> StoreTables:
+    return demo_tables(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def inputs(tables: StoreTables) -> ProjectionInputs:
+    return build_inputs(tables, ["15087220", "15087370", "15087130", "15087275"], 2024)
+
+
+def _total(inputs: ProjectionInputs, variant: str, zone: str, year: int) -> float:
+    rates, _ = scenario_rates(inputs, SCEN.variant(variant), 2035)
+    res = run(inputs, rates, 2035)
+    return float(res.deterministic.population.sel(zone=zone, year=year).sum())
+
+
+def test_balancing_equation_and_no_negatives(inputs: ProjectionInputs) -> None:
+    rates, _ = scenario_rates(inputs, SCEN.variant("zuzug"), 2040)
+    res = run(inputs, rates, 2040)
+    assert float(abs(res.deterministic.balance_residual()).max()) < 1e-6
+    assert float(res.deterministic.population.min()) >= 0
+    frame = to_long(res)
+    assert list(frame.columns) == ["zone", "year", "sex", "age_start", "age_end", "value"]
+    assert frame["age_end"].isna().sum() == 4 * 2 * (2040 - 2019 + 1)  # the open group 100+
+
+
+def test_refugees_scenario_adds_exactly_40_a_year(inputs: ProjectionInputs) -> None:
+    basis = run(inputs, scenario_rates(inputs, SCEN.variant("basis"), 2035)[0], 2035)
+    extra = run(inputs, scenario_rates(inputs, SCEN.variant("zuzug"), 2035)[0], 2035)
+    arrivals = (extra.deterministic.in_migration - basis.deterministic.in_migration).sel(
+        zone="15087220"
+    )
+    assert float(arrivals.sum()) == pytest.approx(40 * 10)
+    for year in (2025, 2035):
+        d = extra.deterministic.population.sel(zone="15087220", year=year).sum()
+        b = basis.deterministic.population.sel(zone="15087220", year=year).sum()
+        assert float(d) > float(b)
+    other = extra.deterministic.population.sel(
+        zone="15087370"
+    ) - basis.deterministic.population.sel(zone="15087370")
+    assert float(abs(other).max()) == 0.0
+    assert FLOW_PROFILES["asylum_seekers"][0].sum() == pytest.approx(0.65)
+
+
+def test_scenario_directions(inputs: ProjectionInputs) -> None:
+    z = "15087370"
+    basis = _total(inputs, "basis", z, 2035)
+    assert _total(inputs, "hoch", z, 2035) > basis
+    assert _total(inputs, "alt", z, 2035) > basis
+    assert _total(inputs, "bleiben", z, 2035) > basis
+
+
+def test_e0_gain_is_reached() -> None:
+    from wandel.demography.lifetable import life_table_from_qx
+    from wandel.rates import mx_scaled
+
+    q = np.full(101, 0.01)
+    q[-1] = 0.5
+    k = mortality_factors(q, 2.0)
+    e0 = float(life_table_from_qx(mx_scaled(q, k)).e0)
+    assert e0 == pytest.approx(float(life_table_from_qx(q).e0) + 2.0, abs=1e-6)
+
+
+def test_draws_deterministic_with_seed(inputs: ProjectionInputs) -> None:
+    rates = inputs.rates()
+    a = run(inputs, rates, 2030, draws=20, seed=7, sigmas=SIGMAS)
+    b = run(inputs, rates, 2030, draws=20, seed=7, sigmas=SIGMAS)
+    c = run(inputs, rates, 2030, draws=20, seed=8, sigmas=SIGMAS)
+    assert a.quantiles is not None
+    assert b.quantiles is not None
+    assert c.quantiles is not None
+    np.testing.assert_array_equal(a.quantiles.values, b.quantiles.values)
+    assert not np.array_equal(a.quantiles.values, c.quantiles.values)
+    fa = to_long(a)
+    assert (fa["q10"] <= fa["q50"] + 1e-9).all()
+    assert (fa["q50"] <= fa["q90"] + 1e-9).all()
+
+
+def test_dask_local_cluster_equals_in_process(inputs: ProjectionInputs) -> None:
+    from dask.distributed import Client, LocalCluster
+
+    from wandel.demography.distributed import dask_map
+
+    rates = inputs.rates()
+    local = run(inputs, rates, 2027, draws=6, seed=3, sigmas=SIGMAS, chunk_size=2)
+    with (
+        LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1") as cl,
+        Client(cl) as client,
+    ):
+        remote = run(
+            inputs,
+            rates,
+            2027,
+            draws=6,
+            seed=3,
+            sigmas=SIGMAS,
+            chunk_size=2,
+            mapper=dask_map(client),
+        )
+    assert local.quantiles is not None
+    assert remote.quantiles is not None
+    np.testing.assert_array_equal(local.quantiles.values, remote.quantiles.values)
+
+
+def test_kreis_control_makes_gemeinden_add_up(tables: StoreTables) -> None:
+    from wandel.workflow.projection import _zones_for, kreis_control
+
+    zones = _zones_for(tables, ["15087"], "gemeinde", 2024)
+    inp = build_inputs(tables, zones, 2024)
+    first = run(inp, inp.rates(), 2030)
+    ctl = kreis_control(tables, first, 2024, 2030)
+    res = run(inp, inp.rates(), 2030, control=ctl)
+    gem = res.deterministic.population.sum(("zone", "age")).isel(draw=0).sel(year=2030)
+    np.testing.assert_allclose(gem.values, ctl.totals.sel(parent="15087", year=2030).values)

@@ -1,0 +1,122 @@
+"""Rates from the store: honesty, shrinkage, published anchors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from _projection_store import demo_tables
+from wandel import rates as R
+from wandel.workflow.projection import StoreTables, build_inputs
+
+
+@pytest.fixture(scope="module")
+def tables(tmp_path_factory: pytest.TempPathFactory) -> StoreTables:
+    return demo_tables(tmp_path_factory)
+
+
+def _later_noise(frame: pd.DataFrame, year: int) -> pd.DataFrame:
+    """Copies of the rows of the latest year, moved after ``year`` with absurd values."""
+    late = frame[frame["year"] == frame["year"].max()].copy()
+    late["year"] = year + 1
+    late["value"] = late["value"] * 7.0
+    return pd.concat([frame[frame["year"] <= year], late], ignore_index=True)
+
+
+def test_german_schedule_tfr_equals_published_tfr(tables: StoreTables) -> None:
+    f = tables.fertility
+    for year in (2015, 2023):
+        y, asfr = R.german_asfr(f, year)
+        tfr = f[(f["zone"] == "DG") & (f["measure"] == "tfr") & (f["year"] == year)]["value"]
+        assert y == year
+        assert abs(asfr.sum() - tfr.mean()) < 0.005  # 12612-0009 rounds to 3 decimals
+
+
+def test_life_table_period_dated_by_last_year(tables: StoreTables) -> None:
+    assert R.german_qx(tables.life_tables, 2015)[0] == "2013/15"
+    assert R.german_qx(tables.life_tables, 2016)[0] == "2014/16"
+    assert R.period_end_year("1999/01") == 2001
+
+
+def test_srb_in_published_range(tables: StoreTables) -> None:
+    srb, years = R.estimate_srb(tables.births, 2015)
+    assert 1.05 < srb < 1.06
+    assert max(years) == 2015
+    assert len(years) == 10
+
+
+def test_shrinkage_pulls_small_zones_more() -> None:
+    obs = np.array([15.0, 1500.0, 100.0, 900.0])
+    exp = np.array([10.0, 1000.0, 100.0, 1000.0])
+    prior = np.ones(4)
+    f, w, _b = R.shrink_poisson_gamma(obs, exp, prior)
+    assert w[0] < w[1]
+    # same raw factor 1.5: the small zone ends closer to the prior
+    assert abs(f[0] - 1) < abs(f[1] - 1)
+    assert np.all((f >= np.minimum(obs / exp, prior) - 1e-12) & (f <= np.maximum(obs / exp, prior)))
+
+
+def test_fertility_and_mortality_factors_carry_years(tables: StoreTables) -> None:
+    inp = build_inputs(tables, ["15087", "14612"], 2022)
+    assert inp.fertility.factors.years == (2020, 2021, 2022)
+    assert inp.mortality.years[0] == 2022  # life table 2020/22
+    fr = inp.fertility.factors.frame()
+    assert (fr["weight"] > 0).all()
+    assert (fr["weight"] < 1).all()
+    # deaths in the demo region lie above the German level (known East German excess)
+    assert float(np.median(inp.mortality.factors.factor)) > 1.0
+
+
+def test_honesty_later_rows_never_change_rates(tables: StoreTables) -> None:
+    base = 2021
+    a = build_inputs(tables, ["15087", "16073"], base)
+    noisy = StoreTables(
+        population=tables.population,
+        fertility=_later_noise(tables.fertility, base),
+        births=_later_noise(tables.births, base),
+        deaths=_later_noise(tables.deaths, base),
+        life_tables=tables.life_tables,
+        migration=_later_noise(tables.migration, base),
+        gv_records=tables.gv_records,
+        zone_changes=tables.zone_changes,
+    )
+    b = build_inputs(noisy, ["15087", "16073"], base)
+    for x, y in [
+        (a.fertility.asfr, b.fertility.asfr),
+        (a.mortality.sx, b.mortality.sx),
+        (a.migration.out_rate, b.migration.out_rate),
+        (a.migration.in_count, b.migration.in_count),
+    ]:
+        np.testing.assert_array_equal(x.values, y.values)
+    assert a.srb == b.srb
+
+
+def test_gemeinde_base_flags_estimated_and_later_structure(tables: StoreTables) -> None:
+    zones = ["15087220", "15087370"]
+    inp = build_inputs(tables, zones, 2013)
+    assert inp.base.estimated == tuple(zones)
+    assert inp.base.later_structure == tuple(zones)  # first Kreis structure is 2015
+    assert any("later year" in n for n in inp.notes())
+    # totals are kept exactly
+    g = tables.population
+    tot = g[(g["zone"] == "15087370") & (g["year"] == 2013) & g["sex"].isin(["m", "f"])]
+    assert float(inp.base.population.sel(zone="15087370").sum()) == pytest.approx(
+        float(tot["value"].sum())
+    )
+    inp19 = build_inputs(tables, zones, 2019)
+    assert inp19.base.structure_year == 2017
+    assert inp19.base.later_structure == ()
+
+
+def test_rogers_castro_profile_and_net_migration() -> None:
+    p = R.rogers_castro()
+    assert p.sum() == pytest.approx(1.0)
+    assert 18 <= int(np.argmax(p[10:])) + 10 <= 26
+    net, span = R.net_migration(
+        pd.DataFrame({"zone": ["a", "a"], "year": [2013, 2017], "value": [100.0, 80.0]}),
+        {"a": -1.0},
+        2017,
+    )
+    assert net == {"a": -4.0}
+    assert span == {"a": (2013, 2017)}
