@@ -200,6 +200,10 @@ from wandel import cli_projection  # noqa: E402
 
 cli_projection.register(app)
 
+from wandel import cli_access  # noqa: E402
+
+cli_access.register(app)
+
 
 def main() -> None:
     """Entry point of the ``wandel`` console script."""

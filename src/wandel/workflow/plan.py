@@ -1,0 +1,492 @@
+"""Planning workflow: read cost matrices, demand and candidates from CSV, solve, write assignments.
+
+A thin layer over :mod:`wandel.planning` for the CLI (``wandel plan ...``) and the demo. Files are the
+spreadsheet layouts of the issue:
+
+* cost matrix, long: ``origin,destination,cost`` (one row per pair; ``inf`` marks an unreachable
+  pair). Origins are the demand points, destinations the candidate sites;
+* demand: ``id,demand`` (optional ``town``), one row per origin of the matrix;
+* candidates (cooperation, capacities): ``id`` with ``town`` or ``zone`` (AGS), or ``id,capacity``;
+* towns (cooperation): ``zone,town``; an id belongs to the town of the longest ``zone`` that is a
+  prefix of it, so ``16073,Saalfeld-Rudolstadt`` labels every Gemeinde ``16073xxx``.
+
+Every problem in a file is raised as :class:`~wandel.errors.InputFormatError` (or a subclass) with
+the file, line and column. Missing pairs in the matrix are an error naming the first one unless the
+caller says ``missing="unreachable"`` (then they cost ``inf``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from wandel.errors import DuplicateKeyError, InputFormatError, MissingColumnError
+from wandel.planning import (
+    GreedyInterchangeSolver,
+    HighsSolver,
+    LocationModel,
+    PlanResult,
+    Solver,
+    lscp_from_cost_matrix,
+    mclp_from_cost_matrix,
+    p_median_from_cost_matrix,
+)
+from wandel.planning.cooperation import CooperationResult, cooperation_gain
+from wandel.sources.rdb_tidy import CsvRecords, read_records
+
+__all__ = [
+    "CostMatrix",
+    "Demand",
+    "MissingPolicy",
+    "assignment_frame",
+    "build_model",
+    "cooperate",
+    "make_solver",
+    "read_candidate_towns",
+    "read_capacity",
+    "read_cost_matrix",
+    "read_demand",
+    "read_town_mapping",
+    "summary_rows",
+    "town_of",
+]
+
+MissingPolicy = Literal["error", "unreachable"]
+ModelName = Literal["pmedian", "mclp", "lscp"]
+
+
+@dataclass(frozen=True, eq=False)
+class CostMatrix:
+    """A dense cost matrix read from a long CSV: ``cost[i, j]`` from ``origins[i]`` to
+    ``destinations[j]`` (ids in order of first appearance; ``inf`` = unreachable)."""
+
+    origins: npt.NDArray[np.object_]
+    destinations: npt.NDArray[np.object_]
+    cost: npt.NDArray[np.float64]
+    n_missing: int
+    file: str
+
+
+@dataclass(frozen=True, eq=False)
+class Demand:
+    """Demand per origin id in the matrix's row order, and the ``town`` labels if the file has them."""
+
+    values: npt.NDArray[np.float64]
+    town: npt.NDArray[np.object_] | None
+
+
+def _column(rec: CsvRecords, name: str, expected: str) -> int:
+    if name not in rec.header:
+        raise MissingColumnError(
+            rec.file, line=1, column=name, reason="missing column", expected=expected
+        )
+    return rec.header.index(name)
+
+
+def _cells(rec: CsvRecords, idx: int) -> npt.NDArray[np.object_]:
+    return np.array([r[idx].strip() for r in rec.rows], dtype=object)
+
+
+def _numbers(rec: CsvRecords, idx: int, *, allow_inf: bool, what: str) -> npt.NDArray[np.float64]:
+    """Parse a column as non-negative numbers; the first bad cell raises with its line."""
+    raw = _cells(rec, idx)
+    values = pd.to_numeric(pd.Series(raw), errors="coerce").to_numpy(dtype=np.float64)
+    bad = np.isnan(values) | (values < 0) | (np.isinf(values) & (not allow_inf))
+    if bad.any():
+        k = int(np.flatnonzero(bad)[0])
+        reason = (
+            "negative value"
+            if values[k] < 0
+            else ("missing value" if raw[k] == "" else f"not a valid {what}")
+        )
+        raise InputFormatError(
+            rec.file,
+            line=rec.lines[k],
+            column=rec.header[idx],
+            value=raw[k],
+            reason=reason,
+            expected=f"a non-negative number{' (inf = unreachable)' if allow_inf else ''}",
+        )
+    return np.asarray(values, dtype=np.float64)
+
+
+def _first_duplicate(keys: pd.Index) -> int | None:
+    dup = keys.duplicated()
+    return int(np.flatnonzero(dup)[0]) if dup.any() else None
+
+
+def read_cost_matrix(path: str | Path, *, missing: MissingPolicy = "error") -> CostMatrix:
+    """Read a long cost matrix ``origin,destination,cost`` into a dense array.
+
+    Parameters
+    ----------
+    path
+        CSV file (``,`` or ``;``); the ``cost`` column accepts ``inf`` for unreachable pairs.
+    missing
+        ``"error"`` (default): a pair of a known origin and destination without a row is an error
+        naming the first such pair; ``"unreachable"``: such pairs cost ``inf`` (as written by
+        ``wandel access matrix`` with a cut-off, which leaves out unreached pairs).
+
+    Raises
+    ------
+    MissingColumnError
+        A column is missing.
+    InputFormatError
+        A cost is empty, not a number, NaN or negative (file, line, column and value); a pair is
+        missing and ``missing="error"``.
+    DuplicateKeyError
+        A pair appears twice (the line of the second).
+    """
+    if missing not in ("error", "unreachable"):
+        raise InputFormatError(
+            "--missing", value=missing, reason="unknown policy", expected="error or unreachable"
+        )
+    rec = read_records(path)
+    expected = "origin,destination,cost"
+    io_, id_, ic = (_column(rec, c, expected) for c in ("origin", "destination", "cost"))
+    origin = _cells(rec, io_)
+    dest = _cells(rec, id_)
+    for arr, idx in ((origin, io_), (dest, id_)):
+        empty = np.flatnonzero(arr == "")
+        if len(empty):
+            k = int(empty[0])
+            raise InputFormatError(
+                rec.file,
+                line=rec.lines[k],
+                column=rec.header[idx],
+                value="",
+                reason="empty id",
+                expected="an id",
+            )
+    cost = _numbers(rec, ic, allow_inf=True, what="cost")
+    dup = _first_duplicate(pd.MultiIndex.from_arrays([origin, dest]))
+    if dup is not None:
+        k = dup
+        raise DuplicateKeyError(
+            rec.file,
+            line=rec.lines[k],
+            column="origin,destination",
+            value=f"{origin[k]},{dest[k]}",
+            reason="duplicate pair",
+            expected="each origin-destination pair once",
+        )
+    o_ids, oi = np.unique(origin, return_inverse=True)
+    d_ids, di = np.unique(dest, return_inverse=True)
+    # keep the order of first appearance
+    o_first = np.full(len(o_ids), len(origin))
+    np.minimum.at(o_first, oi, np.arange(len(origin)))
+    d_first = np.full(len(d_ids), len(dest))
+    np.minimum.at(d_first, di, np.arange(len(dest)))
+    o_rank = np.argsort(np.argsort(o_first, kind="stable"), kind="stable")
+    d_rank = np.argsort(np.argsort(d_first, kind="stable"), kind="stable")
+    o_order = o_ids[np.argsort(o_first, kind="stable")]
+    d_order = d_ids[np.argsort(d_first, kind="stable")]
+    dense = np.full((len(o_ids), len(d_ids)), np.nan)
+    dense[o_rank[oi], d_rank[di]] = cost
+    gaps = np.isnan(dense)
+    n_missing = int(gaps.sum())
+    if n_missing and missing != "unreachable":
+        i, j = np.argwhere(gaps)[0]
+        raise InputFormatError(
+            rec.file,
+            column="origin,destination",
+            value=f"{o_order[i]},{d_order[j]}",
+            reason=f"{n_missing} origin-destination pair(s) missing; first",
+            expected="a row for every origin x destination pair, or --missing unreachable "
+            "to treat missing pairs as unreachable",
+        )
+    dense[gaps] = np.inf
+    return CostMatrix(
+        origins=np.asarray(o_order, dtype=object),
+        destinations=np.asarray(d_order, dtype=object),
+        cost=dense,
+        n_missing=n_missing,
+        file=rec.file,
+    )
+
+
+def read_demand(path: str | Path, origins: Sequence[Hashable] | npt.ArrayLike) -> Demand:
+    """Read ``id,demand`` (optional ``town``) and order it like ``origins`` (the matrix's rows).
+
+    Raises
+    ------
+    InputFormatError
+        Bad numbers; an id not in the matrix (its line); an origin of the matrix without demand.
+    DuplicateKeyError
+        An id appears twice.
+    """
+    rec = read_records(path)
+    ii = _column(rec, "id", "id,demand")
+    iv = _column(rec, "demand", "id,demand")
+    ids = _cells(rec, ii)
+    values = _numbers(rec, iv, allow_inf=False, what="demand")
+    k = _first_duplicate(pd.Index(ids))
+    if k is not None:
+        raise DuplicateKeyError(
+            rec.file,
+            line=rec.lines[k],
+            column="id",
+            value=ids[k],
+            reason="duplicate id",
+            expected="each id once",
+        )
+    order = pd.Index(np.asarray(origins, dtype=object).astype(str))
+    pos = order.get_indexer(pd.Index(ids))
+    unknown = np.flatnonzero(pos < 0)
+    if len(unknown):
+        k = int(unknown[0])
+        raise InputFormatError(
+            rec.file,
+            line=rec.lines[k],
+            column="id",
+            value=ids[k],
+            reason="id not an origin of the cost matrix",
+            expected="the ids of the matrix's origin column",
+        )
+    lacking = np.setdiff1d(np.arange(len(order)), pos)
+    if len(lacking):
+        raise InputFormatError(
+            rec.file,
+            column="id",
+            value=str(order[int(lacking[0])]),
+            reason=f"{len(lacking)} origin(s) of the cost matrix have no demand; first",
+            expected="one row per origin of the matrix",
+        )
+    out = np.empty(len(order))
+    out[pos] = values
+    town = None
+    if "town" in rec.header:
+        t = np.empty(len(order), dtype=object)
+        t[pos] = _cells(rec, rec.header.index("town"))
+        town = t
+    return Demand(values=out, town=town)
+
+
+def read_capacity(
+    path: str | Path, candidates: Sequence[Hashable] | npt.ArrayLike
+) -> npt.NDArray[np.float64]:
+    """Read ``id,capacity`` for the candidate sites (every candidate needs one; ``inf`` allowed)."""
+    rec = read_records(path)
+    ids = _cells(rec, _column(rec, "id", "id,capacity"))
+    cap = _numbers(rec, _column(rec, "capacity", "id,capacity"), allow_inf=True, what="capacity")
+    return _align(rec, ids, cap, candidates, "capacity")
+
+
+def _align(
+    rec: CsvRecords,
+    ids: npt.NDArray[np.object_],
+    values: npt.NDArray[Any],
+    candidates: Sequence[Hashable] | npt.ArrayLike,
+    what: str,
+) -> npt.NDArray[Any]:
+    k = _first_duplicate(pd.Index(ids))
+    if k is not None:
+        raise DuplicateKeyError(
+            rec.file, line=rec.lines[k], column="id", value=ids[k], reason="duplicate id"
+        )
+    order = pd.Index(np.asarray(candidates, dtype=object).astype(str))
+    pos = pd.Index(ids).get_indexer(order)
+    if (pos < 0).any():
+        missing = order[int(np.flatnonzero(pos < 0)[0])]
+        raise InputFormatError(
+            rec.file,
+            column="id",
+            value=str(missing),
+            reason=f"candidate of the cost matrix without {what}",
+            expected=f"one row per destination of the matrix with its {what}",
+        )
+    return np.asarray(values[pos])
+
+
+def read_town_mapping(path: str | Path) -> dict[str, str]:
+    """Read ``zone,town`` (AGS or AGS prefix -> town label)."""
+    rec = read_records(path)
+    zones = _cells(rec, _column(rec, "zone", "zone,town"))
+    towns = _cells(rec, _column(rec, "town", "zone,town"))
+    k = _first_duplicate(pd.Index(zones))
+    if k is not None:
+        raise DuplicateKeyError(
+            rec.file, line=rec.lines[k], column="zone", value=zones[k], reason="duplicate zone"
+        )
+    return dict(zip(zones.tolist(), towns.tolist(), strict=True))
+
+
+def town_of(ids: Sequence[str] | npt.ArrayLike, mapping: Mapping[str, str]) -> list[str | None]:
+    """Town of each id: the town of the longest mapping key that is a prefix of the id.
+
+    >>> town_of(["16073077", "14625020", "99"], {"16073": "SLF", "14625020": "Bautzen"})
+    ['SLF', 'Bautzen', None]
+    """
+    keys = sorted(mapping, key=len, reverse=True)
+    out: list[str | None] = []
+    for i in np.asarray(ids, dtype=object).astype(str).tolist():
+        out.append(next((mapping[k] for k in keys if i.startswith(k)), None))
+    return out
+
+
+def read_candidate_towns(
+    path: str | Path,
+    candidates: Sequence[Hashable] | npt.ArrayLike,
+    mapping: Mapping[str, str] | None = None,
+) -> npt.NDArray[np.object_]:
+    """Town label of every candidate: ``id,town``, or ``id,zone`` mapped through ``mapping``."""
+    rec = read_records(path)
+    ids = _cells(rec, _column(rec, "id", "id,town (or id,zone with a town mapping)"))
+    if "town" in rec.header:
+        towns = _cells(rec, rec.header.index("town"))
+    elif "zone" in rec.header and mapping is not None:
+        zones = _cells(rec, rec.header.index("zone"))
+        towns = np.asarray(town_of(zones, mapping), dtype=object)
+    else:
+        raise MissingColumnError(
+            rec.file,
+            line=1,
+            column="town",
+            reason="missing column",
+            expected="id,town, or id,zone together with a town mapping (--towns)",
+        )
+    unlabelled = np.flatnonzero(pd.isna(towns) | (towns == ""))
+    if len(unlabelled):
+        k = int(unlabelled[0])
+        raise InputFormatError(
+            rec.file,
+            line=rec.lines[k],
+            column="town",
+            value=ids[k],
+            reason="candidate without a town",
+            expected="a town label for every candidate",
+        )
+    return np.asarray(_align(rec, ids, towns, candidates, "town"), dtype=object)
+
+
+def make_solver(name: str, time_limit_s: float | None = None) -> Solver:
+    """``"highs"`` (exact, with the proven gap) or ``"heuristic"`` (greedy + interchange)."""
+    if name == "highs":
+        return HighsSolver(time_limit_s=time_limit_s)
+    if name == "heuristic":
+        return GreedyInterchangeSolver()
+    raise InputFormatError(
+        "--solver", value=name, reason="unknown solver", expected="highs or heuristic"
+    )
+
+
+def build_model(
+    model: ModelName,
+    matrix: CostMatrix,
+    demand: npt.NDArray[np.float64],
+    *,
+    p: int | None = None,
+    threshold: float | None = None,
+    fixed: Sequence[str] = (),
+    existing: Sequence[str] = (),
+    capacity: npt.NDArray[np.float64] | None = None,
+) -> LocationModel:
+    """Build the location model of ``model`` (``pmedian``, ``mclp``, ``lscp``) from read inputs."""
+    from wandel.planning import ModelInputError
+
+    common: dict[str, Any] = {
+        "demand_ids": matrix.origins,
+        "candidate_ids": matrix.destinations,
+        "fixed": list(fixed) or None,
+        "existing": list(existing) or None,
+        "capacity": capacity,
+    }
+    if model == "pmedian":
+        if p is None:
+            raise ModelInputError("the p-median needs --p")
+        return p_median_from_cost_matrix(matrix.cost, demand, p, threshold=threshold, **common)
+    if model == "mclp":
+        if p is None or threshold is None:
+            raise ModelInputError("the maximal covering model needs --p and --threshold")
+        return mclp_from_cost_matrix(matrix.cost, demand, p, threshold, **common)
+    if model == "lscp":
+        if threshold is None:
+            raise ModelInputError("the set covering model needs --threshold")
+        return lscp_from_cost_matrix(matrix.cost, threshold, demand, **common)
+    raise ModelInputError(f"unknown model {model!r}; expected pmedian, mclp or lscp")
+
+
+def assignment_frame(result: PlanResult) -> pd.DataFrame:
+    """``demand_id,facility_id,cost`` (plus ``share`` where capacities split a demand point)."""
+    a = result.assignment
+    cols = ["demand_id", "facility_id", "cost"]
+    if (a["share"] < 1).any():
+        cols.append("share")
+    return a[cols].reset_index(drop=True)
+
+
+def summary_rows(result: PlanResult) -> list[tuple[str, str]]:
+    """Label/value pairs for the summary table (German labels)."""
+    gap = "-" if result.gap is None else f"{100 * result.gap:.4g} %"
+    rows = [
+        ("Modell", result.kind),
+        ("Löser", f"{result.solver} ({result.status})"),
+        ("Zielfunktion", f"{result.objective:.6g}"),
+        ("Optimalitätslücke", gap),
+        ("Standorte", f"{result.n_sites}: " + ", ".join(str(s) for s in result.sites)),
+        ("neu eröffnet", ", ".join(str(s) for s in result.opened) or "-"),
+        ("geschlossen", ", ".join(str(s) for s in result.closed) or "-"),
+        ("Nachfrage gesamt", f"{result.total_demand:.6g}"),
+        ("mittlere Kosten (gewichtet)", f"{result.mean_cost:.4g}"),
+        ("95. Perzentil der Kosten", f"{result.p95_cost:.4g}"),
+    ]
+    if result.threshold is not None:
+        rows.append((f"Nachfrage über {result.threshold:g}", f"{result.demand_beyond:.6g}"))
+    rows.append(("Rechenzeit", f"{result.time_s:.3f} s"))
+    return rows
+
+
+def cooperate(
+    model: ModelName,
+    matrix: CostMatrix,
+    demand: Demand,
+    candidate_town: npt.NDArray[np.object_],
+    *,
+    demand_town: npt.NDArray[np.object_] | None = None,
+    p: int | Mapping[Hashable, int] | None = None,
+    joint_p: int | None = None,
+    threshold: float | None = None,
+    fixed: Sequence[str] = (),
+    existing: Sequence[str] = (),
+    fixed_cost_per_facility: float = 0.0,
+    cost_per_unit_travel: float = 1.0,
+    solver: Solver | None = None,
+) -> CooperationResult:
+    """Each town alone vs. joint planning on a read matrix (see
+    :func:`wandel.planning.cooperation.cooperation_gain`). Demand towns come from ``demand_town``
+    or the demand file's ``town`` column."""
+    from wandel.planning import ModelInputError
+
+    towns = demand_town if demand_town is not None else demand.town
+    if towns is None:
+        raise ModelInputError(
+            "the cooperation comparison needs a town per demand point: a 'town' column in the "
+            "demand file or a town mapping (--towns zone,town)"
+        )
+    missing = [str(i) for i, t in zip(matrix.origins, towns, strict=True) if t is None or t == ""]
+    if missing:
+        raise ModelInputError(f"{len(missing)} demand point(s) without a town: {missing[:5]}")
+    kind = {"pmedian": "p_median", "mclp": "mclp", "lscp": "lscp"}[model]
+    return cooperation_gain(
+        matrix.cost,
+        demand.values,
+        np.asarray(towns, dtype=object),
+        candidate_town,
+        model=kind,  # type: ignore[arg-type]
+        p=p,
+        joint_p=joint_p,
+        threshold=threshold,
+        demand_ids=matrix.origins,
+        candidate_ids=matrix.destinations,
+        fixed=list(fixed) or None,
+        existing=list(existing) or None,
+        fixed_cost_per_facility=fixed_cost_per_facility,
+        cost_per_unit_travel=cost_per_unit_travel,
+        solver=solver,
+    )
