@@ -16,6 +16,7 @@ from wandel.demography.engine import (
     RawProjection,
     StochasticSpec,
     draw_levels,
+    draw_net_migration,
     project,
     project_arrays,
     quantiles,
@@ -481,3 +482,146 @@ def test_bit_identical_for_any_block_size_and_threads(
             np.testing.assert_array_equal(getattr(other, name), getattr(results[0], name))
     if not grouped:
         _assert_same(results[0], project_reference(inp, levels, n_draws=n_d))
+
+
+# ---------------------------------------------------------------------------------------------
+# additive net-migration noise (step 4e)
+# ---------------------------------------------------------------------------------------------
+
+
+def _net_levels(
+    n_t: int, n_d: int, n_z: int, sigma: float, seed: int = 1, phi: float = 1.0
+) -> Levels:
+    zones = [f"z{i}" for i in range(n_z)]
+    spec = StochasticSpec(draws=n_d, seed=seed, sigma_net_migration=sigma, ar_net_migration=phi)
+    return Levels(net_migration=draw_net_migration(spec, n_t, range(n_d), zones))
+
+
+@pytest.mark.parametrize(
+    ("od", "extra", "control", "levels_too"),
+    [(False, False, False, False), (True, True, False, True), (False, True, True, True)],
+)
+def test_net_migration_noise_agrees_with_oracle(
+    od: bool, extra: bool, control: bool, levels_too: bool
+) -> None:
+    rng = np.random.default_rng(31)
+    n_z, n_t, n_d = 4, 4, 3
+    inp = _random_input(rng, n_z, n_t, od=od, extra=extra, control=control)
+    # sigma 0.6 makes some yearly flows remove more than everybody: the cap must bind
+    net = _net_levels(n_t, n_d, n_z, 0.6, phi=0.5)
+    lv = net
+    if levels_too:
+        spec = StochasticSpec(draws=n_d, seed=2, sigma_mortality=0.3, sigma_out_migration=0.4)
+        lv = Levels(
+            **{**draw_levels(spec, n_t, range(n_d)).__dict__, "net_migration": net.net_migration}
+        )
+    fast = project_arrays(inp, lv, n_draws=n_d)
+    _assert_same(fast, project_reference(inp, lv, n_draws=n_d))
+    _check_invariants(fast)
+    assert net.net_migration is not None
+    assert np.any(net.net_migration < -1.0)
+
+
+def test_net_migration_noise_flow_size_and_booking() -> None:
+    """No events but the noise: P(t+1) = P(t) (1 + eps); gains booked as in-, losses as out-movers."""
+    pop = np.zeros((3, 2, A))
+    pop[:, 0, 40] = [1000.0, 500.0, 10.0]
+    pop[:, 1, 70] = [1000.0, 1500.0, 0.0]
+    zero = np.zeros((2, 3, 2, A))
+    inp = EngineInput(
+        population=pop,
+        sx=np.ones((2, 3, 2, A)),
+        birth_survival=np.ones((2, 3, 2)),
+        asfr=np.zeros((2, 3, A)),
+        out_rate=zero,
+        in_count=zero,
+    )
+    eps = np.array([[[0.1, -0.2, -3.0]], [[-0.1, 0.05, 0.5]]])  # (T, D=1, Z)
+    raw = project_arrays(inp, Levels(net_migration=eps), n_draws=1)
+    tot = raw.population.sum(axis=(-2, -1))[:, 0]  # (T+1, Z)
+    np.testing.assert_allclose(tot[1], [2200.0, 1600.0, 0.0])  # zone 3 capped at everybody
+    np.testing.assert_allclose(tot[2], [1980.0, 1680.0, 0.0])  # empty zone receives nothing
+    np.testing.assert_allclose(raw.in_migration[0, 0, 0], [100.0, 100.0])
+    np.testing.assert_allclose(raw.out_migration[0, 0, 1], [100.0, 300.0])
+    np.testing.assert_allclose(raw.out_migration[0, 0, 2], [10.0, 0.0])
+    # ages shift by one, the structure within the zone is kept
+    np.testing.assert_allclose(raw.population[2, 0, 0, 0, 42] / raw.population[2, 0, 0, 1, 72], 1.0)
+    _check_invariants(raw)
+
+
+def test_net_migration_noise_is_chunk_and_zone_order_invariant() -> None:
+    spec = StochasticSpec(draws=8, seed=9, sigma_net_migration={"a": 0.02, "b": 0.05, "c": 0.0})
+    full = draw_net_migration(spec, 6, range(8), ["a", "b", "c"])
+    assert full is not None
+    part = draw_net_migration(spec, 6, [5, 2], ["c", "b"])
+    assert part is not None
+    np.testing.assert_array_equal(part[:, :, 1], full[:, [5, 2], 1])
+    np.testing.assert_array_equal(part[:, :, 0], 0.0)
+    # persistent (phi = 1): one rate per draw and zone for the whole horizon
+    np.testing.assert_array_equal(full, np.broadcast_to(full[:1], full.shape))
+    # a different seed gives other numbers; the level streams are untouched by the new noise
+    other = draw_net_migration(
+        StochasticSpec(draws=8, seed=10, sigma_net_migration=0.02), 6, range(8), ["a"]
+    )
+    assert other is not None
+    assert not np.array_equal(other[:, :, 0], full[:, :, 0])
+    with_net = StochasticSpec(draws=8, seed=9, sigma_fertility=0.1, sigma_net_migration=0.05)
+    without = StochasticSpec(draws=8, seed=9, sigma_fertility=0.1)
+    np.testing.assert_array_equal(
+        draw_levels(with_net, 6, range(8)).fertility, draw_levels(without, 6, range(8)).fertility
+    )
+    with pytest.raises(ValueError, match="lacks zones"):
+        spec.net_sigmas(["a", "d"])
+
+
+def test_net_migration_noise_distribution() -> None:
+    """sd of eps is sigma (any phi); phi = 0 gives independent years; standard normals are normal."""
+    zones = [str(i) for i in range(500)]
+    for phi in (0.0, 0.7, 1.0):
+        spec = StochasticSpec(draws=200, seed=4, sigma_net_migration=0.03, ar_net_migration=phi)
+        eps = draw_net_migration(spec, 3, range(200), zones)
+        assert eps is not None
+        sd = eps.reshape(3, -1).std(axis=1)
+        np.testing.assert_allclose(sd, 0.03, rtol=0.02)
+        corr = float(np.corrcoef(eps[0].ravel(), eps[1].ravel())[0, 1])
+        assert abs(corr - phi) < 0.02
+    u = eps[0].ravel() / 0.03
+    assert abs(float(np.mean(u < -1.2816)) - 0.1) < 0.005
+
+
+def test_labelled_project_with_net_noise_and_chunks() -> None:
+    pop, rates = _tiny_rates()
+    pop2 = xr.concat([pop, pop.assign_coords(zone=["15087130"]) * 3], dim="zone")
+    rates2 = ProjectionRates(
+        **{
+            k: (
+                xr.concat([v, v.assign_coords(zone=["15087130"])], dim="zone")
+                if isinstance(v, xr.DataArray) and "zone" in v.dims
+                else v
+            )
+            for k, v in rates.__dict__.items()
+        }
+    )
+    spec = StochasticSpec(draws=6, seed=3, sigma_net_migration={"15087220": 0.02, "15087130": 0.01})
+    full = project(pop2, rates2, base_year=2020, horizon=5, stochastic=spec)
+    part = project(
+        pop2.sel(zone=["15087130"]),
+        rates2,
+        base_year=2020,
+        horizon=5,
+        stochastic=spec,
+        draw_ids=[4, 1],
+    )
+    np.testing.assert_array_equal(
+        part.population.sel(zone="15087130").values,
+        full.population.sel(zone="15087130", draw=[4, 1]).values,
+    )
+    det = project(pop2, rates2, base_year=2020, horizon=5)
+    spread = full.population.sum(("sex", "age")).sel(year=2025).std("draw")
+    assert float(spread.sel(zone="15087220")) > 0
+    assert float(np.abs(full.balance_residual()).max()) < 1e-8
+    # zero sigma reproduces the deterministic projection exactly
+    zero = project(pop2, rates2, base_year=2020, horizon=5, stochastic=StochasticSpec(draws=2))
+    np.testing.assert_array_equal(
+        zero.population.isel(draw=1).values, det.population.isel(draw=0).values
+    )

@@ -27,7 +27,15 @@ Order of events within the year ``t -> t+1`` (ages are completed years on 31 Dec
       movers arrive at their destinations as in-migrants (movers are conserved);
    c. negative scenario flows remove people, capped by the people left: ``min(-extra, N - O)``,
       counted as out-migration; positive scenario flows are added as in-migration;
-   d. in-migration counts ``in_count * i`` (``i`` the in-migration level) are added.
+   d. in-migration counts ``in_count * i`` (``i`` the in-migration level) are added;
+   e. stochastic net migration (draws only, :attr:`StochasticSpec.sigma_net_migration`): the zone
+      receives the net flow ``F = eps(z, d, t) * P(z, t)``, ``P(z, t)`` its population at the start
+      of the year (both sexes, all ages). ``F`` is distributed over sexes and ages in proportion to
+      the zone's own population at that point, ``N'`` (after a-d): every cell is multiplied by
+      ``1 + g`` with ``g = max(F / sum(N'), -1)`` (``g = 0`` for an empty zone), so the age-sex
+      structure is left as the deterministic rates make it, and a negative flow can at most remove
+      everybody present (the cap). ``g N'`` is booked per sex as in-migration when positive and as
+      out-migration when negative.
 
 5. **Control** (optional): every zone of a parent region is scaled by ``target / sum(zones)`` per sex
    so that the zones add up to the parent total; the change is reported as ``adjustment``.
@@ -41,18 +49,30 @@ level per draw and year, ``log L(t) = ar * log L(t-1) + sigma * eps(t)``, ``log 
 (``ar = 1``: random walk). Draw ``d`` uses its own random stream from
 ``numpy.random.SeedSequence(seed, spawn_key=(d,))`` (the d-th child of ``SeedSequence(seed)``),
 so any subset of draws, computed in any chunking, gives the same numbers bit for bit.
+
+The net-migration rates ``eps(z, d, t)`` (step 4e) are a stationary AR(1) per zone and draw with a
+zone-specific standard deviation ``sigma_z``: ``eps(1) = sigma_z u(1)``, ``eps(t) = phi eps(t-1) +
+sigma_z sqrt(1 - phi^2) u(t)``; ``phi = 1`` keeps one rate for the whole horizon (the
+population's log error then grows like ``sigma_z h``), ``phi = 0`` draws a fresh rate every year
+(growth like ``sigma_z sqrt(h)``). The standard normals ``u`` come from an independent
+counter-based stream: a 64-bit key per draw from ``SeedSequence(seed, spawn_key=(d, 0x4E4D))``
+hashed (SplitMix64 finaliser) with a key of the zone label and the year, turned into a normal by
+the inverse normal CDF. A zone's noise therefore depends only on (seed, draw, zone label, year):
+the same under any chunking by draws or by zones.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import numpy.typing as npt
 import xarray as xr
+from scipy.special import ndtri
 
 from wandel.demography.lifetable import OPEN_AGE
 
@@ -67,6 +87,7 @@ __all__ = [
     "ProjectionRates",
     "StochasticSpec",
     "draw_levels",
+    "draw_net_migration",
     "engine_input",
     "project",
     "project_arrays",
@@ -161,6 +182,12 @@ class StochasticSpec:
 
     ``draws`` draws with ids ``0..draws-1``; ``ar`` the AR(1) coefficient of the log levels (1.0 is
     a random walk). The lead calibrates the sigmas on backtests; the defaults are 0 (no variation).
+
+    ``sigma_net_migration`` is the standard deviation of the yearly net-migration rate ``eps``
+    (net movers per inhabitant at the start of the year, step 4e of the module doc): one number for
+    every zone or a mapping zone label -> sigma (every projected zone must be in it);
+    ``ar_net_migration`` (``phi`` in [0, 1]) its persistence: 1 keeps a draw's rate over the whole
+    horizon, 0 draws it afresh every year.
     """
 
     draws: int = 1000
@@ -170,6 +197,26 @@ class StochasticSpec:
     sigma_in_migration: float = 0.0
     sigma_out_migration: float = 0.0
     ar: float = 1.0
+    sigma_net_migration: float | Mapping[str, float] = 0.0
+    ar_net_migration: float = 1.0
+
+    def net_sigmas(self, zones: Sequence[str]) -> Array:
+        """``sigma_net_migration`` as an array over ``zones`` (labels).
+
+        >>> StochasticSpec(sigma_net_migration={"a": 0.01, "b": 0.02}).net_sigmas(["b", "a"])
+        array([0.02, 0.01])
+        """
+        s = self.sigma_net_migration
+        if isinstance(s, Mapping):
+            missing = [str(z) for z in zones if str(z) not in s]
+            if missing:
+                raise ValueError(f"sigma_net_migration lacks zones {missing[:5]}")
+            out = np.array([float(s[str(z)]) for z in zones], dtype=np.float64)
+        else:
+            out = np.full(len(zones), float(s))
+        if np.any(~np.isfinite(out)) or np.any(out < 0):
+            raise ValueError("sigma_net_migration must be finite and non-negative")
+        return out
 
     @property
     def sigmas(self) -> tuple[float, float, float, float]:
@@ -189,6 +236,83 @@ class Levels:
     mortality: Array | None = None
     in_migration: Array | None = None
     out_migration: Array | None = None
+    net_migration: Array | None = None  # (horizon, n_draws, n_zones): net rates eps, step 4e
+
+
+_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX2 = np.uint64(0x94D049BB133111EB)
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_NET_STREAM = 0x4E4D  # spawn-key tag of the net-migration stream ("NM")
+
+
+def _mix64(x: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
+    """SplitMix64 finaliser (Steele, Lea & Flood 2014), elementwise on uint64 (wrapping)."""
+    x = (x ^ (x >> np.uint64(30))) * _MIX1
+    x = (x ^ (x >> np.uint64(27))) * _MIX2
+    out: npt.NDArray[np.uint64] = x ^ (x >> np.uint64(31))
+    return out
+
+
+def _zone_keys(zones: Sequence[str]) -> npt.NDArray[np.uint64]:
+    """A 64-bit key per zone label (BLAKE2b of its UTF-8 text): independent of zone order."""
+    return np.array(
+        [
+            int.from_bytes(hashlib.blake2b(str(z).encode(), digest_size=8).digest(), "little")
+            for z in zones
+        ],
+        dtype=np.uint64,
+    )
+
+
+def _net_normals(seed: int, horizon: int, draw_ids: Sequence[int], zones: Sequence[str]) -> Array:
+    """Standard normals ``u(t, d, z)`` of the net-migration stream, shape ``(horizon, D, Z)``."""
+    dkeys = np.array(
+        [
+            np.random.SeedSequence(seed, spawn_key=(int(d), _NET_STREAM)).generate_state(
+                1, np.uint64
+            )[0]
+            for d in draw_ids
+        ],
+        dtype=np.uint64,
+    )
+    dz = _mix64(dkeys[:, None] ^ _mix64(_zone_keys(zones))[None, :])  # (D, Z)
+    steps = (np.arange(1, horizon + 1, dtype=np.uint64) * _GOLDEN)[:, None, None]
+    h = _mix64(_mix64(dz[None] + steps))
+    u = ((h >> np.uint64(11)).astype(np.float64) + 0.5) * 2.0**-53
+    out: Array = ndtri(u)
+    return out
+
+
+def draw_net_migration(
+    spec: StochasticSpec, horizon: int, draw_ids: Sequence[int], zones: Sequence[str]
+) -> Array | None:
+    """Net-migration rates ``eps(t, d, z)`` (shape ``(horizon, D, Z)``), None when all sigmas are 0.
+
+    Stationary AR(1) with standard deviation ``sigma_z`` and coefficient ``phi =
+    spec.ar_net_migration`` (see the module doc); a draw's rates depend only on the seed, the draw
+    id, the zone label and the year, so any chunking of draws or zones gives the same numbers.
+
+    >>> spec = StochasticSpec(draws=4, seed=3, sigma_net_migration={"a": 0.01, "b": 0.0})
+    >>> eps = draw_net_migration(spec, 5, range(4), ["a", "b"])
+    >>> eps.shape, bool(np.all(eps[:, :, 1] == 0)), bool(np.all(eps[0] == eps[4]))
+    ((5, 4, 2), True, True)
+    >>> bool(np.all(draw_net_migration(spec, 5, [2], ["a"])[:, 0, 0] == eps[:, 2, 0]))
+    True
+    """
+    sig = spec.net_sigmas(zones)
+    if not np.any(sig > 0):
+        return None
+    phi = float(spec.ar_net_migration)
+    if not 0.0 <= phi <= 1.0:
+        raise ValueError("ar_net_migration must lie in [0, 1]")
+    u = _net_normals(spec.seed, horizon, list(draw_ids), zones)
+    innov = np.sqrt(max(1.0 - phi * phi, 0.0))
+    eps = np.empty_like(u)
+    eps[0] = u[0]
+    for t in range(1, horizon):
+        eps[t] = phi * eps[t - 1] + innov * u[t]
+    eps *= sig
+    return eps
 
 
 def draw_levels(spec: StochasticSpec, horizon: int, draw_ids: Sequence[int]) -> Levels:
@@ -382,6 +506,13 @@ def project_arrays(
     for arr in (lv.fertility, lv.mortality, lv.in_migration, lv.out_migration):
         if arr is not None and arr.shape != (inp.horizon, n_draws):
             raise ValueError(f"levels must have shape {(inp.horizon, n_draws)}")
+    if lv.net_migration is not None and (
+        lv.net_migration.shape != (inp.horizon, n_draws, inp.n_zones)
+        or np.any(~np.isfinite(lv.net_migration))
+    ):
+        raise ValueError(
+            f"net_migration must be finite with shape {(inp.horizon, n_draws, inp.n_zones)}"
+        )
     t, z = inp.horizon, inp.n_zones
     groups = None if age_breaks is None else _check_breaks(age_breaks)
     if groups is None:
@@ -683,6 +814,9 @@ def _run_block(
         if arrivals is not None:
             cur += arrivals
             in_all[t] += arrivals.sum(axis=-1)
+        # 4e. stochastic net migration, proportional to the zone's structure, capped at everyone
+        if lv.net_migration is not None:
+            _net_flow(prev, cur, lv.net_migration[t, ds, zs], in_all[t], out_all[t], left_all[t])
         # 5. control to parent totals
         if adj_all is not None and inp.control_totals is not None and inp.parent_index is not None:
             assert p.onehot is not None
@@ -704,6 +838,29 @@ def _run_block(
     outmig[:, ds, zs] = out_all
     if adj_all is not None:
         adjust[:, ds, zs] = adj_all
+
+
+def _net_flow(
+    prev: Array, cur: Array, eps: Array, inflow: Array, outflow: Array, left: Array
+) -> None:
+    """Step 4e in place: ``cur *= 1 + g``, ``g = max(eps P(t) / sum(cur), -1)`` per (draw, zone).
+
+    ``g`` times the zone's people by sex is added to ``inflow`` where positive and to ``outflow``
+    (and taken from ``left``, those staying) where negative.
+    """
+    start = prev.sum(axis=(-2, -1))
+    have = cur.sum(axis=-1)  # (D, Z, 2)
+    total = have.sum(axis=-1)
+    g = np.zeros_like(total)
+    np.divide(eps * start, total, out=g, where=total > 0)
+    np.maximum(g, -1.0, out=g)
+    move = have * g[..., None]
+    cur *= (1.0 + g)[..., None, None]
+    gain = np.maximum(move, 0.0)
+    loss = gain - move
+    inflow += gain
+    outflow += loss
+    left -= loss
 
 
 def _check_breaks(breaks: Sequence[int]) -> npt.NDArray[np.int64]:
@@ -866,7 +1023,8 @@ def project(
     base_year, horizon
         The projection covers the years ``base_year + 1 .. base_year + horizon``.
     stochastic
-        Level uncertainty; None gives one deterministic draw (``draw = 0``, levels 1).
+        Level and net-migration uncertainty; None gives one deterministic draw (``draw = 0``,
+        levels 1, no net-migration noise).
     draw_ids
         Which draws to compute (default ``range(stochastic.draws)``): a chunk of the draws gives
         exactly the numbers of the same draws in the full run.
@@ -904,6 +1062,10 @@ def project(
     else:
         ids = list(range(stochastic.draws)) if draw_ids is None else [int(d) for d in draw_ids]
         levels = draw_levels(stochastic, horizon, ids)
+        zone_labels = [str(z) for z in population["zone"].values]
+        net = draw_net_migration(stochastic, horizon, ids, zone_labels)
+        if net is not None:
+            levels = replace(levels, net_migration=net)
     raw = project_arrays(inp, levels, n_draws=len(ids), threads=threads, age_breaks=age_breaks)
     return _label(raw, population, base_year, horizon, ids, levels, age_breaks)
 

@@ -94,6 +94,26 @@ def project_reference(
                                 came += movers[origin][s][a] * float(inp.od[origin, z])
                         new[z][s][a] += came
                         comps[2, t, d, z, s] += came
+            # 4e. stochastic net migration: eps * P(t), spread like the zone's people, capped
+            if lv.net_migration is not None:
+                for z in range(n_z):
+                    start_total = 0.0
+                    have = [0.0, 0.0]
+                    for s in range(2):
+                        for a in range(n_a):
+                            start_total += float(pop[t, d, z, s, a])
+                            have[s] += new[z][s][a]
+                    total = have[0] + have[1]
+                    flow = float(lv.net_migration[t, d, z]) * start_total
+                    g = max(flow / total, -1.0) if total > 0 else 0.0
+                    for s in range(2):
+                        for a in range(n_a):
+                            new[z][s][a] *= 1.0 + g
+                        move = have[s] * g
+                        if move > 0:
+                            comps[2, t, d, z, s] += move
+                        else:
+                            comps[3, t, d, z, s] -= move
             # 5. control to parent totals
             if inp.parent_index is not None and inp.control_totals is not None:
                 n_g = inp.control_totals.shape[1]
