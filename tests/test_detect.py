@@ -34,6 +34,7 @@ EXPECTED = {
     "gemeindeverzeichnis/AuszugGV4QAktuell_2019.csv": "gv-isys",
     "geometrie/VG250_GEM_simplified.zip": "vg250",
     "geometrie/VG250_DE_simplified.zip": "vg250",
+    "geometrie/VG250_LAN_mesh_simplified.zip": "vg250",
     "einrichtungen/krankenhaeuser_gba_2015-2019.csv": "facilities",
 }
 

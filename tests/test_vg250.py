@@ -84,11 +84,24 @@ def test_germany_outline(shared_data: Path, gem: vg250.ImportBatch) -> None:
     assert _areas_km2(g[g["level"] == "gemeinde"]).sum() == pytest.approx(_areas_km2(de)[0], 1e-3)
 
 
-def test_laender_mesh_is_refused_clearly(shared_data: Path) -> None:
-    with pytest.raises(MissingColumnError, match="mesh") as info:
-        vg250.read(shared_data / GEO / "VG250_LAN_mesh_simplified.zip")
-    assert info.value.column == "ARS"
-    assert info.value.value == "FID"
+def test_laender_mesh_reads_as_border_lines(shared_data: Path) -> None:
+    """The Länder mesh is keyless lines: one row of Land border lines for maps, zone DG.
+
+    Independent check: every vertex of the mesh lies on the border of a Land dissolved from the
+    Gemeinde polygons, and the mesh touches the border of each of the 16 Länder.
+    """
+    batch = vg250.read(shared_data / GEO / "VG250_LAN_mesh_simplified.zip")
+    b = batch.tables["boundaries"]
+    assert b[["zone", "level"]].to_dict("records") == [{"zone": "DG", "level": "border_lines"}]
+    assert batch.rows_read == 1265
+    mesh = shapely.from_wkb(b["geometry"].iloc[0])
+    gem = vg250.read(shared_data / GEO / "VG250_GEM_simplified.zip").tables["boundaries"]
+    lander = shapely.from_wkb(gem.loc[gem["level"] == "land", "geometry"].to_numpy())
+    assert len(lander) == 16
+    borders = shapely.union_all(shapely.boundary(lander))
+    vertices = shapely.points(shapely.get_coordinates(mesh)[::10])
+    assert float(shapely.distance(vertices, borders).max()) < 1.0  # metres
+    assert all(shapely.distance(shapely.boundary(land), mesh) < 1.0 for land in lander)
 
 
 def test_sniff(shared_data: Path, tmp_path: Path) -> None:

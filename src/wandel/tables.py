@@ -204,9 +204,14 @@ TABLES: dict[str, TableSpec] = {
         ),
         TableSpec(
             "boundaries",
-            (ZONE, _c("valid_year", "INTEGER", "Int64", False, "territorial status year")),
             (
-                _c("level", "VARCHAR", "string", False),
+                ZONE,
+                _c("valid_year", "INTEGER", "Int64", False, "territorial status year"),
+                _c(
+                    "level", "VARCHAR", "string", False, "gemeinde, kreis, land, bund, border_lines"
+                ),
+            ),
+            (
                 _c("crs", "VARCHAR", "string", False, "e.g. EPSG:25832"),
                 _c("geometry", "BLOB", "object", False, "WKB"),
             ),

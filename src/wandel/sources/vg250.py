@@ -7,9 +7,10 @@ A 12-digit ARS of a Gemeinde becomes its 8-digit AGS by dropping the four Gemein
 
 Shorter keys give the higher levels (2 Land, 3 Regierungsbezirk, 5 Kreis, 9 Gemeindeverband). A file
 without a key attribute is read only if its name marks the outline of Germany (``VG250_DE``,
-``VG250_STA``): it becomes zone ``DG``, level ``bund``. The simplified Länder *mesh*
-(``VG250_LAN_mesh``: border lines without keys) cannot be keyed and is refused; the Länder and Kreise
-are derived instead from a Gemeinde file by dissolving its polygons (``derive``).
+``VG250_STA``): it becomes zone ``DG``, level ``bund``. A keyless file of *lines* (the simplified
+Länder mesh ``VG250_LAN_mesh``: the Land borders as a line network) becomes one row, zone ``DG``, level
+``border_lines``, for drawing maps: its lines cannot be keyed to Länder, so the Länder and Kreise as
+areas are derived from a Gemeinde file by dissolving its polygons (``derive``).
 
 ``valid_year`` (the territorial status) is taken from an attribute ``VALID_YEAR``, ``STAND`` or
 ``GEBIETSSTAND`` when the file has one; otherwise from the parameter, whose default
@@ -273,6 +274,46 @@ def dissolve(boundaries: pd.DataFrame, level: str) -> pd.DataFrame:
     return conform("boundaries", frame)
 
 
+def _border_lines(
+    p: Path, wkb: npt.NDArray[np.object_], crs: str, valid_year: int, fields: dict[str, Any]
+) -> ImportBatch:
+    """A keyless line layer (e.g. the Länder mesh): one MultiLineString row, zone DG."""
+    geoms = shapely.from_wkb(wkb)
+    bad = ~shapely.is_valid(geoms) | shapely.is_empty(geoms)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise InputFormatError(
+            str(p),
+            line=i + 1,
+            column="geometry",
+            reason="invalid or empty line (record number given as line)",
+            expected="valid border lines",
+        )
+    years = _years(str(p), fields, len(wkb), valid_year)
+    lines = shapely.line_merge(shapely.union_all(geoms))
+    frame = pd.DataFrame(
+        {
+            "zone": ["DG"],
+            "valid_year": [int(years[0])],
+            "level": ["border_lines"],
+            "crs": [crs],
+            "geometry": [shapely.to_wkb(lines)],
+        }
+    )
+    meta = SourceMeta(
+        file=p.name,
+        sha256=sha256_of(p),
+        kind=NAME,
+        table_code="VG250",
+        title=f"VG250 Grenzlinien ({len(wkb)} Linien, für Karten)",
+        producer="Bundesamt für Kartographie und Geodäsie (BKG)",
+        licence=LICENCE_BKG,
+    )
+    return ImportBatch(
+        meta=meta, tables={"boundaries": conform("boundaries", frame)}, rows_read=len(wkb)
+    )
+
+
 def read(
     path: str | Path,
     *,
@@ -319,7 +360,10 @@ def read(
         wkb = wkb[keep]
         fields = {k: np.asarray(v)[keep] for k, v in fields.items()}
         n = len(wkb)
-    zones, levels, key_attr = _keys(file, fields, n, p.name, str(meta.get("geometry_type") or ""))
+    gtype = str(meta.get("geometry_type") or "")
+    if "line" in gtype.lower() and "ars" not in fields and "ags" not in fields:
+        return _border_lines(p, wkb, str(crs), valid_year, fields)
+    zones, levels, key_attr = _keys(file, fields, n, p.name, gtype)
     years = _years(file, fields, n, valid_year)
     geoms, repaired = _polygons(file, wkb, zones, repair_invalid)
     frame = pd.DataFrame(
