@@ -101,7 +101,7 @@ def test_generic_csv(fixtures: Path) -> None:
 
 def test_semicolon_csv_decimal_comma_and_lat_first(fixtures: Path) -> None:
     batch = facilities.read(
-        fixtures / "facilities" / "schools_semicolon.csv", year=2022, kind="school"
+        fixtures / "facilities" / "schools_semicolon.csv", year=2022, facility_kind="school"
     )
     b = batch.tables["facilities"]
     assert b["lat"].tolist() == pytest.approx([51.6469, 51.2949])

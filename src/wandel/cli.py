@@ -29,6 +29,18 @@ app = typer.Typer(
 def import_(
     files: Annotated[list[Path], typer.Argument(help="Dateien (CSV, ZIP, XLSX, Shapefile-ZIP).")],
     kind: Annotated[str, typer.Option("--kind", help="Format; 'auto' erkennt es.")] = "auto",
+    year: Annotated[
+        int | None,
+        typer.Option("--year", help="Bezugsjahr für Einrichtungslisten ohne eigenes Jahr."),
+    ] = None,
+    valid_year: Annotated[
+        int | None,
+        typer.Option("--valid-year", help="Gebietsstand für Grenzen (VG250) ohne eigene Angabe."),
+    ] = None,
+    facility_kind: Annotated[
+        str | None,
+        typer.Option("--facility-kind", help="Art der Einrichtungen (school, kita, gp, ...)."),
+    ] = None,
     db: DbOption = None,
 ) -> None:
     """Amtliche Dateien in den Datenbestand importieren (jede Datei: alles oder nichts)."""
@@ -51,7 +63,9 @@ def import_(
             task = progress.add_task(tr("reading", lang), total=len(files))
             for f in files:
                 progress.update(task, description=f"{tr('reading', lang)} {f.name}")
-                batches.append(read(f, kind))
+                batches.append(
+                    read(f, kind, year=year, valid_year=valid_year, facility_kind=facility_kind)
+                )
                 progress.advance(task)
 
     try:

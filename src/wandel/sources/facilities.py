@@ -20,7 +20,7 @@ point that lies outside Germany's box (lat 47-55.1, lon 5.8-15.1) but inside it 
 exchanged is refused with a hint at the swap. Generic lists may hold points outside Germany (a
 hospital across the border near Görlitz is a real option). Ids must be present and unique per year.
 Lists without a year get the ``year`` parameter (default :data:`DEFAULT_YEAR`), lists without a kind
-the ``kind`` parameter.
+the ``facility_kind`` parameter.
 """
 
 from __future__ import annotations
@@ -503,14 +503,16 @@ def _read_geojson(path: Path, year: int, kind: str) -> ImportBatch:
     )
 
 
-def read(path: str | Path, *, year: int = DEFAULT_YEAR, kind: str = DEFAULT_KIND) -> ImportBatch:
+def read(
+    path: str | Path, *, year: int = DEFAULT_YEAR, facility_kind: str = DEFAULT_KIND
+) -> ImportBatch:
     """Read a facility list (G-BA hospitals, generic CSV or GeoJSON) into ``facilities``.
 
     Parameters
     ----------
     path
         ``.csv``/``.txt`` or ``.geojson``/``.json``.
-    year, kind
+    year, facility_kind
         Used for rows whose file gives no year or no kind.
 
     Raises
@@ -522,8 +524,8 @@ def read(path: str | Path, *, year: int = DEFAULT_YEAR, kind: str = DEFAULT_KIND
     """
     p = Path(path)
     if p.suffix.lower() in {".geojson", ".json"}:
-        return _read_geojson(p, year, kind)
+        return _read_geojson(p, year, facility_kind)
     rec = read_records(p)
     if all(c in rec.header for c in _HOSPITAL_COLUMNS):
         return _read_hospitals(rec, p)
-    return _read_generic_csv(rec, p, year, kind)
+    return _read_generic_csv(rec, p, year, facility_kind)

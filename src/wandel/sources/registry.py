@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import importlib
+import inspect
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
-from typing import cast
+from typing import Any, cast
 
 from wandel.errors import UnknownFormatError
 from wandel.sources.base import ImportBatch
@@ -48,12 +49,17 @@ def detect(path: str | Path) -> str:
     )
 
 
-def read(path: str | Path, kind: str = "auto") -> ImportBatch:
-    """Read ``path`` with the reader ``kind`` (``"auto"``: :func:`detect`)."""
+def read(path: str | Path, kind: str = "auto", **options: Any) -> ImportBatch:
+    """Read ``path`` with the reader ``kind`` (``"auto"``: :func:`detect`).
+
+    ``options`` are keyword parameters of readers that take them (e.g. ``year`` for facility lists,
+    ``valid_year`` for VG250); a reader that does not know an option simply does not get it.
+    """
     p = Path(path)
     if kind == "auto":
         kind = detect(p)
     if kind not in _MODULES:
         raise UnknownFormatError(f"unknown kind {kind!r}; known kinds: {', '.join(_MODULES)}")
-    reader = cast(Callable[[Path], ImportBatch], _module(kind).read)
-    return reader(p)
+    reader = cast(Callable[..., ImportBatch], _module(kind).read)
+    accepted = inspect.signature(reader).parameters
+    return reader(p, **{k: v for k, v in options.items() if k in accepted and v is not None})
