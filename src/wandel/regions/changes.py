@@ -52,7 +52,7 @@ CHANGE_COLUMNS = [
     "from_area_km2",
     "note",
 ]
-"""Columns of a change table (the first seven are what the store keeps)."""
+"""Columns of a change table, as the store keeps them (table ``zone_changes``)."""
 
 PLAUSIBLE_KM = 25.0
 """A Gemeinde centre further than this from its Verband siblings' mean is treated as misplaced."""

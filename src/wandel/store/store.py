@@ -21,6 +21,7 @@ import duckdb
 import pandas as pd
 
 from wandel.errors import StoreError
+from wandel.regions.changes import CHANGE_COLUMNS
 from wandel.sources.base import ImportBatch
 from wandel.tables import TABLES, TableSpec, conform
 
@@ -254,19 +255,7 @@ class Store:
 
     def replace_zone_changes(self, changes: pd.DataFrame) -> None:
         """Replace the recorded territorial changes (derived by :mod:`wandel.regions`) in one transaction."""
-        cols = [
-            "from_zone",
-            "to_zone",
-            "from_year",
-            "to_year",
-            "weight",
-            "basis",
-            "kind",
-            "flagged",
-            "from_pop",
-            "from_area_km2",
-            "note",
-        ]
+        cols = CHANGE_COLUMNS
         changes = changes.reindex(columns=cols)
         con = self.con
         con.execute("BEGIN TRANSACTION")
