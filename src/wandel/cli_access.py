@@ -110,7 +110,8 @@ def _report_unsnapped(frame: pd.DataFrame, what: str) -> None:
         )
         err.print(
             f"[yellow]{len(frame)} {what} nicht am Netz (not snapped):[/] {shown}",
-            highlight=False, emoji=False,
+            highlight=False,
+            emoji=False,
             soft_wrap=True,
         )
 
@@ -367,7 +368,8 @@ def access_nearest(
         out.print(
             f"{len(frame)} Startpunkte, {int(t.notna().sum())} mit Fahrzeit; Median "
             f"{t.median():.1f} min, Maximum {t.max():.1f} min ({res.method}) -> {out_file}",
-            highlight=False, emoji=False,
+            highlight=False,
+            emoji=False,
             soft_wrap=True,
         )
 
@@ -428,7 +430,10 @@ def access_matrix(
             frame["method"] = res.method
         _write_csv(frame, out_file)
         out.print(
-            f"{len(frame)} Paare ({res.method}) -> {out_file}", highlight=False, emoji=False, soft_wrap=True
+            f"{len(frame)} Paare ({res.method}) -> {out_file}",
+            highlight=False,
+            emoji=False,
+            soft_wrap=True,
         )
 
     run_cli(run)
@@ -469,7 +474,9 @@ def access_isochrones(
         table = iso.table.assign(method=iso.method)
         table["source"] = table["source"].astype(str)
         write_atomic(out_file, lambda p: table.to_file(p, driver=driver))
-        out.print(f"{len(table)} Isochronen ({iso.method}) -> {out_file}", highlight=False, emoji=False)
+        out.print(
+            f"{len(table)} Isochronen ({iso.method}) -> {out_file}", highlight=False, emoji=False
+        )
 
     run_cli(run)
 
@@ -622,7 +629,8 @@ def _plan(
         if m.n_missing:
             err.print(
                 f"[yellow]{m.n_missing} fehlende Paare als unerreichbar behandelt[/]",
-                highlight=False, emoji=False,
+                highlight=False,
+                emoji=False,
             )
         d = wp.read_demand(demand, m.origins)
         cap = None if capacity is None else wp.read_capacity(capacity, m.destinations)

@@ -187,7 +187,7 @@ def _current_access(
     console.print(
         f"Krankenhäuser {reg.hospital_year} ({len(reg.hospitals)} Standorte), Menschen 75+ "
         f"{reg.year} (geschätzt) in {len(t)} Gemeinden: mittlere Fahrzeit {_fmt(mean)} min, "
-        f"95 % erreichen eines in {_fmt(p95)} min [{res.method}]",
+        f"95 % erreichen eines in {_fmt(p95)} min ({res.method})",
         highlight=False,
         emoji=False,
     )
@@ -358,7 +358,7 @@ def _map_region(reg: _Region, access: pd.DataFrame, path: Path) -> Path:
         legend_kwds={
             "label": "Fahrzeit zum nächsten Krankenhaus (min, Luftlinie × 1,3 bei 50 km/h)"
         },
-        missing_kwds={"color": "lightgrey"},
+        missing_kwds={"color": "lightgrey", "label": "ohne Einwohnerzahl"},
         linewidth=0.1,
         edgecolor="white",
     )
@@ -420,7 +420,7 @@ def _heidelberg(pbf: Path, out_dir: Path, console: Console) -> list[Path]:
     n_un = int((~o.snapped).sum())
     console.print(
         f"Heidelberg: {len(grid)} Rasterpunkte (1 km), {n_un} weiter als 500 m vom Straßennetz "
-        f"(in der CSV mit status=unsnapped), {net.n_nodes:,} Knoten".replace(",", "."),
+        f"(in der CSV mit status=unsnapped), {_fmt(net.n_nodes, 0)} Knoten",
         highlight=False,
     )
     hosp = snap_frame(net, HEIDELBERG_DESTINATIONS.iloc[[0]], what="facilities")
