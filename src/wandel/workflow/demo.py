@@ -27,6 +27,7 @@ from wandel.estimates import estimate_gemeinde_structure
 from wandel.population import totals
 from wandel.sources.base import ImportBatch, SourceMeta
 from wandel.store import ImportReport, Store
+from wandel.workflow.demo_access import run_access_demo
 
 __all__ = [
     "DEMO_DATA",
@@ -221,6 +222,11 @@ def project_demo(db: Path, out_dir: Path, until: int = 2040) -> list[Path]:
     return files
 
 
+def _de(n: float) -> str:
+    """A whole number with German thousands separators: 13885 -> '13.885'."""
+    return f"{n:,.0f}".replace(",", ".")
+
+
 def run_demo(db: Path, out_dir: Path, console: Console | None = None) -> DemoResult:
     """Build the demo store at ``db`` and write the main job's outputs into ``out_dir``."""
     con = console or Console()
@@ -228,31 +234,18 @@ def run_demo(db: Path, out_dir: Path, console: Console | None = None) -> DemoRes
     with Store.open(db) as store:
         reports = load_demo_store(store)
         new = sum(r.rows_imported for r in reports)
-        con.print(
-            f"Datenbestand: {db} ({len(reports)} Quellen, {new:,} neue Zeilen)".replace(",", ".")
-        )
+        con.print(f"Datenbestand: {db} ({len(reports)} Quellen, {_de(new)} neue Zeilen)")
         changes = derive_zone_changes(store)
         con.print(f"Gebietsänderungen abgeleitet: {len(changes)}")
         est = add_structure_estimates(store)
-        con.print(
-            f"Geschätzte Gemeinde-Altersstrukturen: {est.rows_imported:,} Zeilen".replace(",", ".")
-        )
+        con.print(f"Geschätzte Gemeinde-Altersstrukturen: {_de(est.rows_imported)} Zeilen")
         files, seed = _summaries(store, out_dir)
     table = Table(title="Seed-Städte: Einwohner (Gebietsstand des Jahres / harmonisiert)")
     for col in seed.columns:
         table.add_column(str(col))
     for _, row in seed.iterrows():
         table.add_row(
-            *[
-                (
-                    ""
-                    if pd.isna(v)
-                    else f"{v:,.0f}".replace(",", ".")
-                    if isinstance(v, float)
-                    else str(v)
-                )
-                for v in row
-            ]
+            *[("" if pd.isna(v) else _de(v) if isinstance(v, float) else str(v)) for v in row]
         )
     con.print(table)
     con.print(
@@ -260,6 +253,9 @@ def run_demo(db: Path, out_dir: Path, console: Console | None = None) -> DemoRes
         highlight=False,
     )
     files += project_demo(db, out_dir)
+    con.print("Erreichbarkeit und Standortplanung ...", highlight=False)
+    with Store.open(db) as store:
+        files += run_access_demo(store, out_dir, console=con)
     con.print("Ergebnisse:")
     for f in files:
         con.print(f"  {f}")
