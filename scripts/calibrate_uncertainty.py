@@ -9,17 +9,25 @@ Method (documented in the CSV's ``method`` column, one row per size class and co
   complete tables with ages 0..100 start with 2000/02), divided by sqrt(3) (a
   three-year step of a random walk). Level: mean of m(x) over ages and sexes weighted by Germany's
   2015 population.
-* in- and out-migration (one sigma for both, per size class): from the backtests
-  (:func:`wandel.backtest.run_backtests`). For every case, horizon and size class the target
-  half-width of the 80 % interval is the 80th percentile of |log(projected / observed)| of the
-  deterministic Wandel projections; a run with the fertility and mortality sigmas above and a
-  migration sigma of 0.05 gives the simulated half-width, the median over zones of
-  (log q90 - log q10) / 2. The half-width grows about linearly with the migration sigma, so
-  sigma = 0.05 * median over cases and horizons of target / simulated. Zones whose simulated
-  half-width does not grow by at least 10 % over a run without migration uncertainty (no migration
-  estimated, e.g. Gemeinden at base 2009) are left out.
+* in- and out-migration LEVELS: 0. A common multiplicative level on gross flows moves a zone only
+  in the direction of its own net flow (a zone with net out-migration can never end above its
+  no-migration path) and, with the size needed to match the errors, gave absurdly skewed bands
+  (Hettstedt 2040: 9,300 deterministic, 80 % band 5,000-9,900) and 7-36 % coverage. The
+  migration error is carried by the additive net-migration noise instead.
+* net migration (per size class): from the backtest errors of the DETERMINISTIC Wandel
+  projections (:func:`wandel.backtest.run_backtests` with ``draws = 0``). For every case (level,
+  base year), horizon ``h`` and size class: ``s_h = q80(|log(projected / observed)|) / 1.2816``
+  (the sd of a normal whose central 80 % interval covers 80 % of the errors). Two growth laws are
+  fitted by weighted least squares across the case-horizons (weights: number of zones),
+  ``s_h = sigma h`` (a persistent net-migration rate error, AR coefficient 1) and
+  ``s_h = sigma sqrt(h)`` (independent yearly errors, AR coefficient 0); the law with the smaller
+  weighted residual sum of squares over all size classes is used for every class. The measured
+  ``s_h`` are written to the CSV as rows ``measured:LEVEL/BASE/hH``.
 
-Usage: ``python scripts/calibrate_uncertainty.py DB.duckdb [OUT.csv]`` (default the packaged CSV).
+Usage: ``python scripts/calibrate_uncertainty.py DB.duckdb [OUT.csv] [--check]``; ``--check``
+also prints the in-sample coverage of the 80 % intervals and an out-of-sample check (sigmas
+fitted on the Gemeinde base 2009 and Kreis cases only, coverage measured on Gemeinde base 2013,
+and the other way round).
 """
 
 from __future__ import annotations
@@ -34,11 +42,11 @@ import pandas as pd
 from wandel.backtest import run_backtests
 from wandel.rates import period_end_year
 from wandel.store import Store
-from wandel.workflow.projection import SIZE_CLASSES, load_tables
+from wandel.workflow.projection import SIZE_CLASSES, StoreTables, load_tables
 
-SIGMA0 = 0.05
 LAST_YEAR = 2015
-DRAWS = 100
+Z80 = 1.2815515655446004  # standard normal 90th percentile
+DRAWS = 200
 
 
 def fertility_sigma(fertility: pd.DataFrame) -> tuple[float, int]:
@@ -64,39 +72,78 @@ def mortality_sigma(life_tables: pd.DataFrame, population: pd.DataFrame) -> tupl
     return float(np.std(d, ddof=1) / np.sqrt(3)), len(d)
 
 
-def main(db: Path, out: Path) -> None:
+def measured_sd(errors: pd.DataFrame) -> pd.DataFrame:
+    """``s_h = q80(|log error|) / 1.2816`` per level, base year, horizon and size class."""
+    e = errors[errors["method"] == "wandel"]
+    rows = []
+    for (lvl, base, h, cls), g in e.groupby(["level", "base_year", "horizon", "size_class"]):
+        s = float(np.quantile(np.abs(g["log_error"]), 0.8)) / Z80
+        rows.append(
+            {"level": lvl, "base_year": base, "horizon": h, "size_class": cls, "s": s, "n": len(g)}
+        )
+    return pd.DataFrame(rows)
+
+
+def fit(sd: pd.DataFrame) -> tuple[dict[str, float], float, dict[str, float]]:
+    """Per size class sigma of the better growth law; returns sigmas, phi and both laws' SSE."""
+    sse: dict[str, float] = {}
+    sig: dict[str, dict[str, float]] = {}
+    for law, f in (("linear", lambda h: h), ("sqrt", np.sqrt)):
+        total = 0.0
+        sig[law] = {}
+        for cls, g in sd.groupby("size_class"):
+            x = f(g["horizon"].to_numpy(dtype=float))
+            y = g["s"].to_numpy(dtype=float)
+            w = g["n"].to_numpy(dtype=float)
+            s = float((w * x * y).sum() / (w * x * x).sum())
+            sig[law][str(cls)] = s
+            total += float((w * (y - s * x) ** 2).sum())
+        sse[law] = total
+    law = min(sse, key=lambda k: sse[k])
+    return sig[law], (1.0 if law == "linear" else 0.0), sse
+
+
+def sigma_table(
+    sf: float, sm: float, net: dict[str, float], phi: float
+) -> dict[str, dict[str, float]]:
+    out = {}
+    for cls in SIZE_CLASSES:
+        out[cls] = {
+            "fertility": sf,
+            "mortality": sm,
+            "in_migration": 0.0,
+            "out_migration": 0.0,
+            "net_migration": net.get(cls, max(net.values())),
+            "net_migration_ar": phi,
+        }
+    return out
+
+
+def coverage(tables: StoreTables, sigmas: dict[str, dict[str, float]]) -> pd.DataFrame:
+    res = run_backtests(tables, draws=DRAWS, seed=2024, sigmas=sigmas)
+    m = res.metrics[res.metrics["method"] == "wandel"]
+    return m.pivot_table(
+        index=["level", "base_year", "horizon"], columns="size_class", values="coverage80"
+    )
+
+
+def main(db: Path, out: Path, check: bool) -> None:
     with Store.open(db, read_only=True) as store:
         tables = load_tables(store)
     sf, nf = fertility_sigma(tables.fertility)
     sm, nm = mortality_sigma(tables.life_tables, tables.population)
-    trial = {
-        c: {"fertility": sf, "mortality": sm, "in_migration": SIGMA0, "out_migration": SIGMA0}
-        for c in SIZE_CLASSES
-    }
-    res = run_backtests(tables, draws=DRAWS, seed=12345, sigmas=trial)
-    no_mig = {c: {**v, "in_migration": 0.0, "out_migration": 0.0} for c, v in trial.items()}
-    res0 = run_backtests(tables, draws=DRAWS, seed=12345, sigmas=no_mig)
-    e = res.errors[res.errors["method"] == "wandel"].copy()
-    e0 = res0.errors[res0.errors["method"] == "wandel"]
-    e["half_sim"] = (np.log(e["q90"]) - np.log(e["q10"])) / 2
-    half0 = ((np.log(e0["q90"]) - np.log(e0["q10"])) / 2).to_numpy()
-    # zones whose projection does not respond to the migration level (no migration could be
-    # estimated, e.g. Gemeinden at base 2009 with a single total) cannot inform its sigma
-    e = e[e["half_sim"].to_numpy() > 1.1 * half0]
+    det = run_backtests(tables, draws=0)
+    sd = measured_sd(det.errors)
+    net, phi, sse = fit(sd)
+    law = "sigma*h (phi 1)" if phi == 1.0 else "sigma*sqrt(h) (phi 0)"
     rows = []
     for cls in SIZE_CLASSES:
-        sub = e[e["size_class"] == cls]
-        ratios = []
-        for _, g in sub.groupby(["level", "base_year", "horizon"]):
-            target = float(np.quantile(np.abs(g["log_error"]), 0.8))
-            sim = float(np.median(g["half_sim"]))
-            if sim > 0:
-                ratios.append(target / sim)
-        sig = SIGMA0 * float(np.median(ratios))
-        n = len(sub)
+        sub = sd[sd["size_class"] == cls]
+        n = int(sub["n"].sum())
         mig = (
-            f"backtest: sigma0 {SIGMA0} x median over {len(ratios)} case-horizons of "
-            "q80|log error| / simulated 80% half-width"
+            f"backtest: WLS fit of q80|log error|/1.2816 of deterministic projections over "
+            f"{len(sub)} case-horizons; law {law}; SSE linear {sse['linear']:.3g}, "
+            f"sqrt {sse['sqrt']:.3g}"
         )
         rows += [
             (cls, "fertility", sf, nf, "sd of yearly diff log TFR, DG 1991-2015"),
@@ -107,9 +154,14 @@ def main(db: Path, out: Path) -> None:
                 nm,
                 "sd of diff log mortality level, DG tables 2003-2015, /sqrt(3)",
             ),
-            (cls, "in_migration", sig, n, mig),
-            (cls, "out_migration", sig, n, mig),
+            (cls, "in_migration", 0.0, 0, "0: level noise replaced by additive net migration"),
+            (cls, "out_migration", 0.0, 0, "0: level noise replaced by additive net migration"),
+            (cls, "net_migration", net.get(cls, max(net.values())), n, mig),
+            (cls, "net_migration_ar", phi, len(sd), f"persistence of the net rate: {law}"),
         ]
+        for _, r in sub.sort_values(["level", "base_year", "horizon"]).iterrows():
+            key = f"measured:{r['level']}/{r['base_year']}/h{r['horizon']}"
+            rows.append((cls, key, float(r["s"]), int(r["n"]), "q80|log error|/1.2816"))
     out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("w", encoding="utf-8", newline="") as fh:
         wr = csv.writer(fh)
@@ -117,12 +169,24 @@ def main(db: Path, out: Path) -> None:
         for cls, comp, sig, n, method in rows:
             wr.writerow([cls, comp, f"{sig:.5f}", n, method])
     print(f"wrote {out}")
-    for r in rows:
-        print(r[:4])
+    print(sd.to_string())
+    print("SSE", sse, "phi", phi, "sigma", net)
+    if not check:
+        return
+    pd.set_option("display.width", 200)
+    print("in-sample coverage (%) of the 80 % intervals")
+    print(coverage(tables, sigma_table(sf, sm, net, phi)).round(1).to_string())
+    for train, test in ((2009, 2013), (2013, 2009)):
+        keep = (sd["level"] == "kreis") | (sd["base_year"] == train)
+        net_t, phi_t, _ = fit(sd[keep])
+        cov = coverage(tables, sigma_table(sf, sm, net_t, phi_t))
+        print(f"out-of-sample: fitted without Gemeinde base {test} -> sigma {net_t}, phi {phi_t}")
+        print(cov.loc[("gemeinde", test)].round(1).to_string())
 
 
 if __name__ == "__main__":
     default = (
         Path(__file__).resolve().parent.parent / "src/wandel/data/reference/uncertainty_sigmas.csv"
     )
-    main(Path(sys.argv[1]), Path(sys.argv[2]) if len(sys.argv) > 2 else default)
+    args = [a for a in sys.argv[1:] if a != "--check"]
+    main(Path(args[0]), Path(args[1]) if len(args) > 1 else default, "--check" in sys.argv)

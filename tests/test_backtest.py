@@ -51,3 +51,26 @@ def test_kreis_backtest_runs_and_reports(tmp_path_factory: pytest.TempPathFactor
     # the constant projection's error grows with the horizon
     assert allz.sort_values("horizon")["mape"].is_monotonic_increasing
     assert not res.age_errors.empty
+
+
+def test_kreis_backtest_coverage_with_calibrated_sigmas(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    tables = demo_tables(tmp_path_factory)
+    res = run_backtests(tables, levels=("kreis",), draws=100, seed=1)
+    w = res.metrics[(res.metrics["method"] == "wandel") & (res.metrics["size_class"] == "all")]
+    cov = w.set_index("horizon")["coverage80"]
+    # measured 94 / 92 / 82 % with 200 draws (calibration in scripts/calibrate_uncertainty.py)
+    assert bool((cov >= 65.0).all())
+    assert bool((cov <= 98.0).all())
+    e = res.errors[res.errors["method"] == "wandel"]
+    assert bool((e["q10"] < e["projected"]).all())
+    assert bool((e["projected"] < e["q90"]).all())
+    # a zero sigma set gives degenerate intervals: coverage collapses
+    zero = {
+        c: {"fertility": 0.0, "mortality": 0.0, "net_migration": 0.0}
+        for c in ("<5k", "5-20k", "20-100k", ">100k")
+    }
+    res0 = run_backtests(tables, levels=("kreis",), draws=10, seed=1, sigmas=zero)
+    w0 = res0.metrics[(res0.metrics["method"] == "wandel") & (res0.metrics["size_class"] == "all")]
+    assert bool((w0["coverage80"] < 10.0).all())

@@ -152,3 +152,28 @@ def test_kreis_control_makes_gemeinden_add_up(tables: StoreTables) -> None:
     res = run(inp, inp.rates(), 2030, control=ctl)
     gem = res.deterministic.population.sum(("zone", "age")).isel(draw=0).sel(year=2030)
     np.testing.assert_allclose(gem.values, ctl.totals.sel(parent="15087", year=2030).values)
+
+
+def test_calibrated_sigmas_use_additive_net_migration(inputs: ProjectionInputs) -> None:
+    from wandel.workflow.projection import calibrated_spec, load_sigmas
+
+    sig = load_sigmas()
+    for cls in ("<5k", "5-20k", "20-100k", ">100k"):
+        s = sig[cls]
+        assert s["in_migration"] == 0.0
+        assert s["out_migration"] == 0.0
+        assert 0.003 < s["net_migration"] < 0.05  # per year, from the backtests
+        assert s["net_migration_ar"] in (0.0, 1.0)
+        spec = calibrated_spec(cls, 10, 1)
+        assert spec.sigma_net_migration == s["net_migration"]
+        assert spec.ar_net_migration == s["net_migration_ar"]
+    # the band is roughly symmetric around the deterministic path on the log scale
+    res = run(inputs, inputs.rates(), 2040, draws=200, seed=3)
+    assert res.quantiles is not None
+    tot = res.quantiles.sum(("sex", "age")).sel(year=2040)
+    det = res.deterministic.population.sum(("sex", "age")).sel(year=2040).isel(draw=0)
+    lo = np.log(det / tot.sel(quantile=0.1))
+    hi = np.log(tot.sel(quantile=0.9) / det)
+    assert bool((lo > 0).all())
+    assert bool((hi > 0).all())
+    np.testing.assert_allclose(hi.values, lo.values, rtol=0.5)

@@ -120,3 +120,69 @@ def test_rogers_castro_profile_and_net_migration() -> None:
     )
     assert net == {"a": -4.0}
     assert span == {"a": (2013, 2017)}
+
+
+# ---------------------------------------------------------------------------------------------
+# census breaks in net migration from totals
+# ---------------------------------------------------------------------------------------------
+
+
+def test_census_dates_and_crossing() -> None:
+    assert [d.isoformat() for d in R.CENSUS_DATES] == ["2011-05-09", "2022-05-15"]
+    assert R.crosses_census(2010, 2011)  # 31.12.2010 old basis, 31.12.2011 Zensus basis
+    assert R.crosses_census(2009, 2013)
+    assert R.crosses_census(2021, 2022)
+    assert not R.crosses_census(2011, 2012)
+    assert not R.crosses_census(2013, 2021)
+    assert not R.crosses_census(2022, 2024)
+
+
+def test_net_migration_never_spans_a_census() -> None:
+    t = pd.DataFrame(
+        {
+            "zone": ["a"] * 4 + ["b"] * 2 + ["c"],
+            "year": [2008, 2009, 2013, 2014, 2009, 2013, 2013],
+            "value": [1100.0, 1000.0, 700.0, 690.0, 1000.0, 700.0, 500.0],
+        }
+    )
+    net, span = R.net_migration(t, {"a": -2.0, "b": -2.0}, 2013)
+    # a: 2009 -> 2013 crosses Zensus 2011 (a revision, not migration): the earlier clean pair
+    assert span == {"a": (2008, 2009)}
+    assert net["a"] == pytest.approx(-100.0 + 2.0)
+    # with 2014 the latest pair is clean again
+    net14, span14 = R.net_migration(t, {"a": -2.0}, 2014)
+    assert span14["a"] == (2013, 2014)
+    assert net14["a"] == pytest.approx(-10.0 + 2.0)
+    assert "b" not in net14  # only a crossing pair: left out
+
+
+def test_kreis_rate_fallback_and_zero(tables: StoreTables) -> None:
+    mig = pd.DataFrame(
+        {
+            "zone": ["15087"] * 4,
+            "year": [2012, 2012, 2013, 2013],
+            "sex": ["m", "f", "m", "f"],
+            "age_start": [18, 18, 18, 18],
+            "age_end": [25, 25, 25, 25],
+            "direction": ["in", "out", "in", "out"],
+            "value": [100.0, 300.0, 100.0, 300.0],
+            "partner": [None] * 4,
+        }
+    )
+    rates, years = R.kreis_net_rates(mig, {"15087": 100_000.0}, 2013)
+    assert rates == {"15087": pytest.approx(-0.002)}
+    assert years == {"15087": (2012, 2013)}
+    assert R.kreis_net_rates(mig, {"15087": 100_000.0}, 2011) == ({}, {})
+    inp = build_inputs(tables, ["15087220", "15087370"], 2013)
+    # the demo store's Gemeinde totals are 2009 and 2013 (crossing Zensus 2011) and its Kreis
+    # migration table starts 2020: no census-free estimate <= 2013, so migration 0
+    assert set(inp.migration.method.values()) == {"none"}
+    assert float(inp.migration.in_count.sum()) == 0.0
+    pop = inp.base.population
+    m = R.estimate_migration(pop, 2013, None, {}, {}, {"15087220": -0.002}, (2012, 2013))
+    assert m.method == {"15087220": "kreis_rate", "15087370": "none"}
+    total = float(pop.sel(zone="15087220").sum())
+    assert m.net_per_year["15087220"] == pytest.approx(-0.002 * total)
+    moved = float((m.out_rate.sel(zone="15087220") * pop.sel(zone="15087220")).sum())
+    assert moved == pytest.approx(0.002 * total, rel=1e-6)
+    assert m.years == (2012, 2013)

@@ -33,8 +33,13 @@ Migration
     with the zone's own fertility and mortality; the gross flows are unknown, so a positive net is
     entered as in-migrants and a negative net as out-migration rates (net out-movers divided by the
     population), both spread by the standard Rogers-Castro profile (this understates gross flows but
-    never invents them). With fewer than two totals ``<= base`` migration is set to 0 and the result
-    says so.
+    never invents them). Two totals are only compared when no census revision lies between them
+    (:data:`CENSUS_DATES`: the totals before and after a census are on different bases, so their
+    difference would count the revision as migration); the latest such clean pair of successive
+    totals ``<= base`` is used. Where none exists, the fallback is the zone's Kreis's net migration
+    rate (in- minus out-movers per inhabitant and year) from the Kreis migration table ``<= base``
+    (:func:`kreis_net_rates`), and zero migration where that table has no such rows; the result
+    says which (``method``: ``net``, ``kreis_rate`` or ``none``).
 Base population
     Published age groups graduated to single years 0..100+, guided by Germany's single-age shape of
     the same year. Gemeinden known only by totals get their Kreis's single-age structure by sex scaled
@@ -49,6 +54,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 
 import numpy as np
 import numpy.typing as npt
@@ -68,6 +74,7 @@ from wandel.errors import WandelError
 
 __all__ = [
     "AGES",
+    "CENSUS_DATES",
     "RC_STANDARD",
     "BasePopulation",
     "FertilityRates",
@@ -76,6 +83,7 @@ __all__ = [
     "MortalityRates",
     "ZoneFactors",
     "base_population",
+    "crosses_census",
     "estimate_fertility",
     "estimate_migration",
     "estimate_mortality",
@@ -83,6 +91,7 @@ __all__ = [
     "gemeinde_structure",
     "german_asfr",
     "german_qx",
+    "kreis_net_rates",
     "mx_scaled",
     "net_migration",
     "period_end_year",
@@ -108,6 +117,21 @@ RC_STANDARD: dict[str, float] = {
 
 Round values inside the ranges Rogers & Castro (1981, IIASA RR-81-30) report for their standard
 schedules; a stylised profile, not a fit to German data."""
+
+
+CENSUS_DATES: tuple[date, ...] = (date(2011, 5, 9), date(2022, 5, 15))
+"""Reference dates of the German censuses that rebased the population totals (Zensus 2011 and
+Zensus 2022). Totals of 31 December before and after such a date are on different bases."""
+
+
+def crosses_census(y0: int, y1: int, census: Sequence[date] = CENSUS_DATES) -> bool:
+    """Whether a census reference date lies between the totals of 31 Dec ``y0`` and 31 Dec ``y1``.
+
+    >>> crosses_census(2009, 2013), crosses_census(2011, 2013), crosses_census(2010, 2011)
+    (True, False, True)
+    """
+    lo, hi = date(min(y0, y1), 12, 31), date(max(y0, y1), 12, 31)
+    return any(lo < c <= hi for c in census)
 
 
 class MissingDataError(WandelError, ValueError):
@@ -608,8 +632,9 @@ def estimate_mortality(
 class MigrationRates:
     """Out-migration rates and in-migration counts (dims ``zone, sex, age``), per year.
 
-    ``method`` per zone: ``"gross"`` (from the migration table), ``"net"`` (from totals) or
-    ``"none"`` (no data: zero migration); ``net_per_year`` the net migration implied.
+    ``method`` per zone: ``"gross"`` (from the migration table), ``"net"`` (from a census-free
+    pair of totals), ``"kreis_rate"`` (its Kreis's net rate per inhabitant) or ``"none"`` (no
+    data: zero migration); ``net_per_year`` the net migration implied.
     """
 
     out_rate: xr.DataArray
@@ -660,30 +685,69 @@ def net_migration(
     natural_change_per_year: Mapping[str, float],
     base_year: int,
 ) -> tuple[dict[str, float], dict[str, tuple[int, int]]]:
-    """Net migration per year from the two latest totals ``<= base`` minus natural change.
+    """Net migration per year from the latest clean pair of successive totals ``<= base``.
 
-    ``N = (P(t1) - P(t0)) / (t1 - t0) - natural_change_per_year``; ``totals`` rows zone, year,
-    value (both sexes, one territorial status). Zones with fewer than two totals are left out.
+    ``N = (P(t1) - P(t0)) / (t1 - t0) - natural_change_per_year`` for the latest successive totals
+    ``t0 < t1 <= base`` with no census date between them (:func:`crosses_census`); ``totals`` rows
+    zone, year, value (both sexes, one territorial status). Zones without such a pair are left out.
 
-    >>> t = pd.DataFrame({"zone": ["1", "1", "1"], "year": [2009, 2013, 2017],
+    >>> t = pd.DataFrame({"zone": ["1", "1", "1"], "year": [2012, 2013, 2017],
     ...                   "value": [1000.0, 960.0, 0.0]})
     >>> net_migration(t, {"1": -5.0}, 2013)
-    ({'1': -5.0}, {'1': (2009, 2013)})
+    ({'1': -35.0}, {'1': (2012, 2013)})
+    >>> net_migration(t.assign(year=[2009, 2013, 2017]), {"1": -5.0}, 2013)
+    ({}, {})
     """
     t = _upto(totals, base_year)
     out: dict[str, float] = {}
     span: dict[str, tuple[int, int]] = {}
     for zone, g in t.groupby("zone"):
         g = g.groupby("year")["value"].sum().sort_index()
-        if len(g) < 2:
-            continue
-        y0, y1 = int(g.index[-2]), int(g.index[-1])
-        z = str(zone)
-        out[z] = float((g.iloc[-1] - g.iloc[-2]) / (y1 - y0)) - float(
-            natural_change_per_year.get(z, 0.0)
-        )
-        span[z] = (y0, y1)
+        years = [int(y) for y in g.index]
+        for k in range(len(years) - 1, 0, -1):
+            y0, y1 = years[k - 1], years[k]
+            if crosses_census(y0, y1):
+                continue
+            z = str(zone)
+            out[z] = float((g.iloc[k] - g.iloc[k - 1]) / (y1 - y0)) - float(
+                natural_change_per_year.get(z, 0.0)
+            )
+            span[z] = (y0, y1)
+            break
     return out, span
+
+
+def kreis_net_rates(
+    migration: pd.DataFrame, kreis_population: Mapping[str, float], base_year: int
+) -> tuple[dict[str, float], dict[str, tuple[int, ...]]]:
+    """Net migration per inhabitant and year of each Kreis from its migration table ``<= base``.
+
+    ``r = (sum in - sum out) / n_years / P`` over the age-group rows (both sexes, no partner
+    region) of the years ``<= base``; ``P`` the Kreis population from ``kreis_population``.
+    Returns the rates and the years used; Kreise without rows or population are left out.
+
+    >>> m = pd.DataFrame({"zone": ["01001"] * 2, "year": [2020] * 2, "sex": ["m", "f"],
+    ...     "age_start": [18, 18], "age_end": [25, 25], "direction": ["in", "out"],
+    ...     "value": [300.0, 100.0], "partner": [None, None]})
+    >>> kreis_net_rates(m, {"01001": 10_000.0}, 2020)
+    ({'01001': 0.02}, {'01001': (2020,)})
+    """
+    mig = _upto(migration, base_year)
+    mig = mig[mig["sex"].isin(SEXES) & mig["value"].notna() & ~_all_ages(mig)]
+    mig = mig[mig["partner"].fillna("") == ""]
+    rates: dict[str, float] = {}
+    used: dict[str, tuple[int, ...]] = {}
+    for zone, g in mig.groupby("zone"):
+        z = str(zone)
+        pop = float(kreis_population.get(z, 0.0))
+        if pop <= 0:
+            continue
+        years = tuple(sorted(int(y) for y in g["year"].unique()))
+        flows = g.groupby("direction")["value"].sum()
+        net = float(flows.get("in", 0.0)) - float(flows.get("out", 0.0))
+        rates[z] = net / len(years) / pop
+        used[z] = years
+    return rates, used
 
 
 def estimate_migration(
@@ -692,12 +756,17 @@ def estimate_migration(
     migration: pd.DataFrame | None = None,
     net_per_year: Mapping[str, float] | None = None,
     net_years: Mapping[str, tuple[int, int]] | None = None,
+    fallback_rate: Mapping[str, float] | None = None,
+    fallback_years: Sequence[int] = (),
 ) -> MigrationRates:
     """Migration for the zones of ``population``: gross where the table has them, else net.
 
     Zones with rows in ``migration`` (years ``<= base``) get gross flows; the others take
     ``net_per_year`` (see :func:`net_migration`) spread by the standard Rogers-Castro profile,
-    positive as in-migrants, negative as out-migration rates; zones in neither get zero migration.
+    positive as in-migrants, negative as out-migration rates; zones in neither take
+    ``fallback_rate`` (net movers per inhabitant and year, e.g. their Kreis's from
+    :func:`kreis_net_rates`, years ``fallback_years``) times their population, method
+    ``kreis_rate``; zones without any of these get zero migration (method ``none``).
     """
     zones = [str(z) for z in population["zone"].values]
     mig = migration if migration is not None else pd.DataFrame(columns=["zone", "year"])
@@ -721,15 +790,20 @@ def estimate_migration(
     for j, z in enumerate(zones):
         if z in method:
             continue
-        if z not in net_in:
+        if z in net_in:
+            n = net_in[z]
+            method[z] = "net"
+            if net_years and z in net_years:
+                years.update(net_years[z])
+        elif fallback_rate is not None and z in fallback_rate:
+            n = float(fallback_rate[z]) * float(population.sel(zone=z).values.sum())
+            method[z] = "kreis_rate"
+            years.update(fallback_years)
+        else:
             method[z] = "none"
             net[z] = 0.0
             continue
-        n = net_in[z]
-        method[z] = "net"
         net[z] = n
-        if net_years and z in net_years:
-            years.update(net_years[z])
         profile = np.stack([rc, rc]) / 2.0  # equal split by sex
         if n >= 0:
             in_count[j] = n * profile
@@ -739,7 +813,13 @@ def estimate_migration(
             out_rate[j] = np.clip(movers / np.maximum(p, 1e-9), 0.0, 0.5)
     coords = {"zone": zones, "sex": list(SEXES), "age": AGES}
     notes = tuple(
-        f"{z}: no migration data <= {base_year}, migration 0" for z in zones if method[z] == "none"
+        f"{z}: no migration data <= {base_year} (no census-free pair of totals), migration 0"
+        for z in zones
+        if method[z] == "none"
+    ) + tuple(
+        f"{z}: no census-free pair of totals <= {base_year}, its Kreis's net migration rate used"
+        for z in zones
+        if method[z] == "kreis_rate"
     )
     return MigrationRates(
         xr.DataArray(out_rate, dims=("zone", "sex", "age"), coords=coords),

@@ -46,6 +46,7 @@ from wandel.rates import (
     estimate_migration,
     estimate_mortality,
     estimate_srb,
+    kreis_net_rates,
     mx_scaled,
     net_migration,
     rogers_castro,
@@ -295,8 +296,18 @@ def build_inputs(
     srb, srb_years = estimate_srb(t.births, base_year)
     nat = _natural_change(base.population, fert, mort)
     net, span = net_migration(totals[totals["zone"].isin(zones)], nat, base_year)
-    mig_table = t.migration if all(len(z) == 5 for z in zones) else None
-    mig = estimate_migration(base.population, base_year, mig_table, net, span)
+    is_kreis = all(len(z) == 5 for z in zones)
+    mig_table = t.migration if is_kreis else None
+    fallback: dict[str, float] | None = None
+    fb_years: tuple[int, ...] = ()
+    if not is_kreis and any(z not in net for z in zones):
+        # no census-free pair of totals: the Kreis's net migration rate from its migration table
+        kpop = kreis_base.population.sum(("sex", "age"))
+        kpop_map = {str(k): float(v) for k, v in zip(kpop["zone"].values, kpop.values, strict=True)}
+        k_rates, k_years = kreis_net_rates(t.migration, kpop_map, base_year)
+        fallback = {z: k_rates[z[:5]] for z in zones if z[:5] in k_rates}
+        fb_years = tuple(sorted({y for ys in k_years.values() for y in ys}))
+    mig = estimate_migration(base.population, base_year, mig_table, net, span, fallback, fb_years)
     return ProjectionInputs(base, fert, mort, mig, srb, srb_years, base_year)
 
 
@@ -473,7 +484,13 @@ def load_sigmas(path: Path | None = None) -> dict[str, dict[str, float]]:
 def calibrated_spec(
     size: str, draws: int, seed: int, sigmas: Mapping[str, Mapping[str, float]] | None = None
 ) -> StochasticSpec:
-    """The :class:`StochasticSpec` of a size class from the calibrated sigmas (random walk)."""
+    """The :class:`StochasticSpec` of a size class from the calibrated sigmas.
+
+    Fertility and mortality levels (and in-/out-migration levels, if given) follow random walks;
+    ``net_migration`` is the sigma of the additive net-migration rate of every zone of the class
+    and ``net_migration_ar`` its persistence ``phi`` (default 1: one rate per draw for the whole
+    horizon), see :class:`wandel.demography.engine.StochasticSpec`.
+    """
     s = (sigmas or load_sigmas())[size]
     return StochasticSpec(
         draws=draws,
@@ -483,6 +500,8 @@ def calibrated_spec(
         sigma_in_migration=s.get("in_migration", 0.0),
         sigma_out_migration=s.get("out_migration", 0.0),
         ar=1.0,
+        sigma_net_migration=s.get("net_migration", 0.0),
+        ar_net_migration=s.get("net_migration_ar", 1.0),
     )
 
 
