@@ -177,3 +177,32 @@ def test_calibrated_sigmas_use_additive_net_migration(inputs: ProjectionInputs) 
     assert bool((lo > 0).all())
     assert bool((hi > 0).all())
     np.testing.assert_allclose(hi.values, lo.values, rtol=0.5)
+
+
+def test_pyramid_draws_age_groups_as_per_year_blocks() -> None:
+    import pandas as pd
+
+    from wandel.reports.charts import pyramid
+
+    rows: list[tuple[int, int | None, float]] = [(a, a + 1, 100.0) for a in range(75)]
+    rows += [(75, 80, 500.0), (80, 85, 250.0), (85, 90, 100.0), (90, None, 55.0)]
+    frame = pd.DataFrame(
+        [
+            {"zone": "z", "year": y, "sex": s, "age_start": a, "age_end": e, "value": v}
+            for y in (2019, 2040)
+            for s in ("m", "f")
+            for a, e, v in rows
+        ]
+    )
+    fig = pyramid(frame, "z", (2019, 2040), "t")
+    ax = fig.axes[0]
+    from matplotlib.patches import Rectangle
+
+    rects = [p for p in ax.patches if isinstance(p, Rectangle)]
+    bars = [p for p in rects if p.get_height() > 0 and p.get_width() > 0]  # women
+    by_age = {round(p.get_y()): (p.get_height(), p.get_width()) for p in bars}
+    assert by_age[75] == pytest.approx((5.0, 100.0))  # 500 people over 5 years: 100 per year
+    assert by_age[80] == pytest.approx((5.0, 50.0))
+    assert by_age[90] == pytest.approx((11.0, 5.0))  # open group 90+ drawn over 90..100
+    assert max(w for _, w in by_age.values()) == pytest.approx(100.0)  # no spike
+    assert "Personen je Altersjahr" in ax.get_xlabel()

@@ -186,3 +186,16 @@ def test_kreis_rate_fallback_and_zero(tables: StoreTables) -> None:
     moved = float((m.out_rate.sel(zone="15087220") * pop.sel(zone="15087220")).sum())
     assert moved == pytest.approx(0.002 * total, rel=1e-6)
     assert m.years == (2012, 2013)
+
+
+def test_germany_shape_does_not_double_count_overlapping_groups(tables: StoreTables) -> None:
+    """2020 holds single ages 75.. and the groups 75-79, 80-84 too: no spikes at 75 and 80."""
+    shape = R._germany_shape(tables.population, 2020)
+    assert shape is not None
+    for a in (75, 80, 85):
+        assert shape[a] < 1.3 * max(shape[a - 1], shape[a + 1])
+    dg = tables.population
+    dg = dg[(dg["zone"] == "DG") & (dg["year"] == 2020) & dg["sex"].isin(["m", "f"])]
+    total = dg[(dg["age_start"] == 0) & dg["age_end"].isna()]["value"].sum()
+    if total > 0:
+        assert shape.sum() == pytest.approx(total, rel=1e-6)

@@ -290,12 +290,36 @@ def _germany_shape(population: pd.DataFrame, year: int) -> Array | None:
     if dg.empty:
         return None
     y = int(dg["year"].max())
-    g = dg[dg["year"] == y].groupby("age_start")["value"].sum().sort_index()
-    ends = dg[dg["year"] == y].groupby("age_start")["age_end"].first().sort_index()
-    if not ends.isna().iloc[-1]:
+    part = _finest_partition(dg[dg["year"] == y])
+    if part is None:
         return None
+    g = part.groupby("age_start")["value"].sum().sort_index()
     shape: Array = graduate(g.to_numpy(dtype=np.float64), [int(a) for a in g.index])
     return shape
+
+
+def _finest_partition(rows: pd.DataFrame) -> pd.DataFrame | None:
+    """The rows forming the finest partition of ages 0..open, or None if there is none.
+
+    A year may hold both single ages and 5-year groups of the same ages (e.g. 75 and 75-79 from
+    two tables); summing by ``age_start`` would then count those people twice (spikes at 75, 80
+    in the pyramids). From age 0 on, the narrowest row starting at the current age is taken
+    (an open group counts as widest) until the open group is reached.
+    """
+    width = (rows["age_end"].astype("Float64") - rows["age_start"]).fillna(1e9)
+    r = rows.assign(_w=width.to_numpy(dtype=np.float64))
+    keep = []
+    age = 0
+    while True:
+        cand = r[r["age_start"] == age]
+        if cand.empty:
+            return None
+        w = float(cand["_w"].min())
+        keep.append(cand[cand["_w"] == w])
+        if w >= 1e9:
+            break
+        age += int(w)
+    return pd.concat(keep).drop(columns="_w")
 
 
 @dataclass(frozen=True)

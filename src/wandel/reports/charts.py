@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-__all__ = ["SOURCE_NOTE", "fan_chart", "pyramid", "save"]
+__all__ = ["OPEN_END", "SOURCE_NOTE", "age_blocks", "fan_chart", "pyramid", "save"]
 
 SOURCE_NOTE = (
     "Datenbasis: Statistische Ämter des Bundes und der Länder, Destatis GV-ISys, dl-de/by-2-0; "
@@ -21,24 +22,77 @@ SOURCE_NOTE = (
 )
 
 
+OPEN_END = 101
+"""Ages drawn for an open group (``age_end`` missing): up to 100, i.e. ``age_start .. 100``."""
+
+
+def age_blocks(rows: pd.DataFrame) -> pd.DataFrame:
+    """Age groups as blocks of persons per single year of age.
+
+    Rows ``age_start, age_end`` (end exclusive, missing for the open group) and ``value``; returns
+    ``lo, width, per_year`` with ``per_year = value / width``, the open group reaching to 100
+    (width ``101 - age_start``, at least 1). A 5-year group of 500 people is a block of 100 per
+    year, not a spike of 500 at its first age.
+
+    >>> r = pd.DataFrame({"age_start": [74, 75, 90], "age_end": [75, 80, None],
+    ...                   "value": [120.0, 500.0, 220.0]})
+    >>> age_blocks(r)[["lo", "width", "per_year"]].values.tolist()
+    [[74.0, 1.0, 120.0], [75.0, 5.0, 100.0], [90.0, 11.0, 20.0]]
+    """
+    lo = rows["age_start"].to_numpy(dtype=float)
+    end = pd.to_numeric(rows["age_end"], errors="coerce").to_numpy(dtype=float)
+    hi = np.where(np.isnan(end), np.maximum(OPEN_END, lo + 1), end)
+    width = hi - lo
+    return pd.DataFrame(
+        {"lo": lo, "width": width, "per_year": rows["value"].to_numpy(dtype=float) / width}
+    )
+
+
+def _sex_blocks(f: pd.DataFrame, year: int, sex: str) -> pd.DataFrame:
+    g = f[(f["year"] == year) & (f["sex"] == sex)].sort_values("age_start")
+    return age_blocks(g)
+
+
 def pyramid(frame: pd.DataFrame, zone: str, years: tuple[int, int], title: str) -> Figure:
-    """Population pyramid of ``zone`` by single age: bars for ``years[0]``, outline ``years[1]``."""
+    """Population pyramid of ``zone``: bars for ``years[0]``, outline for ``years[1]``.
+
+    Each row is drawn over its whole age range at its average per single year of age
+    (:func:`age_blocks`), so age groups (e.g. ``75-79``, ``90+``) and single years share one scale,
+    "Personen je Altersjahr". The top bar is the open group 100+ (or the frame's open group).
+    """
     f = frame[frame["zone"] == zone]
     fig = Figure(figsize=(7, 7))
     ax = fig.subplots()
-    for year, style in ((years[0], "bar"), (years[1], "line")):
-        g = f[f["year"] == year].pivot_table(index="age_start", columns="sex", values="value")
-        ages = g.index.to_numpy()
-        if style == "bar":
-            ax.barh(ages, -g["m"], height=1.0, color="#4c72b0", label=f"Männer {year}")
-            ax.barh(ages, g["f"], height=1.0, color="#dd8452", label=f"Frauen {year}")
-        else:
-            ax.step(
-                -g["m"], ages, where="mid", color="black", lw=1, label=f"{year} (Vorausberechnung)"
-            )
-            ax.step(g["f"], ages, where="mid", color="black", lw=1)
+    colors = {"m": "#4c72b0", "f": "#dd8452"}
+    names = {"m": "Männer", "f": "Frauen"}
+    for sex, sign in (("m", -1.0), ("f", 1.0)):
+        b = _sex_blocks(f, years[0], sex)
+        ax.barh(
+            b["lo"],
+            sign * b["per_year"],
+            height=b["width"],
+            align="edge",
+            color=colors[sex],
+            label=f"{names[sex]} {years[0]}",
+        )
+        o = _sex_blocks(f, years[1], sex)
+        edges = np.r_[o["lo"].to_numpy(), o["lo"].iloc[-1] + o["width"].iloc[-1]]
+        vals = sign * o["per_year"].to_numpy()
+        ax.stairs(
+            vals,
+            edges,
+            orientation="horizontal",
+            baseline=None,
+            color="black",
+            lw=1,
+            label=f"{years[1]} (Vorausberechnung)" if sex == "m" else None,
+        )
+    ax.axvline(0, color="black", lw=0.5)
     ax.set_xlabel("Personen je Altersjahr (Männer links, Frauen rechts)")
-    ax.set_ylabel("Alter in Jahren")
+    ax.set_ylabel("Alter in Jahren (oberster Balken: 100 und älter)")
+    ax.set_ylim(0, OPEN_END)
+    lim = max(abs(v) for v in ax.get_xlim())
+    ax.set_xlim(-lim, lim)  # symmetric: men and women on the same scale
     ax.set_title(title)
     ax.xaxis.set_major_formatter(lambda x, _pos: f"{abs(x):,.0f}".replace(",", "."))
     ax.legend(loc="upper right", fontsize=8)
@@ -47,20 +101,41 @@ def pyramid(frame: pd.DataFrame, zone: str, years: tuple[int, int], title: str) 
 
 
 def fan_chart(totals: pd.DataFrame, title: str) -> Figure:
-    """Fan chart of total population: ``year, value, q10, q50, q90`` (one zone)."""
+    """Fan chart of total population: ``year, value, q10, q50, q90`` (one zone).
+
+    The axis starts at 0 (a cut axis makes a decline of a third look like a collapse); the base
+    year is marked; the band is labelled as what it is: 8 of 10 simulated futures lie inside it.
+    """
     t = totals.sort_values("year")
     fig = Figure(figsize=(7, 4))
     ax = fig.subplots()
     ax.fill_between(
-        t["year"], t["q10"], t["q90"], color="#4c72b0", alpha=0.3, label="80-%-Intervall"
+        t["year"],
+        t["q10"],
+        t["q90"],
+        color="#4c72b0",
+        alpha=0.3,
+        label="80-%-Intervall (8 von 10 simulierten Verläufen)",
     )
-    ax.plot(t["year"], t["q50"], color="#4c72b0", lw=1, ls="--", label="Median")
-    ax.plot(t["year"], t["value"], color="black", lw=1.5, label="Vorausberechnung")
-    ax.set_xlabel("Jahr (31.12.)")
+    ax.plot(t["year"], t["q50"], color="#4c72b0", lw=1, ls="--", label="Median der Simulationen")
+    ax.plot(t["year"], t["value"], color="black", lw=1.5, label="Vorausberechnung (Basisvariante)")
+    base = int(t["year"].min())
+    top = float(np.nanmax(t[["q90", "value"]].to_numpy(dtype=float)))
+    ax.axvline(base, color="grey", lw=0.8, ls=":")
+    ax.annotate(
+        f"Basisjahr {base}",
+        (base, top * 1.05),
+        xytext=(3, 0),
+        textcoords="offset points",
+        fontsize=7,
+        color="grey",
+    )
+    ax.set_ylim(0, top * 1.1)
+    ax.set_xlabel("Jahr (Stand 31.12.)")
     ax.set_ylabel("Einwohner")
     ax.set_title(title)
     ax.yaxis.set_major_formatter(lambda x, _pos: f"{x:,.0f}".replace(",", "."))
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=7, loc="lower left")
     fig.text(0.01, 0.01, SOURCE_NOTE, fontsize=6)
     fig.subplots_adjust(bottom=0.18)
     return fig
