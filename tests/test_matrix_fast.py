@@ -1,0 +1,191 @@
+"""Core contraction for many-to-many matrices: distances equal to Dijkstra on the full graph.
+
+Oracles: scipy's Dijkstra on the full graph (small real extracts, seeded synthetic grids, random
+digraphs from Hypothesis) and networkx on one extract.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import networkx as nx
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import dijkstra
+
+from wandel.access._core import contract_core
+from wandel.access.network import RoadNetwork, load_network
+from wandel.access.routing import travel_times_between_nodes
+from wandel.access.synthetic import grid_network
+from wandel.errors import WandelError
+
+OSM = "osm"
+RTOL = 1e-12
+
+
+def _same(a: np.ndarray, b: np.ndarray) -> None:
+    """Equal ``inf`` pattern, finite values to ``RTOL`` relative."""
+    np.testing.assert_array_equal(np.isinf(a), np.isinf(b))
+    fin = np.isfinite(b)
+    np.testing.assert_allclose(a[fin], b[fin], rtol=RTOL, atol=0)
+
+
+def _core_distances(
+    indptr: np.ndarray, indices: np.ndarray, w: np.ndarray, kept: np.ndarray, **kw: object
+) -> tuple[np.ndarray, int]:
+    n = len(indptr) - 1
+    keep = np.zeros(n, dtype=bool)
+    keep[kept] = True
+    core = contract_core(indptr, indices, w, keep, **kw)  # type: ignore[arg-type]
+    pos = core.position[kept]
+    assert (pos >= 0).all()
+    np.testing.assert_array_equal(core.node[pos], kept)
+    d = dijkstra(core.graph(), directed=True, indices=pos)[:, pos]
+    return d, core.n_nodes
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_core_equals_dijkstra_on_grids(seed: int) -> None:
+    net = grid_network(45, seed=seed)
+    rng = np.random.default_rng(seed)
+    kept = np.sort(rng.choice(net.n_nodes, 40, replace=False))
+    got, n_core = _core_distances(net.indptr, net.indices, net.weight_s, kept)
+    want = dijkstra(net.graph(), directed=True, indices=kept)[:, kept]
+    _same(got, want)
+    assert n_core < 0.7 * net.n_nodes  # the contraction did remove nodes
+    assert n_core >= len(kept)
+
+
+def test_core_reversed_graph_and_exact_shortcut_sums() -> None:
+    # a chain 0 -> 1 -> 2 -> 3 (one-way) plus a slow direct edge 0 -> 3: 1 and 2 are contracted
+    tail = np.array([0, 0, 1, 2])
+    head = np.array([1, 3, 2, 3])
+    w = np.array([1.0, 10.0, 2.0, 4.0])
+    g = csr_matrix((w, (tail, head)), shape=(4, 4))
+    core = contract_core(g.indptr, g.indices, g.data, np.array([True, False, False, True]))
+    assert core.node.tolist() == [0, 3]
+    assert core.graph().toarray().tolist() == [[0.0, 7.0], [0.0, 0.0]]
+    assert core.graph(reverse=True).toarray().tolist() == [[0.0, 0.0], [7.0, 0.0]]
+
+
+@pytest.mark.parametrize(
+    ("name", "mode"),
+    [("bautzen.osm", "car"), ("north-bayreuth.osm.gz", "car"), ("north-bayreuth.osm.gz", "walk")],
+)
+def test_matrix_core_equals_dijkstra_on_extracts(shared_data: Path, name: str, mode: str) -> None:
+    net = load_network(shared_data / OSM / name, mode)  # type: ignore[arg-type]
+    rng = np.random.default_rng(7)
+    o = rng.choice(net.n_nodes, 60)
+    d = rng.choice(net.n_nodes, 25)
+    want = travel_times_between_nodes(net, o, d, method="dijkstra")
+    got = travel_times_between_nodes(net, o, d, method="core")
+    _same(got, want)
+    # more destinations than origins: searches from the origins on the forward graph
+    _same(
+        travel_times_between_nodes(net, d, o, method="core"),
+        travel_times_between_nodes(net, d, o, method="dijkstra"),
+    )
+
+
+def test_matrix_core_equals_networkx(shared_data: Path) -> None:
+    net = load_network(shared_data / OSM / "bautzen.osm", "car")
+    g = nx.DiGraph()
+    g.add_weighted_edges_from(
+        zip(
+            net.edge_sources().tolist(),
+            net.indices.tolist(),
+            net.weight_s.tolist(),
+            strict=True,
+        )
+    )
+    rng = np.random.default_rng(3)
+    o = rng.choice(net.n_nodes, 8, replace=False)
+    d = rng.choice(net.n_nodes, 5, replace=False)
+    got = travel_times_between_nodes(net, o, d, method="core")
+    want = np.array(
+        [[nx.dijkstra_path_length(g, int(a), int(b)) for b in d] for a in o], dtype=float
+    )
+    np.testing.assert_allclose(got, want, rtol=RTOL)
+
+
+def test_matrix_core_with_cutoff_and_workers(shared_data: Path) -> None:
+    net = load_network(shared_data / OSM / "north-bayreuth.osm.gz", "car")
+    rng = np.random.default_rng(11)
+    o = rng.choice(net.n_nodes, 40)
+    d = rng.choice(net.n_nodes, 12)
+    full = travel_times_between_nodes(net, o, d, method="dijkstra")
+    limit = float(np.median(full))
+    want = travel_times_between_nodes(net, o, d, limit_s=limit, method="dijkstra")
+    got = travel_times_between_nodes(net, o, d, limit_s=limit, method="core", workers=2)
+    # no pair lies within 1e-9 of the limit, so the association of sums cannot flip one
+    assert not np.any(np.isclose(full, limit, rtol=1e-9) & (full != limit))
+    _same(got, want)
+    assert np.isinf(got).any()
+    assert np.isfinite(got).any()
+
+
+def test_auto_is_plain_dijkstra_on_small_networks(shared_data: Path) -> None:
+    net = load_network(shared_data / OSM / "bautzen.osm", "car")
+    o = np.arange(0, net.n_nodes, 7)
+    d = np.arange(3, net.n_nodes, 50)
+    a = travel_times_between_nodes(net, o, d)
+    b = travel_times_between_nodes(net, o, d, method="dijkstra")
+    np.testing.assert_array_equal(a, b)  # bit-identical: small networks never use the core
+
+
+def test_unknown_method_is_an_error() -> None:
+    net = grid_network(5)
+    with pytest.raises(WandelError, match="method"):
+        travel_times_between_nodes(net, [0], [1], method="ch")  # type: ignore[arg-type]
+
+
+@st.composite
+def _digraphs(draw: st.DrawFn) -> tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    n = draw(st.integers(2, 14))
+    m = draw(st.integers(0, 45))
+    tail = np.array(draw(st.lists(st.integers(0, n - 1), min_size=m, max_size=m)), dtype=np.int64)
+    head = np.array(draw(st.lists(st.integers(0, n - 1), min_size=m, max_size=m)), dtype=np.int64)
+    w = np.array(
+        draw(st.lists(st.sampled_from([0.0, 0.5, 1.0, 1.5, 2.0, 3.25]), min_size=m, max_size=m))
+    )
+    kept = np.array(sorted(draw(st.sets(st.integers(0, n - 1), min_size=1, max_size=n))))
+    return n, tail, head, w, kept
+
+
+def _oracle(n: int, tail: np.ndarray, head: np.ndarray, w: np.ndarray) -> np.ndarray:
+    # cheapest of parallel edges, no self-loops; Floyd-Warshall in dense form
+    d = np.full((n, n), np.inf)
+    np.fill_diagonal(d, 0.0)
+    for a, b, c in zip(tail.tolist(), head.tolist(), w.tolist(), strict=True):
+        if a != b:
+            d[a, b] = min(d[a, b], c)
+    for k in range(n):
+        d = np.minimum(d, d[:, [k]] + d[[k], :])
+    return d
+
+
+@settings(max_examples=150, deadline=None)
+@given(_digraphs(), st.booleans(), st.sampled_from([16, 64, 1024]))
+def test_core_random_digraphs(
+    g: tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray], two_hop: bool, cap: int
+) -> None:
+    n, tail, head, w, kept = g
+    order = np.argsort(tail, kind="stable")  # CSR with unsorted rows, parallel edges, loops
+    indptr = np.concatenate([[0], np.cumsum(np.bincount(tail, minlength=n))])
+    got, _ = _core_distances(indptr, head[order], w[order], kept, two_hop=two_hop, max_product=cap)
+    want = _oracle(n, tail, head, w)[np.ix_(kept, kept)]
+    _same(got, want)
+
+
+def test_core_is_deterministic() -> None:
+    net: RoadNetwork = grid_network(30, seed=5)
+    keep = np.zeros(net.n_nodes, dtype=bool)
+    keep[::37] = True
+    a = contract_core(net.indptr, net.indices, net.weight_s, keep)
+    b = contract_core(net.indptr, net.indices, net.weight_s, keep)
+    np.testing.assert_array_equal(a.node, b.node)
+    np.testing.assert_array_equal(a.indptr, b.indptr)
+    np.testing.assert_array_equal(a.weight, b.weight)
