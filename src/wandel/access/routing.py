@@ -61,11 +61,11 @@ CROWFLY_DETOUR_FACTOR = 1.3
 CROWFLY_SPEED_KPH = {"car": 50.0, "bike": 15.0, "walk": 5.0}
 
 #: ``method="auto"`` of :func:`travel_times_between_nodes` contracts a core from this many searches
-#: per worker process on networks of at least :data:`CORE_MIN_NODES` nodes (measured on a 1M-node
-#: grid: the contraction costs about 35 searches on the full graph, and a search on the core about
-#: 0.55 of one on the full graph, so it is repaid from about 80 searches per process).
-CORE_MIN_SEARCHES = 100
-CORE_MIN_NODES = 100_000
+#: per worker process on networks of at least :data:`CORE_MIN_NODES` nodes. Measured: on the
+#: Heidelberg extract (50k nodes) the core keeps 3 % of the nodes and repays its contraction after
+#: ~20 searches; on a 1M-node synthetic grid (few degree-2 nodes) it keeps 37 % and repays after ~80.
+CORE_MIN_SEARCHES = 50
+CORE_MIN_NODES = 10_000
 
 Direction = Literal["to", "from"]
 MatrixMethod = Literal["auto", "dijkstra", "core"]
