@@ -882,14 +882,19 @@ def sniff(path: Path, head: bytes) -> bool:
     """True for a flat-file CSV (either layout), plain or as the only CSV inside a ZIP."""
     if head.startswith(b"PK\x03\x04"):
         try:
-            with zipfile.ZipFile(path) as zf:
-                csvs = [i for i in zf.infolist() if i.filename.lower().endswith(".csv")]
-                if len(csvs) != 1:
-                    return False
+            zf = zipfile.ZipFile(path)
+        except (*_ZIP_ERRORS, ValueError):
+            return False
+        with zf:
+            csvs = [i for i in zf.infolist() if i.filename.lower().endswith(".csv")]
+            if len(csvs) != 1:
+                return False
+            try:
                 with zf.open(csvs[0]) as fh:
                     head = fh.read(4096)
-        except (zipfile.BadZipFile, OSError, RuntimeError, ValueError):
-            return False
+            except (*_ZIP_ERRORS, ValueError):
+                # one CSV whose data are damaged: claim it, so that read() reports the damage
+                return True
     first = head.removeprefix(codecs.BOM_UTF8).lstrip()
     return first.startswith((b"statistics_code;", b"Statistik_Code;"))
 

@@ -603,7 +603,8 @@ def parse_table(data: bytes, file: str) -> ClassicTable:
         if kind in ("text", "unit"):
             texts.append(("row", labs_c, f"label column {c + 1}"))
         elif kind == "mixed":
-            j = next(i for i, x in enumerate(labs_c) if _classify(str(x)) in ("text", "unit"))
+            # the first label that breaks the column's kind (else the first row)
+            j = next((i for i, x in enumerate(labs_c) if _classify(str(x)) in ("text", "unit")), 0)
             raise _err(
                 file,
                 int(data_lines[j]),
@@ -620,7 +621,7 @@ def parse_table(data: bytes, file: str) -> ClassicTable:
     if len(sec_idx):
         row_pos = np.flatnonzero(~section)
         for sj in sec_idx:
-            lab = next(x for x in grid[sj, :k] if x != "")
+            lab = next((x for x in grid[sj, :k] if x != ""), "")
             kind = _classify(lab)
             if kind not in ("period", "year", "sex"):
                 raise _err(

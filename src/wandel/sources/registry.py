@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import zipfile
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
@@ -26,6 +28,9 @@ _MODULES: dict[str, str] = {
 
 READER_NAMES: tuple[str, ...] = tuple(_MODULES)
 
+# what reading a damaged file can raise inside a sniffer (archive, compression, decoding, I/O)
+_DAMAGED = (zipfile.BadZipFile, zlib.error, EOFError, OSError, UnicodeDecodeError, ValueError)
+
 
 def _module(kind: str) -> ModuleType:
     return importlib.import_module(_MODULES[kind])
@@ -42,7 +47,14 @@ def detect(path: str | Path) -> str:
         raise UnknownFormatError(f"{p}: the file is empty; expected one of: {', '.join(_MODULES)}")
     for kind in _MODULES:
         sniff = cast(Callable[[Path, bytes], bool], _module(kind).sniff)
-        if sniff(p, head):
+        try:
+            mine = sniff(p, head)
+        except _DAMAGED as exc:  # a damaged file must not break detection: refuse it by name
+            raise UnknownFormatError(
+                f"{p}: damaged or unreadable file ({type(exc).__name__}: {exc}); "
+                f"Wandel reads: {', '.join(_MODULES)}"
+            ) from None
+        if mine:
             return kind
     raise UnknownFormatError(
         f"{p}: unknown format; Wandel reads: {', '.join(_MODULES)} (use --kind to force one)"

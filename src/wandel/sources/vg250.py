@@ -120,7 +120,15 @@ def _read_layer(path: Path) -> tuple[dict[str, Any], npt.NDArray[np.object_], di
     src = _source(path)
     try:
         meta, _fids, wkb, field_data = pyogrio.raw.read(src)
-    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
+    except (
+        pyogrio.errors.DataSourceError,
+        pyogrio.errors.DataLayerError,
+        pyogrio.errors.CRSError,
+        pyogrio.errors.FeatureError,
+        pyogrio.errors.FieldError,
+        pyogrio.errors.GeometryError,
+        UnicodeDecodeError,
+    ) as exc:
         raise InputFormatError(
             str(path), reason=f"cannot read the shapefile ({exc})", expected="a valid shapefile"
         ) from None
@@ -197,7 +205,7 @@ def _polygons(
     file: str, wkb: npt.NDArray[np.object_], zones: Sequence[str], repair: bool
 ) -> tuple[npt.NDArray[np.object_], int]:
     """Shapely polygons from WKB; invalid ones repaired (or refused). Returns ``(geoms, repaired)``."""
-    geoms = shapely.from_wkb(wkb)
+    geoms = shapely.from_wkb(wkb, on_invalid="ignore")  # unreadable WKB -> None -> refused below
     types = shapely.get_type_id(geoms)
     polygonal = np.isin(types, [3, 6])  # Polygon, MultiPolygon
     bad = ~polygonal | shapely.is_empty(geoms)
@@ -278,8 +286,8 @@ def _border_lines(
     p: Path, wkb: npt.NDArray[np.object_], crs: str, valid_year: int, fields: dict[str, Any]
 ) -> ImportBatch:
     """A keyless line layer (e.g. the Länder mesh): one MultiLineString row, zone DG."""
-    geoms = shapely.from_wkb(wkb)
-    bad = ~shapely.is_valid(geoms) | shapely.is_empty(geoms)
+    geoms = shapely.from_wkb(wkb, on_invalid="ignore")
+    bad = pd.isna(geoms) | ~shapely.is_valid(geoms) | shapely.is_empty(geoms)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise InputFormatError(
