@@ -115,11 +115,26 @@ def add_structure_estimates(store: Store) -> ImportReport:
 
 
 def derive_zone_changes(store: Store) -> pd.DataFrame:
-    """Derive the territorial changes between the GV years in the store and record them."""
+    """Derive the territorial changes between the GV years in the store and record them.
+
+    The Gemeinde polygons in the store (VG250), where present, place each dissolved Gemeinde by the
+    polygon that contains its centre; keys, names, areas and Verband membership decide the rest.
+    """
+    import geopandas as gpd
+    import shapely
+
     from wandel.regions.changes import derive_changes
 
     gv = store.table("gv_records")
-    changes = derive_changes(gv)
+    b = store.table("boundaries", "level = 'gemeinde'")
+    polygons = None
+    if not b.empty:  # place dissolved Gemeinden by the polygon containing their centre
+        polygons = gpd.GeoDataFrame(
+            {"zone": b["zone"].to_numpy()},
+            geometry=shapely.from_wkb([bytes(g) for g in b["geometry"]]),
+            crs=str(b["crs"].iloc[0]),
+        )
+    changes = derive_changes(gv, polygons)
     store.replace_zone_changes(changes)
     return changes
 
