@@ -199,3 +199,29 @@ def test_germany_shape_does_not_double_count_overlapping_groups(tables: StoreTab
     total = dg[(dg["age_start"] == 0) & dg["age_end"].isna()]["value"].sum()
     if total > 0:
         assert shape.sum() == pytest.approx(total, rel=1e-6)
+
+
+def test_net_migration_shrinkage_pulls_small_zones_toward_their_kreis() -> None:
+    """Empirical Bayes on yearly net rates: weights grow with population, the pooled Kreis rate is
+    unchanged for a zone that already has it, and shrunk rates lie between own and Kreis rate."""
+    from wandel.rates import shrink_net_rates
+
+    rng = np.random.default_rng(3)
+    zones = [f"15087{i:03d}" for i in range(60)]
+    pop = dict(zip(zones, rng.integers(200, 40_000, size=60).astype(float), strict=True))
+    true = dict(zip(zones, rng.normal(-0.005, 0.004, size=60), strict=True))
+    # observed = true rate + noise with variance 0.01 / (P * T) over T = 2 years
+    net = {z: (true[z] + rng.normal(0, np.sqrt(0.01 / (pop[z] * 2)))) * pop[z] for z in zones}
+    sh = shrink_net_rates(net, pop, dict.fromkeys(zones, (2017, 2019)))
+    kreis = sum(net.values()) / sum(pop.values())
+    assert sh.parent_rate["15087"] == pytest.approx(kreis)
+    order = sorted(zones, key=pop.__getitem__)
+    weights = [sh.weight[z] for z in order]
+    assert weights == sorted(weights)  # larger zones keep more of their own rate
+    for z in zones:
+        own, new = net[z] / pop[z], sh.net_per_year[z] / pop[z]
+        assert min(own, kreis) - 1e-15 <= new <= max(own, kreis) + 1e-15
+    # the shrunk rates are closer to the truth than the raw ones (the point of borrowing strength)
+    raw_err = np.mean([(net[z] / pop[z] - true[z]) ** 2 for z in zones])
+    new_err = np.mean([(sh.net_per_year[z] / pop[z] - true[z]) ** 2 for z in zones])
+    assert new_err < raw_err

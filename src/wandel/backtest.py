@@ -343,6 +343,10 @@ def _gemeinde_observed(tables: StoreTables, target: int) -> pd.DataFrame:
     return h[["zone", "year", "sex", "value"]]
 
 
+GEMEINDE_BASES = (2009, 2013, 2017)
+"""Base years of the Gemeinde backtests: every GV year with a later GV year to compare with."""
+
+
 def run_backtests(
     tables: StoreTables,
     levels: Sequence[str] = ("kreis", "gemeinde"),
@@ -371,7 +375,7 @@ def run_backtests(
     if "gemeinde" in levels:
         gt = _gemeinde_observed(tables, 2019)
         tot = gt.groupby(["zone", "year"], as_index=False)["value"].sum()
-        for base in (2009, 2013):
+        for base in GEMEINDE_BASES:
             zones = sorted(tot.loc[tot["year"] == base, "zone"].astype(str).unique())
             zones = [z for z in zones if z in set(tot.loc[tot["year"] == 2019, "zone"])]
             obs = tot[tot["year"] > base]

@@ -50,6 +50,7 @@ from wandel.rates import (
     mx_scaled,
     net_migration,
     rogers_castro,
+    shrink_net_rates,
     survival_from_qx,
 )
 from wandel.scenario import AgeFactor, Scenario
@@ -297,6 +298,19 @@ def build_inputs(
     nat = _natural_change(base.population, fert, mort)
     net, span = net_migration(totals[totals["zone"].isin(zones)], nat, base_year)
     is_kreis = all(len(z) == 5 for z in zones)
+    shrink_note: tuple[str, ...] = ()
+    if not is_kreis and net:
+        # small Gemeinden borrow strength from their Kreis (empirical Bayes, weights reported)
+        zpop = base.population.sum(("sex", "age"))
+        pop_map = {str(z): float(v) for z, v in zip(zpop["zone"].values, zpop.values, strict=True)}
+        sh = shrink_net_rates(net, pop_map, span)
+        net = dict(sh.net_per_year)
+        ws = np.array([sh.weight[z] for z in net])
+        shrink_note = (
+            f"net migration of {len(net)} Gemeinden shrunk toward their Kreis rate (empirical "
+            f"Bayes: tau2={sh.tau2:.3g}, c={sh.c:.3g}; weight of the own rate: median "
+            f"{np.median(ws):.2f}, range {ws.min():.2f}-{ws.max():.2f})",
+        )
     mig_table = t.migration if is_kreis else None
     fallback: dict[str, float] | None = None
     fb_years: tuple[int, ...] = ()
@@ -308,6 +322,8 @@ def build_inputs(
         fallback = {z: k_rates[z[:5]] for z in zones if z[:5] in k_rates}
         fb_years = tuple(sorted({y for ys in k_years.values() for y in ys}))
     mig = estimate_migration(base.population, base_year, mig_table, net, span, fallback, fb_years)
+    if shrink_note:
+        mig = replace(mig, notes=(*mig.notes, *shrink_note))
     return ProjectionInputs(base, fert, mort, mig, srb, srb_years, base_year)
 
 
