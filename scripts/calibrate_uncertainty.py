@@ -39,7 +39,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from wandel.backtest import run_backtests
+from wandel.backtest import GEMEINDE_BASES, run_backtests
 from wandel.rates import period_end_year
 from wandel.store import Store
 from wandel.workflow.projection import SIZE_CLASSES, StoreTables, load_tables
@@ -104,18 +104,30 @@ def fit(sd: pd.DataFrame) -> tuple[dict[str, float], float, dict[str, float]]:
 
 
 def sigma_table(
-    sf: float, sm: float, net: dict[str, float], phi: float
+    sf: float, sm: float, fits: dict[str, tuple[dict[str, float], float, dict[str, float]]]
 ) -> dict[str, dict[str, float]]:
+    """Sigmas keyed by size class (pooled fit) and by ``level:size class`` (per-level fits)."""
     out = {}
-    for cls in SIZE_CLASSES:
-        out[cls] = {
-            "fertility": sf,
-            "mortality": sm,
-            "in_migration": 0.0,
-            "out_migration": 0.0,
-            "net_migration": net.get(cls, max(net.values())),
-            "net_migration_ar": phi,
-        }
+    for prefix, (net, phi, _sse) in fits.items():
+        for cls in SIZE_CLASSES:
+            if prefix and cls not in net:
+                continue
+            out[f"{prefix}:{cls}" if prefix else cls] = {
+                "fertility": sf,
+                "mortality": sm,
+                "in_migration": 0.0,
+                "out_migration": 0.0,
+                "net_migration": net.get(cls, max(net.values())),
+                "net_migration_ar": phi,
+            }
+    return out
+
+
+def fits_by_level(sd: pd.DataFrame) -> dict[str, tuple[dict[str, float], float, dict[str, float]]]:
+    """The pooled fit (key ``""``) and one per level: Kreise and Gemeinden err differently."""
+    out = {"": fit(sd)}
+    for lvl, g in sd.groupby("level"):
+        out[str(lvl)] = fit(g)
     return out
 
 
@@ -134,34 +146,39 @@ def main(db: Path, out: Path, check: bool) -> None:
     sm, nm = mortality_sigma(tables.life_tables, tables.population)
     det = run_backtests(tables, draws=0)
     sd = measured_sd(det.errors)
-    net, phi, sse = fit(sd)
-    law = "sigma*h (phi 1)" if phi == 1.0 else "sigma*sqrt(h) (phi 0)"
+    fits = fits_by_level(sd)
     rows = []
-    for cls in SIZE_CLASSES:
-        sub = sd[sd["size_class"] == cls]
-        n = int(sub["n"].sum())
-        mig = (
-            f"backtest: WLS fit of q80|log error|/1.2816 of deterministic projections over "
-            f"{len(sub)} case-horizons; law {law}; SSE linear {sse['linear']:.3g}, "
-            f"sqrt {sse['sqrt']:.3g}"
-        )
-        rows += [
-            (cls, "fertility", sf, nf, "sd of yearly diff log TFR, DG 1991-2015"),
-            (
-                cls,
-                "mortality",
-                sm,
-                nm,
-                "sd of diff log mortality level, DG tables 2003-2015, /sqrt(3)",
-            ),
-            (cls, "in_migration", 0.0, 0, "0: level noise replaced by additive net migration"),
-            (cls, "out_migration", 0.0, 0, "0: level noise replaced by additive net migration"),
-            (cls, "net_migration", net.get(cls, max(net.values())), n, mig),
-            (cls, "net_migration_ar", phi, len(sd), f"persistence of the net rate: {law}"),
-        ]
-        for _, r in sub.sort_values(["level", "base_year", "horizon"]).iterrows():
-            key = f"measured:{r['level']}/{r['base_year']}/h{r['horizon']}"
-            rows.append((cls, key, float(r["s"]), int(r["n"]), "q80|log error|/1.2816"))
+    for prefix, (net, phi, sse) in fits.items():
+        law = "sigma*h (phi 1)" if phi == 1.0 else "sigma*sqrt(h) (phi 0)"
+        for cls in SIZE_CLASSES:
+            if prefix and cls not in net:
+                continue
+            key = f"{prefix}:{cls}" if prefix else cls
+            sub = sd[(sd["size_class"] == cls) & ((sd["level"] == prefix) if prefix else True)]
+            n = int(sub["n"].sum())
+            mig = (
+                f"backtest{' ' + prefix if prefix else ' (all levels)'}: WLS fit of "
+                f"q80|log error|/1.2816 of deterministic projections over {len(sub)} "
+                f"case-horizons; law {law}; SSE linear {sse['linear']:.3g}, sqrt {sse['sqrt']:.3g}"
+            )
+            rows += [
+                (key, "fertility", sf, nf, "sd of yearly diff log TFR, DG 1991-2015"),
+                (
+                    key,
+                    "mortality",
+                    sm,
+                    nm,
+                    "sd of diff log mortality level, DG tables 2003-2015, /sqrt(3)",
+                ),
+                (key, "in_migration", 0.0, 0, "0: level noise replaced by additive net migration"),
+                (key, "out_migration", 0.0, 0, "0: level noise replaced by additive net migration"),
+                (key, "net_migration", net.get(cls, max(net.values())), n, mig),
+                (key, "net_migration_ar", phi, len(sd), f"persistence of the net rate: {law}"),
+            ]
+            if not prefix:
+                for _, r in sub.sort_values(["level", "base_year", "horizon"]).iterrows():
+                    mkey = f"measured:{r['level']}/{r['base_year']}/h{r['horizon']}"
+                    rows.append((cls, mkey, float(r["s"]), int(r["n"]), "q80|log error|/1.2816"))
     out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("w", encoding="utf-8", newline="") as fh:
         wr = csv.writer(fh)
@@ -170,17 +187,18 @@ def main(db: Path, out: Path, check: bool) -> None:
             wr.writerow([cls, comp, f"{sig:.5f}", n, method])
     print(f"wrote {out}")
     print(sd.to_string())
-    print("SSE", sse, "phi", phi, "sigma", net)
+    for prefix, (net, phi, sse) in fits.items():
+        print(prefix or "all", "SSE", sse, "phi", phi, "sigma", net)
     if not check:
         return
     pd.set_option("display.width", 200)
     print("in-sample coverage (%) of the 80 % intervals")
-    print(coverage(tables, sigma_table(sf, sm, net, phi)).round(1).to_string())
-    for train, test in ((2009, 2013), (2013, 2009)):
-        keep = (sd["level"] == "kreis") | (sd["base_year"] == train)
-        net_t, phi_t, _ = fit(sd[keep])
-        cov = coverage(tables, sigma_table(sf, sm, net_t, phi_t))
-        print(f"out-of-sample: fitted without Gemeinde base {test} -> sigma {net_t}, phi {phi_t}")
+    print(coverage(tables, sigma_table(sf, sm, fits)).round(1).to_string())
+    for test in GEMEINDE_BASES:
+        keep = (sd["level"] == "kreis") | (sd["base_year"] != test)
+        fits_t = fits_by_level(sd[keep])
+        cov = coverage(tables, sigma_table(sf, sm, fits_t))
+        print(f"out-of-sample: fitted without Gemeinde base {test} -> {fits_t['gemeinde'][:2]}")
         print(cov.loc[("gemeinde", test)].round(1).to_string())
 
 

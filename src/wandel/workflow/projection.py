@@ -555,8 +555,9 @@ def run(
 ) -> ProjectionResult:
     """Run the engine: deterministic, and with ``draws > 0`` the draws per size class.
 
-    Each size class gets the sigmas calibrated for it; draws of all zones of one class share their
-    levels (a draw is one possible future of the region). Quantiles 0.1, 0.5, 0.9 over draws.
+    Each size class gets the sigmas calibrated for it on the backtests of the same level (Kreise or
+    Gemeinden; key ``level:class`` in the sigma table, else the pooled ``class``); draws of all zones
+    of one class share their levels (a draw is one possible future of the region). Quantiles 0.1, 0.5, 0.9 over draws.
     """
     pop = inputs.base.population
     start = inputs.start_year
@@ -569,6 +570,7 @@ def run(
     q = None
     if draws > 0:
         sig = sigmas or load_sigmas()
+        level = "kreis" if all(len(z) == 5 for z in inputs.zones) else "gemeinde"
         parts = []
         for cls in SIZE_CLASSES:
             zs = [z for z in inputs.zones if classes[z] == cls]
@@ -585,7 +587,10 @@ def run(
                 sub_rates,
                 base_year=start,
                 horizon=horizon,
-                spec=calibrated_spec(cls, draws, seed, sig),
+                # sigmas fitted on this level's backtests where there are some, else pooled
+                spec=calibrated_spec(
+                    f"{level}:{cls}" if f"{level}:{cls}" in sig else cls, draws, seed, sig
+                ),
                 chunk_size=chunk_size,
                 mapper=mapper,
                 control=sub_control,
