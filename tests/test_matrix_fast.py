@@ -1,7 +1,9 @@
-"""Core contraction for many-to-many matrices: distances equal to Dijkstra on the full graph.
+"""Fast many-to-many matrices: core contraction and compiled (numba) Dijkstra kernels.
 
 Oracles: scipy's Dijkstra on the full graph (small real extracts, seeded synthetic grids, random
-digraphs from Hypothesis) and networkx on one extract.
+digraphs from Hypothesis with zero costs, parallel edges, self-loops and unreachable parts),
+Floyd-Warshall on the random digraphs and networkx on the extracts. The numba kernels must agree
+with scipy bit for bit (same sums in path order), for every thread count and cut-off.
 """
 
 from __future__ import annotations
@@ -17,8 +19,9 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
 from wandel.access._core import contract_core
+from wandel.access._numba import bucket_inverse_width, many_to_many, multi_source
 from wandel.access.network import RoadNetwork, load_network
-from wandel.access.routing import travel_times_between_nodes
+from wandel.access.routing import nearest_node_times, travel_times_between_nodes
 from wandel.access.synthetic import grid_network
 from wandel.errors import WandelError
 
@@ -189,3 +192,182 @@ def test_core_is_deterministic() -> None:
     np.testing.assert_array_equal(a.node, b.node)
     np.testing.assert_array_equal(a.indptr, b.indptr)
     np.testing.assert_array_equal(a.weight, b.weight)
+
+
+# ---------------------------------------------------------------------------------------------
+# compiled kernels (wandel.access._numba): identical to scipy / networkx / Floyd-Warshall
+# ---------------------------------------------------------------------------------------------
+
+
+def _bit_equal(a: np.ndarray, b: np.ndarray) -> None:
+    """Same sums of the same edge times in path order: equal to the bit, ``inf`` included."""
+    np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("queue", ["auto", "heap"])
+@pytest.mark.parametrize(
+    ("name", "mode"),
+    [("bautzen.osm", "car"), ("north-bayreuth.osm.gz", "car"), ("north-bayreuth.osm.gz", "walk")],
+)
+def test_numba_matrix_equals_scipy_on_extracts(
+    shared_data: Path, name: str, mode: str, queue: str
+) -> None:
+    net = load_network(shared_data / OSM / name, mode)  # type: ignore[arg-type]
+    rng = np.random.default_rng(5)
+    src = rng.choice(net.n_nodes, 30)
+    tgt = rng.choice(net.n_nodes, 70)
+    want = dijkstra(net.graph(), directed=True, indices=src)[:, tgt]
+    got = many_to_many(net.indptr, net.indices, net.weight_s, src, tgt, queue=queue)
+    _bit_equal(got, want)
+    if queue == "auto" and name != "bautzen.osm":
+        assert bucket_inverse_width(net.weight_s, net.n_nodes) > 0  # the bucket queue ran
+    # the public entry point, both directions of the search
+    o, d = rng.choice(net.n_nodes, 50), rng.choice(net.n_nodes, 9)
+    for a, b in ((o, d), (d, o)):
+        _bit_equal(
+            travel_times_between_nodes(net, a, b, method="numba"),
+            travel_times_between_nodes(net, a, b, method="dijkstra"),
+        )
+        _same(
+            travel_times_between_nodes(net, a, b, method="numba-core"),
+            travel_times_between_nodes(net, a, b, method="dijkstra"),
+        )
+
+
+def test_numba_matrix_equals_networkx(shared_data: Path) -> None:
+    net = load_network(shared_data / OSM / "north-bayreuth.osm.gz", "car")
+    g = nx.DiGraph()
+    g.add_weighted_edges_from(
+        zip(net.edge_sources().tolist(), net.indices.tolist(), net.weight_s.tolist(), strict=True)
+    )
+    rng = np.random.default_rng(8)
+    o = rng.choice(net.n_nodes, 12, replace=False)
+    d = rng.choice(net.n_nodes, 6, replace=False)
+    got = travel_times_between_nodes(net, o, d, method="numba")
+    want = np.array([[nx.dijkstra_path_length(g, int(a), int(b)) for b in d] for a in o])
+    np.testing.assert_allclose(got, want, rtol=1e-9, atol=0)
+
+
+@pytest.mark.parametrize("seed", [0, 3])
+def test_numba_on_grids_with_cutoff_and_threads(seed: int) -> None:
+    net = grid_network(60, seed=seed)
+    rng = np.random.default_rng(seed)
+    src = rng.choice(net.n_nodes, 24)
+    tgt = rng.choice(net.n_nodes, 90)
+    g = net.graph(reverse=True)
+    full = dijkstra(g, directed=True, indices=src)[:, tgt]
+    limit = float(np.median(full))
+    want = dijkstra(g, directed=True, indices=src, limit=limit)[:, tgt]
+    args = (net.rev_indptr, net.rev_indices, net.rev_weight_s, src, tgt)
+    one = many_to_many(*args, limit=limit, threads=1)
+    _bit_equal(one, want)
+    assert np.isinf(one).any()
+    assert np.isfinite(one).any()
+    assert bool(np.all(one[np.isfinite(one)] <= limit))
+    _bit_equal(many_to_many(*args, limit=limit, threads=2), one)
+    _bit_equal(many_to_many(*args, limit=limit, queue="heap"), one)
+    _bit_equal(many_to_many(*args, threads=2), full)
+
+
+def test_numba_matrix_is_deterministic_across_thread_counts() -> None:
+    import numba
+
+    net = grid_network(50, seed=9)
+    rng = np.random.default_rng(1)
+    o, d = rng.choice(net.n_nodes, 40), rng.choice(net.n_nodes, 7)
+    runs = []
+    old = numba.get_num_threads()
+    try:
+        for k in range(1, numba.config.NUMBA_NUM_THREADS + 1):
+            numba.set_num_threads(k)
+            runs.append(many_to_many(net.indptr, net.indices, net.weight_s, d, o))
+            runs.append(travel_times_between_nodes(net, o, d, method="numba", workers=k))
+    finally:
+        numba.set_num_threads(old)
+    for r in runs[2::2]:
+        _bit_equal(r, runs[0])
+    for r in runs[3::2]:
+        _bit_equal(r, runs[1])
+
+
+def test_numba_nearest_equals_scipy(shared_data: Path) -> None:
+    net = load_network(shared_data / OSM / "north-bayreuth.osm.gz", "car")
+    rng = np.random.default_rng(4)
+    fac = rng.choice(net.n_nodes, 9)  # duplicates possible
+    fac = np.concatenate([fac, fac[:2]])
+    for direction in ("to", "from"):
+        for limit in (np.inf, 120.0):
+            t_n, f_n = nearest_node_times(
+                net, fac, direction=direction, limit_s=limit, method="numba"
+            )
+            t_s, f_s = nearest_node_times(
+                net, fac, direction=direction, limit_s=limit, method="dijkstra"
+            )
+            _bit_equal(t_n, t_s)
+            np.testing.assert_array_equal(f_n < 0, f_s < 0)
+            # the facility named lies at that time (a tie may name another one)
+            g = net.graph(reverse=direction == "to")
+            per = dijkstra(g, directed=True, indices=fac, limit=limit)
+            ok = f_n >= 0
+            _bit_equal(per[f_n[ok], np.flatnonzero(ok)], t_n[ok])
+            # duplicates name their first occurrence
+            assert not np.isin(f_n, [len(fac) - 2, len(fac) - 1]).any()
+
+
+def test_auto_uses_numba_on_large_networks() -> None:
+    from wandel.access.routing import _pick_method
+
+    grid = grid_network(110, seed=2)  # > 10k nodes, few degree-2 chains
+    assert grid.n_nodes >= 10_000
+    assert _pick_method(grid, "auto", 200, 2) == "numba"
+    assert _pick_method(grid, "auto", 1000, 1) == "numba-core"
+    assert _pick_method(grid_network(20), "auto", 200, 1) == "dijkstra"
+    rng = np.random.default_rng(0)
+    o, d = rng.choice(grid.n_nodes, 30), rng.choice(grid.n_nodes, 5)
+    _bit_equal(
+        travel_times_between_nodes(grid, o, d),
+        travel_times_between_nodes(grid, o, d, method="dijkstra"),
+    )
+
+
+@st.composite
+def _digraphs_csr(draw: st.DrawFn) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
+    n = draw(st.integers(1, 14))
+    m = draw(st.integers(0, 45))
+    tail = np.array(draw(st.lists(st.integers(0, n - 1), min_size=m, max_size=m)), dtype=np.int64)
+    head = np.array(draw(st.lists(st.integers(0, n - 1), min_size=m, max_size=m)), dtype=np.int64)
+    costs = st.sampled_from([0.0, 0.1, 0.5, 1.0, 1.5, 2.0, 3.25, 7.0])
+    w = np.array(draw(st.lists(costs, min_size=m, max_size=m)), dtype=np.float64)
+    return n, tail, head, w
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    _digraphs_csr(),
+    st.sampled_from(["auto", "heap"]),
+    st.sampled_from([np.inf, 0.0, 1.0, 2.5]),
+    st.integers(1, 2),
+)
+def test_numba_random_digraphs(
+    g: tuple[int, np.ndarray, np.ndarray, np.ndarray], queue: str, limit: float, threads: int
+) -> None:
+    # zero costs, parallel edges, self-loops, unreachable parts; oracle: Floyd-Warshall
+    n, tail, head, w = g
+    order = np.argsort(tail, kind="stable")
+    indptr = np.concatenate([[0], np.cumsum(np.bincount(tail, minlength=n))])
+    nodes = np.arange(n)
+    got = many_to_many(
+        indptr, head[order], w[order], nodes, nodes, limit=limit, queue=queue, threads=threads
+    )
+    want = _oracle(n, tail, head, w)
+    want[want > limit] = np.inf
+    _same(got, want)
+    csr = csr_matrix((w[order], head[order], indptr), shape=(n, n))
+    _bit_equal(got, dijkstra(csr, directed=True, limit=limit))
+    # nearest of a few sources
+    src = nodes[: max(1, n // 3)]
+    dist, which = multi_source(indptr, head[order], w[order], src, limit=limit, queue=queue)
+    _bit_equal(dist, want[src].min(axis=0))
+    ok = which >= 0
+    np.testing.assert_array_equal(ok, np.isfinite(dist))
+    _bit_equal(got[src[which[ok]], nodes[ok]], dist[ok])

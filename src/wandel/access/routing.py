@@ -6,8 +6,9 @@ only through the snap results (``SnapResult.ids``), here in :func:`nearest_facil
 :func:`travel_time_matrix`.
 
 Travel times are network times between the snapped nodes (shortest paths by Dijkstra on the CSR
-graph, :func:`scipy.sparse.csgraph.dijkstra`); the snap distances are reported beside them, not
-added. Searches towards the facilities run on the reversed graph, so "travel time from the origin
+graph: compiled kernels in :mod:`wandel.access._numba` on large networks,
+:func:`scipy.sparse.csgraph.dijkstra` otherwise or on request; both give the same sums of the same
+edge times); the snap distances are reported beside them, not added. Searches towards the facilities run on the reversed graph, so "travel time from the origin
 to the facility" respects one-way streets.
 
 Without a road network, :func:`nearest_facility_crowfly` and :func:`travel_time_matrix_crowfly`
@@ -39,8 +40,10 @@ from wandel.errors import MissingColumnError, WandelError
 __all__ = [
     "CORE_MIN_NODES",
     "CORE_MIN_SEARCHES",
+    "CORE_MIN_SEARCHES_GRID",
     "CROWFLY_DETOUR_FACTOR",
     "CROWFLY_SPEED_KPH",
+    "NUMBA_MIN_NODES",
     "CoverageResult",
     "IsochroneResult",
     "MatrixResult",
@@ -66,9 +69,18 @@ CROWFLY_SPEED_KPH = {"car": 50.0, "bike": 15.0, "walk": 5.0}
 #: ~20 searches; on a 1M-node synthetic grid (few degree-2 nodes) it keeps 37 % and repays after ~80.
 CORE_MIN_SEARCHES = 50
 CORE_MIN_NODES = 10_000
+#: With the compiled kernels the core pays on networks made mostly of chains of degree-2 nodes
+#: (OSM shape points: ~90 % of the nodes of the extracts here) from :data:`CORE_MIN_SEARCHES`
+#: searches per thread; on networks with few of them (the synthetic grid: 3 %) its contraction
+#: (7 s for 1M nodes) only repays from about this many searches per thread.
+CORE_MIN_SEARCHES_GRID = 400
+#: ``method="auto"`` uses the compiled kernels from this many nodes; below, scipy answers in
+#: milliseconds and loading numba (~0.4 s per process) would dominate.
+NUMBA_MIN_NODES = 10_000
 
 Direction = Literal["to", "from"]
-MatrixMethod = Literal["auto", "dijkstra", "core"]
+MatrixMethod = Literal["auto", "dijkstra", "core", "numba", "numba-core"]
+NearestMethod = Literal["auto", "dijkstra", "numba"]
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
@@ -83,6 +95,7 @@ def nearest_node_times(
     *,
     direction: Direction = "to",
     limit_s: float = np.inf,
+    method: NearestMethod = "auto",
 ) -> tuple[FloatArray, IntArray]:
     """Travel time from (or to) every node to its nearest facility node: one multi-source Dijkstra.
 
@@ -95,6 +108,10 @@ def nearest_node_times(
         Node positions of the facilities (duplicates allowed).
     limit_s
         Stop searching beyond this time; farther nodes get ``inf``.
+    method
+        ``"numba"``: the compiled multi-source search (:func:`wandel.access._numba.multi_source`);
+        ``"dijkstra"``: scipy's; ``"auto"`` (default): numba from :data:`NUMBA_MIN_NODES` nodes.
+        Times are identical; where two facilities are equally near, either may be named.
 
     Returns
     -------
@@ -111,11 +128,23 @@ def nearest_node_times(
     """
     from scipy.sparse.csgraph import dijkstra
 
+    if method not in ("auto", "dijkstra", "numba"):
+        raise WandelError(f"method must be 'auto', 'dijkstra' or 'numba', got {method!r}")
     fac = np.asarray(facility_nodes, dtype=np.int64).ravel()
     if len(fac) == 0:
         return np.full(network.n_nodes, np.inf), np.full(network.n_nodes, -1, dtype=np.int64)
     uniq, first = np.unique(fac, return_index=True)
-    g = network.graph(reverse=direction == "to")
+    reverse = direction == "to"
+    if method == "numba" or (method == "auto" and network.n_nodes >= NUMBA_MIN_NODES):
+        from wandel.access._numba import multi_source
+
+        ip, ix, w = _csr_arrays(network, reverse=reverse)
+        dist, which = multi_source(ip, ix, w, uniq, limit=limit_s)
+        facility = np.full(network.n_nodes, -1, dtype=np.int64)
+        reached = which >= 0
+        facility[reached] = first[which[reached]]
+        return dist, facility
+    g = network.graph(reverse=reverse)
     dist, _, src = dijkstra(
         g, directed=True, indices=uniq, min_only=True, return_predecessors=True, limit=limit_s
     )
@@ -126,6 +155,21 @@ def nearest_node_times(
     facility = np.full(network.n_nodes, -1, dtype=np.int64)
     facility[reached] = lookup[src[reached]]
     return np.asarray(dist, dtype=np.float64), facility
+
+
+def _csr_arrays(
+    network: RoadNetwork, *, reverse: bool
+) -> tuple[IntArray, npt.NDArray[np.int32], FloatArray]:
+    if reverse:
+        return network.rev_indptr, network.rev_indices, network.rev_weight_s
+    return network.indptr, network.indices, network.weight_s
+
+
+def _chain_share(indptr: IntArray, rev_indptr: IntArray) -> float:
+    """Share of nodes with in- and out-degree at most 2 (shape points of a road)."""
+    if len(indptr) <= 1:
+        return 0.0
+    return float(np.mean((np.diff(indptr) <= 2) & (np.diff(rev_indptr) <= 2)))
 
 
 _WORKER_GRAPH: Any = None
@@ -153,6 +197,21 @@ def _rows(sources: IntArray, targets: IntArray, limit_s: float, graph: Any = Non
     return out
 
 
+def _pick_method(
+    network: RoadNetwork, method: MatrixMethod, n_sources: int, workers: int
+) -> MatrixMethod:
+    """What ``method="auto"`` runs (see :func:`travel_times_between_nodes`)."""
+    if method != "auto":
+        return method
+    if network.n_nodes < NUMBA_MIN_NODES:
+        return "dijkstra"
+    per_thread = n_sources / workers
+    chains = _chain_share(network.indptr, network.rev_indptr) >= 0.5
+    if per_thread >= (CORE_MIN_SEARCHES if chains else CORE_MIN_SEARCHES_GRID):
+        return "numba-core"
+    return "numba"
+
+
 def travel_times_between_nodes(
     network: RoadNetwork,
     origin_nodes: npt.ArrayLike,
@@ -166,18 +225,26 @@ def travel_times_between_nodes(
 
     One Dijkstra per distinct node on the smaller side: from the destinations on the reversed graph
     when there are fewer of them (1,000 × 200 needs 200 searches, not 1,000), else from the origins.
-    Each search stops at ``limit_s``. With ``workers > 1`` the searches are split over processes
-    (scipy's Dijkstra holds the GIL, so threads do not help); results are identical.
+    Each search stops at ``limit_s`` (and, with numba, once all targets are settled).
 
-    ``method="core"`` first contracts every node that is neither an origin nor a destination as far
-    as it pays (:func:`wandel.access._core.contract_core`: exact shortcuts, witness-pruned) and runs
-    the searches on that smaller core graph; distances between the kept nodes are the same sums of
-    edge times in another association (relative difference ~1e-15). ``"dijkstra"`` searches the
-    full graph; ``"auto"`` (default) takes the core for at least :data:`CORE_MIN_SEARCHES` searches
-    on a network of at least :data:`CORE_MIN_NODES` nodes, where the contraction is repaid.
+    Methods (all exact; distances are sums of the same edge times, ``inf`` patterns identical):
+
+    - ``"numba"``: compiled searches (:func:`wandel.access._numba.many_to_many`, bucket queue or
+      4-ary heap) on ``workers`` threads; results do not depend on the thread count.
+    - ``"dijkstra"``: :func:`scipy.sparse.csgraph.dijkstra`; with ``workers > 1`` the searches are
+      split over processes (scipy holds the GIL).
+    - ``"core"`` / ``"numba-core"``: first contract every node that is neither an origin nor a
+      destination as far as it pays (:func:`wandel.access._core.contract_core`: exact shortcuts,
+      witness-pruned), then search the smaller core graph with scipy / numba. Distances between
+      the kept nodes are the same sums in another association (relative difference ~1e-15).
+    - ``"auto"`` (default): scipy below :data:`NUMBA_MIN_NODES` nodes; else ``"numba-core"`` from
+      :data:`CORE_MIN_SEARCHES` searches per worker on road extracts (mostly degree-2 chains) or
+      :data:`CORE_MIN_SEARCHES_GRID` on grid-like networks, ``"numba"`` below.
     """
-    if method not in ("auto", "dijkstra", "core"):
-        raise WandelError(f"method must be 'auto', 'dijkstra' or 'core', got {method!r}")
+    if method not in ("auto", "dijkstra", "core", "numba", "numba-core"):
+        raise WandelError(
+            f"method must be 'auto', 'dijkstra', 'core', 'numba' or 'numba-core', got {method!r}"
+        )
     o = np.asarray(origin_nodes, dtype=np.int64).ravel()
     d = np.asarray(destination_nodes, dtype=np.int64).ravel()
     out = np.full((len(o), len(d)), np.inf)
@@ -187,37 +254,54 @@ def travel_times_between_nodes(
     ud, id_ = np.unique(d, return_inverse=True)
     reverse = len(ud) < len(uo)
     sources, targets = (ud, uo) if reverse else (uo, ud)
-    g = network.graph(reverse=reverse)
     workers = max(1, min(int(workers), len(sources), os.cpu_count() or 1))
-    use_core = method == "core" or (
-        method == "auto"
-        and len(sources) >= CORE_MIN_SEARCHES * workers
-        and network.n_nodes >= CORE_MIN_NODES
-    )
-    if use_core:
+    chosen = _pick_method(network, method, len(sources), workers)
+    ip, ix, w = _csr_arrays(network, reverse=reverse)
+    if chosen in ("core", "numba-core"):
         keep = np.zeros(network.n_nodes, dtype=bool)
         keep[sources] = True
         keep[targets] = True
-        core = contract_core(g.indptr, g.indices, g.data, keep)
-        g = core.graph()
+        core = contract_core(ip, ix, w, keep)
+        ip, ix, w = core.indptr, core.indices, core.weight
         sources, targets = core.position[sources], core.position[targets]
-    if workers == 1:
-        block = _rows(sources, targets, limit_s, graph=g)
-    else:
-        import multiprocessing as mp
+    if chosen in ("numba", "numba-core"):
+        from wandel.access._numba import many_to_many
 
-        start = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
-        chunks = np.array_split(sources, workers * 4)
-        with ProcessPoolExecutor(
-            max_workers=workers,
-            mp_context=mp.get_context(start),
-            initializer=_init_worker,
-            initargs=(g.indptr, g.indices, g.data),
-        ) as pool:
-            parts = list(pool.map(_rows, chunks, [targets] * len(chunks), [limit_s] * len(chunks)))
-        block = np.concatenate(parts, axis=0)
+        block = many_to_many(ip, ix, w, sources, targets, limit=limit_s, threads=workers)
+    else:
+        block = _scipy_rows(ip, ix, w, sources, targets, limit_s, workers)
     full = block.T if reverse else block  # rows: unique origins, columns: unique destinations
     return np.asarray(full[np.ix_(io, id_)], dtype=np.float64)
+
+
+def _scipy_rows(
+    indptr: IntArray,
+    indices: npt.NDArray[np.int32],
+    weight: FloatArray,
+    sources: IntArray,
+    targets: IntArray,
+    limit_s: float,
+    workers: int,
+) -> FloatArray:
+    """scipy's Dijkstra from each source, in ``workers`` processes; columns ``targets``."""
+    from scipy.sparse import csr_matrix
+
+    if workers == 1:
+        n = len(indptr) - 1
+        g = csr_matrix((weight, indices, indptr), shape=(n, n))
+        return _rows(sources, targets, limit_s, graph=g)
+    import multiprocessing as mp
+
+    start = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
+    chunks = np.array_split(sources, workers * 4)
+    with ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=mp.get_context(start),
+        initializer=_init_worker,
+        initargs=(indptr, indices, weight),
+    ) as pool:
+        parts = list(pool.map(_rows, chunks, [targets] * len(chunks), [limit_s] * len(chunks)))
+    return np.concatenate(parts, axis=0)
 
 
 # ---------------------------------------------------------------------------------------------
