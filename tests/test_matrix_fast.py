@@ -278,7 +278,8 @@ def test_numba_matrix_is_deterministic_across_thread_counts() -> None:
     runs = []
     old = numba.get_num_threads()
     try:
-        for k in range(1, numba.config.NUMBA_NUM_THREADS + 1):
+        n_max = int(numba.config.NUMBA_NUM_THREADS)  # type: ignore[attr-defined]
+        for k in range(1, n_max + 1):
             numba.set_num_threads(k)
             runs.append(many_to_many(net.indptr, net.indices, net.weight_s, d, o))
             runs.append(travel_times_between_nodes(net, o, d, method="numba", workers=k))
