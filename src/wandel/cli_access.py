@@ -394,7 +394,9 @@ def access_matrix(
         float | None,
         typer.Option("--cutoff-min", help="Paare über dieser Fahrzeit weglassen."),
     ] = None,
-    workers: Annotated[int, typer.Option("--workers", help="Prozesse für die Suche.")] = 1,
+    workers: Annotated[
+        int, typer.Option("--workers", help="Parallele Suchen (Threads bzw. Prozesse).")
+    ] = 1,
     cache_dir: CacheOpt = None,
     no_cache: NoCacheOpt = False,
     allow_unsnapped: AllowOpt = False,
