@@ -395,8 +395,9 @@ def access_matrix(
         typer.Option("--cutoff-min", help="Paare über dieser Fahrzeit weglassen."),
     ] = None,
     workers: Annotated[
-        int, typer.Option("--workers", help="Parallele Suchen (Threads bzw. Prozesse).")
-    ] = 1,
+        int,
+        typer.Option("--workers", help="Parallele Suchen (Threads bzw. Prozesse); 0 = alle Kerne."),
+    ] = 0,
     cache_dir: CacheOpt = None,
     no_cache: NoCacheOpt = False,
     allow_unsnapped: AllowOpt = False,
@@ -425,7 +426,9 @@ def access_matrix(
                 sf = snap_frame(net, fac, max_distance_m=max_snap_m, what="facilities")
                 _check_facilities_snapped(sf.unsnapped, allow_unsnapped, max_snap_m)
                 set_text(f"Fahrzeitmatrix {len(o)} × {len(fac)}")
-                res = travel_time_matrix(net, so, sf, cutoff_min=cutoff_min, workers=workers)
+                res = travel_time_matrix(
+                    net, so, sf, cutoff_min=cutoff_min, workers=workers or (os.cpu_count() or 1)
+                )
             _report_unsnapped(so.unsnapped, "Startpunkte")
         frame = res.to_frame(reached_only=True)
         if network is None:
