@@ -278,3 +278,79 @@ def test_capacity_splits_demand(tmp_path: Path) -> None:
     assert load.get("A", 0.0) <= 12 + 1e-6
     total = s.assign(share=share).groupby("demand_id")["share"].sum()
     np.testing.assert_allclose(total.to_numpy(), 1.0)
+
+
+def test_demand_from_a_projection_year_and_age_group(tmp_path: Path) -> None:
+    """Demand = people 75+ in 2035 from a `wandel project` CSV; the optimum worked out by hand.
+
+    Zones a, b, c have 75+ populations (m + f, groups 75-80 and 80+) of 10+5+3+2 = 20,
+    30+10+6+4 = 50 and 5+2+2+1 = 10 in 2035 (the 2030 rows and the 0-75 rows must be ignored).
+    Costs to sites S, T: a 1/9, b 8/2, c 4/4. p = 1: S costs 20*1 + 50*8 + 10*4 = 460,
+    T costs 20*9 + 50*2 + 10*4 = 320, so T is chosen with objective 320.
+    """
+    rows = ["zone,year,sex,age_start,age_end,value,q10,q50,q90"]
+    people = {"15087001": (10, 5, 3, 2), "15087002": (30, 10, 6, 4), "15087003": (5, 2, 2, 1)}
+    for zone, (m75, m80, f75, f80) in people.items():
+        for year, k in ((2030, 7), (2035, 1)):
+            rows += [
+                f"{zone},{year},m,0,75,{1000 * k},0,0,0",
+                f"{zone},{year},m,75,80,{m75 * k},0,0,0",
+                f"{zone},{year},m,80,,{m80 * k},0,0,0",
+                f"{zone},{year},f,0,75,{1000 * k},0,0,0",
+                f"{zone},{year},f,75,80,{f75 * k},0,0,0",
+                f"{zone},{year},f,80,,{f80 * k},0,0,0",
+            ]
+    proj = tmp_path / "p.csv"
+    proj.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    cost = {"15087001": (1, 9), "15087002": (8, 2), "15087003": (4, 4)}
+    matrix = tmp_path / "m.csv"
+    matrix.write_text(
+        "origin,destination,cost\n"
+        + "".join(f"{z},S,{c[0]}\n{z},T,{c[1]}\n" for z, c in cost.items()),
+        encoding="utf-8",
+    )
+    out = tmp_path / "s.csv"
+    res = runner.invoke(
+        app,
+        [
+            "plan",
+            "pmedian",
+            "--matrix",
+            str(matrix),
+            "--projection",
+            str(proj),
+            "--year",
+            "2035",
+            "--ages",
+            "75+",
+            "--p",
+            "1",
+            "--out",
+            str(out),
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    plan = pd.read_csv(out, dtype={"demand_id": str})
+    assert set(plan["facility_id"]) == {"T"}
+    assert (
+        plan.set_index("demand_id")["cost"]
+        * pd.Series({"15087001": 20, "15087002": 50, "15087003": 10})
+    ).sum() == 320
+    # both --demand and --projection, or --projection without --year: a clear error, exit 2
+    bad = runner.invoke(
+        app,
+        [
+            "plan",
+            "pmedian",
+            "--matrix",
+            str(matrix),
+            "--projection",
+            str(proj),
+            "--p",
+            "1",
+            "--out",
+            str(tmp_path / "x.csv"),
+        ],
+    )
+    assert bad.exit_code == 2
+    assert not (tmp_path / "x.csv").exists()

@@ -12,7 +12,7 @@ import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 import numpy as np
 import pandas as pd
@@ -584,7 +584,20 @@ def access_coverage(
 MatrixOpt = Annotated[
     Path, typer.Option("--matrix", help="Kostenmatrix origin,destination,cost (CSV).")
 ]
-DemandOpt = Annotated[Path, typer.Option("--demand", help="Nachfrage id,demand (CSV).")]
+DemandOpt = Annotated[Path | None, typer.Option("--demand", help="Nachfrage id,demand (CSV).")]
+ProjectionOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--projection",
+        help="Nachfrage aus einer Vorausberechnung (CSV von 'wandel project'), statt --demand.",
+    ),
+]
+YearOpt = Annotated[
+    int | None, typer.Option("--year", help="Jahr der Nachfrage (mit --projection).")
+]
+AgesOpt = Annotated[
+    str, typer.Option("--ages", help="Altersgruppen der Nachfrage, z. B. 75+ oder 6-9.")
+]
 POpt = Annotated[int | None, typer.Option("--p", help="Zahl der Standorte.")]
 ThresholdOpt = Annotated[
     float | None, typer.Option("--threshold", help="Schwelle (gleiche Einheit wie cost).")
@@ -611,10 +624,26 @@ MissingOpt = Annotated[
 ]
 
 
+def _read_demand(
+    demand: Path | None, projection: Path | None, year: int | None, ages: str, origins: object
+) -> object:
+    """The demand from ``--demand`` or from ``--projection``/``--year``/``--ages``."""
+    from wandel.planning import ModelInputError
+    from wandel.workflow import plan as wp
+
+    if (demand is None) == (projection is None):
+        raise ModelInputError("give either --demand or --projection (with --year), not both")
+    if demand is not None:
+        return wp.read_demand(demand, origins)  # type: ignore[arg-type]
+    if year is None or projection is None:
+        raise ModelInputError("--projection needs --year (the year of the demand)")
+    return wp.demand_from_projection(projection, year, ages, origins)  # type: ignore[arg-type]
+
+
 def _plan(
     model: str,
     matrix: Path,
-    demand: Path,
+    demand: Path | None,
     out_file: Path,
     p: int | None,
     threshold: float | None,
@@ -624,6 +653,9 @@ def _plan(
     solver: str,
     time_limit_s: float | None,
     missing: str,
+    projection: Path | None = None,
+    year: int | None = None,
+    ages: str = "0+",
 ) -> None:
     from wandel.planning import solve
     from wandel.workflow import plan as wp
@@ -637,7 +669,7 @@ def _plan(
                 highlight=False,
                 emoji=False,
             )
-        d = wp.read_demand(demand, m.origins)
+        d = cast(wp.Demand, _read_demand(demand, projection, year, ages, m.origins))
         cap = None if capacity is None else wp.read_capacity(capacity, m.destinations)
         lm = wp.build_model(
             model,  # type: ignore[arg-type]
@@ -666,8 +698,11 @@ def _plan(
 def _plan_command(model: str, doc: str) -> Callable[..., None]:
     def command(
         matrix: MatrixOpt,
-        demand: DemandOpt,
         out_file: OutOpt,
+        demand: DemandOpt = None,
+        projection: ProjectionOpt = None,
+        year: YearOpt = None,
+        ages: AgesOpt = "0+",
         p: POpt = None,
         threshold: ThresholdOpt = None,
         fixed: FixedOpt = None,
@@ -690,6 +725,9 @@ def _plan_command(model: str, doc: str) -> Callable[..., None]:
             solver,
             time_limit_s,
             missing,
+            projection,
+            year,
+            ages,
         )
 
     command.__doc__ = doc
@@ -720,7 +758,6 @@ plan_app.command("lscp")(
 @plan_app.command("cooperate")
 def plan_cooperate(
     matrix: MatrixOpt,
-    demand: DemandOpt,
     candidates: Annotated[
         Path, typer.Option("--candidates", help="Standorte id,town (oder id,zone mit --towns).")
     ],
@@ -748,6 +785,10 @@ def plan_cooperate(
     solver: SolverOpt = "highs",
     time_limit_s: TimeLimitOpt = None,
     missing: MissingOpt = "error",
+    demand: DemandOpt = None,
+    projection: ProjectionOpt = None,
+    year: YearOpt = None,
+    ages: AgesOpt = "0+",
 ) -> None:
     """Kooperationsgewinn: jede Stadt allein gegen gemeinsame Planung (alone/joint/difference), CSV."""
     from wandel.workflow import plan as wp
@@ -755,7 +796,7 @@ def plan_cooperate(
     def run() -> None:
         slv = wp.make_solver(solver, time_limit_s)
         m = wp.read_cost_matrix(matrix, missing=missing)  # type: ignore[arg-type]
-        d = wp.read_demand(demand, m.origins)
+        d = cast(wp.Demand, _read_demand(demand, projection, year, ages, m.origins))
         mapping = None if towns is None else wp.read_town_mapping(towns)
         c_town = wp.read_candidate_towns(candidates, m.destinations, mapping)
         d_town = None

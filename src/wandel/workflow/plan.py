@@ -47,6 +47,7 @@ __all__ = [
     "assignment_frame",
     "build_model",
     "cooperate",
+    "demand_from_projection",
     "make_solver",
     "read_candidate_towns",
     "read_capacity",
@@ -266,6 +267,34 @@ def read_demand(path: str | Path, origins: Sequence[Hashable] | npt.ArrayLike) -
         t[pos] = _cells(rec, rec.header.index("town"))
         town = t
     return Demand(values=out, town=town)
+
+
+def demand_from_projection(
+    path: str | Path, year: int, ages: str, origins: Sequence[Hashable] | npt.ArrayLike
+) -> Demand:
+    """Demand per origin from a projection CSV (``wandel project`` output): the people of the age
+    groups ``ages`` (e.g. ``"75+"`` or ``"6-9"``) in ``year``, both sexes, per zone.
+
+    The matrix's origin ids must be the projection's zones (AGS). A zone of the matrix that the
+    projection lacks is an error naming it; zones of the projection outside the matrix are ignored.
+    """
+    from wandel.workflow.access import parse_age_groups, population_by_age, read_projection_csv
+
+    groups = parse_age_groups(ages)
+    table = population_by_age(read_projection_csv(path), year, groups, source=str(path))
+    per_zone = table[[g.label for g in groups]].sum(axis=1)
+    per_zone.index = per_zone.index.astype(str)
+    order = pd.Index(np.asarray(origins, dtype=object).astype(str))
+    missing = order.difference(per_zone.index)
+    if len(missing):
+        raise InputFormatError(
+            str(path),
+            column="zone",
+            value=str(missing[0]),
+            reason=f"{len(missing)} origin(s) of the cost matrix not in the projection for {year}",
+            expected="the matrix's origin ids as zones (AGS) of the projection",
+        )
+    return Demand(values=per_zone.reindex(order).to_numpy(dtype=np.float64), town=None)
 
 
 def read_capacity(
