@@ -280,3 +280,35 @@ def test_coverage_from_projection_csv(fx: Path, tmp_path: Path) -> None:
     assert res.exit_code == 2
     assert "cuts through" in res.stderr
     assert not out2.exists()
+
+
+def test_speed_override_per_road_class(fx: Path, bayreuth: Path, tmp_path: Path) -> None:
+    """--speed CLASS=KPH: a faster class never raises a travel time and lowers some; the result
+    equals the library with the same override table; a malformed override exits 2 with no file."""
+    args = [
+        "access", "nearest", "--network", str(bayreuth),
+        "--origins", str(fx / "bayreuth_origins.csv"),
+        "--facilities", str(fx / "bayreuth_facilities.csv"), "--no-cache",
+    ]  # fmt: skip
+    base, fast = tmp_path / "base.csv", tmp_path / "fast.csv"
+    assert runner.invoke(app, [*args, "--out", str(base)]).exit_code == 0
+    res = runner.invoke(
+        app, [*args, "--speed", "residential=80", "--speed", "unclassified=80", "--out", str(fast)]
+    )
+    assert res.exit_code == 0, res.output
+    t0 = _csv(base).set_index("origin")["travel_time_min"]
+    t1 = _csv(fast).set_index("origin")["travel_time_min"]
+    assert t1.isna().equals(t0.isna())  # the unsnapped origin stays unsnapped
+    t0, t1 = t0.dropna(), t1.dropna()
+    assert (t1 <= t0 + 1e-12).all()
+    assert (t1 < t0 - 1e-9).any()
+    net = load_network(bayreuth, "car", speeds_kph={"residential": 80, "unclassified": 80})
+    o = snap_frame(net, pd.read_csv(fx / "bayreuth_origins.csv"), what="origins")
+    f = snap_frame(net, pd.read_csv(fx / "bayreuth_facilities.csv"), what="facilities")
+    lib = nearest_facility(net, o, f).table["travel_time_min"].dropna()
+    lib.index = lib.index.astype(str)
+    np.testing.assert_allclose(t1.sort_index(), lib.sort_index(), atol=1e-6)  # CSV keeps 6 decimals
+    bad = runner.invoke(app, [*args, "--speed", "residential:80", "--out", str(tmp_path / "x.csv")])
+    assert bad.exit_code == 2
+    assert "residential:80" in bad.stderr
+    assert not (tmp_path / "x.csv").exists()

@@ -174,6 +174,35 @@ CacheOpt = Annotated[
     Path | None, typer.Option("--cache-dir", help="Cache für gelesene Netze (sonst Standardort).")
 ]
 NoCacheOpt = Annotated[bool, typer.Option("--no-cache", help="Netz nicht zwischenspeichern.")]
+SpeedOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--speed",
+        help="Geschwindigkeit einer Straßenklasse in km/h, z. B. residential=30 (mehrfach; 0 "
+        "sperrt die Klasse).",
+    ),
+]
+
+
+def _speeds(spec: list[str] | None) -> dict[str, float] | None:
+    """Parse ``--speed CLASS=KPH`` options into an override table."""
+    if not spec:
+        return None
+    table: dict[str, float] = {}
+    for item in spec:
+        name, sep, value = item.partition("=")
+        try:
+            kph = float(value.replace(",", "."))
+        except ValueError:
+            kph = -1.0
+        if not sep or not name.strip() or kph < 0:
+            raise WandelError(
+                f"--speed {item!r}: expected CLASS=KPH with a non-negative speed, e.g. residential=30"
+            )
+        table[name.strip()] = kph
+    return table
+
+
 AllowOpt = Annotated[
     bool,
     typer.Option("--allow-unsnapped", help="Einrichtungen fern vom Netz auslassen (statt Fehler)."),
@@ -235,11 +264,17 @@ def _facilities(
     return frame
 
 
-def _load(network: Path, mode: str, cache_dir: Path | None, set_text: Callable[[str], None]) -> Any:
+def _load(
+    network: Path,
+    mode: str,
+    cache_dir: Path | None,
+    set_text: Callable[[str], None],
+    speeds: dict[str, float] | None = None,
+) -> Any:
     from wandel.access import load_network
 
     set_text(f"Straßennetz lesen ({network.name}, {mode})")
-    return load_network(network, _mode(mode), cache_dir=cache_dir)
+    return load_network(network, _mode(mode), speeds_kph=speeds, cache_dir=cache_dir)
 
 
 def _fallback_note(label: str) -> None:
@@ -258,6 +293,7 @@ def network_build(
         list[str] | None, typer.Option("--mode", help="car|bike|walk (mehrfach; Standard: alle).")
     ] = None,
     cache_dir: CacheOpt = None,
+    speed: SpeedOpt = None,
 ) -> None:
     """Straßennetz bauen und zwischenspeichern (build and cache the road network)."""
     from wandel.access import MODES
@@ -268,7 +304,7 @@ def network_build(
         nets = []
         with _progress("Straßennetz lesen") as set_text:
             for m in modes:
-                nets.append((m, _load(extract, m, cache, set_text)))
+                nets.append((m, _load(extract, m, cache, set_text, _speeds(speed))))
         table = Table(title=f"Straßennetz: {extract.name}")
         for col in ("Modus", "Knoten", "Kanten", "Cache"):
             table.add_column(col)
@@ -299,6 +335,7 @@ def _nearest_table(
     cache: Path | None,
     allow_unsnapped: bool,
     cutoff_min: float | None = None,
+    speeds: dict[str, float] | None = None,
 ) -> Any:
     from wandel.access import nearest_facility, nearest_facility_crowfly, snap_frame
 
@@ -307,7 +344,7 @@ def _nearest_table(
         _fallback_note(res.method)
         return res
     with _progress("Straßennetz lesen") as set_text:
-        net = _load(network, mode, cache, set_text)
+        net = _load(network, mode, cache, set_text, speeds)
         set_text("Punkte ans Netz anbinden")
         o = snap_frame(net, origins_frame, max_distance_m=max_snap_m, what="origins")
         f = snap_frame(net, fac, max_distance_m=max_snap_m, what="facilities")
@@ -338,6 +375,7 @@ def access_nearest(
         float | None, typer.Option("--cutoff-min", help="Suche nach so vielen Minuten beenden.")
     ] = None,
     cache_dir: CacheOpt = None,
+    speed: SpeedOpt = None,
     no_cache: NoCacheOpt = False,
     allow_unsnapped: AllowOpt = False,
     db: DbOption = None,
@@ -360,6 +398,7 @@ def access_nearest(
             _cache(cache_dir, no_cache),
             allow_unsnapped,
             cutoff_min,
+            _speeds(speed),
         )
         frame = res.table.reset_index()
         frame["method"] = res.method
@@ -399,6 +438,7 @@ def access_matrix(
         typer.Option("--workers", help="Parallele Suchen (Threads bzw. Prozesse); 0 = alle Kerne."),
     ] = 0,
     cache_dir: CacheOpt = None,
+    speed: SpeedOpt = None,
     no_cache: NoCacheOpt = False,
     allow_unsnapped: AllowOpt = False,
     db: DbOption = None,
@@ -421,7 +461,7 @@ def access_matrix(
                 t[t > cutoff_min] = np.inf
         else:
             with _progress("Straßennetz lesen") as set_text:
-                net = _load(network, mode, _cache(cache_dir, no_cache), set_text)
+                net = _load(network, mode, _cache(cache_dir, no_cache), set_text, _speeds(speed))
                 so = snap_frame(net, o, max_distance_m=max_snap_m, what="origins")
                 sf = snap_frame(net, fac, max_distance_m=max_snap_m, what="facilities")
                 _check_facilities_snapped(sf.unsnapped, allow_unsnapped, max_snap_m)
@@ -456,6 +496,7 @@ def access_isochrones(
     max_snap_m: SnapOpt = 500.0,
     buffer_m: Annotated[float, typer.Option("--buffer-m", help="Puffer um Straßen.")] = 50.0,
     cache_dir: CacheOpt = None,
+    speed: SpeedOpt = None,
     no_cache: NoCacheOpt = False,
     allow_unsnapped: AllowOpt = False,
 ) -> None:
@@ -471,7 +512,7 @@ def access_isochrones(
             raise OutputError(f"--out must end in .geojson or .gpkg, got {out_file.name!r}")
         fac = wa.read_points(facilities, what="facilities")
         with _progress("Straßennetz lesen") as set_text:
-            net = _load(network, mode, _cache(cache_dir, no_cache), set_text)
+            net = _load(network, mode, _cache(cache_dir, no_cache), set_text, _speeds(speed))
             sf = snap_frame(net, fac, max_distance_m=max_snap_m, what="facilities")
             _check_facilities_snapped(sf.unsnapped, allow_unsnapped, max_snap_m)
             set_text("Isochronen berechnen")
@@ -514,6 +555,7 @@ def access_coverage(
     mode: ModeOpt = "car",
     max_snap_m: SnapOpt = 500.0,
     cache_dir: CacheOpt = None,
+    speed: SpeedOpt = None,
     no_cache: NoCacheOpt = False,
     allow_unsnapped: AllowOpt = False,
     db: DbOption = None,
@@ -551,6 +593,7 @@ def access_coverage(
             _cache(cache_dir, no_cache),
             allow_unsnapped,
             cutoff_min=threshold_min,
+            speeds=_speeds(speed),
         )
         tt = res.table["travel_time_min"]
         tt.index = tt.index.astype(str)
