@@ -312,3 +312,42 @@ def test_speed_override_per_road_class(fx: Path, bayreuth: Path, tmp_path: Path)
     assert bad.exit_code == 2
     assert "residential:80" in bad.stderr
     assert not (tmp_path / "x.csv").exists()
+
+
+@pytest.mark.parametrize("suffix", [".gpkg", ".geojson"])
+def test_geodata_outputs(fx: Path, bayreuth: Path, tmp_path: Path, suffix: str) -> None:
+    """nearest writes points at the origins and isochrones polygons, as GeoPackage or GeoJSON."""
+    base = [
+        "--network",
+        str(bayreuth),
+        "--facilities",
+        str(fx / "bayreuth_facilities.csv"),
+        "--no-cache",
+    ]
+    near = tmp_path / f"nearest{suffix}"
+    res = runner.invoke(
+        app,
+        [
+            "access",
+            "nearest",
+            *base,
+            "--origins",
+            str(fx / "bayreuth_origins.csv"),
+            "--out",
+            str(near),
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    g = gpd.read_file(near)
+    origins = pd.read_csv(fx / "bayreuth_origins.csv").set_index("id")
+    assert g.crs.to_epsg() == 4326
+    assert set(g["origin"]) == set(origins.index)
+    for _, row in g.iterrows():
+        assert row.geometry.x == pytest.approx(origins.loc[row["origin"], "lon"])
+        assert row.geometry.y == pytest.approx(origins.loc[row["origin"], "lat"])
+    iso = tmp_path / f"iso{suffix}"
+    res = runner.invoke(app, ["access", "isochrones", *base, "--out", str(iso)])
+    assert res.exit_code == 0, res.output
+    polys = gpd.read_file(iso)
+    assert len(polys) == 3 * len(pd.read_csv(fx / "bayreuth_facilities.csv"))
+    assert not list(tmp_path.glob(".*partial*"))  # no temporary files left behind

@@ -9,6 +9,7 @@ partial file behind; every :class:`~wandel.errors.WandelError` ends with exit co
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -70,6 +71,37 @@ def _write_csv(frame: pd.DataFrame, path: Path) -> Path:
     return write_atomic(
         path, lambda p: frame.to_csv(p, index=False, float_format="%.6f", na_rep="")
     )
+
+
+GEO_SUFFIXES = {".gpkg": "GPKG", ".geojson": "GeoJSON", ".json": "GeoJSON"}
+
+
+def _write_table(frame: pd.DataFrame, path: Path, points: pd.DataFrame, key: str) -> Path:
+    """CSV, or with a ``.gpkg``/``.geojson`` suffix a point layer (WGS84) at the ``points``
+    (``id, lon, lat``) matched by ``frame[key]``, for a map in QGIS or a web map."""
+    driver = GEO_SUFFIXES.get(path.suffix.lower())
+    if driver is None:
+        return _write_csv(frame, path)
+    import geopandas as gpd
+
+    xy = points.assign(id=points["id"].astype(str)).drop_duplicates("id").set_index("id")
+    ids = frame[key].astype(str)
+    geo = gpd.GeoDataFrame(
+        frame.reset_index(drop=True),
+        geometry=gpd.points_from_xy(
+            xy["lon"].reindex(ids).to_numpy(), xy["lat"].reindex(ids).to_numpy()
+        ),
+        crs="EPSG:4326",
+    )
+    return _write_geo(geo, path)
+
+
+def _write_geo(geo: Any, path: Path) -> Path:
+    """Write a GeoDataFrame atomically as GeoPackage or GeoJSON (by the suffix of ``path``)."""
+    driver = GEO_SUFFIXES[path.suffix.lower()]
+    layer = re.sub(r"[^A-Za-z0-9_]", "_", path.stem) or "wandel"  # not the temporary file's name
+    opts = {"layer": layer} if driver == "GPKG" else {}
+    return write_atomic(path, lambda p: geo.to_file(p, driver=driver, **opts))
 
 
 @contextmanager
@@ -207,7 +239,9 @@ AllowOpt = Annotated[
     bool,
     typer.Option("--allow-unsnapped", help="Einrichtungen fern vom Netz auslassen (statt Fehler)."),
 ]
-OutOpt = Annotated[Path, typer.Option("--out", help="Ergebnisdatei.")]
+OutOpt = Annotated[
+    Path, typer.Option("--out", help="Ergebnisdatei (.csv; nearest auch .gpkg oder .geojson).")
+]
 
 
 def _origins(
@@ -402,7 +436,7 @@ def access_nearest(
         )
         frame = res.table.reset_index()
         frame["method"] = res.method
-        _write_csv(frame, out_file)
+        _write_table(frame, out_file, o, "origin")
         t = frame["travel_time_min"]
         out.print(
             f"{len(frame)} Startpunkte, {int(t.notna().sum())} mit Fahrzeit; Median "
@@ -505,10 +539,7 @@ def access_isochrones(
     from wandel.workflow import access as wa
 
     def run() -> None:
-        driver = {".geojson": "GeoJSON", ".json": "GeoJSON", ".gpkg": "GPKG"}.get(
-            out_file.suffix.lower()
-        )
-        if driver is None:
+        if out_file.suffix.lower() not in GEO_SUFFIXES:
             raise OutputError(f"--out must end in .geojson or .gpkg, got {out_file.name!r}")
         fac = wa.read_points(facilities, what="facilities")
         with _progress("Straßennetz lesen") as set_text:
@@ -519,7 +550,7 @@ def access_isochrones(
             iso = isochrones(net, sf, minutes or [5.0, 10.0, 15.0], buffer_m=buffer_m)
         table = iso.table.assign(method=iso.method)
         table["source"] = table["source"].astype(str)
-        write_atomic(out_file, lambda p: table.to_file(p, driver=driver))
+        _write_geo(table, out_file)
         out.print(
             f"{len(table)} Isochronen ({iso.method}) -> {out_file}", highlight=False, emoji=False
         )
