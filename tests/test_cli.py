@@ -160,3 +160,15 @@ def test_info_lists_provenance(store_2019: Path) -> None:
     }
     assert "12411-04-02-4" in set(prov["table_code"])
     assert prov["sha256"].str.fullmatch("[0-9a-f]{64}").all()
+
+
+def test_unreadable_or_missing_files_exit_2_without_traceback(tmp_path: Path) -> None:
+    res = runner.invoke(
+        app, ["import", str(tmp_path / "nothing.csv"), "--db", str(tmp_path / "s.duckdb")]
+    )
+    assert res.exit_code == 2
+    assert "nothing.csv" in res.stderr
+    res = runner.invoke(app, ["population", "--db", str(tmp_path / "none.duckdb"), "--zones", "15"])
+    assert res.exit_code == 2
+    assert "none.duckdb" in res.stderr
+    assert "Traceback" not in res.output

@@ -37,9 +37,13 @@ def resolve_db(db: Path | None) -> Path:
 
 
 def run_cli(fn: Callable[[], T]) -> T:
-    """Run ``fn``; a WandelError becomes a clear message on stderr and exit code 2."""
+    """Run ``fn``; a WandelError (bad input) or an OSError (a file that cannot be read or written)
+    becomes a clear message on stderr and exit code 2."""
     try:
         return fn()
+    except OSError as exc:  # a file that cannot be read or written: say which, no traceback
+        err.print(f"[bold red]{tr('error', ui_lang())}:[/] {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
     except WandelError as exc:
         err.print(f"[bold red]{tr('error', ui_lang())}:[/] {exc}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
