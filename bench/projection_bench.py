@@ -1,6 +1,7 @@
 """Benchmark of the projection engine (not a test). Run: .venv/bin/python bench/projection_bench.py
 
-1. Deterministic: 10,800 zones x 2 sexes x 101 ages x 30 years, inputs built from real structures
+1. Deterministic: 10,800 zones x 2 sexes x 101 ages x 30 years on the compiled kernel (numba, 2
+   threads and 1 thread) and, as a peer, on the numpy kernel; inputs built from real structures
    (the Kreis single-age table 2020 graduated to 0..100+, scaled to random Gemeinde totals; survival
    from the Destatis life table 2022/24; fertility from the German age-specific rates 2023). Prints
    the time, the memory-traffic bound from a measured copy bandwidth and the ratio to it, and the
@@ -25,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
+import wandel.demography.engine as engine
 from wandel.demography.distributed import builtin_map, dask_map, project_draws
 from wandel.demography.engine import (
     EngineInput,
@@ -163,8 +165,16 @@ def peak_rss_gb() -> float:
 def bench_deterministic(n_zones: int) -> None:
     pop, rates = build_inputs(n_zones)
     inp = engine_input(pop, rates, HORIZON, 2024)
+    project_arrays(inp, validate=False)  # load (or compile) the numba kernel once
     t = best_of(lambda: project_arrays(inp, validate=False))
     t_val = best_of(lambda: project_arrays(inp), n=1)
+    t1 = best_of(lambda: project_arrays(inp, validate=False, threads=1))
+    # the numpy kernel (the fallback for cases the compiled kernel does not cover), same problem
+    engine._USE_KERNEL = False
+    try:
+        t_np = best_of(lambda: project_arrays(inp, validate=False))
+    finally:
+        engine._USE_KERNEL = True
     # memory traffic that must happen: write the result (31 x Z x 2 x 101), read the base population
     # and every rate once (sx, out_rate, in_count: Z x 2 x 101; asfr Z x 35)
     elems = (HORIZON + 1) * n_zones * 2 * A + n_zones * 2 * A * 4 + n_zones * 35
@@ -190,14 +200,20 @@ def bench_deterministic(n_zones: int) -> None:
     agree = float(np.abs(ref.population - fast_small.population).max())
     print(f"[1] deterministic {n_zones} zones x 2 x {A} ages x {HORIZON} years")
     print(
-        f"    engine:            {t:8.3f} s   (with input validation {t_val:.3f} s; target <= 0.25 s)"
+        f"    engine:            {t:8.3f} s   (with input validation {t_val:.3f} s; target <= 0.25 s;"
+        f" compiled kernel, fresh result array every run)"
     )
+    print(f"    engine, 1 thread:  {t1:8.3f} s")
+    print(f"    numpy kernel:      {t_np:8.3f} s   ratio {t_np / t:5.2f}x (the fallback path)")
     print(f"    copy bandwidth:    {bw:8.1f} GB/s (read + write)")
     print(
         f"    traffic bound:     {bound:8.3f} s   ({elems * 8 / 1e6:.0f} MB)   ratio {t / bound:5.2f}x (target <= 5x)"
     )
     print(
         f"    fresh output:      {t_fresh:8.3f} s   (allocate and fill the result once)   ratio {t / t_fresh:5.2f}x"
+    )
+    print(
+        f"    numpy kernel:      ratio {t_np / bound:5.2f}x to the traffic bound, {t_np / t_fresh:5.2f}x to fresh output"
     )
     print(
         f"    loop oracle:       {t_ref:8.1f} s   (timed on {sub} zones, scaled)   ratio {t_ref / t:8.0f}x"

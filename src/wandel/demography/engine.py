@@ -514,6 +514,8 @@ def project_arrays(
             f"net_migration must be finite with shape {(inp.horizon, n_draws, inp.n_zones)}"
         )
     t, z = inp.horizon, inp.n_zones
+    if _USE_KERNEL and _kernel_covers(inp, lv, age_breaks):
+        return _project_compiled(inp, lv, n_draws, threads)
     groups = None if age_breaks is None else _check_breaks(age_breaks)
     if groups is None:
         pop = np.empty((t + 1, n_draws, z, 2, N_AGES))
@@ -532,6 +534,51 @@ def project_arrays(
     else:
         with ThreadPoolExecutor(max_workers=n_threads) as pool:
             list(pool.map(lambda b: _run_block(pop, comps, prep, lv, b[0], b[1], groups), blocks))
+    return RawProjection(pop, comps[0], comps[1], comps[2], comps[3], comps[4])
+
+
+_USE_KERNEL = True
+"""Use the compiled kernel (:mod:`wandel.demography._kernel`) where it covers the case."""
+
+
+def _kernel_covers(inp: EngineInput, lv: Levels, age_breaks: Sequence[int] | None) -> bool:
+    """Whether the compiled kernel covers this case (else the numpy kernel runs).
+
+    Covered: single-age output, no origin-destination migration, no control, no mortality,
+    out-migration or net-migration levels (fertility and in-migration levels are fine).
+    """
+    return (
+        age_breaks is None
+        and inp.od is None
+        and inp.control_totals is None
+        and inp.parent_index is None
+        and lv.mortality is None
+        and lv.out_migration is None
+        and lv.net_migration is None
+    )
+
+
+def _project_compiled(
+    inp: EngineInput, lv: Levels, n_draws: int, threads: int | None
+) -> RawProjection:
+    """The deterministic fused case on the compiled kernel: one pass per zone and year."""
+    from wandel.demography._kernel import project_fused
+
+    pop, comps = project_fused(
+        inp.population,
+        inp.sx,
+        inp.birth_survival,
+        inp.asfr,
+        inp.out_rate,
+        inp.in_count,
+        inp.extra,
+        lv.fertility,
+        lv.in_migration,
+        inp.srb,
+        _fertile_span(inp.asfr),
+        n_draws,
+        threads,
+    )
     return RawProjection(pop, comps[0], comps[1], comps[2], comps[3], comps[4])
 
 
