@@ -3,7 +3,12 @@
 The engine projects a base population ``P(zone, sex, age)`` over ``horizon`` years. Labelled
 ``xarray.DataArray`` objects are used at the boundary (dims ``zone, sex, age[, year]``); inside, a
 numpy kernel works on blocks of ``(draw, zone, sex, age)`` small enough to stay in the CPU cache,
-runs every year of a block before moving on, and spreads independent blocks over threads.
+runs every year of a block before moving on, and spreads independent blocks over threads. The
+common case without mortality or out-migration levels, origin-destination migration, control,
+net-migration noise or age groups in the output (a deterministic projection, or draws of the
+fertility and in-migration levels only) runs on a compiled kernel
+(:mod:`wandel.demography._kernel`): one pass per zone and year over its ``2 x 101`` cells, zones
+in parallel, the same numbers to rounding (and bit for bit for any number of threads).
 
 Order of events within the year ``t -> t+1`` (ages are completed years on 31 December)
 -------------------------------------------------------------------------------------------
@@ -495,8 +500,8 @@ def project_arrays(
 ) -> RawProjection:
     """Run the kernel on numpy inputs for ``n_draws`` draws (levels of shape ``(T, n_draws)``).
 
-    ``threads`` (default: the number of CPUs, at most 8) work on independent blocks; the result does
-    not depend on it. With ``age_breaks`` (first ages of groups, the last open) only the grouped
+    ``threads`` (default: the number of CPUs, at most 8; on the compiled kernel the numba
+    threads) work on independent blocks or zones; the result does not depend on it. With ``age_breaks`` (first ages of groups, the last open) only the grouped
     population is kept, ``(T+1, D, Z, 2, groups)``: a stochastic run of 1,000 draws x 300 zones x 30
     years by single age would need 15 GB.
     """
