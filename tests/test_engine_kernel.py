@@ -211,3 +211,16 @@ def test_draws_and_broadcast_rates_are_bit_identical() -> None:
     )
     np.testing.assert_array_equal(one.population[:, 0], full.population[:, 2])
     np.testing.assert_array_equal(one.deaths[:, 0], full.deaths[:, 2])
+
+
+def test_flows_of_one_zone_leave_the_other_zones_bit_identical() -> None:
+    rng = np.random.default_rng(11)
+    inp = _input(rng, 4, 5)
+    extra = np.zeros((5, 4, 2, A))
+    extra[1:3, 2, :, 20:40] = rng.uniform(-20, 20, (2, 2, 20))
+    with_flows = project_arrays(EngineInput(**{**inp.__dict__, "extra": extra}))
+    without = project_arrays(inp)
+    for name in NAMES:
+        a, b = getattr(with_flows, name), getattr(without, name)
+        np.testing.assert_array_equal(np.delete(a, 2, axis=2), np.delete(b, 2, axis=2))
+    assert not np.array_equal(with_flows.population[:, :, 2], without.population[:, :, 2])

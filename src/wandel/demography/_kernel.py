@@ -216,7 +216,15 @@ def _fused(
                     women = s == 1 and births
                     if women and f0 == 0:
                         bexp += asf[fr, 0] * pp[pr, 0] / 2.0
+                    # scenario flows only where this zone has some in this year and sex, so that
+                    # a zone's numbers do not depend on the flows of other zones
+                    flows = False
                     if has_extra:
+                        for a in range(n_a):
+                            if ex[er, a] != 0.0:
+                                flows = True
+                                break
+                    if flows:
                         en = 0.0
                         o_sum = 0.0
                         i_sum = 0.0
@@ -250,8 +258,8 @@ def _fused(
                     n = pp[pr, last - 1] * sx[sr, last - 1] + pp[pr, last] * sx[sr, last]
                     if women and f1 > last:
                         bexp += asf[fr, last] * (pp[pr, last] + n) / 2.0
-                    x = ex[er, last] if has_extra else 0.0
-                    pp[cr, last], o, c = _cell(n, ou[orow, last], ic[ir, last] * ilv, x, has_extra)
+                    x = ex[er, last] if flows else 0.0
+                    pp[cr, last], o, c = _cell(n, ou[orow, last], ic[ir, last] * ilv, x, flows)
                     endsum[s] = en + n
                     outs[s] = o_sum + o
                     ins[s] = i_sum + c
