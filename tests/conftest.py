@@ -23,3 +23,12 @@ def shared_data() -> Path:
 @pytest.fixture(scope="session")
 def fixtures() -> Path:
     return FIXTURES
+
+
+# Hypothesis: no deadlines (a loaded 2-core CI machine is slow, not wrong); in CI the examples are
+# derandomized so that a run is reproducible, locally they explore anew each time
+from hypothesis import settings as _hyp_settings  # noqa: E402
+
+_hyp_settings.register_profile("ci", deadline=None, derandomize=True, print_blob=True)
+_hyp_settings.register_profile("dev", deadline=None)
+_hyp_settings.load_profile("ci" if os.environ.get("CI") else "dev")

@@ -363,12 +363,15 @@ def test_numba_random_digraphs(
     want = _oracle(n, tail, head, w)
     want[want > limit] = np.inf
     _same(got, want)
+    # two paths of equal length can sum their edge times in another order (0.1 + 0.1 + 1.0 vs
+    # 0.2 + 1.0): then the distances differ in the last bit, so random graphs compare to RTOL; the
+    # real extracts above are compared bit for bit
     csr = csr_matrix((w[order], head[order], indptr), shape=(n, n))
-    _bit_equal(got, dijkstra(csr, directed=True, limit=limit))
+    _same(got, dijkstra(csr, directed=True, limit=limit))
     # nearest of a few sources
     src = nodes[: max(1, n // 3)]
     dist, which = multi_source(indptr, head[order], w[order], src, limit=limit, queue=queue)
-    _bit_equal(dist, want[src].min(axis=0))
+    _same(dist, want[src].min(axis=0))
     ok = which >= 0
     np.testing.assert_array_equal(ok, np.isfinite(dist))
-    _bit_equal(got[src[which[ok]], nodes[ok]], dist[ok])
+    _same(got[src[which[ok]], nodes[ok]], dist[ok])
