@@ -30,28 +30,12 @@ import tempfile
 import time
 from pathlib import Path
 
+from wandel.sources._labels import AGE_GROUPS_17
+
 ROOT = Path(__file__).resolve().parents[1]
 GV = ROOT.parent / "shared" / "data" / "gemeindeverzeichnis" / "AuszugGV4QAktuell_2019.csv"
 
-AGES = [
-    ("ALT000B03", "unter 3 Jahre"),
-    ("ALT003B06", "3 bis unter 6 Jahre"),
-    ("ALT006B10", "6 bis unter 10 Jahre"),
-    ("ALT010B15", "10 bis unter 15 Jahre"),
-    ("ALT015B18", "15 bis unter 18 Jahre"),
-    ("ALT018B20", "18 bis unter 20 Jahre"),
-    ("ALT020B25", "20 bis unter 25 Jahre"),
-    ("ALT025B30", "25 bis unter 30 Jahre"),
-    ("ALT030B35", "30 bis unter 35 Jahre"),
-    ("ALT035B40", "35 bis unter 40 Jahre"),
-    ("ALT040B45", "40 bis unter 45 Jahre"),
-    ("ALT045B50", "45 bis unter 50 Jahre"),
-    ("ALT050B55", "50 bis unter 55 Jahre"),
-    ("ALT055B60", "55 bis unter 60 Jahre"),
-    ("ALT060B65", "60 bis unter 65 Jahre"),
-    ("ALT065B75", "65 bis unter 75 Jahre"),
-    ("ALT075UM", "75 Jahre und mehr"),
-]
+AGES = list(AGE_GROUPS_17)
 HEADER = (
     "statistics_code;statistics_label;time_code;time_label;time;"
     "1_variable_code;1_variable_label;1_variable_attribute_code;1_variable_attribute_label;"

@@ -156,3 +156,17 @@ def test_any_text_returns_or_raises_label_error(text: str) -> None:
             fn(text)
     parse_sex_label(text)
     parse_age_code(text)
+
+
+def test_the_17_group_table_agrees_with_codes_labels_and_graduation_breaks() -> None:
+    from wandel.demography.graduation import BREAKS_17
+    from wandel.sources._labels import AGE_GROUPS_17, parse_age_code, parse_age_label
+
+    starts = []
+    for code, label in AGE_GROUPS_17:
+        by_code, by_label = parse_age_code(code), parse_age_label(label)
+        assert by_code is not None
+        assert by_label is not None
+        assert (by_code.start, by_code.end) == (by_label.start, by_label.end)
+        starts.append(by_code.start)
+    assert tuple(starts) == BREAKS_17

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 __all__ = [
+    "AGE_GROUPS_17",
     "AGE_TOTAL",
     "SEX_TOTAL",
     "AgeGroup",
@@ -33,6 +34,27 @@ __all__ = [
     "parse_sex_label",
     "parse_year_label",
 ]
+
+AGE_GROUPS_17: tuple[tuple[str, str], ...] = (
+    ("ALT000B03", "unter 3 Jahre"),
+    ("ALT003B06", "3 bis unter 6 Jahre"),
+    ("ALT006B10", "6 bis unter 10 Jahre"),
+    ("ALT010B15", "10 bis unter 15 Jahre"),
+    ("ALT015B18", "15 bis unter 18 Jahre"),
+    ("ALT018B20", "18 bis unter 20 Jahre"),
+    ("ALT020B25", "20 bis unter 25 Jahre"),
+    ("ALT025B30", "25 bis unter 30 Jahre"),
+    ("ALT030B35", "30 bis unter 35 Jahre"),
+    ("ALT035B40", "35 bis unter 40 Jahre"),
+    ("ALT040B45", "40 bis unter 45 Jahre"),
+    ("ALT045B50", "45 bis unter 50 Jahre"),
+    ("ALT050B55", "50 bis unter 55 Jahre"),
+    ("ALT055B60", "55 bis unter 60 Jahre"),
+    ("ALT060B65", "60 bis unter 65 Jahre"),
+    ("ALT065B75", "65 bis unter 75 Jahre"),
+    ("ALT075UM", "75 Jahre und mehr"),
+)
+"""The 17 age groups of the Regionaldatenbank (e.g. 12411-02-03-5): attribute code and label."""
 
 
 class LabelError(ValueError):

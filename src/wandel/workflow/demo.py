@@ -30,10 +30,10 @@ from wandel.store import ImportReport, Store
 from wandel.workflow.demo_access import run_access_demo
 
 __all__ = [
-    "DEMO_DATA",
     "DEMO_DRAWS",
     "SEED_TOWNS",
     "DemoResult",
+    "demo_data_dir",
     "load_demo_store",
     "project_demo",
     "run_demo",
@@ -57,12 +57,9 @@ SEED_TOWNS: dict[str, str] = {
 """The seed towns of the demo region (AGS as of 31.12.2019)."""
 
 
-def _demo_dir() -> Path:
+def demo_data_dir() -> Path:
+    """The folder of the bundled demo extract inside the installed package."""
     return Path(str(resources.files("wandel") / "data" / "demo"))
-
-
-DEMO_DATA = _demo_dir
-"""Callable returning the folder of the bundled extract."""
 
 
 @dataclass(frozen=True)
@@ -75,7 +72,7 @@ class DemoResult:
 
 def load_demo_store(store: Store, data_dir: Path | None = None) -> list[ImportReport]:
     """Import every source of the bundled extract into ``store`` (skips sources already there)."""
-    folder = data_dir or _demo_dir()
+    folder = data_dir or demo_data_dir()
     manifest = json.loads((folder / "sources.json").read_text(encoding="utf-8"))
     reports = []
     with Progress(transient=True) as progress:
