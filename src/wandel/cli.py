@@ -41,6 +41,21 @@ def import_(
         str | None,
         typer.Option("--facility-kind", help="Art der Einrichtungen (school, kita, gp, ...)."),
     ] = None,
+    zone: Annotated[
+        str | None,
+        typer.Option(
+            "--zone",
+            help="AGS für Dateien ohne eigene Gebietsangabe (kommunale Open-Data-CSV), "
+            "z. B. 14612000 für Dresden.",
+        ),
+    ] = None,
+    variant: Annotated[
+        str | None,
+        typer.Option(
+            "--variant",
+            help="Name der Prognosevariante für kommunale Prognosen (Standard: kommunal).",
+        ),
+    ] = None,
     db: DbOption = None,
 ) -> None:
     """Amtliche Dateien in den Datenbestand importieren (jede Datei: alles oder nichts)."""
@@ -64,7 +79,15 @@ def import_(
             for f in files:
                 progress.update(task, description=f"{tr('reading', lang)} {f.name}")
                 batches.append(
-                    read(f, kind, year=year, valid_year=valid_year, facility_kind=facility_kind)
+                    read(
+                        f,
+                        kind,
+                        year=year,
+                        valid_year=valid_year,
+                        facility_kind=facility_kind,
+                        zone=zone,
+                        variant=variant,
+                    )
                 )
                 progress.advance(task)
 

@@ -22,6 +22,7 @@ _MODULES: dict[str, str] = {
     "gv-isys": "wandel.sources.gv_isys",
     "vg250": "wandel.sources.vg250",
     "rdb-tidy": "wandel.sources.rdb_tidy",
+    "kommunal": "wandel.sources.kommunal",
     "facilities": "wandel.sources.facilities",
     "genesis-classic": "wandel.sources.genesis_classic",
 }
