@@ -102,7 +102,7 @@ def test_e0_gain_is_reached() -> None:
 
 
 def test_draws_deterministic_with_seed(inputs: ProjectionInputs) -> None:
-    rates = inputs.rates()
+    rates = inputs.rates(2030)
     a = run(inputs, rates, 2030, draws=20, seed=7, sigmas=SIGMAS)
     b = run(inputs, rates, 2030, draws=20, seed=7, sigmas=SIGMAS)
     c = run(inputs, rates, 2030, draws=20, seed=8, sigmas=SIGMAS)
@@ -121,7 +121,7 @@ def test_dask_local_cluster_equals_in_process(inputs: ProjectionInputs) -> None:
 
     from wandel.demography.distributed import dask_map
 
-    rates = inputs.rates()
+    rates = inputs.rates(2027)
     local = run(inputs, rates, 2027, draws=6, seed=3, sigmas=SIGMAS, chunk_size=2)
     with (
         LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1") as cl,
@@ -147,9 +147,9 @@ def test_kreis_control_makes_gemeinden_add_up(tables: StoreTables) -> None:
 
     zones = _zones_for(tables, ["15087"], "gemeinde", 2024)
     inp = build_inputs(tables, zones, 2024)
-    first = run(inp, inp.rates(), 2030)
+    first = run(inp, inp.rates(2030), 2030)
     ctl = kreis_control(tables, first, 2024, 2030)
-    res = run(inp, inp.rates(), 2030, control=ctl)
+    res = run(inp, inp.rates(2030), 2030, control=ctl)
     gem = res.deterministic.population.sum(("zone", "age")).isel(draw=0).sel(year=2030)
     np.testing.assert_allclose(gem.values, ctl.totals.sel(parent="15087", year=2030).values)
 
@@ -168,7 +168,7 @@ def test_calibrated_sigmas_use_additive_net_migration(inputs: ProjectionInputs) 
         assert spec.sigma_net_migration == s["net_migration"]
         assert spec.ar_net_migration == s["net_migration_ar"]
     # the band is roughly symmetric around the deterministic path on the log scale
-    res = run(inputs, inputs.rates(), 2040, draws=200, seed=3)
+    res = run(inputs, inputs.rates(2040), 2040, draws=200, seed=3)
     assert res.quantiles is not None
     tot = res.quantiles.sum(("sex", "age")).sel(year=2040)
     det = res.deterministic.population.sum(("sex", "age")).sel(year=2040).isel(draw=0)

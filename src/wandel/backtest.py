@@ -44,6 +44,7 @@ from wandel.workflow.projection import (
     kreis_totals,
     run,
     size_class,
+    year_end_totals,
 )
 
 __all__ = [
@@ -232,7 +233,7 @@ def _case(
     inputs = build_inputs(tables, zones, base_year, totals=gem_totals)
     res = run(
         inputs,
-        inputs.rates(),
+        inputs.rates(max(years)),
         max(years),
         draws=draws,
         seed=seed,
@@ -329,17 +330,8 @@ def summarise(errors: pd.DataFrame) -> pd.DataFrame:
 def _gemeinde_observed(tables: StoreTables, target: int) -> pd.DataFrame:
     from wandel.regions.harmonise import harmonise_population
 
-    p = tables.population
-    g = p[
-        (p["zone"].str.len() == 8)
-        & ~p["estimated"].astype(bool)
-        & (p["age_start"] == 0)
-        & p["age_end"].isna()
-        & p["sex"].isin(["m", "f"])
-    ]
-    h = harmonise_population(
-        g[["zone", "year", "sex", "age_start", "age_end", "value"]], tables.zone_changes, target
-    )
+    g = year_end_totals(tables.population, 8)
+    h = harmonise_population(g, tables.zone_changes, target)
     return h[["zone", "year", "sex", "value"]]
 
 

@@ -82,6 +82,7 @@ __all__ = [
     "MissingDataError",
     "MortalityRates",
     "NetShrinkage",
+    "Persistence",
     "ZoneFactors",
     "base_population",
     "crosses_census",
@@ -93,6 +94,7 @@ __all__ = [
     "german_asfr",
     "german_qx",
     "kreis_net_rates",
+    "migration_persistence",
     "mx_scaled",
     "net_migration",
     "period_end_year",
@@ -414,7 +416,7 @@ def base_population(
     tot = gemeinde_totals
     if tot is None:
         tot = pub[pub["zone"].isin(zones) & _all_ages(pub) & pub["sex"].isin(SEXES)]
-    tot = _upto(tot[tot["zone"].isin(zones)], base_year)
+    tot = _upto(tot[tot["zone"].isin(zones) & tot["sex"].isin(SEXES)], base_year)
     if tot.empty:
         raise MissingDataError(f"no population of {zones[0]} at or before {base_year}")
     year = int(tot["year"].max())
@@ -706,16 +708,36 @@ def _gross(
     return out_rate, in_count, years
 
 
+NET_SPAN_YEARS = 5
+"""Longest span (years) of the totals from which a zone's net migration is taken."""
+
+
+def _clean_span(years: Sequence[int]) -> tuple[int, int] | None:
+    """The period ``(t0, t1)`` of :func:`net_migration` among sorted ``years``, or None."""
+    for k in range(len(years) - 1, 0, -1):
+        y1 = years[k]
+        starts = [y for y in years[:k] if y >= y1 - NET_SPAN_YEARS and not crosses_census(y, y1)]
+        if starts:
+            return starts[0], y1
+        if not crosses_census(years[k - 1], y1):
+            return years[k - 1], y1
+    return None
+
+
 def net_migration(
     totals: pd.DataFrame,
     natural_change_per_year: Mapping[str, float],
     base_year: int,
 ) -> tuple[dict[str, float], dict[str, tuple[int, int]]]:
-    """Net migration per year from the latest clean pair of successive totals ``<= base``.
+    """Net migration per year from the latest clean span of totals ``<= base``.
 
-    ``N = (P(t1) - P(t0)) / (t1 - t0) - natural_change_per_year`` for the latest successive totals
-    ``t0 < t1 <= base`` with no census date between them (:func:`crosses_census`); ``totals`` rows
-    zone, year, value (both sexes, one territorial status). Zones without such a pair are left out.
+    ``N = (P(t1) - P(t0)) / (t1 - t0) - natural_change_per_year`` with ``t1`` the latest total
+    ``<= base`` and ``t0`` the earliest total at most :data:`NET_SPAN_YEARS` before it with no census
+    date between them (:func:`crosses_census`); if there is none in that window, the latest clean
+    pair of successive totals. Yearly series (e.g. a city's own totals) thus give a five-year mean
+    rather than one noisy year; the Gemeindeverzeichnis years (every four years) give their pair.
+    ``totals`` rows zone, year, value (both sexes, one territorial status). Zones without a clean
+    pair are left out.
 
     >>> t = pd.DataFrame({"zone": ["1", "1", "1"], "year": [2012, 2013, 2017],
     ...                   "value": [1000.0, 960.0, 0.0]})
@@ -723,23 +745,25 @@ def net_migration(
     ({'1': -35.0}, {'1': (2012, 2013)})
     >>> net_migration(t.assign(year=[2009, 2013, 2017]), {"1": -5.0}, 2013)
     ({}, {})
+    >>> yearly = pd.DataFrame({"zone": ["1"] * 8, "year": range(2012, 2020),
+    ...                        "value": [1000.0 + 10 * k for k in range(8)]})
+    >>> net_migration(yearly, {"1": 0.0}, 2019)
+    ({'1': 10.0}, {'1': (2014, 2019)})
     """
     t = _upto(totals, base_year)
     out: dict[str, float] = {}
     span: dict[str, tuple[int, int]] = {}
     for zone, g in t.groupby("zone"):
         g = g.groupby("year")["value"].sum().sort_index()
-        years = [int(y) for y in g.index]
-        for k in range(len(years) - 1, 0, -1):
-            y0, y1 = years[k - 1], years[k]
-            if crosses_census(y0, y1):
-                continue
-            z = str(zone)
-            out[z] = float((g.iloc[k] - g.iloc[k - 1]) / (y1 - y0)) - float(
-                natural_change_per_year.get(z, 0.0)
-            )
-            span[z] = (y0, y1)
-            break
+        found = _clean_span([int(y) for y in g.index])
+        if found is None:
+            continue
+        y0, y1 = found
+        z = str(zone)
+        out[z] = float((g.loc[y1] - g.loc[y0]) / (y1 - y0)) - float(
+            natural_change_per_year.get(z, 0.0)
+        )
+        span[z] = (y0, y1)
     return out, span
 
 
@@ -807,6 +831,132 @@ def shrink_net_rates(
     weight.update({z: float(v) for z, v in zip(zones, w, strict=True)})
     return NetShrinkage(
         out, weight, {str(k): float(v) for k, v in parent_rate.items()}, float(tau2), float(c)
+    )
+
+
+@dataclass(frozen=True)
+class Persistence:
+    """How much of a Gemeinde's migration differential to its Kreis carries into the next period.
+
+    ``rho`` in [0, 1] is the period-to-period persistence, ``periods`` the three years
+    ``(t_a, t_b, t_c)`` it was estimated from (differentials of ``t_a..t_b`` against those of
+    ``t_b..t_c``; empty when it could not be estimated), ``period_length`` the years of one period
+    (``t_c - t_b``), ``n`` the zones used; ``note`` says how it was found.
+    """
+
+    rho: float
+    periods: tuple[int, ...]
+    period_length: int
+    n: int
+    note: str
+
+    def factor(self, years_ahead: int) -> float:
+        """Share of the differential kept ``years_ahead`` years after the base: ``rho^ceil(j/L)``.
+
+        >>> Persistence(0.5, (2009, 2013, 2017), 4, 100, "").factor(1)
+        0.5
+        >>> Persistence(0.5, (2009, 2013, 2017), 4, 100, "").factor(5)
+        0.25
+        """
+        if years_ahead < 1 or self.rho <= 0.0:
+            return 0.0
+        return float(self.rho ** int(np.ceil(years_ahead / max(self.period_length, 1))))
+
+
+PERSISTENCE_MIN_ZONES = 10
+"""Fewest Gemeinden with a non-zero differential needed to estimate :class:`Persistence`."""
+
+
+def _differentials(
+    wide: pd.DataFrame, y0: int, y1: int, shrink: bool
+) -> tuple[pd.Series, pd.Series]:
+    """Yearly growth-rate differentials of zones to their Kreis's pooled rate, ``y0 .. y1``.
+
+    Returns the differentials (EB posterior means if ``shrink``) and the zones' populations at ``y0``.
+    """
+    change = (wide[y1] - wide[y0]) / (y1 - y0)
+    pop = wide[y0]
+    sh = shrink_net_rates(
+        {str(z): float(v) for z, v in change.items()},
+        {str(z): float(v) for z, v in pop.items()},
+        dict.fromkeys((str(z) for z in change.index), (y0, y1)),
+    )
+    parent = np.array([sh.parent_rate.get(str(z)[:5], np.nan) for z in change.index])
+    rate = (pd.Series(sh.net_per_year) if shrink else change).reindex(change.index) / pop
+    return rate - parent, pop
+
+
+def migration_persistence(totals: pd.DataFrame, base_year: int) -> Persistence:
+    """Estimate :class:`Persistence` of Gemeinde migration differentials from totals ``<= base``.
+
+    A Gemeinde's yearly growth rate over a period is its Kreis's pooled rate plus a differential
+    ``d`` (with the Kreis's age structure, natural change per head is the Kreis's, so ``d`` is the
+    differential of net migration). Over the last three common years ``t_a < t_b < t_c <= base``
+    (years with totals for at least half of the zones; ``t_b..t_c`` census-free), the differential of
+    the latest period is regressed through the origin on the empirical-Bayes posterior of the
+    previous one (:func:`shrink_net_rates`; the posterior mean removes the attenuation that the
+    sampling noise of small zones would cause), weighted by population:
+    ``rho = sum P d_c d*_b / sum P d*_b^2``, clipped to [0, 1]. A census between ``t_a`` and ``t_b``
+    adds noise that pulls ``rho`` toward 0 (said in the note). This is the regression-to-the-mean of
+    local migration differentials (Smith, Tayman & Swanson 2013, ch. 9); nothing is fitted to years
+    after the base. Without three such years, or with fewer than :data:`PERSISTENCE_MIN_ZONES` zones,
+    ``rho = 0``: no evidence that differentials persist, so Gemeinden follow their Kreis.
+
+    >>> rng = np.random.default_rng(1)
+    >>> zones = [f"150{k // 20:02d}{k:03d}" for k in range(200)]
+    >>> u = rng.normal(0, 0.01, 200)                     # persistent differentials
+    >>> rows = []
+    >>> for z, d in zip(zones, u):
+    ...     p = 5000.0
+    ...     for y in (2009, 2013, 2017):
+    ...         rows.append({"zone": z, "year": y, "value": p})
+    ...         p *= 1 + 4 * d
+    >>> est = migration_persistence(pd.DataFrame(rows), 2017)
+    >>> round(est.rho, 2), est.periods
+    (1.0, (2009, 2013, 2017))
+    >>> migration_persistence(pd.DataFrame(rows), 2013).rho
+    0.0
+    """
+    t = _upto(totals, base_year)
+    t = t.groupby(["zone", "year"])["value"].sum().unstack("year")
+    counts = t.notna().sum()
+    common = sorted(int(y) for y in counts.index if counts[y] >= 0.5 * counts.max())
+    t = t[common].dropna() if common else t
+    t = t[(t > 0).all(axis=1)] if common else t
+    triple: tuple[int, ...] = ()
+    for k in range(len(common) - 1, 1, -1):
+        if not crosses_census(common[k - 1], common[k]):
+            triple = (common[k - 2], common[k - 1], common[k])
+            break
+    if not triple:
+        return Persistence(
+            0.0,
+            (),
+            0,
+            0,
+            f"no three common years <= {base_year} with a census-free last period: "
+            "persistence 0 (Gemeinden follow their Kreis)",
+        )
+    ya, yb, yc = triple
+    prev, _ = _differentials(t, ya, yb, shrink=True)
+    cur, pop = _differentials(t, yb, yc, shrink=False)
+    ok = prev.notna() & cur.notna() & (prev != 0)
+    if int(ok.sum()) < PERSISTENCE_MIN_ZONES:
+        return Persistence(
+            0.0, triple, yc - yb, int(ok.sum()), "too few Gemeinden to estimate: persistence 0"
+        )
+    w = pop[ok]
+    rho = float((w * prev[ok] * cur[ok]).sum() / (w * prev[ok] ** 2).sum())
+    rho = float(np.clip(rho, 0.0, 1.0))
+    census = " (a census lies in the first period: its revision is noise that lowers rho)"
+    return Persistence(
+        rho,
+        triple,
+        yc - yb,
+        int(ok.sum()),
+        f"persistence of Gemeinde migration differentials rho={rho:.3f} per {yc - yb} years, "
+        f"from {ya}-{yb} to {yb}-{yc} over {int(ok.sum())} Gemeinden"
+        + (census if crosses_census(ya, yb) else ""),
     )
 
 

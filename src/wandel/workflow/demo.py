@@ -203,7 +203,7 @@ def project_demo(db: Path, out_dir: Path, until: int = 2040) -> list[Path]:
     base_year = int(tables.population["year"].max())
     zones = sorted(gemeinde_totals(tables, base_year)["zone"].astype(str).unique())
     inputs = build_inputs(tables, zones, base_year)
-    rates = inputs.rates()
+    rates = inputs.rates(until)
     grouped = run(inputs, rates, until, draws=DEMO_DRAWS, seed=2040, age_breaks=DEMO_BREAKS)
     summary = to_long(grouped)
     summary.insert(1, "geschaetzte_altersstruktur", summary["zone"].isin(inputs.base.estimated))

@@ -41,12 +41,14 @@ from wandel.rates import (
     MigrationRates,
     MissingDataError,
     MortalityRates,
+    Persistence,
     base_population,
     estimate_fertility,
     estimate_migration,
     estimate_mortality,
     estimate_srb,
     kreis_net_rates,
+    migration_persistence,
     mx_scaled,
     net_migration,
     rogers_castro,
@@ -73,6 +75,7 @@ __all__ = [
     "scenario_rates",
     "size_class",
     "to_long",
+    "year_end_totals",
 ]
 
 Array = npt.NDArray[np.float64]
@@ -152,46 +155,76 @@ def load_tables(store: object) -> StoreTables:
     )
 
 
-def gemeinde_totals(tables: StoreTables, base_year: int) -> pd.DataFrame:
-    """Published Gemeinde totals by sex of years ``<= base``, harmonised to the latest such status.
+def year_end_totals(population: pd.DataFrame, digits: int) -> pd.DataFrame:
+    """Published all-ages totals of zones with ``digits``-digit keys, by sex where published.
 
-    Rows zone, year, sex, value; the territorial status is that of the latest year ``<= base_year``
-    with Gemeinde totals.
+    Rows with sex ``m``/``f`` and, for zone-years without them, rows with sex ``t`` (a total
+    without a split, e.g. a city's own yearly series): never both for one zone and year, so sums
+    over sex count everyone once. Columns zone, year, sex, age_start, age_end, value.
+
+    >>> p = pd.DataFrame({"zone": ["14612000"] * 4, "year": [2019, 2019, 2019, 2020],
+    ...     "sex": ["m", "f", "t", "t"], "age_start": 0, "age_end": pd.NA,
+    ...     "value": [270.0, 280.0, 550.0, 556.0], "estimated": False})
+    >>> year_end_totals(p, 8)[["year", "sex", "value"]].to_dict("records")
+    [{'year': 2019, 'sex': 'f', 'value': 280.0}, {'year': 2019, 'sex': 'm', 'value': 270.0}, \
+{'year': 2020, 'sex': 't', 'value': 556.0}]
     """
-    from wandel.regions.harmonise import harmonise_population
-
-    p = tables.population
-    g = p[
-        (p["zone"].str.len() == 8)
+    p = population
+    p = p[
+        (p["zone"].str.len() == digits)
         & ~p["estimated"].astype(bool)
         & (p["age_start"] == 0)
         & p["age_end"].isna()
-        & p["sex"].isin(SEXES)
-        & (p["year"].astype(int) <= base_year)
+        & p["sex"].isin([*SEXES, "t"])
     ]
-    if g.empty:
+    split = p[p["sex"].isin(SEXES)]
+    have = pd.MultiIndex.from_frame(split[["zone", "year"]].drop_duplicates())
+    t = p[p["sex"] == "t"]
+    t = t[~pd.MultiIndex.from_frame(t[["zone", "year"]]).isin(have)]
+    out = pd.concat([split, t], ignore_index=True)
+    cols = ["zone", "year", "sex", "age_start", "age_end", "value"]
+    return out[cols].sort_values(["zone", "year", "sex"]).reset_index(drop=True)
+
+
+def gemeinde_totals(tables: StoreTables, base_year: int) -> pd.DataFrame:
+    """Published Gemeinde totals of years ``<= base``, harmonised to the latest status by sex.
+
+    Rows zone, year, sex, value; the territorial status is that of the latest year ``<= base_year``
+    with Gemeinde totals by sex (the Gemeindeverzeichnis years). Totals without a split (sex ``t``,
+    e.g. a city's yearly series) are included for the years that have no split
+    (:func:`year_end_totals`); projections take their base population from the split totals only.
+    """
+    from wandel.regions.harmonise import harmonise_population
+
+    g = year_end_totals(tables.population, 8)
+    g = g[g["year"].astype(int) <= base_year]
+    split = g[g["sex"].isin(SEXES)]
+    if split.empty:
         raise MissingDataError(f"no Gemeinde totals at or before {base_year}")
-    target = int(g["year"].max())
+    target = int(split["year"].max())
+    g = g[g["year"].astype(int) <= target]
     ch = tables.zone_changes
     ch = ch[ch["to_year"] <= target]
-    h = harmonise_population(
-        g[["zone", "year", "sex", "age_start", "age_end", "value"]], ch, target
-    )
+    h = harmonise_population(g, ch, target)
     return h[["zone", "year", "sex", "value"]].reset_index(drop=True)
 
 
 def kreis_totals(tables: StoreTables, base_year: int) -> pd.DataFrame:
     """Kreis totals (both sexes) of years ``<= base``: published Kreis rows, else sums of Gemeinden.
 
-    Rows zone, year, value.
+    Sums of Gemeinden use the split totals of the Gemeindeverzeichnis years; a total without a split
+    counts only for a kreisfreie Stadt (Gemeinde key ending ``000``, the only Gemeinde of its
+    Kreis), so a Kreis never gets a partial sum. Rows zone, year, value.
     """
     p = tables.population
-    p = p[
-        (p["year"].astype(int) <= base_year) & ~p["estimated"].astype(bool) & p["sex"].isin(SEXES)
-    ]
-    k = p[p["zone"].str.len() == 5]
-    k = k.groupby(["zone", "year"], as_index=False)["value"].sum()
-    g = p[(p["zone"].str.len() == 8) & (p["age_start"] == 0) & p["age_end"].isna()]
+    p = p[(p["year"].astype(int) <= base_year) & ~p["estimated"].astype(bool)]
+    kp = p[(p["zone"].str.len() == 5) & p["sex"].isin(SEXES)]
+    kp = kp.groupby(["zone", "year"], as_index=False)["value"].sum()
+    kt = year_end_totals(p, 5)
+    kt = kt.loc[kt["sex"] == "t", ["zone", "year", "value"]]
+    k = pd.concat([kp, kt]).drop_duplicates(["zone", "year"], keep="first")
+    g = year_end_totals(p, 8)
+    g = g[g["sex"].isin(SEXES) | g["zone"].str.endswith("000")]
     g = g.assign(zone=g["zone"].str[:5]).groupby(["zone", "year"], as_index=False)["value"].sum()
     both = pd.concat([k, g]).drop_duplicates(["zone", "year"], keep="first")
     return both.sort_values(["zone", "year"]).reset_index(drop=True)
@@ -217,7 +250,9 @@ class ProjectionInputs:
     """Base population and rates of one set of zones, estimated from data ``<= base_year``.
 
     ``start_year`` is the year of the base population (the latest ``<= base_year``); the engine
-    projects from it.
+    projects from it. Gemeinden migrate at their Kreis's rate (``migration``) plus their own
+    differential (``differential``: net movers per year at full strength), which fades with the
+    estimated ``persistence`` (see :func:`wandel.rates.migration_persistence`).
     """
 
     base: BasePopulation
@@ -227,6 +262,8 @@ class ProjectionInputs:
     srb: float
     srb_years: tuple[int, ...]
     base_year: int
+    differential: Mapping[str, float] = field(default_factory=dict)
+    persistence: Persistence | None = None
 
     @property
     def start_year(self) -> int:
@@ -236,7 +273,39 @@ class ProjectionInputs:
     def zones(self) -> list[str]:
         return [str(z) for z in self.base.population["zone"].values]
 
-    def rates(self) -> ProjectionRates:
+    def differential_flows(self, until: int) -> xr.DataArray | None:
+        """The fading migration differentials as flows (dims ``year, zone, sex, age``), or None.
+
+        Year ``start + j`` carries ``differential * persistence.factor(j)`` movers, spread by the
+        standard Rogers-Castro profile, half per sex; negative values remove people (the engine caps
+        them by those present).
+        """
+        pers = self.persistence
+        if pers is None or pers.rho <= 0.0 or not any(self.differential.values()):
+            return None
+        years = np.arange(self.start_year + 1, until + 1)
+        fac = np.array([pers.factor(int(y - self.start_year)) for y in years])
+        d = np.array([self.differential.get(z, 0.0) for z in self.zones])
+        rc = rogers_castro()
+        flows = fac[:, None, None, None] * d[None, :, None, None] * (rc / 2.0)[None, None, None, :]
+        flows = np.broadcast_to(flows, (len(years), len(d), 2, OPEN_AGE + 1)).copy()
+        return xr.DataArray(
+            flows,
+            dims=("year", "zone", "sex", "age"),
+            coords={"year": years, "zone": self.zones, "sex": list(SEXES), "age": AGES},
+        )
+
+    def rates(self, until: int | None = None) -> ProjectionRates:
+        """The engine's rates; ``until`` (the last projected year) is needed when Gemeinden carry a
+        fading differential, which varies by year."""
+        extra = None
+        if self.persistence is not None and self.persistence.rho > 0.0 and self.differential:
+            if until is None:
+                raise MissingDataError(
+                    "these Gemeinde inputs carry a migration differential that fades over time: "
+                    "give rates(until=LAST_YEAR)"
+                )
+            extra = self.differential_flows(until)
         return ProjectionRates(
             sx=self.mortality.sx,
             birth_survival=self.mortality.birth_survival,
@@ -244,10 +313,12 @@ class ProjectionInputs:
             out_rate=self.migration.out_rate,
             in_count=self.migration.in_count,
             srb=self.srb,
+            extra=extra,
         )
 
     def notes(self) -> tuple[str, ...]:
-        return (*self.base.notes, *self.migration.notes)
+        pers = () if self.persistence is None else (self.persistence.note,)
+        return (*self.base.notes, *self.migration.notes, *pers)
 
 
 def _natural_change(
@@ -257,6 +328,21 @@ def _natural_change(
     births = (fert.asfr.values * pop.sel(sex="f").values).sum(axis=1)
     deaths = (mort.qx.values * pop.values).sum(axis=(1, 2))
     return dict(zip([str(z) for z in pop["zone"].values], births - deaths, strict=True))
+
+
+def _benchmarked(diff: Mapping[str, float], pop: Mapping[str, float]) -> dict[str, float]:
+    """Differentials (movers per year) shifted per Kreis so that they add up to zero.
+
+    ``d'_g = d_g - P_g sum_h d_h / sum_h P_h`` over the Gemeinden ``h`` of the Kreis of ``g``.
+
+    >>> _benchmarked({"15087001": 30.0, "15087002": -10.0}, {"15087001": 1000.0, "15087002": 3000.0})
+    {'15087001': 25.0, '15087002': -25.0}
+    """
+    frame = pd.DataFrame({"d": pd.Series(diff), "p": pd.Series({z: pop[z] for z in diff})})
+    k = frame.index.str[:5]
+    mean = frame["d"].groupby(k).transform("sum") / frame["p"].groupby(k).transform("sum")
+    out = frame["d"] - frame["p"] * mean
+    return {str(z): float(v) for z, v in out.items()}
 
 
 def build_inputs(
@@ -299,17 +385,32 @@ def build_inputs(
     net, span = net_migration(totals[totals["zone"].isin(zones)], nat, base_year)
     is_kreis = all(len(z) == 5 for z in zones)
     shrink_note: tuple[str, ...] = ()
+    differential: dict[str, float] = {}
+    persistence = None
     if not is_kreis and net:
-        # small Gemeinden borrow strength from their Kreis (empirical Bayes, weights reported)
+        # the Kreis's trend for every Gemeinde, plus the Gemeinde's own differential, shrunk
+        # toward 0 for small Gemeinden (empirical Bayes, weights reported) and fading with the
+        # persistence estimated from earlier periods
         zpop = base.population.sum(("sex", "age"))
         pop_map = {str(z): float(v) for z, v in zip(zpop["zone"].values, zpop.values, strict=True)}
         sh = shrink_net_rates(net, pop_map, span)
-        net = dict(sh.net_per_year)
-        ws = np.array([sh.weight[z] for z in net])
+        parent_part = {
+            z: sh.parent_rate[z[:5]] * pop_map[z] if z[:5] in sh.parent_rate else v
+            for z, v in sh.net_per_year.items()
+        }
+        raw = {z: sh.net_per_year[z] - parent_part[z] for z in parent_part}
+        # benchmarked: the shrunk differentials of a Kreis add up to zero, so the Gemeinden
+        # together keep their Kreis's trend (the weights differ, so shrinking alone would not)
+        differential = _benchmarked(raw, pop_map)
+        net = parent_part
+        # persistence is a property of the region's migration regime: estimated over every
+        # Gemeinde with totals, not only the ones projected
+        persistence = migration_persistence(totals, base_year)
+        ws = np.array([sh.weight[z] for z in sh.weight])
         shrink_note = (
-            f"net migration of {len(net)} Gemeinden shrunk toward their Kreis rate (empirical "
-            f"Bayes: tau2={sh.tau2:.3g}, c={sh.c:.3g}; weight of the own rate: median "
-            f"{np.median(ws):.2f}, range {ws.min():.2f}-{ws.max():.2f})",
+            f"net migration: every Gemeinde at its Kreis's rate plus its own differential, shrunk "
+            f"toward 0 (empirical Bayes: tau2={sh.tau2:.3g}, c={sh.c:.3g}; weight of the own "
+            f"differential: median {np.median(ws):.2f}, range {ws.min():.2f}-{ws.max():.2f})",
         )
     mig_table = t.migration if is_kreis else None
     fallback: dict[str, float] | None = None
@@ -324,7 +425,9 @@ def build_inputs(
     mig = estimate_migration(base.population, base_year, mig_table, net, span, fallback, fb_years)
     if shrink_note:
         mig = replace(mig, notes=(*mig.notes, *shrink_note))
-    return ProjectionInputs(base, fert, mort, mig, srb, srb_years, base_year)
+    return ProjectionInputs(
+        base, fert, mort, mig, srb, srb_years, base_year, differential, persistence
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -409,7 +512,7 @@ def scenario_rates(
     Returns the rates (with a ``year`` dimension where the scenario varies them) and notes (e.g.
     extra flows for zones not projected).
     """
-    base = inputs.rates()
+    base = inputs.rates(until)
     if scenario is None:
         return base, ()
     start = inputs.start_year
@@ -447,7 +550,7 @@ def scenario_rates(
     out_mult = xr.DataArray(_age_multiplier(mp.out_multipliers, mp.level), coords={"age": age})
     out_rate = (base.out_rate * out_mult).clip(0.0, 1.0)
     in_count = base.in_count * in_mult
-    extra = None
+    extra = base.extra
     if scenario.extra_flows:
         e = np.zeros((len(years), len(zones), 2, OPEN_AGE + 1))
         for f in scenario.extra_flows:
@@ -456,11 +559,12 @@ def scenario_rates(
                 continue
             on = (years >= f.from_year) & (years <= f.to_year)
             e[on, zones.index(f.zone)] += f.per_year * flow_profile(f.profile)
-        extra = xr.DataArray(
+        flows = xr.DataArray(
             e,
             dims=("year", "zone", "sex", "age"),
             coords={"year": years, "zone": zones, "sex": list(SEXES), "age": AGES},
         )
+        extra = flows if base.extra is None else base.extra + flows
     rates = replace(
         base,
         sx=sx,
