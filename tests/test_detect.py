@@ -10,6 +10,8 @@ from wandel.errors import UnknownFormatError
 from wandel.sources.registry import READER_NAMES, detect
 
 EXPECTED = {
+    "dresden/dresden_einwohnerprognose_einzelalter_2025_2040.csv": "kommunal",
+    "dresden/dresden_amtliche_einwohnerzahl_statistisches_landesamt_1999_2025.csv": "kommunal",
     "statistik/12411-04-02-4_kreise_geschlecht_altersjahre_2020.csv": "genesis-classic",
     "statistik/12411-0018_kreise_geschlecht_altersgruppen_2015-2017.csv": "genesis-classic",
     "statistik/12411-0005_deutschland_altersjahre_2000-2021.csv": "genesis-classic",
