@@ -23,8 +23,9 @@ ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "src" / "wandel" / "data" / "demo"
 STATES = ("14", "15", "16")
 
-# (relative path, keep Germany-level rows too?)
-SOURCES: list[tuple[str, bool]] = [
+DRESDEN = {"zone": "14612000"}
+# (relative path, keep Germany-level rows too?, reader options)
+SOURCES: list[tuple[str, bool] | tuple[str, bool, dict[str, str]]] = [
     ("gemeindeverzeichnis/31122009_Auszug_GV.xlsx", False),
     ("gemeindeverzeichnis/31122013_Auszug_GV.xlsx", False),
     ("gemeindeverzeichnis/31122017_Auszug_GV.xlsx", False),
@@ -49,6 +50,12 @@ SOURCES: list[tuple[str, bool]] = [
     ("regionaldatenbank/12711-01-03-4_wanderungen_kreise_14_15_16_2020_2023_2024.csv", True),
     ("geometrie/VG250_GEM_simplified.zip", False),
     ("einrichtungen/krankenhaeuser_gba_2015-2019.csv", False),
+    (
+        "dresden/dresden_amtliche_einwohnerzahl_statistisches_landesamt_1999_2025.csv",
+        False,
+        DRESDEN,
+    ),
+    ("dresden/dresden_einwohnerprognose_einzelalter_2025_2040.csv", False, DRESDEN),
 ]
 
 
@@ -80,9 +87,10 @@ def build(shared: Path, out: Path = OUT) -> dict[str, object]:
         old.unlink()
     manifest: list[dict[str, object]] = []
     lander_boundaries: pd.DataFrame | None = None
-    for rel, keep_germany in SOURCES:
+    for rel, keep_germany, *opts in SOURCES:
         path = shared / rel
-        batch = read(path)
+        options = opts[0] if opts else {}
+        batch = read(path, **options)
         tables: dict[str, str] = {}
         for name, frame in batch.tables.items():
             if name == "facilities":
@@ -112,6 +120,7 @@ def build(shared: Path, out: Path = OUT) -> dict[str, object]:
                 "producer": meta.producer,
                 "licence": meta.licence,
                 "rows_read": batch.rows_read,
+                "options": options,
                 "tables": tables,
             }
         )

@@ -8,6 +8,7 @@ figure carries the source note.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -100,11 +101,18 @@ def pyramid(frame: pd.DataFrame, zone: str, years: tuple[int, int], title: str) 
     return fig
 
 
-def fan_chart(totals: pd.DataFrame, title: str) -> Figure:
+def fan_chart(
+    totals: pd.DataFrame,
+    title: str,
+    others: Sequence[tuple[str, pd.DataFrame]] = (),
+    observed: pd.DataFrame | None = None,
+) -> Figure:
     """Fan chart of total population: ``year, value, q10, q50, q90`` (one zone).
 
     The axis starts at 0 (a cut axis makes a decline of a third look like a collapse); the base
     year is marked; the band is labelled as what it is: 8 of 10 simulated futures lie inside it.
+    ``others`` adds labelled lines (``year, value``; e.g. a city's own projection), ``observed``
+    points (``year, value``) of what was counted later.
     """
     t = totals.sort_values("year")
     fig = Figure(figsize=(7, 4))
@@ -119,8 +127,23 @@ def fan_chart(totals: pd.DataFrame, title: str) -> Figure:
     )
     ax.plot(t["year"], t["q50"], color="#4c72b0", lw=1, ls="--", label="Median der Simulationen")
     ax.plot(t["year"], t["value"], color="black", lw=1.5, label="Vorausberechnung (Basisvariante)")
+    tops = [float(np.nanmax(t[["q90", "value"]].to_numpy(dtype=float)))]
+    for (label, line), colour in zip(others, ("#dd8452", "#55a868", "#c44e52"), strict=False):
+        line = line.sort_values("year")
+        ax.plot(line["year"], line["value"], color=colour, lw=1.5, label=label)
+        tops.append(float(line["value"].max()))
+    if observed is not None and not observed.empty:
+        ax.plot(
+            observed["year"],
+            observed["value"],
+            "o",
+            color="black",
+            ms=3,
+            label="beobachtet (amtliche Einwohnerzahl)",
+        )
+        tops.append(float(observed["value"].max()))
     base = int(t["year"].min())
-    top = float(np.nanmax(t[["q90", "value"]].to_numpy(dtype=float)))
+    top = max(tops)
     ax.axvline(base, color="grey", lw=0.8, ls=":")
     ax.annotate(
         f"Basisjahr {base}",

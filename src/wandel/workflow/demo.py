@@ -33,6 +33,7 @@ __all__ = [
     "DEMO_DRAWS",
     "SEED_TOWNS",
     "DemoResult",
+    "compare_demo",
     "demo_data_dir",
     "load_demo_store",
     "project_demo",
@@ -196,11 +197,16 @@ def project_demo(db: Path, out_dir: Path, until: int = 2040) -> list[Path]:
         load_tables,
         run,
         to_long,
+        year_end_totals,
     )
 
     with Store.open(db, read_only=True) as store:
         tables = load_tables(store)
-    base_year = int(tables.population["year"].max())
+        official = store.table("official_projection")
+    # the latest Gemeindeverzeichnis year (totals by sex); a city's later yearly totals are
+    # observations to compare with, not a base for every Gemeinde
+    gem = year_end_totals(tables.population, 8)
+    base_year = int(gem.loc[gem["sex"].isin(["m", "f"]), "year"].max())
     zones = sorted(gemeinde_totals(tables, base_year)["zone"].astype(str).unique())
     inputs = build_inputs(tables, zones, base_year)
     rates = inputs.rates(until)
@@ -231,6 +237,52 @@ def project_demo(db: Path, out_dir: Path, until: int = 2040) -> list[Path]:
         files.append(save(fig, out_dir / f"pyramide_{slug}.png"))
         fig = fan_chart(tot[tot["zone"] == z], f"{name}: Einwohner bis {until}")
         files.append(save(fig, out_dir / f"faecher_{slug}.png"))
+    files += compare_demo(summary, official, gem, inputs.start_year, out_dir)
+    return files
+
+
+def compare_demo(
+    summary: pd.DataFrame,
+    official: pd.DataFrame,
+    observed: pd.DataFrame,
+    start_year: int,
+    out_dir: Path,
+) -> list[Path]:
+    """For every projected Gemeinde with its own projection in the store (e.g. Dresden's):
+    Wandel beside it by age group and year, Wandel's totals beside the totals observed after the
+    base year, and a fan chart with both (CSV + PNG per zone)."""
+    from wandel.comparison import compare_projections, observed_check
+    from wandel.reports.charts import fan_chart, save
+
+    own = official[official["zone"].astype(str).str.len() == 8]
+    files: list[Path] = []
+    for (zone, variant), rows in own.groupby(["zone", "variant"], sort=True):
+        z = str(zone)
+        w = summary[summary["zone"] == z]
+        if w.empty:
+            continue
+        cmp = compare_projections(w, rows, DEMO_BREAKS)
+        p = out_dir / f"vergleich_{z}_eigene_prognose.csv"
+        cmp.insert(0, "variante", variant)
+        cmp.insert(0, "zone", z)
+        cmp.to_csv(p, index=False, float_format="%.1f")
+        files.append(p)
+        tot = w.groupby("year", as_index=False)[["value", "q10", "q50", "q90"]].sum()
+        obs = observed[(observed["zone"] == z)].groupby("year", as_index=False)["value"].sum()
+        chk = observed_check(tot, obs, start_year)
+        if not chk.empty:
+            p = out_dir / f"vergleich_{z}_beobachtet.csv"
+            chk.insert(0, "zone", z)
+            chk.to_csv(p, index=False, float_format="%.2f")
+            files.append(p)
+        other = rows.groupby("year", as_index=False)["value"].sum()
+        fig = fan_chart(
+            tot,
+            f"{z}: Wandel und die eigene Prognose ({variant})",
+            others=[(f"eigene Prognose der Stadt ({variant})", other)],
+            observed=obs[obs["year"] >= start_year],
+        )
+        files.append(save(fig, out_dir / f"vergleich_{z}.png"))
     return files
 
 
