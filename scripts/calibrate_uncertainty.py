@@ -74,7 +74,8 @@ def mortality_sigma(life_tables: pd.DataFrame, population: pd.DataFrame) -> tupl
 
 def measured_sd(errors: pd.DataFrame) -> pd.DataFrame:
     """``s_h = q80(|log error|) / 1.2816`` per level, base year, horizon and size class."""
-    e = errors[errors["method"] == "wandel"]
+    # a single city's yearly series (level gemeinde-reihe) is a check, not a calibration sample
+    e = errors[(errors["method"] == "wandel") & errors["level"].isin(["kreis", "gemeinde"])]
     rows = []
     for (lvl, base, h, cls), g in e.groupby(["level", "base_year", "horizon", "size_class"]):
         s = float(np.quantile(np.abs(g["log_error"]), 0.8)) / Z80

@@ -3,9 +3,13 @@
 Cases (:func:`run_backtests`)
 -----------------------------
 * Kreise: base 2015 (12411-0018), observed 2016, 2017 (12411-0018) and 2020 (12411-04-02-4).
-* Gemeinden: base 2009 and 2013, observed in the later GV-ISys totals (2013, 2017, 2019), all
-  harmonised to the territorial status of 2019 (:func:`wandel.regions.harmonise_population`).
+* Gemeinden: base 2009, 2013 and 2017, observed in the later GV-ISys totals (2013, 2017, 2019),
+  all harmonised to the territorial status of 2019 (:func:`wandel.regions.harmonise_population`).
   Harmonising with the change table of later years uses no demographic data from after the base.
+  Only the years with totals for at least half of the Gemeinden count here.
+* ``gemeinde-reihe``: Gemeinden with a yearly series of their own (e.g. a city's official totals,
+  sex ``t``), same bases, observed in every later year of their series (projected together with
+  the other Gemeinden of their Kreis). Their extra years never enter the ``gemeinde`` case.
 
 Methods compared
 ----------------
@@ -367,14 +371,32 @@ def run_backtests(
     if "gemeinde" in levels:
         gt = _gemeinde_observed(tables, 2019)
         tot = gt.groupby(["zone", "year"], as_index=False)["value"].sum()
+        counts = tot.groupby("year")["zone"].nunique()
+        common = {int(y) for y in counts.index if counts[y] >= 0.5 * counts.max()}
+        in_common = tot["year"].astype(int).isin(common)
+        # zones with a yearly series of their own (e.g. a city's official totals) are a case
+        # of their own: their extra years would otherwise make horizons of one zone
+        series = sorted(tot.loc[~in_common, "zone"].astype(str).unique())
         for base in GEMEINDE_BASES:
             zones = sorted(tot.loc[tot["year"] == base, "zone"].astype(str).unique())
             zones = [z for z in zones if z in set(tot.loc[tot["year"] == 2019, "zone"])]
-            obs = tot[tot["year"] > base]
-            e, a, n = _case(tables, "gemeinde", zones, base, obs, tot, draws, seed, sigmas, gt)
+            obs = tot[(tot["year"] > base) & in_common]
+            # the baselines see the years common to all Gemeinden; Wandel's inputs see every total
+            e, a, n = _case(
+                tables, "gemeinde", zones, base, obs, tot[in_common], draws, seed, sigmas, gt
+            )
             errs.append(e)
             ages.append(a)
             notes.extend(n)
+            if series:
+                # projected with the other Gemeinden of their Kreise (the Kreis's pooled rate)
+                series_kreise = {z[:5] for z in series}
+                szones = [z for z in zones if z[:5] in series_kreise]
+                sobs = tot[(tot["year"] > base) & tot["zone"].isin(series)]
+                e, _, _ = _case(
+                    tables, "gemeinde", szones, base, sobs, tot, draws, seed, sigmas, gt
+                )
+                errs.append(e[e["zone"].isin(series)].assign(level="gemeinde-reihe"))
     errors = pd.concat(errs, ignore_index=True)
     return BacktestResult(
         errors, summarise(errors), pd.concat(ages, ignore_index=True), tuple(notes)
