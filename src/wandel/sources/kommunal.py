@@ -49,7 +49,7 @@ from wandel.regions.ags import InvalidKeyError, check_key
 from wandel.sources._cells import parse_cells
 from wandel.sources._text import decode_text
 from wandel.sources.base import LICENCE_DLDE, ImportBatch, SourceMeta, sha256_of
-from wandel.sources.rdb_tidy import CsvRecords, read_records
+from wandel.sources.rdb_tidy import CsvRecords, column_values, fail_at, read_records
 from wandel.tables import conform
 
 __all__ = [
@@ -220,35 +220,10 @@ def _variant(variant: str | None, file: str) -> str:
 # cells
 
 
-def _column(rec: CsvRecords, idx: int) -> pd.Series:
-    return pd.Series([r[idx] for r in rec.rows], dtype=object)
-
-
-def _fail_at(
-    rec: CsvRecords,
-    mask: npt.NDArray[np.bool_],
-    idx: int,
-    expected: str,
-    reason: str = "",
-    error: type[InputFormatError] = InputFormatError,
-) -> None:
-    bad = np.flatnonzero(mask)
-    if len(bad):
-        i = int(bad[0])
-        raise error(
-            rec.file,
-            line=rec.lines[i],
-            column=rec.header[idx],
-            value=rec.rows[i][idx],
-            reason=reason or f"{len(bad)} bad value(s) in this column, the first here",
-            expected=expected,
-        )
-
-
 def _years(rec: CsvRecords, idx: int) -> npt.NDArray[np.int64]:
-    s = _column(rec, idx)
+    s = column_values(rec, idx)
     ok = s.str.fullmatch(r"(19|20|21)\d\d").to_numpy(dtype=bool)
-    _fail_at(rec, ~ok, idx, "a four-digit year (1900-2199)")
+    fail_at(rec, ~ok, idx, "a four-digit year (1900-2199)")
     return np.asarray(s.astype("int64").to_numpy(), dtype=np.int64)
 
 
@@ -264,13 +239,13 @@ class _Counts:
 
 def _counts(rec: CsvRecords, idx: int) -> _Counts:
     """Whole non-negative counts; GENESIS symbols give a status and no value."""
-    cells = parse_cells(_column(rec, idx), decimal=",")
-    _fail_at(rec, cells.bad, idx, _COUNT, reason="not a number")
-    _fail_at(rec, cells.status == "empty", idx, _COUNT, reason="empty cell")
+    cells = parse_cells(column_values(rec, idx), decimal=",")
+    fail_at(rec, cells.bad, idx, _COUNT, reason="not a number")
+    fail_at(rec, cells.status == "empty", idx, _COUNT, reason="empty cell")
     value = cells.value
     has = ~np.isnan(value)
-    _fail_at(rec, has & (value != np.round(value)), idx, _COUNT, reason="not a whole number")
-    _fail_at(rec, has & (value < 0), idx, _COUNT, reason="negative count")
+    fail_at(rec, has & (value != np.round(value)), idx, _COUNT, reason="not a whole number")
+    fail_at(rec, has & (value < 0), idx, _COUNT, reason="negative count")
     return _Counts(value=value, status=cells.status, flag=cells.flag)
 
 
@@ -291,8 +266,8 @@ _SEX = {
 
 
 def _sexes(rec: CsvRecords, idx: int) -> npt.NDArray[np.object_]:
-    s = _column(rec, idx).str.strip().str.lower().map(_SEX)
-    _fail_at(
+    s = column_values(rec, idx).str.strip().str.lower().map(_SEX)
+    fail_at(
         rec,
         s.isna().to_numpy(dtype=bool),
         idx,
@@ -332,7 +307,7 @@ def parse_single_age(label: str) -> tuple[int, int | None]:
 
 def _ages(rec: CsvRecords, idx: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
     """Return ``(age_start, age_end)``; ``age_end`` is -1 for the open group."""
-    labels = _column(rec, idx)
+    labels = column_values(rec, idx)
     parsed: dict[str, tuple[int, int | None]] = {}
     for i, label in enumerate(labels):
         if label in parsed:
@@ -562,7 +537,7 @@ def _read_totals(rec: CsvRecords, cols: dict[str, int], path: Path, zone: str) -
     if dup.any():
         i = int(np.flatnonzero(dup)[0])
         first = int(np.flatnonzero((keys == keys.iloc[i]).all(axis=1).to_numpy())[0])
-        _fail_at(
+        fail_at(
             rec,
             dup,
             cols["date"],

@@ -49,6 +49,8 @@ __all__ = [
     "LAYOUTS",
     "NAME",
     "CsvRecords",
+    "column_values",
+    "fail_at",
     "parse_age_group",
     "read",
     "read_records",
@@ -237,11 +239,12 @@ def sniff(path: Path, head: bytes) -> bool:
 # cells
 
 
-def _column(rec: CsvRecords, idx: int) -> pd.Series:
+def column_values(rec: CsvRecords, idx: int) -> pd.Series:
+    """The raw text of column ``idx`` of every record."""
     return pd.Series([r[idx] for r in rec.rows], dtype=object)
 
 
-def _fail_at(
+def fail_at(
     rec: CsvRecords,
     mask: np.ndarray,
     idx: int,
@@ -249,6 +252,7 @@ def _fail_at(
     reason: str = "",
     error: type[InputFormatError] = InputFormatError,
 ) -> None:
+    """Raise ``error`` at the first record where ``mask`` is true (file, line, column, value)."""
     bad = np.flatnonzero(mask)
     if len(bad):
         i = int(bad[0])
@@ -264,26 +268,26 @@ def _fail_at(
 
 def _whole_numbers(rec: CsvRecords, idx: int, *, signed: bool = False) -> np.ndarray:
     """Parse a column of whole numbers; counts (``signed=False``) must not be negative."""
-    s = _column(rec, idx)
+    s = column_values(rec, idx)
     ok = s.str.fullmatch(r"[+-]?\d{1,15}").to_numpy(dtype=bool)
-    _fail_at(rec, ~ok, idx, "a whole number" + ("" if signed else " (a count)"))
+    fail_at(rec, ~ok, idx, "a whole number" + ("" if signed else " (a count)"))
     values = np.asarray(s.astype("int64").to_numpy(), dtype=np.int64)
     if not signed:
-        _fail_at(rec, values < 0, idx, "a count >= 0", reason="negative count")
+        fail_at(rec, values < 0, idx, "a count >= 0", reason="negative count")
     return values
 
 
 def _years(rec: CsvRecords, idx: int) -> np.ndarray:
-    s = _column(rec, idx)
+    s = column_values(rec, idx)
     ok = s.str.fullmatch(r"(19|20|21)\d\d").to_numpy(dtype=bool)
-    _fail_at(rec, ~ok, idx, "a four-digit year (1900-2199)")
+    fail_at(rec, ~ok, idx, "a four-digit year (1900-2199)")
     return np.asarray(s.astype("int64").to_numpy(), dtype=np.int64)
 
 
 def _zones(rec: CsvRecords, idx: int, lengths: tuple[int, ...] = (2, 5, 8)) -> np.ndarray:
-    s = _column(rec, idx)
+    s = column_values(rec, idx)
     ok = s.str.fullmatch(r"\d+").to_numpy(dtype=bool) & s.str.len().isin(lengths).to_numpy()
-    _fail_at(
+    fail_at(
         rec,
         ~ok,
         idx,
@@ -341,7 +345,7 @@ def parse_age_group(label: str) -> tuple[int, int | None] | None:
 
 def _age_groups(rec: CsvRecords, idx: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Return ``(is_total, age_start, age_end)``; ``age_end`` is -1 for the open group."""
-    labels = _column(rec, idx)
+    labels = column_values(rec, idx)
     parsed: dict[str, tuple[int, int | None] | None] = {}
     for i, label in enumerate(labels):
         if label in parsed:
@@ -381,8 +385,8 @@ _SEX = {
 
 
 def _sexes(rec: CsvRecords, idx: int) -> np.ndarray:
-    s = _column(rec, idx).str.lower().map(_SEX)
-    _fail_at(rec, s.isna().to_numpy(), idx, "Insgesamt, männlich or weiblich", "unknown sex label")
+    s = column_values(rec, idx).str.lower().map(_SEX)
+    fail_at(rec, s.isna().to_numpy(), idx, "Insgesamt, männlich or weiblich", "unknown sex label")
     return np.asarray(s.to_numpy(dtype=object), dtype=object)
 
 
@@ -430,8 +434,8 @@ def _read_events(rec: CsvRecords, cols: dict[str, int], path: Path) -> ImportBat
     zone_len = (5,) if rec.header[cols["zone"]] == "ags_kreis" else (2, 5, 8)
     zone = _zones(rec, cols["zone"], zone_len)
     year = _years(rec, cols["year"])
-    table = _column(rec, cols["variable"]).str.lower().map(_EVENT_TABLE)
-    _fail_at(rec, table.isna().to_numpy(), cols["variable"], "births or deaths", "unknown variable")
+    table = column_values(rec, cols["variable"]).str.lower().map(_EVENT_TABLE)
+    fail_at(rec, table.isna().to_numpy(), cols["variable"], "births or deaths", "unknown variable")
     count = _whole_numbers(rec, cols["count"])
     frame = pd.DataFrame({"table": table, "zone": zone, "year": year, "value": count})
     _check_unique(rec, frame[["table", "zone", "year"]], cols["zone"], "variable, zone, year")
@@ -499,12 +503,12 @@ def _complete_partition(parts: pd.DataFrame, by: list[str]) -> pd.Series:
 def _read_migration(rec: CsvRecords, cols: dict[str, int], path: Path) -> ImportBatch:
     zone = _zones(rec, cols["zone"])
     if "level" in cols:
-        level = _column(rec, cols["level"]).str.lower()
+        level = column_values(rec, cols["level"]).str.lower()
         expect_len = level.map({"land": 2, "kreis": 5, "gemeinde": 8})
         bad = expect_len.notna().to_numpy() & (
             pd.Series(zone).str.len().to_numpy() != expect_len.fillna(0).to_numpy()
         )
-        _fail_at(rec, bad, cols["zone"], "an AGS whose length fits the level (ebene)")
+        fail_at(rec, bad, cols["zone"], "an AGS whose length fits the level (ebene)")
     year = _years(rec, cols["year"])
     sex = _sexes(rec, cols["sex"])
     is_total_age, age_start, age_end = _age_groups(rec, cols["age"])
@@ -527,7 +531,7 @@ def _read_migration(rec: CsvRecords, cols: dict[str, int], path: Path) -> Import
     )
     if "net" in cols:
         net = _whole_numbers(rec, cols["net"], signed=True)
-        _fail_at(
+        fail_at(
             rec,
             net != moves_in - moves_out,
             cols["net"],
@@ -590,12 +594,12 @@ def _read_migration(rec: CsvRecords, cols: dict[str, int], path: Path) -> Import
 def _read_fertility(rec: CsvRecords, cols: dict[str, int], path: Path) -> ImportBatch:
     year = _years(rec, cols["year"])
     is_total, age_start, age_end = _age_groups(rec, cols["age"])
-    _fail_at(rec, is_total, cols["age"], "an age of the mother (e.g. 15 or '50 Jahre und mehr')")
-    vals = _column(rec, cols["value"])
+    fail_at(rec, is_total, cols["age"], "an age of the mother (e.g. 15 or '50 Jahre und mehr')")
+    vals = column_values(rec, cols["value"])
     ok = vals.str.fullmatch(r"\d{1,6}(?:\.\d+)?").to_numpy(dtype=bool)
-    _fail_at(rec, ~ok, cols["value"], "a rate per 1000 women >= 0 with a decimal point")
+    fail_at(rec, ~ok, cols["value"], "a rate per 1000 women >= 0 with a decimal point")
     value = vals.astype("float64").to_numpy()
-    _fail_at(rec, value > 1000.0, cols["value"], "a rate per 1000 women <= 1000")
+    fail_at(rec, value > 1000.0, cols["value"], "a rate per 1000 women <= 1000")
     frame = pd.DataFrame(
         {
             "zone": "DG",
