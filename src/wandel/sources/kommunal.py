@@ -49,7 +49,13 @@ from wandel.regions.ags import InvalidKeyError, check_key
 from wandel.sources._cells import parse_cells
 from wandel.sources._text import decode_text
 from wandel.sources.base import LICENCE_DLDE, ImportBatch, SourceMeta, sha256_of
-from wandel.sources.rdb_tidy import CsvRecords, column_values, fail_at, read_records
+from wandel.sources.rdb_tidy import (
+    CsvRecords,
+    column_values,
+    fail_at,
+    parse_column,
+    read_records,
+)
 from wandel.tables import conform
 
 __all__ = [
@@ -307,24 +313,15 @@ def parse_single_age(label: str) -> tuple[int, int | None]:
 
 def _ages(rec: CsvRecords, idx: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
     """Return ``(age_start, age_end)``; ``age_end`` is -1 for the open group."""
-    labels = column_values(rec, idx)
-    parsed: dict[str, tuple[int, int | None]] = {}
-    for i, label in enumerate(labels):
-        if label in parsed:
-            continue
-        try:
-            parsed[label] = parse_single_age(label)
-        except ValueError:
-            raise InputFormatError(
-                rec.file,
-                line=rec.lines[i],
-                column=rec.header[idx],
-                value=label,
-                reason="not a single age",
-                expected="a single age (0, 1, 2, ...) or the open group (e.g. 85+, 85 und älter)",
-            ) from None
-    start = np.array([parsed[x][0] for x in labels], dtype=np.int64)
-    end = np.array([-1 if parsed[x][1] is None else parsed[x][1] for x in labels], dtype=np.int64)
+    ages = parse_column(
+        rec,
+        idx,
+        parse_single_age,
+        "not a single age",
+        "a single age (0, 1, 2, ...) or the open group (e.g. 85+, 85 und älter)",
+    )
+    start = np.array([a[0] for a in ages], dtype=np.int64)
+    end = np.array([-1 if a[1] is None else a[1] for a in ages], dtype=np.int64)
     return start, end
 
 

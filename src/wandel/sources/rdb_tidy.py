@@ -28,9 +28,10 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
@@ -52,12 +53,15 @@ __all__ = [
     "column_values",
     "fail_at",
     "parse_age_group",
+    "parse_column",
     "read",
     "read_records",
     "sniff",
 ]
 
 NAME = "rdb-tidy"
+
+T = TypeVar("T")
 
 _PRODUCER_RDB = "Statistische Ämter des Bundes und der Länder, Regionaldatenbank Deutschland"
 _PRODUCER_DESTATIS = "Statistisches Bundesamt (Destatis), GENESIS-Online"
@@ -343,26 +347,42 @@ def parse_age_group(label: str) -> tuple[int, int | None] | None:
     raise ValueError(f"unknown age label {label!r}")
 
 
-def _age_groups(rec: CsvRecords, idx: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Return ``(is_total, age_start, age_end)``; ``age_end`` is -1 for the open group."""
+def parse_column(
+    rec: CsvRecords, idx: int, parse: Callable[[str], T], reason: str, expected: str
+) -> list[T]:
+    """``parse`` applied to every cell of column ``idx`` (each distinct label once).
+
+    A label ``parse`` refuses with :class:`ValueError` raises an
+    :class:`~wandel.errors.InputFormatError` at its first line, with ``reason`` and ``expected``.
+    """
     labels = column_values(rec, idx)
-    parsed: dict[str, tuple[int, int | None] | None] = {}
+    parsed: dict[str, T] = {}
     for i, label in enumerate(labels):
         if label in parsed:
             continue
         try:
-            parsed[label] = parse_age_group(label)
+            parsed[label] = parse(label)
         except ValueError:
             raise InputFormatError(
                 rec.file,
                 line=rec.lines[i],
                 column=rec.header[idx],
                 value=label,
-                reason="unknown age label",
-                expected="e.g. 'unter 18 Jahre', '18 bis unter 25 Jahre', '65 Jahre und mehr', "
-                "'Insgesamt'",
+                reason=reason,
+                expected=expected,
             ) from None
-    groups = [parsed[label] for label in labels]
+    return [parsed[label] for label in labels]
+
+
+def _age_groups(rec: CsvRecords, idx: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return ``(is_total, age_start, age_end)``; ``age_end`` is -1 for the open group."""
+    groups = parse_column(
+        rec,
+        idx,
+        parse_age_group,
+        "unknown age label",
+        "e.g. 'unter 18 Jahre', '18 bis unter 25 Jahre', '65 Jahre und mehr', 'Insgesamt'",
+    )
     is_total = np.array([g is None for g in groups])
     start = np.array([-1 if g is None else g[0] for g in groups], dtype="int64")
     end = np.array([-1 if g is None or g[1] is None else g[1] for g in groups], dtype="int64")
