@@ -253,43 +253,30 @@ def test_open_group_must_be_the_same_every_year(tmp_path: Path, shared_data: Pat
     assert "ages 0..89, 90+, but 0..84, 85+ in year 2025" in str(err)
 
 
-def test_negative_count(tmp_path: Path, shared_data: Path) -> None:
-    text = _text(shared_data, PROJ).replace("2025,0,3928,", "2025,0,-3928,", 1)
+@pytest.mark.parametrize(
+    ("old", "new", "where", "message"),
+    [
+        ("2025,0,3928,", "2025,0,-3928,", (2, "einwohner", "-3928"), "negative count"),
+        ("2025,0,3928,", '2025,0,"3928,5",', (2, "einwohner", "3928,5"), "not a whole number"),
+        ("2025,3,4788,", "2025,3,4788a,", (5, "einwohner", "4788a"), ""),
+        ("2025,3,4788,", "2025,3,,", (5, "einwohner", ""), "empty cell"),
+        ("2025,3,4788,", "2025,3 bis unter 6,4788,", (5, "alter", "3 bis unter 6"), ""),
+        ("2025,3,4788,", "25,3,4788,", (5, "jahr", "25"), ""),
+    ],
+    ids=["negative", "decimal", "text", "empty", "age-group", "year"],
+)
+def test_bad_cell_is_refused_at_its_place(
+    tmp_path: Path,
+    shared_data: Path,
+    old: str,
+    new: str,
+    where: tuple[int, str, str],
+    message: str,
+) -> None:
+    text = _text(shared_data, PROJ).replace(old, new, 1)
     err = _error(_write(tmp_path, "p.csv", text))
-    assert (err.line, err.column, err.value) == (2, "einwohner", "-3928")
-    assert "negative count" in str(err)
-
-
-def test_decimal_value_is_refused(tmp_path: Path, shared_data: Path) -> None:
-    text = _text(shared_data, PROJ).replace("2025,0,3928,", '2025,0,"3928,5",', 1)
-    err = _error(_write(tmp_path, "p.csv", text))
-    assert (err.line, err.column, err.value) == (2, "einwohner", "3928,5")
-    assert "not a whole number" in str(err)
-
-
-def test_text_value_is_refused(tmp_path: Path, shared_data: Path) -> None:
-    text = _text(shared_data, PROJ).replace("2025,3,4788,", "2025,3,4788a,", 1)
-    err = _error(_write(tmp_path, "p.csv", text))
-    assert (err.line, err.column, err.value) == (5, "einwohner", "4788a")
-
-
-def test_empty_value_is_refused(tmp_path: Path, shared_data: Path) -> None:
-    text = _text(shared_data, PROJ).replace("2025,3,4788,", "2025,3,,", 1)
-    err = _error(_write(tmp_path, "p.csv", text))
-    assert (err.line, err.column, err.value) == (5, "einwohner", "")
-    assert "empty cell" in str(err)
-
-
-def test_age_group_is_not_a_single_age(tmp_path: Path, shared_data: Path) -> None:
-    text = _text(shared_data, PROJ).replace("2025,3,4788,", "2025,3 bis unter 6,4788,", 1)
-    err = _error(_write(tmp_path, "p.csv", text))
-    assert (err.line, err.column, err.value) == (5, "alter", "3 bis unter 6")
-
-
-def test_bad_year(tmp_path: Path, shared_data: Path) -> None:
-    text = _text(shared_data, PROJ).replace("2025,3,4788,", "25,3,4788,", 1)
-    err = _error(_write(tmp_path, "p.csv", text))
-    assert (err.line, err.column, err.value) == (5, "jahr", "25")
+    assert (err.line, err.column, err.value) == where
+    assert message in str(err)
 
 
 def test_genesis_symbol_becomes_status(tmp_path: Path, shared_data: Path) -> None:
