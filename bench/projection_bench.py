@@ -26,8 +26,6 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-import wandel.demography.engine as engine
-from wandel.demography.distributed import builtin_map, dask_map, project_draws
 from wandel.demography.engine import (
     EngineInput,
     ProjectionRates,
@@ -36,9 +34,11 @@ from wandel.demography.engine import (
     engine_input,
     project_arrays,
 )
+from wandel.demography.engine import core as engine
+from wandel.demography.engine.distributed import builtin_map, dask_map, project_draws
+from wandel.demography.engine.reference import project_reference
 from wandel.demography.graduation import BREAKS_SINGLE_TO_74, graduate
 from wandel.demography.lifetable import life_table_from_qx, survival_ratios
-from wandel.demography.reference import project_reference
 
 DATA = Path(
     os.environ.get("WANDEL_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")

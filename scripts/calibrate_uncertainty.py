@@ -15,7 +15,7 @@ Method (documented in the CSV's ``method`` column, one row per size class and co
   (Hettstedt 2040: 9,300 deterministic, 80 % band 5,000-9,900) and 7-36 % coverage. The
   migration error is carried by the additive net-migration noise instead.
 * net migration (per size class): from the backtest errors of the DETERMINISTIC Wandel
-  projections (:func:`wandel.backtest.run_backtests` with ``draws = 0``). For every case (level,
+  projections (:func:`wandel.demography.backtest.run_backtests` with ``draws = 0``). For every case (level,
   base year), horizon ``h`` and size class: ``s_h = q80(|log(projected / observed)|) / 1.2816``
   (the sd of a normal whose central 80 % interval covers 80 % of the errors). Two growth laws are
   fitted by weighted least squares across the case-horizons (weights: number of zones),
@@ -39,8 +39,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from wandel.backtest import GEMEINDE_BASES, run_backtests
-from wandel.rates import period_end_year
+from wandel.demography.backtest import GEMEINDE_BASES, run_backtests
+from wandel.demography.rates import period_end_year
 from wandel.store import Store
 from wandel.workflow.projection import SIZE_CLASSES, StoreTables, load_tables
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from _projection_store import demo_tables
-from wandel.backtest import (
+from wandel.demography.backtest import (
     age_share_mae,
     ape,
     error_metrics,

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from _projection_store import demo_db
-from wandel.comparison import compare_projections, observed_check, regroup
+from wandel.demography.comparison import compare_projections, observed_check, regroup
 from wandel.errors import WandelError
 from wandel.store import Store
 from wandel.workflow.demo import DEMO_BREAKS, compare_demo

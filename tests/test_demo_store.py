@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from wandel.ages import totals
 from wandel.cli import app
-from wandel.population import totals
 from wandel.store import Store
 from wandel.workflow.demo import add_structure_estimates, derive_zone_changes, load_demo_store
 

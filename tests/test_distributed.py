@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from wandel.demography.distributed import builtin_map, chunk_draws, dask_map, project_draws
 from wandel.demography.engine import ProjectionRates, StochasticSpec, project
+from wandel.demography.engine.distributed import builtin_map, chunk_draws, dask_map, project_draws
 
 A = 101
 NAMES = ("population", "births", "deaths", "in_migration", "out_migration", "levels")

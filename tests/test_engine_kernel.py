@@ -8,10 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import wandel.demography.engine as engine
-from wandel.demography import _kernel
-from wandel.demography.engine import EngineInput, Levels, RawProjection, project_arrays
-from wandel.demography.reference import project_reference
+from wandel.demography.engine import EngineInput, Levels, RawProjection, _kernel, project_arrays
+from wandel.demography.engine import core as engine
+from wandel.demography.engine.reference import project_reference
 
 A = 101
 NAMES = ("population", "births", "deaths", "in_migration", "out_migration", "adjustment")

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from _projection_store import demo_tables
-from wandel.rates import Persistence, migration_persistence, net_migration
+from wandel.demography.rates import Persistence, migration_persistence, net_migration
 from wandel.testing import assert_balancing, assert_no_negative_population
 from wandel.workflow.projection import (
     StoreTables,

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from _projection_store import demo_tables
-from wandel.scenario import parse_scenarios
+from wandel.demography.scenario import parse_scenarios
 from wandel.workflow.projection import (
     FLOW_PROFILES,
     ProjectionInputs,
@@ -92,7 +92,7 @@ def test_scenario_directions(inputs: ProjectionInputs) -> None:
 
 def test_e0_gain_is_reached() -> None:
     from wandel.demography.lifetable import life_table_from_qx
-    from wandel.rates import mx_scaled
+    from wandel.demography.rates import mx_scaled
 
     q = np.full(101, 0.01)
     q[-1] = 0.5
@@ -119,7 +119,7 @@ def test_draws_deterministic_with_seed(inputs: ProjectionInputs) -> None:
 def test_dask_local_cluster_equals_in_process(inputs: ProjectionInputs) -> None:
     from dask.distributed import Client, LocalCluster
 
-    from wandel.demography.distributed import dask_map
+    from wandel.demography.engine.distributed import dask_map
 
     rates = inputs.rates(2027)
     local = run(inputs, rates, 2027, draws=6, seed=3, sigmas=SIGMAS, chunk_size=2)

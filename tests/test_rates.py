@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from _projection_store import demo_tables
-from wandel import rates as R
+from wandel.demography import rates as R
 from wandel.workflow.projection import StoreTables, build_inputs
 
 
@@ -204,7 +204,7 @@ def test_germany_shape_does_not_double_count_overlapping_groups(tables: StoreTab
 def test_net_migration_shrinkage_pulls_small_zones_toward_their_kreis() -> None:
     """Empirical Bayes on yearly net rates: weights grow with population, the pooled Kreis rate is
     unchanged for a zone that already has it, and shrunk rates lie between own and Kreis rate."""
-    from wandel.rates import shrink_net_rates
+    from wandel.demography.rates import shrink_net_rates
 
     rng = np.random.default_rng(3)
     zones = [f"15087{i:03d}" for i in range(60)]

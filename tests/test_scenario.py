@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from wandel.demography.scenario import parse_scenarios
 from wandel.errors import InputFormatError
-from wandel.scenario import parse_scenarios
 
 GOOD = """
 name: Hettstedt 2040

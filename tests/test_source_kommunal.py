@@ -17,9 +17,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
+from wandel.ages import totals
 from wandel.cli import app
 from wandel.errors import DuplicateKeyError, InputFormatError, MissingColumnError
-from wandel.population import totals
 from wandel.sources.base import ImportBatch
 from wandel.sources.kommunal import parse_single_age, parse_stichtag, read, sniff
 from wandel.sources.registry import detect

@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from wandel.ages import finest_partition, totals
 from wandel.errors import StoreError
-from wandel.population import finest_partition, totals
 from wandel.sources.base import ImportBatch, SourceMeta
 from wandel.store import Store
 

@@ -1,39 +1,67 @@
-"""User-interface texts, German first, English available (``WANDEL_LANG=en`` or ``--lang en``)."""
+"""User-interface texts, German first, English complete (``WANDEL_LANG=en``).
+
+The texts live in catalogues, one YAML file per part of Wandel under ``wandel/data/i18n/`` (``core``,
+``cli``, ``services``, ``compare``, ``web``, ...): each key maps to ``{de: ..., en: ...}`` and lives in
+exactly one file. :func:`tr` looks a key up in the language of the call (the ``lang`` setting, read
+when the text is needed, never at import) and fills ``str.format`` placeholders.
+
+>>> tr("store_unchanged", "en")
+'The store is unchanged.'
+>>> tr("store_unchanged", "de")
+'Der Datenbestand ist unverändert.'
+"""
 
 from __future__ import annotations
 
-__all__ = ["MESSAGES", "tr"]
+from functools import cache
+from importlib import resources
+from typing import Any
 
-MESSAGES: dict[str, dict[str, str]] = {
-    "error": {"de": "Fehler", "en": "Error"},
-    "store_unchanged": {
-        "de": "Der Datenbestand ist unverändert.",
-        "en": "The store is unchanged.",
-    },
-    "reading": {"de": "Lese", "en": "Reading"},
-    "writing": {"de": "Schreibe", "en": "Writing"},
-    "file": {"de": "Datei", "en": "File"},
-    "kind": {"de": "Format", "en": "Format"},
-    "rows_read": {"de": "Zeilen gelesen", "en": "Rows read"},
-    "rows_imported": {"de": "importiert", "en": "imported"},
-    "rejected": {"de": "ausgelassen (Grund)", "en": "left out (reason)"},
-    "already": {"de": "bereits importiert", "en": "already imported"},
-    "import_summary": {"de": "Import-Zusammenfassung", "en": "Import summary"},
-    "store": {"de": "Datenbestand", "en": "Store"},
-    "table": {"de": "Tabelle", "en": "Table"},
-    "rows": {"de": "Zeilen", "en": "Rows"},
-    "provenance": {"de": "Herkunft der Daten", "en": "Provenance"},
-    "zones": {"de": "Gebiete", "en": "Zones"},
-    "licence": {"de": "Lizenz", "en": "Licence"},
-    "no_rows": {"de": "Keine Daten für diese Auswahl.", "en": "No data for this selection."},
-    "incomplete_total": {
-        "de": "Summe unvollständig (gesperrte oder fehlende Werte), Wert leer gelassen",
-        "en": "total incomplete (suppressed or missing cells), value left empty",
-    },
-}
+import yaml
+
+from wandel.errors import WandelError
+
+__all__ = ["LANGS", "catalogue", "current_lang", "tr"]
+
+LANGS: tuple[str, ...] = ("de", "en")
+"""The languages of the user interface; the first is the default."""
 
 
-def tr(key: str, lang: str = "de") -> str:
-    """The text for ``key`` in ``lang`` (falls back to German)."""
-    entry = MESSAGES[key]
-    return entry.get(lang, entry["de"])
+class CatalogueError(WandelError, ValueError):
+    """A text catalogue is malformed: a key without both languages, or a key in two files."""
+
+
+@cache
+def catalogue() -> dict[str, dict[str, str]]:
+    """Every key of every catalogue file, merged (loaded once per process)."""
+    merged: dict[str, dict[str, str]] = {}
+    where: dict[str, str] = {}
+    folder = resources.files("wandel") / "data" / "i18n"
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if not entry.name.endswith(".yaml"):
+            continue
+        data: Any = yaml.safe_load(entry.read_text(encoding="utf-8")) or {}
+        for key, texts in data.items():
+            if key in merged:
+                raise CatalogueError(f"text key {key!r} in both {where[key]} and {entry.name}")
+            if not isinstance(texts, dict) or any(
+                not isinstance(texts.get(lang), str) for lang in LANGS
+            ):
+                raise CatalogueError(f"{entry.name}: key {key!r} needs a text for de and en")
+            merged[str(key)] = {lang: str(texts[lang]) for lang in LANGS}
+            where[key] = entry.name
+    return merged
+
+
+def current_lang() -> str:
+    """The language of this call: the ``lang`` setting if it is one of :data:`LANGS`, else German."""
+    from wandel.settings import get_settings
+
+    lang = get_settings().lang
+    return lang if lang in LANGS else LANGS[0]
+
+
+def tr(key: str, lang: str | None = None, /, **fields: object) -> str:
+    """The text for ``key`` in ``lang`` (default: :func:`current_lang`), placeholders filled."""
+    text = catalogue()[key][lang if lang in LANGS else current_lang()]
+    return text.format(**fields) if fields else text

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-__all__ = ["TABLES", "Column", "TableSpec", "conform", "empty_frame"]
+__all__ = ["CHANGE_COLUMNS", "TABLES", "Column", "TableSpec", "conform", "empty_frame"]
 
 
 @dataclass(frozen=True)
@@ -252,3 +252,19 @@ def conform(name: str, frame: pd.DataFrame) -> pd.DataFrame:
             raise KeyError(f"{name}: reader produced no column {c.name!r}")
         out[c.name] = col.astype(c.dtype) if c.dtype != "object" else col
     return pd.DataFrame(out, copy=False).reset_index(drop=True)
+
+
+CHANGE_COLUMNS = [
+    "from_zone",
+    "to_zone",
+    "from_year",
+    "to_year",
+    "weight",
+    "basis",
+    "kind",
+    "flagged",
+    "from_pop",
+    "from_area_km2",
+    "note",
+]
+"""Columns of a territorial-change table (:mod:`wandel.regions.changes`), as the store keeps them (table ``zone_changes``)."""

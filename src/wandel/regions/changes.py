@@ -37,22 +37,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from wandel.tables import CHANGE_COLUMNS
+
 __all__ = ["CHANGE_COLUMNS", "PLAUSIBLE_KM", "derive_changes", "derive_step", "name_base"]
 
-CHANGE_COLUMNS = [
-    "from_zone",
-    "to_zone",
-    "from_year",
-    "to_year",
-    "weight",
-    "basis",
-    "kind",
-    "flagged",
-    "from_pop",
-    "from_area_km2",
-    "note",
-]
-"""Columns of a change table, as the store keeps them (table ``zone_changes``)."""
 
 PLAUSIBLE_KM = 25.0
 """A Gemeinde centre further than this from its Verband siblings' mean is treated as misplaced."""

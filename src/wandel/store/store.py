@@ -21,9 +21,8 @@ import duckdb
 import pandas as pd
 
 from wandel.errors import StoreError
-from wandel.regions.changes import CHANGE_COLUMNS
 from wandel.sources.base import ImportBatch
-from wandel.tables import TABLES, TableSpec, conform
+from wandel.tables import CHANGE_COLUMNS, TABLES, TableSpec, conform
 
 __all__ = ["SCHEMA_VERSION", "ImportReport", "Store"]
 

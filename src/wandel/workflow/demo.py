@@ -23,8 +23,8 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from wandel.estimates import estimate_gemeinde_structure
-from wandel.population import totals
+from wandel.ages import totals
+from wandel.regions.estimates import estimate_gemeinde_structure
 from wandel.sources.base import ImportBatch, SourceMeta
 from wandel.store import ImportReport, Store
 from wandel.workflow.demo_access import run_access_demo
@@ -251,7 +251,7 @@ def compare_demo(
     """For every projected Gemeinde with its own projection in the store (e.g. Dresden's):
     Wandel beside it by age group and year, Wandel's totals beside the totals observed after the
     base year, and a fan chart with both (CSV + PNG per zone)."""
-    from wandel.comparison import compare_projections, observed_check
+    from wandel.demography.comparison import compare_projections, observed_check
     from wandel.reports.charts import fan_chart, save
 
     own = official[official["zone"].astype(str).str.len() == 8]

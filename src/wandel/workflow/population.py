@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from wandel.population import finest_partition, totals
+from wandel.ages import finest_partition, totals
 from wandel.store import Store
 
 __all__ = ["population_table"]

@@ -4,7 +4,7 @@ The model steps are pure functions over :class:`StoreTables` (the canonical fram
 :func:`load_tables`); only :func:`load_tables` and :func:`project_from_store` touch the store.
 
 1. :func:`build_inputs`: base population and rates for Kreise or Gemeinden at a base year, using only
-   data dated on or before it (see :mod:`wandel.rates`).
+   data dated on or before it (see :mod:`wandel.demography.rates`).
 2. :func:`scenario_rates`: a scenario variant applied to the rates, year by year
    (TFR reached linearly, e0 gain per year by scaling mortality, migration multipliers by age group,
    extra flows with named age-sex profiles).
@@ -30,11 +30,11 @@ import numpy.typing as npt
 import pandas as pd
 import xarray as xr
 
-from wandel.demography.distributed import Mapper, builtin_map, project_draws
 from wandel.demography.engine import Control, Projection, ProjectionRates, StochasticSpec, project
 from wandel.demography.engine import quantiles as engine_quantiles
+from wandel.demography.engine.distributed import Mapper, builtin_map, project_draws
 from wandel.demography.lifetable import OPEN_AGE, life_table_from_qx
-from wandel.rates import (
+from wandel.demography.rates import (
     AGES,
     BasePopulation,
     FertilityRates,
@@ -55,7 +55,7 @@ from wandel.rates import (
     shrink_net_rates,
     survival_from_qx,
 )
-from wandel.scenario import AgeFactor, Scenario
+from wandel.demography.scenario import AgeFactor, Scenario
 
 __all__ = [
     "FLOW_PROFILES",
@@ -119,7 +119,7 @@ class StoreTables:
 
     def until(self, year: int) -> StoreTables:
         """The same tables without any row dated after ``year`` (life tables by period end)."""
-        from wandel.rates import period_end_year
+        from wandel.demography.rates import period_end_year
 
         def cut(f: pd.DataFrame) -> pd.DataFrame:
             return f[f["year"].astype(int) <= year]
@@ -252,7 +252,7 @@ class ProjectionInputs:
     ``start_year`` is the year of the base population (the latest ``<= base_year``); the engine
     projects from it. Gemeinden migrate at their Kreis's rate (``migration``) plus their own
     differential (``differential``: net movers per year at full strength), which fades with the
-    estimated ``persistence`` (see :func:`wandel.rates.migration_persistence`).
+    estimated ``persistence`` (see :func:`wandel.demography.rates.migration_persistence`).
     """
 
     base: BasePopulation
@@ -465,7 +465,7 @@ Stylised, not fitted: ``asylum_seekers`` 65 % male; of the men 22 % children, 50
 Zahlen" age and sex shares of first-time asylum applications 2015-2016 (about two thirds male,
 about three quarters under 30), uniform within each band. ``families``: 45 % children 0-14, 55 %
 adults 25-44; ``young_adults``: 18-29; ``retirees``: 60-79 (each half male);
-``base_in_migration``: the standard Rogers-Castro profile (:data:`wandel.rates.RC_STANDARD`)."""
+``base_in_migration``: the standard Rogers-Castro profile (:data:`wandel.demography.rates.RC_STANDARD`)."""
 
 
 def flow_profile(name: str) -> Array:

@@ -21,7 +21,7 @@ import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from wandel._clicommon import DbOption, err, out, resolve_db, run_cli
+from wandel.cli._common import DbOption, err, out, resolve_db, run_cli
 from wandel.errors import WandelError
 
 __all__ = ["access_app", "network_app", "plan_app", "register", "write_atomic"]

@@ -10,7 +10,7 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from wandel._clicommon import DbOption, err, out, resolve_db, run_cli, ui_lang
+from wandel.cli._common import DbOption, err, out, resolve_db, run_cli, ui_lang
 from wandel.i18n import tr
 
 __all__ = ["app", "main"]
@@ -233,11 +233,11 @@ def demo(
     run_cli(lambda: run_demo(target, out_dir, console=out))
 
 
-from wandel import cli_projection  # noqa: E402
+from wandel.cli import projection as cli_projection  # noqa: E402
 
 cli_projection.register(app)
 
-from wandel import cli_access  # noqa: E402
+from wandel.cli import access as cli_access  # noqa: E402
 
 cli_access.register(app)
 

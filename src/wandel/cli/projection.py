@@ -9,7 +9,7 @@ import typer
 from rich.progress import Progress
 from rich.table import Table
 
-from wandel._clicommon import DbOption, err, out, resolve_db, run_cli
+from wandel.cli._common import DbOption, err, out, resolve_db, run_cli
 from wandel.errors import WandelError
 
 __all__ = ["backtest", "project", "register"]
@@ -49,8 +49,8 @@ def project(
     """Bevölkerung vorausberechnen (Kohorten-Komponenten-Methode), mit Szenario und Unsicherheit."""
 
     def run() -> None:
-        from wandel.demography.distributed import Mapper, builtin_map, dask_map
-        from wandel.scenario import load_scenarios
+        from wandel.demography.engine.distributed import Mapper, builtin_map, dask_map
+        from wandel.demography.scenario import load_scenarios
         from wandel.workflow.projection import project_from_store
 
         suffix = out_file.suffix.lower()
@@ -124,7 +124,7 @@ def backtest(
     """Rückrechnung: aus früheren Basisjahren vorausberechnen und mit Beobachtetem vergleichen."""
 
     def run() -> None:
-        from wandel.backtest import run_backtests
+        from wandel.demography.backtest import run_backtests
         from wandel.store import Store
         from wandel.workflow.projection import load_tables
 

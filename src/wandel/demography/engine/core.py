@@ -7,7 +7,7 @@ runs every year of a block before moving on, and spreads independent blocks over
 common case without mortality or out-migration levels, origin-destination migration, control,
 net-migration noise or age groups in the output (a deterministic projection, or draws of the
 fertility and in-migration levels only) runs on a compiled kernel
-(:mod:`wandel.demography._kernel`): one pass per zone and year over its ``2 x 101`` cells, zones
+(:mod:`wandel.demography.engine._kernel`): one pass per zone and year over its ``2 x 101`` cells, zones
 in parallel, the same numbers to rounding (and bit for bit for any number of threads).
 
 Order of events within the year ``t -> t+1`` (ages are completed years on 31 December)
@@ -543,7 +543,7 @@ def project_arrays(
 
 
 _USE_KERNEL = True
-"""Use the compiled kernel (:mod:`wandel.demography._kernel`) where it covers the case."""
+"""Use the compiled kernel (:mod:`wandel.demography.engine._kernel`) where it covers the case."""
 
 
 def _kernel_covers(inp: EngineInput, lv: Levels, age_breaks: Sequence[int] | None) -> bool:
@@ -567,7 +567,7 @@ def _project_compiled(
     inp: EngineInput, lv: Levels, n_draws: int, threads: int | None
 ) -> RawProjection:
     """The deterministic fused case on the compiled kernel: one pass per zone and year."""
-    from wandel.demography._kernel import project_fused
+    from wandel.demography.engine._kernel import project_fused
 
     pop, comps = project_fused(
         inp.population,

@@ -9,7 +9,7 @@ origin-destination migration, no control, no net-migration noise: those stay on 
 
 One pass per year over each zone's ``2 x 101`` cells does every step of the year, in the order of
 the module doc of :mod:`wandel.demography.engine` and with the arithmetic of the loop oracle
-(:mod:`wandel.demography.reference`):
+(:mod:`wandel.demography.engine.reference`):
 
 - ``N(x) = P(x - 1) S(x - 1)`` for ``x = 1..99``, ``N(100) = P(99) S(99) + P(100) S(100)``;
 - women: ``B += asfr(x) (P(x) + N(x)) / 2`` in age order, ``B *= f`` (fertility level);
