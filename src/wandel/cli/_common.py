@@ -4,16 +4,26 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
+import typer.core
 from rich.console import Console
 
 from wandel.errors import WandelError
 from wandel.i18n import tr
 from wandel.settings import get_settings
 
-__all__ = ["DbOption", "err", "out", "resolve_db", "run_cli", "ui_lang"]
+__all__ = [
+    "DbOption",
+    "WandelGroup",
+    "err",
+    "out",
+    "resolve_db",
+    "run_cli",
+    "translate_tree",
+    "ui_lang",
+]
 
 err = Console(stderr=True)
 out = Console()
@@ -47,3 +57,40 @@ def run_cli(fn: Callable[[], T]) -> T:
     except WandelError as exc:
         err.print(f"[bold red]{tr('error', ui_lang())}:[/] {exc}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
+
+
+HELP_KEY = "@"
+"""A help text that starts with ``@`` is a catalogue key (:mod:`wandel.i18n`), translated when the
+command line is built for a call: ``help="@cli.project.zones"``."""
+
+
+def _translated(text: str | None, lang: str) -> str | None:
+    if text is not None and text.startswith(HELP_KEY):
+        return tr(text[len(HELP_KEY) :], lang)
+    return text
+
+
+def translate_tree(command: Any, lang: str) -> None:
+    """Replace every help key of ``command``, its parameters and its subcommands by its text."""
+    command.help = _translated(command.help, lang)
+    command.short_help = _translated(command.short_help, lang)
+    for param in command.params:
+        if hasattr(param, "help"):
+            param.help = _translated(param.help, lang)
+    # duck-typed: typer builds its commands on a click of its own (typer._click)
+    for sub in getattr(command, "commands", {}).values():
+        translate_tree(sub, lang)
+
+
+class WandelGroup(typer.core.TyperGroup):
+    """The top command group: translates every help text into the language of the call first."""
+
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: Any = None,
+        **extra: Any,
+    ) -> Any:
+        translate_tree(self, ui_lang())
+        return super().make_context(info_name, args, parent, **extra)

@@ -10,13 +10,14 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from wandel.cli._common import DbOption, err, out, resolve_db, run_cli, ui_lang
+from wandel.cli._common import DbOption, WandelGroup, err, out, resolve_db, run_cli, ui_lang
 from wandel.i18n import tr
 
 __all__ = ["app", "main"]
 
 app = typer.Typer(
     name="wandel",
+    cls=WandelGroup,
     help="Wandel: Daten, Prognosen und Planung für den demografischen Wandel in Städten und "
     "Städtenetzen. (Data, projections and planning for demographic change.)",
     no_args_is_help=True,
@@ -219,14 +220,12 @@ def population(
     run_cli(run)
 
 
-@app.command()
+@app.command(help="@cli.demo.help")
 def demo(
     db: DbOption = None,
-    out_dir: Annotated[
-        Path, typer.Option("--out", help="Ordner für Ergebnisse (CSV, Grafiken).")
-    ] = Path("out/demo"),
+    out_dir: Annotated[Path, typer.Option("--out", help="@cli.demo.out")] = Path("out/demo"),
 ) -> None:
-    """Demo-Region (Sachsen, Sachsen-Anhalt, Thüringen) aufbauen und die Hauptauswertung rechnen."""
+    """Build the demo store and run the main job (:func:`wandel.workflow.demo.run_demo`)."""
     from wandel.workflow.demo import run_demo
 
     target = db if db is not None else out_dir / "wandel-demo.duckdb"
