@@ -11,13 +11,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 __all__ = [
+    "AmbiguousRegionError",
     "DuplicateKeyError",
     "InconsistentTotalError",
     "InputFormatError",
     "InputLocation",
     "MissingColumnError",
+    "RegionNameError",
     "StoreError",
     "UnknownFormatError",
+    "UnknownRegionError",
     "WandelError",
 ]
 
@@ -99,6 +102,24 @@ class DuplicateKeyError(InputFormatError):
 
 class InconsistentTotalError(InputFormatError):
     """Published parts do not add up to the published total."""
+
+
+class RegionNameError(InputFormatError):
+    """A region given by name that the region register cannot resolve to one AGS.
+
+    ``candidates`` lists ``(AGS, official name)`` pairs: the regions the name could mean
+    (:class:`AmbiguousRegionError`) or the nearest names (:class:`UnknownRegionError`).
+    """
+
+    candidates: tuple[tuple[str, str], ...] = ()
+
+
+class UnknownRegionError(RegionNameError):
+    """A region name matches no region of the register in the table's year."""
+
+
+class AmbiguousRegionError(RegionNameError):
+    """A region name matches two or more regions of the register in the table's year."""
 
 
 class UnknownFormatError(WandelError, ValueError):

@@ -43,22 +43,26 @@ from wandel.sources.genesis_classic.dims import (
     title_constants,
 )
 from wandel.sources.genesis_classic.mapping import NAME, ClassicTable, map_table
+from wandel.sources.genesis_classic.names import region_names
+from wandel.sources.register import Register
 
 __all__ = ["NAME", "ClassicTable", "map_table", "parse_blocks", "parse_table", "read", "sniff"]
 
 
-def parse_table(data: bytes, file: str) -> ClassicTable:
+def parse_table(data: bytes, file: str, register: Register | None = None) -> ClassicTable:
     """Parse the bytes of a classic table CSV into a :class:`ClassicTable` (layout and cells).
+
+    ``register`` resolves regions given by name (default: :meth:`Register.shipped`).
 
     Raises
     ------
     InputFormatError
         For anything that does not follow the classic layout; the error names line and column.
     """
-    return parse_blocks(blocks_from_bytes(data, file))
+    return parse_blocks(blocks_from_bytes(data, file), register)
 
 
-def parse_blocks(b: Blocks) -> ClassicTable:
+def parse_blocks(b: Blocks, register: Register | None = None) -> ClassicTable:
     """Parse split blocks (from a CSV or a spreadsheet) into a :class:`ClassicTable`."""
     decimal = decimal_of(b)
     body = body_of(b)
@@ -72,6 +76,19 @@ def parse_blocks(b: Blocks) -> ClassicTable:
         dims_row.setdefault(name, arr)
     has_year = "year" in dims_row or "year" in dims_col
     const = title_constants(b.title, b.title_line, b.file, has_year)
+    if "zone" not in dims_row and "zone" not in dims_col:
+        named = region_names(
+            b,
+            texts,
+            (dims_row, dims_col),
+            const,
+            (lines, vc.vcols),
+            lambda: register or Register.shipped(),
+        )
+        if named is not None:
+            axis, zones, t_i = named
+            (dims_row if axis == "row" else dims_col)["zone"] = zones
+            texts = [t for i, t in enumerate(texts) if i != t_i]
     cube = cube_cells(b.file, data, lines, vc, decimal)
     for name, arr in dims_row.items():
         cube[name] = np.repeat(arr, mcols)
@@ -108,8 +125,11 @@ def sniff(path: Path, head: bytes) -> bool:
     return re.match(rb"(?:GENESIS-)?Tabelle:\s*[0-9A-Za-z]{2,6}-", first) is not None
 
 
-def read(path: str | Path) -> ImportBatch:
+def read(path: str | Path, register: Register | None = None) -> ImportBatch:
     """Read a classic GENESIS table CSV into canonical tables.
+
+    ``register`` resolves regions given by name only; the import workflow passes the store's
+    Gemeindeverzeichnis laid over the shipped register (default: :meth:`Register.shipped`).
 
     Raises
     ------
@@ -121,7 +141,7 @@ def read(path: str | Path) -> ImportBatch:
         data = p.read_bytes()
     except OSError as exc:
         raise InputFormatError(str(p), reason=f"cannot read the file: {exc.strerror}") from None
-    batch = map_table(parse_table(data, str(p)))
+    batch = map_table(parse_table(data, str(p), register))
     meta = SourceMeta(**{**batch.meta.__dict__, "sha256": sha256_of(p)})
     return ImportBatch(
         meta=meta, tables=batch.tables, rows_read=batch.rows_read, rejected=batch.rejected
