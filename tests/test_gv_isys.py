@@ -294,15 +294,27 @@ def test_xlsx_fixture_reads(tmp_path: Path) -> None:
     assert gv.loc["16051000", "lon"] == pytest.approx(11.026)
 
 
-def test_xlsx_key_without_leading_zero(tmp_path: Path) -> None:
+def test_xlsx_number_keys_get_their_leading_zeros(tmp_path: Path) -> None:
+    """A key stored as a number cell lost its zeros only to the cell type: the layout fixes the
+    width (Land 2, RB 1, Kreis 2, VB 4, Gem 3), so 0 -> "0000" and 0 -> "000" are unambiguous."""
     rows = _xlsx_rows()
-    rows[9][2] = 16  # a number: fine, 2 digits
-    rows[6][2] = 1  # Land "01" typed as the number 1
+    for r in rows[6:10]:
+        r[2:7] = [int(str(c)) if c not in ("", None) else c for c in r[2:7]]
+    p = tmp_path / "gv.xlsx"
+    _write_xlsx(p, rows)
+    gv = gv_isys.read(p).tables["gv_records"].set_index("zone")
+    assert {"16", "16051", "160510000", "16051000"} <= set(gv.index)
+    assert gv.loc["16051000", "parent"] == "160510000"
+
+
+def test_xlsx_number_key_too_wide(tmp_path: Path) -> None:
+    rows = _xlsx_rows()
+    rows[6][2] = 161  # three digits in the two-digit Land field
     p = tmp_path / "gv.xlsx"
     _write_xlsx(p, rows)
     with pytest.raises(InputFormatError) as info:
         gv_isys.read(p)
-    assert (info.value.line, info.value.column, info.value.value) == (7, "C (land)", "1")
+    assert (info.value.line, info.value.column, info.value.value) == (7, "C (land)", "161")
 
 
 def test_xlsx_wrong_sheet(tmp_path: Path) -> None:
