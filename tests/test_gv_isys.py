@@ -370,3 +370,27 @@ def test_determinism(fixtures: Path) -> None:
     for name in ("gv_records", "population"):
         pd.testing.assert_frame_equal(a.tables[name], b.tables[name])
     assert np.isfinite(a.tables["gv_records"]["area_km2"]).all()
+
+
+@pytest.mark.parametrize(
+    ("fixture", "year"), [("mini_gv_2008.xls", 2008), ("mini_gv_2022.xlsx", 2022)]
+)
+def test_any_sheet_name_and_the_older_xls(
+    fixture: str, year: int, fixtures: Path, tmp_path: Path
+) -> None:
+    """The GV sheet is found by its header, whatever it is called and wherever it sits; the file
+    name says nothing (the year comes from the title row)."""
+    from wandel.sources.registry import detect
+
+    p = tmp_path / "download"
+    p.write_bytes((fixtures / "gv" / fixture).read_bytes())
+    assert detect(p) == "gv-isys"
+    b = gv_isys.read(p)
+    gv = b.tables["gv_records"].set_index("zone")
+    assert set(gv["year"]) == {year}
+    assert gv.loc["15087220", "pop_total"] == 13_885  # Hettstedt, GV-ISys 31.12.2019
+    assert gv.loc["15087", "pop_total"] == 13_885 + 25_963  # Kreis = sum of its Gemeinden
+    assert gv.loc["15087220", "parent"] == "150870220"
+    assert gv.loc["16051000", "lat"] == pytest.approx(50.979)
+    pop = b.tables["population"]
+    assert pop["value"].sum() == 13_885 + 25_963 + 213_981
