@@ -11,7 +11,7 @@ Cells come back as calamine gives them: ``str`` (``""`` for an empty cell), ``in
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -80,14 +80,12 @@ def find_sheet(
     wb = _open(path)
     try:
         for name in wb.sheet_names:
-            it: Iterator[list[Cell]] = iter(wb.get_sheet_by_name(name).iter_rows())
-            head: list[list[Cell]] = []
-            for row in it:
-                head.append(list(row))
-                if len(head) >= head_rows:
-                    break
+            sheet = wb.get_sheet_by_name(name)
+            # skip_empty_area=False: rows[0] is sheet row 1, so line numbers stay true
+            head = sheet.to_python(skip_empty_area=False, nrows=head_rows)
             if looks_right(head):
-                return Sheet(name, head if head_only else head + [list(r) for r in it])
+                rows = head if head_only else sheet.to_python(skip_empty_area=False)
+                return Sheet(name, rows)
     except (python_calamine.CalamineError, OSError, ValueError) as exc:
         raise InputFormatError(
             str(path),

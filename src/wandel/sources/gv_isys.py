@@ -39,7 +39,7 @@ import io
 import math
 import re
 import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,7 +54,7 @@ from wandel.errors import (
     MissingColumnError,
 )
 from wandel.sources._cells import parse_cell
-from wandel.sources._sheets import cell_text, find_sheet, is_spreadsheet, sheet_names
+from wandel.sources._sheets import find_sheet, is_spreadsheet, sheet_names
 from wandel.sources._text import decode_text
 from wandel.sources.base import LICENCE_DESTATIS, ImportBatch, SourceMeta, sha256_of
 from wandel.tables import conform
@@ -102,6 +102,19 @@ _KEY_PARTS: dict[str, tuple[str, ...]] = {
     "50": ("land", "rb", "kreis", "vb"),
     "60": ("land", "rb", "kreis", "vb", "gem"),
 }
+# field -> Satzart -> width of the key part the record must carry
+_PART_WIDTH: dict[str, dict[str, int]] = {
+    f: {sa: (1 if (sa == "30" and f == "kreis") else w) for sa, fs in _KEY_PARTS.items() if f in fs}
+    for f, w in _KEY_WIDTH.items()
+}
+_JOIN: dict[str, Callable[[str, str, str, str, str], str]] = {
+    "10": lambda land, rb, kreis, vb, gem: land,
+    "20": lambda land, rb, kreis, vb, gem: land + rb,
+    "30": lambda land, rb, kreis, vb, gem: land + rb + kreis,
+    "40": lambda land, rb, kreis, vb, gem: land + rb + kreis,
+    "50": lambda land, rb, kreis, vb, gem: land + rb + kreis + vb,
+    "60": lambda land, rb, kreis, vb, gem: land + rb + kreis + gem,
+}
 _EXCEL_ERRORS = frozenset({"#N/A", "#NV", "#WERT!", "#VALUE!", "#REF!", "#BEZUG!", "#DIV/0!"})
 _DATE = re.compile(r"(?<!\d)(\d{1,2})\.(\d{1,2})\.(\d{4})(?!\d)")
 # Germany with a margin: anything outside is a misread coordinate, not a place in Germany
@@ -118,7 +131,7 @@ class _Grid:
     """Rows of one sheet or CSV file with their 1-based line numbers and a column labeller."""
 
     file: str
-    rows: list[tuple[Cell, ...]]
+    rows: list[Sequence[Cell]]
     lines: list[int]
     spreadsheet: bool
 
@@ -156,11 +169,13 @@ def _norm(label: object) -> str:
     return re.sub(r"[^a-z0-9]", "", s)
 
 
-def _cell(row: tuple[Cell, ...], j: int) -> Cell:
+def _cell(row: Sequence[Cell], j: int) -> Cell:
     return row[j] if j < len(row) else None
 
 
 def _text(cell: Cell) -> str:
+    if type(cell) is str:
+        return cell.strip()
     if cell is None:
         return ""
     if isinstance(cell, float) and cell.is_integer():
@@ -180,15 +195,6 @@ def _is_gv_head(rows: Sequence[Sequence[object]]) -> bool:
     return False
 
 
-def _plain(cell: object) -> Cell:
-    """A calamine cell as str, int, float or None (empty); dates and booleans as text."""
-    if cell is None:
-        return None
-    if isinstance(cell, bool) or not isinstance(cell, str | int | float):
-        return cell_text(cell)  # type: ignore[arg-type]
-    return cell
-
-
 def _load_sheet(path: Path) -> _Grid:
     file = str(path)
     sheet = find_sheet(path, _is_gv_head)
@@ -202,11 +208,7 @@ def _load_sheet(path: Path) -> _Grid:
             expected="a sheet with the Satzart/Regionalschlüssel/Gemeindename header of an "
             "Auszug GV (whatever the sheet is called)",
         )
-    basic = (str, int, float)
-    rows: list[tuple[Cell, ...]] = [
-        tuple(c if type(c) in basic else _plain(c) for c in r)  # type: ignore[misc]
-        for r in sheet.rows
-    ]
+    rows: list[Sequence[Cell]] = sheet.rows  # type: ignore[assignment]  # dates: see _number
     return _Grid(file, rows, list(range(1, len(rows) + 1)), True)
 
 
@@ -216,7 +218,7 @@ def _load_csv(path: Path) -> _Grid:
     first = text.split("\n", 1)[0]
     delim = max((",", ";", "\t"), key=first.count)
     reader = csv.reader(io.StringIO(text), delimiter=delim)
-    rows: list[tuple[Cell, ...]] = []
+    rows: list[Sequence[Cell]] = []
     lines: list[int] = []
     try:
         for row in reader:
@@ -313,7 +315,7 @@ def _find_layout(grid: _Grid) -> _Layout:
     return _Layout(top, first, columns, tuple(header), _reference_in(grid.rows[:first], top))
 
 
-def _reference_in(rows: Sequence[tuple[Cell, ...]], top: int) -> tuple[int, int, int] | None:
+def _reference_in(rows: Sequence[Sequence[Cell]], top: int) -> tuple[int, int, int] | None:
     """The reference date from the title rows, else from a 'Gebietsstand' header cell."""
     for r in rows[:top]:
         for c in r:
@@ -401,16 +403,16 @@ class _Where:
 def _decimal_of(cells: Sequence[Cell]) -> str:
     """The decimal mark of a column's text cells: the mark most of them use (``,`` on a tie).
 
-    Cells in the other convention are then refused, so a column never mixes the two.
+    A cell counts for a mark when it holds that mark and not the other (``9,43751``;
+    ``1.234,5`` counts for neither). Cells in the other convention are then refused, so a column
+    never mixes the two.
     """
     comma = point = 0
     for c in cells:
-        if isinstance(c, str):
-            s = c.replace(" ", "").strip()
-            if re.fullmatch(r"[+-]?\d+,\d+", s):
-                comma += 1
-            elif re.fullmatch(r"[+-]?\d+\.\d+", s):
-                point += 1
+        if type(c) is str:
+            has_c, has_p = "," in c, "." in c
+            comma += has_c and not has_p
+            point += has_p and not has_c
     return "." if point > comma else ","
 
 
@@ -419,12 +421,19 @@ _PLAIN = {",": re.compile(r"[+-]?\d+(?:,\d+)?"), ".": re.compile(r"[+-]?\d+(?:\.
 
 def _number(cell: Cell, decimal: str) -> float | None:
     """A number, ``nan`` for an empty cell, ``None`` if the cell is not a number."""
+    t = type(cell)
+    if t is float:
+        return cell  # type: ignore[return-value]
+    if t is int:
+        return float(cell)  # type: ignore[arg-type]
     if cell is None:
         return math.nan
     if isinstance(cell, bool):
         return None
     if isinstance(cell, int | float):
         return float(cell)
+    if not isinstance(cell, str):  # a date or time cell of a spreadsheet
+        return None
     s = cell.strip()
     if s == "":
         return math.nan
@@ -496,12 +505,18 @@ def _column(grid: _Grid, layout: _Layout, field: str, rows: Sequence[int]) -> li
     j = layout.columns.get(field)
     if j is None:
         return [None] * len(rows)
-    return [_cell(grid.rows[i], j) for i in rows]
+    g = grid.rows
+    try:
+        return [g[i][j] for i in rows]
+    except IndexError:  # a CSV row shorter than the header
+        return [_cell(g[i], j) for i in rows]
 
 
 def _key_part(cell: Cell, width: int, spreadsheet: bool) -> str:
     """A key part as text; a number cell of a spreadsheet gets its leading zeros back (the width
     is fixed by the layout, only the cell type lost the zeros)."""
+    if type(cell) is str:
+        return cell.strip()
     if spreadsheet and isinstance(cell, int | float) and float(cell).is_integer() and cell >= 0:
         return str(int(cell)).zfill(width)
     return _text(cell)
@@ -515,24 +530,38 @@ def _keys(
     parts: dict[str, list[str]] = {}
     for f, width in _KEY_WIDTH.items():
         cells = _column(grid, layout, f, rows)
-        parts[f] = [_key_part(c, width, grid.spreadsheet) for c in cells]
-    keys: list[str] = []
-    for n, i in enumerate(rows):
-        sa = satzart[n]
-        for f in _KEY_PARTS[sa]:
-            width = 1 if (sa == "30" and f == "kreis") else _KEY_WIDTH[f]
-            part = parts[f][n]
-            if sa == "30" and f == "kreis" and len(part) == 2 and grid.spreadsheet:
-                part = parts[f][n] = part[-1]  # a region digit stored as a number
-            if not (len(part) == width and part.isdigit()):
-                raise where.error(
-                    i,
-                    f,
-                    part,
-                    f"{width} digit(s) with leading zeros (Satzart {sa})",
-                    "malformed key part",
-                )
-        keys.append("".join(parts[f][n] for f in _KEY_PARTS[sa] if not (sa == "60" and f == "vb")))
+        parts[f] = [
+            c.strip() if type(c) is str else _key_part(c, width, grid.spreadsheet) for c in cells
+        ]
+    if grid.spreadsheet:  # a region digit (Satzart 30) stored as a number came back as "0d"
+        parts["kreis"] = [
+            p[-1] if sa == "30" and len(p) == 2 else p
+            for sa, p in zip(satzart, parts["kreis"], strict=True)
+        ]
+    for f, width_of in _PART_WIDTH.items():
+        bad = next(
+            (
+                n
+                for n, (sa, p) in enumerate(zip(satzart, parts[f], strict=True))
+                if sa in width_of and not (len(p) == width_of[sa] and p.isdigit())
+            ),
+            None,
+        )
+        if bad is not None:
+            sa = satzart[bad]
+            raise where.error(
+                rows[bad],
+                f,
+                parts[f][bad],
+                f"{width_of[sa]} digit(s) with leading zeros (Satzart {sa})",
+                "malformed key part",
+            )
+    keys = [
+        _JOIN[sa](*t)
+        for sa, *t in zip(
+            satzart, *(parts[f] for f in ("land", "rb", "kreis", "vb", "gem")), strict=True
+        )
+    ]
     return satzart, keys
 
 
@@ -543,8 +572,12 @@ def _numbers(
     for field, integer in {"area": False, "pop_t": True, "pop_m": True, "pop_f": True}.items():
         cells = cols[field]
         decimal = _decimal_of(cells)
-        vals = np.full(len(cells), np.nan)
+        out: list[float] = [math.nan] * len(cells)
         for n, c in enumerate(cells):
+            t = type(c)
+            if t is float or t is int:
+                out[n] = c  # type: ignore[assignment]
+                continue
             v = _number(c, decimal)
             if v is None:
                 raise where.error(
@@ -556,11 +589,16 @@ def _numbers(
                     else f"a number >= 0 (decimal mark {decimal!r})",
                     "not a number",
                 )
-            if not math.isnan(v) and (v < 0 or (integer and not float(v).is_integer())):
-                raise where.error(
-                    rows[n], field, c, "a whole number >= 0" if integer else "a number >= 0"
-                )
-            vals[n] = v
+            out[n] = v
+        vals = np.array(out, dtype=float)
+        bad = vals < 0
+        if integer:
+            bad |= ~np.isnan(vals) & (vals != np.floor(vals))
+        if bad.any():
+            n = int(np.flatnonzero(bad)[0])
+            raise where.error(
+                rows[n], field, cells[n], "a whole number >= 0" if integer else "a number >= 0"
+            )
         frame[field] = vals
     is_gem = frame["satzart"].to_numpy() == "60"
     for field in ("area", "pop_t"):
@@ -610,8 +648,19 @@ def _coordinates(
     """Decimal degrees (packed degrees.MMSS decoded), 0 = none, inside Germany's bounds."""
     lo, hi = bounds
     decimal = _decimal_of(cells)
+    ser = pd.Series(cells, dtype=object)
+    is_num = np.fromiter((type(c) in (int, float) for c in cells), bool, len(cells))
+    is_str = np.fromiter((type(c) is str for c in cells), bool, len(cells))
     vals = np.full(len(cells), np.nan)
-    for n, c in enumerate(cells):
+    vals[is_num] = ser[is_num].astype(float).to_numpy()
+    strs = ser[is_str].astype(str).str.strip()
+    plain = strs.str.fullmatch(_PLAIN[decimal].pattern).to_numpy(dtype=bool)
+    idx = np.flatnonzero(is_str)
+    if plain.any():
+        txt = strs[plain].str.replace(",", ".", regex=False) if decimal == "," else strs[plain]
+        vals[idx[plain]] = txt.astype(float).to_numpy()
+    for n in idx[~plain]:  # empty cells, Excel errors and everything that is refused
+        c = cells[n]
         if isinstance(c, str) and c.strip() in _EXCEL_ERRORS:
             continue
         v = _number(c, decimal)
@@ -623,12 +672,17 @@ def _coordinates(
                 f"a coordinate in decimal degrees with the column's decimal mark {decimal!r}",
                 "not a coordinate",
             )
-        vals[n] = np.nan if v == 0 else v  # 0 marks "no coordinate" (gemeindefreie Gebiete)
+        vals[n] = v
+    odd = ~(is_num | is_str) & np.fromiter((c is not None for c in cells), bool, len(cells))
+    if odd.any():  # a date or time cell
+        n = int(np.flatnonzero(odd)[0])
+        raise where.error(rows[n], field, cells[n], "a coordinate in decimal degrees")
+    vals[vals == 0] = np.nan  # 0 marks "no coordinate" (gemeindefreie Gebiete)
     if _dms_column(vals):
         vals = _from_dms(vals)
-    out = np.isfinite(vals) & ((vals < lo) | (vals > hi))
-    if out.any():
-        n = int(np.flatnonzero(out)[0])
+    outside = np.isfinite(vals) & ((vals < lo) | (vals > hi))
+    if outside.any():
+        n = int(np.flatnonzero(outside)[0])
         raise where.error(rows[n], field, cells[n], f"a value between {lo} and {hi} (Germany)")
     return vals
 
@@ -639,9 +693,11 @@ def _records(grid: _Grid, layout: _Layout) -> _Records:
     rows = _record_rows(grid, layout, where)
     satzart, keys = _keys(grid, layout, where, rows)
     names = [_text(c) for c in _column(grid, layout, "name", rows)]
-    frame = pd.DataFrame({"satzart": satzart, "zone": keys, "name": names, "row": rows})
+    frame = pd.DataFrame(
+        {"satzart": satzart, "zone": keys, "name": names, "row": rows}, dtype=object
+    )
     frame, rows, dropped = _drop_identical_duplicates(frame, rows, grid, where)
-    for n, name in enumerate(frame["name"]):
+    for n, name in enumerate(frame["name"].tolist()):
         if not name:
             raise where.error(rows[n], "name", name, "a name", "empty name")
     fields = ("area", "pop_t", "pop_m", "pop_f", "postcode", "lon", "lat")
