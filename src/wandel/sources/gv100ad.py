@@ -128,23 +128,36 @@ def _lines(data: bytes, file: str) -> _Lines:
     return _Lines(file, out, nums)
 
 
+def _record(ls: _Lines, i: int) -> re.Match[str]:
+    line, n = ls.lines[i], ls.numbers[i]
+    m = _RECORD.match(line)
+    if m is None or len(line) < _MIN_LENGTH:
+        raise _err(
+            ls.file,
+            n,
+            "satzart",
+            line[:24],
+            f"a GV100AD record: Satzart 10..60, Gebietsstand YYYYMMDD, at least {_MIN_LENGTH} "
+            "characters",
+            "not a GV100AD record",
+        )
+    return m
+
+
 def _stand(ls: _Lines) -> dt.date:
-    """The one Gebietsstand of the file (every record carries it)."""
-    first = _field(ls.lines[0], "stand")
-    for line, n in zip(ls.lines, ls.numbers, strict=True):
-        m = _RECORD.match(line)
-        if m is None or len(line) < _MIN_LENGTH:
+    """The one Gebietsstand of the file (every record carries it; line 1 is checked first)."""
+    first = _record(ls, 0).group(2)
+    stand = _year_end(ls, first)
+    for i in range(1, len(ls.lines)):
+        found = _record(ls, i).group(2)
+        if found != first:
             raise _err(
-                ls.file,
-                n,
-                "satzart",
-                line[:24],
-                f"a GV100AD record: Satzart 10..60, Gebietsstand YYYYMMDD, at least {_MIN_LENGTH} "
-                "characters",
-                "not a GV100AD record",
+                ls.file, ls.numbers[i], "stand", found, f"the Gebietsstand of line 1 ({first})"
             )
-        if m.group(2) != first:
-            raise _err(ls.file, n, "stand", m.group(2), f"the Gebietsstand of line 1 ({first})")
+    return stand
+
+
+def _year_end(ls: _Lines, first: str) -> dt.date:
     try:
         stand = dt.date(int(first[:4]), int(first[4:6]), int(first[6:]))
     except ValueError:
