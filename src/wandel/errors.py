@@ -18,6 +18,9 @@ __all__ = [
     "MissingColumnError",
     "StoreError",
     "UnknownFormatError",
+    "UnknownIndicatorError",
+    "UnknownNetworkError",
+    "UnknownZoneError",
     "WandelError",
 ]
 
@@ -107,3 +110,28 @@ class UnknownFormatError(WandelError, ValueError):
 
 class StoreError(WandelError, RuntimeError):
     """The store cannot be opened or is not a Wandel store."""
+
+
+class UnknownZoneError(WandelError, ValueError):
+    """A key (AGS) that the store does not know, e.g. in a network or a measures file.
+
+    ``nearest`` holds the known keys closest to it (with their names), best first, so that the
+    message can say what was probably meant.
+    """
+
+    def __init__(self, zone: str, nearest: tuple[str, ...] = (), where: str = "") -> None:
+        self.zone = zone
+        self.nearest = nearest
+        msg = f"{where}: " if where else ""
+        msg += f"zone {zone!r} does not exist in the store"
+        if nearest:
+            msg += f"; nearest: {', '.join(nearest)}"
+        super().__init__(msg)
+
+
+class UnknownIndicatorError(WandelError, ValueError):
+    """An indicator key that the indicator catalogue does not hold."""
+
+
+class UnknownNetworkError(WandelError, ValueError):
+    """A network name that is neither a shipped preset nor in the user's network file."""
