@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 __all__ = [
     "DuplicateKeyError",
+    "ExportError",
     "InconsistentTotalError",
     "InputFormatError",
     "InputLocation",
@@ -135,3 +136,8 @@ class UnknownIndicatorError(WandelError, ValueError):
 
 class UnknownNetworkError(WandelError, ValueError):
     """A network name that is neither a shipped preset nor in the user's network file."""
+
+
+class ExportError(WandelError, ValueError):
+    """An export cannot be written as asked: no source note, an unknown CSV dialect, a frame
+    without geometry for a GeoPackage."""

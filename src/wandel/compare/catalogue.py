@@ -17,6 +17,7 @@ in the text catalogue ``wandel/data/i18n/compare.yaml`` under ``compare.ind.<tex
       fields: [senioren, familie] # fields of the measures register that answer a weakness
       decimals: 1
       params: {}                  # keyword arguments for the function (and the text placeholders)
+      profile: true               # in the strengths-weaknesses profile (default true)
 
 **Adding an indicator** (e.g. a service indicator from :mod:`wandel.services`) takes one entry here
 and one function ``f(inputs: IndicatorInputs, **params) -> DataFrame`` returning ``zone, year, value,
@@ -111,6 +112,7 @@ class Indicator:
     decimals: int = 1
     params: Mapping[str, Any] = field(default_factory=dict)
     text_key: str = ""
+    in_profile: bool = True
 
     def text(self, part: str, lang: str | None = None) -> str:
         """A text of this indicator: ``name``, ``label``, ``definition``, ``source``, ``high``, ``low``."""
@@ -136,7 +138,7 @@ class Indicator:
 
 def _entry(key: str, raw: Mapping[str, Any]) -> Indicator:
     known = {"function", "unit", "direction", "group", "needs", "peer", "fields", "decimals"}
-    known |= {"params", "text"}
+    known |= {"params", "text", "profile"}
     extra = sorted(set(raw) - known)
     if extra:
         raise CatalogueFormatError(f"indicator {key}: unknown fields {extra}")
@@ -159,6 +161,7 @@ def _entry(key: str, raw: Mapping[str, Any]) -> Indicator:
         decimals=int(raw.get("decimals", 1)),
         params=dict(raw.get("params") or {}),
         text_key=str(raw.get("text", key)),
+        in_profile=bool(raw.get("profile", True)),
     )
 
 
