@@ -219,7 +219,10 @@ TABLES: dict[str, TableSpec] = {
         ),
         TableSpec(
             "measures",
-            (_c("measure_id", "VARCHAR", "string", False, "the register's id of the measure"), ZONE),
+            (
+                _c("measure_id", "VARCHAR", "string", False, "the register's id of the measure"),
+                ZONE,
+            ),
             (
                 _c("title", "VARCHAR", "string", False, "short name of the measure"),
                 _c("field", "VARCHAR", "string", False, "field of action (closed list)"),

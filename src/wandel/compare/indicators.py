@@ -186,7 +186,7 @@ def density(inputs: IndicatorInputs) -> pd.DataFrame:
 
 def _harmonised_totals(inputs: IndicatorInputs, years: pd.Series) -> pd.DataFrame:
     tot = inputs.totals
-    gem = tot[tot["zone"].map(level_of_zone) == "gemeinde"]
+    gem = inputs.gemeinde_totals  # dissolved Gemeinden too: they move into today's
     if gem.empty or inputs.zone_changes.empty:
         return tot
     target = int(years[[level_of_zone(z) == "gemeinde" for z in years.index]].mode().max())
@@ -201,6 +201,7 @@ def _harmonised_totals(inputs: IndicatorInputs, years: pd.Series) -> pd.DataFram
         }
     )
     harm = harmonise_population(canon, inputs.zone_changes, target)
+    harm = harm[harm["zone"].isin(set(inputs.zone_list["zone"]))]
     harm = harm.assign(estimated=False)[["zone", "year", "value", "estimated"]]
     return pd.concat([tot[tot["zone"].map(level_of_zone) != "gemeinde"], harm], ignore_index=True)
 
@@ -388,8 +389,8 @@ def group_rates(
 
 
 def _ends(frame: pd.DataFrame) -> npt.NDArray[np.float64]:
-    ends: npt.NDArray[np.float64] = frame["age_end"].astype("Float64").to_numpy(
-        dtype=float, na_value=np.nan
+    ends: npt.NDArray[np.float64] = (
+        frame["age_end"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
     )
     return ends
 

@@ -195,9 +195,11 @@ class IndicatorInputs:
     def _known(self) -> frozenset[str]:
         return frozenset(self.zone_list["zone"])
 
-    def _population_rows(self) -> pd.DataFrame:
+    def _population_rows(self, known_only: bool = True) -> pd.DataFrame:
         pop = self.population
-        pop = pop[pop["value"].notna() & pop["zone"].astype(str).isin(self._known)]
+        pop = pop[pop["value"].notna()]
+        if known_only:
+            pop = pop[pop["zone"].astype(str).isin(self._known)]
         return pop.assign(zone=pop["zone"].astype(str), year=pop["year"].astype(int))
 
     def _structure(self, need_sexes: bool) -> pd.DataFrame:
@@ -231,18 +233,29 @@ class IndicatorInputs:
         return self._structure(need_sexes=True)
 
     @cached_property
-    def totals(self) -> pd.DataFrame:
-        """Population totals ``zone, year, value, estimated`` (published first; GV for Kreis/Land)."""
-        pop = self._population_rows()
+    def gemeinde_totals(self) -> pd.DataFrame:
+        """Published all-ages totals ``zone, year, value`` of every Gemeinde in the population
+        table, also of Gemeinden dissolved since (what a harmonisation to one territory needs)."""
+        pop = self._population_rows(known_only=False)
+        return self._published_totals(pop[pop["zone"].str.len() == 8])
+
+    @staticmethod
+    def _published_totals(pop: pd.DataFrame) -> pd.DataFrame:
         whole = pop[(pop["age_start"] == 0) & pop["age_end"].isna() & ~pop["estimated"]]
         mf = whole[whole["sex"].isin(["m", "f"])]
         mf = mf[mf.groupby(["zone", "year"])["sex"].transform("nunique") == 2]
         by_sex = mf.groupby(["zone", "year"], as_index=False)["value"].sum()
         t = whole.loc[whole["sex"] == "t", ["zone", "year", "value"]]
+        return pd.concat([by_sex, t]).drop_duplicates(["zone", "year"]).reset_index(drop=True)
+
+    @cached_property
+    def totals(self) -> pd.DataFrame:
+        """Population totals ``zone, year, value, estimated`` (published first; GV for Kreis/Land)."""
+        pop = self._population_rows()
         parts = self.structure.groupby(["zone", "year"], as_index=False).agg(
             value=("value", "sum"), estimated=("estimated", "any")
         )
-        published = pd.concat([by_sex, t]).drop_duplicates(["zone", "year"]).assign(estimated=False)
+        published = self._published_totals(pop).assign(estimated=False)
         frames = [published, parts]
         gv = self.gv_records
         if not gv.empty:

@@ -25,6 +25,8 @@ SUGGEST_COLUMNS = [
     "field",
     "measure_id",
     "zone",
+    "towns",
+    "weaknesses",
     "distance",
     "similar_rank",
     "title",
@@ -59,8 +61,10 @@ def suggest_measures(
 ) -> pd.DataFrame:
     """Measures of other towns for the ``max_weaknesses`` strongest weaknesses of ``prof``.
 
-    Returns :data:`SUGGEST_COLUMNS`; ``similar_rank`` is the rank of the measure's town among all
-    zones by similarity to this town (1 = the most similar), ``distance`` their distance.
+    Returns :data:`SUGGEST_COLUMNS`, one row per measure: the strongest weakness it answers and,
+    of the towns that tried it, the most similar (``zone``; all in ``towns``, all weaknesses it
+    answers in ``weaknesses``); ``similar_rank`` is that town's rank among all zones by similarity
+    to this town (1 = the most similar), ``distance`` their distance.
     """
     weak = prof.weaknesses().head(max_weaknesses)
     dist, ranks = _distances(matrix, prof.zone)
@@ -81,14 +85,18 @@ def suggest_measures(
                         "zone": z,
                         "distance": dist.get(z, np.nan),
                         "similar_rank": ranks.get(z),
-                        **{c: m[c] for c in SUGGEST_COLUMNS[7:]},
+                        **{c: m[c] for c in SUGGEST_COLUMNS[9:]},
                     }
                 )
     if not rows:
         return pd.DataFrame({c: [] for c in SUGGEST_COLUMNS})
     out = pd.DataFrame(rows)
     out["similar_rank"] = out["similar_rank"].astype("Int64")
-    out = out.sort_values(
-        ["weakness_rank", "distance", "zone", "measure_id"], na_position="last"
-    ).drop_duplicates(["weakness", "measure_id", "zone"])
+    out = out.sort_values(["weakness_rank", "distance", "zone", "measure_id"], na_position="last")
+    # one row per measure: its strongest weakness and its most similar town, the rest listed
+    also = out.groupby("measure_id", sort=False).agg(
+        weaknesses=("weakness", lambda w: ";".join(dict.fromkeys(w))),
+        towns=("zone", lambda z: ";".join(dict.fromkeys(z))),
+    )
+    out = out.drop_duplicates("measure_id").join(also, on="measure_id")
     return out[SUGGEST_COLUMNS].reset_index(drop=True)

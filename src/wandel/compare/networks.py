@@ -18,6 +18,7 @@ from importlib import resources
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import yaml
 
@@ -233,9 +234,10 @@ def side_by_side(
     mem["kreis"] = mem["zone"].str[:5].where(mem["zone"].str.len() == 8)
     mem["land"] = mem["zone"].str[:2]
 
-    def look(zones: pd.Series) -> np.ndarray:
+    def look(zones: pd.Series) -> npt.NDArray[np.float64]:
         idx = pd.MultiIndex.from_arrays([zones.fillna(""), mem["indicator"]])
-        return by.reindex(idx).to_numpy()
+        values: npt.NDArray[np.float64] = by.reindex(idx).to_numpy(dtype=float)
+        return values
 
     mem["kreis_value"] = look(mem["kreis"])
     mem["land_value"] = look(mem["land"])

@@ -98,9 +98,7 @@ def feature_matrix(
         raise NotComparableError(f"only {n_zones} zones of level {level}: nothing to compare")
     if features is None:
         cover = v.groupby("indicator")["zone"].nunique() / n_zones
-        features = [
-            k for k, ind in cat.items() if ind.peer and cover.get(k, 0.0) >= MIN_COVERAGE
-        ]
+        features = [k for k, ind in cat.items() if ind.peer and cover.get(k, 0.0) >= MIN_COVERAGE]
     feats = list(features)
     w = v[v["indicator"].isin(feats)].pivot(index="zone", columns="indicator", values="value")
     est = v[v["indicator"].isin(feats)].pivot(index="zone", columns="indicator", values="estimated")
@@ -237,8 +235,15 @@ def peers(matrix: FeatureMatrix, zone: str, k: int = 5) -> PeerResult:
         sim = [*ex["indicator"].head(3), None, None, None][:3]
         est = float(np.mean(matrix.estimated[[i, int(j)]]))
         rows.append(
-            (rank, matrix.zones[j], float(np.sqrt(d2[j])), *sim, worst["indicator"],
-             float(worst["share_of_distance"]), est)
+            (
+                rank,
+                matrix.zones[j],
+                float(np.sqrt(d2[j])),
+                *sim,
+                worst["indicator"],
+                float(worst["share_of_distance"]),
+                est,
+            )
         )
     cols = ["rank", "peer", "distance", "similar_1", "similar_2", "similar_3", "differs_1"]
     cols += ["differs_share", "estimated_share"]

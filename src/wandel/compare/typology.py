@@ -196,7 +196,9 @@ class Typology:
         return tr("compare.type.label", lang, n=t, words=body)
 
 
-def _profiles(matrix: FeatureMatrix, labels: IntArray, k: int) -> tuple[pd.DataFrame, dict[int, tuple[tuple[str, str], ...]]]:
+def _profiles(
+    matrix: FeatureMatrix, labels: IntArray, k: int
+) -> tuple[pd.DataFrame, dict[int, tuple[tuple[str, str], ...]]]:
     rows = []
     names: dict[int, tuple[tuple[str, str], ...]] = {}
     for t in range(k):
@@ -206,9 +208,7 @@ def _profiles(matrix: FeatureMatrix, labels: IntArray, k: int) -> tuple[pd.DataF
         for f, feat in enumerate(matrix.features):
             rows.append((t + 1, int(m.sum()), feat, float(mr[f]), float(mz[f])))
         top = [int(i) for i in np.argsort(-np.abs(mz), kind="stable")[:2] if abs(mz[i]) >= 0.5]
-        names[t + 1] = tuple(
-            (matrix.features[i], "high" if mz[i] > 0 else "low") for i in top
-        )
+        names[t + 1] = tuple((matrix.features[i], "high" if mz[i] > 0 else "low") for i in top)
     cols = ["type", "n", "indicator", "mean", "mean_z"]
     return pd.DataFrame(rows, columns=cols), names
 
@@ -236,8 +236,13 @@ def typology(
         sil = silhouette(z, labels, seed)
         fits[c] = (labels, ari)
         rows.append(
-            (c, sil, float(ari.mean()) if ari.size else np.nan,
-             float(ari.min()) if ari.size else np.nan, inertia)
+            (
+                c,
+                sil,
+                float(ari.mean()) if ari.size else np.nan,
+                float(ari.min()) if ari.size else np.nan,
+                inertia,
+            )
         )
     sel = pd.DataFrame(rows, columns=["k", "silhouette", "ari_mean", "ari_min", "inertia"])
     if k is not None:
@@ -245,7 +250,9 @@ def typology(
     else:
         stable = sel[sel["ari_mean"] >= STABLE_ARI]
         if not stable.empty:
-            chosen = int(stable.sort_values(["silhouette", "k"], ascending=[False, True])["k"].iloc[0])
+            chosen = int(
+                stable.sort_values(["silhouette", "k"], ascending=[False, True])["k"].iloc[0]
+            )
             rule = f"max silhouette among k with mean bootstrap ARI >= {STABLE_ARI}"
         else:
             chosen = int(sel.sort_values(["ari_mean", "k"], ascending=[False, True])["k"].iloc[0])

@@ -67,9 +67,27 @@ def network_small_multiples(
         rows = t[t["indicator"] == key].set_index("zone").reindex(members)
         vals = rows["value"].to_numpy(dtype=float) * scale
         ax.bar(x, vals, color=[OKABE_ITO[i % 8] for i in range(len(members))], width=0.6)
-        ax.scatter(x, rows["kreis_value"].to_numpy(float) * scale, marker="^", color="black", s=18, zorder=3)
-        ax.scatter(x, rows["land_value"].to_numpy(float) * scale, marker="s", color="dimgrey", s=14, zorder=3)
-        mean = float(rows["network_mean"].dropna().iloc[0]) * scale if rows["network_mean"].notna().any() else np.nan
+        ax.scatter(
+            x,
+            rows["kreis_value"].to_numpy(float) * scale,
+            marker="^",
+            color="black",
+            s=18,
+            zorder=3,
+        )
+        ax.scatter(
+            x,
+            rows["land_value"].to_numpy(float) * scale,
+            marker="s",
+            color="dimgrey",
+            s=14,
+            zorder=3,
+        )
+        mean = (
+            float(rows["network_mean"].dropna().iloc[0]) * scale
+            if rows["network_mean"].notna().any()
+            else np.nan
+        )
         if np.isfinite(mean):
             ax.axhline(mean, color="black", linestyle="--", linewidth=0.8)
         flags = []
@@ -83,7 +101,9 @@ def network_small_multiples(
         ax.set_ylabel(unit, fontsize=7)
         ax.set_xticks(x, [names.get(m, m) for m in members], fontsize=6, rotation=20)
         ax.tick_params(axis="y", labelsize=6)
-        ax.yaxis.set_major_formatter(lambda v, _p, d=ind.decimals: format_number(v, min(d, 1), lang))
+        ax.yaxis.set_major_formatter(
+            lambda v, _p, d=ind.decimals: format_number(v, min(d, 1), lang)
+        )
     for n in range(len(keys), nrows * ncols):
         axes[n // ncols][n % ncols].set_axis_off()
     fig.suptitle(comparison.network.title, fontsize=10)
@@ -116,7 +136,8 @@ def typology_map(
         handles.append(Patch(facecolor=colour, label=f"{typology.label(t, lang)} ({n})"))
     ax.set_axis_off()
     ax.set_title(tr("compare.chart.typology_title", lang, k=typology.k), fontsize=10)
-    fig.legend(handles=handles, loc="lower left", bbox_to_anchor=(0.03, 0.04), fontsize=7,
-               frameon=False)
+    fig.legend(
+        handles=handles, loc="lower left", bbox_to_anchor=(0.03, 0.04), fontsize=7, frameon=False
+    )
     fig.text(0.01, 0.01, _note_line(source_note), fontsize=5)
     return fig

@@ -205,7 +205,10 @@ def write_gpkg(
         tmp.unlink()
         frame.to_file(tmp, layer=layer, driver="GPKG", layer_options={"DESCRIPTION": note[:1000]})
         pyogrio.write_dataframe(
-            pd.DataFrame({"quelle": note.splitlines()}), tmp, layer="quellen", driver="GPKG",
+            pd.DataFrame({"quelle": note.splitlines()}),
+            tmp,
+            layer="quellen",
+            driver="GPKG",
             append=False,
         )
     return Path(path)

@@ -340,7 +340,9 @@ def run_compare_demo(
     for net in preset_networks().values():
         for zone in net.members:
             res, _m = peers_of(data, zone, 5)
-            peer_rows.append(res.table.assign(zone=zone, peer_name=res.table["peer"].map(data.name)))
+            peer_rows.append(
+                res.table.assign(zone=zone, peer_name=res.table["peer"].map(data.name))
+            )
     files += write_table(pd.concat(peer_rows), out_dir / "peers_seed_staedte.csv", data.note)
     typ, _matrix = typology_of(data)
     types = pd.DataFrame({"zone": typ.types.index, "type": typ.types.to_numpy()})
@@ -353,7 +355,11 @@ def run_compare_demo(
         polys = boundaries_frame(store, level="gemeinde")
     files.append(save(typology_map(polys, typ, data.note), out_dir / "typologie_karte.png"))
     sugg = pd.concat(
-        [measures_for(data, z).assign(for_zone=z) for n in preset_networks().values() for z in n.members]
+        [
+            measures_for(data, z).assign(for_zone=z)
+            for n in preset_networks().values()
+            for z in n.members
+        ]
     )
     files += write_table(sugg, out_dir / "massnahmen_vorschlaege.csv", data.note)
     con.print(
