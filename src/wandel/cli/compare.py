@@ -72,6 +72,13 @@ def _loaded(
         return load(resolve_db(db), projection, keys or None)
 
 
+def _peer_keys() -> list[str]:
+    """The catalogue's peer features: all that peers and the typology need to compute."""
+    from wandel.compare.catalogue import load_catalogue
+
+    return [k for k, ind in load_catalogue().items() if ind.peer]
+
+
 def _run(fn: Callable[[], T]) -> T:
     return run_cli(fn)
 
@@ -157,7 +164,7 @@ def compare_network(
 
     def run() -> None:
         keys = resolve_keys(split_list(indicator)) if indicator else None
-        data = _loaded(db, projection)
+        data = _loaded(db, projection, keys)
         net = network_from_spec(network, data)
         cmp = side_by_side(data.table, net, keys)
         if chart is not None:
@@ -198,7 +205,7 @@ def compare_peers(
 
     def run() -> None:
         feats = resolve_keys(split_list(indicator)) if indicator else None
-        data = _loaded(db)
+        data = _loaded(db, keys=feats or _peer_keys())
         res, matrix = peers_of(data, zone, k, feats)
         table = res.table.assign(peer_name=res.table["peer"].map(data.name))
         if out_file is not None:
@@ -236,7 +243,7 @@ def compare_typology(
     lang = ui_lang()
 
     def run() -> None:
-        data = _loaded(db)
+        data = _loaded(db, keys=_peer_keys())
         with _busy(tr("cli.compare.typology.busy", lang)):
             typ, _matrix = typology_of(data, level, k, seed)
         types = pd.DataFrame({"zone": typ.types.index, "type": typ.types.to_numpy()})

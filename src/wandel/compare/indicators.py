@@ -79,9 +79,9 @@ def _empty() -> pd.DataFrame:
 def median_of_groups(starts: np.ndarray, ends: np.ndarray, counts: np.ndarray) -> float:
     """Median age of grouped counts, linear inside the median group (an open group ends at 100).
 
-    >>> float(median_of_groups(np.array([0, 20, 65]), np.array([20, 65, np.nan]),
-    ...                        np.array([20.0, 70.0, 40.0])))
-    47.5
+    >>> round(median_of_groups(np.array([0, 20, 65]), np.array([20, 65, np.nan]),
+    ...                        np.array([20.0, 70.0, 40.0])), 2)  # 20 + (65 - 20) / 70 * 45
+    48.93
     """
     e = np.where(np.isnan(ends), np.maximum(float(OPEN_END), starts + 5.0), ends)
     cum = np.cumsum(counts)
@@ -93,24 +93,27 @@ def median_of_groups(starts: np.ndarray, ends: np.ndarray, counts: np.ndarray) -
 
 @indicator_function("median_age")
 def median_age(inputs: IndicatorInputs) -> pd.DataFrame:
-    """Median age per zone (see :func:`median_of_groups`)."""
+    """Median age per zone (see :func:`median_of_groups`; the same formula, all zones at once)."""
     s = inputs.structure
     g = s.groupby(["zone", "year", "age_start"], as_index=False, dropna=False).agg(
         age_end=("age_end", "first"), value=("value", "sum"), estimated=("estimated", "any")
     )
-    rows = []
-    for (zone, year), grp in g.groupby(["zone", "year"], sort=True):
-        grp = grp.sort_values("age_start")
-        ends = grp["age_end"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
-        rows.append(
-            (
-                zone,
-                year,
-                median_of_groups(grp["age_start"].to_numpy(float), ends, grp["value"].to_numpy()),
-                bool(grp["estimated"].any()),
-            )
-        )
-    return pd.DataFrame(rows, columns=_OUT) if rows else _empty()
+    if g.empty:
+        return _empty()
+    g = g.sort_values(["zone", "age_start"]).reset_index(drop=True)
+    cum = g.groupby("zone")["value"].cumsum()
+    half = g.groupby("zone")["value"].transform("sum") / 2.0
+    first = (cum >= half).groupby(g["zone"]).idxmax()  # the median group of each zone
+    r = g.loc[first.to_numpy()]
+    a = r["age_start"].to_numpy(dtype=float)
+    e = _ends(r)
+    e = np.where(np.isnan(e), np.maximum(float(OPEN_END), a + 5.0), e)
+    below = cum.loc[first.to_numpy()].to_numpy() - r["value"].to_numpy()
+    h = half.loc[first.to_numpy()].to_numpy()
+    med = a + (h - below) / r["value"].to_numpy() * (e - a)
+    est = g.groupby("zone")["estimated"].any().loc[r["zone"]].to_numpy()
+    return pd.DataFrame({"zone": r["zone"].to_numpy(), "year": r["year"].to_numpy(),
+                         "value": med, "estimated": est})  # fmt: skip
 
 
 def _ratio(num: pd.DataFrame, den: pd.DataFrame, scale: float) -> pd.DataFrame:
@@ -213,27 +216,33 @@ def population_change(
     """Average yearly change in percent between two census-free totals (Gemeinden harmonised)."""
     years = pick_years(inputs.totals)
     tot = _harmonised_totals(inputs, years)
-    split = set()
+    tot = tot.groupby(["zone", "year"], as_index=False)["value"].sum()
+    tot = tot.assign(y1=tot["zone"].map(years))
+    end = tot[tot["year"] == tot["y1"]]
+    span = tot["y1"] - tot["year"]
+    cand = tot[(span >= min_span) & (span <= max_span)]
+    clean = {
+        (a, b): not crosses_census(int(a), int(b))
+        for a, b in set(zip(cand["year"], cand["y1"], strict=True))
+    }
+    cand = cand[[clean[(a, b)] for a, b in zip(cand["year"], cand["y1"], strict=True)]]
+    start = cand.sort_values(["zone", "year"]).drop_duplicates("zone")  # the earliest clean year
+    m = end.merge(start, on="zone", suffixes=("", "_0"))
+    m = m[m["value_0"] > 0]
+    rate = ((m["value"] / m["value_0"]) ** (1.0 / (m["year"] - m["year_0"])) - 1.0) * 100.0
+    split: set[str] = set()
     ch = inputs.zone_changes
     if not ch.empty:
         split = set(ch.loc[ch["weight"] < 1, "to_zone"].astype(str))
-    rows = []
-    for zone, grp in tot.groupby("zone", sort=True):
-        y1 = years.get(str(zone))
-        if y1 is None:
-            continue
-        by_year = grp.groupby("year")["value"].sum()
-        starts = [
-            int(y)
-            for y in by_year.index
-            if y1 - max_span <= y <= y1 - min_span and not crosses_census(int(y), int(y1))
-        ]
-        if not starts or y1 not in by_year.index or by_year[min(starts)] <= 0:
-            continue
-        y0 = min(starts)
-        rate = ((by_year[y1] / by_year[y0]) ** (1.0 / (y1 - y0)) - 1.0) * 100.0
-        rows.append((zone, int(y1), y0, float(rate), str(zone) in split))
-    return pd.DataFrame(rows, columns=["zone", "year", "base_year", "value", "estimated"])
+    return pd.DataFrame(
+        {
+            "zone": m["zone"],
+            "year": m["year"].astype(int),
+            "base_year": m["year_0"].astype(int),
+            "value": rate,
+            "estimated": m["zone"].isin(split),
+        }
+    )
 
 
 @indicator_function("projected_change")

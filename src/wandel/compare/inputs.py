@@ -202,8 +202,10 @@ class IndicatorInputs:
             pop = pop[pop["zone"].astype(str).isin(self._known)]
         return pop.assign(zone=pop["zone"].astype(str), year=pop["year"].astype(int))
 
-    def _structure(self, need_sexes: bool) -> pd.DataFrame:
+    def _structure(self, need_sexes: bool, zones: set[str] | None = None) -> pd.DataFrame:
         pop = self._population_rows()
+        if zones is not None:
+            pop = pop[pop["zone"].isin(zones)]
         parts = pop[~((pop["age_start"] == 0) & pop["age_end"].isna())]
         if need_sexes:
             parts = parts[parts["sex"].isin(["m", "f"])]
@@ -230,7 +232,11 @@ class IndicatorInputs:
     @cached_property
     def structure_by_sex(self) -> pd.DataFrame:
         """Age structure by sex ``m``/``f`` of every zone in its reference year with that split."""
-        return self._structure(need_sexes=True)
+        s = self.structure
+        split = s["sex"].isin(["m", "f"]).groupby(s["zone"]).transform("all")
+        # zones whose latest structure has both sexes keep it; the others look for a year with them
+        rest = self._structure(need_sexes=True, zones=set(s.loc[~split, "zone"]))
+        return pd.concat([s[split], rest], ignore_index=True)
 
     @cached_property
     def gemeinde_totals(self) -> pd.DataFrame:
