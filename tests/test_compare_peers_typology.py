@@ -27,11 +27,11 @@ def _naive(x: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 @pytest.mark.parametrize(
-    ("n", "d", "k", "block"), [(200, 5, 5, 64), (57, 3, 10, 1024), (30, 8, 29, 7)]
+    ("n", "d", "k", "margin"), [(200, 5, 5, 4), (57, 3, 10, 0), (30, 8, 29, 2)]
 )
-def test_nearest_neighbours_equal_a_naive_oracle(n: int, d: int, k: int, block: int) -> None:
+def test_nearest_neighbours_equal_a_naive_oracle(n: int, d: int, k: int, margin: int) -> None:
     x = np.random.default_rng(n).normal(size=(n, d))
-    idx, dist = nearest_neighbours(x, k, block=block)
+    idx, dist = nearest_neighbours(x, k, margin=margin)
     ni, nd = _naive(x, k)
     assert np.array_equal(idx, ni)
     assert np.allclose(dist, nd, rtol=1e-12, atol=1e-12)
@@ -42,7 +42,7 @@ def test_nearest_neighbours_equal_a_naive_oracle(n: int, d: int, k: int, block: 
 def test_ties_and_duplicates_go_to_the_smaller_index(seed: int, k: int) -> None:
     rng = np.random.default_rng(seed)
     x = rng.integers(0, 3, size=(25, 2)).astype(float)  # many duplicates and equal distances
-    idx, dist = nearest_neighbours(x, k, block=8, margin=1)
+    idx, dist = nearest_neighbours(x, k, margin=1, workers=2)
     ni, nd = _naive(x, k)
     assert np.array_equal(idx, ni)
     assert np.allclose(dist, nd)

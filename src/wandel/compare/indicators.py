@@ -98,6 +98,7 @@ def median_age(inputs: IndicatorInputs) -> pd.DataFrame:
     g = s.groupby(["zone", "year", "age_start"], as_index=False, dropna=False).agg(
         age_end=("age_end", "first"), value=("value", "sum"), estimated=("estimated", "any")
     )
+    g = g[g.groupby("zone")["value"].transform("sum") > 0]  # nobody lives there: no median
     if g.empty:
         return _empty()
     g = g.sort_values(["zone", "age_start"]).reset_index(drop=True)

@@ -4,10 +4,9 @@ The features are the catalogue's peer indicators (``peer: linear`` or ``log10``)
 zone of the level has. Each is transformed (``log10`` for size and density), then standardised over
 all zones of the level, ``z = (t(x) - mean) / sd``. Similarity is the Euclidean distance between
 z-vectors, ``d(i, j) = sqrt(sum_f (z_if - z_jf)^2)``; a zone is never its own peer, ties go to the
-smaller AGS. :func:`nearest_neighbours` finds the exact k nearest for every zone at once: blocked
-distances through one matrix product, ``|x|^2 + |y|^2 - 2 x.y``, a candidate set with a margin, the
-candidates' distances recomputed exactly from differences, and a full exact row wherever rounding
-could have hidden a neighbour.
+smaller AGS. :func:`nearest_neighbours` finds the exact k nearest of every zone at once with a k-d
+tree (Friedman, Bentley & Finkel 1977, via :class:`scipy.spatial.cKDTree`) and a check that no tie
+at the k-th distance was cut off.
 
 The explanation of a pair lists the indicators on which the two are closest (smallest ``|dz|``) and
 those where they differ most, with the share of the squared distance each contributes.
@@ -25,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+from scipy.spatial import cKDTree
 
 from wandel.compare.catalogue import IndicatorTable
 from wandel.errors import UnknownZoneError, WandelError
@@ -134,17 +134,25 @@ def feature_matrix(
     )
 
 
-def _row_exact(x: Array, i: int, k: int) -> tuple[IntArray, Array]:
-    d2 = np.einsum("ij,ij->i", x - x[i], x - x[i])
-    d2[i] = np.inf
-    order = np.lexsort((np.arange(len(x)), d2))[:k]
-    return order.astype(np.int64), d2[order]
+def _tied_row(tree: cKDTree, x: Array, i: int, k: int, radius: float) -> tuple[IntArray, Array]:
+    """Row ``i`` exactly: every point within ``radius`` (the k-th distance), ties by index."""
+    cand = np.array(tree.query_ball_point(x[i], radius * (1 + 1e-12) + 1e-300), dtype=np.int64)
+    cand = cand[cand != i]
+    d = np.sqrt(np.einsum("ij,ij->i", x[cand] - x[i], x[cand] - x[i]))
+    order = np.lexsort((cand, d))[:k]
+    return cand[order], d[order]
 
 
 def nearest_neighbours(
-    x: Array, k: int, *, block: int = 1024, margin: int = 8
+    x: Array, k: int, *, margin: int = 2, workers: int = 1
 ) -> tuple[IntArray, Array]:
     """Exact ``k`` nearest neighbours of every row of ``x`` among the other rows.
+
+    A k-d tree (:class:`scipy.spatial.cKDTree`) returns ``k + 1 + margin`` candidates per row
+    (the row itself among them); they are ordered by distance, ties by index, and the row dropped.
+    Where the last candidate is as far as the k-th neighbour, a tie may reach beyond the list: such
+    rows (and rows whose own point was crowded out by duplicates) are redone from every point within
+    the k-th distance. ``workers`` threads query the tree (``-1``: all cores).
 
     Returns ``(index, distance)``, both ``(n, k)``, sorted by distance, ties by index; a row is never
     its own neighbour.
@@ -158,36 +166,26 @@ def nearest_neighbours(
     if not 0 < k < n:
         raise NotComparableError(f"k={k} peers need more than k zones (have {n})")
     x = np.ascontiguousarray(x, dtype=np.float64)
-    sq = np.einsum("ij,ij->i", x, x)
-    kk = min(k + margin, n - 1)
-    tol = 1e-9 * max(1.0, float(sq.max()))
-    out_i = np.empty((n, k), dtype=np.int64)
-    out_d = np.empty((n, k))
-    for start in range(0, n, block):
-        stop = min(start + block, n)
-        rows = np.arange(start, stop)
-        d2 = sq[rows, None] + sq[None, :] - 2.0 * (x[rows] @ x.T)
-        d2[rows - start, rows] = np.inf
-        if kk < n - 1:
-            part = np.argpartition(d2, kk, axis=1)
-            cand = part[:, :kk]
-            boundary = d2[np.arange(len(rows))[:, None], part[:, kk : kk + 1]][:, 0]
-        else:
-            cand = np.argsort(d2, axis=1)[:, :kk]
-            boundary = np.full(len(rows), np.inf)
-        diff = x[rows, None, :] - x[cand]
-        exact = np.einsum("bkd,bkd->bk", diff, diff)
-        exact[cand == rows[:, None]] = np.inf
-        order = np.lexsort((cand, exact), axis=1)[:, :k]
-        sel_i = np.take_along_axis(cand, order, axis=1)
-        sel_d = np.take_along_axis(exact, order, axis=1)
-        # a neighbour outside the candidates is impossible where the boundary clears the k-th
-        unsure = np.flatnonzero(boundary <= sel_d[:, -1] + tol)
-        for r in unsure:
-            sel_i[r], sel_d[r] = _row_exact(x, int(rows[r]), k)
-        out_i[rows] = sel_i
-        out_d[rows] = sel_d
-    return out_i, np.sqrt(np.maximum(out_d, 0.0))
+    tree = cKDTree(x, leafsize=32)
+    kk = min(k + 1 + margin, n)
+    dist, idx = tree.query(x, k=kk, workers=workers)
+    idx = idx.astype(np.int64)
+    order = np.lexsort((idx, dist), axis=1)
+    idx = np.take_along_axis(idx, order, axis=1)
+    dist = np.take_along_axis(dist, order, axis=1)
+    own = idx == np.arange(n)[:, None]
+    has_own = own.any(axis=1)
+    # drop the row itself (or, where duplicates crowded it out, the last candidate)
+    drop = np.where(has_own, np.argmax(own, axis=1), kk - 1)
+    keep = np.ones_like(own)
+    keep[np.arange(n), drop] = False
+    idx = idx[keep].reshape(n, kk - 1)[:, :k]
+    last = dist[np.arange(n), kk - 1]
+    dist = dist[keep].reshape(n, kk - 1)[:, :k]
+    unsure = np.flatnonzero(~has_own | ((last <= dist[:, -1]) & (kk < n)))
+    for r in unsure:
+        idx[r], dist[r] = _tied_row(tree, x, int(r), k, float(dist[r, -1]))
+    return idx, dist
 
 
 def explain_pair(matrix: FeatureMatrix, i: int, j: int) -> pd.DataFrame:
