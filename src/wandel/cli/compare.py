@@ -9,7 +9,7 @@ stderr and exit code 2, and neither the store nor an output file is touched.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, TypeVar
@@ -79,6 +79,18 @@ def _peer_keys() -> list[str]:
     return [k for k, ind in load_catalogue().items() if ind.peer]
 
 
+def _table(
+    title: str, columns: Sequence[str], rows: Iterable[Sequence[object]], justify: str = "left"
+) -> None:
+    """Print a Rich table of ``rows`` (cells shown with ``str``) on stdout."""
+    t = Table(title=title)
+    for col in columns:
+        t.add_column(col, overflow="fold", justify=justify)  # type: ignore[arg-type]
+    for row in rows:
+        t.add_row(*(str(c) for c in row))
+    out.print(t)
+
+
 def _run(fn: Callable[[], T]) -> T:
     return run_cli(fn)
 
@@ -110,15 +122,11 @@ def indicators(
 
     def run() -> None:
         if list_:
-            t = Table(title=tr("cli.indicators.catalogue", lang))
+            cols = ("indicator", "name", "unit", "direction", "source")
             cat = catalogue_frame(lang)
-            for col in ("indicator", "name", "unit", "direction", "source"):
-                t.add_column(col, overflow="fold")
-            for _, r in cat.iterrows():
-                t.add_row(
-                    *(str(r[c]) for c in ("indicator", "name", "unit", "direction", "source"))
-                )
-            out.print(t)
+            _table(
+                tr("cli.indicators.catalogue", lang), cols, cat[list(cols)].itertuples(index=False)
+            )
             return
         if level and level not in LEVELS:
             raise typer.BadParameter(
@@ -212,13 +220,13 @@ def compare_peers(
             _write(table.assign(zone=zone), out_file, data.note, dialect, db)
             return
         cat = load_catalogue()
-        t = Table(title=tr("cli.compare.peers.title", lang, town=data.name(zone), zone=zone))
-        for col in ("#", "AGS", tr("cli.compare.name", lang), "d", tr("cli.compare.similar", lang)):
-            t.add_column(col, overflow="fold")
-        for _, r in table.iterrows():
-            sim = ", ".join(cat[s].text("name", lang) for s in r[["similar_1", "similar_2"]] if s)
-            t.add_row(str(r["rank"]), r["peer"], r["peer_name"], f"{r['distance']:.2f}", sim)
-        out.print(t)
+        rows = [
+            (r["rank"], r["peer"], r["peer_name"], f"{r['distance']:.2f}",
+             ", ".join(cat[s].text("name", lang) for s in r[["similar_1", "similar_2"]] if s))
+            for _, r in table.iterrows()
+        ]  # fmt: skip
+        cols = ("#", "AGS", tr("cli.compare.name", lang), "d", tr("cli.compare.similar", lang))
+        _table(tr("cli.compare.peers.title", lang, town=data.name(zone), zone=zone), cols, rows)
         if matrix.estimated_share > 0:
             out.print(
                 tr("cli.compare.peers.estimated", lang, share=f"{matrix.estimated_share:.0%}")
@@ -249,17 +257,12 @@ def compare_typology(
         types = pd.DataFrame({"zone": typ.types.index, "type": typ.types.to_numpy()})
         types["type_name"] = types["type"].map(lambda t: typ.label(int(t), lang))
         types["name"] = types["zone"].map(data.name)
-        t = Table(title=tr("cli.compare.typology.title", lang, k=typ.k))
-        for col in ("k", "silhouette", "ari_mean", "ari_min"):
-            t.add_column(col, justify="right")
-        for _, r in typ.selection.iterrows():
-            t.add_row(
-                str(int(r["k"])),
-                f"{r['silhouette']:.3f}",
-                f"{r['ari_mean']:.2f}",
-                f"{r['ari_min']:.2f}",
-            )
-        out.print(t)
+        rows = [
+            (int(r["k"]), f"{r['silhouette']:.3f}", f"{r['ari_mean']:.2f}", f"{r['ari_min']:.2f}")
+            for _, r in typ.selection.iterrows()
+        ]
+        cols = ("k", "silhouette", "ari_mean", "ari_min")
+        _table(tr("cli.compare.typology.title", lang, k=typ.k), cols, rows, justify="right")
         out.print(tr("cli.compare.typology.rule", lang, rule=typ.rule))
         for n in range(1, typ.k + 1):
             out.print(f"  {typ.label(n, lang)}: {int((typ.types == n).sum())}")
@@ -363,18 +366,18 @@ def measures_list(
         if out_file is not None:
             _write(m, out_file, note, dialect, db)
             return
-        t = Table(title=tr("cli.measures.list.title", lang, n=len(m)))
-        for col in ("measure_id", "zone", "field", "year", "title"):
-            t.add_column(col, overflow="fold")
-        for _, r in m.iterrows():
-            t.add_row(
+        rows = [
+            (
                 r["measure_id"],
                 r["zone"],
                 tr(f"compare.field.{r['field']}", lang),
-                str(r["year"]),
+                r["year"],
                 r["title"],
             )
-        out.print(t)
+            for _, r in m.iterrows()
+        ]
+        cols = ("measure_id", "zone", "field", "year", "title")
+        _table(tr("cli.measures.list.title", lang, n=len(m)), cols, rows)
 
     _run(run)
 
@@ -402,20 +405,14 @@ def measures_suggest(
             out.print(tr("cli.measures.suggest.none", lang, town=data.name(zone)))
             return
         cat = load_catalogue()
-        t = Table(title=tr("cli.measures.suggest.title", lang, town=data.name(zone)))
-        for col in (tr("compare.assessment.weakness", lang), "field", "town", "d", "title", "year"):
-            t.add_column(col, overflow="fold")
-        for _, r in sugg.iterrows():
-            d = "" if pd.isna(r["distance"]) else f"{r['distance']:.2f}"
-            t.add_row(
-                cat[r["weakness"]].text("name", lang),
-                tr(f"compare.field.{r['field']}", lang),
-                str(r["town"]),
-                d,
-                str(r["title"]),
-                str(r["year"]),
-            )
-        out.print(t)
+        rows = [
+            (cat[r["weakness"]].text("name", lang), tr(f"compare.field.{r['field']}", lang),
+             r["town"], "" if pd.isna(r["distance"]) else f"{r['distance']:.2f}", r["title"],
+             r["year"])
+            for _, r in sugg.iterrows()
+        ]  # fmt: skip
+        cols = (tr("compare.assessment.weakness", lang), "field", "town", "d", "title", "year")
+        _table(tr("cli.measures.suggest.title", lang, town=data.name(zone)), cols, rows)
 
     _run(run)
 

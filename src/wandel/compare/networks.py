@@ -15,7 +15,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -24,6 +23,7 @@ import yaml
 
 from wandel.compare.catalogue import IndicatorTable
 from wandel.errors import InputFormatError, UnknownNetworkError, UnknownZoneError
+from wandel.sources._yaml import load_yaml
 
 __all__ = [
     "Network",
@@ -78,17 +78,7 @@ def parse_networks(text: str, file: str, default_name: str = "netz") -> dict[str
     >>> nets["mein_netz"].members, nets["mein_netz"].lines
     (('15087220', '16073077'), (1, 2))
     """
-    try:
-        data: Any = yaml.safe_load(text)
-        root = yaml.compose(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise InputFormatError(
-            file,
-            line=None if mark is None else mark.line + 1,
-            reason="not valid YAML",
-            expected="a list of AGS or a mapping 'networks'",
-        ) from None
+    data, root = load_yaml(text, file, "a list of AGS or a mapping 'networks'")
     if isinstance(data, list):
         members = _members(data, file, 1)
         return {

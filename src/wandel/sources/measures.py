@@ -47,6 +47,7 @@ import yaml
 from wandel.errors import DuplicateKeyError, InputFormatError, MissingColumnError
 from wandel.regions.ags import InvalidKeyError, check_key
 from wandel.sources._text import decode_text
+from wandel.sources._yaml import load_yaml
 from wandel.sources.base import ImportBatch, SourceMeta, sha256_of
 from wandel.sources.rdb_tidy import read_records
 from wandel.tables import conform
@@ -134,17 +135,7 @@ def sniff(path: Path, head: bytes) -> bool:
 
 
 def _yaml_records(file: str, text: str) -> tuple[list[_Record], Mapping[str, Any]]:
-    try:
-        data = yaml.safe_load(text)
-        root = yaml.compose(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise InputFormatError(
-            file,
-            line=None if mark is None else mark.line + 1,
-            reason=f"not valid YAML ({getattr(exc, 'problem', exc)})",
-            expected="a YAML mapping with a list 'measures'",
-        ) from None
+    data, root = load_yaml(text, file, "a YAML mapping with a list 'measures'")
     if not isinstance(data, dict) or not isinstance(data.get("measures"), list):
         raise MissingColumnError(
             file, line=1, column="measures", expected="a YAML mapping with a list 'measures'"
