@@ -18,7 +18,7 @@ from wandel.compare.catalogue import (
     load_catalogue,
     resolve_keys,
 )
-from wandel.compare.indicators import median_of_groups
+from wandel.compare.indicators import FUNCTIONAL_AGE_GROUPS, functional_age_groups, median_of_groups
 from wandel.compare.inputs import IndicatorInputs, age_sum, pick_years
 from wandel.demography.lifetable import life_table_from_qx
 from wandel.errors import UnknownIndicatorError
@@ -354,3 +354,36 @@ def test_every_gemeinde_kreis_and_land_has_the_structure_indicators(
     assert med["land"] == 3
     nat = v[v["indicator"] == "natural_balance"].groupby("level")["zone"].nunique()
     assert nat.to_dict() == {"kreis": 50, "land": 3}
+
+
+def test_functional_age_groups_partition_the_population(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    g = functional_age_groups(IndicatorInputs(_single_ages()))
+    assert len(g) == 2 * len(FUNCTIONAL_AGE_GROUPS)
+    assert g.loc[g["sex"] == "f", "persons"].tolist() == [
+        30,
+        30,
+        40,
+        60,
+        30,
+        60,
+        200,
+        200,
+        150,
+        200,
+    ]
+    data = compare_data(tmp_path_factory)
+    from wandel.store import Store
+    from wandel.workflow.compare import age_groups_table
+
+    frame, note = age_groups_table(data.db)
+    assert "dl-de/by-2-0" in note
+    by = frame.groupby(["zone", "sex"])
+    assert np.allclose(by["share"].sum(), 1.0)
+    tot = frame[frame["zone"] == "15087220"].groupby("sex")["persons"].sum()
+    with Store.open(data.db, read_only=True) as store:
+        pub = store.population(["15087220"], [2019], include_estimated=False)
+    pub = pub[pub["sex"].isin(["m", "f"])].set_index("sex")["value"]
+    assert tot["m"] == pytest.approx(pub["m"])
+    assert tot["f"] == pytest.approx(pub["f"])

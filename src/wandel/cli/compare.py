@@ -112,6 +112,9 @@ def indicators(
     out_file: OutOption = None,
     dialect: DialectOption = "de",
     list_: Annotated[bool, typer.Option("--list", help="@cli.indicators.list")] = False,
+    age_groups: Annotated[
+        bool, typer.Option("--age-groups", help="@cli.indicators.age_groups")
+    ] = False,
     db: DbOption = None,
 ) -> None:
     """Indicators of every Gemeinde, Kreis and Land (long table: CSV to stdout or ``--out``)."""
@@ -127,6 +130,20 @@ def indicators(
             _table(
                 tr("cli.indicators.catalogue", lang), cols, cat[list(cols)].itertuples(index=False)
             )
+            return
+        if age_groups:
+            from wandel.workflow.compare import age_groups_table
+
+            frame, note = age_groups_table(resolve_db(db))
+            wanted = split_list(zones)
+            if wanted:
+                frame = frame[frame["zone"].isin(wanted) | frame["zone"].str[:5].isin(wanted)]
+            if level:
+                frame = frame[frame["level"] == level]
+            if out_file is None:
+                frame.to_csv(sys.stdout, index=False, float_format="%.10g")
+            else:
+                _write(frame, out_file, note, dialect, db)
             return
         if level and level not in LEVELS:
             raise typer.BadParameter(

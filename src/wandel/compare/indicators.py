@@ -50,8 +50,10 @@ from wandel.demography.rates import (
 from wandel.regions.harmonise import harmonise_population
 
 __all__ = [
+    "FUNCTIONAL_AGE_GROUPS",
     "dependency_ratio",
     "e0_years",
+    "functional_age_groups",
     "group_rates",
     "median_age",
     "median_of_groups",
@@ -115,6 +117,43 @@ def median_age(inputs: IndicatorInputs) -> pd.DataFrame:
     est = g.groupby("zone")["estimated"].any().loc[r["zone"]].to_numpy()
     return pd.DataFrame({"zone": r["zone"].to_numpy(), "year": r["year"].to_numpy(),
                          "value": med, "estimated": est})  # fmt: skip
+
+
+FUNCTIONAL_AGE_GROUPS: tuple[tuple[int, int | None], ...] = (
+    (0, 3), (3, 6), (6, 10), (10, 16), (16, 19), (19, 25), (25, 45), (45, 65), (65, 80), (80, None),
+)  # fmt: skip
+"""The functional age groups of planners (Wegweiser Kommune): 0-2 (Krippe), 3-5 (Kita), 6-9
+(Grundschule), 10-15 (Sek I), 16-18 (Sek II), 19-24 (training, study), 25-44 and 45-64 (working
+age), 65-79 (young old), 80+ (very old), as half-open ``[start, end)``."""
+
+
+def functional_age_groups(inputs: IndicatorInputs) -> pd.DataFrame:
+    """Persons and shares of the :data:`FUNCTIONAL_AGE_GROUPS` per zone and sex (``m``, ``f`` or
+    ``t``) in its reference year: ``zone, year, sex, age_start, age_end, persons, share,
+    estimated``."""
+    s = inputs.structure
+    total = age_sum(s, 0, None, by=("zone", "sex"))[["zone", "sex", "value"]]
+    parts = []
+    for lo, hi in FUNCTIONAL_AGE_GROUPS:
+        g = age_sum(s, lo, hi, by=("zone", "sex")).merge(
+            total, on=["zone", "sex"], suffixes=("", "_t")
+        )
+        parts.append(
+            pd.DataFrame(
+                {
+                    "zone": g["zone"],
+                    "year": g["year"],
+                    "sex": g["sex"],
+                    "age_start": lo,
+                    "age_end": pd.array([hi] * len(g), dtype="Int64"),
+                    "persons": g["value"],
+                    "share": g["value"] / g["value_t"].where(g["value_t"] > 0),
+                    "estimated": g["estimated"],
+                }
+            )
+        )
+    out = pd.concat(parts, ignore_index=True)
+    return out.sort_values(["zone", "sex", "age_start"]).reset_index(drop=True)
 
 
 def _ratio(num: pd.DataFrame, den: pd.DataFrame, scale: float) -> pd.DataFrame:

@@ -41,6 +41,7 @@ from wandel.store import ImportReport, Store
 
 __all__ = [
     "CompareData",
+    "age_groups_table",
     "describe_indicators",
     "import_measures",
     "load",
@@ -233,6 +234,20 @@ def describe_indicators(data: CompareData, lang: str | None = None) -> pd.DataFr
     return v
 
 
+def age_groups_table(db: Path) -> tuple[pd.DataFrame, str]:
+    """Persons by functional age group of every zone (and the source note)."""
+    from wandel.compare.indicators import functional_age_groups
+
+    with Store.open(db, read_only=True) as store:
+        inputs = load_inputs(store)
+        note = source_note(store)
+    frame = functional_age_groups(inputs)
+    names = inputs.zone_list.set_index("zone")
+    frame.insert(1, "name", frame["zone"].map(names["name"]))
+    frame.insert(2, "level", frame["zone"].map(names["level"]))
+    return frame, note
+
+
 def catalogue_frame(lang: str | None = None) -> pd.DataFrame:
     """The indicator catalogue as a table (key, name, unit, direction, group, definition, source)."""
     rows = []
@@ -310,6 +325,8 @@ def run_compare_demo(
     data = load(db, projection)
     files: list[Path] = []
     files += write_table(describe_indicators(data), out_dir / "indikatoren.csv", data.note)
+    groups, note = age_groups_table(db)
+    files += write_table(groups, out_dir / "altersgruppen_funktional.csv", note)
     chart_keys = [
         "median_age", "old_age_ratio", "share_80plus", "population_change",
         "natural_balance", "net_migration_18_24", "net_migration_family", "tfr",
