@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from _compare_store import compare_db
 from wandel.cli import app
+from wandel.reports.exports import source_note_path
 from wandel.store import Store
 
 runner = CliRunner()
@@ -210,3 +211,18 @@ def test_measures_suggest(db: Path) -> None:
     code, out = _run("measures", "suggest", "--zone", "15087370", "--db", str(db))
     assert code == 0, out
     assert "Maßnahmen für Sangerhausen" in out
+
+
+def test_the_demo_part_writes_the_comparison_of_the_seed_networks(db: Path, tmp_path: Path) -> None:
+    from wandel.workflow.compare import run_compare_demo
+
+    files = run_compare_demo(db, tmp_path)
+    names = {p.name for p in files}
+    for n in ("mansfeld-suedharz", "oberlausitz", "saalebogen"):
+        assert {f"netzwerk_{n}.csv", f"netzwerk_{n}.png"} <= names
+    assert {"typologie_karte.png", "profile_seed_staedte.md", "massnahmen_vorschlaege.csv"} <= names
+    assert all(p.exists() for p in files)
+    csvs = [p for p in files if p.suffix == ".csv"]
+    assert all(source_note_path(p) in files for p in csvs)  # every table with its source note
+    facts = pd.read_csv(tmp_path / "profile_seed_staedte.csv", sep=";", encoding="utf-8-sig")
+    assert facts["zone"].nunique() == 9

@@ -40,6 +40,7 @@ from wandel.i18n import tr
 from wandel.store import ImportReport, Store
 
 __all__ = [
+    "DEMO_CHART_KEYS",
     "CompareData",
     "age_groups_table",
     "describe_indicators",
@@ -307,16 +308,76 @@ def write_table(
     raise ExportError(f"{Path(path).name}: the output must end in .csv, .xlsx or .gpkg")
 
 
+DEMO_CHART_KEYS = (
+    "median_age", "old_age_ratio", "share_80plus", "projected_change_2040",
+    "natural_balance", "net_migration_18_24", "net_migration_family", "tfr",
+)  # fmt: skip
+"""The indicators of the demo's small multiples (``population_change`` where no projection)."""
+
+
+def _demo_networks(data: CompareData, out_dir: Path) -> list[Path]:
+    """Per seed network a side-by-side CSV and small multiples; profiles and peers of its towns."""
+    from wandel.reports.charts import save
+    from wandel.reports.compare_charts import network_small_multiples
+
+    have = set(data.table.values["indicator"])
+    keys = [k if k in have else "population_change" for k in DEMO_CHART_KEYS]
+    files: list[Path] = []
+    profiles, peer_rows = [], []
+    for name, net in preset_networks().items():
+        check_members(net, data.zones)
+        cmp = network_comparison(data, net)
+        files += write_table(cmp.table, out_dir / f"netzwerk_{name}.csv", data.note)
+        fig = network_small_multiples(cmp, keys, data.note)
+        files.append(save(fig, out_dir / f"netzwerk_{name}.png"))
+        for zone in net.members:
+            prof = profile_of(data, zone, net)
+            profiles.append(prof.facts.assign(zone=zone, town=prof.name, network=name))
+            res, _m = peers_of(data, zone, 5)
+            peer_rows.append(
+                res.table.assign(zone=zone, peer_name=res.table["peer"].map(data.name))
+            )
+    facts = pd.concat(profiles, ignore_index=True)
+    files += write_table(facts, out_dir / "profile_seed_staedte.csv", data.note)
+    text = []
+    for zone, grp in facts.groupby("zone", sort=False):
+        text += [
+            f"## {grp['town'].iloc[0]} ({zone})\n",
+            *(f"- {s}" for s in grp["sentence"].head(8)),
+            "",
+        ]
+    p = out_dir / "profile_seed_staedte.md"
+    p.write_text("\n".join(text) + "\n" + data.note + "\n", encoding="utf-8")
+    files.append(p)
+    files += write_table(pd.concat(peer_rows), out_dir / "peers_seed_staedte.csv", data.note)
+    return files
+
+
+def _demo_typology(data: CompareData, out_dir: Path) -> tuple[Typology, list[Path]]:
+    """The typology of the Gemeinden: types, the choice of k, profiles, and the map."""
+    from wandel.reports.charts import save
+    from wandel.reports.compare_charts import typology_map
+    from wandel.workflow.access import boundaries_frame
+
+    typ, _matrix = typology_of(data)
+    types = pd.DataFrame({"zone": typ.types.index, "type": typ.types.to_numpy()})
+    types["type_name"] = types["type"].map(typ.label)
+    types["name"] = types["zone"].map(data.name)
+    files = write_table(types, out_dir / "typologie_gemeinden.csv", data.note)
+    files += write_table(typ.selection, out_dir / "typologie_wahl_k.csv", data.note)
+    files += write_table(typ.profiles, out_dir / "typologie_profile.csv", data.note)
+    with Store.open(data.db, read_only=True) as store:
+        polys = boundaries_frame(store, level="gemeinde")
+    files.append(save(typology_map(polys, typ, data.note), out_dir / "typologie_karte.png"))
+    return typ, files
+
+
 def run_compare_demo(
     db: Path, out_dir: Path, projection: Path | None = None, console: Console | None = None
 ) -> list[Path]:
     """The comparison part of the demo: import the seed register, compare the three seed networks
     (CSV + small multiples), profile and peers of the nine towns, typology map, measure suggestions."""
     from importlib import resources
-
-    from wandel.reports.charts import save
-    from wandel.reports.compare_charts import network_small_multiples, typology_map
-    from wandel.workflow.access import boundaries_frame
 
     con = console or Console()
     seed = Path(str(resources.files("wandel") / "data" / "compare" / SEED_REGISTER))
@@ -327,57 +388,11 @@ def run_compare_demo(
     files += write_table(describe_indicators(data), out_dir / "indikatoren.csv", data.note)
     groups, note = age_groups_table(db)
     files += write_table(groups, out_dir / "altersgruppen_funktional.csv", note)
-    chart_keys = [
-        "median_age", "old_age_ratio", "share_80plus", "population_change",
-        "natural_balance", "net_migration_18_24", "net_migration_family", "tfr",
-    ]  # fmt: skip
-    if any(k == "projected_change_2040" for k in data.table.values["indicator"]):
-        chart_keys[3] = "projected_change_2040"
-    profiles = []
-    for name, net in preset_networks().items():
-        check_members(net, data.zones)
-        cmp = network_comparison(data, net)
-        files += write_table(cmp.table, out_dir / f"netzwerk_{name}.csv", data.note)
-        fig = network_small_multiples(cmp, chart_keys, data.note)
-        files.append(save(fig, out_dir / f"netzwerk_{name}.png"))
-        for zone in net.members:
-            prof = profile_of(data, zone, net)
-            profiles.append(prof.facts.assign(zone=zone, town=prof.name, network=name))
-    facts = pd.concat(profiles, ignore_index=True)
-    files += write_table(facts, out_dir / "profile_seed_staedte.csv", data.note)
-    text = []
-    for zone, grp in facts.groupby("zone", sort=False):
-        text.append(f"## {grp['town'].iloc[0]} ({zone})\n")
-        text += [f"- {s}" for s in grp["sentence"].head(8)]
-        text.append("")
-    p = out_dir / "profile_seed_staedte.md"
-    p.write_text("\n".join(text) + "\n" + data.note + "\n", encoding="utf-8")
-    files.append(p)
-    peer_rows = []
-    for net in preset_networks().values():
-        for zone in net.members:
-            res, _m = peers_of(data, zone, 5)
-            peer_rows.append(
-                res.table.assign(zone=zone, peer_name=res.table["peer"].map(data.name))
-            )
-    files += write_table(pd.concat(peer_rows), out_dir / "peers_seed_staedte.csv", data.note)
-    typ, _matrix = typology_of(data)
-    types = pd.DataFrame({"zone": typ.types.index, "type": typ.types.to_numpy()})
-    types["type_name"] = types["type"].map(typ.label)
-    types["name"] = types["zone"].map(data.name)
-    files += write_table(types, out_dir / "typologie_gemeinden.csv", data.note)
-    files += write_table(typ.selection, out_dir / "typologie_wahl_k.csv", data.note)
-    files += write_table(typ.profiles, out_dir / "typologie_profile.csv", data.note)
-    with Store.open(db, read_only=True) as store:
-        polys = boundaries_frame(store, level="gemeinde")
-    files.append(save(typology_map(polys, typ, data.note), out_dir / "typologie_karte.png"))
-    sugg = pd.concat(
-        [
-            measures_for(data, z).assign(for_zone=z)
-            for n in preset_networks().values()
-            for z in n.members
-        ]
-    )
+    files += _demo_networks(data, out_dir)
+    typ, more = _demo_typology(data, out_dir)
+    files += more
+    towns = [z for n in preset_networks().values() for z in n.members]
+    sugg = pd.concat([measures_for(data, z).assign(for_zone=z) for z in towns])
     files += write_table(sugg, out_dir / "massnahmen_vorschlaege.csv", data.note)
     con.print(
         tr("compare.demo.done", None, k=typ.k, ari=f"{typ.stability.mean():.2f}"), highlight=False
