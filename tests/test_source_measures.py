@@ -131,3 +131,23 @@ def test_csv_missing_column_and_bad_cost(tmp_path: Path, fixtures: Path) -> None
     bad_year = text.replace(";2019;", ";19;")
     with pytest.raises(InputFormatError, match="line 3, column jahr: not a year: found '19'"):
         read(_write(tmp_path, bad_year, "m.csv"))
+
+
+def test_a_store_written_before_the_register_reads_it_as_empty(tmp_path: Path) -> None:
+    import duckdb
+
+    from wandel.store import Store
+
+    db = tmp_path / "old.duckdb"
+    with Store.open(db) as store:
+        store.import_file(SEED)
+    con = duckdb.connect(str(db))
+    con.execute("DROP TABLE measures")  # as an older Wandel left it
+    con.close()
+    with Store.open(db, read_only=True) as store:
+        assert not store.has_table("measures")
+        assert store.table("measures").empty
+        assert store.counts()["measures"] == 0
+        store.checksum()
+    with Store.open(db) as store:  # a writable open adds the table
+        assert store.has_table("measures")
