@@ -12,12 +12,20 @@ from dataclasses import dataclass
 
 __all__ = [
     "DuplicateKeyError",
+    "ExportError",
+    "FacilityOutsideZonesError",
+    "IncompatibleRatesError",
     "InconsistentTotalError",
     "InputFormatError",
     "InputLocation",
     "MissingColumnError",
+    "MissingParameterError",
+    "RateRangeError",
+    "ServiceCatalogueError",
     "StoreError",
     "UnknownFormatError",
+    "UnknownRuleError",
+    "UnknownServiceError",
     "WandelError",
 ]
 
@@ -107,3 +115,42 @@ class UnknownFormatError(WandelError, ValueError):
 
 class StoreError(WandelError, RuntimeError):
     """The store cannot be opened or is not a Wandel store."""
+
+
+class ServiceCatalogueError(InputFormatError):
+    """A service catalogue (or a file of overrides) is malformed: a rate without a source, year or
+    region, an unknown field, two rules for the same region and years (:mod:`wandel.services`)."""
+
+
+class RateRangeError(ServiceCatalogueError):
+    """A rate or share lies outside ``[0, 1]`` (or a count or size is negative)."""
+
+
+class UnknownServiceError(WandelError, ValueError):
+    """A service (or a parameter or measure of one) that the catalogue does not know."""
+
+
+class UnknownRuleError(ServiceCatalogueError):
+    """A rule for a region that is no Land, Kreis or Gemeinde key (or no key of the demo area)."""
+
+
+class MissingParameterError(WandelError, ValueError):
+    """A service needs a parameter that no source gives and the user has not set.
+
+    The message names the service, the parameter, the region and how to set it; Wandel never fills
+    such a gap with an invented default.
+    """
+
+
+class FacilityOutsideZonesError(WandelError, ValueError):
+    """A facility used for a service's capacity lies in no zone of the store's boundaries."""
+
+
+class IncompatibleRatesError(WandelError, ValueError):
+    """Rates or data that must not be combined, e.g. Pflege figures from before and after the 2017
+    Pflegegrade reform (the definition of need changed; the jump is not a trend)."""
+
+
+class ExportError(WandelError, ValueError):
+    """An export cannot be written as asked: no source note, a bad sheet or layer name, a frame
+    without geometry for a GeoPackage, an unknown CSV dialect."""
