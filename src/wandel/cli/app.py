@@ -240,6 +240,10 @@ from wandel.cli import access as cli_access  # noqa: E402
 
 cli_access.register(app)
 
+from wandel.cli import services as cli_services  # noqa: E402
+
+cli_services.register(app)
+
 
 def main() -> None:
     """Entry point of the ``wandel`` console script."""

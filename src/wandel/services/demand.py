@@ -37,6 +37,7 @@ __all__ = [
     "DrawGroup",
     "Parents",
     "ServiceResult",
+    "evaluate",
     "service_demand",
     "service_figures",
     "stream_draws",
@@ -395,6 +396,25 @@ class _Accumulator:
             }
         )
         return frame[np.isfinite(frame["p_crossed"].to_numpy())]
+
+
+def evaluate(
+    plans: Sequence[ServicePlan], grid: Grid, population: Array
+) -> dict[tuple[str, str], Array]:
+    """Every per-zone measure of ``plans`` for a population ``[year, zone, sex, group, draw]`` on
+    ``grid`` (all its zones): ``(service, measure) -> [year, zone, draw]``, ratios included.
+
+    The same computation :func:`service_demand` streams, on one given population (for checks and
+    hand-computed cases).
+    """
+    acc = _Accumulator(plans, grid, Parents(), population.shape[-1])
+    zi = np.arange(len(grid.zones), dtype=np.intp)
+    out = {k: v for k, v in acc._measures(population, zi).items() if k[1] in {m.name for p in plans for m in p.measures}}
+    for p in plans:
+        for m in p.measures:
+            if m.how == "ratio" and (p.name, m.num) in out and (p.name, m.den) in out:
+                out[(p.name, m.name)] = _ratio(out[(p.name, m.num)], out[(p.name, m.den)])
+    return out
 
 
 def _ratio(num: Array, den: Array) -> Array:

@@ -34,7 +34,8 @@ def pupils_whole(n: npt.ArrayLike) -> Array:
 def classes_needed(pupils: npt.ArrayLike, max_class: npt.ArrayLike) -> Array:
     """Classes one grade needs so that no class exceeds ``max_class``: ``ceil(n / max)``.
 
-    ``n`` whole pupils (see :func:`pupils_whole`); 0 pupils need 0 classes. Sachsen, § 4a Abs. 2
+    ``n`` whole pupils (see :func:`pupils_whole`); 0 pupils need 0 classes; without a maximum
+    (NaN) the answer is NaN, whatever ``n``. Sachsen, § 4a Abs. 2
     SächsSchulG: at most 28 per class, so 28 pupils form 1 class and 29 form 2.
 
     >>> classes_needed([0, 1, 28, 29, 56, 57], 28).tolist()
@@ -42,7 +43,9 @@ def classes_needed(pupils: npt.ArrayLike, max_class: npt.ArrayLike) -> Array:
     """
     n = np.asarray(pupils, dtype=np.float64)
     m = np.asarray(max_class, dtype=np.float64)
-    return np.where(n > 0, np.ceil(n / m), 0.0)
+    with np.errstate(invalid="ignore"):
+        out = np.where(n > 0, np.ceil(n / m), 0.0)
+    return np.where(np.isnan(m), np.nan, out)
 
 
 def min_cohort(

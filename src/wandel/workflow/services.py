@@ -628,7 +628,7 @@ def write_services(
     stage = Path(tempfile.mkdtemp(prefix=".wandel-services-", dir=out_dir))
     try:
         made: list[Path] = []
-        rounded = run.figures.round({c: 4 for c in ("value", "q025", "q10", "q50", "q90", "q975")})
+        rounded = run.figures.round({c: 6 for c in ("value", "q025", "q10", "q50", "q90", "q975")})
         figs = _labelled(rounded, run.names, lang)
         ths = _labelled(run.thresholds, run.names, lang)
         made += write_csv(figs, stage / f"{stem}.csv", dialect="de", source_note=note)
