@@ -262,8 +262,9 @@ class _Accumulator:
         bad = (~np.isfinite(part)).any(axis=-1).astype(np.float64)
         part = np.nan_to_num(part, nan=0.0, posinf=0.0, neginf=0.0)
         for lv in self.levels.values():
-            lv.sums += np.einsum("mtzd,zp->mtpd", part, lv.onehot[zi])
-            lv.bad |= np.einsum("mtz,zp->mtp", bad, lv.onehot[zi]) > 0
+            oh = lv.onehot[zi]
+            lv.sums += np.moveaxis(np.tensordot(part, oh, axes=([2], [0])), -1, 2)
+            lv.bad |= np.tensordot(bad, oh, axes=([2], [0])) > 0
         self.zone_out.append(self._summarise_zone(zi, buf))
 
     # -- results of a zone chunk --------------------------------------------------------------
@@ -324,9 +325,7 @@ class _Accumulator:
                 full = self.network_src[(p.name, src)]
                 if not np.isfinite(full).any():
                     continue
-                val = np.einsum("tij,tid->tjd", reach, np.nan_to_num(full))
-                gaps = (~np.isfinite(full)).any(axis=2).astype(np.float64)
-                val[np.einsum("tij,ti->tj", reach, gaps) > 0] = np.nan
+                val = reach.apply(full)
                 out[(p.name, name)] = val
                 for m in p.measures:
                     if m.how == "ratio" and m.num == name and m.den in p.constants:

@@ -35,6 +35,7 @@ from wandel.services.rules import classes_needed, min_cohort, pupils_whole
 
 __all__ = [
     "Measure",
+    "Reach",
     "MissingParam",
     "ServiceInputs",
     "ServicePlan",
@@ -137,7 +138,7 @@ class ServicePlan:
     thresholds: tuple[Threshold, ...]
     entries: tuple[Entry, ...]
     missing: tuple[MissingParam, ...]
-    network: Mapping[str, tuple[str, Array]] = field(default_factory=dict)
+    network: Mapping[str, tuple[str, Reach]] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
 
     def measure(self, name: str) -> Measure:
@@ -284,7 +285,7 @@ class _Build:
     thresholds: list[Threshold] = field(default_factory=list)
     entries: list[Entry] = field(default_factory=list)
     missing: list[MissingParam] = field(default_factory=list)
-    network: dict[str, tuple[str, Array]] = field(default_factory=dict)
+    network: dict[str, tuple[str, Reach]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
     def add(self, name: str, unit: str, how: How = "sum", num: str | None = None, den: str | None = None) -> None:
@@ -501,21 +502,44 @@ def _fire(cat: Catalogue, grid: Grid, b: _Build, inputs: ServiceInputs) -> None:
     b.missing += _missing(b.name, "readiness", "time_min", tmin, grid)
     b.constants["crew_required"] = crew
     b.add("crew_required", "persons", "zone")
-    reach = inputs.reach
-    if reach is None:
-        reach = np.where(np.eye(len(grid.zones)) > 0, 0.0, np.nan)
+    if inputs.reach is None:
         b.notes.append("Feuerwehr: no travel-time matrix: each zone counts only its own brigade")
-    b.network["crew_in_time"] = ("day_available", _reach_by_year(reach, tmin))
+    b.network["crew_in_time"] = ("day_available", Reach(inputs.reach, tmin))
     b.add("crew_in_time", "persons", "network")
     b.add("readiness", "ratio", "ratio", "crew_in_time", "crew_required")
     b.thresholds.append(Threshold(b.name, "readiness", "not_ready", "<", np.ones(grid.shape)))
 
 
-def _reach_by_year(tt: Array, tmin: Array) -> Array:
-    """``[year, from, to]`` 1 where the brigade of ``from`` reaches ``to`` within the time of
-    ``to``'s Land in that year."""
-    ok = np.isfinite(tt)[None] & (np.nan_to_num(tt, nan=np.inf)[None] <= tmin[:, None, :])
-    return ok.astype(np.float64)
+@dataclass(frozen=True, eq=False)
+class Reach:
+    """Which brigades reach a zone in time: travel minutes ``tt[from, to]`` (None: each zone only
+    its own brigade) against the time ``tmin[year, to]`` of the zone's Land."""
+
+    tt: Array | None
+    tmin: Array
+
+    def apply(self, src: Array) -> Array:
+        """``out[t, j, d] = sum_i [tt(i, j) <= tmin(t, j)] src[t, i, d]``; NaN where ``tmin`` is
+        missing or a brigade that counts has no figure."""
+        from scipy import sparse
+
+        out = np.full(src.shape, np.nan)
+        finite_t = np.isfinite(self.tmin)
+        if self.tt is None:
+            out[finite_t] = src[finite_t]
+            return out
+        gaps = (~np.isfinite(src)).any(axis=2).astype(np.float64)
+        clean = np.nan_to_num(src)
+        rows, idx = np.unique(np.nan_to_num(self.tmin, nan=-1.0), axis=0, return_inverse=True)
+        tt = np.nan_to_num(self.tt, nan=np.inf)
+        for k, row in enumerate(rows):
+            r = sparse.csr_matrix((tt <= row[None, :]).astype(np.float64)).T.tocsr()
+            for t in np.flatnonzero(idx.ravel() == k):
+                val = r @ clean[t]
+                val[(r @ gaps[t]) > 0] = np.nan
+                out[t] = val
+        out[~finite_t] = np.nan
+        return out
 
 
 def _households(cat: Catalogue, grid: Grid, b: _Build, inputs: ServiceInputs) -> None:

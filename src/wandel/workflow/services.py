@@ -276,14 +276,17 @@ def _point_zones(f: pd.DataFrame, boundaries: pd.DataFrame) -> list[str]:
     return [str(z) for z in hit["zone"]]
 
 
-def kreis_population(tables: object, kreise: Sequence[str], year: int) -> tuple[xr.DataArray, int]:
+def kreis_population(
+    tables: object, kreise: Sequence[str], year: int, totals: pd.DataFrame | None = None
+) -> tuple[xr.DataArray, int]:
     """Population of ``kreise`` (dims ``zone, sex, age``) at ``year`` as the sum of their
-    Gemeinden's base populations (the projection's own construction), and the year it is of."""
+    Gemeinden's base populations (the projection's own construction), and the year it is of.
+    ``totals``: the Gemeinde totals of ``year`` if already at hand (:func:`gemeinde_totals`)."""
     from wandel.demography.rates import base_population
     from wandel.workflow.projection import StoreTables, gemeinde_totals
 
     assert isinstance(tables, StoreTables)
-    gt = gemeinde_totals(tables.until(year), year)
+    gt = gemeinde_totals(tables.until(year), year) if totals is None else totals
     gems = sorted(z for z in gt["zone"].astype(str).unique() if z[:5] in set(kreise))
     bp = base_population(tables.population, gems, year, gemeinde_totals=gt)
     pop = bp.population.assign_coords(kreis=("zone", [g[:5] for g in gems]))
@@ -298,6 +301,7 @@ def _care_inputs(
     zones: Sequence[str],
     start_year: int,
     trend: bool,
+    totals: pd.DataFrame | None = None,
 ) -> tuple[CareCalibration | None, dict[str, float], tuple[str, ...]]:
     """The Pflege calibration on each zone's Kreis, and the Kreise's occupied places."""
     kreise = sorted({z[:5] for z in zones})
@@ -313,7 +317,7 @@ def _care_inputs(
     notes: list[str] = []
     pops: dict[int, xr.DataArray] = {}
     for y in years:
-        pops[y], got = kreis_population(tables, kreise, y)
+        pops[y], got = kreis_population(tables, kreise, y, totals if y == start_year else None)
         if got != y:
             notes.append(f"Pflege: calibration on the Pflegestatistik {y} uses the population of {got}")
     single = Grid(tuple(kreise), (start_year,), tuple(range(101)))
@@ -384,12 +388,15 @@ def _service_inputs(
     zones: Sequence[str],
     start: int,
     req: ServicesRequest,
+    totals: pd.DataFrame | None = None,
 ) -> tuple[ServiceInputs, dict[str, object], tuple[str, ...]]:
     notes: list[str] = []
     capacity = facility_capacity(store_data["facilities"], store_data["boundaries"], cat, names, start)
     cal, places, care_notes = (None, {}, ())
     if "pflege" in names:
-        cal, places, care_notes = _care_inputs(tables, store_data["care"], cat, zones, start, req.trend)
+        cal, places, care_notes = _care_inputs(
+            tables, store_data["care"], cat, zones, start, req.trend, totals
+        )
     notes += care_notes
     mb = read_table(req.mittelbereiche, "zone", "mittelbereich", numeric=False) if req.mittelbereiche else {}
     supply = read_table(req.gp_supply, "mittelbereich", "gps") if req.gp_supply else {}
@@ -453,9 +460,10 @@ def services_from_store(
         raise WandelError(f"--until ({req.until}) must lie after the base population year ({start})")
     provisional = Grid(tuple(inputs.zones), tuple(range(start, req.until + 1)), (0,))
     grid = Grid(provisional.zones, provisional.years, required_breaks(cat, names, provisional))
-    svc_inputs, mb, notes = _service_inputs(data, tables, cat, names, grid.zones, start, req)
+    gt = gemeinde_totals(tables.until(start), start)  # type: ignore[attr-defined]
+    svc_inputs, mb, notes = _service_inputs(data, tables, cat, names, grid.zones, start, req, gt)
     plans = plan_services(cat, names, grid, svc_inputs, strict=bool(req.services))
-    all_gem = set(gemeinde_totals(tables.until(req.base_year), req.base_year)["zone"].astype(str))  # type: ignore[attr-defined]
+    all_gem = set(gt["zone"].astype(str))
     parents = _parents(grid.zones, all_gem, mb)
     pop = inputs.base.population
     classes = {z: size_class(float(v)) for z, v in zip(inputs.zones, pop.sum(("sex", "age")).values, strict=True)}
@@ -681,3 +689,21 @@ def _charts(run: ServicesRun, stage: Path, stem: str, lang: str | None, chart: C
         fig = chart(rows, title, unit, names, lang)
         made.append(save(fig, stage / f"{stem}_faecher_{svc}.png"))
     return made
+
+
+def run_services_demo(db: Path, out_dir: Path, zones: Sequence[str], draws: int, until: int = 2040) -> list[Path]:
+    """The services part of ``make demo``: every service with sourced figures for ``zones`` (the
+    seed towns) from the latest Gemeindeverzeichnis year to ``until`` with ``draws`` draws; files
+    ``dienste_seed_*`` in ``out_dir``. Services or measures whose figures no source gives are left
+    out and named in the source note."""
+    from wandel.store import Store
+    from wandel.workflow.projection import year_end_totals
+
+    with Store.open(db, read_only=True) as store:
+        pop = store.population(level="gemeinde", include_estimated=False)
+        boundaries = store.table("boundaries", "level = 'gemeinde'")
+    gem = year_end_totals(pop, 8)
+    base_year = int(gem.loc[gem["sex"].isin(["m", "f"]), "year"].max())
+    req = ServicesRequest(zones=tuple(zones), base_year=base_year, until=until, draws=draws, seed=2040)
+    run = services_from_store(db, req)
+    return write_services(run, out_dir, stem="dienste_seed", boundaries=boundaries)
