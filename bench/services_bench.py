@@ -83,11 +83,20 @@ def engine_run(db: Path, zones: tuple[str, ...], years: int, draws: int) -> dict
     g0 = Grid(tuple(inputs.zones), tuple(range(2019, 2020 + years)), (0,))
     breaks = required_breaks(cat, list(cat.services), g0)
     pop = inputs.base.population
-    classes = {z: size_class(float(v)) for z, v in zip(inputs.zones, pop.sum(("sex", "age")).values, strict=True)}
+    classes = {
+        z: size_class(float(v))
+        for z, v in zip(inputs.zones, pop.sum(("sex", "age")).values, strict=True)
+    }
     groups = _groups(inputs, classes, draws, 1)
     t0 = time.perf_counter()
     for _zones, chunks in stream_draws(
-        pop, inputs.rates(2019 + years), base_year=inputs.start_year, horizon=years, groups=groups, breaks=breaks, chunking=Chunking()
+        pop,
+        inputs.rates(2019 + years),
+        base_year=inputs.start_year,
+        horizon=years,
+        groups=groups,
+        breaks=breaks,
+        chunking=Chunking(),
     ):
         for _d0, _arr in chunks:
             pass
@@ -115,15 +124,31 @@ def peer_run(db: Path, zones: tuple[str, ...], years: int, draws: int) -> dict[s
     breaks = required_breaks(cat, list(cat.services), grid)
     grid = Grid(grid.zones, grid.years, breaks)
     pop = inputs.base.population
-    classes = {z: size_class(float(v)) for z, v in zip(inputs.zones, pop.sum(("sex", "age")).values, strict=True)}
+    classes = {
+        z: size_class(float(v))
+        for z, v in zip(inputs.zones, pop.sum(("sex", "age")).values, strict=True)
+    }
     groups = _groups(inputs, classes, draws, 1)
     t0 = time.perf_counter()
     frames = []
     for g in groups:
-        res = project(pop.sel(zone=list(g.zones)), inputs.rates(2019 + years).__class__(**{
-            k: (v.sel(zone=list(g.zones)) if hasattr(v, "sel") and "zone" in getattr(v, "dims", ()) else v)
-            for k, v in inputs.rates(2019 + years).__dict__.items()
-        }), base_year=inputs.start_year, horizon=years, stochastic=g.spec, age_breaks=list(breaks))
+        res = project(
+            pop.sel(zone=list(g.zones)),
+            inputs.rates(2019 + years).__class__(
+                **{
+                    k: (
+                        v.sel(zone=list(g.zones))
+                        if hasattr(v, "sel") and "zone" in getattr(v, "dims", ())
+                        else v
+                    )
+                    for k, v in inputs.rates(2019 + years).__dict__.items()
+                }
+            ),
+            base_year=inputs.start_year,
+            horizon=years,
+            stochastic=g.spec,
+            age_breaks=list(breaks),
+        )
         frames.append(res.population.to_dataframe(name="value").reset_index())
     long = pd.concat(frames, ignore_index=True)  # zone, year, sex, age_start, draw, value
     # weights of the linear services per (zone, year, sex, age group), as a long table
@@ -131,19 +156,41 @@ def peer_run(db: Path, zones: tuple[str, ...], years: int, draws: int) -> dict[s
     for name, param in (("krippe", "quota"), ("kita", "quota")):
         q, _ = grid.scalar(cat, name, param)
         a, b = cat.service(name).ages  # type: ignore[misc]
-        for gi, (g0, g1) in enumerate(age_groups(breaks)):
+        for g0, g1 in age_groups(breaks):
             if g0 >= a and g1 <= b:
                 for s in ("m", "f"):
-                    rows.append(pd.DataFrame({"zone": np.repeat(grid.zones, len(grid.years)), "year": np.tile(grid.years, len(grid.zones)), "sex": s, "age_start": g0, "measure": f"{name}_places", "w": q.T.ravel()}))
+                    rows.append(
+                        pd.DataFrame(
+                            {
+                                "zone": np.repeat(grid.zones, len(grid.years)),
+                                "year": np.tile(grid.years, len(grid.zones)),
+                                "sex": s,
+                                "age_start": g0,
+                                "measure": f"{name}_places",
+                                "w": q.T.ravel(),
+                            }
+                        )
+                    )
     rates, _ = grid.by_age(cat, "pflege", "care_rate")
     size, _ = grid.scalar(cat, "haushalte", "household_size")
     part, _ = grid.by_age(cat, "erwerbspersonen", "participation")
     for gi, (g0, _g1) in enumerate(age_groups(breaks)):
         for si, s in enumerate(("m", "f")):
-            base = {"zone": np.repeat(grid.zones, len(grid.years)), "year": np.tile(grid.years, len(grid.zones)), "sex": s, "age_start": g0}
-            rows.append(pd.DataFrame({**base, "measure": "pflege", "w": rates[:, :, si, gi].T.ravel()}))
-            rows.append(pd.DataFrame({**base, "measure": "households", "w": (1.0 / size).T.ravel()}))
-            rows.append(pd.DataFrame({**base, "measure": "labour_force", "w": part[:, :, si, gi].T.ravel()}))
+            base = {
+                "zone": np.repeat(grid.zones, len(grid.years)),
+                "year": np.tile(grid.years, len(grid.zones)),
+                "sex": s,
+                "age_start": g0,
+            }
+            rows.append(
+                pd.DataFrame({**base, "measure": "pflege", "w": rates[:, :, si, gi].T.ravel()})
+            )
+            rows.append(
+                pd.DataFrame({**base, "measure": "households", "w": (1.0 / size).T.ravel()})
+            )
+            rows.append(
+                pd.DataFrame({**base, "measure": "labour_force", "w": part[:, :, si, gi].T.ravel()})
+            )
             if 6 <= g0 < 10:
                 rows.append(pd.DataFrame({**base, "measure": "pupils", "w": 1.0}))
     w = pd.concat(rows, ignore_index=True)
@@ -152,18 +199,27 @@ def peer_run(db: Path, zones: tuple[str, ...], years: int, draws: int) -> dict[s
     per_draw = m.groupby(["zone", "year", "measure", "draw"])["v"].sum()
     q = per_draw.groupby(["zone", "year", "measure"]).quantile([0.025, 0.1, 0.5, 0.9, 0.975])
     wall = time.perf_counter() - t0
-    return {"wall_s": wall, "rows": float(len(q)), "long_rows": float(len(long)), "rss_gb": _rss_gb()}
+    return {
+        "wall_s": wall,
+        "rows": float(len(q)),
+        "long_rows": float(len(long)),
+        "rss_gb": _rss_gb(),
+    }
 
 
 def _rss_gb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6  # kB on Linux
 
 
-def in_fresh_process(kind: str, db: Path, zones: tuple[str, ...], years: int, draws: int) -> dict[str, float]:
+def in_fresh_process(
+    kind: str, db: Path, zones: tuple[str, ...], years: int, draws: int
+) -> dict[str, float]:
+    here, fn = str(Path(__file__).parent), f"{kind}_run"
     code = (
-        "import json, sys; sys.path.insert(0, %r); import services_bench as b; from pathlib import Path; "
-        "print(json.dumps(getattr(b, %r)(Path(%r), tuple(%r), %d, %d)))"
-    ) % (str(Path(__file__).parent), f"{kind}_run", str(db), list(zones), years, draws)
+        f"import json, sys; sys.path.insert(0, {here!r}); import services_bench as b; "
+        "from pathlib import Path; "
+        f"print(json.dumps(getattr(b, {fn!r})(Path({str(db)!r}), tuple({list(zones)!r}), {years}, {draws})))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     return dict(json.loads(out.stdout.strip().splitlines()[-1]))
 
@@ -193,21 +249,37 @@ def main() -> None:
         laender = ("14", "15", "16")
         print(f"Gemeinden: {len(every)}, years {a.years}, draws {a.draws}, runs {a.runs}")
         w = [in_fresh_process("wandel", db, laender, a.years, a.draws) for _ in range(a.runs)]
-        print(f"Wandel, all services, streamed: wall s {summary([r['wall_s'] for r in w])}; "
-              f"peak RSS GB {summary([r['rss_gb'] for r in w])}; {int(w[0]['rows']):,} result rows")
-        e = [in_fresh_process("engine", db, laender, a.years, a.draws) for _ in range(max(1, a.runs // 2))]
-        print(f"  the engine alone (same zones, draws, chunks): wall s {summary([r['wall_s'] for r in e])}; "
-              f"services' own share {statistics.median([r['wall_s'] for r in w]) - statistics.median([r['wall_s'] for r in e]):.1f} s")
+        print(
+            f"Wandel, all services, streamed: wall s {summary([r['wall_s'] for r in w])}; "
+            f"peak RSS GB {summary([r['rss_gb'] for r in w])}; {int(w[0]['rows']):,} result rows"
+        )
+        e = [
+            in_fresh_process("engine", db, laender, a.years, a.draws)
+            for _ in range(max(1, a.runs // 2))
+        ]
+        print(
+            f"  the engine alone (same zones, draws, chunks): wall s {summary([r['wall_s'] for r in e])}; "
+            f"services' own share {statistics.median([r['wall_s'] for r in w]) - statistics.median([r['wall_s'] for r in e]):.1f} s"
+        )
         sub = every[: a.subset]
         ws = [in_fresh_process("wandel", db, sub, a.years, a.draws) for _ in range(a.runs)]
         ps = [in_fresh_process("peer", db, sub, a.years, a.draws) for _ in range(a.runs)]
-        tw, tp = statistics.median([r["wall_s"] for r in ws]), statistics.median([r["wall_s"] for r in ps])
-        print(f"subset of {len(sub)} Gemeinden: Wandel (all services) wall s {summary([r['wall_s'] for r in ws])}, "
-              f"peak RSS GB {summary([r['rss_gb'] for r in ws])}")
-        print(f"  naive peer (long table + groupby, linear services only, {int(ps[0]['long_rows']):,} rows): "
-              f"wall s {summary([r['wall_s'] for r in ps])}, peak RSS GB {summary([r['rss_gb'] for r in ps])}")
-        print(f"  ratio peer / Wandel: {tp / tw:.1f}x time, "
-              f"{statistics.median([r['rss_gb'] for r in ps]) / statistics.median([r['rss_gb'] for r in ws]):.1f}x memory")
+        tw, tp = (
+            statistics.median([r["wall_s"] for r in ws]),
+            statistics.median([r["wall_s"] for r in ps]),
+        )
+        print(
+            f"subset of {len(sub)} Gemeinden: Wandel (all services) wall s {summary([r['wall_s'] for r in ws])}, "
+            f"peak RSS GB {summary([r['rss_gb'] for r in ws])}"
+        )
+        print(
+            f"  naive peer (long table + groupby, linear services only, {int(ps[0]['long_rows']):,} rows): "
+            f"wall s {summary([r['wall_s'] for r in ps])}, peak RSS GB {summary([r['rss_gb'] for r in ps])}"
+        )
+        print(
+            f"  ratio peer / Wandel: {tp / tw:.1f}x time, "
+            f"{statistics.median([r['rss_gb'] for r in ps]) / statistics.median([r['rss_gb'] for r in ws]):.1f}x memory"
+        )
     print(f"load average after: {os.getloadavg()}")
 
 

@@ -14,7 +14,13 @@ from wandel.errors import (
     UnknownRuleError,
     UnknownServiceError,
 )
-from wandel.services import KINDS, overrides_from_pairs, parse_catalogue, parse_overrides, shipped_catalogue
+from wandel.services import (
+    KINDS,
+    overrides_from_pairs,
+    parse_catalogue,
+    parse_overrides,
+    shipped_catalogue,
+)
 
 SHIPPED = (resources.files("wandel") / "services" / "catalogue.yaml").read_text(encoding="utf-8")
 
@@ -34,8 +40,15 @@ services:
 def test_every_shipped_figure_has_region_year_and_a_source_with_url() -> None:
     cat = shipped_catalogue()
     assert set(cat.services) == {
-        "krippe", "kita", "grundschule", "sekundarstufe1", "pflege", "hausaerzte", "feuerwehr",
-        "haushalte", "erwerbspersonen",
+        "krippe",
+        "kita",
+        "grundschule",
+        "sekundarstufe1",
+        "pflege",
+        "hausaerzte",
+        "feuerwehr",
+        "haushalte",
+        "erwerbspersonen",
     }
     n = 0
     for spec in cat.services.values():
@@ -43,7 +56,9 @@ def test_every_shipped_figure_has_region_year_and_a_source_with_url() -> None:
         for entries in spec.parameters.values():
             for e in entries:
                 n += 1
-                assert e.region and e.year and e.source in cat.sources, e
+                assert e.region, e
+                assert e.year, e
+                assert e.source in cat.sources, e
                 assert cat.sources[e.source].url.startswith("http")
     assert n >= 40
 
@@ -59,7 +74,9 @@ def test_published_figures_as_read_in_the_sources() -> None:
     assert get("hausaerzte", "inhabitants_per_gp", "14625020", 2024).value == 1616
     assert get("hausaerzte", "inhabitants_per_gp", "14625020", 2025).value == 1633
     assert get("feuerwehr", "crew", "15087220", 2030).value == 9  # Gruppe 1:8 in Sachsen-Anhalt
-    assert get("feuerwehr", "crew", "14625020", 2030) is None  # not found for Sachsen: user parameter
+    assert (
+        get("feuerwehr", "crew", "14625020", 2030) is None
+    )  # not found for Sachsen: user parameter
     assert get("feuerwehr", "max_age", "16073077", 2024).value == 60
     assert get("feuerwehr", "max_age", "16073077", 2025) is None  # new ThürBKG: age rule not read
     rates = get("pflege", "care_rate", "15087220", 2030).by_age
@@ -80,7 +97,9 @@ def test_published_figures_as_read_in_the_sources() -> None:
         (("value: 0.9", "value: 0.9, colour: red"), ServiceCatalogueError, "colour"),
     ],
 )
-def test_bad_catalogue_named_with_file_line_and_field(change: tuple[str, str], error: type, field: str) -> None:
+def test_bad_catalogue_named_with_file_line_and_field(
+    change: tuple[str, str], error: type, field: str
+) -> None:
     text = MINI.replace(*change)
     with pytest.raises(error) as info:
         parse_catalogue(text, "mine.yaml")
@@ -91,7 +110,11 @@ def test_bad_catalogue_named_with_file_line_and_field(change: tuple[str, str], e
 
 
 def test_a_catalogue_without_sources_is_refused() -> None:
-    text = MINI.split("services:")[0].replace("  s1:", "  #").replace("sources:", "sources: {}") + "services:" + MINI.split("services:")[1]
+    text = (
+        MINI.split("services:")[0].replace("  s1:", "  #").replace("sources:", "sources: {}")
+        + "services:"
+        + MINI.split("services:")[1]
+    )
     with pytest.raises(ServiceCatalogueError, match="without sources"):
         parse_catalogue(text, "mine.yaml")
     with pytest.raises(ServiceCatalogueError, match="without sources"):
@@ -105,7 +128,9 @@ def test_unknown_kind_and_overlapping_dated_rules() -> None:
     with pytest.raises(ServiceCatalogueError, match="same region and years") as info:
         parse_catalogue(twice, "mine.yaml")
     assert "line 10" in str(info.value)
-    dated = twice.replace("year: 2023, source: s1}", "year: 2023, source: s1, valid_from: 2027}").replace(
+    dated = twice.replace(
+        "year: 2023, source: s1}", "year: 2023, source: s1, valid_from: 2027}"
+    ).replace(
         "value: 0.9, year: 2024, source: s1}", "value: 0.9, year: 2024, source: s1, valid_to: 2026}"
     )
     cat = parse_catalogue(dated, "mine.yaml")
@@ -114,7 +139,9 @@ def test_unknown_kind_and_overlapping_dated_rules() -> None:
 
 
 def test_the_shipped_catalogue_is_a_valid_user_catalogue() -> None:
-    assert parse_catalogue(SHIPPED, "copy.yaml").services.keys() == shipped_catalogue().services.keys()
+    assert (
+        parse_catalogue(SHIPPED, "copy.yaml").services.keys() == shipped_catalogue().services.keys()
+    )
 
 
 def test_overrides_by_land_kreis_and_gemeinde() -> None:
@@ -134,11 +161,31 @@ overrides:
 @pytest.mark.parametrize(
     ("item", "error", "match"),
     [
-        ('{service: kino, parameter: quota, region: "15", value: 0.9, year: 2024, source: x}', UnknownServiceError, "ov.yaml, line 2: unknown service 'kino'"),
-        ('{service: kita, parameter: quote, region: "15", value: 0.9, year: 2024, source: x}', ServiceCatalogueError, "line 2, column quote"),
-        ('{service: kita, parameter: quota, region: "15", value: 9, year: 2024, source: x}', RateRangeError, "line 2, column value"),
-        ('{service: kita, parameter: quota, region: "15", value: 0.9, year: 2024}', ServiceCatalogueError, "line 2, column source"),
-        ('{service: kita, parameter: quota, region: "99", value: 0.9, year: 2024, source: x}', UnknownRuleError, "line 2, column region"),
+        (
+            '{service: kino, parameter: quota, region: "15", value: 0.9, year: 2024, source: x}',
+            UnknownServiceError,
+            "ov.yaml, line 2: unknown service 'kino'",
+        ),
+        (
+            '{service: kita, parameter: quote, region: "15", value: 0.9, year: 2024, source: x}',
+            ServiceCatalogueError,
+            "line 2, column quote",
+        ),
+        (
+            '{service: kita, parameter: quota, region: "15", value: 9, year: 2024, source: x}',
+            RateRangeError,
+            "line 2, column value",
+        ),
+        (
+            '{service: kita, parameter: quota, region: "15", value: 0.9, year: 2024}',
+            ServiceCatalogueError,
+            "line 2, column source",
+        ),
+        (
+            '{service: kita, parameter: quota, region: "99", value: 0.9, year: 2024, source: x}',
+            UnknownRuleError,
+            "line 2, column region",
+        ),
     ],
 )
 def test_bad_overrides(item: str, error: type, match: str) -> None:
@@ -147,7 +194,9 @@ def test_bad_overrides(item: str, error: type, match: str) -> None:
 
 
 def test_command_line_pairs() -> None:
-    cat = overrides_from_pairs(["feuerwehr.max_age@14=65", "kita.unit_cost_eur.places=9000"], shipped_catalogue(), 2024)
+    cat = overrides_from_pairs(
+        ["feuerwehr.max_age@14=65", "kita.unit_cost_eur.places=9000"], shipped_catalogue(), 2024
+    )
     assert cat.entry_for("feuerwehr", "max_age", "14625020", 2030).value == 65
     assert cat.entry_for("kita", "unit_cost_eur", "15087220", 2030, measure="places").value == 9000
     for bad, error in (

@@ -42,7 +42,9 @@ def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def laender(demo_db: Path) -> pd.DataFrame:
     """Pflege for every Gemeinde of Sachsen, Sachsen-Anhalt and Thüringen, deterministic, to 2035."""
-    req = ServicesRequest(zones=("14", "15", "16"), base_year=2019, until=2035, services=("pflege",))
+    req = ServicesRequest(
+        zones=("14", "15", "16"), base_year=2019, until=2035, services=("pflege",)
+    )
     return services_from_store(demo_db, req).figures
 
 
@@ -58,18 +60,30 @@ def _published(shared: Path, kreis: str, year: int) -> dict[str, float]:
 
 
 @pytest.mark.parametrize("kreis", ["15087", "14625", "16073"])
-def test_pflege_of_a_kreis_reproduces_the_pflegestatistik_2019(laender: pd.DataFrame, shared_data: Path, kreis: str) -> None:
+def test_pflege_of_a_kreis_reproduces_the_pflegestatistik_2019(
+    laender: pd.DataFrame, shared_data: Path, kreis: str
+) -> None:
     pub = _published(shared_data, kreis, 2019)
-    k = laender[(laender["level"] == "kreis") & (laender["zone"] == kreis) & (laender["year"] == 2019)]
+    k = laender[
+        (laender["level"] == "kreis") & (laender["zone"] == kreis) & (laender["year"] == 2019)
+    ]
     got = k.set_index("measure")["value"]
     for m, v in pub.items():
         assert got[m] == pytest.approx(v, abs=0.5), m  # within rounding of whole people
     # and its Gemeinden add up to it
-    g = laender[(laender["level"] == "zone") & laender["zone"].str.startswith(kreis) & (laender["year"] == 2019)]
-    assert g[g["measure"] == "people_in_need"]["value"].sum() == pytest.approx(pub["people_in_need"], abs=0.5)
+    g = laender[
+        (laender["level"] == "zone")
+        & laender["zone"].str.startswith(kreis)
+        & (laender["year"] == 2019)
+    ]
+    assert g[g["measure"] == "people_in_need"]["value"].sum() == pytest.approx(
+        pub["people_in_need"], abs=0.5
+    )
 
 
-def test_pflege_direction_to_2035_matches_the_destatis_pflegevorausberechnung(laender: pd.DataFrame) -> None:
+def test_pflege_direction_to_2035_matches_the_destatis_pflegevorausberechnung(
+    laender: pd.DataFrame,
+) -> None:
     """Destatis Pflegevorausberechnung 2023 (constant Pflegequoten, base 2021): Thüringen from
     166,000 to 178,000 in 2035 (+7 %), Sachsen-Anhalt +7 % and Sachsen +11 % to 2055 (dpa report of
     the Destatis release, 30.3.2023, https://live.vodafone.de/regional/thueringen/...12000289; the
@@ -86,14 +100,21 @@ def test_pflege_direction_to_2035_matches_the_destatis_pflegevorausberechnung(la
 
 
 def test_pflege_rates_trend_needs_its_end_year_and_continues_until_then(demo_db: Path) -> None:
-    base = ServicesRequest(zones=("15087220",), base_year=2019, until=2032, services=("pflege",), trend=True)
+    base = ServicesRequest(
+        zones=("15087220",), base_year=2019, until=2032, services=("pflege",), trend=True
+    )
     with pytest.raises(MissingParameterError, match="trend_until"):
         services_from_store(demo_db, base)
     with_end = ServicesRequest(**{**base.__dict__, "params": ("pflege.trend_until=2027",)})
     flat = ServicesRequest(**{**base.__dict__, "trend": False})
     t = services_from_store(demo_db, with_end).figures
     c = services_from_store(demo_db, flat).figures
-    sel = lambda f: f[(f["level"] == "zone") & (f["measure"] == "people_in_need")].set_index("year")["value"]  # noqa: E731
+
+    def sel(f):
+        return f[(f["level"] == "zone") & (f["measure"] == "people_in_need")].set_index("year")[
+            "value"
+        ]
+
     ratio = sel(t) / sel(c)
     assert ratio[2019] == pytest.approx(1.0)
     assert ratio[2027] > ratio[2023] > 1.0  # the 2017-2019 rise of the rates goes on ...
@@ -129,9 +150,11 @@ def test_facilities_give_capacity_and_one_outside_every_zone_is_refused(demo_db:
         }
     )
     cap = facility_capacity(fac, bounds, cat, ["kita", "krippe"], 2019)
-    assert cap == {"kita": {"15087220": 210.0}}  # the 2019 record of Kita B; Kita A placed by its point
+    assert cap == {
+        "kita": {"15087220": 210.0}
+    }  # the 2019 record of Kita B; Kita A placed by its point
     far = fac.assign(zone=None, lon=[10.0, 10.0, 10.0], lat=[48.0, 48.0, 48.0])  # Bavaria
-    with pytest.raises(FacilityOutsideZonesError, match="k1 .*lies in no Gemeinde"):
+    with pytest.raises(FacilityOutsideZonesError, match=r"k1 .*lies in no Gemeinde"):
         facility_capacity(far, bounds, cat, ["kita"], 2019)
 
 
@@ -152,24 +175,69 @@ def test_cli_writes_every_format_with_sources(demo_db: Path, tmp_path: Path) -> 
     gps = tmp_path / "gps.csv"
     gps.write_text("mittelbereich;gps\nHettstedt;21,5\n", encoding="utf-8")
     out = tmp_path / "out"
-    args = ["services", "--db", str(db), "--zones", "15087220,15087130", "--base-year", "2019",
-            "--until", "2030", "--draws", "12", "--seed", "3", "--services", "kita", "--services",
-            "hausaerzte,pflege", "--mittelbereiche", str(mb), "--gp-supply", str(gps), "--out", str(out)]
+    args = [
+        "services",
+        "--db",
+        str(db),
+        "--zones",
+        "15087220,15087130",
+        "--base-year",
+        "2019",
+        "--until",
+        "2030",
+        "--draws",
+        "12",
+        "--seed",
+        "3",
+        "--services",
+        "kita",
+        "--services",
+        "hausaerzte,pflege",
+        "--mittelbereiche",
+        str(mb),
+        "--gp-supply",
+        str(gps),
+        "--out",
+        str(out),
+    ]
     res = runner.invoke(app, args)
     assert res.exit_code == 0, res.output
-    de = pd.read_csv(out / "dienste.csv", sep=";", decimal=",", dtype={"gebiet": str}, encoding="utf-8-sig")
+    de = pd.read_csv(
+        out / "dienste.csv", sep=";", decimal=",", dtype={"gebiet": str}, encoding="utf-8-sig"
+    )
     rfc = pd.read_csv(out / "dienste_rfc4180.csv", dtype={"zone": str})
-    assert len(de) == len(rfc) and {"szenario", "gebiet", "name", "jahr", "wert", "q025", "q975"} <= set(de.columns)
+    assert len(de) == len(rfc)
+    assert {
+        "szenario",
+        "gebiet",
+        "name",
+        "jahr",
+        "wert",
+        "q025",
+        "q975",
+    } <= set(de.columns)
     assert (out / "dienste_rfc4180.csv").read_bytes().count(b"\r\n") == len(rfc) + 1
-    kita = rfc[(rfc["service"] == "kita") & (rfc["zone"] == "15087220")].set_index(["measure", "year"])
+    kita = rfc[(rfc["service"] == "kita") & (rfc["zone"] == "15087220")].set_index(
+        ["measure", "year"]
+    )
     assert kita.loc[("capacity", 2025), "value"] == 250
-    assert kita.loc[("utilisation", 2019), "value"] == pytest.approx(kita.loc[("places", 2019), "value"] / 250, abs=1e-6)
-    vg = rfc[(rfc["measure"] == "versorgungsgrad") & (rfc["level"] == "mittelbereich") & (rfc["year"] == 2019)]
-    need = rfc[(rfc["measure"] == "gps_needed") & (rfc["level"] == "mittelbereich") & (rfc["year"] == 2019)]
+    assert kita.loc[("utilisation", 2019), "value"] == pytest.approx(
+        kita.loc[("places", 2019), "value"] / 250, abs=1e-6
+    )
+    vg = rfc[
+        (rfc["measure"] == "versorgungsgrad")
+        & (rfc["level"] == "mittelbereich")
+        & (rfc["year"] == 2019)
+    ]
+    need = rfc[
+        (rfc["measure"] == "gps_needed") & (rfc["level"] == "mittelbereich") & (rfc["year"] == 2019)
+    ]
     assert vg["value"].iloc[0] == pytest.approx(21.5 / need["value"].iloc[0])
     note = (out / "dienste.quellen.txt").read_text(encoding="utf-8")
-    assert "stala_lsa_kita_2024" not in note and "Statistisches Landesamt Sachsen-Anhalt" in note
-    assert "dl-de/by-2-0" in note and "kitas.csv" in note
+    assert "stala_lsa_kita_2024" not in note
+    assert "Statistisches Landesamt Sachsen-Anhalt" in note
+    assert "dl-de/by-2-0" in note
+    assert "kitas.csv" in note
     from openpyxl import load_workbook
 
     wb = load_workbook(out / "dienste.xlsx")
@@ -179,7 +247,8 @@ def test_cli_writes_every_format_with_sources(demo_db: Path, tmp_path: Path) -> 
     layers = [name for name, _ in pyogrio.list_layers(out / "dienste.gpkg")]
     assert set(layers) == {"dienste", "quellen"}
     g = pyogrio.read_dataframe(out / "dienste.gpkg", layer="dienste")
-    assert sorted(g["zone"]) == ["15087130", "15087220"] and "kita_places_2030_q50" in g.columns
+    assert sorted(g["zone"]) == ["15087130", "15087220"]
+    assert "kita_places_2030_q50" in g.columns
     for svc in ("kita", "hausaerzte", "pflege"):
         assert (out / f"dienste_faecher_{svc}.png").stat().st_size > 10_000
 
@@ -193,9 +262,27 @@ def test_cli_writes_every_format_with_sources(demo_db: Path, tmp_path: Path) -> 
         (["--param", "kita.quota@17=0.4"], "a key of a German Land"),
     ],
 )
-def test_cli_bad_input_exit_2_nothing_written(demo_db: Path, tmp_path: Path, extra: list[str], message: str) -> None:
+def test_cli_bad_input_exit_2_nothing_written(
+    demo_db: Path, tmp_path: Path, extra: list[str], message: str
+) -> None:
     out = tmp_path / "out"
-    res = runner.invoke(app, ["services", "--db", str(demo_db), "--zones", "15087220", "--base-year", "2019", "--until", "2025", "--out", str(out), *extra])
+    res = runner.invoke(
+        app,
+        [
+            "services",
+            "--db",
+            str(demo_db),
+            "--zones",
+            "15087220",
+            "--base-year",
+            "2019",
+            "--until",
+            "2025",
+            "--out",
+            str(out),
+            *extra,
+        ],
+    )
     assert res.exit_code == 2, res.output
     assert message in " ".join(res.output.split())
     assert "Traceback" not in res.output
@@ -205,8 +292,27 @@ def test_cli_bad_input_exit_2_nothing_written(demo_db: Path, tmp_path: Path, ext
 def test_cli_facility_outside_every_zone_exit_2(demo_db: Path, tmp_path: Path) -> None:
     db = _copy_with_facilities(demo_db, tmp_path, "k9,Kita in Bayern,kita,50,11.0,48.5\n")
     out = tmp_path / "out"
-    res = runner.invoke(app, ["services", "--db", str(db), "--zones", "15087220", "--base-year", "2019", "--until", "2025", "--services", "kita", "--out", str(out)])
-    assert res.exit_code == 2 and "k9" in res.output and "lies in no Gemeinde" in " ".join(res.output.split())
+    res = runner.invoke(
+        app,
+        [
+            "services",
+            "--db",
+            str(db),
+            "--zones",
+            "15087220",
+            "--base-year",
+            "2019",
+            "--until",
+            "2025",
+            "--services",
+            "kita",
+            "--out",
+            str(out),
+        ],
+    )
+    assert res.exit_code == 2
+    assert "k9" in res.output
+    assert "lies in no Gemeinde" in " ".join(res.output.split())
     assert not out.exists()
 
 
@@ -221,12 +327,20 @@ def test_scenarios_give_a_cost_path_each(demo_db: Path, tmp_path: Path) -> None:
 
     sf = load_scenarios(sc)
     req = ServicesRequest(
-        zones=("15087220",), base_year=2019, until=2030, services=("kita",),
-        params=("kita.unit_cost_eur.places@15=11000",), scenarios=tuple((v.name, v) for v in sf.variants),
+        zones=("15087220",),
+        base_year=2019,
+        until=2030,
+        services=("kita",),
+        params=("kita.unit_cost_eur.places@15=11000",),
+        scenarios=tuple((v.name, v) for v in sf.variants),
     )
     f = services_from_store(demo_db, req).figures
-    cost = f[(f["measure"] == "cost_places") & (f["level"] == "zone")].pivot_table(index="year", columns="scenario", values="value")
+    cost = f[(f["measure"] == "cost_places") & (f["level"] == "zone")].pivot_table(
+        index="year", columns="scenario", values="value"
+    )
     assert cost.loc[2019, "basis"] == pytest.approx(cost.loc[2019, "zuzug"])
     assert cost.loc[2030, "zuzug"] > cost.loc[2030, "basis"]
-    places = f[(f["measure"] == "places") & (f["scenario"] == "basis") & (f["level"] == "zone")].set_index("year")["value"]
+    places = f[
+        (f["measure"] == "places") & (f["scenario"] == "basis") & (f["level"] == "zone")
+    ].set_index("year")["value"]
     assert np.allclose(cost["basis"].to_numpy(), places.to_numpy() * 11000)

@@ -124,7 +124,9 @@ def services(
             boundaries = store.table("boundaries", "level = 'gemeinde'")
         files = write_services(res, out_dir, stem=stem, boundaries=boundaries, lang=lang)
         for note in res.notes:
-            err.print(f"[yellow]{tr('services.note', lang)}:[/] {note}", highlight=False, soft_wrap=True)
+            err.print(
+                f"[yellow]{tr('services.note', lang)}:[/] {note}", highlight=False, soft_wrap=True
+            )
         n = f"{len(res.figures):,}".replace(",", ".")
         out.print(tr("services.done", lang, n=n, files=len(files), out=out_dir), highlight=False)
         for f in files:

@@ -8,7 +8,7 @@ from the ``services`` catalogue (German first); the source note sits under the p
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -17,6 +17,15 @@ from matplotlib.figure import Figure
 from wandel.i18n import tr
 
 __all__ = ["service_fan_chart"]
+
+
+def _number_format(top: float) -> Callable[[float, object], str]:
+    """German tick labels: thousands with a dot above 20, else two decimals with a comma."""
+
+    def fmt(v: float, _pos: object) -> str:
+        return f"{v:,.0f}".replace(",", ".") if top > 20 else f"{v:.2f}".replace(".", ",")
+
+    return fmt
 
 
 def service_fan_chart(
@@ -37,9 +46,25 @@ def service_fan_chart(
         x = t["year"].to_numpy()
         has_draws = bool(np.isfinite(t["q50"].to_numpy(dtype=float)).any())
         if has_draws:
-            ax.fill_between(x, t["q025"], t["q975"], color="#4c72b0", alpha=0.18, label=tr("services.chart.band95", lang))
-            ax.fill_between(x, t["q10"], t["q90"], color="#4c72b0", alpha=0.35, label=tr("services.chart.band80", lang))
-            ax.plot(x, t["q50"], color="#4c72b0", lw=1, ls="--", label=tr("services.chart.median", lang))
+            ax.fill_between(
+                x,
+                t["q025"],
+                t["q975"],
+                color="#4c72b0",
+                alpha=0.18,
+                label=tr("services.chart.band95", lang),
+            )
+            ax.fill_between(
+                x,
+                t["q10"],
+                t["q90"],
+                color="#4c72b0",
+                alpha=0.35,
+                label=tr("services.chart.band80", lang),
+            )
+            ax.plot(
+                x, t["q50"], color="#4c72b0", lw=1, ls="--", label=tr("services.chart.median", lang)
+            )
         ax.plot(x, t["value"], color="black", lw=1.4, label=tr("services.chart.value", lang))
         top = float(np.nanmax(t[["value", "q975"]].to_numpy(dtype=float))) if len(t) else 1.0
         top = top if np.isfinite(top) and top > 0 else 1.0
@@ -47,7 +72,7 @@ def service_fan_chart(
         ax.axvline(int(x.min()), color="grey", lw=0.8, ls=":")
         ax.set_title(f"{names.get(z, z)} ({z})", fontsize=9)
         ax.tick_params(labelsize=7)
-        ax.yaxis.set_major_formatter(lambda v, _p: f"{v:,.0f}".replace(",", ".") if top > 20 else f"{v:.2f}".replace(".", ","))
+        ax.yaxis.set_major_formatter(_number_format(top))
         ax.set_ylabel(unit, fontsize=7)
     for ax in axes[n:]:
         ax.set_visible(False)

@@ -70,14 +70,14 @@ class Grid:
         """``[year, zone]`` values of a scalar parameter (NaN where none applies) and the entries
         used."""
         idx, entries = self.winners(cat, service, parameter, measure)
-        vals = np.array([float(e.value) for e in entries] + [np.nan])  # type: ignore[arg-type]
+        vals: Array = np.array([float(e.value) for e in entries] + [np.nan])  # type: ignore[arg-type]
         used = sorted({int(i) for i in np.unique(idx) if i >= 0})
         return vals[idx], [entries[i] for i in used]
 
     def span(self, cat: Catalogue, service: str, parameter: str) -> tuple[Array, list[Entry]]:
         """``[year, zone, 2]`` first and end age of a span parameter (NaN where none)."""
         idx, entries = self.winners(cat, service, parameter)
-        vals = np.array([list(e.value) for e in entries] + [[np.nan, np.nan]])  # type: ignore[arg-type]
+        vals: Array = np.array([list(e.value) for e in entries] + [[np.nan, np.nan]])  # type: ignore[arg-type]
         used = sorted({int(i) for i in np.unique(idx) if i >= 0})
         return vals[idx], [entries[i] for i in used]
 

@@ -75,7 +75,9 @@ def same_side(a: int, b: int) -> bool:
     return (a >= REFORM_YEAR) == (b >= REFORM_YEAR)
 
 
-def calibration_years(care: pd.DataFrame, start_year: int, rate_year: int, trend: bool) -> tuple[int, ...]:
+def calibration_years(
+    care: pd.DataFrame, start_year: int, rate_year: int, trend: bool
+) -> tuple[int, ...]:
     """The Pflegestatistik years to calibrate on: the latest ``<= start_year`` on the rates' side of
     the reform, and with ``trend`` the one before it as well.
 
@@ -194,7 +196,7 @@ def calibrate_care(
                     )
                     if not kreis_ok and c == "all":
                         fallback.append(f"{k} {y}")
-    notes = ()
+    notes: tuple[str, ...] = ()
     if fallback:
         shown = ", ".join(sorted(set(fallback))[:8])
         notes = (

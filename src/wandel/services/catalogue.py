@@ -54,10 +54,10 @@ __all__ = [
     "ParamSpec",
     "ServiceSpec",
     "Source",
-    "parse_catalogue",
-    "parse_overrides",
     "overrides_from_pairs",
     "param_entry",
+    "parse_catalogue",
+    "parse_overrides",
     "shipped_catalogue",
 ]
 
@@ -276,7 +276,7 @@ class _Loader(yaml.SafeLoader):
 
 
 def _map(loader: _Loader, node: yaml.MappingNode) -> _Map:
-    m = _Map(loader.construct_mapping(node, deep=True))
+    m = _Map({str(k): v for k, v in loader.construct_mapping(node, deep=True).items()})
     m.line = node.start_mark.line + 1
     return m
 
@@ -293,7 +293,7 @@ _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _seq)
 
 def _load(text: str, file: str) -> Any:
     try:
-        return yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+        return yaml.load(text, Loader=_Loader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise ServiceCatalogueError(
@@ -392,7 +392,7 @@ def _by_age(
             )
         a0 = int(_number(row[0], file, ln, f"by_age[{i}].age_start"))
         a1 = None if row[1] is None else int(_number(row[1], file, ln, f"by_age[{i}].age_end"))
-        if a1 is not None and a1 <= a0 or (prev_end is not None and a0 < prev_end):
+        if (a1 is not None and a1 <= a0) or (prev_end is not None and a0 < prev_end):
             raise ServiceCatalogueError(
                 file,
                 line=ln,
@@ -401,7 +401,9 @@ def _by_age(
                 expected="age groups in increasing order without overlap",
             )
         if a0 > 100 or (a1 is not None and a1 > 101):
-            raise RateRangeError(file, line=ln, column=f"by_age[{i}]", value=row, expected="ages 0..100")
+            raise RateRangeError(
+                file, line=ln, column=f"by_age[{i}]", value=row, expected="ages 0..100"
+            )
         m = _number(row[2], file, ln, f"by_age[{i}].men")
         f = _number(row[3], file, ln, f"by_age[{i}].women")
         for v, col in ((m, "men"), (f, "women")):
@@ -624,7 +626,10 @@ def parse_catalogue(text: str, file: str = "<catalogue>") -> Catalogue:
     data = _load(text, file)
     if not isinstance(data, dict) or "services" not in data:
         raise ServiceCatalogueError(
-            file, line=1, reason="not a service catalogue", expected="top-level keys sources, services"
+            file,
+            line=1,
+            reason="not a service catalogue",
+            expected="top-level keys sources, services",
         )
     raw_sources = data.get("sources")
     if not isinstance(raw_sources, dict) or not raw_sources:
@@ -639,7 +644,9 @@ def parse_catalogue(text: str, file: str = "<catalogue>") -> Catalogue:
     for key, s in raw_sources.items():
         sl = _line(s, _line(raw_sources))
         if not isinstance(s, dict):
-            raise ServiceCatalogueError(file, line=sl, column=key, expected="title, publisher, year, url")
+            raise ServiceCatalogueError(
+                file, line=sl, column=key, expected="title, publisher, year, url"
+            )
         for need in ("title", "publisher", "year", "url"):
             if not s.get(need):
                 raise ServiceCatalogueError(
@@ -650,7 +657,9 @@ def parse_catalogue(text: str, file: str = "<catalogue>") -> Catalogue:
         )
     raw_services = data["services"]
     if not isinstance(raw_services, dict) or not raw_services:
-        raise ServiceCatalogueError(file, line=_line(raw_services, 1), column="services", expected="services")
+        raise ServiceCatalogueError(
+            file, line=_line(raw_services, 1), column="services", expected="services"
+        )
     services = {str(n): _service(str(n), s, file, sources) for n, s in raw_services.items()}
     return Catalogue(sources, services, file)
 
@@ -719,7 +728,9 @@ def overrides_from_pairs(
         pname, _, measure = pname.partition(".")
         if not sep or not dot or not pname:
             raise ServiceCatalogueError(
-                source, value=pair, expected="SERVICE.PARAMETER[@REGION]=VALUE, e.g. kita.quota@15=0.9"
+                source,
+                value=pair,
+                expected="SERVICE.PARAMETER[@REGION]=VALUE, e.g. kita.quota@15=0.9",
             )
         spec = cat.service(name.strip())
         pspec = _param_spec(spec.kind, pname.strip(), source, None, name)
@@ -738,5 +749,7 @@ def overrides_from_pairs(
                 )
         except ValueError:
             raise ServiceCatalogueError(source, value=pair, expected="a number") from None
-        cat = cat.with_entries(spec.name, pname.strip(), [param_entry(raw, pspec, source, None, None)])
+        cat = cat.with_entries(
+            spec.name, pname.strip(), [param_entry(raw, pspec, source, None, None)]
+        )
     return cat

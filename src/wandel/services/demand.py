@@ -193,7 +193,9 @@ class _Level:
 class _Accumulator:
     """Turns population chunks into measures, quantiles, parent sums and crossings."""
 
-    def __init__(self, plans: Sequence[ServicePlan], grid: Grid, parents: Parents, n_draws: int) -> None:
+    def __init__(
+        self, plans: Sequence[ServicePlan], grid: Grid, parents: Parents, n_draws: int
+    ) -> None:
         self.plans = list(plans)
         self.grid = grid
         self.n_draws = n_draws
@@ -275,9 +277,7 @@ class _Accumulator:
             (m.service, m.name): buf[i] for i, m in enumerate(self.zone_measures)
         }
         for p in self.plans:
-            for m in p.measures:
-                if m.how == "ratio" and (p.name, m.num) in vals and (p.name, m.den) in vals:
-                    vals[(p.name, m.name)] = _ratio(vals[(p.name, m.num)], vals[(p.name, m.den)])
+            _add_ratios(p, vals)
         q = {k: _quantiles(v) for k, v in vals.items()}
         crossings = [
             _crossed(vals[(th.service, th.measure)], th.op, th.bound[:, zi])
@@ -295,7 +295,10 @@ class _Accumulator:
         for zi, q, crossed in self.zone_out:
             frames.append(self._frame("zone", zones[zi], q))
             ths = [th for p in self.plans for th in p.thresholds if (th.service, th.measure) in q]
-            cross += [self._cross_frame("zone", zones[zi], th, c) for th, c in zip(ths, crossed, strict=True)]
+            cross += [
+                self._cross_frame("zone", zones[zi], th, c)
+                for th, c in zip(ths, crossed, strict=True)
+            ]
         net = self._network()
         if net:
             frames.append(self._frame("zone", zones, {k: _quantiles(v) for k, v in net.items()}))
@@ -306,8 +309,16 @@ class _Accumulator:
                         cross.append(self._cross_frame("zone", zones, th, c))
         for level, lv in self.levels.items():
             vals = self._parent_values(level, lv)
-            frames.append(self._frame(level, np.asarray(lv.codes), {k: _quantiles(v) for k, v in vals.items()}))
-            first = {c: int(np.flatnonzero(lv.onehot[:, j])[0]) for j, c in enumerate(lv.codes) if lv.onehot[:, j].any()}
+            frames.append(
+                self._frame(
+                    level, np.asarray(lv.codes), {k: _quantiles(v) for k, v in vals.items()}
+                )
+            )
+            first = {
+                c: int(np.flatnonzero(lv.onehot[:, j])[0])
+                for j, c in enumerate(lv.codes)
+                if lv.onehot[:, j].any()
+            }
             idx = np.array([first.get(c, 0) for c in lv.codes], dtype=np.intp)
             for p in self.plans:
                 for th in p.thresholds:
@@ -328,7 +339,7 @@ class _Accumulator:
                 val = reach.apply(full)
                 out[(p.name, name)] = val
                 for m in p.measures:
-                    if m.how == "ratio" and m.num == name and m.den in p.constants:
+                    if m.how == "ratio" and m.num == name and m.den and m.den in p.constants:
                         den = np.broadcast_to(p.constants[m.den][:, :, None], val.shape)
                         out[(p.name, m.name)] = _ratio(val, den)
         return out
@@ -348,13 +359,13 @@ class _Accumulator:
                     if code in by_level[level]:
                         arr[:, j, :] = by_level[level][code][:, None]
                 vals[(p.name, name)] = arr
-            for m in p.measures:
-                if m.how == "ratio" and (p.name, m.num) in vals and (p.name, m.den) in vals:
-                    vals[(p.name, m.name)] = _ratio(vals[(p.name, m.num)], vals[(p.name, m.den)])
+            _add_ratios(p, vals)
         return vals
 
     # -- frames -------------------------------------------------------------------------------
-    def _frame(self, level: str, codes: npt.NDArray[np.str_], q: Mapping[tuple[str, str], Array]) -> pd.DataFrame:
+    def _frame(
+        self, level: str, codes: npt.NDArray[np.str_], q: Mapping[tuple[str, str], Array]
+    ) -> pd.DataFrame:
         units = {(m.service, m.name): m.unit for p in self.plans for m in p.measures}
         years = np.asarray(self.grid.years)
         parts = []
@@ -379,7 +390,9 @@ class _Accumulator:
             return pd.DataFrame()
         return pd.concat(parts, ignore_index=True)
 
-    def _cross_frame(self, level: str, codes: npt.NDArray[np.str_], th: Threshold, p: Array) -> pd.DataFrame:
+    def _cross_frame(
+        self, level: str, codes: npt.NDArray[np.str_], th: Threshold, p: Array
+    ) -> pd.DataFrame:
         t, n = p.shape
         years = np.asarray(self.grid.years)
         frame = pd.DataFrame(
@@ -408,12 +421,23 @@ def evaluate(
     """
     acc = _Accumulator(plans, grid, Parents(), population.shape[-1])
     zi = np.arange(len(grid.zones), dtype=np.intp)
-    out = {k: v for k, v in acc._measures(population, zi).items() if k[1] in {m.name for p in plans for m in p.measures}}
+    out = {
+        k: v
+        for k, v in acc._measures(population, zi).items()
+        if k[1] in {m.name for p in plans for m in p.measures}
+    }
     for p in plans:
-        for m in p.measures:
-            if m.how == "ratio" and (p.name, m.num) in out and (p.name, m.den) in out:
-                out[(p.name, m.name)] = _ratio(out[(p.name, m.num)], out[(p.name, m.den)])
+        _add_ratios(p, out)
     return out
+
+
+def _add_ratios(plan: ServicePlan, vals: dict[tuple[str, str], Array]) -> None:
+    """Add every ratio of ``plan`` whose parts are in ``vals`` (per draw: ratio of the parts)."""
+    for m in plan.measures:
+        if m.how == "ratio":
+            num, den = m.parts()
+            if num in vals and den in vals:
+                vals[(plan.name, m.name)] = _ratio(vals[num], vals[den])
 
 
 def _ratio(num: Array, den: Array) -> Array:
@@ -444,7 +468,18 @@ def _summary(crossings: pd.DataFrame) -> pd.DataFrame:
     """Per threshold and zone: probability by the last year and first years reaching 10/50/90 %."""
     if crossings.empty:
         return pd.DataFrame(
-            columns=["level", "zone", "service", "measure", "threshold", "op", "p_by_end", "year_p10", "year_p50", "year_p90"]
+            columns=[
+                "level",
+                "zone",
+                "service",
+                "measure",
+                "threshold",
+                "op",
+                "p_by_end",
+                "year_p10",
+                "year_p50",
+                "year_p90",
+            ]
         )
     keys = ["level", "zone", "service", "measure", "threshold", "op"]
     c = crossings.sort_values([*keys, "year"])
@@ -474,7 +509,9 @@ def _run(
     return acc.finish()
 
 
-def zone_chunk_size(plans: Sequence[ServicePlan], years: int, draws: int, chunking: Chunking) -> int:
+def zone_chunk_size(
+    plans: Sequence[ServicePlan], years: int, draws: int, chunking: Chunking
+) -> int:
     """Zones per chunk so that one chunk's measure buffer stays within ``chunking.budget_mb``."""
     n = sum(1 for p in plans for m in p.measures if m.how in ("sum", "zone")) or 1
     per_zone = n * years * max(draws, 1) * 8 / 1e6
@@ -559,8 +596,15 @@ def service_demand(
         fig["unit"] = [units[(s, m)] for s, m in zip(fig["service"], fig["measure"], strict=True)]
     cols = [*keys, "unit", "value", *_QCOLS]
     order = {lv: i for i, lv in enumerate(["zone", *parents.levels])}
-    fig = fig[cols].sort_values(["service", "measure", "level", "zone", "year"], key=lambda s: s.map(order) if s.name == "level" else s)
-    cross = cross.sort_values(["service", "threshold", "level", "zone", "year"]) if not cross.empty else cross
+    fig = fig[cols].sort_values(
+        ["service", "measure", "level", "zone", "year"],
+        key=lambda s: s.map(order) if s.name == "level" else s,
+    )
+    cross = (
+        cross.sort_values(["service", "threshold", "level", "zone", "year"])
+        if not cross.empty
+        else cross
+    )
     missing = tuple(m for p in plans for m in p.missing)
     notes = tuple(dict.fromkeys(n for p in plans for n in p.notes))
     return ServiceResult(

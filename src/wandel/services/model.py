@@ -35,8 +35,8 @@ from wandel.services.rules import classes_needed, min_cohort, pupils_whole
 
 __all__ = [
     "Measure",
-    "Reach",
     "MissingParam",
+    "Reach",
     "ServiceInputs",
     "ServicePlan",
     "Threshold",
@@ -67,6 +67,12 @@ class Measure:
     how: How = "sum"
     num: str | None = None
     den: str | None = None
+
+    def parts(self) -> tuple[tuple[str, str], tuple[str, str]]:
+        """Keys ``(service, measure)`` of a ratio's numerator and denominator."""
+        if self.num is None or self.den is None:
+            raise ValueError(f"{self.service}.{self.name} is no ratio")
+        return (self.service, self.num), (self.service, self.den)
 
 
 @dataclass(frozen=True)
@@ -177,7 +183,7 @@ def required_breaks(cat: Catalogue, names: Sequence[str], grid: Grid) -> tuple[i
             out |= _age_bounds(entries)
             if spec.kind == "labour" and pname in ("entrant_ages", "leaver_ages"):
                 for e in entries:
-                    out |= {int(v) for v in e.value} if isinstance(e.value, tuple) else set()  # type: ignore[union-attr]
+                    out |= {int(v) for v in e.value} if isinstance(e.value, tuple) else set()
         if spec.kind == "fire":
             lo, _ = grid.scalar(cat, name, "min_age")
             hi, _ = grid.scalar(cat, name, "max_age")
@@ -194,15 +200,19 @@ def required_breaks(cat: Catalogue, names: Sequence[str], grid: Grid) -> tuple[i
 def _missing(
     service: str, measure: str, parameter: str, values: Array, grid: Grid
 ) -> list[MissingParam]:
-    bad = ~np.isfinite(values)
+    bad = np.asarray(~np.isfinite(values))
     if values.ndim > 2:
-        bad = bad.reshape(*values.shape[:2], -1).any(axis=2)
+        bad = np.asarray(bad.reshape(*values.shape[:2], -1).any(axis=2))
     if not bad.any():
         return []
     zones = np.asarray(grid.zones)
     regions = sorted({z[:2] for z in zones[bad.any(axis=0)]})
     years = np.asarray(grid.years)[bad.any(axis=1)]
-    return [MissingParam(service, measure, parameter, tuple(regions), (int(years.min()), int(years.max())))]
+    return [
+        MissingParam(
+            service, measure, parameter, tuple(regions), (int(years.min()), int(years.max()))
+        )
+    ]
 
 
 def _band(grid: Grid, a: int, b: int) -> Array:
@@ -216,14 +226,14 @@ def _w_scaled(scale: Array, mask: Array) -> Weights:
 
     def w(zi: IntArray) -> Array:
         s = scale[:, zi]
-        return np.broadcast_to(s[:, :, None, None] * mask[None, None, None, :], (*s.shape, 2, len(mask)))
+        return np.broadcast_to(
+            s[:, :, None, None] * mask[None, None, None, :], (*s.shape, 2, len(mask))
+        )
 
     return w
 
 
-def _capacity(
-    grid: Grid, inputs: ServiceInputs, service: str
-) -> Array | None:
+def _capacity(grid: Grid, inputs: ServiceInputs, service: str) -> Array | None:
     cap = inputs.capacity.get(service)
     if not cap:
         return None
@@ -288,7 +298,9 @@ class _Build:
     network: dict[str, tuple[str, Reach]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
-    def add(self, name: str, unit: str, how: How = "sum", num: str | None = None, den: str | None = None) -> None:
+    def add(
+        self, name: str, unit: str, how: How = "sum", num: str | None = None, den: str | None = None
+    ) -> None:
         self.measures.append(Measure(self.name, name, unit, how, num, den))
 
 
@@ -308,7 +320,9 @@ def _quota(cat: Catalogue, grid: Grid, b: _Build, inputs: ServiceInputs) -> None
         b.constants["capacity"] = cap
         b.add("capacity", "places")
         b.add("utilisation", "ratio", "ratio", "places", "capacity")
-        b.thresholds.append(Threshold(b.name, "utilisation", "over_capacity", ">", np.ones(grid.shape)))
+        b.thresholds.append(
+            Threshold(b.name, "utilisation", "over_capacity", ">", np.ones(grid.shape))
+        )
 
 
 def _school(cat: Catalogue, grid: Grid, b: _Build, inputs: ServiceInputs) -> None:
@@ -354,7 +368,9 @@ def _school(cat: Catalogue, grid: Grid, b: _Build, inputs: ServiceInputs) -> Non
         b.constants["capacity"] = cap
         b.add("capacity", "persons")
         b.add("utilisation", "ratio", "ratio", "pupils", "capacity")
-        b.thresholds.append(Threshold(b.name, "utilisation", "over_capacity", ">", np.ones(grid.shape)))
+        b.thresholds.append(
+            Threshold(b.name, "utilisation", "over_capacity", ">", np.ones(grid.shape))
+        )
 
 
 def _care(cat: Catalogue, grid: Grid, b: _Build, inputs: ServiceInputs) -> None:
@@ -376,7 +392,9 @@ def _care(cat: Catalogue, grid: Grid, b: _Build, inputs: ServiceInputs) -> None:
             share, ent = grid.by_sex(cat, b.name, f"type_share_{c}")
             b.entries += ent
             fac[..., ci] = share
-        b.notes.append("Pflege: no Pflegestatistik in the store: national Pflegequoten and type shares")
+        b.notes.append(
+            "Pflege: no Pflegestatistik in the store: national Pflegequoten and type shares"
+        )
     for ci, c in enumerate(CARE_TYPES):
         m = CARE_MEASURES[c]
         b.add(m, "persons")
@@ -528,15 +546,16 @@ class Reach:
         if self.tt is None:
             out[finite_t] = src[finite_t]
             return out
-        gaps = (~np.isfinite(src)).any(axis=2).astype(np.float64)
+        gaps: Array = np.asarray((~np.isfinite(src)).any(axis=2), dtype=np.float64)
         clean = np.nan_to_num(src)
-        rows, idx = np.unique(np.nan_to_num(self.tmin, nan=-1.0), axis=0, return_inverse=True)
+        rows, inverse = np.unique(np.nan_to_num(self.tmin, nan=-1.0), axis=0, return_inverse=True)
+        idx = np.asarray(inverse).ravel()
         tt = np.nan_to_num(self.tt, nan=np.inf)
         for k, row in enumerate(rows):
             r = sparse.csr_matrix((tt <= row[None, :]).astype(np.float64)).T.tocsr()
-            for t in np.flatnonzero(idx.ravel() == k):
-                val = r @ clean[t]
-                val[(r @ gaps[t]) > 0] = np.nan
+            for t in np.flatnonzero(idx == k):
+                val = np.asarray(r @ clean[t], dtype=np.float64)
+                val[np.asarray(r @ gaps[t]) > 0] = np.nan
                 out[t] = val
         out[~finite_t] = np.nan
         return out
@@ -547,8 +566,10 @@ def _households(cat: Catalogue, grid: Grid, b: _Build, inputs: ServiceInputs) ->
     size, u2 = grid.scalar(cat, b.name, "household_size")
     b.entries += u1 + u2
     allages = np.ones(len(age_groups(grid.breaks)))
-    use_head = np.isfinite(head).all(axis=(2, 3))  # a zone-year with headship rates uses them
-    b.missing += _missing(b.name, "households", "household_size", np.where(use_head, 1.0, size), grid)
+    use_head = np.asarray(np.isfinite(head).all(axis=(2, 3)))  # zone-years with headship rates
+    b.missing += _missing(
+        b.name, "households", "household_size", np.where(use_head, 1.0, size), grid
+    )
     b.add("households", "households")
 
     def w(zi: IntArray) -> Array:

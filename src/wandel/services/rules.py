@@ -72,7 +72,9 @@ def min_cohort(
     return first + extra
 
 
-def versorgungsgrad(gps: npt.ArrayLike, population: npt.ArrayLike, inhabitants_per_gp: npt.ArrayLike) -> Array:
+def versorgungsgrad(
+    gps: npt.ArrayLike, population: npt.ArrayLike, inhabitants_per_gp: npt.ArrayLike
+) -> Array:
     """Versorgungsgrad of a planning area: GPs present / GPs the Verhältniszahl asks for.
 
     ``VG = gps / (population / inhabitants_per_gp)``. The Bedarfsplanungs-Richtlinie calls an area
@@ -86,7 +88,9 @@ def versorgungsgrad(gps: npt.ArrayLike, population: npt.ArrayLike, inhabitants_p
     >>> round(float(versorgungsgrad(12, 24_495, 1_633)), 3)
     0.8
     """
-    need = np.asarray(population, dtype=np.float64) / np.asarray(inhabitants_per_gp, dtype=np.float64)
+    need = np.asarray(population, dtype=np.float64) / np.asarray(
+        inhabitants_per_gp, dtype=np.float64
+    )
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.asarray(gps, dtype=np.float64) / need
 
@@ -102,4 +106,6 @@ def readiness(crew_available: npt.ArrayLike, crew_required: npt.ArrayLike) -> Ar
     [0.5, 1.0, 1.5]
     """
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.asarray(crew_available, dtype=np.float64) / np.asarray(crew_required, dtype=np.float64)
+        return np.asarray(crew_available, dtype=np.float64) / np.asarray(
+            crew_required, dtype=np.float64
+        )

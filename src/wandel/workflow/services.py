@@ -44,7 +44,7 @@ from wandel.services import (
     service_demand,
     shipped_catalogue,
 )
-from wandel.services.care import CARE_TYPES, CareCalibration, calibrate_care, calibration_years
+from wandel.services.care import CareCalibration, calibrate_care, calibration_years
 from wandel.services.catalogue import overrides_from_pairs, parse_catalogue, parse_overrides
 
 __all__ = [
@@ -150,7 +150,9 @@ def read_table(path: Path, key: str, value: str, *, numeric: bool = True) -> dic
         if not k:
             raise InputFormatError(rec.file, line=line, column=key, value=row[ik], expected="a key")
         if k in out:
-            raise DuplicateKeyError(rec.file, line=line, column=key, value=k, expected="each key once")
+            raise DuplicateKeyError(
+                rec.file, line=line, column=key, value=k, expected="each key once"
+            )
         raw = row[iv].strip()
         if numeric:
             try:
@@ -160,11 +162,15 @@ def read_table(path: Path, key: str, value: str, *, numeric: bool = True) -> dic
                     rec.file, line=line, column=value, value=raw, expected="a number >= 0"
                 ) from None
             if not np.isfinite(v) or v < 0:
-                raise InputFormatError(rec.file, line=line, column=value, value=raw, expected="a number >= 0")
+                raise InputFormatError(
+                    rec.file, line=line, column=value, value=raw, expected="a number >= 0"
+                )
             out[k] = v
         else:
             if not raw:
-                raise InputFormatError(rec.file, line=line, column=value, value=raw, expected="a value")
+                raise InputFormatError(
+                    rec.file, line=line, column=value, value=raw, expected="a value"
+                )
             out[k] = raw
     return out
 
@@ -181,7 +187,10 @@ def read_travel_times(path: Path, zones: Sequence[str]) -> Array:
     for col in ("origin", "destination", tcol):
         if col not in rec.header:
             raise MissingColumnError(
-                rec.file, line=1, column=col, value=",".join(rec.header),
+                rec.file,
+                line=1,
+                column=col,
+                value=",".join(rec.header),
                 expected="origin,destination,travel_time_min",
             )
     io_, id_, it = (rec.header.index(c) for c in ("origin", "destination", tcol))
@@ -192,9 +201,13 @@ def read_travel_times(path: Path, zones: Sequence[str]) -> Array:
         try:
             t = float(raw.replace(",", ".")) if rec.delimiter == ";" else float(raw)
         except ValueError:
-            raise InputFormatError(rec.file, line=line, column=tcol, value=raw, expected="minutes") from None
+            raise InputFormatError(
+                rec.file, line=line, column=tcol, value=raw, expected="minutes"
+            ) from None
         if t < 0 or np.isnan(t):
-            raise InputFormatError(rec.file, line=line, column=tcol, value=raw, expected="minutes >= 0")
+            raise InputFormatError(
+                rec.file, line=line, column=tcol, value=raw, expected="minutes >= 0"
+            )
         if o in pos and d in pos:
             out[pos[o], pos[d]] = t
     np.fill_diagonal(out, np.where(np.isnan(np.diag(out)), 0.0, np.diag(out)))
@@ -229,7 +242,9 @@ def facility_capacity(
         f = facilities[facilities["kind"].isin(kinds)] if kinds else facilities.iloc[0:0]
         if f.empty:
             continue
-        f = f.assign(_after=f["year"].astype(int) > base_year).sort_values(["facility_id", "_after", "year"])
+        f = f.assign(_after=f["year"].astype(int) > base_year).sort_values(
+            ["facility_id", "_after", "year"]
+        )
         last = f[~f["_after"]].groupby("facility_id").tail(1)
         rest = f[~f["facility_id"].isin(last["facility_id"])].groupby("facility_id").head(1)
         f = pd.concat([last, rest])
@@ -319,7 +334,9 @@ def _care_inputs(
     for y in years:
         pops[y], got = kreis_population(tables, kreise, y, totals if y == start_year else None)
         if got != y:
-            notes.append(f"Pflege: calibration on the Pflegestatistik {y} uses the population of {got}")
+            notes.append(
+                f"Pflege: calibration on the Pflegestatistik {y} uses the population of {got}"
+            )
     single = Grid(tuple(kreise), (start_year,), tuple(range(101)))
 
     def rate_for(k: str, y: int) -> Array:
@@ -332,7 +349,9 @@ def _care_inputs(
         return np.array(e.by_sex if e is not None and e.by_sex else (np.nan, np.nan))
 
     cal = calibrate_care(rows, pops, rate_for, share, years, kreise)
-    last = cal.factors[(cal.factors["year"] == years[-1]) & (cal.factors["care_type"] == "residential")]
+    last = cal.factors[
+        (cal.factors["year"] == years[-1]) & (cal.factors["care_type"] == "residential")
+    ]
     places = last.groupby("kreis")["observed"].sum(min_count=2).dropna()
     return cal, {str(k): float(v) for k, v in places.items()}, (*cal.notes, *notes)
 
@@ -348,7 +367,8 @@ def _parents(zones: Sequence[str], all_gemeinden: set[str], mb: Mapping[str, obj
     lands = {z[:2] for z in zs}
     prefix = 8 if all(len(z) == 8 for z in zs) else 5
     full_l = {
-        land for land in lands
+        land
+        for land in lands
         if {g[:prefix] for g in all_gemeinden if g[:2] == land} <= {z[:prefix] for z in zs}
     }
     levels["land"] = tuple(z[:2] if z[:2] in full_l else "" for z in zs)
@@ -391,17 +411,27 @@ def _service_inputs(
     totals: pd.DataFrame | None = None,
 ) -> tuple[ServiceInputs, dict[str, object], tuple[str, ...]]:
     notes: list[str] = []
-    capacity = facility_capacity(store_data["facilities"], store_data["boundaries"], cat, names, start)
-    cal, places, care_notes = (None, {}, ())
+    capacity = facility_capacity(
+        store_data["facilities"], store_data["boundaries"], cat, names, start
+    )
+    cal: CareCalibration | None = None
+    places: dict[str, float] = {}
+    care_notes: tuple[str, ...] = ()
     if "pflege" in names:
         cal, places, care_notes = _care_inputs(
             tables, store_data["care"], cat, zones, start, req.trend, totals
         )
     notes += care_notes
-    mb = read_table(req.mittelbereiche, "zone", "mittelbereich", numeric=False) if req.mittelbereiche else {}
+    mb = (
+        read_table(req.mittelbereiche, "zone", "mittelbereich", numeric=False)
+        if req.mittelbereiche
+        else {}
+    )
     supply = read_table(req.gp_supply, "mittelbereich", "gps") if req.gp_supply else {}
     if supply and not mb:
-        raise WandelError("--gp-supply is given per Mittelbereich: give --mittelbereiche (zone,mittelbereich) too")
+        raise WandelError(
+            "--gp-supply is given per Mittelbereich: give --mittelbereiche (zone,mittelbereich) too"
+        )
     members = read_table(req.fire_members, "zone", "members") if req.fire_members else {}
     dwell = read_table(req.dwellings, "zone", "dwellings") if req.dwellings else {}
     reach = read_travel_times(req.travel_times, zones) if req.travel_times else None
@@ -457,7 +487,9 @@ def services_from_store(
     inputs = build_inputs(tables, zones, req.base_year)  # type: ignore[arg-type]
     start = inputs.start_year
     if req.until <= start:
-        raise WandelError(f"--until ({req.until}) must lie after the base population year ({start})")
+        raise WandelError(
+            f"--until ({req.until}) must lie after the base population year ({start})"
+        )
     provisional = Grid(tuple(inputs.zones), tuple(range(start, req.until + 1)), (0,))
     grid = Grid(provisional.zones, provisional.years, required_breaks(cat, names, provisional))
     gt = gemeinde_totals(tables.until(start), start)  # type: ignore[attr-defined]
@@ -466,7 +498,10 @@ def services_from_store(
     all_gem = set(gt["zone"].astype(str))
     parents = _parents(grid.zones, all_gem, mb)
     pop = inputs.base.population
-    classes = {z: size_class(float(v)) for z, v in zip(inputs.zones, pop.sum(("sex", "age")).values, strict=True)}
+    classes = {
+        z: size_class(float(v))
+        for z, v in zip(inputs.zones, pop.sum(("sex", "age")).values, strict=True)
+    }
     groups = _groups(inputs, classes, req.draws, req.seed)
     figs, ths, crs = [], [], []
     all_notes: list[str] = [*notes, *inputs.notes()]
@@ -475,21 +510,34 @@ def services_from_store(
         rates, sc_notes = scenario_rates(inputs, scenario, req.until)  # type: ignore[arg-type]
         all_notes += sc_notes
         result = service_demand(
-            pop, rates, base_year=start, until=req.until, plans=plans, grid=grid,
-            parents=parents, groups=groups, chunking=req.chunking, on_chunk=on_chunk,
+            pop,
+            rates,
+            base_year=start,
+            until=req.until,
+            plans=plans,
+            grid=grid,
+            parents=parents,
+            groups=groups,
+            chunking=req.chunking,
+            on_chunk=on_chunk,
         )
         figs.append(result.figures.assign(scenario=sc_name))
         ths.append(result.thresholds.assign(scenario=sc_name))
         crs.append(result.crossings.assign(scenario=sc_name))
     assert result is not None
     all_notes += [*result.notes, *(m.text() for m in result.missing)]
-    zone_names = dict(zip(data["zones"]["zone"].astype(str), data["zones"]["name"].astype(str), strict=True))
+    zone_names = dict(
+        zip(data["zones"]["zone"].astype(str), data["zones"]["name"].astype(str), strict=True)
+    )
     note = source_note(cat, plans, provenance, req, start, tuple(dict.fromkeys(all_notes)))
     return ServicesRun(
         figures=_front(pd.concat(figs, ignore_index=True)),
         thresholds=_front(pd.concat(ths, ignore_index=True)),
         crossings=_front(pd.concat(crs, ignore_index=True)),
-        names={z: zone_names.get(z, z) for z in (*grid.zones, *(c for lv in parents.levels.values() for c in lv if c))},
+        names={
+            z: zone_names.get(z, z)
+            for z in (*grid.zones, *(c for lv in parents.levels.values() for c in lv if c))
+        },
         services=names,
         start_year=start,
         until=req.until,
@@ -565,7 +613,11 @@ def _labelled(frame: pd.DataFrame, names: Mapping[str, str], lang: str | None) -
 
     texts = catalogue()
     out = frame.copy()
-    out.insert(out.columns.get_loc("zone") + 1, "name", out["zone"].astype(str).map(lambda z: names.get(z, z)))
+    out.insert(
+        out.columns.get_loc("zone") + 1,
+        "name",
+        out["zone"].astype(str).map(lambda z: names.get(z, z)),
+    )
     if "measure" in out.columns:
 
         def label(m: str) -> str:
@@ -576,7 +628,9 @@ def _labelled(frame: pd.DataFrame, names: Mapping[str, str], lang: str | None) -
 
         out.insert(out.columns.get_loc("measure") + 1, "label", out["measure"].map(label))
     if "unit" in out.columns:
-        out["unit"] = out["unit"].map(lambda u: tr(f"services.unit.{u}", lang) if f"services.unit.{u}" in texts else u)
+        out["unit"] = out["unit"].map(
+            lambda u: tr(f"services.unit.{u}", lang) if f"services.unit.{u}" in texts else u
+        )
     cols = {c: tr(f"services.col.{c}", lang) for c in out.columns if f"services.col.{c}" in texts}
     return out.rename(columns=cols)
 
@@ -597,7 +651,10 @@ def _gpkg_frame(run: ServicesRun, boundaries: pd.DataFrame) -> object | None:
     cols: dict[str, pd.Series] = {"zone": zones, "name": zones.map(lambda z: run.names.get(z, z))}
     for (svc, m), g in f.groupby(["service", "measure"], sort=True):
         g = g.set_index("zone")
-        for year, what in ((run.start_year, ("value",)), (run.until, ("value", "q10", "q50", "q90"))):
+        for year, what in (
+            (run.start_year, ("value",)),
+            (run.until, ("value", "q10", "q50", "q90")),
+        ):
             gy = g[g["year"] == year]
             for c in what:
                 cols[f"{svc}_{m}_{year}{'' if c == 'value' else '_' + c}"] = zones.map(gy[c])
@@ -607,7 +664,8 @@ def _gpkg_frame(run: ServicesRun, boundaries: pd.DataFrame) -> object | None:
     if wide.empty:
         return None
     geom = shapely.from_wkb([bytes(geo.loc[z, "geometry"]) for z in wide["zone"]])
-    return gpd.GeoDataFrame(wide, geometry=geom, crs=str(b["crs"].iloc[0]))
+    out: object = gpd.GeoDataFrame(wide, geometry=geom, crs=str(b["crs"].iloc[0]))
+    return out
 
 
 def write_services(
@@ -627,8 +685,8 @@ def write_services(
     made in a temporary folder and moved into place only when all are complete.
     """
     from wandel.i18n import tr
-    from wandel.reports.exports import write_csv, write_gpkg, write_xlsx
     from wandel.reports.charts import save
+    from wandel.reports.exports import write_csv, write_gpkg, write_xlsx
     from wandel.reports.service_charts import service_fan_chart
 
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -636,14 +694,22 @@ def write_services(
     stage = Path(tempfile.mkdtemp(prefix=".wandel-services-", dir=out_dir))
     try:
         made: list[Path] = []
-        rounded = run.figures.round({c: 6 for c in ("value", "q025", "q10", "q50", "q90", "q975")})
+        rounded = run.figures.round(
+            dict.fromkeys(("value", "q025", "q10", "q50", "q90", "q975"), 6)
+        )
         figs = _labelled(rounded, run.names, lang)
         ths = _labelled(run.thresholds, run.names, lang)
         made += write_csv(figs, stage / f"{stem}.csv", dialect="de", source_note=note)
         made += write_csv(rounded, stage / f"{stem}_rfc4180.csv", dialect="rfc", source_note=note)
         made += write_csv(ths, stage / f"{stem}_schwellen.csv", dialect="de", source_note=note)
-        made += write_csv(run.thresholds, stage / f"{stem}_schwellen_rfc4180.csv", dialect="rfc", source_note=note)
-        sheets = {"Kennzahlen": figs, "Schwellen": ths, "Schwellen_je_Jahr": _labelled(run.crossings, run.names, lang)}
+        made += write_csv(
+            run.thresholds, stage / f"{stem}_schwellen_rfc4180.csv", dialect="rfc", source_note=note
+        )
+        sheets = {
+            "Kennzahlen": figs,
+            "Schwellen": ths,
+            "Schwellen_je_Jahr": _labelled(run.crossings, run.names, lang),
+        }
         made.append(write_xlsx(sheets, stage / f"{stem}.xlsx", source_note=note))
         gdf = _gpkg_frame(run, boundaries) if boundaries is not None else None
         if gdf is not None:
@@ -670,7 +736,15 @@ def _file_mode() -> int:
     return 0o666 & ~umask
 
 
-def _charts(run: ServicesRun, stage: Path, stem: str, lang: str | None, chart: Callable[..., object], save: Callable[..., Path], tr: Callable[..., str]) -> list[Path]:
+def _charts(
+    run: ServicesRun,
+    stage: Path,
+    stem: str,
+    lang: str | None,
+    chart: Callable[..., object],
+    save: Callable[..., Path],
+    tr: Callable[..., str],
+) -> list[Path]:
     from wandel.services import shipped_catalogue
 
     kinds = {n: s.kind for n, s in shipped_catalogue().services.items()}
@@ -691,7 +765,9 @@ def _charts(run: ServicesRun, stage: Path, stem: str, lang: str | None, chart: C
     return made
 
 
-def run_services_demo(db: Path, out_dir: Path, zones: Sequence[str], draws: int, until: int = 2040) -> list[Path]:
+def run_services_demo(
+    db: Path, out_dir: Path, zones: Sequence[str], draws: int, until: int = 2040
+) -> list[Path]:
     """The services part of ``make demo``: every service with sourced figures for ``zones`` (the
     seed towns) from the latest Gemeindeverzeichnis year to ``until`` with ``draws`` draws; files
     ``dienste_seed_*`` in ``out_dir``. Services or measures whose figures no source gives are left
@@ -704,6 +780,8 @@ def run_services_demo(db: Path, out_dir: Path, zones: Sequence[str], draws: int,
         boundaries = store.table("boundaries", "level = 'gemeinde'")
     gem = year_end_totals(pop, 8)
     base_year = int(gem.loc[gem["sex"].isin(["m", "f"]), "year"].max())
-    req = ServicesRequest(zones=tuple(zones), base_year=base_year, until=until, draws=draws, seed=2040)
+    req = ServicesRequest(
+        zones=tuple(zones), base_year=base_year, until=until, draws=draws, seed=2040
+    )
     run = services_from_store(db, req)
     return write_services(run, out_dir, stem="dienste_seed", boundaries=boundaries)
