@@ -3,6 +3,7 @@ Pflegevorausberechnung, facilities, user tables, the CLI and its files."""
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -344,3 +345,66 @@ def test_scenarios_give_a_cost_path_each(demo_db: Path, tmp_path: Path) -> None:
         (f["measure"] == "places") & (f["scenario"] == "basis") & (f["level"] == "zone")
     ].set_index("year")["value"]
     assert np.allclose(cost["basis"].to_numpy(), places.to_numpy() * 11000)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "zone,members\n15087220,12\n15087220,14\n",
+            "line 3, column zone: found '15087220'; expected each key once",
+        ),
+        (
+            "zone,members\n15087220,-3\n",
+            "line 2, column members: found '-3'; expected a number >= 0",
+        ),
+        ("zone,members\n15087220,viele\n", "line 2, column members"),
+        ("zone,mitglieder\n15087220,12\n", "column members"),
+    ],
+)
+def test_user_tables_are_checked_with_file_line_and_column(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    from wandel.errors import InputFormatError
+    from wandel.workflow.services import read_table
+
+    p = tmp_path / "members.csv"
+    p.write_text(text, encoding="utf-8")
+    with pytest.raises(InputFormatError, match=re.escape(message)):
+        read_table(p, "zone", "members")
+
+
+def test_travel_times_as_wandel_access_writes_them(tmp_path: Path) -> None:
+    from wandel.errors import InputFormatError
+    from wandel.workflow.services import read_travel_times
+
+    p = tmp_path / "m.csv"
+    p.write_text("origin;destination;travel_time_min\n15087220;15087130;10,5\n", encoding="utf-8")
+    m = read_travel_times(p, ["15087220", "15087130"])
+    assert m[0, 1] == 10.5
+    assert m[0, 0] == 0.0
+    assert np.isnan(m[1, 0])
+    p.write_text("origin,destination,travel_time_min\n15087220,15087130,-1\n", encoding="utf-8")
+    with pytest.raises(InputFormatError, match="line 2"):
+        read_travel_times(p, ["15087220", "15087130"])
+
+
+def test_exports_defuse_formula_like_text(tmp_path: Path) -> None:
+    from openpyxl import load_workbook
+
+    from wandel.reports.exports import write_csv, write_xlsx
+
+    f = pd.DataFrame(
+        {"mittelbereich": ['=HYPERLINK("http://x")', "Hettstedt"], "wert": [-1.5, 2.0]}
+    )
+    write_xlsx({"Kennzahlen": f}, tmp_path / "a.xlsx", source_note="Quelle: Test")
+    ws = load_workbook(tmp_path / "a.xlsx")["Kennzahlen"]
+    assert ws["A2"].value == '\'=HYPERLINK("http://x")'
+    assert ws["A2"].data_type == "s"
+    assert ws["B2"].value == -1.5  # numbers stay numbers, a minus sign is not defused
+    csv_path, note = write_csv(f, tmp_path / "a.csv", dialect="de", source_note="Quelle: Test")
+    assert (
+        csv_path.read_text(encoding="utf-8-sig").splitlines()[1]
+        == '"\'=HYPERLINK(""http://x"")";-1,5'
+    )
+    assert note.read_text(encoding="utf-8") == "Quelle: Test\n"
