@@ -449,3 +449,15 @@ def test_bands_are_ordered_and_the_base_year_is_certain() -> None:
     assert np.allclose(base["value"], base["q50"])
     late = f[(f["year"] == 2030) & (f["measure"] == "places")]
     assert (late["q975"] > late["q025"]).all()
+
+
+def test_service_figures_is_one_measure_per_zone_and_year() -> None:
+    from wandel.services import service_figures
+
+    f = _run(5, Chunking())
+    t = service_figures(f, "kita", "places")
+    assert list(t.columns) == ["zone", "year", "value", "q025", "q10", "q50", "q90", "q975"]
+    assert len(t) == len(GEM) * 11
+    assert set(t["zone"]) == set(GEM)
+    k = service_figures(f, "kita", "places", level="kreis")
+    assert set(k["zone"]) == {"15087", "15088"}

@@ -618,13 +618,15 @@ def service_demand(
 
 
 def service_figures(
-    result: ServiceResult, service: str, measure: str, level: str = "zone"
+    result: ServiceResult | pd.DataFrame, service: str, measure: str, level: str = "zone"
 ) -> pd.DataFrame:
     """One measure of one service per zone and year: ``zone, year, value, q025 .. q975``.
 
     The table an indicator needs (e.g. ``wandel.compare``: places per child, the year a school
     falls below its minimum): the deterministic value, the median and the bands over the draws.
+    ``result`` is a :class:`ServiceResult` or its ``figures`` table (also the ``figures`` of
+    :class:`wandel.workflow.services.ServicesRun`; pick one ``scenario`` first there).
     """
-    f = result.figures
+    f = result.figures if isinstance(result, ServiceResult) else result
     sel = f[(f["service"] == service) & (f["measure"] == measure) & (f["level"] == level)]
     return sel[["zone", "year", "value", *_QCOLS]].reset_index(drop=True)
