@@ -10,7 +10,9 @@
    becomes one long pandas table (zone, year, sex, age group, draw), merged with the rates of the
    linear services (places, pupils, Pflege by type, households, labour force) and reduced with
    ``groupby(...).sum()`` and ``groupby(...).quantile()``. Wandel's streamed demand on the same
-   zones computes those and more; both times and the ratio are printed, with the peer's peak memory.
+   zones computes those and more; both times (each from opening the store to the quantiles) and the
+   ratio are printed, with the peak memory. The peer's long table has 2.8 M rows per Gemeinde at
+   1,000 draws: 40 Gemeinden do not fit into 23 GB (killed), so the subset is small.
 
 Options: --runs N (default 5), --draws, --years, --subset (zones for the peer), --quick.
 The load average is printed before and after (the machine may be shared).
@@ -28,6 +30,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 PARAMS = (
     # the bench sets the fire-brigade figures no source gives (the CLI would refuse without them)
@@ -67,10 +70,9 @@ def wandel_run(db: Path, zones: tuple[str, ...], years: int, draws: int) -> dict
     return {"wall_s": wall, "rows": float(len(run.figures)), "rss_gb": _rss_gb()}
 
 
-def engine_run(db: Path, zones: tuple[str, ...], years: int, draws: int) -> dict[str, float]:
-    """The engine alone, the same zones, groups and age groups, draws in the same chunks."""
-    from wandel.services import Chunking, Grid, required_breaks, shipped_catalogue
-    from wandel.services.demand import stream_draws
+def _setup(db: Path, zones: tuple[str, ...], years: int, draws: int) -> tuple[Any, ...]:
+    """Projection inputs, catalogue, grid (with the services' age groups) and draw groups."""
+    from wandel.services import Grid, required_breaks, shipped_catalogue
     from wandel.store import Store
     from wandel.workflow.projection import _zones_for, build_inputs, load_tables, size_class
     from wandel.workflow.services import _groups
@@ -81,13 +83,22 @@ def engine_run(db: Path, zones: tuple[str, ...], years: int, draws: int) -> dict
     inputs = build_inputs(tables, zs, 2019)
     cat = shipped_catalogue()
     g0 = Grid(tuple(inputs.zones), tuple(range(2019, 2020 + years)), (0,))
-    breaks = required_breaks(cat, list(cat.services), g0)
+    grid = Grid(g0.zones, g0.years, required_breaks(cat, list(cat.services), g0))
     pop = inputs.base.population
     classes = {
         z: size_class(float(v))
         for z, v in zip(inputs.zones, pop.sum(("sex", "age")).values, strict=True)
     }
-    groups = _groups(inputs, classes, draws, 1)
+    return inputs, cat, grid, pop, _groups(inputs, classes, draws, 1)
+
+
+def engine_run(db: Path, zones: tuple[str, ...], years: int, draws: int) -> dict[str, float]:
+    """The engine alone, the same zones, groups and age groups, draws in the same chunks."""
+    from wandel.services import Chunking
+    from wandel.services.demand import stream_draws
+
+    inputs, _cat, grid, pop, groups = _setup(db, zones, years, draws)
+    breaks = grid.breaks
     t0 = time.perf_counter()
     for _zones, chunks in stream_draws(
         pop,
@@ -109,27 +120,11 @@ def peer_run(db: Path, zones: tuple[str, ...], years: int, draws: int) -> dict[s
     import pandas as pd
 
     from wandel.demography.engine import project
-    from wandel.services import Grid, required_breaks, shipped_catalogue
     from wandel.services._grid import age_groups
-    from wandel.store import Store
-    from wandel.workflow.projection import _zones_for, build_inputs, load_tables, size_class
-    from wandel.workflow.services import _groups
 
-    with Store.open(db, read_only=True) as store:
-        tables = load_tables(store)
-    zs = _zones_for(tables, list(zones), "gemeinde", 2019)
-    inputs = build_inputs(tables, zs, 2019)
-    cat = shipped_catalogue()
-    grid = Grid(tuple(inputs.zones), tuple(range(2019, 2020 + years)), (0,))
-    breaks = required_breaks(cat, list(cat.services), grid)
-    grid = Grid(grid.zones, grid.years, breaks)
-    pop = inputs.base.population
-    classes = {
-        z: size_class(float(v))
-        for z, v in zip(inputs.zones, pop.sum(("sex", "age")).values, strict=True)
-    }
-    groups = _groups(inputs, classes, draws, 1)
-    t0 = time.perf_counter()
+    t0 = time.perf_counter()  # from the store on, as Wandel's run
+    inputs, cat, grid, pop, groups = _setup(db, zones, years, draws)
+    breaks = grid.breaks
     frames = []
     for g in groups:
         res = project(
@@ -233,8 +228,14 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--draws", type=int, default=1000)
     ap.add_argument("--years", type=int, default=30)
-    ap.add_argument("--subset", type=int, default=40, help="zones for the naive peer")
+    ap.add_argument(
+        "--subset",
+        type=int,
+        default=5,
+        help="zones for the naive peer (its long table: 2.8 M rows per zone at 1,000 draws)",
+    )
     ap.add_argument("--quick", action="store_true", help="100 draws, 2 runs")
+    ap.add_argument("--skip-full", action="store_true", help="only the subset beside the peer")
     a = ap.parse_args()
     if a.quick:
         a.draws, a.runs = 100, 2
@@ -248,39 +249,49 @@ def main() -> None:
         every = tuple(sorted(g["zone"].astype(str).unique()))
         laender = ("14", "15", "16")
         print(f"Gemeinden: {len(every)}, years {a.years}, draws {a.draws}, runs {a.runs}")
-        w = [in_fresh_process("wandel", db, laender, a.years, a.draws) for _ in range(a.runs)]
-        print(
-            f"Wandel, all services, streamed: wall s {summary([r['wall_s'] for r in w])}; "
-            f"peak RSS GB {summary([r['rss_gb'] for r in w])}; {int(w[0]['rows']):,} result rows"
-        )
-        e = [
-            in_fresh_process("engine", db, laender, a.years, a.draws)
-            for _ in range(max(1, a.runs // 2))
-        ]
-        print(
-            f"  the engine alone (same zones, draws, chunks): wall s {summary([r['wall_s'] for r in e])}; "
-            f"services' own share {statistics.median([r['wall_s'] for r in w]) - statistics.median([r['wall_s'] for r in e]):.1f} s"
-        )
-        sub = every[: a.subset]
-        ws = [in_fresh_process("wandel", db, sub, a.years, a.draws) for _ in range(a.runs)]
-        ps = [in_fresh_process("peer", db, sub, a.years, a.draws) for _ in range(a.runs)]
-        tw, tp = (
-            statistics.median([r["wall_s"] for r in ws]),
-            statistics.median([r["wall_s"] for r in ps]),
-        )
-        print(
-            f"subset of {len(sub)} Gemeinden: Wandel (all services) wall s {summary([r['wall_s'] for r in ws])}, "
-            f"peak RSS GB {summary([r['rss_gb'] for r in ws])}"
-        )
-        print(
-            f"  naive peer (long table + groupby, linear services only, {int(ps[0]['long_rows']):,} rows): "
-            f"wall s {summary([r['wall_s'] for r in ps])}, peak RSS GB {summary([r['rss_gb'] for r in ps])}"
-        )
-        print(
-            f"  ratio peer / Wandel: {tp / tw:.1f}x time, "
-            f"{statistics.median([r['rss_gb'] for r in ps]) / statistics.median([r['rss_gb'] for r in ws]):.1f}x memory"
-        )
+        if not a.skip_full:
+            full(db, laender, a)
+        peer(db, every[: a.subset], a)
     print(f"load average after: {os.getloadavg()}")
+
+
+def full(db: Path, laender: tuple[str, ...], a: argparse.Namespace) -> None:
+    """Every Gemeinde of the three Länder: Wandel's streamed demand and the engine alone."""
+    w = [in_fresh_process("wandel", db, laender, a.years, a.draws) for _ in range(a.runs)]
+    print(
+        f"Wandel, all services, streamed: wall s {summary([r['wall_s'] for r in w])}; "
+        f"peak RSS GB {summary([r['rss_gb'] for r in w])}; {int(w[0]['rows']):,} result rows"
+    )
+    e = [
+        in_fresh_process("engine", db, laender, a.years, a.draws)
+        for _ in range(max(1, a.runs // 2))
+    ]
+    print(
+        f"  the engine alone (same zones, draws, chunks): wall s {summary([r['wall_s'] for r in e])}; "
+        f"services' own share {statistics.median([r['wall_s'] for r in w]) - statistics.median([r['wall_s'] for r in e]):.1f} s"
+    )
+
+
+def peer(db: Path, sub: tuple[str, ...], a: argparse.Namespace) -> None:
+    """A subset of Gemeinden: Wandel beside the naive long-table peer."""
+    ws = [in_fresh_process("wandel", db, sub, a.years, a.draws) for _ in range(a.runs)]
+    ps = [in_fresh_process("peer", db, sub, a.years, a.draws) for _ in range(a.runs)]
+    tw, tp = (
+        statistics.median([r["wall_s"] for r in ws]),
+        statistics.median([r["wall_s"] for r in ps]),
+    )
+    print(
+        f"subset of {len(sub)} Gemeinden: Wandel (all services) wall s {summary([r['wall_s'] for r in ws])}, "
+        f"peak RSS GB {summary([r['rss_gb'] for r in ws])}"
+    )
+    print(
+        f"  naive peer (long table + groupby, linear services only, {int(ps[0]['long_rows']):,} rows): "
+        f"wall s {summary([r['wall_s'] for r in ps])}, peak RSS GB {summary([r['rss_gb'] for r in ps])}"
+    )
+    print(
+        f"  ratio peer / Wandel: {tp / tw:.1f}x time, "
+        f"{statistics.median([r['rss_gb'] for r in ps]) / statistics.median([r['rss_gb'] for r in ws]):.1f}x memory"
+    )
 
 
 if __name__ == "__main__":

@@ -352,6 +352,18 @@ def _check_range(v: float, rng: Range, file: str, line: int | None, column: str)
         raise RateRangeError(file, line=line, column=column, value=v, expected=expected)
 
 
+def _pair(
+    v: object, rng: Range, file: str, line: int | None, column: str, expected: str
+) -> tuple[float, float]:
+    """Two numbers ``[a, b]`` in range ``rng``."""
+    if not isinstance(v, list) or len(v) != 2:
+        raise ServiceCatalogueError(file, line=line, column=column, value=v, expected=expected)
+    a, b = (_number(x, file, line, column) for x in v)
+    for x in (a, b):
+        _check_range(x, rng, file, line, column)
+    return a, b
+
+
 def _region(x: object, file: str, line: int | None) -> str:
     r = str(x).strip() if x is not None else ""
     if r == "DG":
@@ -477,28 +489,14 @@ def param_entry(
         _check_range(value, spec.range, file, line, "value")
     elif spec.form == "span":
         v = raw["value"]
-        if not isinstance(v, list) or len(v) != 2:
-            raise ServiceCatalogueError(
-                file, line=line, column="value", value=v, expected="[first age, end age)"
-            )
-        a, b = (_number(x, file, line, "value") for x in v)
-        for x in (a, b):
-            _check_range(x, "age", file, line, "value")
+        a, b = _pair(v, "age", file, line, "value", "[first age, end age)")
         if b <= a:
             raise ServiceCatalogueError(
                 file, line=line, column="value", value=v, expected="an end age after the first"
             )
         value = (a, b)
     elif spec.form == "by_sex":
-        v = raw["by_sex"]
-        if not isinstance(v, list) or len(v) != 2:
-            raise ServiceCatalogueError(
-                file, line=line, column="by_sex", value=v, expected="[men, women]"
-            )
-        m, f = (_number(x, file, line, "by_sex") for x in v)
-        for x in (m, f):
-            _check_range(x, spec.range, file, line, "by_sex")
-        by_sex = (m, f)
+        by_sex = _pair(raw["by_sex"], spec.range, file, line, "by_sex", "[men, women]")
     else:
         by_age = _by_age(raw["by_age"], spec, file, line)
     vf = raw.get("valid_from")

@@ -315,14 +315,21 @@ def _quota(cat: Catalogue, grid: Grid, b: _Build, inputs: ServiceInputs) -> None
     b.add("places", "places")
     b.linear["children"] = _w_scaled(np.ones(grid.shape), mask)
     b.linear["places"] = _w_scaled(quota, mask)
+    _facility_capacity(grid, inputs, b, "places", "places")
+
+
+def _facility_capacity(
+    grid: Grid, inputs: ServiceInputs, b: _Build, demand: str, unit: str
+) -> None:
+    """Capacity from the facilities of the zone, utilisation ``demand / capacity`` and the
+    threshold "over capacity" (utilisation above 1), where facilities of the service exist."""
     cap = _capacity(grid, inputs, b.name)
-    if cap is not None:
-        b.constants["capacity"] = cap
-        b.add("capacity", "places")
-        b.add("utilisation", "ratio", "ratio", "places", "capacity")
-        b.thresholds.append(
-            Threshold(b.name, "utilisation", "over_capacity", ">", np.ones(grid.shape))
-        )
+    if cap is None:
+        return
+    b.constants["capacity"] = cap
+    b.add("capacity", unit)
+    b.add("utilisation", "ratio", "ratio", demand, "capacity")
+    b.thresholds.append(Threshold(b.name, "utilisation", "over_capacity", ">", np.ones(grid.shape)))
 
 
 def _school(cat: Catalogue, grid: Grid, b: _Build, inputs: ServiceInputs) -> None:
@@ -363,14 +370,7 @@ def _school(cat: Catalogue, grid: Grid, b: _Build, inputs: ServiceInputs) -> Non
     b.post = post
     # a school of the zone falls below its Land's minimum when its first grade has fewer pupils
     b.thresholds.append(Threshold(b.name, "first_grade", "below_minimum", "<", cohort - 0.5))
-    cap = _capacity(grid, inputs, b.name)
-    if cap is not None:
-        b.constants["capacity"] = cap
-        b.add("capacity", "persons")
-        b.add("utilisation", "ratio", "ratio", "pupils", "capacity")
-        b.thresholds.append(
-            Threshold(b.name, "utilisation", "over_capacity", ">", np.ones(grid.shape))
-        )
+    _facility_capacity(grid, inputs, b, "pupils", "persons")
 
 
 def _care(cat: Catalogue, grid: Grid, b: _Build, inputs: ServiceInputs) -> None:

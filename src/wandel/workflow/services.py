@@ -127,6 +127,19 @@ def load_catalogue(
     return cat
 
 
+def _nonneg(raw: str, delimiter: str, file: str, line: int, column: str, expected: str) -> float:
+    """A number >= 0 from a CSV cell (decimal comma where ``;`` separates fields)."""
+    try:
+        v = float(raw.replace(",", ".")) if delimiter == ";" else float(raw)
+    except ValueError:
+        raise InputFormatError(
+            file, line=line, column=column, value=raw, expected=expected
+        ) from None
+    if not np.isfinite(v) or v < 0:
+        raise InputFormatError(file, line=line, column=column, value=raw, expected=expected)
+    return v
+
+
 def read_table(path: Path, key: str, value: str, *, numeric: bool = True) -> dict[str, object]:
     """A two-column mapping ``key -> value`` from a CSV (``,`` or ``;``; decimal comma allowed).
 
@@ -155,17 +168,7 @@ def read_table(path: Path, key: str, value: str, *, numeric: bool = True) -> dic
             )
         raw = row[iv].strip()
         if numeric:
-            try:
-                v = float(raw.replace(",", ".")) if rec.delimiter == ";" else float(raw)
-            except ValueError:
-                raise InputFormatError(
-                    rec.file, line=line, column=value, value=raw, expected="a number >= 0"
-                ) from None
-            if not np.isfinite(v) or v < 0:
-                raise InputFormatError(
-                    rec.file, line=line, column=value, value=raw, expected="a number >= 0"
-                )
-            out[k] = v
+            out[k] = _nonneg(raw, rec.delimiter, rec.file, line, value, "a number >= 0")
         else:
             if not raw:
                 raise InputFormatError(
@@ -198,16 +201,7 @@ def read_travel_times(path: Path, zones: Sequence[str]) -> Array:
     out = np.full((len(zones), len(zones)), np.nan)
     for row, line in zip(rec.rows, rec.lines, strict=True):
         o, d, raw = row[io_].strip(), row[id_].strip(), row[it].strip()
-        try:
-            t = float(raw.replace(",", ".")) if rec.delimiter == ";" else float(raw)
-        except ValueError:
-            raise InputFormatError(
-                rec.file, line=line, column=tcol, value=raw, expected="minutes"
-            ) from None
-        if t < 0 or np.isnan(t):
-            raise InputFormatError(
-                rec.file, line=line, column=tcol, value=raw, expected="minutes >= 0"
-            )
+        t = _nonneg(raw, rec.delimiter, rec.file, line, tcol, "minutes >= 0")
         if o in pos and d in pos:
             out[pos[o], pos[d]] = t
     np.fill_diagonal(out, np.where(np.isnan(np.diag(out)), 0.0, np.diag(out)))
