@@ -69,24 +69,8 @@ def services(
     """Service demand per zone and year with uncertainty (:mod:`wandel.workflow.services`)."""
 
     def run() -> None:
-        from wandel.i18n import tr
-        from wandel.store import Store
-        from wandel.workflow.services import ServicesRequest, services_from_store, write_services
+        from wandel.workflow.services import ServicesRequest
 
-        lang = ui_lang()
-        scenarios: tuple[tuple[str, object], ...] = (("basis", None),)
-        if scenario is not None:
-            from wandel.demography.scenario import load_scenarios
-
-            sf = load_scenarios(scenario)
-            wanted = split_list(variant)
-            try:
-                chosen = [sf.variant(v) for v in wanted] if wanted else list(sf.variants)
-            except KeyError as exc:
-                raise WandelError(str(exc)) from None
-            scenarios = tuple((v.name, v) for v in chosen)
-        elif variant:
-            raise WandelError("--variant needs --scenario FILE")
         if level not in ("gemeinde", "kreis"):
             raise WandelError(f"--level {level!r}: expected gemeinde or kreis")
         req = ServicesRequest(
@@ -99,7 +83,7 @@ def services(
             catalogue=catalogue,
             overrides=overrides,
             params=tuple(param or ()),
-            scenarios=scenarios,
+            scenarios=_scenarios(scenario, split_list(variant)),
             level=level,
             trend=trend,
             mittelbereiche=mittelbereiche,
@@ -108,31 +92,57 @@ def services(
             dwellings=dwellings,
             travel_times=travel_times,
         )
-        path = resolve_db(db)
-        progress = Progress(
-            TextColumn("[progress.description]{task.description}"),
-            BarColumn(),
-            TextColumn("{task.completed}"),
-            TimeElapsedColumn(),
-            console=err,
-            transient=True,
-        )
-        with progress:
-            task = progress.add_task(tr("services.progress", lang), total=None)
-            res = services_from_store(path, req, on_chunk=lambda n: progress.advance(task, n))
-        with Store.open(path, read_only=True) as store:
-            boundaries = store.table("boundaries", "level = 'gemeinde'")
-        files = write_services(res, out_dir, stem=stem, boundaries=boundaries, lang=lang)
-        for note in res.notes:
-            err.print(
-                f"[yellow]{tr('services.note', lang)}:[/] {note}", highlight=False, soft_wrap=True
-            )
-        n = f"{len(res.figures):,}".replace(",", ".")
-        out.print(tr("services.done", lang, n=n, files=len(files), out=out_dir), highlight=False)
-        for f in files:
-            out.print(f"  {f}", highlight=False)
+        _execute(req, resolve_db(db), out_dir, stem)
 
     run_cli(run)
+
+
+def _scenarios(scenario: Path | None, wanted: tuple[str, ...]) -> tuple[tuple[str, object], ...]:
+    """``(name, Scenario)`` of the chosen variants (all without ``--variant``), or the base."""
+    if scenario is None:
+        if wanted:
+            raise WandelError("--variant needs --scenario FILE")
+        return (("basis", None),)
+    from wandel.demography.scenario import load_scenarios
+
+    sf = load_scenarios(scenario)
+    try:
+        chosen = [sf.variant(v) for v in wanted] if wanted else list(sf.variants)
+    except KeyError as exc:
+        raise WandelError(str(exc)) from None
+    return tuple((v.name, v) for v in chosen)
+
+
+def _execute(req: object, db: Path, out_dir: Path, stem: str) -> None:
+    """Run the request with a progress bar, write the files, print notes and what was written."""
+    from wandel.i18n import tr
+    from wandel.store import Store
+    from wandel.workflow.services import ServicesRequest, services_from_store, write_services
+
+    assert isinstance(req, ServicesRequest)
+    lang = ui_lang()
+    progress = Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    )
+    with progress:
+        task = progress.add_task(tr("services.progress", lang), total=None)
+        res = services_from_store(db, req, on_chunk=lambda n: progress.advance(task, n))
+    with Store.open(db, read_only=True) as store:
+        boundaries = store.table("boundaries", "level = 'gemeinde'")
+    files = write_services(res, out_dir, stem=stem, boundaries=boundaries, lang=lang)
+    for note in res.notes:
+        err.print(
+            f"[yellow]{tr('services.note', lang)}:[/] {note}", highlight=False, soft_wrap=True
+        )
+    n = f"{len(res.figures):,}".replace(",", ".")
+    out.print(tr("services.done", lang, n=n, files=len(files), out=out_dir), highlight=False)
+    for f in files:
+        out.print(f"  {f}", highlight=False)
 
 
 def register(app: typer.Typer) -> None:

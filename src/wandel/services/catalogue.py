@@ -425,6 +425,35 @@ def _by_age(
     return tuple(out)
 
 
+def _figure(
+    raw: Mapping[str, Any], spec: ParamSpec, file: str, line: int | None
+) -> tuple[
+    float | tuple[float, float] | None,
+    tuple[float, float] | None,
+    tuple[tuple[int, int | None, float, float], ...] | None,
+]:
+    """The figure of an entry in its parameter's form: ``(value, by_sex, by_age)``, one set."""
+    value: float | tuple[float, float] | None = None
+    by_sex: tuple[float, float] | None = None
+    by_age: tuple[tuple[int, int | None, float, float], ...] | None = None
+    if spec.form == "scalar":
+        value = _number(raw["value"], file, line, "value")
+        _check_range(value, spec.range, file, line, "value")
+    elif spec.form == "span":
+        v = raw["value"]
+        a, b = _pair(v, "age", file, line, "value", "[first age, end age)")
+        if b <= a:
+            raise ServiceCatalogueError(
+                file, line=line, column="value", value=v, expected="an end age after the first"
+            )
+        value = (a, b)
+    elif spec.form == "by_sex":
+        by_sex = _pair(raw["by_sex"], spec.range, file, line, "by_sex", "[men, women]")
+    else:
+        by_age = _by_age(raw["by_age"], spec, file, line)
+    return value, by_sex, by_age
+
+
 def param_entry(
     raw: Mapping[str, Any],
     spec: ParamSpec,
@@ -482,23 +511,7 @@ def param_entry(
                 "by_age": "by_age: rows [age_start, age_end, men, women]",
             }[spec.form],
         )
-    value: float | tuple[float, float] | None = None
-    by_sex = by_age = None
-    if spec.form == "scalar":
-        value = _number(raw["value"], file, line, "value")
-        _check_range(value, spec.range, file, line, "value")
-    elif spec.form == "span":
-        v = raw["value"]
-        a, b = _pair(v, "age", file, line, "value", "[first age, end age)")
-        if b <= a:
-            raise ServiceCatalogueError(
-                file, line=line, column="value", value=v, expected="an end age after the first"
-            )
-        value = (a, b)
-    elif spec.form == "by_sex":
-        by_sex = _pair(raw["by_sex"], spec.range, file, line, "by_sex", "[men, women]")
-    else:
-        by_age = _by_age(raw["by_age"], spec, file, line)
+    value, by_sex, by_age = _figure(raw, spec, file, line)
     vf = raw.get("valid_from")
     vt = raw.get("valid_to")
     valid_from = None if vf is None else int(_number(vf, file, line, "valid_from"))

@@ -584,13 +584,21 @@ def service_demand(
         value = det_fig[[*keys, "q50"]].rename(columns={"q50": "value"})
         fig = value.merge(fig, on=keys, how="outer")
     else:
-        fig = det_fig.rename(columns={"q50": "value"})
-        for c in _QCOLS:
-            if c != "q50":
-                fig = fig.drop(columns=c)
-        for c in _QCOLS:
-            fig[c] = np.nan
+        fig = det_fig.drop(columns=[c for c in _QCOLS if c != "q50"])
+        fig = fig.rename(columns={"q50": "value"}).assign(**dict.fromkeys(_QCOLS, np.nan))
         cross = det_cross
+    return _assemble(fig, cross, plans, parents, n_draws)
+
+
+def _assemble(
+    fig: pd.DataFrame,
+    cross: pd.DataFrame,
+    plans: Sequence[ServicePlan],
+    parents: Parents,
+    n_draws: int,
+) -> ServiceResult:
+    """The result: columns in order, units filled, rows sorted, threshold summary."""
+    keys = ["level", "zone", "year", "service", "measure"]
     if "unit" not in fig.columns or fig["unit"].isna().any():
         units = {(m.service, m.name): m.unit for p in plans for m in p.measures}
         fig["unit"] = [units[(s, m)] for s, m in zip(fig["service"], fig["measure"], strict=True)]
@@ -600,20 +608,15 @@ def service_demand(
         ["service", "measure", "level", "zone", "year"],
         key=lambda s: s.map(order) if s.name == "level" else s,
     )
-    cross = (
-        cross.sort_values(["service", "threshold", "level", "zone", "year"])
-        if not cross.empty
-        else cross
-    )
-    missing = tuple(m for p in plans for m in p.missing)
-    notes = tuple(dict.fromkeys(n for p in plans for n in p.notes))
+    if not cross.empty:
+        cross = cross.sort_values(["service", "threshold", "level", "zone", "year"])
     return ServiceResult(
         fig.reset_index(drop=True),
         cross.reset_index(drop=True),
         _summary(cross),
         n_draws,
-        missing,
-        notes,
+        tuple(m for p in plans for m in p.missing),
+        tuple(dict.fromkeys(n for p in plans for n in p.notes)),
     )
 
 
