@@ -403,23 +403,39 @@ def _care(cat: Catalogue, grid: Grid, b: _Build, inputs: ServiceInputs) -> None:
             return np.minimum(rates[:, zi] * fac[:, zi][:, :, :, ci, None], 1.0)
 
         b.linear[m] = w
-    cap = _capacity(grid, inputs, b.name)
-    if cap is not None:
-        b.constants["capacity_residential"] = cap
-    elif inputs.care_places:
-        b.parent_constants["capacity_residential"] = {
-            "kreis": {k: np.full(len(grid.years), v) for k, v in inputs.care_places.items()}
-        }
+    have = _supply(grid, inputs, b, "capacity_residential", "kreis", inputs.care_places)
+    if have and _capacity(grid, inputs, b.name) is None:
         b.notes.append(
             "Pflege: capacity = people in vollstationärer Pflege of the Kreis in the calibration "
             "year (occupied places, Pflegestatistik), not the places available"
         )
-    if cap is not None or inputs.care_places:
+    if have:
         b.add("capacity_residential", "places")
         b.add("utilisation_residential", "ratio", "ratio", "residential", "capacity_residential")
         b.thresholds.append(
             Threshold(b.name, "utilisation_residential", "over_capacity", ">", np.ones(grid.shape))
         )
+
+
+def _supply(
+    grid: Grid,
+    inputs: ServiceInputs,
+    b: _Build,
+    name: str,
+    level: str,
+    per_parent: Mapping[str, float],
+) -> bool:
+    """Supply ``name`` from the zone's facilities, else per parent region of ``level`` (held
+    constant over the years); False if neither is given."""
+    cap = _capacity(grid, inputs, b.name)
+    if cap is not None:
+        b.constants[name] = cap
+        return True
+    if per_parent:
+        years = len(grid.years)
+        b.parent_constants[name] = {level: {k: np.full(years, v) for k, v in per_parent.items()}}
+        return True
+    return False
 
 
 def _gp(cat: Catalogue, grid: Grid, b: _Build, inputs: ServiceInputs) -> None:
@@ -433,14 +449,7 @@ def _gp(cat: Catalogue, grid: Grid, b: _Build, inputs: ServiceInputs) -> None:
     b.add("gps_needed", "gps")
     b.linear["population"] = _w_scaled(np.ones(grid.shape), allages)
     b.linear["gps_needed"] = _w_scaled(1.0 / vz, allages)
-    cap = _capacity(grid, inputs, b.name)
-    if cap is not None:
-        b.constants["gps"] = cap
-    elif inputs.gp_supply:
-        b.parent_constants["gps"] = {
-            "mittelbereich": {k: np.full(len(grid.years), v) for k, v in inputs.gp_supply.items()}
-        }
-    if cap is not None or inputs.gp_supply:
+    if _supply(grid, inputs, b, "gps", "mittelbereich", inputs.gp_supply):
         b.add("gps", "gps")
         b.add("versorgungsgrad", "ratio", "ratio", "gps", "gps_needed")
         b.thresholds.append(Threshold(b.name, "versorgungsgrad", "unterversorgung", "<", under))
