@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -21,6 +22,7 @@ __all__ = [
     "out",
     "resolve_db",
     "run_cli",
+    "split_values",
     "translate_tree",
     "ui_lang",
 ]
@@ -34,6 +36,29 @@ DbOption = Annotated[
     Path | None,
     typer.Option("--db", help="DuckDB-Datei des Datenbestands (sonst WANDEL_DB bzw. Standardort)."),
 ]
+
+
+_SEPARATORS = re.compile(r"[,\s]+")
+
+
+def split_values(values: Sequence[str] | None) -> list[str]:
+    """The items of a list option, however the user wrote them.
+
+    ``--zones 14,15``, ``--zones "14 15"`` and ``--zones 14 --zones 15`` all mean the same: every
+    value is split on commas and whitespace, empty pieces are dropped, and each item is kept once,
+    in the order it was first given.
+
+    >>> split_values(["14,15", "16 14", " ,17"])
+    ['14', '15', '16', '17']
+    >>> split_values(None)
+    []
+    """
+    seen: dict[str, None] = {}
+    for value in values or ():
+        for item in _SEPARATORS.split(value):
+            if item:
+                seen.setdefault(item, None)
+    return list(seen)
 
 
 def ui_lang() -> str:
