@@ -22,7 +22,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from wandel.cli._common import DbOption, err, out, resolve_db, run_cli
-from wandel.errors import WandelError
+from wandel.errors import OutputPathError, WandelError
 
 __all__ = ["access_app", "network_app", "plan_app", "register", "write_atomic"]
 
@@ -39,10 +39,6 @@ plan_app = typer.Typer(
     "(location planning).",
     no_args_is_help=True,
 )
-
-
-class OutputError(WandelError, ValueError):
-    """An output path the command cannot write (unknown format)."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -540,7 +536,7 @@ def access_isochrones(
 
     def run() -> None:
         if out_file.suffix.lower() not in GEO_SUFFIXES:
-            raise OutputError(f"--out must end in .geojson or .gpkg, got {out_file.name!r}")
+            raise OutputPathError("--out", str(out_file), (".geojson", ".gpkg"))
         fac = wa.read_points(facilities, what="facilities")
         with _progress("Straßennetz lesen") as set_text:
             net = _load(network, mode, _cache(cache_dir, no_cache), set_text, _speeds(speed))

@@ -10,13 +10,9 @@ from rich.progress import Progress
 from rich.table import Table
 
 from wandel.cli._common import DbOption, err, out, resolve_db, run_cli
-from wandel.errors import WandelError
+from wandel.errors import OutputPathError, UnknownChoiceError
 
 __all__ = ["backtest", "project", "register"]
-
-
-class OutputPathError(WandelError, ValueError):
-    """The output file has an extension other than .csv or .parquet."""
 
 
 def project(
@@ -55,14 +51,14 @@ def project(
 
         suffix = out_file.suffix.lower()
         if suffix not in (".csv", ".parquet"):
-            raise OutputPathError(f"--out must end in .csv or .parquet, got {out_file.name!r}")
+            raise OutputPathError("--out", str(out_file), (".csv", ".parquet"))
         sc = None
         if scenario is not None:
             sf = load_scenarios(scenario)
-            try:
-                sc = sf.variant(variant) if variant else sf.variants[0]
-            except KeyError as exc:
-                raise OutputPathError(str(exc)) from None
+            names = [v.name for v in sf.variants]
+            if variant and variant not in names:
+                raise UnknownChoiceError("--variant", variant, names)
+            sc = sf.variant(variant) if variant else sf.variants[0]
         mapper: Mapper = builtin_map
         client = cluster = None
         if scheduler or workers:

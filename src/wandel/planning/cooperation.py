@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
-from wandel.planning._errors import InfeasibleModelError, ModelInputError
+from wandel.errors import InfeasibleModelError, ModelInputError
 from wandel.planning._model import (
     LocationModel,
     lscp_from_cost_matrix,
