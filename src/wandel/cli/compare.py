@@ -9,25 +9,31 @@ stderr and exit code 2, and neither the store nor an output file is touched.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated
 
 import pandas as pd
 import typer
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from wandel.cli._common import DbOption, err, out, resolve_db, run_cli, ui_lang
+from wandel.cli._common import (
+    DbOption,
+    err,
+    out,
+    resolve_db,
+    run_cli,
+    spinner,
+    split_values,
+    ui_lang,
+)
+from wandel.errors import UnknownChoiceError
 from wandel.i18n import tr
 
 if TYPE_CHECKING:
     from wandel.workflow.compare import CompareData
 
-__all__ = ["compare_app", "measures_app", "register", "split_list"]
-
-T = TypeVar("T")
+__all__ = ["compare_app", "measures_app", "register"]
 
 LEVELS = ("gemeinde", "kreis", "land", "bund")
 
@@ -44,31 +50,12 @@ IndicatorOption = Annotated[
 ]
 
 
-def split_list(values: Sequence[str] | None) -> list[str]:
-    """Repeated options and comma lists alike: ``["a,b", "c"]`` -> ``["a", "b", "c"]``.
-
-    >>> split_list(["15087220,15087130", " 16073077 "]), split_list(None)
-    (['15087220', '15087130', '16073077'], [])
-    """
-    return [v.strip() for item in values or [] for v in item.split(",") if v.strip()]
-
-
-@contextmanager
-def _busy(text: str) -> Iterator[None]:
-    progress = Progress(
-        SpinnerColumn(), TextColumn(text), TimeElapsedColumn(), console=err, transient=True
-    )
-    with progress:
-        progress.add_task(text, total=None)
-        yield
-
-
 def _loaded(
     db: Path | None, projection: Path | None = None, keys: Sequence[str] | None = None
 ) -> CompareData:
     from wandel.workflow.compare import load
 
-    with _busy(tr("cli.compare.loading")):
+    with spinner("cli.compare.loading"):
         return load(resolve_db(db), projection, keys or None)
 
 
@@ -89,10 +76,6 @@ def _table(
     for row in rows:
         t.add_row(*(str(c) for c in row))
     out.print(t)
-
-
-def _run(fn: Callable[[], T]) -> T:
-    return run_cli(fn)
 
 
 def _write(frame: pd.DataFrame, path: Path, note: str, dialect: str, db: Path | None) -> None:
@@ -135,7 +118,7 @@ def indicators(
             from wandel.workflow.compare import age_groups_table
 
             frame, note = age_groups_table(resolve_db(db))
-            wanted = split_list(zones)
+            wanted = split_values(zones)
             if wanted:
                 frame = frame[frame["zone"].isin(wanted) | frame["zone"].str[:5].isin(wanted)]
             if level:
@@ -146,12 +129,10 @@ def indicators(
                 _write(frame, out_file, note, dialect, db)
             return
         if level and level not in LEVELS:
-            raise typer.BadParameter(
-                f"{level!r}; expected one of {', '.join(LEVELS)}", param_hint="--level"
-            )
-        keys = resolve_keys(split_list(indicator)) if indicator else None
+            raise UnknownChoiceError("--level", level, LEVELS)
+        keys = resolve_keys(split_values(indicator)) if indicator else None
         data = _loaded(db, projection, keys)
-        wanted = split_list(zones)
+        wanted = split_values(zones)
         for z in wanted:
             data.check_zone(z)
         frame = describe_indicators(data, lang)
@@ -167,7 +148,7 @@ def indicators(
         else:
             _write(frame, out_file, data.note, dialect, db)
 
-    _run(run)
+    run_cli(run)
 
 
 @compare_app.command("network", help="@cli.compare.network.help")
@@ -188,7 +169,7 @@ def compare_network(
     lang = ui_lang()
 
     def run() -> None:
-        keys = resolve_keys(split_list(indicator)) if indicator else None
+        keys = resolve_keys(split_values(indicator)) if indicator else None
         data = _loaded(db, projection, keys)
         net = network_from_spec(network, data)
         cmp = side_by_side(data.table, net, keys)
@@ -210,7 +191,7 @@ def compare_network(
         else:
             _write(cmp.table, out_file, data.note, dialect, db)
 
-    _run(run)
+    run_cli(run)
 
 
 @compare_app.command("peers", help="@cli.compare.peers.help")
@@ -229,7 +210,7 @@ def compare_peers(
     lang = ui_lang()
 
     def run() -> None:
-        feats = resolve_keys(split_list(indicator)) if indicator else None
+        feats = resolve_keys(split_values(indicator)) if indicator else None
         data = _loaded(db, keys=feats or _peer_keys())
         res, matrix = peers_of(data, zone, k, feats)
         table = res.table.assign(peer_name=res.table["peer"].map(data.name))
@@ -249,7 +230,7 @@ def compare_peers(
                 tr("cli.compare.peers.estimated", lang, share=f"{matrix.estimated_share:.0%}")
             )
 
-    _run(run)
+    run_cli(run)
 
 
 @compare_app.command("typology", help="@cli.compare.typology.help")
@@ -269,7 +250,7 @@ def compare_typology(
 
     def run() -> None:
         data = _loaded(db, keys=_peer_keys())
-        with _busy(tr("cli.compare.typology.busy", lang)):
+        with spinner("cli.compare.typology.busy"):
             typ, _matrix = typology_of(data, level, k, seed)
         types = pd.DataFrame({"zone": typ.types.index, "type": typ.types.to_numpy()})
         types["type_name"] = types["type"].map(lambda t: typ.label(int(t), lang))
@@ -284,21 +265,14 @@ def compare_typology(
         for n in range(1, typ.k + 1):
             out.print(f"  {typ.label(n, lang)}: {int((typ.types == n).sum())}")
         if map_file is not None:
-            from wandel.reports.charts import save
-            from wandel.reports.compare_charts import typology_map
-            from wandel.reports.exports import atomic_write
-            from wandel.store import Store
-            from wandel.workflow.access import boundaries_frame
+            from wandel.workflow.compare import write_typology_map
 
-            with Store.open(resolve_db(db), read_only=True) as store:
-                polys = boundaries_frame(store, level=level)
-            with atomic_write(map_file) as tmp:
-                save(typology_map(polys, typ, data.note, lang), tmp)
+            write_typology_map(data, typ, map_file, level=level, lang=lang)
             err.print(f"{tr('cli.compare.written')}: {map_file}", highlight=False)
         if out_file is not None:
             _write(types, out_file, data.note, dialect, db)
 
-    _run(run)
+    run_cli(run)
 
 
 def profile_cmd(
@@ -324,7 +298,7 @@ def profile_cmd(
         if out_file is not None:
             _write(prof.facts.assign(zone=zone), out_file, data.note, dialect, db)
 
-    _run(run)
+    run_cli(run)
 
 
 @measures_app.command("import", help="@cli.measures.import.help")
@@ -340,11 +314,11 @@ def measures_import(
     def run() -> None:
         for f in files:
             rep = import_measures(resolve_db(db), f)
-            done = tr("already", lang) if rep.skipped else str(rep.rows_imported)
+            done = tr("cli.import.already", lang) if rep.skipped else str(rep.rows_imported)
             out.print(f"{f.name}: {done}", highlight=False)
 
     try:
-        _run(run)
+        run_cli(run)
     except typer.Exit:
         err.print(tr("store_unchanged", lang), soft_wrap=True)
         raise
@@ -366,16 +340,14 @@ def measures_list(
     lang = ui_lang()
 
     def run() -> None:
-        from wandel.errors import UnknownIndicatorError
-
-        fields = split_list(field)
+        fields = split_values(field)
         for f in fields:
             if f not in FIELDS:
-                raise UnknownIndicatorError(f"unknown field {f!r}; fields: {', '.join(FIELDS)}")
+                raise UnknownChoiceError("--field", f, FIELDS)
         with Store.open(resolve_db(db), read_only=True) as store:
             m = store.table("measures")
             note = source_note(store, lang)
-        zs = split_list(zone)
+        zs = split_values(zone)
         if zs:
             m = m[m["zone"].isin(zs)]
         if fields:
@@ -396,7 +368,7 @@ def measures_list(
         cols = ("measure_id", "zone", "field", "year", "title")
         _table(tr("cli.measures.list.title", lang, n=len(m)), cols, rows)
 
-    _run(run)
+    run_cli(run)
 
 
 @measures_app.command("suggest", help="@cli.measures.suggest.help")
@@ -431,7 +403,7 @@ def measures_suggest(
         cols = (tr("compare.assessment.weakness", lang), "field", "town", "d", "title", "year")
         _table(tr("cli.measures.suggest.title", lang, town=data.name(zone)), cols, rows)
 
-    _run(run)
+    run_cli(run)
 
 
 def register(app: typer.Typer) -> None:

@@ -40,7 +40,7 @@ import pandas as pd
 import yaml
 
 from wandel.compare.inputs import IndicatorInputs, level_of_zone
-from wandel.errors import UnknownIndicatorError, WandelError
+from wandel.errors import IndicatorCatalogueError, UnknownIndicatorError
 from wandel.i18n import tr
 
 __all__ = [
@@ -74,10 +74,6 @@ VALUE_COLUMNS = [
     "estimated",
 ]
 """Columns of :attr:`IndicatorTable.values`."""
-
-
-class CatalogueFormatError(WandelError, ValueError):
-    """The indicator catalogue is malformed (a developer's mistake, found by the tests)."""
 
 
 def indicator_function(name: str) -> Callable[[IndicatorFunction], IndicatorFunction]:
@@ -132,7 +128,7 @@ class Indicator:
             return f
         importlib.import_module("wandel.compare.indicators")  # registers the built-in functions
         if self.function not in _FUNCTIONS:
-            raise CatalogueFormatError(f"indicator {self.key}: no function {self.function!r}")
+            raise IndicatorCatalogueError(f"indicator {self.key}: no function {self.function!r}")
         return _FUNCTIONS[self.function]
 
 
@@ -141,14 +137,14 @@ def _entry(key: str, raw: Mapping[str, Any]) -> Indicator:
     known |= {"params", "text", "profile"}
     extra = sorted(set(raw) - known)
     if extra:
-        raise CatalogueFormatError(f"indicator {key}: unknown fields {extra}")
+        raise IndicatorCatalogueError(f"indicator {key}: unknown fields {extra}")
     for must in ("function", "unit", "direction", "group"):
         if must not in raw:
-            raise CatalogueFormatError(f"indicator {key}: no {must!r}")
+            raise IndicatorCatalogueError(f"indicator {key}: no {must!r}")
     if raw["direction"] not in DIRECTIONS:
-        raise CatalogueFormatError(f"indicator {key}: direction must be one of {DIRECTIONS}")
+        raise IndicatorCatalogueError(f"indicator {key}: direction must be one of {DIRECTIONS}")
     if raw.get("peer") not in (None, "linear", "log10"):
-        raise CatalogueFormatError(f"indicator {key}: peer must be linear or log10")
+        raise IndicatorCatalogueError(f"indicator {key}: peer must be linear or log10")
     return Indicator(
         key=key,
         function=str(raw["function"]),
@@ -184,9 +180,11 @@ def resolve_keys(
     for k in keys:
         if k not in cat:
             close = difflib.get_close_matches(k, list(cat), n=3, cutoff=0.5)
-            hint = f"; did you mean {', '.join(close)}?" if close else ""
             raise UnknownIndicatorError(
-                f"unknown indicator {k!r}{hint} (wandel indicators --list shows all {len(cat)})"
+                "@compare.error.unknown_indicator" + ("_close" if close else ""),
+                key=repr(k),
+                close=", ".join(close),
+                n=len(cat),
             )
         out.append(k)
     return out

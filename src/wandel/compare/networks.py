@@ -129,8 +129,7 @@ def pick_network(name: str, networks: Mapping[str, Network]) -> Network:
     """The network called ``name``; an unknown name lists the known ones."""
     if name not in networks:
         raise UnknownNetworkError(
-            f"unknown network {name!r}; known networks: {', '.join(sorted(networks))} "
-            "(or give a YAML file with a list of AGS)"
+            "@compare.error.unknown_network", name=repr(name), known=", ".join(sorted(networks))
         )
     return networks[name]
 
@@ -177,8 +176,10 @@ def check_members(network: Network, known: pd.DataFrame) -> None:
     for i, m in enumerate(network.members):
         if m not in have:
             line = network.lines[i] if i < len(network.lines) else None
-            where = network.file + (f", line {line}" if line else "") if network.file else ""
-            raise UnknownZoneError(m, nearest_zones(m, known), where or network.name)
+            where = network.file or network.name
+            raise UnknownZoneError(
+                m, nearest_zones(m, known), where, line=line if network.file else None
+            )
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ import pandas as pd
 from scipy.spatial import cKDTree
 
 from wandel.compare.catalogue import IndicatorTable
-from wandel.errors import UnknownZoneError, WandelError
+from wandel.errors import NotComparableError, UnknownZoneError
 
 __all__ = [
     "FeatureMatrix",
@@ -44,10 +44,6 @@ IntArray = npt.NDArray[np.int64]
 
 MIN_COVERAGE = 0.9
 """A peer feature is used when at least this share of the level's zones has it."""
-
-
-class NotComparableError(WandelError, ValueError):
-    """Too few zones or features to compare (e.g. the town lacks a value of every feature)."""
 
 
 @dataclass(frozen=True)
@@ -84,7 +80,9 @@ class FeatureMatrix:
                 raise NotComparableError(
                     f"{zone}: lacks one of the peer indicators ({', '.join(self.features)})"
                 ) from None
-            raise UnknownZoneError(zone, (), f"no {self.level} with peer indicators") from None
+            raise UnknownZoneError(
+                zone, reason="@compare.error.no_peer_values", level=self.level
+            ) from None
 
 
 def feature_matrix(

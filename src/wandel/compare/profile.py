@@ -141,7 +141,7 @@ def profile(
     language = lang or current_lang()
     v = table.values
     if zone not in set(v["zone"]):
-        raise UnknownZoneError(zone, (), "no indicator values for this zone")
+        raise UnknownZoneError(zone, reason="@compare.error.no_values")
     by = v.set_index(["zone", "indicator"])
     names = v.drop_duplicates("zone").set_index("zone")["name"]
     sd = v.groupby(["level", "indicator"])["value"].std(ddof=0)

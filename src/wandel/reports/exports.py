@@ -1,30 +1,31 @@
-"""Exports for people and programs: CSV (German and RFC 4180), XLSX, GeoPackage, each with its
-source note.
+"""Exports: CSV (German and RFC 4180), XLSX and GeoPackage, each with its source note.
 
-- :func:`write_csv`: ``dialect="de"`` writes ``;`` between fields, the decimal comma and UTF-8 with a
-  byte-order mark (what a German spreadsheet opens directly); ``dialect="rfc"`` writes RFC 4180
-  (``,``, decimal point, UTF-8, CRLF). A CSV holds data only; its source note goes into the sidecar
-  file ``<name>.quellen.txt`` (:func:`source_note_path`).
-- :func:`write_xlsx`: one sheet per frame and a sheet ``Quellen`` with the note. A text cell that
-  starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return would run as a formula (OWASP
-  "CSV injection"): it is written as a string cell with a leading apostrophe (:func:`defuse`).
-- :func:`write_gpkg`: one layer with geometry; the note is the layer's description and an attribute
-  table ``quellen``.
+- :func:`write_csv` - ``dialect="de"``: ``;`` between fields, decimal comma, UTF-8 with a byte-order
+  mark (what a German spreadsheet opens with a double click); ``dialect="rfc"``: RFC 4180 (``,``,
+  decimal point, UTF-8). Both end lines with CRLF. A CSV holds data only, so its source note goes
+  into a sidecar text file ``<name>.quellen.txt`` (:func:`source_note_path`).
+- :func:`write_xlsx` - one sheet per frame and a sheet ``Quellen`` with the note.
+- :func:`write_gpkg` - one layer of zones with geometry; the note as the layer's description and as
+  an attribute table ``quellen``.
 
-Every file is written atomically (a temporary file in the target folder, renamed when complete), so
-an error leaves no half-written file behind.
+Formula injection (OWASP "CSV injection"): a text that starts with ``=``, ``+``, ``-``, ``@``, a tab
+or a carriage return would run as a formula in a spreadsheet; such a text gets a leading apostrophe
+(:func:`defuse`), numbers are never touched, and XLSX text cells are always string cells.
+
+Every file is written atomically (a temporary file beside it, renamed when complete).
 """
 
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
+import csv
 import os
 import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 import pandas as pd
 
 from wandel.errors import ExportError
@@ -32,6 +33,7 @@ from wandel.errors import ExportError
 __all__ = [
     "FORMULA_PREFIXES",
     "SOURCES_SHEET",
+    "SOURCES_TABLE",
     "atomic_write",
     "defuse",
     "source_note_path",
@@ -44,28 +46,37 @@ FORMULA_PREFIXES: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r")
 """First characters that make a spreadsheet treat a text cell as a formula (OWASP)."""
 
 SOURCES_SHEET = "Quellen"
-"""Name of the XLSX sheet with the source note."""
+SOURCES_TABLE = "quellen"
 
 Dialect = Literal["de", "rfc"]
-
-_DIALECTS: dict[str, dict[str, Any]] = {
+_DIALECTS: dict[str, dict[str, str]] = {
     "de": {"sep": ";", "decimal": ",", "encoding": "utf-8-sig"},
     "rfc": {"sep": ",", "decimal": ".", "encoding": "utf-8"},
 }
 
 
 def defuse(text: str) -> str:
-    """A text a spreadsheet shows as text, never runs as a formula.
+    """A text that a spreadsheet shows as text, never runs as a formula.
 
-    >>> defuse("=SUMME(A1:A2)"), defuse("Hettstedt"), defuse("-"), defuse("")
-    ("'=SUMME(A1:A2)", 'Hettstedt', "'-", '')
+    >>> defuse("=1+1"), defuse("Hettstedt"), defuse("-")
+    ("'=1+1", 'Hettstedt', "'-")
     """
     return "'" + text if text.startswith(FORMULA_PREFIXES) else text
 
 
+def _defused(frame: pd.DataFrame) -> pd.DataFrame:
+    out = frame.copy()
+    out.columns = [defuse(str(c)) for c in out.columns]
+    for col in out.columns:
+        s = out[col]
+        if s.dtype == object or isinstance(s.dtype, pd.StringDtype):
+            out[col] = s.map(lambda v: defuse(v) if isinstance(v, str) else v)
+    return out
+
+
 @contextlib.contextmanager
 def atomic_write(path: Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; move it onto ``path`` only if the block succeeds."""
+    """Yield a temporary path beside ``path``; rename it onto ``path`` when the block succeeds."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
@@ -79,136 +90,124 @@ def atomic_write(path: Path) -> Iterator[Path]:
 
 
 def source_note_path(path: Path) -> Path:
-    """The sidecar file of a CSV file's source note: ``x.csv`` -> ``x.quellen.txt``.
+    """The sidecar of a CSV file: ``x.csv`` -> ``x.quellen.txt``.
 
-    >>> source_note_path(Path("out/indikatoren.csv")).as_posix()
-    'out/indikatoren.quellen.txt'
+    >>> source_note_path(Path("out/kita.csv")).as_posix()
+    'out/kita.quellen.txt'
     """
     path = Path(path)
     return path.with_name(f"{path.stem}.quellen.txt")
 
 
-def _check_note(source_note: str) -> str:
-    if not source_note.strip():
+def _check_note(note: str) -> str:
+    if not note.strip():
         raise ExportError("an export needs a source note (Quellenangabe); got an empty one")
-    return source_note.strip()
+    return note.strip()
 
 
 def write_csv(
     frame: pd.DataFrame, path: Path, *, dialect: Dialect = "de", source_note: str
 ) -> tuple[Path, Path]:
-    """Write ``frame`` as CSV (``dialect`` ``de`` or ``rfc``) and its note beside it; both paths.
+    """Write ``frame`` as CSV (``de`` or ``rfc``) and its source note beside it; both paths.
 
-    >>> import tempfile
     >>> d = Path(tempfile.mkdtemp())
-    >>> f = pd.DataFrame({"zone": ["15087220"], "value": [0.3071]})
-    >>> p, n = write_csv(f, d / "x.csv", source_note="Quelle: Test")
+    >>> p, _ = write_csv(pd.DataFrame({"zone": ["15087220"], "anteil": [0.25]}), d / "a.csv",
+    ...                  source_note="Quelle: Destatis")
     >>> p.read_bytes()
-    b'\\xef\\xbb\\xbfzone;value\\r\\n15087220;0,3071\\r\\n'
-    >>> n.read_text(encoding="utf-8")
-    'Quelle: Test\\n'
+    b'\\xef\\xbb\\xbfzone;anteil\\r\\n15087220;0,25\\r\\n'
     """
     if dialect not in _DIALECTS:
-        raise ExportError(f"unknown CSV dialect {dialect!r}; expected de or rfc")
+        raise ExportError(f"unknown CSV dialect {dialect!r}; expected 'de' or 'rfc'")
     note = _check_note(source_note)
     opts = _DIALECTS[dialect]
+    path = Path(path)
     with atomic_write(path) as tmp:
-        frame.to_csv(
+        _defused(frame).to_csv(
             tmp,
             index=False,
             sep=opts["sep"],
             decimal=opts["decimal"],
             encoding=opts["encoding"],
             lineterminator="\r\n",
+            quoting=csv.QUOTE_MINIMAL,
         )
-    note_path = source_note_path(path)
-    with atomic_write(note_path) as tmp:
-        tmp.write_text(note + "\n", encoding="utf-8")
-    return Path(path), note_path
+    side = source_note_path(path)
+    with atomic_write(side) as tmp:
+        tmp.write_text(note + "\n", encoding="utf-8", newline="\n")
+    return path, side
 
 
-def _sheet_name(name: str, used: set[str]) -> str:
-    clean = "".join("_" if c in "[]:*?/\\" else c for c in str(name))[:31] or "Tabelle"
-    base, n = clean, 2
-    while clean in used:
-        clean = f"{base[:28]}_{n}"
-        n += 1
-    used.add(clean)
-    return clean
+def _cell(value: object) -> object:
+    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
+        return None
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    if isinstance(value, int | np.integer):
+        return int(value)
+    if isinstance(value, float | np.floating):
+        return float(value)
+    return defuse(str(value))
 
 
-def write_xlsx(
-    frames: Mapping[str, pd.DataFrame],
-    path: Path,
-    *,
-    source_note: str,
-    created: dt.datetime | None = None,
-) -> Path:
-    """Write each frame to its own sheet and the note to sheet ``Quellen``; text is never a formula.
+def write_xlsx(frames: Mapping[str, pd.DataFrame], path: Path, *, source_note: str) -> Path:
+    """Each frame on a sheet of its name, plus a sheet ``Quellen`` with the source note.
 
-    ``created`` fixes the file's creation date (same inputs, same bytes).
+    Text cells are string cells (``data_type = "s"``: never formulas) and defused; numbers stay
+    numbers.
     """
     from openpyxl import Workbook
+    from openpyxl.styles import Font
 
     note = _check_note(source_note)
+    if not frames:
+        raise ExportError("write_xlsx needs at least one frame")
     wb = Workbook()
     wb.remove(wb.active)
-    used: set[str] = set()
     for name, frame in frames.items():
-        ws = wb.create_sheet(_sheet_name(name, used))
+        if not name or len(name) > 31 or set(name) & set("[]:*?/\\") or name == SOURCES_SHEET:
+            raise ExportError(f"sheet name {name!r}: 1 to 31 characters, not {SOURCES_SHEET!r}")
+        ws = wb.create_sheet(name)
         ws.append([defuse(str(c)) for c in frame.columns])
-        for row in frame.itertuples(index=False):
-            cells: list[object] = []
-            for v in row:
-                if v is None or (not isinstance(v, str) and pd.isna(v)):
-                    cells.append(None)
-                elif isinstance(v, str):
-                    cells.append(defuse(v))
-                elif hasattr(v, "item"):
-                    cells.append(v.item())
-                else:
-                    cells.append(v)
-            ws.append(cells)
-        for row_cells in ws.iter_rows():
-            for cell in row_cells:
-                if isinstance(cell.value, str):
-                    cell.data_type = "s"  # a string cell, never a formula
-    src = wb.create_sheet(_sheet_name(SOURCES_SHEET, used))
-    for line in note.splitlines():
+        for c in ws[1]:
+            c.font = Font(bold=True)
+            c.data_type = "s"
+        for row in frame.itertuples(index=False, name=None):
+            ws.append([_cell(v) for v in row])
+        for row_cells in ws.iter_rows(min_row=2):
+            for c in row_cells:
+                if isinstance(c.value, str):
+                    c.data_type = "s"
+        ws.freeze_panes = "A2"
+    src = wb.create_sheet(SOURCES_SHEET)
+    for line in [SOURCES_SHEET, *note.splitlines()]:
         src.append([defuse(line)])
-        src.cell(row=src.max_row, column=1).data_type = "s"
-    stamp = created or dt.datetime(2000, 1, 1)
-    wb.properties.created = stamp
-    wb.properties.modified = stamp
+    for row_cells in src.iter_rows():
+        for c in row_cells:
+            c.data_type = "s"
+    src.column_dimensions["A"].width = 120
+    path = Path(path)
     with atomic_write(path) as tmp:
         wb.save(tmp)
-    return Path(path)
+    return path
 
 
-def write_gpkg(
-    frame: Any,
-    path: Path,
-    *,
-    layer: str,
-    source_note: str,
-    created: dt.datetime | None = None,
-) -> Path:
-    """Write a GeoDataFrame as layer ``layer``; the note as layer description and table ``quellen``."""
+def write_gpkg(frame: Any, path: Path, *, layer: str, source_note: str) -> Path:
+    """A GeoDataFrame as layer ``layer`` of a new GeoPackage, the note as its description and as
+    the attribute table ``quellen``."""
     import geopandas as gpd
     import pyogrio
 
     note = _check_note(source_note)
-    if not isinstance(frame, gpd.GeoDataFrame) or frame.geometry is None:
-        raise ExportError("a GeoPackage export needs a GeoDataFrame with geometry")
-    _ = created  # GDAL stamps the file itself; the content is the same for the same inputs
+    if not isinstance(frame, gpd.GeoDataFrame) or frame.crs is None:
+        raise ExportError("write_gpkg needs a GeoDataFrame with a coordinate reference system")
+    if not layer or layer.lower() == SOURCES_TABLE:
+        raise ExportError(f"layer name {layer!r}: expected a name other than {SOURCES_TABLE!r}")
+    path = Path(path)
+    lines = pd.DataFrame({"quelle": note.splitlines()})
     with atomic_write(path) as tmp:
         tmp.unlink()
-        frame.to_file(tmp, layer=layer, driver="GPKG", layer_options={"DESCRIPTION": note[:1000]})
         pyogrio.write_dataframe(
-            pd.DataFrame({"quelle": note.splitlines()}),
-            tmp,
-            layer="quellen",
-            driver="GPKG",
-            append=False,
+            frame, tmp, layer=layer, driver="GPKG", layer_options={"DESCRIPTION": note}
         )
-    return Path(path)
+        pyogrio.write_dataframe(lines, tmp, layer=SOURCES_TABLE, driver="GPKG")
+    return path

@@ -35,7 +35,13 @@ from wandel.compare.networks import (
 from wandel.compare.peers import FeatureMatrix, PeerResult, feature_matrix, peers
 from wandel.compare.profile import Profile, profile
 from wandel.compare.typology import Typology, typology
-from wandel.errors import ExportError, InputFormatError, MissingColumnError, UnknownZoneError
+from wandel.errors import (
+    ExportError,
+    InputFormatError,
+    MissingColumnError,
+    OutputPathError,
+    UnknownZoneError,
+)
 from wandel.i18n import tr
 from wandel.store import ImportReport, Store
 
@@ -52,6 +58,7 @@ __all__ = [
     "run_compare_demo",
     "source_note",
     "write_table",
+    "write_typology_map",
 ]
 
 _INPUT_TABLES = ("population", "births", "deaths", "migration", "fertility", "life_tables")
@@ -269,7 +276,7 @@ def catalogue_frame(lang: str | None = None) -> pd.DataFrame:
 
 
 def _geometry(db: Path, frame: pd.DataFrame) -> object:
-    from wandel.workflow.access import boundaries_frame
+    from wandel.workflow.points import boundaries_frame
 
     with Store.open(db, read_only=True) as store:
         polys = boundaries_frame(store, level="gemeinde")
@@ -305,7 +312,7 @@ def write_table(
         if db is None:
             raise ExportError("a GeoPackage needs the store's boundaries")
         return [write_gpkg(_geometry(db, frame), path, layer=sheet, source_note=note)]
-    raise ExportError(f"{Path(path).name}: the output must end in .csv, .xlsx or .gpkg")
+    raise OutputPathError("--out", str(path), (".csv", ".xlsx", ".gpkg"))
 
 
 DEMO_CHART_KEYS = (
@@ -355,10 +362,6 @@ def _demo_networks(data: CompareData, out_dir: Path) -> list[Path]:
 
 def _demo_typology(data: CompareData, out_dir: Path) -> tuple[Typology, list[Path]]:
     """The typology of the Gemeinden: types, the choice of k, profiles, and the map."""
-    from wandel.reports.charts import save
-    from wandel.reports.compare_charts import typology_map
-    from wandel.workflow.access import boundaries_frame
-
     typ, _matrix = typology_of(data)
     types = pd.DataFrame({"zone": typ.types.index, "type": typ.types.to_numpy()})
     types["type_name"] = types["type"].map(typ.label)
@@ -366,10 +369,29 @@ def _demo_typology(data: CompareData, out_dir: Path) -> tuple[Typology, list[Pat
     files = write_table(types, out_dir / "typologie_gemeinden.csv", data.note)
     files += write_table(typ.selection, out_dir / "typologie_wahl_k.csv", data.note)
     files += write_table(typ.profiles, out_dir / "typologie_profile.csv", data.note)
-    with Store.open(data.db, read_only=True) as store:
-        polys = boundaries_frame(store, level="gemeinde")
-    files.append(save(typology_map(polys, typ, data.note), out_dir / "typologie_karte.png"))
+    files.append(write_typology_map(data, typ, out_dir / "typologie_karte.png"))
     return typ, files
+
+
+def write_typology_map(
+    data: CompareData,
+    typ: Typology,
+    path: Path,
+    *,
+    level: str = "gemeinde",
+    lang: str | None = None,
+) -> Path:
+    """Draw the typology as a choropleth of the store's ``level`` polygons; written atomically."""
+    from wandel.reports.charts import save
+    from wandel.reports.compare_charts import typology_map
+    from wandel.reports.exports import atomic_write
+    from wandel.workflow.points import boundaries_frame
+
+    with Store.open(data.db, read_only=True) as store:
+        polys = boundaries_frame(store, level=level)
+    with atomic_write(Path(path)) as tmp:
+        save(typology_map(polys, typ, data.note, lang), tmp)
+    return Path(path)
 
 
 def run_compare_demo(

@@ -9,6 +9,8 @@
 5. Project every Gemeinde of the region to 2040 with uncertainty (:data:`DEMO_DRAWS` draws, sigmas
    calibrated on the backtests) and write a summary CSV (age groups, with q10/q50/q90) plus a
    population pyramid and a fan chart (PNG) for each seed town.
+6. The services of the nine seed towns (Kita, schools, Pflege, GPs, households, labour force, ...)
+   to 2040 with bands (:func:`wandel.workflow.services.run_services_demo`): ``dienste_seed_*``.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from wandel.sources.base import ImportBatch, SourceMeta
 from wandel.store import ImportReport, Store
 from wandel.workflow.compare import run_compare_demo
 from wandel.workflow.demo_access import run_access_demo
+from wandel.workflow.services import run_services_demo
 
 __all__ = [
     "DEMO_DRAWS",
@@ -318,6 +321,8 @@ def run_demo(db: Path, out_dir: Path, console: Console | None = None) -> DemoRes
         highlight=False,
     )
     files += project_demo(db, out_dir)
+    con.print("Daseinsvorsorge der Seed-Städte ...", highlight=False)
+    files += run_services_demo(db, out_dir, tuple(SEED_TOWNS), DEMO_DRAWS)
     con.print("Erreichbarkeit und Standortplanung ...", highlight=False)
     with Store.open(db) as store:
         files += run_access_demo(store, out_dir, console=con)
