@@ -44,8 +44,8 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from wandel.errors import DuplicateKeyError, InputFormatError, MissingColumnError
-from wandel.regions.ags import InvalidKeyError, check_key
+from wandel.errors import DuplicateKeyError, InputFormatError, InvalidKeyError, MissingColumnError
+from wandel.regions.ags import check_key
 from wandel.sources._text import decode_text
 from wandel.sources._yaml import load_yaml
 from wandel.sources.base import ImportBatch, SourceMeta, sha256_of
