@@ -259,7 +259,7 @@ def test_cli_writes_every_format_with_sources(demo_db: Path, tmp_path: Path) -> 
     [
         (["--services", "kino"], "unknown service 'kino'"),
         (["--services", "feuerwehr"], "weekday_share"),
-        (["--param", "kita.quota@15=1.4"], "expected a rate or share in [0, 1]"),
+        (["--param", "kita.quota@15=1.4"], "erwartet: eine Quote oder ein Anteil in [0, 1]"),
         (["--param", "kita.quota@17=0.4"], "a key of a German Land"),
     ],
 )

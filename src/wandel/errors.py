@@ -44,6 +44,7 @@ __all__ = [
     "FacilityOutsideZonesError",
     "IncompatibleRatesError",
     "InconsistentTotalError",
+    "IndicatorCatalogueError",
     "InfeasibleModelError",
     "InputFormatError",
     "InputLocation",
@@ -53,6 +54,7 @@ __all__ = [
     "MissingDataError",
     "MissingParameterError",
     "ModelInputError",
+    "NotComparableError",
     "OptionError",
     "OutputPathError",
     "RateRangeError",
@@ -63,8 +65,11 @@ __all__ = [
     "StoreError",
     "UnknownChoiceError",
     "UnknownFormatError",
+    "UnknownIndicatorError",
+    "UnknownNetworkError",
     "UnknownRuleError",
     "UnknownServiceError",
+    "UnknownZoneError",
     "UnsupportedModelError",
     "WandelError",
 ]
@@ -251,6 +256,62 @@ class InvalidKeyError(WandelError, ValueError):
 
 class StoreError(WandelError, RuntimeError):
     """The store cannot be opened or is not a Wandel store."""
+
+
+class UnknownZoneError(WandelError, ValueError):
+    """A key (AGS) that the store does not know, e.g. in a network or a measures file.
+
+    ``nearest`` holds the known keys closest to it (with their names), best first, so that the
+    message can say what was probably meant; ``where`` (and ``line``) say where the key was read;
+    ``reason`` is the catalogue key of what is wrong (fields ``zone`` and ``level``).
+
+    >>> e = UnknownZoneError("15087221", ("15087220 (Hettstedt)",), "net.yaml", line=4)
+    >>> e.message("de")
+    "net.yaml, Zeile 4: Gebiet '15087221' gibt es im Datenbestand nicht; am nächsten: 15087220 (Hettstedt)"
+    """
+
+    def __init__(
+        self,
+        zone: str,
+        nearest: tuple[str, ...] = (),
+        where: str = "",
+        *,
+        line: int | None = None,
+        reason: str = "@compare.error.unknown_zone",
+        level: str = "",
+    ) -> None:
+        self.zone = zone
+        self.nearest = nearest
+        self.where = where
+        self.line = line
+        self.reason = reason
+        super().__init__(reason, zone=shown(zone), level=level)
+        self.args = (str(self),)
+
+    def message(self, lang: str) -> str:
+        msg = InputLocation(self.where, self.line).message(lang) + ": " if self.where else ""
+        msg += say(self.reason, lang, self.fields)
+        if self.nearest:
+            msg += "; " + _catalogue.text(
+                "compare.error.nearest", lang, nearest=", ".join(self.nearest)
+            )
+        return msg
+
+
+class UnknownIndicatorError(WandelError, ValueError):
+    """An indicator key that the indicator catalogue does not hold."""
+
+
+class UnknownNetworkError(WandelError, ValueError):
+    """A network name that is neither a shipped preset nor in the user's network file."""
+
+
+class NotComparableError(WandelError, ValueError):
+    """Too few zones or features to compare (e.g. the town lacks a value of every feature)."""
+
+
+class IndicatorCatalogueError(WandelError, ValueError):
+    """The indicator catalogue is malformed (a developer's mistake, found by the tests)."""
 
 
 class ServiceCatalogueError(InputFormatError):

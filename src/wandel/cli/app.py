@@ -67,6 +67,10 @@ from wandel.cli import services as cli_services  # noqa: E402
 
 cli_services.register(app)
 
+from wandel.cli import compare as cli_compare  # noqa: E402
+
+cli_compare.register(app)
+
 
 def main() -> None:
     """Entry point of the ``wandel`` console script."""

@@ -29,6 +29,7 @@ from wandel.ages import totals
 from wandel.regions.estimates import estimate_gemeinde_structure
 from wandel.sources.base import ImportBatch, SourceMeta
 from wandel.store import ImportReport, Store
+from wandel.workflow.compare import run_compare_demo
 from wandel.workflow.demo_access import run_access_demo
 from wandel.workflow.services import run_services_demo
 
@@ -325,6 +326,8 @@ def run_demo(db: Path, out_dir: Path, console: Console | None = None) -> DemoRes
     con.print("Erreichbarkeit und Standortplanung ...", highlight=False)
     with Store.open(db) as store:
         files += run_access_demo(store, out_dir, console=con)
+    con.print("Vergleich der Städtenetze ...", highlight=False)
+    files += run_compare_demo(db, out_dir, out_dir / "vorausberechnung_gemeinden_2040.csv", con)
     con.print("Ergebnisse:")
     for f in files:
         con.print(f"  {f}")
