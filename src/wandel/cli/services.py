@@ -8,19 +8,10 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from wandel.cli._common import DbOption, err, out, resolve_db, run_cli, ui_lang
+from wandel.cli._common import DbOption, err, out, resolve_db, run_cli, split_values, ui_lang
 from wandel.errors import WandelError
 
-__all__ = ["register", "services", "split_list"]
-
-
-def split_list(values: list[str] | None) -> tuple[str, ...]:
-    """Repeated options and comma lists alike: ``["a,b", "c"]`` -> ``("a", "b", "c")``.
-
-    >>> split_list(["15087220,14625020", " 16073077 "])
-    ('15087220', '14625020', '16073077')
-    """
-    return tuple(v.strip() for item in values or [] for v in item.split(",") if v.strip())
+__all__ = ["register", "services"]
 
 
 def services(
@@ -74,16 +65,16 @@ def services(
         if level not in ("gemeinde", "kreis"):
             raise WandelError(f"--level {level!r}: expected gemeinde or kreis")
         req = ServicesRequest(
-            zones=split_list(zones),
+            zones=tuple(split_values(zones)),
             base_year=base_year,
             until=until,
             draws=draws,
             seed=seed,
-            services=split_list(service),
+            services=tuple(split_values(service)),
             catalogue=catalogue,
             overrides=overrides,
             params=tuple(param or ()),
-            scenarios=_scenarios(scenario, split_list(variant)),
+            scenarios=_scenarios(scenario, tuple(split_values(variant))),
             level=level,
             trend=trend,
             mittelbereiche=mittelbereiche,
