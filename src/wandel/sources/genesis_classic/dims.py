@@ -14,9 +14,8 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from wandel.errors import InputFormatError
+from wandel.errors import InputFormatError, LabelError
 from wandel.sources._labels import (
-    LabelError,
     is_age_unknown,
     is_total,
     normalise_ags,
