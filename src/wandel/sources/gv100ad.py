@@ -96,11 +96,17 @@ def _field(line: str, name: str) -> str:
 
 
 def _err(
-    file: str, line: int, field: str | None, value: object, expected: str, reason: str = ""
+    file: str,
+    line: int,
+    field: str | None,
+    value: object,
+    expected: str,
+    reason: str = "",
+    fields: dict[str, object] | None = None,
 ) -> InputFormatError:
     column = None if field is None else f"{field} (positions {FIELDS[field][0]}-{FIELDS[field][1]})"
     return InputFormatError(
-        file, line=line, column=column, value=value, expected=expected, reason=reason
+        file, line=line, column=column, value=value, expected=expected, reason=reason, fields=fields
     )
 
 
@@ -137,9 +143,9 @@ def _record(ls: _Lines, i: int) -> re.Match[str]:
             n,
             "satzart",
             line[:24],
-            f"a GV100AD record: Satzart 10..60, Gebietsstand YYYYMMDD, at least {_MIN_LENGTH} "
-            "characters",
-            "not a GV100AD record",
+            "@sources.expected.gv100ad_record",
+            "@sources.error.not_gv100ad",
+            {"length": _MIN_LENGTH},
         )
     return m
 
@@ -152,7 +158,12 @@ def _stand(ls: _Lines) -> dt.date:
         found = _record(ls, i).group(2)
         if found != first:
             raise _err(
-                ls.file, ls.numbers[i], "stand", found, f"the Gebietsstand of line 1 ({first})"
+                ls.file,
+                ls.numbers[i],
+                "stand",
+                found,
+                "@sources.expected.same_stand",
+                fields={"stand": first},
             )
     return stand
 
@@ -168,9 +179,8 @@ def _year_end(ls: _Lines, first: str) -> dt.date:
             ls.numbers[0],
             "stand",
             first,
-            "a year-end file (Gebietsstand 31 December); Wandel's Gemeindeverzeichnis records are "
-            "year-end states",
-            "Gebietsstand is not 31 December",
+            "@sources.expected.year_end",
+            "@sources.error.not_year_end",
         )
     return stand
 
@@ -356,23 +366,14 @@ def read(path: str | Path, year: int | None = None) -> ImportBatch:
             line=ls.numbers[0],
             column="stand (positions 3-10)",
             value=year,
-            reason="the stated year of the population counts differs from the Gebietsstand",
-            expected=f"--year {stand.year} (the counts must belong to the file's territory)",
+            reason="@sources.error.counts_year",
+            expected="@sources.expected.counts_year",
+            fields={"year": stand.year},
         )
     f = _records(ls)
     tables = _tables(f, stand.year, year is not None, str(p))
     n_gem = int((f["satzart"] == "60").sum())
-    rejected = (
-        ()
-        if year is not None
-        else (
-            (
-                "population counts left out: GV100AD does not state their reference date "
-                "(give --year)",
-                n_gem,
-            ),
-        )
-    )
+    rejected = () if year is not None else (("@sources.rejected.gv100ad_counts", n_gem),)
     meta = SourceMeta(
         file=p.name,
         sha256=sha256_of(p),

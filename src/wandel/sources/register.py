@@ -361,7 +361,7 @@ class Register:
                 list(cands.values()),
                 where,
                 row,
-                f"the name changed its region between {years[0]} and {years[-1]}",
+                _Why("@sources.error.ambiguous_changed", {"first": years[0], "last": years[-1]}),
             )
         return per_year[0]
 
@@ -411,17 +411,25 @@ def _decide(
         gem = [h for h in hits if h.level == "gemeinde"]
         return gem[0].zone if dominant == "gemeinde" and gem else kreise[0].zone
     ys = sorted({h.year for h in hits})
-    why = (
-        f"the name belongs to different regions in {ys[0]} and {ys[-1]}, and the table's year "
-        f"{years[0]} lies between"
-        if len(ys) > 1
-        else f"{len(hits)} regions of {years[0]} bear this name"
-    )
+    if len(ys) > 1:
+        why = _Why(
+            "@sources.error.ambiguous_between", {"first": ys[0], "last": ys[-1], "year": years[0]}
+        )
+    else:
+        why = _Why("@sources.error.ambiguous_same_year", {"count": len(hits), "year": years[0]})
     raise _ambiguous(label, hits, where, row, why)
 
 
+@dataclass(frozen=True)
+class _Why:
+    """The catalogue key of what is wrong, with its fields."""
+
+    key: str
+    fields: dict[str, object]
+
+
 def _ambiguous(
-    label: str, hits: list[_Hit], where: RegionPlace, row: int, why: str
+    label: str, hits: list[_Hit], where: RegionPlace, row: int, why: _Why
 ) -> AmbiguousRegionError:
     shown = ", ".join(f"{h.zone} {h.name}" for h in sorted(hits, key=lambda h: h.zone)[:6])
     line, column = where.at(row)
@@ -430,9 +438,9 @@ def _ambiguous(
         line=line,
         column=column,
         value=label,
-        reason=f"ambiguous region name ({why})",
-        expected=f"one region; candidates: {shown} (give the AGS, or a designator such as "
-        "'Landkreis' or 'kreisfreie Stadt')",
+        reason=why.key,
+        expected="@sources.expected.one_region",
+        fields={**why.fields, "candidates": shown},
     )
     exc.candidates = tuple((h.zone, h.name) for h in hits)
     return exc
@@ -442,24 +450,27 @@ def _unknown(reg: Register, label: str, year: int, where: RegionPlace, row: int)
     near = reg.nearest(label, year)
     known = {lv: reg.years(lv) for lv in LEVELS}
     outside = all(not ys or year < ys[0] for lv, ys in known.items() if lv != "land")
+    fields: dict[str, object] = {"year": year, "span": reg.span()}
     if outside and parse_region_name(label).level != "land":
         first = min((ys[0] for lv, ys in known.items() if ys and lv != "land"), default=None)
-        reason = (
-            f"year {year} lies before the region register (Kreise and Gemeinden from {first}); "
-            "import the Gemeindeverzeichnis of that year, or give the regions by AGS"
-        )
+        reason = "@sources.error.before_register"
+        fields["first"] = first
     else:
-        reason = f"no region of {year} bears this name (register {reg.span()})"
-    other = reg.known_in(label)
-    if other:
-        by_zone: dict[str, list[int]] = {}
-        for h in other:
-            by_zone.setdefault(h.zone, []).append(h.year)
-        reason += "; known as " + ", ".join(
-            f"{z} in {ys[0]}-{ys[-1]}" if len(ys) > 1 else f"{z} in {ys[0]}"
-            for z, ys in by_zone.items()
-        )
-    shown = "; nearest: " + ", ".join(f"{z} {n}" for z, n in near) if near else ""
+        reason = "@sources.error.unknown_region"
+        other = reg.known_in(label)
+        if other:
+            by_zone: dict[str, list[int]] = {}
+            for h in other:
+                by_zone.setdefault(h.zone, []).append(h.year)
+            reason = "@sources.error.unknown_region_known"
+            fields["known"] = ", ".join(
+                f"{z} {ys[0]}-{ys[-1]}" if len(ys) > 1 else f"{z} {ys[0]}"
+                for z, ys in by_zone.items()
+            )
+    expected = "@sources.expected.region_name"
+    if near:
+        expected = "@sources.expected.region_name_nearest"
+        fields["nearest"] = ", ".join(f"{z} {n}" for z, n in near)
     line, column = where.at(row)
     exc = UnknownRegionError(
         where.file,
@@ -467,7 +478,8 @@ def _unknown(reg: Register, label: str, year: int, where: RegionPlace, row: int)
         column=column,
         value=label,
         reason=reason,
-        expected=f"an official region name or an AGS{shown}",
+        expected=expected,
+        fields=fields,
     )
     exc.candidates = tuple(near)
     return exc

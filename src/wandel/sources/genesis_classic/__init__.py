@@ -43,7 +43,7 @@ from wandel.sources.genesis_classic.dims import (
     title_constants,
 )
 from wandel.sources.genesis_classic.mapping import NAME, ClassicTable, map_table
-from wandel.sources.genesis_classic.names import region_names
+from wandel.sources.genesis_classic.names import Named, region_names
 from wandel.sources.register import Register
 
 __all__ = ["NAME", "ClassicTable", "map_table", "parse_blocks", "parse_table", "read", "sniff"]
@@ -76,6 +76,7 @@ def parse_blocks(b: Blocks, register: Register | None = None) -> ClassicTable:
         dims_row.setdefault(name, arr)
     has_year = "year" in dims_row or "year" in dims_col
     const = title_constants(b.title, b.title_line, b.file, has_year)
+    named = Named()
     if "zone" not in dims_row and "zone" not in dims_col:
         named = region_names(
             b,
@@ -85,10 +86,9 @@ def parse_blocks(b: Blocks, register: Register | None = None) -> ClassicTable:
             (lines, vc.vcols),
             lambda: register or Register.shipped(),
         )
-        if named is not None:
-            axis, zones, t_i = named
-            (dims_row if axis == "row" else dims_col)["zone"] = zones
-            texts = [t for i, t in enumerate(texts) if i != t_i]
+        if named.zones is not None:
+            (dims_row if named.axis == "row" else dims_col)["zone"] = named.zones
+            texts = [t for i, t in enumerate(texts) if i != named.text]
     cube = cube_cells(b.file, data, lines, vc, decimal)
     for name, arr in dims_row.items():
         cube[name] = np.repeat(arr, mcols)
@@ -115,7 +115,13 @@ def parse_blocks(b: Blocks, register: Register | None = None) -> ClassicTable:
         rejected.append(("age unknown: no age group to store it under", cnt))
         frame = frame[~frame["age_unknown"]]
     return ClassicTable(
-        b.file, b.code, b.title, decimal, frame.reset_index(drop=True), tuple(rejected)
+        b.file,
+        b.code,
+        b.title,
+        decimal,
+        frame.reset_index(drop=True),
+        tuple(rejected),
+        named.unresolved,
     )
 
 

@@ -14,7 +14,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from wandel.errors import DuplicateKeyError, InconsistentTotalError, MissingColumnError
+from wandel.errors import (
+    DuplicateKeyError,
+    InconsistentTotalError,
+    InputFormatError,
+    MissingColumnError,
+)
 from wandel.sources.base import LICENCE_DLDE, ImportBatch, SourceMeta
 from wandel.sources.genesis_classic.blocks import err as _err
 from wandel.tables import TABLES, conform
@@ -40,6 +45,8 @@ class ClassicTable:
     decimal: str
     cube: pd.DataFrame
     rejected: tuple[tuple[str, int], ...] = field(default_factory=tuple)
+    unresolved: InputFormatError | None = None
+    """Why a text variable that may name regions matched none (shown if a zone is needed)."""
 
 
 # --------------------------------------------------------------------------------------------------
@@ -157,8 +164,16 @@ def _check_counts(frame: pd.DataFrame, file: str) -> None:
         )
 
 
-def _need(frame: pd.DataFrame, names: Sequence[str], file: str, what: str) -> None:
+def _need(
+    frame: pd.DataFrame,
+    names: Sequence[str],
+    file: str,
+    what: str,
+    unresolved: InputFormatError | None = None,
+) -> None:
     for name in names:
+        if name == "zone" and name not in frame and unresolved is not None:
+            raise unresolved
         if name not in frame:
             raise MissingColumnError(
                 file,
@@ -203,7 +218,7 @@ def _stock_like(
     counts: bool = True,
 ) -> _Mapped:
     f = _fill(t.cube, {"sex": "t", "age_start": 0, "age_end": None, **extra})
-    _need(f, ["zone", "year"], t.file, table)
+    _need(f, ["zone", "year"], t.file, table, t.unresolved)
     if counts:
         _check_counts(f, t.file)
     _check_keys(f, keys, t.file)  # before the totals: a repeated row would break its total
@@ -263,7 +278,7 @@ def _fertility(measure: str) -> Callable[[ClassicTable], _Mapped]:
         f = _fill(t.cube, {"age_start": 0, "age_end": None, "order": ""})
         f["measure"] = measure
         f["category"] = f["order"].fillna("")
-        _need(f, ["zone", "year"], t.file, "fertility")
+        _need(f, ["zone", "year"], t.file, "fertility", t.unresolved)
         keys = ["zone", "year", "measure", "category", "age_start", "age_end"]
         if measure == "births":
             _check_counts(f, t.file)

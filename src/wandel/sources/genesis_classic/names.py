@@ -6,15 +6,16 @@ variable, resolved against the region register of the table's years
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
-from wandel.errors import MissingColumnError
+from wandel.errors import InputFormatError, MissingColumnError, RegionNameError
 from wandel.sources.genesis_classic.blocks import Blocks
 from wandel.sources.genesis_classic.dims import Dims, Texts
 from wandel.sources.register import RegionPlace, Register
 
-__all__ = ["region_names"]
+__all__ = ["Named", "region_names"]
 
 
 def _years(
@@ -30,6 +31,18 @@ def _years(
     return []
 
 
+@dataclass(frozen=True)
+class Named:
+    """The outcome of :func:`region_names`: the resolved variable (``axis``, ``zones``, index
+    ``text`` into the texts) or, where no text variable names regions, ``unresolved``: why the
+    first row labels matched no region (for the message when the table needs a zone)."""
+
+    axis: str = ""
+    zones: np.ndarray | None = None
+    text: int = -1
+    unresolved: InputFormatError | None = None
+
+
 def region_names(
     b: Blocks,
     texts: Texts,
@@ -37,17 +50,17 @@ def region_names(
     const: dict[str, object],
     places: tuple[np.ndarray, Sequence[int]],
     register: Callable[[], Register],
-) -> tuple[str, np.ndarray, int] | None:
+) -> Named:
     """Find the text variable that names regions and resolve it.
 
-    Returns ``(axis, zones, index into texts)`` or ``None`` when no text variable holds a region
-    name. ``places`` are the data lines and the value columns (0-based) of the table.
+    ``places`` are the data lines and the value columns (0-based) of the table.
     """
     dims_row, dims_col = dims
     lines, vcols = places
     n = len(lines)
     row_years = _years(dims_row, dims_col, const, n)
     reg: Register | None = None
+    unresolved: InputFormatError | None = None
     for t_i, (axis, labs, origin) in enumerate(texts):
         reg = reg or register()
         if axis == "row":
@@ -61,6 +74,8 @@ def region_names(
         probe = max(reg.years("kreis") or reg.years("land") or (0,))
         probe_years = years[0] if years and years[0] else (probe,)
         if not any(reg.candidates(str(x), probe_years[0]) for x in sorted(set(labs.tolist()))):
+            if axis == "row" and unresolved is None and years and years[0]:
+                unresolved = _why_not(reg, [str(labs[0])], years[:1], where)
             continue
         if not years or not years[0]:
             raise MissingColumnError(
@@ -68,8 +83,18 @@ def region_names(
                 line=where.at(0)[0],
                 column=where.at(0)[1],
                 value=str(labs[0]),
-                reason="regions are given by name, but the table names no year to look them up",
-                expected="a reference date or year in the table (or regions given by AGS)",
+                reason="@sources.error.names_without_year",
+                expected="@sources.expected.year_for_names",
             )
-        return axis, reg.resolve([str(x) for x in labs], years, where), t_i
+        return Named(axis, reg.resolve([str(x) for x in labs], years, where), t_i)
+    return Named(unresolved=unresolved)
+
+
+def _why_not(
+    reg: Register, labels: list[str], years: list[tuple[int, ...]], where: RegionPlace
+) -> InputFormatError | None:
+    try:
+        reg.resolve(labels, years, where)
+    except RegionNameError as exc:
+        return exc
     return None
