@@ -137,3 +137,35 @@ def test_year_other_than_the_gebietsstand() -> None:
     with pytest.raises(InputFormatError) as info:
         gv100ad.read(FIXTURE, year=2018)
     assert "--year 2019" in str(info.value)
+
+
+def test_wandel_import_detects_and_stores(tmp_path: Path) -> None:
+    """``wandel import`` finds the format by content (the file name says nothing) and stores the
+    records; ``--year`` brings the counts; the same file twice changes nothing."""
+    from typer.testing import CliRunner
+
+    from wandel.cli import app
+    from wandel.store import Store
+
+    runner = CliRunner(env={"WANDEL_LANG": "en"})
+    f = tmp_path / "verzeichnis.dat"
+    f.write_bytes(FIXTURE.read_bytes())
+    db = tmp_path / "s.duckdb"
+    res = runner.invoke(app, ["import", str(f), "--db", str(db)])
+    assert res.exit_code == 0, res.output
+    assert "gv100ad" in res.stdout
+    with Store.open(db, read_only=True) as s:
+        gv = s.table("gv_records").set_index("zone")
+        assert len(gv) == 13 and s.counts()["population"] == 0
+        assert gv.loc["15087370", "name"] == "Sangerhausen, Stadt"
+    db2 = tmp_path / "s2.duckdb"
+    res = runner.invoke(app, ["import", str(f), "--year", "2019", "--db", str(db2)])
+    assert res.exit_code == 0, res.output
+    with Store.open(db2, read_only=True) as s:
+        pop = s.population(["15087220"], [2019])
+        assert pop["value"].sum() == 13_885
+        before = s.checksum()
+    res = runner.invoke(app, ["import", str(f), "--year", "2019", "--db", str(db2)])
+    assert res.exit_code == 0
+    with Store.open(db2, read_only=True) as s:
+        assert s.checksum() == before
