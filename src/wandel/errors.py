@@ -12,10 +12,12 @@ from dataclasses import dataclass
 
 __all__ = [
     "DuplicateKeyError",
+    "ExportError",
     "InconsistentTotalError",
     "InputFormatError",
     "InputLocation",
     "MissingColumnError",
+    "ReportError",
     "StoreError",
     "UnknownFormatError",
     "WandelError",
@@ -107,3 +109,13 @@ class UnknownFormatError(WandelError, ValueError):
 
 class StoreError(WandelError, RuntimeError):
     """The store cannot be opened or is not a Wandel store."""
+
+
+class ExportError(WandelError, ValueError):
+    """An export cannot be written as asked: no source note, a bad sheet or layer name, a frame
+    without geometry for a GeoPackage, an unknown CSV dialect."""
+
+
+class ReportError(WandelError, ValueError):
+    """A report cannot be made: an unknown zone, no population for it, or an edition folder that
+    already holds a different report."""
