@@ -240,6 +240,10 @@ from wandel.cli import access as cli_access  # noqa: E402
 
 cli_access.register(app)
 
+from wandel.cli import report as cli_report  # noqa: E402
+
+cli_report.register(app)
+
 
 def main() -> None:
     """Entry point of the ``wandel`` console script."""

@@ -45,9 +45,12 @@ __all__ = [
     "ReportSettings",
     "build_network_report",
     "build_profile",
+    "export_note",
     "inputs_checksum",
+    "projection_export",
     "town_figures",
     "write_edition",
+    "zones_export",
 ]
 
 BREAKS: tuple[int, ...] = tuple(lo for lo, _, _ in AGE_GROUPS)
@@ -515,3 +518,82 @@ def write_edition(report: Report, out_dir: Path, stem: str) -> Edition:
             t.write_bytes(b)
     tmp.rename(folder)
     return Edition(folder, paths, new=True)
+
+
+# -- exports ---------------------------------------------------------------------------------------
+
+
+def export_note(db: Path, settings: ReportSettings) -> str:
+    """The source note of an export from the store at ``db``: the imported sources with their
+    licences, the projection settings, the inputs' checksum."""
+    with Store.open(db, read_only=True) as store:
+        prov = store.provenance()
+    lang = settings.lang
+    lines = [tr("reports.export.note_head", lang)]
+    for (producer, licence), _ in prov.groupby(["producer", "licence"], sort=True, dropna=False):
+        lines.append(f"- {producer}: {_plain_licence(str(licence))}")
+    lines.append(
+        tr(
+            "reports.export.note_projection",
+            lang,
+            until=settings.until,
+            draws=settings.draws,
+            seed=settings.seed,
+            checksum=inputs_checksum(prov)[:12],
+            version=_version("wandel"),
+        )
+    )
+    return "\n".join(lines)
+
+
+def projection_export(db: Path, zones: Sequence[str], settings: ReportSettings) -> pd.DataFrame:
+    """The projection of the Gemeinden in ``zones`` (Kreise or Gemeinden) by the report's age
+    groups: ``zone, name, year, age_start, age_end, value, q10, q90`` (summed over sex)."""
+    from wandel.workflow.projection import load_tables, project_from_store
+
+    with Store.open(db, read_only=True) as store:
+        tables = load_tables(store)
+    base = settings.base_year or _base_year(tables)
+    kreise = sorted({str(z)[:5] for z in zones})
+    long, _ = project_from_store(
+        db, kreise, base, settings.until, level="gemeinde", draws=settings.draws,
+        seed=settings.seed, age_breaks=BREAKS,
+    )  # fmt: skip
+    long = long[long["zone"].map(lambda z: any(z.startswith(str(p)) for p in zones))]
+    if long.empty:
+        raise ReportError(f"no Gemeinden of {', '.join(map(str, zones))} in the store")
+    cols = ["value", "q10", "q90"] if settings.draws else ["value"]
+    out = long.groupby(["zone", "year", "age_start"], as_index=False)[cols].sum().round(1)
+    ends = dict(zip(BREAKS, [*BREAKS[1:], None], strict=True))
+    out.insert(3, "age_end", pd.array([ends[int(a)] for a in out["age_start"]], dtype="Int64"))
+    gv = tables.gv_records
+    names = gv[gv["year"] == base].set_index("zone")["name"].astype(str)
+    out.insert(1, "name", out["zone"].map(names))
+    return out.sort_values(["zone", "year", "age_start"]).reset_index(drop=True)
+
+
+def zones_export(db: Path, zones: Sequence[str], settings: ReportSettings) -> Any:
+    """The Gemeinden in ``zones`` as a GeoDataFrame (boundaries from the store) with name,
+    population in the base year, the projection for ``until`` and its 80 % band."""
+    from wandel.workflow.access import boundaries_frame
+
+    frame = projection_export(db, zones, settings)
+    tot = frame.groupby(["zone", "name", "year"], as_index=False)[
+        [c for c in ("value", "q10", "q90") if c in frame.columns]
+    ].sum()
+    base_year = int(tot["year"].min())
+    base = tot[tot["year"] == base_year].set_index("zone")
+    end = tot[tot["year"] == settings.until].set_index("zone")
+    with Store.open(db, read_only=True) as store:
+        gdf = boundaries_frame(store, list(zones))
+    gdf = gdf[gdf["zone"].isin(base.index)].reset_index(drop=True)
+    gdf["name"] = gdf["zone"].map(base["name"])
+    gdf[f"einwohner_{base_year}"] = gdf["zone"].map(base["value"])
+    gdf[f"einwohner_{settings.until}"] = gdf["zone"].map(end["value"])
+    if "q10" in end.columns:
+        gdf[f"einwohner_{settings.until}_q10"] = gdf["zone"].map(end["q10"])
+        gdf[f"einwohner_{settings.until}_q90"] = gdf["zone"].map(end["q90"])
+    gdf["veraenderung_prozent"] = (
+        gdf[f"einwohner_{settings.until}"] / gdf[f"einwohner_{base_year}"] - 1
+    ) * 100
+    return gdf
