@@ -57,7 +57,7 @@ def nice_ticks(top: float, n: int = 5) -> list[float]:
     mag = 10 ** math.floor(math.log10(raw))
     step = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw)
     count = math.ceil(top / step - 1e-9)
-    return [round(i * step, 10) for i in range(count + 1)]
+    return [float(round(i * step, 10)) for i in range(count + 1)]
 
 
 def _num(v: float) -> str:

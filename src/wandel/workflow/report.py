@@ -45,6 +45,7 @@ __all__ = [
     "ReportSettings",
     "build_network_report",
     "build_profile",
+    "display_name",
     "export_note",
     "inputs_checksum",
     "projection_export",
@@ -220,9 +221,17 @@ def town_figures(db: Path, zones: Sequence[str], settings: ReportSettings) -> li
 
 
 def _area(
-    zone: str, name: str, gv: pd.DataFrame, base: int, pop: Any, years: Sequence[int]
+    zone: str,
+    name: str,
+    gv: pd.DataFrame,
+    base: int,
+    pop: Any,
+    years: Sequence[int],
+    series: pd.Series | None = None,
 ) -> AreaFigures:
-    rows = gv[gv["zone"] == zone].set_index("year")["pop_total"]
+    """Figures of one area; ``series`` (year -> total) replaces the Gemeindeverzeichnis totals
+    (a Gemeinde's series on the base year's territory)."""
+    rows = gv[gv["zone"] == zone].set_index("year")["pop_total"] if series is None else series
     past = [y for y in rows.index if base - 10 <= y < base]
     py = int(min(past)) if past else None
     tot = pop.isel(draw=0).sum(("sex", "age"))
@@ -246,6 +255,21 @@ def _area(
     )
 
 
+_KIND_SUFFIXES = frozenset(
+    {"Stadt", "Gemeinde", "Markt", "Flecken", "Kreisstadt", "Große Kreisstadt"}
+)
+
+
+def display_name(gv_name: str) -> str:
+    """A Gemeinde's name as people say it, from its Gemeindeverzeichnis form.
+
+    >>> display_name("Hettstedt, Stadt"), display_name("Eisleben, Lutherstadt")
+    ('Hettstedt', 'Lutherstadt Eisleben')
+    """
+    name, _, suffix = (p.strip() for p in gv_name.partition(","))
+    return name if not suffix or suffix in _KIND_SUFFIXES else f"{suffix} {name}"
+
+
 def _one_town(
     z: str,
     base: int,
@@ -261,7 +285,7 @@ def _one_town(
     hospital: HospitalAccess | None,
 ) -> TownFigures:
     names = gv.drop_duplicates("zone", keep="last").set_index("zone")["name"].astype(str)
-    name = names[z].split(",")[0].strip()
+    name = display_name(names[z])
     g = long[long["zone"] == z]
     cols = ["value", "q10", "q90"] if settings.draws else ["value"]
     groups = g.groupby(["age_start", "year"], as_index=False)[cols].sum()
@@ -287,12 +311,12 @@ def _one_town(
     )
     gv_name = names.to_dict()
     kreis, land = z[:5], z[:2]
+    obs = observed[observed["zone"] == z][["year", "value"]]
     areas = (
-        _area(z, name, gv, base, gem_pop, years),
+        _area(z, name, gv, base, gem_pop, years, obs.set_index("year")["value"]),
         _area(kreis, gv_name.get(kreis, kreis), gv, base, gem_pop, years),
         _area(land, gv_name.get(land, land), gv, base, land_pop, years),
     )
-    obs = observed[observed["zone"] == z][["year", "value"]]
     return TownFigures(
         zone=z,
         name=name,
