@@ -15,7 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from wandel.cli import app
-from wandel.errors import ReportError
+from wandel.errors import ReportError, UnknownNetworkError, UnknownZoneError
 from wandel.reports.model import Chart, FactList, Paragraph, Report, Section, Table
 from wandel.reports.pdfcheck import CHECKS, check_pdfua
 from wandel.reports.render import render_html, render_pdf, render_png
@@ -99,6 +99,30 @@ def test_profile_numbers_match_the_store_and_the_projection(demo_db: Path, profi
     assert town_area.base == pytest.approx(13_885)
     assert kreis.base > town_area.base
     assert town_area.past == pytest.approx(14_427 + 320 + 882)  # 2009 on the 2019 territory
+
+
+def test_strengths_come_from_the_comparison_library(demo_db: Path, profile: Report) -> None:
+    """The Kommunalprofil shows the facts of ``wandel profile`` (wandel.compare), not numbers of
+    its own: the same indicators in the same order, the same values."""
+    from wandel.workflow.compare import load, profile_of
+
+    prof = profile_of(load(demo_db), HETTSTEDT, lang="de")
+    shown = prof.facts[prof.facts["assessment"] != "neutral"].head(5)
+    (table,) = [b for b in profile.blocks() if isinstance(b, Table) and b.id.startswith("staerken")]
+    assert table.header[2:5] == ("Hettstedt", "Mansfeld-Südharz", "Sachsen-Anhalt")
+    assert len(table.rows) == 5
+    assert [r[0] for r in table.rows][:2] == ["Medianalter", "Anteil 65+"]
+    median = shown.iloc[0]
+    assert median["indicator"] == "median_age"
+    assert table.rows[0][2] == f"{median['value']:.1f} Jahre *".replace(".", ",")
+    assert table.rows[0][4] == f"{median['land_value']:.1f} Jahre".replace(".", ",")
+    assert table.rows[0][5] == "Schwäche"  # older than the Land: a weakness
+    # a value only the Kreis has (migration by age) stands in the Kreis column, said so
+    kreis_rows = [
+        r for r, f in zip(table.rows, shown.itertuples(), strict=True) if f.subject == "15087"
+    ]
+    assert kreis_rows
+    assert all(r[2] == "nur Kreis" for r in kreis_rows)
 
 
 def test_every_number_cites_a_listed_source(profile: Report) -> None:
@@ -281,13 +305,18 @@ def test_editions_are_kept_never_overwritten(profile: Report, tmp_path: Path) ->
 
 
 def test_network_report(demo_db: Path, tmp_path: Path) -> None:
-    zones = ["15087220", "15087130", "15087370"]
-    rep = build_network_report(demo_db, "Mansfeld-Südharz", zones, ReportSettings(draws=20))
+    rep = build_network_report(demo_db, "mansfeld-suedharz", ReportSettings(draws=20))
+    assert rep.title == (
+        "Demografiebericht Städtenetzwerk Demografie Hettstedt – Lutherstadt Eisleben – Sangerhausen"
+    )
     table = rep.sections[0].blocks[0]
     assert isinstance(table, Table)
     assert [r[0] for r in table.rows] == ["Hettstedt", "Lutherstadt Eisleben", "Sangerhausen"]
     assert table.rows[0][1] == "13.885"
     assert len(rep.charts()) == 9
+    # a comma list of AGS gives the same towns (the CLI's third form, as in wandel compare network)
+    same = build_network_report(demo_db, "15087220,15087130,15087370", ReportSettings(draws=20))
+    assert same.sections[0].blocks[0] == table
     path = tmp_path / "bericht.pdf"
     path.write_bytes(render_pdf(rep))
     assert check_pdfua(path, lang="de") == []
@@ -296,10 +325,13 @@ def test_network_report(demo_db: Path, tmp_path: Path) -> None:
 
 
 def test_unknown_zone_is_a_clear_error(demo_db: Path) -> None:
-    with pytest.raises(ReportError, match="99999999"):
-        build_profile(demo_db, "99999999")
+    with pytest.raises(UnknownZoneError, match="15087220") as info:
+        build_profile(demo_db, "15087221")  # one digit off Hettstedt: the nearest is named
+    assert "15087221" in info.value.message("de")
     with pytest.raises(ReportError, match="8 digits"):
         build_profile(demo_db, "15087")
+    with pytest.raises(UnknownNetworkError):
+        build_network_report(demo_db, "gibt-es-nicht")
 
 
 # -- the README picture --------------------------------------------------------------------------
@@ -348,26 +380,34 @@ def test_bars_chart_is_deterministic_and_labelled() -> None:
 
 def test_cli_export_csv_and_bad_input(demo_db: Path, tmp_path: Path) -> None:
     out = tmp_path / "h.csv"
-    res = runner.invoke(
-        app,
-        ["export", "--db", str(demo_db), "--zones", HETTSTEDT, "--draws", "0", "--out", str(out)],
-    )
+    base_args = ["report", "export", "--db", str(demo_db), "--zones", HETTSTEDT, "--draws", "0"]
+    res = runner.invoke(app, [*base_args, "--out", str(out)])
     assert res.exit_code == 0, res.output
     back = pd.read_csv(out, sep=";", decimal=",", dtype={"zone": str})
     base = back[back["year"] == 2019]
     assert base["value"].sum() == pytest.approx(13_885, abs=0.5)
     assert set(back["zone"]) == {HETTSTEDT}
     assert "dl-de/by-2-0" in (tmp_path / "h.quellen.txt").read_text(encoding="utf-8")
+    before = sorted(p.name for p in tmp_path.iterdir())
+    res = runner.invoke(app, [*base_args, "--out", str(tmp_path / "h.txt")])
+    assert res.exit_code == 2
+    assert "unbekannte Dateiendung" in res.output
+    assert ".xlsx" in res.output
+    res = runner.invoke(app, [*base_args, "--out", str(out), "--dialect", "excel"])
+    assert res.exit_code == 2
+    assert "--dialect 'excel' gibt es nicht" in res.output
     res = runner.invoke(
-        app,
-        ["export", "--db", str(demo_db), "--zones", HETTSTEDT, "--out", str(tmp_path / "h.txt")],
+        app, ["report", "town", "--db", str(demo_db), "12345678", "--out", str(tmp_path)]
     )
     assert res.exit_code == 2
-    assert ".csv, .xlsx or .gpkg" in res.output
-    res = runner.invoke(app, ["profil", "--db", str(demo_db), "12345678", "--out", str(tmp_path)])
+    assert "Traceback" not in res.output
+    assert "12345678" in res.output
+    res = runner.invoke(
+        app, ["report", "network", "--db", str(demo_db), "nirgendwo", "--out", str(tmp_path)]
+    )
     assert res.exit_code == 2
     assert "Traceback" not in res.output
-    assert not list(tmp_path.glob("12345678*"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == before  # nothing written
 
 
 def test_cli_export_gpkg(demo_db: Path, tmp_path: Path) -> None:
@@ -375,7 +415,19 @@ def test_cli_export_gpkg(demo_db: Path, tmp_path: Path) -> None:
 
     out = tmp_path / "k.gpkg"
     res = runner.invoke(
-        app, ["export", "--db", str(demo_db), "--zones", "15087", "--draws", "0", "--out", str(out)]
+        app,
+        [
+            "report",
+            "export",
+            "--db",
+            str(demo_db),
+            "--zones",
+            "15087",
+            "--draws",
+            "0",
+            "--out",
+            str(out),
+        ],
     )
     assert res.exit_code == 0, res.output
     g = pyogrio.read_dataframe(out, layer="gemeinden")
@@ -387,12 +439,38 @@ def test_cli_export_gpkg(demo_db: Path, tmp_path: Path) -> None:
     assert src["quelle"].str.contains("GeoBasis-DE").any()
 
 
-def test_cli_profil_writes_an_edition(demo_db: Path, tmp_path: Path) -> None:
-    args = ["profil", "--db", str(demo_db), HETTSTEDT, "--draws", "20", "--out", str(tmp_path)]
+def test_cli_report_town_writes_an_edition(demo_db: Path, tmp_path: Path) -> None:
+    args = [
+        "report",
+        "town",
+        "--db",
+        str(demo_db),
+        HETTSTEDT,
+        "--draws",
+        "20",
+        "--out",
+        str(tmp_path),
+    ]
     res = runner.invoke(app, args)
     assert res.exit_code == 0, res.output
     (folder,) = (tmp_path / HETTSTEDT).iterdir()
-    assert (folder / f"kommunalprofil_{HETTSTEDT}.pdf").is_file()
+    pdf = folder / f"kommunalprofil_{HETTSTEDT}.pdf"
+    assert check_pdfua(pdf, lang="de") == []
     res = runner.invoke(app, args)
     assert res.exit_code == 0
     assert "gibt es schon" in res.output
+    res = runner.invoke(app, ["--lang", "en", *args])  # an English edition beside the German one
+    assert res.exit_code == 0, res.output
+    assert "Written" in res.output
+    assert len(list((tmp_path / HETTSTEDT).iterdir())) == 2
+
+
+def test_cli_help_keeps_report_and_profile_apart() -> None:
+    res = runner.invoke(app, ["report", "--help"])
+    assert res.exit_code == 0
+    assert "Kommunalprofil" in res.output
+    assert "town" in res.output and "network" in res.output and "export" in res.output
+    res = runner.invoke(app, ["--lang", "en", "report", "town", "--help"])
+    text = " ".join(res.output.split())
+    assert "municipal profile" in text
+    assert "wandel profile" in text

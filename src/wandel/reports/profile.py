@@ -20,8 +20,12 @@ import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
+import numpy as np
 import pandas as pd
 
+from wandel.compare._format import format_value
+from wandel.compare.catalogue import load_catalogue
+from wandel.compare.profile import Profile
 from wandel.i18n import tr
 from wandel.reports.model import (
     Block,
@@ -47,6 +51,7 @@ __all__ = [
     "milestones",
     "network_report",
     "profile_report",
+    "strengths_table",
     "town_sections",
 ]
 
@@ -102,6 +107,8 @@ class TownFigures:
     projected year (``q10/q90`` are sums of the groups' quantiles over sex: slightly wider than the
     band of the sum). ``pyramid``: ``year, sex, age, value`` for the base year and ``until``.
     ``components``: ``year, births, deaths, net_migration`` for every projected year.
+    ``profile``: the town's strengths-weaknesses profile from :func:`wandel.compare.profile.profile`
+    (indicators against Kreis and Land), shown as :func:`strengths_table`.
     """
 
     zone: str
@@ -117,6 +124,7 @@ class TownFigures:
     estimated_structure: bool
     hospital: HospitalAccess | None = None
     notes: tuple[str, ...] = field(default=())
+    profile: Profile | None = None
 
     def totals(self) -> pd.DataFrame:
         """``year, value, q10, q90`` of the whole population per projected year."""
@@ -492,6 +500,67 @@ def _comparison(t: TownFigures, lang: str) -> Table:
     )
 
 
+STRENGTH_ROWS = 5
+"""How many strengths and weaknesses a profile shows (those furthest from the Land's value)."""
+
+
+def strengths_table(t: TownFigures, lang: str, rows: int = STRENGTH_ROWS) -> Table | None:
+    """The town's clearest strengths and weaknesses against Kreis and Land, from its
+    :class:`~wandel.compare.profile.Profile` (the facts of ``wandel profile``, ordered by the
+    standardised distance ``|z|`` to the Land's value; neutral indicators left out).
+
+    A value that only the Kreis has (migration by age, TFR, life expectancy) is shown in the Kreis
+    column, and the town's cell says so; an estimated value carries ``*``; the year column gives
+    the town's (or Kreis's) year and, where it differs, the Land's.
+    """
+    if t.profile is None:
+        return None
+    facts = t.profile.facts
+    facts = facts[facts["assessment"] != "neutral"].head(rows)
+    if facts.empty:
+        return None
+    cat = load_catalogue()
+    kreis_name, land_name = t.areas[1].name, t.areas[2].name
+
+    def cell(x: object, ind_key: str, star: bool) -> str:
+        v = float(x)  # type: ignore[arg-type]
+        if not np.isfinite(v):
+            return "–"
+        return format_value(v, cat[ind_key], lang) + (" *" if star else "")
+
+    out = []
+    for f in facts.itertuples(index=False):
+        key, own = str(f.indicator), f.subject == t.zone
+        year = str(f.year) if f.year == f.reference_year else f"{f.year}/{f.reference_year}"
+        est = bool(f.estimated)
+        out.append(
+            (
+                cat[key].text("name", lang),
+                year,
+                cell(f.value, key, est) if own else tr("reports.strengths.kreis_only", lang),
+                cell(f.kreis_value, key, est and not own),
+                cell(f.land_value, key, False),
+                tr(f"compare.assessment.{f.assessment}", lang),
+            )
+        )
+    src = ("gv", "genesis", *(("estimate",) if t.estimated_structure else ()))
+    return Table(
+        f"staerken-{t.zone}",
+        tr("reports.table.strengths", lang, name=t.name, n=len(out)),
+        (
+            tr("reports.col.indicator", lang),
+            tr("reports.col.year", lang),
+            t.name,
+            kreis_name,
+            land_name,
+            tr("reports.col.assessment", lang),
+        ),
+        tuple(out),
+        (False, False, True, True, True, False),
+        src,
+    )
+
+
 def town_sections(t: TownFigures, lang: str) -> tuple[Section, ...]:
     """The sections every report shows for one town (overview, charts, tables, comparison)."""
     groups_table, bars = _groups(t, lang)
@@ -509,9 +578,16 @@ def town_sections(t: TownFigures, lang: str) -> tuple[Section, ...]:
         Section(
             f"vergleich-{t.zone}-s",
             tr("reports.section.comparison", lang, name=t.name),
-            (_comparison(t, lang),),
+            (_comparison(t, lang), *_strengths_blocks(t, lang)),
         ),
     )
+
+
+def _strengths_blocks(t: TownFigures, lang: str) -> tuple[Block, ...]:
+    table = strengths_table(t, lang)
+    if table is None:
+        return ()
+    return (table, Paragraph(tr("reports.strengths.note", lang, base=t.base_year)))
 
 
 # -- Leichte Sprache -------------------------------------------------------------------------------

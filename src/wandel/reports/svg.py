@@ -256,9 +256,9 @@ def bars_svg(
     """Horizontal bars from a zero line: decreases (orange) to the left, increases (blue) to the
     right; every bar's value stands as text in a column of its own, so neither colour nor length
     alone holds the number."""
-    width, row, top = 400, 24, 8
+    width, row, top = 400, 20, 6
     label_w, value_w = 206, 46
-    height = top + row * len(values) + 8
+    height = top + row * len(values) + 6
     lo = min([0.0, *values])
     hi = max([0.0, *values])
     span = (hi - lo) or 1.0
@@ -274,11 +274,11 @@ def bars_svg(
         a, b = sorted((x(0.0), x(v)))
         colour = ORANGE if v < 0 else BLUE
         out.append(
-            f'<rect x="{_num(a)}" y="{_num(yc - 7)}" width="{_num(max(b - a, 0.5))}" '
-            f'height="14" fill="{colour}"/>'
+            f'<rect x="{_num(a)}" y="{_num(yc - 6)}" width="{_num(max(b - a, 0.5))}" '
+            f'height="12" fill="{colour}"/>'
         )
         sign = "+" if v > 0 else ""
         out.append(_text(width - 4, yc + 4, sign + fmt(v, digits, lang) + unit, "end"))
-    out.append(_polyline([(x(0.0), top), (x(0.0), height - 8)], stroke=INK, stroke_width="1"))
+    out.append(_polyline([(x(0.0), top), (x(0.0), height - 6)], stroke=INK, stroke_width="1"))
     out.append("</svg>")
     return "\n".join(out)

@@ -17,16 +17,19 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib.metadata import version as _version
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from wandel.errors import ReportError, WandelError
+from wandel.compare.networks import Network
+from wandel.compare.profile import Profile
+from wandel.errors import ReportError, UnknownZoneError, WandelError
 from wandel.i18n import tr
 from wandel.reports.model import Report, ReportMeta, Section, Source
 from wandel.reports.profile import (
@@ -40,14 +43,20 @@ from wandel.reports.profile import (
 )
 from wandel.store import Store
 
+if TYPE_CHECKING:
+    from wandel.workflow.compare import CompareData
+
 __all__ = [
+    "EXPORT_SUFFIXES",
     "Edition",
     "ReportSettings",
     "build_network_report",
     "build_profile",
     "display_name",
     "export_note",
+    "export_report_figures",
     "inputs_checksum",
+    "network_slug",
     "projection_export",
     "town_figures",
     "write_edition",
@@ -162,19 +171,35 @@ def _land_projection(db: Path, tables: Any, lands: Sequence[str], base: int, unt
     return run(inputs, inputs.rates(until), until).deterministic.population
 
 
-def town_figures(db: Path, zones: Sequence[str], settings: ReportSettings) -> list[TownFigures]:
-    """Gather the figures of every town in ``zones`` (AGS of Gemeinden) from the store at ``db``."""
+def town_figures(
+    db: Path,
+    zones: Sequence[str],
+    settings: ReportSettings,
+    compare: CompareData | None = None,
+) -> list[TownFigures]:
+    """Gather the figures of every town in ``zones`` (AGS of Gemeinden) from the store at ``db``.
+
+    ``compare`` holds the indicators of :func:`wandel.workflow.compare.load` (loaded here if not
+    given); each town's strengths-weaknesses profile comes from it, and an AGS the store does not
+    know is refused with the nearest known ones (:class:`~wandel.errors.UnknownZoneError`).
+    """
+    from wandel.workflow.compare import load
     from wandel.workflow.projection import load_tables, project_from_store
 
     zones = [str(z) for z in zones]
+    if not zones:
+        raise ReportError("@reports.error.no_towns")
     if bad := [z for z in zones if len(z) != 8 or not z.isdigit()]:
-        raise ReportError(f"not a Gemeinde key (8 digits): {', '.join(bad)}")
+        raise ReportError("@reports.error.not_gemeinde", zones=", ".join(bad))
+    data = compare if compare is not None else load(db)
+    for z in zones:
+        data.check_zone(z)
     with Store.open(db, read_only=True) as store:
         tables = load_tables(store)
         base = settings.base_year or _base_year(tables)
         known = set(tables.gv_records.loc[tables.gv_records["year"] == base, "zone"].astype(str))
         if missing := [z for z in zones if z not in known]:
-            raise ReportError(f"no Gemeinde {', '.join(missing)} in the Gemeindeverzeichnis {base}")
+            raise ReportError("@reports.error.not_in_gv", zones=", ".join(missing), year=base)
         observed = _observed(store, zones, base)
         kreise = sorted({z[:5] for z in zones})
         lands = sorted({z[:2] for z in zones})
@@ -199,6 +224,7 @@ def town_figures(db: Path, zones: Sequence[str], settings: ReportSettings) -> li
             est_rows["estimated"].astype(bool) & (est_rows["year"] == base), "zone"
         ].astype(str)
     )
+    profiles = _profiles(data, zones, settings.lang)
     out = []
     for z in zones:
         out.append(
@@ -215,8 +241,23 @@ def town_figures(db: Path, zones: Sequence[str], settings: ReportSettings) -> li
                 years,
                 z in estimated,
                 hospitals[z],
+                profiles[z],
             )
         )
+    return out
+
+
+def _profiles(data: CompareData, zones: Sequence[str], lang: str) -> dict[str, Profile | None]:
+    """The strengths-weaknesses profile of each town (:func:`wandel.workflow.compare.profile_of`:
+    the same facts as ``wandel profile``), ``None`` where the indicators hold no value of it."""
+    from wandel.workflow.compare import profile_of
+
+    out: dict[str, Profile | None] = {}
+    for z in zones:
+        try:
+            out[z] = profile_of(data, z, lang=lang)
+        except UnknownZoneError:
+            out[z] = None
     return out
 
 
@@ -283,6 +324,7 @@ def _one_town(
     years: Sequence[int],
     estimated: bool,
     hospital: HospitalAccess | None,
+    profile: Profile | None = None,
 ) -> TownFigures:
     names = gv.drop_duplicates("zone", keep="last").set_index("zone")["name"].astype(str)
     name = display_name(names[z])
@@ -331,6 +373,7 @@ def _one_town(
         estimated_structure=estimated,
         hospital=hospital,
         notes=tuple(res.notes),
+        profile=profile,
     )
 
 
@@ -452,18 +495,43 @@ def build_profile(
 
 def build_network_report(
     db: Path,
-    name: str,
-    zones: Sequence[str],
+    network: str | Network,
     settings: ReportSettings = ReportSettings(),
     extra_sections: Sequence[Section] = (),
 ) -> Report:
-    """The Demografiebericht of the network ``name`` (Gemeinden ``zones``)."""
-    towns = town_figures(db, zones, settings)
-    meta, prov = _meta(db, zones, towns, settings)
+    """The Demografiebericht of ``network``: a :class:`~wandel.compare.networks.Network`, or what
+    ``wandel compare network`` takes (a preset name such as ``mansfeld-suedharz``, a YAML file, a
+    comma list of AGS; :func:`wandel.workflow.compare.network_from_spec`)."""
+    from wandel.compare.networks import check_members
+    from wandel.workflow.compare import load, network_from_spec
+
+    data = load(db)
+    if isinstance(network, Network):
+        check_members(network, data.zones)
+        net = network
+    else:
+        net = network_from_spec(network, data)
+    towns = town_figures(db, net.members, settings, data)
+    meta, prov = _meta(db, net.members, towns, settings)
     sources, licences = report_sources(prov, towns, settings.lang)
     return network_report(
-        name, towns, meta, sources, licences, lang=settings.lang, extra_sections=extra_sections
+        net.title, towns, meta, sources, licences, lang=settings.lang, extra_sections=extra_sections
     )
+
+
+def network_slug(network: str | Network) -> str:
+    """A folder name for a network's editions: its preset or file name, else its members.
+
+    >>> network_slug("mansfeld-suedharz"), network_slug("netz/saale.yaml"), network_slug("1,2")
+    ('mansfeld-suedharz', 'saale', '1-2')
+    """
+    if isinstance(network, Network):
+        text = network.name
+    elif network.endswith((".yaml", ".yml")):
+        text = Path(network).stem
+    else:
+        text = network
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "netzwerk"
 
 
 # -- editions --------------------------------------------------------------------------------------
@@ -531,9 +599,7 @@ def write_edition(report: Report, out_dir: Path, stem: str) -> Edition:
     if folder.exists():
         same = all(p.is_file() and p.read_bytes() == files[p.name] for p in paths)
         if not same:
-            raise ReportError(
-                f"{folder}: the edition folder exists and holds a different report; it is never overwritten"
-            )
+            raise ReportError("@reports.error.edition_differs", folder=str(folder))
         return Edition(folder, paths, new=False)
     tmp = folder.with_name(f".{folder.name}.partial")
     tmp.mkdir(parents=True, exist_ok=True)
@@ -585,7 +651,7 @@ def projection_export(db: Path, zones: Sequence[str], settings: ReportSettings) 
     )  # fmt: skip
     long = long[long["zone"].map(lambda z: any(z.startswith(str(p)) for p in zones))]
     if long.empty:
-        raise ReportError(f"no Gemeinden of {', '.join(map(str, zones))} in the store")
+        raise ReportError("@reports.error.no_gemeinden", zones=", ".join(map(str, zones)))
     cols = ["value", "q10", "q90"] if settings.draws else ["value"]
     out = long.groupby(["zone", "year", "age_start"], as_index=False)[cols].sum().round(1)
     ends = dict(zip(BREAKS, [*BREAKS[1:], None], strict=True))
@@ -621,3 +687,40 @@ def zones_export(db: Path, zones: Sequence[str], settings: ReportSettings) -> An
         gdf[f"einwohner_{settings.until}"] / gdf[f"einwohner_{base_year}"] - 1
     ) * 100
     return gdf
+
+
+EXPORT_SUFFIXES: tuple[str, ...] = (".csv", ".xlsx", ".gpkg")
+
+
+def export_report_figures(
+    db: Path, zones: Sequence[str], out: Path, dialect: str, settings: ReportSettings
+) -> tuple[Path, ...]:
+    """Write the figures behind the reports for ``zones`` (Kreise or Gemeinden) to ``out``: the
+    projection by age group as CSV (``dialect`` ``de`` or ``rfc``, with the sidecar source note)
+    or XLSX (sheet ``Vorausberechnung`` and ``Quellen``), or the Gemeinden with their boundaries
+    as a GeoPackage (layer ``gemeinden`` and table ``quellen``). Returns the paths written.
+
+    Raises
+    ------
+    OutputPathError
+        ``out`` ends in none of :data:`EXPORT_SUFFIXES`.
+    UnknownChoiceError
+        ``dialect`` is neither ``de`` nor ``rfc``.
+    """
+    from wandel.errors import UnknownChoiceError
+    from wandel.reports.exports import write_csv, write_gpkg, write_xlsx
+    from wandel.workflow.outputs import check_suffix
+
+    suffix = check_suffix("--out", Path(out), EXPORT_SUFFIXES)
+    if dialect not in ("de", "rfc"):
+        raise UnknownChoiceError("--dialect", dialect, ("de", "rfc"))
+    if not zones:
+        raise ReportError("@reports.error.no_towns")
+    note = export_note(db, settings)
+    if suffix == ".gpkg":
+        frame = zones_export(db, zones, settings)
+        return (write_gpkg(frame, out, layer="gemeinden", source_note=note),)
+    table = projection_export(db, zones, settings)
+    if suffix == ".csv":
+        return write_csv(table, out, dialect=dialect, source_note=note)  # type: ignore[arg-type]
+    return (write_xlsx({"Vorausberechnung": table}, out, source_note=note),)
