@@ -21,10 +21,13 @@ from wandel.cli._common import (
     resolve_seed,
     run_cli,
 )
-from wandel.errors import OutputPathError, UnknownChoiceError
+from wandel.errors import OptionError, OutputPathError, UnknownChoiceError
 from wandel.i18n import tr
 
-__all__ = ["backtest", "project", "register"]
+__all__ = ["BACKTEST_LEVELS", "backtest", "project", "register"]
+
+BACKTEST_LEVELS = ("kreis", "gemeinde")
+"""The levels ``wandel backtest --level`` knows."""
 
 
 def project(
@@ -53,6 +56,7 @@ def project(
     def run() -> None:
         from wandel.demography.engine.distributed import Mapper, builtin_map, dask_map
         from wandel.demography.scenario import load_scenarios
+        from wandel.workflow.outputs import write_atomic
         from wandel.workflow.projection import project_from_store
 
         suffix = out_file.suffix.lower()
@@ -71,7 +75,12 @@ def project(
             from dask.distributed import Client, LocalCluster
 
             if scheduler:
-                client = Client(scheduler)  # type: ignore[no-untyped-call]
+                try:
+                    client = Client(scheduler, timeout=30)  # type: ignore[no-untyped-call]
+                except (ValueError, OSError, TimeoutError) as exc:
+                    raise OptionError(
+                        "@error.scheduler", address=repr(scheduler), reason=str(exc)
+                    ) from None
             else:
                 cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True)  # type: ignore[no-untyped-call]
                 client = Client(cluster)  # type: ignore[no-untyped-call]
@@ -101,11 +110,10 @@ def project(
                 client.close()  # type: ignore[no-untyped-call]
             if cluster is not None:
                 cluster.close()
-        out_file.parent.mkdir(parents=True, exist_ok=True)
         if suffix == ".csv":
-            frame.to_csv(out_file, index=False, float_format="%.6f")
+            write_atomic(out_file, lambda p: frame.to_csv(p, index=False, float_format="%.6f"))
         else:
-            frame.to_parquet(out_file, index=False)
+            write_atomic(out_file, lambda p: frame.to_parquet(p, index=False))
         for note in res.notes:
             err.print(f"[yellow]{tr('cli.note')}:[/] {note}", highlight=False)
         out.print(tr("cli.project.written", rows=fmt_int(len(frame)), out=out_file))
@@ -124,11 +132,16 @@ def backtest(
     def run() -> None:
         from wandel.demography.backtest import run_backtests
         from wandel.store import Store
+        from wandel.workflow.outputs import check_suffix, write_atomic
         from wandel.workflow.projection import load_tables
 
+        if level is not None and level not in BACKTEST_LEVELS:
+            raise UnknownChoiceError("--level", level, BACKTEST_LEVELS)
+        if out_file is not None:
+            check_suffix("--out", out_file, (".csv",))
         with Store.open(resolve_db(db), read_only=True) as store:
             tables = load_tables(store)
-        levels = ("kreis", "gemeinde") if level is None else (level,)
+        levels = BACKTEST_LEVELS if level is None else (level,)
         with Progress(console=err, transient=True) as progress:
             progress.add_task(tr("cli.backtest.running"), total=None)
             res = run_backtests(tables, levels=levels, draws=draws)
@@ -157,7 +170,7 @@ def backtest(
         for note in res.notes:
             err.print(f"{tr('cli.note')}: {note}", highlight=False)
         if out_file is not None:
-            m.to_csv(out_file, index=False)
+            write_atomic(out_file, lambda p: m.to_csv(p, index=False))
             out.print(tr("cli.backtest.written", out=out_file))
 
     run_cli(run)
