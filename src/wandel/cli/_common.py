@@ -29,7 +29,7 @@ except ImportError:  # pragma: no cover - an older typer on the public click
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from wandel.errors import KEY_MARK, WandelError
+from wandel.errors import KEY_MARK, OptionError, WandelError
 from wandel.i18n import LANGS, current_lang, error_text, tr
 from wandel.settings import get_settings, override
 
@@ -49,6 +49,7 @@ __all__ = [
     "resolve_db",
     "resolve_draws",
     "resolve_seed",
+    "resolve_years",
     "run_cli",
     "say",
     "spinner",
@@ -137,6 +138,39 @@ def resolve_draws(draws: int | None) -> int:
 def resolve_seed(seed: int | None) -> int:
     """``--seed`` if given, else the ``seed`` setting (``WANDEL_SEED``)."""
     return seed if seed is not None else get_settings().seed
+
+
+def resolve_years(
+    base_year: int | None, until: int | None, scenario: Any | None, path: Path | None
+) -> tuple[int, int]:
+    """Base year and last year of a run: ``--base-year``/``--until``, else the scenario file's
+    ``base_year``/``horizon``; both given and different is a mistake, neither is one too.
+
+    Raises
+    ------
+    OptionError
+        A year that is missing, or an option that contradicts the scenario file.
+    """
+    years = []
+    for option, given, name in (
+        ("--base-year", base_year, "base_year"),
+        ("--until", until, "horizon"),
+    ):
+        from_file = getattr(scenario, name, None)
+        if given is not None and from_file is not None and given != from_file:
+            raise OptionError(
+                "@error.scenario_disagrees",
+                option=option,
+                value=given,
+                field=name,
+                given=from_file,
+                file=str(path),
+            )
+        value = given if given is not None else from_file
+        if value is None:
+            raise OptionError("@error.required", option=option)
+        years.append(int(value))
+    return years[0], years[1]
 
 
 def fmt_int(n: float) -> str:

@@ -19,6 +19,7 @@ from wandel.cli._common import (
     resolve_db,
     resolve_draws,
     resolve_seed,
+    resolve_years,
     run_cli,
 )
 from wandel.errors import OptionError, OutputPathError, UnknownChoiceError
@@ -32,9 +33,11 @@ BACKTEST_LEVELS = ("kreis", "gemeinde")
 
 def project(
     zones: Annotated[list[str], typer.Option("--zones", help="@cli.project.zones")],
-    base_year: Annotated[int, typer.Option("--base-year", help="@cli.project.base_year")],
-    until: Annotated[int, typer.Option("--until", help="@cli.project.until")],
     out_file: Annotated[Path, typer.Option("--out", help="@cli.project.out")],
+    base_year: Annotated[
+        int | None, typer.Option("--base-year", help="@cli.project.base_year")
+    ] = None,
+    until: Annotated[int | None, typer.Option("--until", help="@cli.project.until")] = None,
     level: Annotated[str | None, typer.Option("--level", help="@cli.project.level")] = None,
     scenario: Annotated[
         Path | None, typer.Option("--scenario", help="@cli.project.scenario")
@@ -62,13 +65,14 @@ def project(
         suffix = out_file.suffix.lower()
         if suffix not in (".csv", ".parquet"):
             raise OutputPathError("--out", str(out_file), (".csv", ".parquet"))
-        sc = None
+        sc = sf = None
         if scenario is not None:
             sf = load_scenarios(scenario)
             names = [v.name for v in sf.variants]
             if variant and variant not in names:
                 raise UnknownChoiceError("--variant", variant, names)
             sc = sf.variant(variant) if variant else sf.variants[0]
+        first, last = resolve_years(base_year, until, sf, scenario)
         mapper: Mapper = builtin_map
         client = cluster = None
         if scheduler or workers:
@@ -95,8 +99,8 @@ def project(
                 frame, res = project_from_store(
                     resolve_db(db),
                     zones,
-                    base_year,
-                    until,
+                    first,
+                    last,
                     level=level,
                     scenario=sc,
                     draws=resolve_draws(draws),
