@@ -156,7 +156,8 @@ def test_wandel_import_detects_and_stores(tmp_path: Path) -> None:
     assert "gv100ad" in res.stdout
     with Store.open(db, read_only=True) as s:
         gv = s.table("gv_records").set_index("zone")
-        assert len(gv) == 13 and s.counts()["population"] == 0
+        assert len(gv) == 13
+        assert s.counts()["population"] == 0
         assert gv.loc["15087370", "name"] == "Sangerhausen, Stadt"
     db2 = tmp_path / "s2.duckdb"
     res = runner.invoke(app, ["import", str(f), "--year", "2019", "--db", str(db2)])

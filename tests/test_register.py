@@ -63,7 +63,8 @@ def test_two_regions_of_one_name_name_both() -> None:
     assert (e.file, e.line, e.column, e.value) == ("t.csv", 7, 2, "Ansbach")
     assert "09561 Ansbach, 09571 Ansbach" in str(e)
     assert "2 regions of 2019" in str(e)
-    assert "09561" in e.message("de") and "Regionen des Jahres 2019" in e.message("de")
+    assert "09561" in e.message("de")
+    assert "Regionen des Jahres 2019" in e.message("de")
 
 
 def test_unknown_name_names_the_nearest() -> None:
@@ -190,7 +191,8 @@ def test_import_resolves_gemeinde_names_with_the_stores_gemeindeverzeichnis(
     db = tmp_path / "s.duckdb"
     res = runner.invoke(app, ["import", str(table), "--db", str(db)])
     assert res.exit_code == 2
-    assert "gemeinden.csv, line 7" in res.stderr and "Hettstedt, Stadt" in res.stderr
+    assert "gemeinden.csv, line 7" in res.stderr
+    assert "Hettstedt, Stadt" in res.stderr
     assert not db.exists()  # nothing written: the store was never created
     res = runner.invoke(app, ["import", str(GV100AD), str(table), "--db", str(db)])
     assert res.exit_code == 0, res.output
