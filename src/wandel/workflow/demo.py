@@ -291,11 +291,6 @@ def compare_demo(
     return files
 
 
-def _de(n: float) -> str:
-    """A whole number with German thousands separators: 13885 -> '13.885'."""
-    return f"{n:,.0f}".replace(",", ".")
-
-
 def _num(n: float) -> str:
     """A whole number with the thousands separator of the language: ``13.885`` / ``13,885``."""
     text = f"{n:,.0f}"
@@ -320,7 +315,7 @@ def run_demo(db: Path, out_dir: Path, console: Console | None = None) -> DemoRes
         table.add_column(str(col))
     for _, row in seed.iterrows():
         table.add_row(
-            *[("" if pd.isna(v) else _de(v) if isinstance(v, float) else str(v)) for v in row]
+            *[("" if pd.isna(v) else _num(v) if isinstance(v, float) else str(v)) for v in row]
         )
     con.print(table)
     con.print(tr("demo.projecting", draws=DEMO_DRAWS), highlight=False)
