@@ -297,9 +297,9 @@ def _plans(reg: _Region, out_dir: Path, console: Console) -> list[Path]:
         p = out_dir / "standortplanung_krankenhaus.csv"
         frame.to_csv(p, index=False, float_format="%.2f")
         files.append(p)
-        t = Table(title="Krankenhäuser für Menschen 75+: heute und p-Median (Luftlinie × 1,3)")
-        for col in ("Netz", "Plan", "Standorte", "Ø min", "95 % min", "75+ über 30 min"):
-            t.add_column(col)
+        t = Table(title=tr("demo.access.plan_title"))
+        for col in ("network", "plan", "sites", "mean", "p95", "beyond75"):
+            t.add_column(tr(f"demo.access.col.{col}"))
         for _, r in frame.iterrows():
             t.add_row(
                 str(r["netz"]),
@@ -317,13 +317,13 @@ def _plans(reg: _Region, out_dir: Path, console: Console) -> list[Path]:
         p = out_dir / "kooperationsgewinn_krankenhaus.csv"
         coop.to_csv(p, index=False, float_format="%.2f")
         files.append(p)
-        t = Table(title="Kooperationsgewinn: jeder Kreis allein / gemeinsam (Menschen 75+)")
-        for col in ("Netz", "Plan", "Standorte", "Ø min", "95 % min", "über 30 min"):
-            t.add_column(col)
+        t = Table(title=tr("demo.access.coop_title"))
+        for col in ("network", "plan", "sites", "mean", "p95", "beyond"):
+            t.add_column(tr(f"demo.access.col.{col}"))
         for _, r in coop.iterrows():
             t.add_row(
                 str(r["netz"]),
-                {"alone": "allein", "joint": "gemeinsam", "difference": "Differenz"}[r["plan"]],
+                tr(f"demo.access.plan.{r['plan']}"),
                 _fmt(r["facilities"], 0),
                 _fmt(r["mean_cost"], 2),
                 _fmt(r["p95_cost"], 2),
@@ -444,9 +444,9 @@ def _heidelberg(pbf: Path, out_dir: Path, console: Console) -> list[Path]:
     p = out_dir / "heidelberg_abdeckung.csv"
     cov.to_csv(p, index=False, float_format="%.4f")
     files.append(p)
-    t = Table(title="Heidelberg: Rasterzellen mit dem Uniklinikum in … Minuten (Auto)")
-    for col in ("Schwelle", "Zellen", "erreicht", "Anteil", "ohne Fahrzeit"):
-        t.add_column(col, justify="right")
+    t = Table(title=tr("demo.access.cover_title"))
+    for col in ("threshold", "cells", "covered", "share", "unrouted"):
+        t.add_column(tr(f"demo.access.col.{col}"), justify="right")
     for _, r in cov.iterrows():
         t.add_row(
             f"{r['schwelle_min']:g} min",
