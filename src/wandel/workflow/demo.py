@@ -26,6 +26,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from wandel.ages import totals
+from wandel.i18n import current_lang, tr
 from wandel.regions.estimates import estimate_gemeinde_structure
 from wandel.sources.base import ImportBatch, SourceMeta
 from wandel.store import ImportReport, Store
@@ -290,9 +291,10 @@ def compare_demo(
     return files
 
 
-def _de(n: float) -> str:
-    """A whole number with German thousands separators: 13885 -> '13.885'."""
-    return f"{n:,.0f}".replace(",", ".")
+def _num(n: float) -> str:
+    """A whole number with the thousands separator of the language: ``13.885`` / ``13,885``."""
+    text = f"{n:,.0f}"
+    return text.replace(",", ".") if current_lang() == "de" else text
 
 
 def run_demo(db: Path, out_dir: Path, console: Console | None = None) -> DemoResult:
@@ -302,33 +304,30 @@ def run_demo(db: Path, out_dir: Path, console: Console | None = None) -> DemoRes
     with Store.open(db) as store:
         reports = load_demo_store(store)
         new = sum(r.rows_imported for r in reports)
-        con.print(f"Datenbestand: {db} ({len(reports)} Quellen, {_de(new)} neue Zeilen)")
+        con.print(tr("demo.store", db=db, sources=len(reports), rows=_num(new)), highlight=False)
         changes = derive_zone_changes(store)
-        con.print(f"Gebietsänderungen abgeleitet: {len(changes)}")
+        con.print(tr("demo.changes", n=len(changes)), highlight=False)
         est = add_structure_estimates(store)
-        con.print(f"Geschätzte Gemeinde-Altersstrukturen: {_de(est.rows_imported)} Zeilen")
+        con.print(tr("demo.estimates", rows=_num(est.rows_imported)), highlight=False)
         files, seed = _summaries(store, out_dir)
-    table = Table(title="Seed-Städte: Einwohner (Gebietsstand des Jahres / harmonisiert)")
+    table = Table(title=tr("demo.seed_title"))
     for col in seed.columns:
         table.add_column(str(col))
     for _, row in seed.iterrows():
         table.add_row(
-            *[("" if pd.isna(v) else _de(v) if isinstance(v, float) else str(v)) for v in row]
+            *[("" if pd.isna(v) else _num(v) if isinstance(v, float) else str(v)) for v in row]
         )
     con.print(table)
-    con.print(
-        f"Vorausberechnung aller Gemeinden bis 2040 ({DEMO_DRAWS} Zufallspfade) ...",
-        highlight=False,
-    )
+    con.print(tr("demo.projecting", draws=DEMO_DRAWS), highlight=False)
     files += project_demo(db, out_dir)
-    con.print("Daseinsvorsorge der Seed-Städte ...", highlight=False)
+    con.print(tr("demo.services"), highlight=False)
     files += run_services_demo(db, out_dir, tuple(SEED_TOWNS), DEMO_DRAWS)
-    con.print("Erreichbarkeit und Standortplanung ...", highlight=False)
+    con.print(tr("demo.access"), highlight=False)
     with Store.open(db) as store:
         files += run_access_demo(store, out_dir, console=con)
-    con.print("Vergleich der Städtenetze ...", highlight=False)
+    con.print(tr("demo.compare"), highlight=False)
     files += run_compare_demo(db, out_dir, out_dir / "vorausberechnung_gemeinden_2040.csv", con)
-    con.print("Ergebnisse:")
+    con.print(tr("demo.results"), highlight=False)
     for f in files:
         con.print(f"  {f}")
     return DemoResult(db=db, files=tuple(files))
