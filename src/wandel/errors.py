@@ -11,13 +11,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 __all__ = [
+    "AgeGroupError",
     "DuplicateKeyError",
     "InconsistentTotalError",
     "InputFormatError",
     "InputLocation",
     "MissingColumnError",
+    "MissingDataError",
     "StoreError",
     "UnknownFormatError",
+    "UnknownVariantError",
+    "UnknownZoneError",
     "WandelError",
 ]
 
@@ -107,3 +111,22 @@ class UnknownFormatError(WandelError, ValueError):
 
 class StoreError(WandelError, RuntimeError):
     """The store cannot be opened or is not a Wandel store."""
+
+
+class MissingDataError(WandelError, ValueError):
+    """The store lacks data a projection needs (e.g. no population at or before the base year)."""
+
+
+class AgeGroupError(WandelError, ValueError):
+    """Asked age groups do not fit the data's age groups (one cuts through a published group)."""
+
+
+class UnknownZoneError(WandelError, ValueError):
+    """A zone asked for does not exist, or not at the level and territorial status asked."""
+
+
+class UnknownVariantError(WandelError, KeyError):
+    """A scenario file has no variant of the name asked."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""

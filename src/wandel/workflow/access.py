@@ -45,6 +45,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from wandel.ages import sum_age_groups
 from wandel.errors import DuplicateKeyError, InputFormatError, MissingColumnError, WandelError
 from wandel.sources.rdb_tidy import read_records
 
@@ -478,27 +479,15 @@ def population_by_age(
     total = (sel["age_start"] == 0) & sel["age_end"].isna()
     detailed = sel.loc[~total, "zone"].unique()
     sel = sel[~(total & sel["zone"].isin(detailed))]
-    start = sel["age_start"].to_numpy(np.float64)
-    end = pd.to_numeric(sel["age_end"], errors="coerce").to_numpy(np.float64)
-    end = np.where(np.isnan(end), np.inf, end)
-    value = pd.to_numeric(sel["value"], errors="coerce").to_numpy(np.float64)
-    out = {}
-    for g in groups:
-        lo, hi = float(g.start), np.inf if g.end is None else float(g.end)
-        inside = (start >= lo) & (end <= hi)
-        overlap = (start < hi) & (end > lo)
-        cut = overlap & ~inside
-        if cut.any():
-            k = int(np.flatnonzero(cut)[0])
-            a, b = int(start[k]), end[k]
-            pub = f"{a}+" if np.isinf(b) else f"{a}-{int(b) - 1}"
-            raise WandelError(
-                f"{source}: age group {g.label} cuts through the published age group {pub} in "
-                f"{year}; choose groups whose bounds match the data"
-            )
-        part = pd.Series(np.where(inside, value, 0.0), index=sel["zone"].astype(str).to_numpy())
-        out[g.label] = part.groupby(level=0).sum(min_count=1)
-    frame = pd.DataFrame(out).fillna(0.0)
+    sel = sel.assign(
+        zone=sel["zone"].astype(str), value=pd.to_numeric(sel["value"], errors="coerce")
+    )
+    long = sum_age_groups(
+        sel, [(g.start, g.end) for g in groups], by=["zone"], context=f"{source}, {year}"
+    )
+    frame = long.pivot(index="zone", columns="group", values="value").fillna(0.0)
+    frame.columns = [groups[int(k)].label for k in frame.columns]
+    frame = frame.loc[:, ~frame.columns.duplicated()]
     frame.index.name = "zone"
     return frame
 
