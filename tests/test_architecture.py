@@ -16,6 +16,7 @@ import pytest
 SRC = Path(__file__).resolve().parents[1] / "src" / "wandel"
 
 LAYERS: dict[str, int] = {
+    "_catalogue": 0,
     "errors": 0,
     "settings": 0,
     "tables": 0,

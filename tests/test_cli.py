@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from wandel.cli import app
 from wandel.store import Store
 
-runner = CliRunner()
+runner = CliRunner(env={"WANDEL_LANG": "en"})  # the assertions read English messages
 
 GV2019 = "gemeindeverzeichnis/AuszugGV4QAktuell_2019.csv"
 KREISE2020 = "statistik/12411-04-02-4_kreise_geschlecht_altersjahre_2020.csv"

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from wandel.planning import InfeasibleModelError, ModelInputError
-from wandel.planning.cooperation import COLUMNS, cooperation_gain
+from wandel.planning.cooperation import COLUMNS, Money, Plans, Sites, Towns, cooperation_gain
 
 
 def _network(
@@ -31,7 +31,7 @@ def _network(
 def test_joint_p_median_never_worse_than_towns_alone(seed: int) -> None:
     cost, w, dt, ct = _network(seed)
     r = cooperation_gain(
-        cost, w, dt, ct, model="p_median", p=2, threshold=5.0, fixed_cost_per_facility=1000
+        cost, w, Towns(dt, ct), Plans("p_median", p=2, threshold=5.0), money=Money(1000)
     )
     t = r.table
     assert list(t.columns) == list(COLUMNS)
@@ -55,11 +55,11 @@ def test_joint_p_median_never_worse_than_towns_alone(seed: int) -> None:
 def test_joint_covering_never_needs_more_and_covers_no_less(seed: int) -> None:
     cost, w, dt, ct = _network(seed, m_per=8)
     threshold = float(max(cost[np.ix_(dt == t, ct == t)].min(axis=1).max() for t in np.unique(dt)))
-    lscp = cooperation_gain(cost, w, dt, ct, model="lscp", threshold=threshold)
+    lscp = cooperation_gain(cost, w, Towns(dt, ct), Plans("lscp", threshold=threshold))
     assert lscp.table.loc["joint", "facilities"] <= lscp.table.loc["alone", "facilities"]
     assert lscp.table.loc["joint", "demand_beyond"] == 0
     mclp = cooperation_gain(
-        cost, w, dt, ct, model="mclp", p={"T0": 1, "T1": 2, "T2": 1}, threshold=3.0
+        cost, w, Towns(dt, ct), Plans("mclp", p={"T0": 1, "T1": 2, "T2": 1}, threshold=3.0)
     )
     assert mclp.joint.n_sites == 4
     assert (
@@ -73,13 +73,10 @@ def test_border_site_saves_a_facility_and_money() -> None:
     r = cooperation_gain(
         cost,
         [10, 30],
-        ["A", "B"],
-        ["A", "A", "B"],
-        model="lscp",
-        threshold=2,
-        fixed_cost_per_facility=100,
-        cost_per_unit_travel=2,
-        candidate_ids=["a-centre", "border", "b-centre"],
+        Towns(["A", "B"], ["A", "A", "B"]),
+        Plans("lscp", threshold=2),
+        sites=Sites(candidate_ids=["a-centre", "border", "b-centre"]),
+        money=Money(fixed_cost_per_facility=100, cost_per_unit_travel=2),
     )
     t = r.table
     assert t.loc["alone", "facilities"] == 2
@@ -95,7 +92,7 @@ def test_border_site_saves_a_facility_and_money() -> None:
 
 def test_fixed_site_stays_alone_and_jointly() -> None:
     cost, w, dt, ct = _network(9)
-    r = cooperation_gain(cost, w, dt, ct, p=2, fixed=[3])
+    r = cooperation_gain(cost, w, Towns(dt, ct), Plans(p=2), sites=Sites(fixed=[3]))
     assert 3 in r.joint.sites
     assert 3 in r.alone["T0"].sites
 
@@ -103,8 +100,8 @@ def test_fixed_site_stays_alone_and_jointly() -> None:
 def test_town_without_candidates_and_missing_p() -> None:
     cost = np.ones((2, 2))
     with pytest.raises(InfeasibleModelError, match="'B' has demand but no candidate"):
-        cooperation_gain(cost, [1, 1], ["A", "B"], ["A", "A"], p=1)
+        cooperation_gain(cost, [1, 1], Towns(["A", "B"], ["A", "A"]), Plans(p=1))
     with pytest.raises(ModelInputError, match="no p given for town 'B'"):
-        cooperation_gain(cost, [1, 1], ["A", "B"], ["A", "B"], p={"A": 1})
+        cooperation_gain(cost, [1, 1], Towns(["A", "B"], ["A", "B"]), Plans(p={"A": 1}))
     with pytest.raises(ModelInputError, match="town labels"):
-        cooperation_gain(cost, [1, 1], ["A"], ["A", "B"], p=1)
+        cooperation_gain(cost, [1, 1], Towns(["A"], ["A", "B"]), Plans(p=1))

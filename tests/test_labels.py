@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from wandel.errors import LabelError
 from wandel.sources._labels import (
     AgeGroup,
-    LabelError,
     is_age_unknown,
     is_total,
     normalise_ags,

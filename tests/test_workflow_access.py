@@ -12,21 +12,19 @@ from rich.console import Console
 
 from wandel.errors import DuplicateKeyError, InputFormatError, WandelError
 from wandel.store import Store
-from wandel.workflow.access import (
+from wandel.workflow.access import origin_population, parse_age_groups, population_by_age
+from wandel.workflow.demo import add_structure_estimates, load_demo_store
+from wandel.workflow.demo_access import run_access_demo
+from wandel.workflow.points import (
     boundaries_frame,
     destinations_from_file,
     destinations_from_store,
     grid_origins,
-    origin_population,
     osm_amenities,
-    parse_age_groups,
-    population_by_age,
     population_weighted_points,
     read_points,
     zone_points,
 )
-from wandel.workflow.demo import add_structure_estimates, load_demo_store
-from wandel.workflow.demo_access import run_access_demo
 
 
 @pytest.fixture(scope="module")

@@ -183,9 +183,10 @@ def sum_age_groups(
         if cut.any():
             i = int(np.flatnonzero(cut)[0])
             raise AgeGroupError(
-                f"{context}: age group {band_label(lo, hi)} cuts through the age group "
-                f"{band_label(int(start[i]), end[i])} of the data; choose groups whose bounds "
-                "match the data"
+                "@error.age_group_cuts",
+                where=context,
+                group=band_label(lo, hi),
+                published=band_label(int(start[i]), end[i]),
             )
         vals = pd.DataFrame(
             {c: np.where(inside, frame[c].to_numpy(dtype=np.float64), 0.0) for c in value_cols}
@@ -216,9 +217,6 @@ def group_single_ages(single: npt.ArrayLike, breaks: Sequence[int]) -> npt.NDArr
     x = np.asarray(single, dtype=np.float64)
     b = np.asarray(breaks, dtype=np.int64)
     if b.ndim != 1 or b.size < 1 or b[0] != 0 or np.any(np.diff(b) <= 0) or b[-1] >= x.shape[-1]:
-        raise AgeGroupError(
-            f"age groups must start at 0, increase strictly and begin below {x.shape[-1]}: "
-            f"{list(breaks)}"
-        )
+        raise AgeGroupError("@error.age_breaks", n=x.shape[-1], breaks=str(list(breaks)))
     out: npt.NDArray[np.float64] = np.add.reduceat(x, b, axis=-1)
     return out

@@ -1,33 +1,152 @@
-"""The exceptions Wandel raises for a user's mistake.
+"""The exceptions Wandel raises for a user's mistake: one hierarchy, in this one file.
 
 One base class, :class:`WandelError`; each specific error also inherits the matching builtin so that
 callers who catch ``ValueError`` or ``FileNotFoundError`` keep working. Errors about input files carry
 where the problem is (file, line, column), the offending value and what was expected, and render all of
 it in one readable message.
+
+Languages
+---------
+``str(error)`` is English: the text for logs, tracebacks and tests. :meth:`WandelError.message`
+renders the same message in a language of the user interface (``error.message("de")``; the CLI and
+the web app show that one, :func:`wandel.i18n.error_text`). A message is
+
+* a catalogue key with its fields, written ``"@key"`` (the same mark as the CLI's help keys):
+  ``OptionError("@error.option.either", first="--demand", second="--projection")``; the text of the
+  key (``wandel/data/i18n/errors.yaml``) is filled in the language asked, and a field that is itself
+  a ``"@key"`` is translated too;
+* or free text in English, as most readers write their ``reason`` and ``expected``: a free text
+  that is exactly the English text of a ``phrase.*`` key (``"missing column"``, ``"duplicate id"``)
+  is shown in the user's language; any other free text is shown as written, in English, inside the
+  translated frame (file, line, column, found, expected), so that a German reader still sees the
+  where and the what in German.
+
+>>> e = InputFormatError("a.csv", line=3, column="id", value="", reason="empty id")
+>>> str(e)
+"a.csv, line 3, column id: empty id: found ''"
+>>> e.message("de")
+"a.csv, Zeile 3, Spalte id: leere Kennung: gefunden ''"
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
+
+from wandel import _catalogue
 
 __all__ = [
+    "KEY_MARK",
     "AgeGroupError",
+    "CatalogueError",
     "DuplicateKeyError",
+    "ExportError",
+    "FacilityOutsideZonesError",
+    "IncompatibleRatesError",
     "InconsistentTotalError",
+    "IndicatorCatalogueError",
+    "InfeasibleModelError",
     "InputFormatError",
     "InputLocation",
+    "InvalidKeyError",
+    "LabelError",
     "MissingColumnError",
     "MissingDataError",
+    "MissingParameterError",
+    "ModelInputError",
+    "NotComparableError",
+    "OptionError",
+    "OutputPathError",
+    "RateRangeError",
+    "ServiceCatalogueError",
+    "SettingError",
+    "SnapError",
+    "SolverLimitError",
     "StoreError",
+    "UnknownChoiceError",
     "UnknownFormatError",
+    "UnknownIndicatorError",
+    "UnknownNetworkError",
+    "UnknownRuleError",
+    "UnknownServiceError",
     "UnknownVariantError",
     "UnknownZoneError",
+    "UnsupportedModelError",
     "WandelError",
 ]
 
+KEY_MARK = "@"
+"""A text that starts with this mark is a catalogue key (:mod:`wandel.i18n`)."""
+
+
+def say(text: str, lang: str, fields: Mapping[str, object] | None = None) -> str:
+    """One message part in ``lang``: a ``"@key"`` filled with ``fields``, a known English phrase
+    translated, any other free text as written.
+
+    >>> say("@error.expected", "de", {"expected": "duplicate id"})
+    'erwartet: doppelte Kennung'
+    >>> say("something else", "de")
+    'something else'
+    """
+    if text.startswith(KEY_MARK):
+        filled = {k: _field(v, lang) for k, v in (fields or {}).items()}
+        return _catalogue.text(text[len(KEY_MARK) :], lang, **filled)
+    return _catalogue.load().phrase(text, lang) or text
+
+
+def _field(value: object, lang: str) -> object:
+    if isinstance(value, str):
+        return say(value, lang)
+    if isinstance(value, Sequence):
+        return ", ".join(str(_field(v, lang)) for v in value)
+    return value
+
+
+def shown(value: object, limit: int = 80) -> str:
+    """``repr(value)``, cut to ``limit`` characters (a long cell stays readable in one line)."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _restore(cls: type[WandelError], args: tuple[Any, ...], state: dict[str, Any]) -> WandelError:
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(state)
+    return error
+
 
 class WandelError(Exception):
-    """Base class of every error Wandel raises on purpose."""
+    """Base class of every error Wandel raises on purpose.
+
+    Parameters
+    ----------
+    message
+        Free text (English), or a catalogue key written ``"@key"``.
+    **fields
+        The placeholders of the key's text.
+    """
+
+    def __init__(self, message: str = "", /, **fields: object) -> None:
+        self.text = message
+        self.fields: dict[str, object] = dict(fields)
+        super().__init__(message)
+
+    def message(self, lang: str) -> str:
+        """The message in ``lang`` (``de`` or ``en``)."""
+        return say(self.text, lang, self.fields)
+
+    def __str__(self) -> str:
+        return self.message("en")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # keyword fields survive pickling (errors raised in Dask workers come back whole)
+        return (_restore, (type(self), self.args, dict(self.__dict__)))
+
+
+# --------------------------------------------------------------------------------------------
+# input files
+# --------------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -38,13 +157,17 @@ class InputLocation:
     line: int | None = None
     column: str | int | None = None
 
-    def __str__(self) -> str:
+    def message(self, lang: str) -> str:
+        """``file, line 3, column id`` in ``lang``."""
         parts = [self.file]
         if self.line is not None:
-            parts.append(f"line {self.line}")
+            parts.append(_catalogue.text("error.at_line", lang, line=self.line))
         if self.column is not None:
-            parts.append(f"column {self.column}")
+            parts.append(_catalogue.text("error.at_column", lang, column=self.column))
         return ", ".join(parts)
+
+    def __str__(self) -> str:
+        return self.message("en")
 
 
 class InputFormatError(WandelError, ValueError):
@@ -57,7 +180,11 @@ class InputFormatError(WandelError, ValueError):
     value
         The offending text as read, if there is one.
     expected
-        What the reader expected at that place, in plain words.
+        What the reader expected at that place, in plain words (free text or ``"@key"``).
+    reason
+        What is wrong (free text or ``"@key"``).
+    fields
+        The placeholders of ``reason`` and ``expected`` when they are keys.
     """
 
     def __init__(
@@ -69,6 +196,7 @@ class InputFormatError(WandelError, ValueError):
         value: object = None,
         expected: str = "",
         reason: str = "",
+        fields: Mapping[str, object] | None = None,
     ) -> None:
         self.location = InputLocation(str(file), line, column)
         self.file = str(file)
@@ -77,19 +205,18 @@ class InputFormatError(WandelError, ValueError):
         self.value = value
         self.expected = expected
         self.reason = reason
-        super().__init__(self._render())
+        super().__init__("", **(fields or {}))
+        self.args = (str(self),)
 
-    def _render(self) -> str:
-        msg = str(self.location)
+    def message(self, lang: str) -> str:
+        msg = self.location.message(lang)
         if self.reason:
-            msg += f": {self.reason}"
+            msg += ": " + say(self.reason, lang, self.fields)
         if self.value is not None:
-            shown = (
-                repr(self.value) if len(repr(self.value)) <= 80 else repr(self.value)[:77] + "..."
-            )
-            msg += f": found {shown}"
+            msg += ": " + _catalogue.text("error.found", lang, value=shown(self.value))
         if self.expected:
-            msg += f"; expected {self.expected}"
+            expected = say(self.expected, lang, self.fields)
+            msg += "; " + _catalogue.text("error.expected", lang, expected=expected)
         return msg
 
 
@@ -109,24 +236,220 @@ class UnknownFormatError(WandelError, ValueError):
     """No reader recognises the file (``--kind auto``), or the requested kind does not exist."""
 
 
+class LabelError(WandelError, ValueError):
+    """A label of a known kind that is malformed (``31.13.2015`` as a date, ``1001`` as a Kreis
+    code); ``expected`` says what would have been valid. Readers turn it into an
+    :class:`InputFormatError` with file, line and column (:mod:`wandel.sources._labels`)."""
+
+    def __init__(self, value: str, expected: str) -> None:
+        self.value = value
+        super().__init__("@error.label", label=shown(value), expected=expected)
+        self.expected = expected
+
+
+class InvalidKeyError(WandelError, ValueError):
+    """A key is not a valid AGS/ARS (wrong length, not digits, unknown Land)."""
+
+
+# --------------------------------------------------------------------------------------------
+# the store and what it holds
+# --------------------------------------------------------------------------------------------
+
+
 class StoreError(WandelError, RuntimeError):
     """The store cannot be opened or is not a Wandel store."""
 
 
-class MissingDataError(WandelError, ValueError):
-    """The store lacks data a projection needs (e.g. no population at or before the base year)."""
-
-
-class AgeGroupError(WandelError, ValueError):
-    """Asked age groups do not fit the data's age groups (one cuts through a published group)."""
-
-
 class UnknownZoneError(WandelError, ValueError):
-    """A zone asked for does not exist, or not at the level and territorial status asked."""
+    """A key (AGS) that the store does not know, e.g. in a network or a measures file.
+
+    ``nearest`` holds the known keys closest to it (with their names), best first, so that the
+    message can say what was probably meant; ``where`` (and ``line``) say where the key was read;
+    ``reason`` is the catalogue key of what is wrong (fields ``zone`` and ``level``).
+
+    >>> e = UnknownZoneError("15087221", ("15087220 (Hettstedt)",), "net.yaml", line=4)
+    >>> e.message("de")
+    "net.yaml, Zeile 4: Gebiet '15087221' gibt es im Datenbestand nicht; am nächsten: 15087220 (Hettstedt)"
+    """
+
+    def __init__(
+        self,
+        zone: str,
+        nearest: tuple[str, ...] = (),
+        where: str = "",
+        *,
+        line: int | None = None,
+        reason: str = "@compare.error.unknown_zone",
+        level: str = "",
+    ) -> None:
+        self.zone = zone
+        self.nearest = nearest
+        self.where = where
+        self.line = line
+        self.reason = reason
+        super().__init__(reason, zone=shown(zone), level=level)
+        self.args = (str(self),)
+
+    def message(self, lang: str) -> str:
+        msg = InputLocation(self.where, self.line).message(lang) + ": " if self.where else ""
+        msg += say(self.reason, lang, self.fields)
+        if self.nearest:
+            msg += "; " + _catalogue.text(
+                "compare.error.nearest", lang, nearest=", ".join(self.nearest)
+            )
+        return msg
 
 
-class UnknownVariantError(WandelError, KeyError):
+class UnknownIndicatorError(WandelError, ValueError):
+    """An indicator key that the indicator catalogue does not hold."""
+
+
+class UnknownNetworkError(WandelError, ValueError):
+    """A network name that is neither a shipped preset nor in the user's network file."""
+
+
+class NotComparableError(WandelError, ValueError):
+    """Too few zones or features to compare (e.g. the town lacks a value of every feature)."""
+
+
+class IndicatorCatalogueError(WandelError, ValueError):
+    """The indicator catalogue is malformed (a developer's mistake, found by the tests)."""
+
+
+class ServiceCatalogueError(InputFormatError):
+    """A service catalogue (or a file of overrides) is malformed: a rate without a source, year or
+    region, an unknown field, two rules for the same region and years (:mod:`wandel.services`)."""
+
+
+class RateRangeError(ServiceCatalogueError):
+    """A rate or share lies outside ``[0, 1]`` (or a count or size is negative)."""
+
+
+class UnknownServiceError(WandelError, ValueError):
+    """A service (or a parameter or measure of one) that the catalogue does not know."""
+
+
+class UnknownRuleError(ServiceCatalogueError):
+    """A rule for a region that is no Land, Kreis or Gemeinde key (or no key of the demo area)."""
+
+
+class MissingParameterError(WandelError, ValueError):
+    """A service needs a parameter that no source gives and the user has not set.
+
+    The message names the service, the parameter, the region and how to set it; Wandel never fills
+    such a gap with an invented default.
+    """
+
+
+class FacilityOutsideZonesError(WandelError, ValueError):
+    """A facility used for a service's capacity lies in no zone of the store's boundaries."""
+
+
+class IncompatibleRatesError(WandelError, ValueError):
+    """Rates or data that must not be combined, e.g. Pflege figures from before and after the 2017
+    Pflegegrade reform (the definition of need changed; the jump is not a trend)."""
+
+
+class ExportError(WandelError, ValueError):
+    """An export cannot be written as asked: no source note, a bad sheet or layer name, a frame
+    without geometry for a GeoPackage, an unknown CSV dialect."""
+
+
+class MissingDataError(WandelError, ValueError):
+    """The store (or a table given) lacks data the request needs: no population at or before the
+    base year, no facilities of a kind, no boundaries for the zones asked."""
+
+
+# --------------------------------------------------------------------------------------------
+# what the user asked for: options, settings, outputs
+# --------------------------------------------------------------------------------------------
+
+
+class OptionError(WandelError, ValueError):
+    """An option of a command (or an argument of a workflow) cannot be used as given: a value out
+    of range, options that exclude or need each other."""
+
+
+class UnknownChoiceError(OptionError):
+    """A value that is not one of the choices an option offers (``--level foo``)."""
+
+    def __init__(self, option: str, value: object, choices: Sequence[str]) -> None:
+        super().__init__(
+            "@error.unknown_choice", option=option, value=shown(value), choices=list(choices)
+        )
+        self.option = option
+        self.value = value
+        self.choices = tuple(choices)
+
+
+class AgeGroupError(OptionError):
+    """Asked age groups do not fit the data's age groups: one cuts through a published group, or
+    breaks that do not start at 0 and increase (:func:`wandel.ages.sum_age_groups`)."""
+
+
+class UnknownVariantError(OptionError):
     """A scenario file has no variant of the name asked."""
 
-    def __str__(self) -> str:  # KeyError would quote the message
-        return str(self.args[0]) if self.args else ""
+
+class SettingError(WandelError, ValueError):
+    """A setting from the environment (``WANDEL_DRAWS=abc``) has a value that cannot be used."""
+
+    def __init__(self, variable: str, value: str, expected: str) -> None:
+        super().__init__("@error.setting", variable=variable, value=shown(value), expected=expected)
+        self.variable = variable
+        self.value = value
+        self.expected = expected
+
+
+class OutputPathError(WandelError, ValueError):
+    """An output file the command cannot write: an extension it does not know."""
+
+    def __init__(self, option: str, path: str, suffixes: Sequence[str]) -> None:
+        super().__init__(
+            "@error.output_suffix", option=option, path=shown(path), suffixes=list(suffixes)
+        )
+        self.path = path
+        self.suffixes = tuple(suffixes)
+
+
+class SnapError(WandelError, ValueError):
+    """Points lie too far from the road network to be linked to it (outside the extract?)."""
+
+
+# --------------------------------------------------------------------------------------------
+# location models (wandel.planning)
+# --------------------------------------------------------------------------------------------
+
+
+class InfeasibleModelError(WandelError, ValueError):
+    """The location model has no feasible solution.
+
+    Raised with what is asked and where it fails: the demand points that no candidate reaches within
+    the threshold, ``p`` smaller than the fixed sites or than the minimum cover, total capacity below
+    total demand.
+    """
+
+
+class ModelInputError(WandelError, ValueError):
+    """The inputs of a location model (cost matrix, demand, ids, capacities, p) are malformed.
+
+    Missing (NaN) or negative costs, a shape that does not match the ids, duplicate ids, negative
+    demand or capacity. The message names the first offending demand and candidate ids.
+    """
+
+
+class UnsupportedModelError(WandelError, ValueError):
+    """The chosen solver cannot solve this kind of model (e.g. capacities with the heuristic)."""
+
+
+class SolverLimitError(WandelError, RuntimeError):
+    """The solver hit its time limit before it found any feasible solution."""
+
+
+# --------------------------------------------------------------------------------------------
+# the text catalogues themselves
+# --------------------------------------------------------------------------------------------
+
+
+class CatalogueError(WandelError, ValueError):
+    """A text catalogue is malformed: a key without both languages, or a key in two files."""

@@ -1,71 +1,229 @@
-"""Settings declared once: a table of (name, default, unit, help) drives the CLI and the docs.
+"""Settings declared once: the table :data:`SETTINGS` drives the CLI options, the README and the checks.
 
-Values come from, in order: an explicit argument (e.g. ``--db``), the environment variable
-``WANDEL_<NAME>``, the default. :func:`get_settings` builds them once per process (cached), never at
-import time.
+A value comes from, in order: an explicit argument of the call (``--db``, ``--draws``, ``--lang``:
+the CLI passes them or sets them for one call with :func:`override`), the environment variable
+``WANDEL_<NAME>``, the default. This module is the only reader of the environment in Wandel.
+
+:func:`get_settings` resolves the settings *at call time*: a changed environment (``WANDEL_LANG=en``
+in a test, a later call in the same process) takes effect at the next call; parsing is cached per
+distinct set of raw values only. A value that cannot be used is a :class:`~wandel.errors.SettingError`
+naming the variable, the value and what was expected.
+
+>>> with override(lang="en", draws=10):
+...     (get_settings().lang, get_settings().draws)
+('en', 10)
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import platformdirs
 
-__all__ = ["SETTINGS", "Setting", "Settings", "get_settings"]
+from wandel import _catalogue
+from wandel.errors import SettingError
+
+__all__ = [
+    "SETTINGS",
+    "Setting",
+    "Settings",
+    "get_settings",
+    "markdown_table",
+    "override",
+    "setting",
+]
+
+ENV_PREFIX = "WANDEL_"
 
 
-@dataclass(frozen=True)
-class Setting:
-    """One setting: its name, default (as text), unit and help."""
+def _whole_number(text: str) -> int:
+    value = int(text.strip())
+    if value < 0:
+        raise ValueError(text)
+    return value
 
-    name: str
-    default: str
-    unit: str
-    help: str
 
-    @property
-    def env(self) -> str:
-        return "WANDEL_" + self.name.upper()
+def _lang(text: str) -> str:
+    value = text.strip().lower()
+    if value not in _catalogue.LANGS:
+        raise ValueError(text)
+    return value
+
+
+def _path(text: str) -> Path:
+    if not text.strip():
+        raise ValueError(text)
+    return Path(text).expanduser()
 
 
 def _default_db() -> str:
     return str(Path(platformdirs.user_data_dir("wandel", appauthor=False)) / "wandel.duckdb")
 
 
+def _default_cache() -> str:
+    return platformdirs.user_cache_dir("wandel", appauthor=False)
+
+
+def _default_shared() -> str:
+    # the folder of real official files beside a source checkout (src/wandel/settings.py -> repo),
+    # or inside it
+    repo = Path(__file__).resolve().parents[2]
+    beside, inside = repo.parent / "shared" / "data", repo / "shared" / "data"
+    return str(inside if inside.is_dir() and not beside.is_dir() else beside)
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One setting.
+
+    Attributes
+    ----------
+    name
+        Attribute of :class:`Settings`; the variable is ``WANDEL_<NAME>``.
+    default
+        The default as documented (a placeholder such as ``<user data dir>`` for paths).
+    option
+        The command-line option that sets it for one call (``""``: none).
+    parse
+        Text -> value; raises ``ValueError`` for text it cannot use.
+    expected
+        What :attr:`parse` accepts (a catalogue key ``@...`` or plain words), for the error message.
+    compute_default
+        The default as text when it depends on the machine (user directories).
+    """
+
+    name: str
+    default: str
+    option: str
+    parse: Callable[[str], Any]
+    expected: str
+    compute_default: Callable[[], str] | None = None
+
+    @property
+    def env(self) -> str:
+        """The environment variable, ``WANDEL_<NAME>``."""
+        return ENV_PREFIX + self.name.upper()
+
+    @property
+    def help_key(self) -> str:
+        """The catalogue key of its meaning (``setting.<name>``, :mod:`wandel.i18n`)."""
+        return f"setting.{self.name}"
+
+    @property
+    def help(self) -> str:
+        """Its meaning in English (the README's table)."""
+        return _catalogue.text(self.help_key, "en")
+
+    def default_text(self) -> str:
+        return self.compute_default() if self.compute_default is not None else self.default
+
+
 SETTINGS: tuple[Setting, ...] = (
-    Setting("db", "<user data dir>/wandel.duckdb", "path", "The DuckDB store file."),
-    Setting("cache_dir", "<user cache dir>", "path", "Cache for parsed road networks."),
-    Setting("seed", "20261123", "", "Default random seed for stochastic projections."),
-    Setting("draws", "1000", "draws", "Default number of stochastic draws."),
-    Setting("lang", "de", "", "Language of the user interface: de or en."),
+    Setting("db", "<user data dir>/wandel.duckdb", "--db", _path, "@error.a_path", _default_db),
+    Setting("cache_dir", "<user cache dir>", "--cache-dir", _path, "@error.a_path", _default_cache),
+    Setting("seed", "20261123", "--seed", _whole_number, "@error.whole_number"),
+    Setting("draws", "1000", "--draws", _whole_number, "@error.whole_number"),
+    Setting("lang", "de", "--lang", _lang, "de, en"),
+    Setting(
+        "shared_data",
+        "<checkout>/../shared/data",
+        "",
+        _path,
+        "@error.a_path",
+        _default_shared,
+    ),
 )
+"""Every setting of Wandel, in the order of the README's table."""
+
+
+def setting(name: str) -> Setting:
+    """The entry of :data:`SETTINGS` called ``name``."""
+    for s in SETTINGS:
+        if s.name == name:
+            return s
+    raise KeyError(name)
 
 
 @dataclass(frozen=True)
 class Settings:
-    """Resolved settings of this process."""
+    """Resolved settings of one call."""
 
     db: Path
     cache_dir: Path
     seed: int
     draws: int
     lang: str
+    shared_data: Path
 
 
-def _get(name: str, default: str) -> str:
-    return os.environ.get("WANDEL_" + name.upper(), default)
+_OVERRIDES: ContextVar[Mapping[str, str] | None] = ContextVar("wandel_settings", default=None)
 
 
-@lru_cache(maxsize=1)
+@contextmanager
+def override(**values: object) -> Iterator[None]:
+    """Set settings for the duration of a block, above the environment (``None`` leaves one as it
+    is): the CLI's ``--lang`` holds for the whole call this way, without touching the environment."""
+    given = {k: str(v) for k, v in values.items() if v is not None}
+    unknown = set(given) - {s.name for s in SETTINGS}
+    if unknown:
+        raise KeyError(sorted(unknown)[0])
+    token = _OVERRIDES.set({**(_OVERRIDES.get() or {}), **given})
+    try:
+        yield
+    finally:
+        _OVERRIDES.reset(token)
+
+
+def _raw() -> tuple[tuple[str, str, bool], ...]:
+    """(where, text, given) for every setting: an override, the environment, or the default."""
+    over = _OVERRIDES.get() or {}
+    rows = []
+    for s in SETTINGS:
+        if s.name in over:
+            rows.append((s.option or s.name, over[s.name], True))
+        elif s.env in os.environ:
+            rows.append((s.env, os.environ[s.env], True))
+        else:
+            rows.append((s.env, s.default_text(), False))
+    return tuple(rows)
+
+
+@lru_cache(maxsize=64)
+def _resolve(raw: tuple[tuple[str, str, bool], ...]) -> Settings:
+    values: dict[str, Any] = {}
+    for s, (where, text, _) in zip(SETTINGS, raw, strict=True):
+        try:
+            values[s.name] = s.parse(text)
+        except ValueError:
+            raise SettingError(where, text, s.expected) from None
+    return Settings(**values)
+
+
 def get_settings() -> Settings:
-    """The settings of this process, from the environment and the defaults (cached)."""
-    return Settings(
-        db=Path(_get("db", _default_db())),
-        cache_dir=Path(_get("cache_dir", platformdirs.user_cache_dir("wandel", appauthor=False))),
-        seed=int(_get("seed", "20261123")),
-        draws=int(_get("draws", "1000")),
-        lang=_get("lang", "de"),
-    )
+    """The settings of this call, from the overrides, the environment and the defaults.
+
+    Raises
+    ------
+    SettingError
+        A value cannot be used (``WANDEL_DRAWS=abc``, ``WANDEL_LANG=fr``).
+    """
+    return _resolve(_raw())
+
+
+def markdown_table() -> str:
+    """The README's table of settings (English), built from :data:`SETTINGS`."""
+    lines = [
+        "| setting | environment variable | CLI option | default | meaning |",
+        "|---|---|---|---|---|",
+    ]
+    for s in SETTINGS:
+        option = f"`{s.option}`" if s.option else "-"
+        lines.append(f"| {s.name} | `{s.env}` | {option} | `{s.default}` | {s.help} |")
+    return "\n".join(lines)

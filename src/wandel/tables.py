@@ -229,6 +229,27 @@ TABLES: dict[str, TableSpec] = {
             ),
             "Boundaries of zones (VG250).",
         ),
+        TableSpec(
+            "measures",
+            (
+                _c("measure_id", "VARCHAR", "string", False, "the register's id of the measure"),
+                ZONE,
+            ),
+            (
+                _c("title", "VARCHAR", "string", False, "short name of the measure"),
+                _c("field", "VARCHAR", "string", False, "field of action (closed list)"),
+                YEAR,
+                _c("year_end", "INTEGER", "Int64", True, "last year; missing = one year/ongoing"),
+                _c("description", "VARCHAR", "string", False, "what was done"),
+                _c("cost_eur", "DOUBLE", "float64", True, "cost in euro where the source says"),
+                _c("cost_note", "VARCHAR", "string", True, "funding and cost as the source says"),
+                _c("outcome", "VARCHAR", "string", True, "what came of it"),
+                _c("contact_role", "VARCHAR", "string", True, "who to ask (a role, no person)"),
+                _c("network", "VARCHAR", "string", True, "network of towns it belongs to"),
+                _c("source", "VARCHAR", "string", False, "where the facts come from"),
+            ),
+            "Register of measures towns tried (practice exchange); one row per measure and town.",
+        ),
     ]
 }
 """Every canonical table by name."""

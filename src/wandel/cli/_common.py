@@ -1,26 +1,52 @@
-"""Pieces every CLI module shares: consoles, the store option, error handling (exit code 2)."""
+"""Pieces every CLI module shares: consoles, options, list splitting, progress, errors (exit code 2).
+
+Texts
+-----
+Every help text is a catalogue key written ``help="@cli.group.option"``; :class:`WandelGroup`
+translates the whole command tree into the language of the call before it parses (so ``--help`` of
+any subcommand is German by default, English with ``WANDEL_LANG=en`` or ``wandel --lang en ...``).
+Printed messages go through :func:`wandel.i18n.tr`; errors through :func:`wandel.i18n.error_text`.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import errno
+import re
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
 import typer.core
 from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from wandel.errors import WandelError
-from wandel.i18n import tr
-from wandel.settings import get_settings
+from wandel.errors import KEY_MARK, WandelError
+from wandel.i18n import LANGS, current_lang, error_text, tr
+from wandel.settings import get_settings, override
 
 __all__ = [
+    "HELP_KEY",
+    "CacheOption",
     "DbOption",
+    "DrawsOption",
+    "Lang",
+    "SeedOption",
     "WandelGroup",
+    "bar",
     "err",
+    "fmt_int",
+    "fmt_num",
     "out",
     "resolve_db",
+    "resolve_draws",
+    "resolve_seed",
     "run_cli",
+    "say",
+    "spinner",
+    "split_values",
     "translate_tree",
     "ui_lang",
 ]
@@ -30,38 +56,164 @@ out = Console()
 
 T = TypeVar("T")
 
-DbOption = Annotated[
-    Path | None,
-    typer.Option("--db", help="DuckDB-Datei des Datenbestands (sonst WANDEL_DB bzw. Standardort)."),
+HELP_KEY = KEY_MARK
+"""A help text that starts with ``@`` is a catalogue key (:mod:`wandel.i18n`), translated when the
+command line is built for a call: ``help="@cli.project.zones"``."""
+
+
+class Lang(StrEnum):
+    """The languages of ``--lang`` (:data:`wandel.i18n.LANGS`)."""
+
+    de = "de"
+    en = "en"
+
+
+# options that set a setting for one call (wandel.settings.SETTINGS drives their help)
+DbOption = Annotated[Path | None, typer.Option("--db", help="@setting.db", show_default=False)]
+CacheOption = Annotated[
+    Path | None, typer.Option("--cache-dir", help="@setting.cache_dir", show_default=False)
+]
+DrawsOption = Annotated[
+    int | None, typer.Option("--draws", min=0, help="@setting.draws", show_default=False)
+]
+SeedOption = Annotated[
+    int | None, typer.Option("--seed", min=0, help="@setting.seed", show_default=False)
 ]
 
 
+_SEPARATORS = re.compile(r"[,\s]+")
+
+
+def split_values(values: Sequence[str] | None) -> list[str]:
+    """The items of a list option, however the user wrote them.
+
+    ``--zones 14,15``, ``--zones "14 15"`` and ``--zones 14 --zones 15`` all mean the same: every
+    value is split on commas and whitespace, empty pieces are dropped, and each item is kept once,
+    in the order it was first given.
+
+    >>> split_values(["14,15", "16 14", " ,17"])
+    ['14', '15', '16', '17']
+    >>> split_values(None)
+    []
+    """
+    seen: dict[str, None] = {}
+    for value in values or ():
+        for item in _SEPARATORS.split(value):
+            if item:
+                seen.setdefault(item, None)
+    return list(seen)
+
+
 def ui_lang() -> str:
-    """The user-interface language of this process (``de`` or ``en``)."""
-    return get_settings().lang
+    """The user-interface language of this call (``de`` or ``en``)."""
+    return current_lang()
 
 
 def resolve_db(db: Path | None) -> Path:
-    """The store path: ``--db`` if given, else the setting."""
+    """The store path: ``--db`` if given, else the ``db`` setting."""
     return db if db is not None else get_settings().db
+
+
+def resolve_draws(draws: int | None) -> int:
+    """``--draws`` if given, else the ``draws`` setting (``WANDEL_DRAWS``, default 1000)."""
+    return draws if draws is not None else get_settings().draws
+
+
+def resolve_seed(seed: int | None) -> int:
+    """``--seed`` if given, else the ``seed`` setting (``WANDEL_SEED``)."""
+    return seed if seed is not None else get_settings().seed
+
+
+def fmt_int(n: float) -> str:
+    """A count with the thousands separator of the language: ``13.885`` (de), ``13,885`` (en)."""
+    text = f"{n:,.0f}"
+    return text.replace(",", ".") if ui_lang() == "de" else text
+
+
+def fmt_num(x: float, digits: int = 1) -> str:
+    """A number with ``digits`` decimals and the decimal mark of the language."""
+    text = f"{x:,.{digits}f}"
+    if ui_lang() == "de":
+        text = text.replace(",", "\0").replace(".", ",").replace("\0", ".")
+    return text
+
+
+def say(key: str, /, *, style: str = "", to: Console | None = None, **fields: object) -> None:
+    """Print the text of ``key`` (filled with ``fields``) on stdout (or ``to``), plain text."""
+    text = tr(key, **fields)
+    (to or out).print(
+        f"[{style}]{text}[/]" if style else text,
+        highlight=False,
+        emoji=False,
+        soft_wrap=True,
+        markup=bool(style),
+    )
+
+
+_OS_KEYS = {
+    errno.ENOENT: "error.os.not_found",
+    errno.EACCES: "error.os.permission",
+    errno.EPERM: "error.os.permission",
+    errno.EISDIR: "error.os.is_directory",
+    errno.ENOTDIR: "error.os.not_directory",
+    errno.ENOSPC: "error.os.no_space",
+}
+
+
+def _os_text(exc: OSError) -> str:
+    file = exc.filename if exc.filename is not None else ""
+    key = _OS_KEYS.get(exc.errno or -1)
+    if key is None or not file:
+        return tr("error.os.other", file=file or "-", reason=exc.strerror or str(exc))
+    return tr(key, file=file)
+
+
+def _fail(text: str) -> typer.Exit:
+    err.print(f"[bold red]{tr('error')}:[/] ", end="", highlight=False)
+    err.print(text, highlight=False, markup=False, emoji=False, soft_wrap=True)
+    return typer.Exit(2)
 
 
 def run_cli(fn: Callable[[], T]) -> T:
     """Run ``fn``; a WandelError (bad input) or an OSError (a file that cannot be read or written)
-    becomes a clear message on stderr and exit code 2."""
+    becomes one clear line on stderr, in the user's language, and exit code 2."""
     try:
         return fn()
-    except OSError as exc:  # a file that cannot be read or written: say which, no traceback
-        err.print(f"[bold red]{tr('error', ui_lang())}:[/] {exc}", highlight=False, soft_wrap=True)
-        raise typer.Exit(2) from None
+    except OSError as exc:
+        raise _fail(_os_text(exc)) from None
     except WandelError as exc:
-        err.print(f"[bold red]{tr('error', ui_lang())}:[/] {exc}", highlight=False, soft_wrap=True)
-        raise typer.Exit(2) from None
+        raise _fail(error_text(exc)) from None
 
 
-HELP_KEY = "@"
-"""A help text that starts with ``@`` is a catalogue key (:mod:`wandel.i18n`), translated when the
-command line is built for a call: ``help="@cli.project.zones"``."""
+@contextmanager
+def spinner(key: str, /, **fields: object) -> Iterator[Callable[..., None]]:
+    """A Rich spinner on stderr with the text of ``key``; the yielded function
+    (``step(key, **fields)``, :class:`wandel.workflow.access.Steps`) changes its text."""
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    ) as progress:
+        task = progress.add_task(tr(key, **fields), total=None)
+
+        def step(k: str, /, **f: object) -> None:
+            progress.update(task, description=tr(k, **f))
+
+        yield step
+
+
+def bar() -> Progress:
+    """A Rich progress bar on stderr (``description, bar, done/total, time``)."""
+    return Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    )
 
 
 def _translated(text: str | None, lang: str) -> str | None:
@@ -70,20 +222,69 @@ def _translated(text: str | None, lang: str) -> str | None:
     return text
 
 
+def _help_option(command: Any, lang: str) -> None:
+    """Translate the help of ``--help`` itself (typer creates that option lazily)."""
+    if getattr(command, "_help_option", None) is None and getattr(
+        command, "add_help_option", False
+    ):
+        try:
+            from typer._click.decorators import help_option
+
+            help_option(["--help"])(command)
+            command._help_option = command.params.pop()
+        except (ImportError, AttributeError, TypeError):  # another typer: keep its own text
+            return
+    option = getattr(command, "_help_option", None)
+    if option is not None:
+        option.help = tr("cli.help_option", lang)
+        if hasattr(option, "rich_help_panel"):
+            option.rich_help_panel = tr("cli.panel.options", lang)
+
+
 def translate_tree(command: Any, lang: str) -> None:
-    """Replace every help key of ``command``, its parameters and its subcommands by its text."""
+    """Replace every help key of ``command``, its parameters and its subcommands by its text, and
+    put parameters and subcommands under translated panel titles."""
     command.help = _translated(command.help, lang)
     command.short_help = _translated(command.short_help, lang)
     for param in command.params:
         if hasattr(param, "help"):
             param.help = _translated(param.help, lang)
+        if hasattr(param, "rich_help_panel") and not param.rich_help_panel:
+            kind = "arguments" if param.param_type_name == "argument" else "options"
+            param.rich_help_panel = tr(f"cli.panel.{kind}", lang)
+    _help_option(command, lang)
     # duck-typed: typer builds its commands on a click of its own (typer._click)
     for sub in getattr(command, "commands", {}).values():
+        if hasattr(sub, "rich_help_panel") and not sub.rich_help_panel:
+            sub.rich_help_panel = tr("cli.panel.commands", lang)
         translate_tree(sub, lang)
 
 
+def _peek_lang(args: Sequence[str]) -> str | None:
+    """The value of a top-level ``--lang`` in ``args`` (before the subcommand), if valid."""
+    for i, arg in enumerate(args):
+        value = None
+        if arg == "--lang" and i + 1 < len(args):
+            value = args[i + 1]
+        elif arg.startswith("--lang="):
+            value = arg.split("=", 1)[1]
+        elif not arg.startswith("-"):
+            return None  # the subcommand: its own options are not ours
+        if value is not None:
+            return value if value in LANGS else None
+    return None
+
+
 class WandelGroup(typer.core.TyperGroup):
-    """The top command group: translates every help text into the language of the call first."""
+    """The top command group: holds ``--lang`` for the whole call and translates every help text
+    into the language of the call before parsing."""
+
+    def main(self, args: Sequence[str] | None = None, *a: Any, **extra: Any) -> Any:
+        import sys
+
+        argv = list(sys.argv[1:] if args is None else args)
+        with override(lang=_peek_lang(argv)):
+            return super().main(argv, *a, **extra)
 
     def make_context(
         self,

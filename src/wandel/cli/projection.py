@@ -9,44 +9,46 @@ import typer
 from rich.progress import Progress
 from rich.table import Table
 
-from wandel.cli._common import DbOption, err, out, resolve_db, run_cli
-from wandel.errors import WandelError
+from wandel.cli._common import (
+    DbOption,
+    DrawsOption,
+    SeedOption,
+    err,
+    fmt_int,
+    out,
+    resolve_db,
+    resolve_draws,
+    resolve_seed,
+    run_cli,
+)
+from wandel.errors import OutputPathError, UnknownChoiceError
+from wandel.i18n import tr
 
 __all__ = ["backtest", "project", "register"]
 
 
-class OutputPathError(WandelError, ValueError):
-    """The output file has an extension other than .csv or .parquet."""
-
-
 def project(
-    zones: Annotated[
-        list[str], typer.Option("--zones", help="AGS-Schlüssel (Kreise oder Gemeinden).")
-    ],
-    base_year: Annotated[int, typer.Option("--base-year", help="Basisjahr: nur Daten bis dahin.")],
-    until: Annotated[int, typer.Option("--until", help="Letztes Jahr der Vorausberechnung.")],
-    out_file: Annotated[Path, typer.Option("--out", help="Ergebnisdatei (.csv oder .parquet).")],
-    level: Annotated[
-        str | None, typer.Option("--level", help="gemeinde: die Gemeinden der Kreise rechnen.")
-    ] = None,
+    zones: Annotated[list[str], typer.Option("--zones", help="@cli.project.zones")],
+    base_year: Annotated[int, typer.Option("--base-year", help="@cli.project.base_year")],
+    until: Annotated[int, typer.Option("--until", help="@cli.project.until")],
+    out_file: Annotated[Path, typer.Option("--out", help="@cli.project.out")],
+    level: Annotated[str | None, typer.Option("--level", help="@cli.project.level")] = None,
     scenario: Annotated[
-        Path | None, typer.Option("--scenario", help="Szenario-Datei (YAML).")
+        Path | None, typer.Option("--scenario", help="@cli.project.scenario")
     ] = None,
-    variant: Annotated[str | None, typer.Option("--variant", help="Variante im Szenario.")] = None,
-    draws: Annotated[int, typer.Option("--draws", help="Zufallspfade (0 = deterministisch).")] = 0,
-    seed: Annotated[int, typer.Option("--seed", help="Startwert des Zufallsgenerators.")] = 0,
+    variant: Annotated[str | None, typer.Option("--variant", help="@cli.project.variant")] = None,
+    draws: DrawsOption = None,
+    seed: SeedOption = None,
     scheduler: Annotated[
-        str | None, typer.Option("--scheduler", help="Adresse eines Dask-Schedulers.")
+        str | None, typer.Option("--scheduler", help="@cli.project.scheduler")
     ] = None,
-    workers: Annotated[
-        int | None, typer.Option("--workers", help="Lokaler Dask-Cluster mit N Workern.")
-    ] = None,
+    workers: Annotated[int | None, typer.Option("--workers", help="@cli.project.workers")] = None,
     control: Annotated[
-        bool, typer.Option("--control/--no-control", help="Gemeinden auf den Kreis abstimmen.")
+        bool, typer.Option("--control/--no-control", help="@cli.project.control")
     ] = False,
     db: DbOption = None,
 ) -> None:
-    """Bevölkerung vorausberechnen (Kohorten-Komponenten-Methode), mit Szenario und Unsicherheit."""
+    """Project the population (cohort components), with scenario and uncertainty."""
 
     def run() -> None:
         from wandel.demography.engine.distributed import Mapper, builtin_map, dask_map
@@ -55,14 +57,14 @@ def project(
 
         suffix = out_file.suffix.lower()
         if suffix not in (".csv", ".parquet"):
-            raise OutputPathError(f"--out must end in .csv or .parquet, got {out_file.name!r}")
+            raise OutputPathError("--out", str(out_file), (".csv", ".parquet"))
         sc = None
         if scenario is not None:
             sf = load_scenarios(scenario)
-            try:
-                sc = sf.variant(variant) if variant else sf.variants[0]
-            except KeyError as exc:
-                raise OutputPathError(str(exc)) from None
+            names = [v.name for v in sf.variants]
+            if variant and variant not in names:
+                raise UnknownChoiceError("--variant", variant, names)
+            sc = sf.variant(variant) if variant else sf.variants[0]
         mapper: Mapper = builtin_map
         client = cluster = None
         if scheduler or workers:
@@ -76,10 +78,10 @@ def project(
             mapper = dask_map(client)
         try:
             with Progress(console=err, transient=True) as progress:
-                task = progress.add_task("Vorausberechnung", total=None)
+                task = progress.add_task(tr("cli.project.running"), total=None)
 
                 def step(cls: str) -> None:
-                    progress.update(task, description=f"Zufallspfade {cls}")
+                    progress.update(task, description=tr("cli.project.draws_of", size=cls))
 
                 frame, res = project_from_store(
                     resolve_db(db),
@@ -88,8 +90,8 @@ def project(
                     until,
                     level=level,
                     scenario=sc,
-                    draws=draws,
-                    seed=seed,
+                    draws=resolve_draws(draws),
+                    seed=resolve_seed(seed),
                     mapper=mapper,
                     control_to_kreis=control,
                     on_chunk=step,
@@ -105,23 +107,19 @@ def project(
         else:
             frame.to_parquet(out_file, index=False)
         for note in res.notes:
-            err.print(f"[yellow]Hinweis:[/] {note}", highlight=False)
-        out.print(f"{len(frame):,} Zeilen -> {out_file}".replace(",", "."))
+            err.print(f"[yellow]{tr('cli.note')}:[/] {note}", highlight=False)
+        out.print(tr("cli.project.written", rows=fmt_int(len(frame)), out=out_file))
 
     run_cli(run)
 
 
 def backtest(
     db: DbOption = None,
-    level: Annotated[
-        str | None, typer.Option("--level", help="kreis oder gemeinde (sonst beide).")
-    ] = None,
-    out_file: Annotated[
-        Path | None, typer.Option("--out", help="Kennzahlen als CSV schreiben.")
-    ] = None,
-    draws: Annotated[int, typer.Option("--draws", help="Zufallspfade für die Intervalle.")] = 200,
+    level: Annotated[str | None, typer.Option("--level", help="@cli.backtest.level")] = None,
+    out_file: Annotated[Path | None, typer.Option("--out", help="@cli.backtest.out")] = None,
+    draws: Annotated[int, typer.Option("--draws", help="@cli.backtest.draws")] = 200,
 ) -> None:
-    """Rückrechnung: aus früheren Basisjahren vorausberechnen und mit Beobachtetem vergleichen."""
+    """Backtest: project from earlier base years and compare with what was observed."""
 
     def run() -> None:
         from wandel.demography.backtest import run_backtests
@@ -132,11 +130,11 @@ def backtest(
             tables = load_tables(store)
         levels = ("kreis", "gemeinde") if level is None else (level,)
         with Progress(console=err, transient=True) as progress:
-            progress.add_task("Rückrechnung", total=None)
+            progress.add_task(tr("cli.backtest.running"), total=None)
             res = run_backtests(tables, levels=levels, draws=draws)
         m = res.metrics
         for (lv, by), g in m.groupby(["level", "base_year"], sort=True):
-            t = Table(title=f"{lv}, Basisjahr {by}: Fehler der Gesamtbevölkerung (%)")
+            t = Table(title=tr("cli.backtest.title", level=lv, base_year=by))
             cols = ["horizon", "method", "size_class", "n", "mape", "medape", "mape_r"]
             cols += ["within5", "within10", "coverage80"]
             for c in cols:
@@ -150,24 +148,22 @@ def backtest(
                 )
             out.print(t)
         if not res.age_errors.empty:
-            t = Table(
-                title="Altersstruktur: mittlerer absoluter Fehler der Anteile (Prozentpunkte)"
-            )
+            t = Table(title=tr("cli.backtest.age_title"))
             for c in res.age_errors.columns:
                 t.add_column(str(c))
             for _, r in res.age_errors.iterrows():
                 t.add_row(*[f"{v:.3f}" if isinstance(v, float) else str(v) for v in r])
             out.print(t)
         for note in res.notes:
-            err.print(f"Hinweis: {note}", highlight=False)
+            err.print(f"{tr('cli.note')}: {note}", highlight=False)
         if out_file is not None:
             m.to_csv(out_file, index=False)
-            out.print(f"Kennzahlen -> {out_file}")
+            out.print(tr("cli.backtest.written", out=out_file))
 
     run_cli(run)
 
 
 def register(app: typer.Typer) -> None:
     """Add ``project`` and ``backtest`` to the Wandel CLI."""
-    app.command("project")(project)
-    app.command("backtest")(backtest)
+    app.command("project", help="@cli.project.help")(project)
+    app.command("backtest", help="@cli.backtest.help")(backtest)

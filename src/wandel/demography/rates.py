@@ -70,7 +70,7 @@ from wandel.demography.lifetable import (
     qx_from_mx_ax,
     survival_ratios,
 )
-from wandel.errors import WandelError
+from wandel.errors import MissingDataError
 
 __all__ = [
     "AGES",
@@ -136,10 +136,6 @@ def crosses_census(y0: int, y1: int, census: Sequence[date] = CENSUS_DATES) -> b
     """
     lo, hi = date(min(y0, y1), 12, 31), date(max(y0, y1), 12, 31)
     return any(lo < c <= hi for c in census)
-
-
-class MissingDataError(WandelError, ValueError):
-    """The store lacks data a projection needs (e.g. no population at or before the base year)."""
 
 
 # --------------------------------------------------------------------------------------------

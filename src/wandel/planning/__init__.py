@@ -9,7 +9,7 @@ keyed by the user's ids. :mod:`wandel.planning.cooperation` compares each town a
 planning jointly.
 """
 
-from wandel.planning._errors import (
+from wandel.errors import (
     InfeasibleModelError,
     ModelInputError,
     SolverLimitError,

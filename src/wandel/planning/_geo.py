@@ -14,7 +14,7 @@ import geopandas as gpd
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from wandel.planning._errors import ModelInputError
+from wandel.errors import ModelInputError
 from wandel.planning._model import (
     FloatArray,
     LocationModel,

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 
-from wandel.planning._errors import SolverLimitError, UnsupportedModelError
+from wandel.errors import SolverLimitError, UnsupportedModelError
 from wandel.planning._model import BoolArray, FloatArray, LocationModel
 from wandel.planning._result import PlanResult, make_result, nearest_open
 

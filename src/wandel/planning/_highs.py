@@ -43,7 +43,7 @@ import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
-from wandel.planning._errors import InfeasibleModelError, SolverLimitError
+from wandel.errors import InfeasibleModelError, SolverLimitError
 from wandel.planning._heuristic import _finite_cost, greedy_interchange, multi_start
 from wandel.planning._lagrange import lagrangian_fix
 from wandel.planning._model import BoolArray, FloatArray, LocationModel

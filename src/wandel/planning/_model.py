@@ -20,7 +20,7 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from wandel.planning._errors import InfeasibleModelError, ModelInputError
+from wandel.errors import InfeasibleModelError, ModelInputError
 
 __all__ = [
     "LocationModel",

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
-from wandel.planning._errors import InfeasibleModelError, ModelInputError
+from wandel.errors import InfeasibleModelError, ModelInputError
 from wandel.planning._model import (
     LocationModel,
     lscp_from_cost_matrix,
@@ -38,7 +38,7 @@ from wandel.planning._model import (
 from wandel.planning._result import PlanResult, weighted_quantile
 from wandel.planning._solver import Solver, solve
 
-__all__ = ["COLUMNS", "CooperationResult", "cooperation_gain"]
+__all__ = ["COLUMNS", "CooperationResult", "Money", "Plans", "Sites", "Towns", "cooperation_gain"]
 
 COLUMNS = (
     "facilities",
@@ -100,6 +100,58 @@ def _stats(
     }
 
 
+@dataclass(frozen=True, eq=False)
+class Towns:
+    """The town of every demand point and of every candidate site (labels of any hashable kind)."""
+
+    demand: ArrayLike
+    candidates: ArrayLike
+
+
+@dataclass(frozen=True)
+class Plans:
+    """Which model the plans solve.
+
+    Attributes
+    ----------
+    model
+        ``"p_median"``, ``"mclp"`` or ``"lscp"``.
+    p
+        Facilities per town: one number for every town or a mapping town -> p (not for LSCP).
+    threshold
+        Coverage radius (MCLP, LSCP) and the "beyond" threshold of the statistics.
+    joint_p
+        Facilities of the joint plan; default the sum of the towns' ``p``.
+    """
+
+    model: Literal["p_median", "mclp", "lscp"] = "p_median"
+    p: int | Mapping[Hashable, int] | None = None
+    threshold: float | None = None
+    joint_p: int | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class Sites:
+    """Ids and constraints of the sites, as for the ``*_from_cost_matrix`` builders: the ids of
+    the demand points and the candidates (default: positions), sites that must stay open
+    (``fixed``), sites open today (``existing``, they may close) and capacities."""
+
+    demand_ids: ArrayLike | None = None
+    candidate_ids: ArrayLike | None = None
+    fixed: Iterable[Hashable] | None = None
+    existing: Iterable[Hashable] | None = None
+    capacity: ArrayLike | None = None
+
+
+@dataclass(frozen=True)
+class Money:
+    """Money per open facility (``fixed_cost_per_facility``, e.g. EUR per year) and per unit of
+    demand-weighted cost (``cost_per_unit_travel``, e.g. EUR per person-minute)."""
+
+    fixed_cost_per_facility: float = 0.0
+    cost_per_unit_travel: float = 1.0
+
+
 def _town_p(p: int | Mapping[Hashable, int] | None, town: Hashable) -> int:
     if p is None:
         raise ModelInputError("p is required for the p-median and MCLP")
@@ -110,55 +162,118 @@ def _town_p(p: int | Mapping[Hashable, int] | None, town: Hashable) -> int:
     return int(p)
 
 
-def _model(
-    kind: str,
-    cost: NDArray[np.float64],
-    demand: NDArray[np.float64],
-    p: int | None,
-    threshold: float | None,
-    demand_ids: NDArray[Any],
-    candidate_ids: NDArray[Any],
-    fixed: list[Hashable],
-    existing: list[Hashable],
-    capacity: NDArray[np.float64] | None,
-) -> LocationModel:
+@dataclass(frozen=True, eq=False)
+class _Problem:
+    """One model to build: the cost and demand of its rows and columns, with their ids."""
+
+    cost: NDArray[np.float64]
+    demand: NDArray[np.float64]
+    demand_ids: NDArray[Any]
+    candidate_ids: NDArray[Any]
+    fixed: list[Hashable]
+    existing: list[Hashable]
+    capacity: NDArray[np.float64] | None
+
+
+def _model(kind: str, problem: _Problem, p: int | None, threshold: float | None) -> LocationModel:
     common: dict[str, Any] = {
-        "demand_ids": demand_ids,
-        "candidate_ids": candidate_ids,
-        "fixed": fixed,
-        "existing": existing,
-        "capacity": capacity,
+        "demand_ids": problem.demand_ids,
+        "candidate_ids": problem.candidate_ids,
+        "fixed": problem.fixed,
+        "existing": problem.existing,
+        "capacity": problem.capacity,
     }
+    c, w = problem.cost, problem.demand
     if kind == "p_median":
-        return p_median_from_cost_matrix(cost, demand, int(p or 0), threshold=threshold, **common)
+        return p_median_from_cost_matrix(c, w, int(p or 0), threshold=threshold, **common)
     if kind == "mclp":
         if threshold is None:
             raise ModelInputError("MCLP needs a coverage threshold")
-        return mclp_from_cost_matrix(cost, demand, int(p or 0), threshold, **common)
+        return mclp_from_cost_matrix(c, w, int(p or 0), threshold, **common)
     if kind == "lscp":
         if threshold is None:
             raise ModelInputError("LSCP needs a coverage threshold")
-        return lscp_from_cost_matrix(cost, threshold, demand, **common)
+        return lscp_from_cost_matrix(c, threshold, w, **common)
     raise ModelInputError(f"unknown model {kind!r}; expected p_median, mclp or lscp")
+
+
+@dataclass(frozen=True, eq=False)
+class _Inputs:
+    """The arrays of a cooperation problem, checked."""
+
+    cost: NDArray[np.float64]
+    demand: NDArray[np.float64]
+    demand_town: NDArray[Any]
+    candidate_town: NDArray[Any]
+    demand_ids: NDArray[Any]
+    candidate_ids: NDArray[Any]
+    capacity: NDArray[np.float64] | None
+    fixed: set[Hashable]
+    existing: set[Hashable]
+
+
+def _inputs(cost: ArrayLike, demand: ArrayLike, towns: Towns, sites: Sites) -> _Inputs:
+    c = np.asarray(cost, dtype=np.float64)
+    d_town = np.asarray(towns.demand)
+    c_town = np.asarray(towns.candidates)
+    if c.ndim != 2 or d_town.shape != (c.shape[0],) or c_town.shape != (c.shape[1],):
+        raise ModelInputError(
+            f"town labels must match the cost matrix {c.shape}: "
+            f"{d_town.shape} demand, {c_town.shape} candidate labels"
+        )
+    fixed = set(sites.fixed or ())
+    return _Inputs(
+        cost=c,
+        demand=np.asarray(demand, dtype=np.float64),
+        demand_town=d_town,
+        candidate_town=c_town,
+        demand_ids=np.arange(c.shape[0])
+        if sites.demand_ids is None
+        else np.asarray(sites.demand_ids),
+        candidate_ids=np.arange(c.shape[1])
+        if sites.candidate_ids is None
+        else np.asarray(sites.candidate_ids),
+        capacity=None if sites.capacity is None else np.asarray(sites.capacity, dtype=np.float64),
+        fixed=fixed,
+        existing=set(sites.existing or ()) | fixed,
+    )
+
+
+def _alone(
+    x: _Inputs, plans: Plans, solver: Solver | None
+) -> tuple[dict[Hashable, PlanResult], int]:
+    """Each town's own plan on its own demand and candidates, and the sum of the towns' ``p``."""
+    alone: dict[Hashable, PlanResult] = {}
+    total_p = 0
+    for town in dict.fromkeys(x.demand_town.tolist()):
+        rows = x.demand_town == town
+        cols = x.candidate_town == town
+        if not cols.any():
+            raise InfeasibleModelError(f"town {town!r} has demand but no candidate sites")
+        tp = None if plans.model == "lscp" else _town_p(plans.p, town)
+        total_p += tp or 0
+        ids = x.candidate_ids[cols]
+        sub = _Problem(
+            x.cost[np.ix_(rows, cols)],
+            x.demand[rows],
+            x.demand_ids[rows],
+            ids,
+            [k for k in ids.tolist() if k in x.fixed],
+            [k for k in ids.tolist() if k in x.existing],
+            None if x.capacity is None else x.capacity[cols],
+        )
+        alone[town] = solve(_model(plans.model, sub, tp, plans.threshold), solver)
+    return alone, total_p
 
 
 def cooperation_gain(
     cost: ArrayLike,
     demand: ArrayLike,
-    demand_town: ArrayLike,
-    candidate_town: ArrayLike,
+    towns: Towns,
+    plans: Plans,
     *,
-    model: Literal["p_median", "mclp", "lscp"] = "p_median",
-    p: int | Mapping[Hashable, int] | None = None,
-    threshold: float | None = None,
-    joint_p: int | None = None,
-    fixed_cost_per_facility: float = 0.0,
-    cost_per_unit_travel: float = 1.0,
-    demand_ids: ArrayLike | None = None,
-    candidate_ids: ArrayLike | None = None,
-    fixed: Iterable[Hashable] | None = None,
-    existing: Iterable[Hashable] | None = None,
-    capacity: ArrayLike | None = None,
+    sites: Sites | None = None,
+    money: Money | None = None,
     solver: Solver | None = None,
 ) -> CooperationResult:
     """Solve each town alone and all towns jointly, and compare.
@@ -167,20 +282,14 @@ def cooperation_gain(
     ----------
     cost, demand
         The full cost matrix (all demand points x all candidates) and demand weights.
-    demand_town, candidate_town
+    towns
         Town label of each demand point and each candidate site.
-    model
-        ``"p_median"``, ``"mclp"`` or ``"lscp"``.
-    p
-        Facilities per town: one number for every town or a mapping town -> p (not for LSCP).
-    threshold
-        Coverage radius (MCLP, LSCP) and the "beyond" threshold of the statistics.
-    joint_p
-        Facilities of the joint plan; default the sum of the towns' ``p``.
-    fixed_cost_per_facility, cost_per_unit_travel
-        Money per open facility and per unit of demand-weighted cost.
-    demand_ids, candidate_ids, fixed, existing, capacity
-        As for the ``*_from_cost_matrix`` builders.
+    plans
+        The model, ``p`` per town, the threshold and the joint plan's ``p``.
+    sites
+        Ids, fixed and existing sites, capacities (default: positions, none).
+    money
+        Money per facility and per unit of demand-weighted cost (default 0 and 1).
     solver
         Default :class:`~wandel.planning.HighsSolver`.
 
@@ -190,66 +299,28 @@ def cooperation_gain(
     one site at the border serves both villages as well as two sites did:
 
     >>> cost = [[5, 1, 9], [9, 1, 2]]
-    >>> r = cooperation_gain(cost, [10, 10], ["A", "B"], ["A", "A", "B"], model="lscp",
-    ...                      threshold=2, fixed_cost_per_facility=100)
+    >>> r = cooperation_gain(cost, [10, 10], Towns(["A", "B"], ["A", "A", "B"]),
+    ...                      Plans("lscp", threshold=2), money=Money(fixed_cost_per_facility=100))
     >>> r.table.loc[:, ["facilities", "total_cost"]].to_dict("index")["difference"]
     {'facilities': -1.0, 'total_cost': -110.0}
     """
-    c = np.asarray(cost, dtype=np.float64)
-    w = np.asarray(demand, dtype=np.float64)
-    d_town = np.asarray(demand_town)
-    c_town = np.asarray(candidate_town)
-    if c.ndim != 2 or d_town.shape != (c.shape[0],) or c_town.shape != (c.shape[1],):
-        raise ModelInputError(
-            f"town labels must match the cost matrix {c.shape}: "
-            f"{d_town.shape} demand, {c_town.shape} candidate labels"
-        )
-    d_ids = np.arange(c.shape[0]) if demand_ids is None else np.asarray(demand_ids)
-    c_ids = np.arange(c.shape[1]) if candidate_ids is None else np.asarray(candidate_ids)
-    cap = None if capacity is None else np.asarray(capacity, dtype=np.float64)
-    fixed_set = set(fixed or ())
-    existing_set = set(existing or ()) | fixed_set
-    towns = list(dict.fromkeys(d_town.tolist()))
-    alone: dict[Hashable, PlanResult] = {}
-    total_p = 0
-    for town in towns:
-        rows = d_town == town
-        cols = c_town == town
-        if not cols.any():
-            raise InfeasibleModelError(f"town {town!r} has demand but no candidate sites")
-        tp = None if model == "lscp" else _town_p(p, town)
-        total_p += tp or 0
-        ids = c_ids[cols]
-        sub = _model(
-            model,
-            c[np.ix_(rows, cols)],
-            w[rows],
-            tp,
-            threshold,
-            d_ids[rows],
-            ids,
-            [k for k in ids.tolist() if k in fixed_set],
-            [k for k in ids.tolist() if k in existing_set],
-            None if cap is None else cap[cols],
-        )
-        alone[town] = solve(sub, solver)
-    jp = None if model == "lscp" else (joint_p if joint_p is not None else total_p)
-    joint = solve(
-        _model(
-            model,
-            c,
-            w,
-            jp,
-            threshold,
-            d_ids,
-            c_ids,
-            sorted(fixed_set, key=str),
-            sorted(existing_set, key=str),
-            cap,
-        ),
-        solver,
+    x = _inputs(cost, demand, towns, sites or Sites())
+    alone, total_p = _alone(x, plans, solver)
+    jp = (
+        None if plans.model == "lscp" else (plans.joint_p if plans.joint_p is not None else total_p)
     )
-    args = (threshold, fixed_cost_per_facility, cost_per_unit_travel)
+    everything = _Problem(
+        x.cost,
+        x.demand,
+        x.demand_ids,
+        x.candidate_ids,
+        sorted(x.fixed, key=str),
+        sorted(x.existing, key=str),
+        x.capacity,
+    )
+    joint = solve(_model(plans.model, everything, jp, plans.threshold), solver)
+    m = money or Money()
+    args = (plans.threshold, m.fixed_cost_per_facility, m.cost_per_unit_travel)
     all_alone = pd.concat([r.assignment for r in alone.values()], ignore_index=True)
     n_alone = sum(r.n_sites for r in alone.values())
     row_alone = _stats(all_alone, n_alone, *args)
@@ -258,7 +329,7 @@ def cooperation_gain(
     table.loc["difference"] = table.loc["joint"] - table.loc["alone"]
     return CooperationResult(
         table=table,
-        by_town=_by_town(towns, alone, joint, d_ids, d_town, c_ids, c_town, args),
+        by_town=_by_town(list(alone), alone, joint, x, args),
         alone=alone,
         joint=joint,
     )
@@ -268,14 +339,11 @@ def _by_town(
     towns: list[Hashable],
     alone: Mapping[Hashable, PlanResult],
     joint: PlanResult,
-    d_ids: NDArray[Any],
-    d_town: NDArray[Any],
-    c_ids: NDArray[Any],
-    c_town: NDArray[Any],
+    x: _Inputs,
     args: tuple[float | None, float, float],
 ) -> pd.DataFrame:
-    town_of = dict(zip(d_ids.tolist(), d_town.tolist(), strict=True))
-    site_town = dict(zip(c_ids.tolist(), c_town.tolist(), strict=True))
+    town_of = dict(zip(x.demand_ids.tolist(), x.demand_town.tolist(), strict=True))
+    site_town = dict(zip(x.candidate_ids.tolist(), x.candidate_town.tolist(), strict=True))
     ja = joint.assignment
     ja_town = ja["demand_id"].map(town_of)
     out = []

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from wandel.errors import InvalidKeyError
 from wandel.regions.ags import (
-    InvalidKeyError,
     ags_from_ars,
     ars_from_ags,
     check_key,

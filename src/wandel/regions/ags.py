@@ -21,11 +21,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from wandel.errors import WandelError
+from wandel.errors import InvalidKeyError
 
 __all__ = [
     "LEVEL_OF_LENGTH",
-    "InvalidKeyError",
     "Level",
     "ags_from_ars",
     "ars_from_ags",
@@ -50,10 +49,6 @@ LEVEL_OF_LENGTH: dict[int, Level] = {
 """Key length -> level."""
 
 _LAENDER = frozenset(f"{i:02d}" for i in range(1, 17))
-
-
-class InvalidKeyError(WandelError, ValueError):
-    """A key is not a valid AGS/ARS (wrong length, not digits, unknown Land)."""
 
 
 def check_key(key: object, expected: Level | None = None) -> str:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from wandel.regions.ags import InvalidKeyError
+from wandel.errors import InvalidKeyError
 
 __all__ = ["Hierarchy", "hierarchy_from_gv"]
 

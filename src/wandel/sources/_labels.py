@@ -3,7 +3,7 @@
 GENESIS tables and flat files name their categories in words (``3 bis unter 6 Jahre``, ``weiblich``,
 ``31.12.2015``) or codes (``ALT003B06``, ``GESW``, ``01001``). This module turns one label into its
 canonical key and says plainly when a label is not understood. Functions return ``None`` for a label
-that is not of their kind and raise :class:`LabelError` for a label that is of their kind but broken
+that is not of their kind and raise :class:`~wandel.errors.LabelError` for a label that is of their kind but broken
 (``31.13.2015``, ``1001`` as a Kreis code); readers turn a :class:`LabelError` into an
 :class:`~wandel.errors.InputFormatError` with file, line and column.
 
@@ -18,12 +18,13 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from wandel.errors import LabelError
+
 __all__ = [
     "AGE_GROUPS_17",
     "AGE_TOTAL",
     "SEX_TOTAL",
     "AgeGroup",
-    "LabelError",
     "Period",
     "is_age_unknown",
     "is_total",
@@ -55,15 +56,6 @@ AGE_GROUPS_17: tuple[tuple[str, str], ...] = (
     ("ALT075UM", "75 Jahre und mehr"),
 )
 """The 17 age groups of the Regionaldatenbank (e.g. 12411-02-03-5): attribute code and label."""
-
-
-class LabelError(ValueError):
-    """A label of a known kind that is malformed; ``expected`` says what would have been valid."""
-
-    def __init__(self, value: str, expected: str) -> None:
-        self.value = value
-        self.expected = expected
-        super().__init__(f"{value!r}: expected {expected}")
 
 
 @dataclass(frozen=True)

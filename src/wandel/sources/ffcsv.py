@@ -49,11 +49,11 @@ from wandel.errors import (
     DuplicateKeyError,
     InconsistentTotalError,
     InputFormatError,
+    LabelError,
     MissingColumnError,
 )
 from wandel.sources._cells import FLAGS, STATUS_OF_SYMBOL, parse_cells
 from wandel.sources._labels import (
-    LabelError,
     is_age_unknown,
     normalise_ags,
     parse_age_code,

@@ -37,11 +37,11 @@ from wandel.errors import (
     DuplicateKeyError,
     InconsistentTotalError,
     InputFormatError,
+    LabelError,
     MissingColumnError,
 )
 from wandel.sources._cells import FLAGS, parse_cells
 from wandel.sources._labels import (
-    LabelError,
     is_age_unknown,
     is_total,
     normalise_ags,

@@ -44,8 +44,13 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from wandel.errors import DuplicateKeyError, InputFormatError, MissingColumnError
-from wandel.regions.ags import InvalidKeyError, check_key
+from wandel.errors import (
+    DuplicateKeyError,
+    InputFormatError,
+    InvalidKeyError,
+    MissingColumnError,
+)
+from wandel.regions.ags import check_key
 from wandel.sources._cells import parse_cells
 from wandel.sources._text import decode_text
 from wandel.sources.base import LICENCE_DLDE, ImportBatch, SourceMeta, sha256_of

@@ -23,6 +23,7 @@ _MODULES: dict[str, str] = {
     "vg250": "wandel.sources.vg250",
     "rdb-tidy": "wandel.sources.rdb_tidy",
     "kommunal": "wandel.sources.kommunal",
+    "measures": "wandel.sources.measures",
     "facilities": "wandel.sources.facilities",
     "genesis-classic": "wandel.sources.genesis_classic",
 }

@@ -271,9 +271,22 @@ class Store:
             raise
 
     # -- queries -------------------------------------------------------------------------------------
+    def has_table(self, name: str) -> bool:
+        """Whether the store file holds table ``name`` (a store written by an older Wandel may lack
+        a canonical table added since; opening it writable adds it)."""
+        row = self._one(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]
+        )
+        return bool(row and row[0])
+
     def table(self, name: str, where: str = "", params: Sequence[Any] = ()) -> pd.DataFrame:
-        """A canonical table (without ``import_id``), optionally filtered by a SQL ``where`` clause."""
+        """A canonical table (without ``import_id``), optionally filtered by a SQL ``where`` clause.
+
+        A canonical table the store file does not hold yet (see :meth:`has_table`) reads as empty.
+        """
         spec = TABLES[name]
+        if not self.has_table(name):
+            return conform(name, pd.DataFrame({c: [] for c in spec.names}))
         cols = ", ".join(f'"{c}"' for c in spec.names)
         sql = f"SELECT {cols} FROM {name}"
         if where:
@@ -335,6 +348,9 @@ class Store:
         """Row count of every canonical table."""
         out: dict[str, int] = {}
         for name in TABLES:
+            if not self.has_table(name):
+                out[name] = 0
+                continue
             row = self._one(f"SELECT count(*) FROM {name}")
             out[name] = int(row[0]) if row else 0
         return out
@@ -350,6 +366,8 @@ class Store:
         h = hashlib.sha256()
         names = ["provenance", "zone_changes", *TABLES]
         for name in names:
+            if not self.has_table(name):
+                continue
             row = self._one(f"SELECT count(*), coalesce(sum(hash(t)::HUGEINT), 0) FROM {name} t")
             h.update(f"{name}:{row}".encode())
         return h.hexdigest()

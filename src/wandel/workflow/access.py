@@ -1,410 +1,258 @@
-"""Accessibility workflow: origins and destinations, population by age group, coverage for a year.
+"""Accessibility workflow: load origins and destinations, route, count people, save.
 
-A thin layer between files/the store and :mod:`wandel.access` (used by ``wandel access ...`` and the
-demo). Every point table here has the CLI layout ``id, lon, lat`` (WGS84 degrees) plus, for origins,
-``zone`` and ``weight`` (the share of the zone's population the point stands for).
+A thin layer between files/the store and :mod:`wandel.access`, used by ``wandel access ...``, the
+web app and the demo. The runs (:func:`nearest`, :func:`matrix`, :func:`isochrone_polygons`,
+:func:`coverage`) take small frozen requests, load what they need (:mod:`wandel.workflow.points`),
+call the model once, write the output atomically (:mod:`wandel.workflow.outputs`) and return what
+a caller prints: the result, the method label and the points left unsnapped. They never print;
+progress goes to an optional ``steps`` callback that receives catalogue keys (``step.*``).
 
-Origins
--------
-* :func:`zone_points`: one point per zone polygon (``boundaries`` table, EPSG:25832): the
-  *representative point* (always inside the polygon; default) or the centroid (may fall outside a
-  crescent-shaped Gemeinde), converted to WGS84 with pyproj (through geopandas). ``weight`` = 1.
-* :func:`population_weighted_points`: one point per *parent* zone (e.g. a Kreis) at the
-  population-weighted mean of its child zones' points (e.g. its Gemeinden):
-  ``x̄ = Σ_g P_g x_g / Σ_g P_g`` in EPSG:25832. Within a Gemeinde only its polygon and total exist
-  in official data, so a Gemeinde's own point stays its representative point; finer weighting
-  (buildings, census grid) needs data Wandel does not have.
-* :func:`grid_origins`: a regular grid of ``cell_m`` squares in EPSG:25832, clipped to the zones;
-  each clipped cell gets ``weight = area(cell ∩ zone) / area(zone)``, i.e. the zone's people are
-  **spread evenly by area**. This is an approximation (people live in villages, not in forests);
-  the method string says so.
-
-Destinations
-------------
-Facility files through :func:`wandel.sources.facilities.read` (generic ``id,lon,lat`` CSV, GeoJSON,
-the G-BA hospital list), facilities of a kind and year from the store, or OSM amenities of an
-extract (:func:`osm_amenities`: nodes, and ways at the mean of their nodes).
+Without a network extract a run uses the labelled straight-line fallback
+(:func:`wandel.access.nearest_facility_crowfly`) and says so in its result (``fallback``).
 
 Coverage
 --------
-:func:`population_by_age` sums a canonical long population table (store or a projection CSV as
-written by ``wandel project``) into requested age groups for a year; :func:`origin_population`
-spreads it onto the origins by their ``zone`` and ``weight``; :func:`wandel.access.coverage_by_age`
-does the counting.
+:func:`population_by_age` sums a canonical long population table (the store, a projection CSV as
+written by ``wandel project``, or a projection's long table in memory: :class:`PopulationSource`)
+into requested age groups for a year; :func:`origin_population` spreads it onto the origins by
+their ``zone`` and ``weight``; :func:`wandel.access.coverage_by_age` does the counting.
 """
 
 from __future__ import annotations
 
+import os
 import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Protocol
 
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
 
 from wandel.ages import sum_age_groups
-from wandel.errors import DuplicateKeyError, InputFormatError, MissingColumnError, WandelError
+from wandel.errors import (
+    InputFormatError,
+    MissingColumnError,
+    MissingDataError,
+    OptionError,
+    SnapError,
+    UnknownChoiceError,
+)
+from wandel.settings import get_settings
 from wandel.sources.rdb_tidy import read_records
-
-__all__ = [
-    "AMENITIES",
-    "GRID_METHOD",
-    "AgeGroup",
-    "boundaries_frame",
-    "destinations_from_file",
-    "destinations_from_store",
-    "grid_origins",
-    "origin_population",
-    "osm_amenities",
-    "parse_age_groups",
-    "population_by_age",
-    "population_weighted_points",
-    "read_points",
-    "read_projection_csv",
-    "zone_points",
-]
-
-#: OSM ``amenity`` values offered as destinations (any other value can be asked for too).
-AMENITIES: tuple[str, ...] = (
-    "hospital",
-    "doctors",
-    "clinic",
-    "dentist",
-    "pharmacy",
-    "school",
-    "kindergarten",
-    "nursing_home",
-    "social_facility",
-    "library",
+from wandel.tables import SEXES
+from wandel.workflow import points as wp
+from wandel.workflow.outputs import (
+    CSV_SUFFIXES,
+    GEO_SUFFIXES,
+    check_suffix,
+    write_csv,
+    write_geo,
+    write_table,
 )
 
-GRID_METHOD = "grid: population spread evenly by area within each zone (approximation)"
-"""Label of grid-cell origins."""
+__all__ = [
+    "ORIGIN_KINDS",
+    "AgeGroup",
+    "BuiltNetwork",
+    "CoverageRun",
+    "CoverageSpec",
+    "FacilitySpec",
+    "IsochroneRun",
+    "MatrixRun",
+    "NearestRun",
+    "NetworkSpec",
+    "OriginSpec",
+    "PopulationSource",
+    "Snapped",
+    "Steps",
+    "build_networks",
+    "coverage",
+    "isochrone_polygons",
+    "load_facilities",
+    "load_origins",
+    "matrix",
+    "nearest",
+    "network_cache",
+    "origin_population",
+    "parse_age_groups",
+    "parse_numbers",
+    "parse_speeds",
+    "population_by_age",
+    "quiet",
+    "read_projection_csv",
+]
 
-_METRIC_CRS = "EPSG:25832"
+ORIGIN_KINDS: tuple[str, ...] = ("representative", "centroid", "grid")
 
-PointKind = Literal["representative", "centroid"]
+
+class Steps(Protocol):
+    """Progress of a run: a catalogue key (``step.*``) and its fields."""
+
+    def __call__(self, key: str, /, **fields: object) -> None: ...
+
+
+def quiet(key: str, /, **fields: object) -> None:
+    """The default :class:`Steps`: say nothing."""
 
 
 # ---------------------------------------------------------------------------------------------
-# points from files
+# requests
 # ---------------------------------------------------------------------------------------------
 
 
-def read_points(path: str | Path, *, what: str = "points") -> pd.DataFrame:
-    """Read ``id,lon,lat`` (WGS84; optional ``zone``, ``weight`` and any other columns).
+@dataclass(frozen=True)
+class OriginSpec:
+    """Where the origins come from: a CSV ``id,lon,lat`` or the zone polygons in the store.
 
-    Ids are kept as text. Missing or non-numeric coordinates, coordinates outside the WGS84 ranges,
-    empty and duplicate ids raise with file, line and column.
+    ``zones`` are AGS prefixes (a Kreis gives its Gemeinden); ``kind`` is ``representative``,
+    ``centroid`` (one point per zone) or ``grid`` (cells of ``cell_m`` metres).
     """
-    rec = read_records(path)
-    for col in ("id", "lon", "lat"):
-        if col not in rec.header:
-            raise MissingColumnError(
-                rec.file, line=1, column=col, reason="missing column", expected="id,lon,lat"
-            )
-    frame = pd.DataFrame(list(rec.rows), columns=list(rec.header), dtype=object)
-    frame = frame.apply(lambda c: c.str.strip())
-    lines = np.asarray(rec.lines)
-    empty = np.flatnonzero(frame["id"].to_numpy() == "")
-    if len(empty):
-        raise InputFormatError(
-            rec.file, line=int(lines[empty[0]]), column="id", value="", reason="empty id"
-        )
-    dup = frame["id"].duplicated().to_numpy()
-    if dup.any():
-        k = int(np.flatnonzero(dup)[0])
-        raise DuplicateKeyError(
-            rec.file,
-            line=int(lines[k]),
-            column="id",
-            value=frame["id"].iloc[k],
-            reason=f"duplicate id among the {what}",
-            expected="unique ids",
-        )
-    for col, lim in (("lon", 180.0), ("lat", 90.0)):
-        raw = frame[col].str.replace(",", ".", regex=False) if rec.delimiter == ";" else frame[col]
-        v = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=np.float64)
-        bad = ~np.isfinite(v) | (np.abs(v) > lim)
-        if bad.any():
-            k = int(np.flatnonzero(bad)[0])
-            raise InputFormatError(
-                rec.file,
-                line=int(lines[k]),
-                column=col,
-                value=frame[col].iloc[k],
-                reason="bad coordinate",
-                expected=f"WGS84 degrees between -{lim:g} and {lim:g}",
-            )
-        frame[col] = v
-    if "weight" in frame.columns:
-        w = pd.to_numeric(frame["weight"], errors="coerce").to_numpy(dtype=np.float64)
-        bad = ~np.isfinite(w) | (w < 0)
-        if bad.any():
-            k = int(np.flatnonzero(bad)[0])
-            raise InputFormatError(
-                rec.file,
-                line=int(lines[k]),
-                column="weight",
-                value=frame["weight"].iloc[k],
-                reason="bad weight",
-                expected="a non-negative share of the zone's population",
-            )
-        frame["weight"] = w
-    return frame
+
+    file: Path | None = None
+    zones: tuple[str, ...] = ()
+    kind: str = "representative"
+    cell_m: float = 1000.0
 
 
-def destinations_from_file(path: str | Path, *, kind: str | None = None) -> pd.DataFrame:
-    """Facilities from a CSV (``id,lon,lat``; the G-BA list) or GeoJSON via the facilities reader.
+@dataclass(frozen=True)
+class FacilitySpec:
+    """Where the destinations come from: exactly one of a facility file, a kind of facility in the
+    store (of ``year``, default its latest), or OSM ``amenity`` values of the network extract."""
 
-    Returns ``id, lon, lat, name, kind`` (all years of the file; a multi-year list such as the G-BA
-    file keeps its latest year only).
+    file: Path | None = None
+    kind: str | None = None
+    year: int | None = None
+    amenities: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class NetworkSpec:
+    """The road network: an OSM extract (``None``: the straight-line fallback), the travel mode,
+    the largest snap distance, speed overrides per road class, and the cache folder
+    (``None``: no cache)."""
+
+    extract: Path | None = None
+    mode: str = "car"
+    max_snap_m: float = 500.0
+    speeds_kph: Mapping[str, float] | None = None
+    cache_dir: Path | None = None
+    allow_unsnapped: bool = False
+
+
+def network_cache(cache_dir: Path | None = None, *, enabled: bool = True) -> Path | None:
+    """The folder for cached networks: ``cache_dir`` if given, else ``networks`` in the
+    ``cache_dir`` setting (``WANDEL_CACHE_DIR``); ``None`` when caching is off."""
+    if not enabled:
+        return None
+    return cache_dir if cache_dir is not None else get_settings().cache_dir / "networks"
+
+
+_SPEED = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*([0-9]+(?:[.,][0-9]*)?)\s*$")
+
+
+def parse_speeds(items: Sequence[str]) -> dict[str, float] | None:
+    """``["residential=30", "track=0"]`` -> ``{"residential": 30.0, "track": 0.0}``.
+
+    >>> parse_speeds(["residential=30", "track=0,5"])
+    {'residential': 30.0, 'track': 0.5}
     """
-    from wandel.sources.facilities import read
-
-    frame = read(path).tables["facilities"]
-    if frame["year"].nunique() > 1:
-        frame = frame[frame["year"] == frame["year"].max()]
-    if kind is not None:
-        frame = frame[frame["kind"] == kind]
-    return _facility_points(frame)
-
-
-def _facility_points(frame: pd.DataFrame) -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "id": frame["facility_id"].astype(str).to_numpy(dtype=object),
-            "lon": frame["lon"].to_numpy(dtype=np.float64),
-            "lat": frame["lat"].to_numpy(dtype=np.float64),
-            "name": frame["name"].to_numpy(dtype=object),
-            "kind": frame["kind"].to_numpy(dtype=object),
-        }
-    ).reset_index(drop=True)
+    if not items:
+        return None
+    table: dict[str, float] = {}
+    for item in items:
+        m = _SPEED.match(item)
+        if m is None:
+            raise OptionError("@error.speed", option="--speed", value=item)
+        table[m.group(1)] = float(m.group(2).replace(",", "."))
+    return table
 
 
-def destinations_from_store(store: Any, kind: str, year: int | None = None) -> pd.DataFrame:
-    """Facilities of ``kind`` in ``year`` (default: the latest year of that kind) from the store.
+def parse_numbers(option: str, items: Sequence[str]) -> list[float]:
+    """Numbers of a list option (``--minutes 5 10 15``); a word that is no number is an error.
+
+    >>> parse_numbers("--minutes", ["5", "7.5"])
+    [5.0, 7.5]
+    """
+    values = []
+    for item in items:
+        try:
+            values.append(float(item))
+        except ValueError:
+            raise OptionError("@error.not_a_number", option=option, value=item) from None
+        if not np.isfinite(values[-1]):
+            raise OptionError("@error.not_a_number", option=option, value=item)
+    return values
+
+
+def _mode(mode: str) -> Any:
+    from wandel.access import MODES
+
+    if mode not in MODES:
+        raise UnknownChoiceError("--mode", mode, MODES)
+    return mode
+
+
+# ---------------------------------------------------------------------------------------------
+# loading origins and destinations
+# ---------------------------------------------------------------------------------------------
+
+
+def load_origins(spec: OriginSpec, db: Path) -> tuple[pd.DataFrame, str]:
+    """The origin points and how they were made (``""`` for a file).
 
     Raises
     ------
-    WandelError
-        No facility of that kind (and year) is in the store.
+    OptionError
+        Neither or both of a file and zones.
     """
-    frame = store.table("facilities", "kind = ?", [kind])
-    if frame.empty:
-        raise WandelError(f"no facilities of kind {kind!r} in the store")
-    y = int(frame["year"].max()) if year is None else int(year)
-    frame = frame[frame["year"] == y]
-    if frame.empty:
-        years = sorted(store.table("facilities", "kind = ?", [kind])["year"].unique().tolist())
-        raise WandelError(f"no facilities of kind {kind!r} in {y}; years in the store: {years}")
-    return _facility_points(frame)
+    if (spec.file is None) == (not spec.zones):
+        raise OptionError("@error.either", first="--origins", second="--zones")
+    if spec.file is not None:
+        return wp.read_points(spec.file, what="origins"), ""
+    if spec.kind not in ORIGIN_KINDS:
+        raise UnknownChoiceError("--origin-kind", spec.kind, ORIGIN_KINDS)
+    if not spec.cell_m > 0:
+        raise OptionError("@error.positive", option="--cell-m", value=spec.cell_m)
+    from wandel.store import Store
+
+    with Store.open(db, read_only=True) as store:
+        b = wp.boundaries_frame(store, spec.zones)
+    if spec.kind == "grid":
+        return wp.grid_origins(b, spec.cell_m), wp.GRID_METHOD
+    return wp.zone_points(b, how=spec.kind), f"zone {spec.kind} points"  # type: ignore[arg-type]
 
 
-def osm_amenities(path: str | Path, amenities: Iterable[str] = AMENITIES) -> pd.DataFrame:
-    """OSM objects tagged ``amenity=<one of amenities>`` as points: ``id, lon, lat, amenity, name``.
-
-    Nodes give their location (id ``n<osm id>``); ways give the mean of their distinct node
-    locations (id ``w<osm id>``; for a building outline a point near its centre). Relations
-    (multipolygons) are not read.
+def load_facilities(spec: FacilitySpec, db: Path, extract: Path | None) -> pd.DataFrame:
+    """The destination points (``id, lon, lat``, ...) of ``spec``.
 
     Raises
     ------
-    wandel.errors.InputFormatError
-        The file cannot be read as OSM data.
+    OptionError
+        Not exactly one source given; ``--amenity`` without a network extract.
+    MissingDataError
+        No amenity of those values in the extract, no facility of the kind in the store.
     """
-    import osmium
-
-    from wandel.access.osm import _check_suffix
-
-    p = Path(path)
-    if not p.is_file():
-        raise FileNotFoundError(f"OSM extract not found: {p}")
-    _check_suffix(p)
-    wanted = set(amenities)
-    rows: list[tuple[str, float, float, str, str]] = []
-    try:
-        processor = (
-            osmium.FileProcessor(str(p), osmium.osm.NODE | osmium.osm.WAY)
-            .with_locations()
-            .with_filter(osmium.filter.KeyFilter("amenity"))
+    given = sum((spec.file is not None, spec.kind is not None, bool(spec.amenities)))
+    if given != 1:
+        raise OptionError(
+            "@error.exactly_one", options=["--facilities", "--facility-kind", "--amenity"]
         )
-        for obj in processor:
-            value = obj.tags.get("amenity")
-            if value not in wanted:
-                continue
-            name = str(obj.tags.get("name") or "")
-            if isinstance(obj, osmium.osm.Node):
-                if obj.location.valid():
-                    rows.append((f"n{obj.id}", obj.location.lon, obj.location.lat, value, name))
-            elif isinstance(obj, osmium.osm.Way):
-                pts = {
-                    (n.ref, n.location.lon, n.location.lat) for n in obj.nodes if n.location.valid()
-                }
-                if pts:
-                    arr = np.array([(x, y) for _, x, y in pts])
-                    lon, lat = arr.mean(axis=0)
-                    rows.append((f"w{obj.id}", float(lon), float(lat), value, name))
-    except (RuntimeError, ValueError, OSError) as exc:
-        raise InputFormatError(
-            str(p),
-            reason=f"cannot read as OpenStreetMap data ({exc})",
-            expected="a complete OSM XML, gzip-compressed XML or PBF extract",
-        ) from None
-    return pd.DataFrame(rows, columns=["id", "lon", "lat", "amenity", "name"])
+    if spec.file is not None:
+        return wp.destinations_from_file(spec.file)
+    if spec.kind is not None:
+        from wandel.store import Store
 
-
-# ---------------------------------------------------------------------------------------------
-# origins from zone polygons
-# ---------------------------------------------------------------------------------------------
-
-
-def boundaries_frame(
-    store: Any, zones: Sequence[str] | None = None, level: str = "gemeinde"
-) -> Any:
-    """Zone polygons of ``level`` from the store as a GeoDataFrame in EPSG:25832 (``zone``,
-    ``geometry``), the latest territorial status; ``zones`` filters by AGS prefix (e.g. a Kreis).
-
-    Raises
-    ------
-    WandelError
-        No boundaries of that level (and prefix) in the store.
-    """
-    import geopandas as gpd
-    import shapely
-
-    frame = store.table("boundaries", "level = ?", [level])
+        with Store.open(db, read_only=True) as store:
+            return wp.destinations_from_store(store, spec.kind, spec.year)
+    if extract is None:
+        raise OptionError("@error.needs", option="--amenity", needed="--network")
+    frame = wp.osm_amenities(extract, spec.amenities)
     if frame.empty:
-        raise WandelError(f"no {level} boundaries in the store (import VG250 first)")
-    frame = frame[frame["valid_year"] == frame["valid_year"].max()]
-    if zones:
-        keep = np.zeros(len(frame), dtype=bool)
-        for z in zones:
-            keep |= frame["zone"].str.startswith(str(z)).to_numpy()
-        frame = frame[keep]
-        if frame.empty:
-            raise WandelError(f"no {level} boundaries for zones {list(zones)[:5]} in the store")
-    crs = str(frame["crs"].iloc[0])
-    geom = shapely.from_wkb([bytes(g) for g in frame["geometry"]])
-    gdf = gpd.GeoDataFrame({"zone": frame["zone"].astype(str).to_numpy()}, geometry=geom, crs=crs)
-    return gdf.to_crs(_METRIC_CRS).reset_index(drop=True)
-
-
-def _to_wgs84(x: npt.ArrayLike, y: npt.ArrayLike) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
-    from pyproj import Transformer
-
-    t = Transformer.from_crs(_METRIC_CRS, "EPSG:4326", always_xy=True)
-    lon, lat = t.transform(np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64))
-    return np.asarray(lon), np.asarray(lat)
-
-
-def zone_points(boundaries: Any, *, how: PointKind = "representative") -> pd.DataFrame:
-    """One origin per zone: ``id`` (= zone), ``lon``, ``lat``, ``zone``, ``weight`` (= 1).
-
-    ``how="representative"`` uses :func:`shapely.point_on_surface` (inside the polygon),
-    ``"centroid"`` the area centroid; both computed in EPSG:25832.
-    """
-    import shapely
-
-    gdf = boundaries.to_crs(_METRIC_CRS)
-    geom = gdf.geometry.to_numpy()
-    if how == "representative":
-        pts = shapely.point_on_surface(geom)
-    elif how == "centroid":
-        pts = shapely.centroid(geom)
-    else:
-        raise WandelError(f"unknown point kind {how!r}; expected representative or centroid")
-    lon, lat = _to_wgs84(shapely.get_x(pts), shapely.get_y(pts))
-    zone = gdf["zone"].astype(str).to_numpy(dtype=object)
-    return pd.DataFrame({"id": zone, "lon": lon, "lat": lat, "zone": zone, "weight": 1.0})
-
-
-def population_weighted_points(
-    points: pd.DataFrame, population: pd.Series, parent_digits: int = 5
-) -> pd.DataFrame:
-    """One point per parent zone at the population-weighted mean of its child zones' points.
-
-    ``x̄_K = Σ_{g∈K} P_g x_g / Σ_{g∈K} P_g`` in EPSG:25832 (the parent is the first
-    ``parent_digits`` of the child's AGS: 5 = Kreis). Children without population count 0; a
-    parent whose children all lack population gets the plain mean.
-
-    Parameters
-    ----------
-    points
-        Child points (``id, lon, lat``; ids are AGS), e.g. from :func:`zone_points`.
-    population
-        People per child id.
-    """
-    from pyproj import Transformer
-
-    t = Transformer.from_crs("EPSG:4326", _METRIC_CRS, always_xy=True)
-    x, y = t.transform(points["lon"].to_numpy(np.float64), points["lat"].to_numpy(np.float64))
-    w = population.reindex(points["id"].astype(str)).fillna(0.0).to_numpy(np.float64)
-    parent = points["id"].astype(str).str[:parent_digits].to_numpy()
-    frame = pd.DataFrame({"parent": parent, "x": x, "y": y, "w": w})
-    frame["wx"], frame["wy"] = frame["w"] * frame["x"], frame["w"] * frame["y"]
-    g = frame.groupby("parent", sort=True)
-    sums = g[["w", "wx", "wy"]].sum()
-    means = g[["x", "y"]].mean()
-    pos = sums["w"] > 0
-    px = np.where(pos, sums["wx"] / sums["w"].where(pos, 1.0), means["x"])
-    py = np.where(pos, sums["wy"] / sums["w"].where(pos, 1.0), means["y"])
-    lon, lat = _to_wgs84(px, py)
-    ids = sums.index.astype(str).to_numpy(dtype=object)
-    return pd.DataFrame(
-        {"id": ids, "lon": lon, "lat": lat, "zone": ids, "weight": 1.0, "population": sums["w"]}
-    ).reset_index(drop=True)
-
-
-def grid_origins(boundaries: Any, cell_m: float = 1000.0) -> pd.DataFrame:
-    """Regular grid cells clipped to the zones, as origins at the cells' representative points.
-
-    Cells are ``cell_m`` squares aligned to multiples of ``cell_m`` in EPSG:25832. A cell split by a
-    zone border gives one origin per piece. ``weight = area(cell ∩ zone) / area(zone)``, so the
-    weights of a zone sum to 1 and its people are spread evenly by area (:data:`GRID_METHOD`).
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``id`` (``<zone>_<col>_<row>``), ``lon``, ``lat``, ``zone``, ``weight``, ``area_m2``.
-    """
-    import shapely
-
-    if not cell_m > 0:
-        raise WandelError(f"cell size must be > 0 m, got {cell_m!r}")
-    gdf = boundaries.to_crs(_METRIC_CRS)
-    rows = []
-    for zone, geom in zip(gdf["zone"].astype(str), gdf.geometry, strict=True):
-        x0, y0, x1, y1 = geom.bounds
-        cols = np.arange(np.floor(x0 / cell_m), np.ceil(x1 / cell_m)).astype(np.int64)
-        rws = np.arange(np.floor(y0 / cell_m), np.ceil(y1 / cell_m)).astype(np.int64)
-        mc, mr = np.meshgrid(cols, rws)
-        cc, rr = mc.ravel(), mr.ravel()
-        boxes = shapely.box(cc * cell_m, rr * cell_m, (cc + 1) * cell_m, (rr + 1) * cell_m)
-        parts = shapely.intersection(boxes, geom)
-        area = shapely.area(parts)
-        keep = area > 0
-        total = float(geom.area)
-        pts = shapely.point_on_surface(parts[keep])
-        rows.append(
-            pd.DataFrame(
-                {
-                    "id": [f"{zone}_{c}_{r}" for c, r in zip(cc[keep], rr[keep], strict=True)],
-                    "x": shapely.get_x(pts),
-                    "y": shapely.get_y(pts),
-                    "zone": zone,
-                    "weight": area[keep] / total,
-                    "area_m2": area[keep],
-                }
-            )
+        raise MissingDataError(
+            "@error.no_amenity", amenities="|".join(spec.amenities), file=str(extract)
         )
-    frame = pd.concat(rows, ignore_index=True)
-    lon, lat = _to_wgs84(frame.pop("x"), frame.pop("y"))
-    frame.insert(1, "lon", lon)
-    frame.insert(2, "lat", lat)
     return frame
 
 
@@ -471,9 +319,11 @@ def population_by_age(
     sel = population[population["year"] == int(year)]
     if sel.empty:
         years = sorted(pd.unique(population["year"]).tolist())
-        raise WandelError(f"{source}: no population for {year}; years available: {years}")
+        raise MissingDataError(
+            "@error.no_population_year", source=source, year=year, years=[str(y) for y in years]
+        )
     if "sex" in sel.columns:
-        sel = sel[sel["sex"].isin(["m", "f"])] if sel["sex"].isin(["m", "f"]).any() else sel
+        sel = sel[sel["sex"].isin(SEXES)] if sel["sex"].isin(SEXES).any() else sel
     # a zone with an all-ages total beside its age groups (the store keeps both for Gemeinden
     # with estimated structures): the total is not an age group, drop it
     total = (sel["age_start"] == 0) & sel["age_end"].isna()
@@ -530,7 +380,7 @@ def origin_population(origins: pd.DataFrame, by_zone: pd.DataFrame) -> pd.DataFr
 
     Raises
     ------
-    WandelError
+    MissingDataError
         An origin's zone has no population (listed), so coverage would silently leave people out.
     """
     zone = origins["zone"] if "zone" in origins.columns else origins["id"]
@@ -542,9 +392,325 @@ def origin_population(origins: pd.DataFrame, by_zone: pd.DataFrame) -> pd.DataFr
     )
     missing = sorted(set(zone) - set(by_zone.index.astype(str)))
     if missing:
-        raise WandelError(
-            f"{len(missing)} origin zone(s) have no population data: {missing[:10]}; "
-            "origins need a zone (AGS) in the population table (or column 'zone')"
+        raise MissingDataError(
+            "@error.origins_without_population", n=len(missing), zones=missing[:10]
         )
     values = by_zone.reindex(zone.to_numpy()).to_numpy(np.float64) * weight[:, None]
     return pd.DataFrame(values, index=origins["id"].astype(str).to_numpy(), columns=by_zone.columns)
+
+
+# ---------------------------------------------------------------------------------------------
+# runs
+# ---------------------------------------------------------------------------------------------
+
+_NO_POINTS = pd.DataFrame({"id": pd.Series(dtype=object), "distance_m": pd.Series(dtype=float)})
+
+
+@dataclass(frozen=True, eq=False)
+class Snapped:
+    """The points left off the network by a run (``id, distance_m``; ``nan``: no coordinates)."""
+
+    origins: pd.DataFrame = field(default_factory=lambda: _NO_POINTS)
+    facilities: pd.DataFrame = field(default_factory=lambda: _NO_POINTS)
+
+
+def _network(spec: NetworkSpec, steps: Steps) -> Any:
+    from wandel.access import load_network
+
+    if spec.extract is None:
+        raise OptionError("@error.required", option="--network")
+    steps("step.read_network", name=spec.extract.name, mode=spec.mode)
+    return load_network(
+        spec.extract, _mode(spec.mode), speeds_kph=spec.speeds_kph, cache_dir=spec.cache_dir
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class BuiltNetwork:
+    """A road network as built (and cached) for one mode: its nodes and edges."""
+
+    mode: str
+    n_nodes: int
+    n_edges: int
+
+
+def build_networks(
+    extract: Path,
+    modes: Sequence[str],
+    *,
+    speeds_kph: Mapping[str, float] | None = None,
+    cache_dir: Path | None = None,
+    steps: Steps = quiet,
+) -> list[BuiltNetwork]:
+    """Build the road network of ``extract`` for every mode (all of them if ``modes`` is empty)
+    and store it in ``cache_dir``, so that later runs read it from there."""
+    from wandel.access import MODES
+
+    built = []
+    for mode in modes or MODES:
+        spec = NetworkSpec(extract, mode, speeds_kph=speeds_kph, cache_dir=cache_dir)
+        net = _network(spec, steps)
+        built.append(BuiltNetwork(mode, int(net.n_nodes), int(net.n_edges)))
+    return built
+
+
+def _unsnapped_text(frame: pd.DataFrame) -> list[str]:
+    return [
+        f"{i} ({d:,.0f} m)" if np.isfinite(d) else str(i)
+        for i, d in zip(frame["id"], frame["distance_m"], strict=True)
+    ]
+
+
+def _snap_facilities(net: Any, fac: pd.DataFrame, spec: NetworkSpec) -> Any:
+    """Facilities on the network; those too far are an error unless ``allow_unsnapped``."""
+    from wandel.access import snap_frame
+
+    f = snap_frame(net, fac, max_distance_m=spec.max_snap_m, what="facilities")
+    if len(f.unsnapped) and not spec.allow_unsnapped:
+        raise SnapError(
+            "@error.facilities_off_network",
+            n=len(f.unsnapped),
+            max_snap_m=f"{spec.max_snap_m:g}",
+            points=_unsnapped_text(f.unsnapped),
+        )
+    if not f.snapped.any():
+        raise SnapError("@error.no_facility_on_network")
+    return f
+
+
+def _nearest_result(
+    o: pd.DataFrame,
+    fac: pd.DataFrame,
+    spec: NetworkSpec,
+    cutoff_min: float | None,
+    steps: Steps,
+) -> tuple[Any, Snapped]:
+    from wandel.access import nearest_facility, nearest_facility_crowfly, snap_frame
+
+    if spec.extract is None:
+        return nearest_facility_crowfly(o, fac, mode=_mode(spec.mode)), Snapped()
+    net = _network(spec, steps)
+    steps("step.snap")
+    so = snap_frame(net, o, max_distance_m=spec.max_snap_m, what="origins")
+    sf = _snap_facilities(net, fac, spec)
+    steps("step.travel_times")
+    res = nearest_facility(net, so, sf, cutoff_min=cutoff_min)
+    return res, Snapped(so.unsnapped, sf.unsnapped)
+
+
+@dataclass(frozen=True, eq=False)
+class NearestRun:
+    """The nearest facility of every origin, as written to ``out``.
+
+    ``table``: ``origin, facility, travel_time_min, snap_origin_m, snap_facility_m, status,
+    method``; ``fallback``: no network (straight line × detour); ``left_off``: unsnapped points.
+    """
+
+    table: pd.DataFrame
+    method: str
+    fallback: bool
+    left_off: Snapped
+    out: Path
+
+
+def nearest(
+    origins: OriginSpec,
+    facilities: FacilitySpec,
+    network: NetworkSpec,
+    db: Path,
+    out: Path,
+    *,
+    cutoff_min: float | None = None,
+    steps: Steps = quiet,
+) -> NearestRun:
+    """Travel time from every origin to its nearest facility; CSV, GeoPackage or GeoJSON points."""
+    check_suffix("--out", out, (*CSV_SUFFIXES, *GEO_SUFFIXES))
+    o, _ = load_origins(origins, db)
+    fac = load_facilities(facilities, db, network.extract)
+    res, left = _nearest_result(o, fac, network, cutoff_min, steps)
+    frame = res.table.reset_index()
+    frame["method"] = res.method
+    write_table(frame, out, o, "origin")
+    return NearestRun(frame, res.method, network.extract is None, left, out)
+
+
+@dataclass(frozen=True, eq=False)
+class MatrixRun:
+    """A travel-time matrix as written to ``out`` (``origin, destination, travel_time_min``, only
+    the pairs reached within the cut-off)."""
+
+    table: pd.DataFrame
+    method: str
+    fallback: bool
+    left_off: Snapped
+    out: Path
+
+
+def matrix(
+    origins: OriginSpec,
+    facilities: FacilitySpec,
+    network: NetworkSpec,
+    db: Path,
+    out: Path,
+    *,
+    cutoff_min: float | None = None,
+    workers: int = 0,
+    steps: Steps = quiet,
+) -> MatrixRun:
+    """Travel times of all origin-facility pairs (``workers`` parallel searches; 0: all cores)."""
+    from wandel.access import snap_frame, travel_time_matrix, travel_time_matrix_crowfly
+
+    check_suffix("--out", out, CSV_SUFFIXES)
+    if workers < 0:
+        raise OptionError("@error.not_negative", option="--workers", value=workers)
+    o, _ = load_origins(origins, db)
+    fac = load_facilities(facilities, db, network.extract)
+    left = Snapped()
+    if network.extract is None:
+        res = travel_time_matrix_crowfly(o, fac, mode=_mode(network.mode))
+        if cutoff_min is not None:
+            t = res.travel_time_min
+            t[t > cutoff_min] = np.inf
+    else:
+        net = _network(network, steps)
+        so = snap_frame(net, o, max_distance_m=network.max_snap_m, what="origins")
+        sf = _snap_facilities(net, fac, network)
+        steps("step.matrix", n_origins=len(o), n_facilities=len(fac))
+        n = workers or (os.cpu_count() or 1)
+        res = travel_time_matrix(net, so, sf, cutoff_min=cutoff_min, workers=n)
+        left = Snapped(so.unsnapped, sf.unsnapped)
+    frame = res.to_frame(reached_only=True)
+    if network.extract is None:
+        frame["method"] = res.method
+    write_csv(frame, out)
+    return MatrixRun(frame, res.method, network.extract is None, left, out)
+
+
+@dataclass(frozen=True, eq=False)
+class IsochroneRun:
+    """Isochrone polygons (``source, threshold_min, geometry, method``) as written to ``out``."""
+
+    table: Any
+    method: str
+    left_off: Snapped
+    out: Path
+
+
+def isochrone_polygons(
+    facilities: Path,
+    network: NetworkSpec,
+    out: Path,
+    *,
+    minutes: Sequence[float] = (5.0, 10.0, 15.0),
+    buffer_m: float = 50.0,
+    steps: Steps = quiet,
+) -> IsochroneRun:
+    """Isochrones around the facilities of a CSV ``id,lon,lat``; GeoJSON or GeoPackage."""
+    from wandel.access import isochrones
+
+    check_suffix("--out", out, tuple(GEO_SUFFIXES))
+    bad = [m for m in minutes if not m > 0]
+    if bad:
+        raise OptionError("@error.positive", option="--minutes", value=bad[0])
+    if buffer_m < 0:
+        raise OptionError("@error.not_negative", option="--buffer-m", value=buffer_m)
+    fac = wp.read_points(facilities, what="facilities")
+    net = _network(network, steps)
+    sf = _snap_facilities(net, fac, network)
+    steps("step.isochrones")
+    iso = isochrones(net, sf, list(minutes), buffer_m=buffer_m)
+    table = iso.table.assign(method=iso.method)
+    table["source"] = table["source"].astype(str)
+    write_geo(table, out)
+    return IsochroneRun(table, iso.method, Snapped(facilities=sf.unsnapped), out)
+
+
+@dataclass(frozen=True, eq=False)
+class PopulationSource:
+    """Where people by age come from: a projection CSV the user gives, a canonical long table in
+    memory (a projection's result, ``zone, year, sex, age_start, age_end, value``; it wins over a
+    file), or, with neither, the population in the store."""
+
+    projection_csv: Path | None = None
+    table: pd.DataFrame | None = None
+
+    def by_age(
+        self, db: Path, zones: Sequence[str], year: int, groups: Sequence[AgeGroup]
+    ) -> pd.DataFrame:
+        """People by zone and age group in ``year`` (:func:`population_by_age`)."""
+        if self.table is not None:
+            return population_by_age(self.table, year, groups, source="projection")
+        if self.projection_csv is not None:
+            long = read_projection_csv(self.projection_csv)
+            return population_by_age(long, year, groups, source=str(self.projection_csv))
+        from wandel.store import Store
+
+        with Store.open(db, read_only=True) as store:
+            long = store.population(zones=list(zones), years=[year])
+        return population_by_age(long, year, groups, source=f"store {db}")
+
+    def label(self, db: Path) -> str:
+        if self.projection_csv is not None:
+            return str(self.projection_csv)
+        return "projection" if self.table is not None else f"store {db}"
+
+
+@dataclass(frozen=True, eq=False)
+class CoverageSpec:
+    """What a coverage run counts: people of ``age_groups`` (``"0-5,6-17,75+"``) in ``year`` who
+    reach a facility within ``threshold_min``, with people from ``population``."""
+
+    year: int
+    threshold_min: float = 15.0
+    age_groups: str = "0-5,6-17,18-64,65-74,75+"
+    population: PopulationSource = field(default_factory=PopulationSource)
+
+
+@dataclass(frozen=True, eq=False)
+class CoverageRun:
+    """Coverage by age group as written to ``out`` (``age_group, year, threshold_min,
+    population, covered, share, unrouted, method``)."""
+
+    table: pd.DataFrame
+    method: str
+    fallback: bool
+    left_off: Snapped
+    out: Path
+
+
+def coverage(
+    origins: OriginSpec,
+    facilities: FacilitySpec,
+    network: NetworkSpec,
+    db: Path,
+    out: Path,
+    spec: CoverageSpec,
+    *,
+    steps: Steps = quiet,
+) -> CoverageRun:
+    """Share of the people of each age group who reach a facility within the threshold.
+
+    Origins need a zone (AGS) as id or a column ``zone`` (with ``weight``: their share of the
+    zone's people).
+    """
+    from wandel.access import coverage_by_age
+
+    check_suffix("--out", out, CSV_SUFFIXES)
+    if not spec.threshold_min > 0:
+        raise OptionError("@error.positive", option="--threshold-min", value=spec.threshold_min)
+    groups = parse_age_groups(spec.age_groups)
+    o, how = load_origins(origins, db)
+    fac = load_facilities(facilities, db, network.extract)
+    zones = sorted(set((o["zone"] if "zone" in o.columns else o["id"]).astype(str)))
+    by_zone = spec.population.by_age(db, zones, spec.year, groups)
+    pop = origin_population(o, by_zone)
+    res, left = _nearest_result(o, fac, network, spec.threshold_min, steps)
+    tt = res.table["travel_time_min"]
+    tt.index = tt.index.astype(str)
+    cov = coverage_by_age(tt, pop, spec.threshold_min, method=res.method)
+    frame = cov.table.reset_index()
+    frame.insert(1, "year", spec.year)
+    frame.insert(2, "threshold_min", spec.threshold_min)
+    frame["method"] = res.method + (f"; origins: {how}" if how else "")
+    write_csv(frame, out)
+    return CoverageRun(frame, res.method, network.extract is None, left, out)

@@ -9,6 +9,8 @@
 5. Project every Gemeinde of the region to 2040 with uncertainty (:data:`DEMO_DRAWS` draws, sigmas
    calibrated on the backtests) and write a summary CSV (age groups, with q10/q50/q90) plus a
    population pyramid and a fan chart (PNG) for each seed town.
+6. The services of the nine seed towns (Kita, schools, Pflege, GPs, households, labour force, ...)
+   to 2040 with bands (:func:`wandel.workflow.services.run_services_demo`): ``dienste_seed_*``.
 """
 
 from __future__ import annotations
@@ -27,7 +29,9 @@ from wandel.ages import totals
 from wandel.regions.estimates import estimate_gemeinde_structure
 from wandel.sources.base import ImportBatch, SourceMeta
 from wandel.store import ImportReport, Store
+from wandel.workflow.compare import run_compare_demo
 from wandel.workflow.demo_access import run_access_demo
+from wandel.workflow.services import run_services_demo
 
 __all__ = [
     "DEMO_DRAWS",
@@ -317,9 +321,13 @@ def run_demo(db: Path, out_dir: Path, console: Console | None = None) -> DemoRes
         highlight=False,
     )
     files += project_demo(db, out_dir)
+    con.print("Daseinsvorsorge der Seed-Städte ...", highlight=False)
+    files += run_services_demo(db, out_dir, tuple(SEED_TOWNS), DEMO_DRAWS)
     con.print("Erreichbarkeit und Standortplanung ...", highlight=False)
     with Store.open(db) as store:
         files += run_access_demo(store, out_dir, console=con)
+    con.print("Vergleich der Städtenetze ...", highlight=False)
+    files += run_compare_demo(db, out_dir, out_dir / "vorausberechnung_gemeinden_2040.csv", con)
     con.print("Ergebnisse:")
     for f in files:
         con.print(f"  {f}")

@@ -12,7 +12,7 @@ site) and the cooperation gain of its two Kreise planning jointly instead of eac
 keeps its current number of sites; hospitals are assigned to a Kreis by point-in-polygon).
 
 (b) **An accessibility run on the Heidelberg extract** (``osm/heidelberg.test.pbf`` in the shared
-data folder, found through ``WANDEL_SHARED_DATA`` or ``shared/data`` beside the repository; skipped
+data folder, the ``shared_data`` setting: ``WANDEL_SHARED_DATA`` or ``shared/data`` beside the repository; skipped
 with a message if absent): car travel times from a 1 km grid of origins to a handful of fixed,
 documented destinations (the extract holds almost no POIs), a 5/10/15-minute isochrone GeoJSON
 around the University Hospital and a small coverage table (share of grid cells, i.e. of the area,
@@ -25,7 +25,6 @@ Every output names its method and sources: "© OpenStreetMap contributors, ODbL 
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -47,14 +46,10 @@ from wandel.access import (
     travel_time_matrix_crowfly,
 )
 from wandel.planning import HighsSolver, p_median_from_cost_matrix, solve, weighted_quantile
-from wandel.planning.cooperation import cooperation_gain
-from wandel.workflow.access import (
-    boundaries_frame,
-    destinations_from_store,
-    parse_age_groups,
-    population_by_age,
-    zone_points,
-)
+from wandel.planning.cooperation import Plans, Sites, Towns, cooperation_gain
+from wandel.settings import get_settings
+from wandel.workflow.access import parse_age_groups, population_by_age
+from wandel.workflow.points import boundaries_frame, destinations_from_store, zone_points
 
 __all__ = [
     "HEIDELBERG_DESTINATIONS",
@@ -103,18 +98,10 @@ CANDIDATE_MIN_POP = 5000.0
 
 
 def find_shared_data(shared: Path | None = None) -> Path | None:
-    """The shared data folder: ``shared``, else ``$WANDEL_SHARED_DATA``, else ``shared/data``
-    beside the repository (``None`` if none exists)."""
-    if shared is not None:
-        return shared if shared.is_dir() else None
-    env = os.environ.get("WANDEL_SHARED_DATA")
-    if env:
-        return Path(env) if Path(env).is_dir() else None
-    repo = Path(__file__).resolve().parents[3]
-    for cand in (repo.parent / "shared" / "data", repo / "shared" / "data"):
-        if cand.is_dir():
-            return cand
-    return None
+    """The shared data folder: ``shared``, else the ``shared_data`` setting (``WANDEL_SHARED_DATA``,
+    default ``shared/data`` beside the repository); ``None`` if it does not exist."""
+    folder = shared if shared is not None else get_settings().shared_data
+    return folder if folder.is_dir() else None
 
 
 @dataclass(frozen=True)
@@ -265,14 +252,13 @@ def _network_plan(
         coop = cooperation_gain(
             m.travel_time_min,
             w,
-            dem_town,
-            cand["town"].to_numpy(dtype=object),
-            model="p_median",
-            p=per_town,
-            threshold=30.0,
-            demand_ids=dem["id"].to_numpy(),
-            candidate_ids=cand["id"].to_numpy(),
-            existing=existing,
+            Towns(dem_town, cand["town"].to_numpy(dtype=object)),
+            Plans("p_median", p=per_town, threshold=30.0),
+            sites=Sites(
+                demand_ids=dem["id"].to_numpy(),
+                candidate_ids=cand["id"].to_numpy(),
+                existing=existing,
+            ),
             solver=solver,
         )
         coop_rows = coop.table.reset_index(names="plan").assign(netz=name)

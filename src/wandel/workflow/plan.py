@@ -18,7 +18,7 @@ caller says ``missing="unreachable"`` (then they cost ``inf``).
 from __future__ import annotations
 
 from collections.abc import Hashable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -26,7 +26,13 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from wandel.errors import DuplicateKeyError, InputFormatError, MissingColumnError
+from wandel.errors import (
+    DuplicateKeyError,
+    InputFormatError,
+    MissingColumnError,
+    OptionError,
+    UnknownChoiceError,
+)
 from wandel.planning import (
     GreedyInterchangeSolver,
     HighsSolver,
@@ -36,30 +42,54 @@ from wandel.planning import (
     lscp_from_cost_matrix,
     mclp_from_cost_matrix,
     p_median_from_cost_matrix,
+    solve,
 )
-from wandel.planning.cooperation import CooperationResult, cooperation_gain
+from wandel.planning.cooperation import (
+    CooperationResult,
+    Money,
+    Plans,
+    Sites,
+    Towns,
+    cooperation_gain,
+)
 from wandel.sources.rdb_tidy import CsvRecords, read_records
+from wandel.workflow.access import PopulationSource, Steps, parse_age_groups, quiet
+from wandel.workflow.outputs import CSV_SUFFIXES, check_suffix, write_csv
 
 __all__ = [
+    "MISSING_POLICIES",
+    "MODELS",
+    "SOLVERS",
+    "CooperationRequest",
+    "CooperationRun",
     "CostMatrix",
     "Demand",
+    "DemandSpec",
     "MissingPolicy",
+    "PlanInputs",
+    "PlanRequest",
+    "PlanRun",
     "assignment_frame",
     "build_model",
     "cooperate",
-    "demand_from_projection",
+    "cooperation",
+    "demand_from_population",
+    "load_demand",
     "make_solver",
+    "plan",
     "read_candidate_towns",
     "read_capacity",
     "read_cost_matrix",
     "read_demand",
     "read_town_mapping",
-    "summary_rows",
     "town_of",
 ]
 
 MissingPolicy = Literal["error", "unreachable"]
 ModelName = Literal["pmedian", "mclp", "lscp"]
+MODELS: tuple[str, ...] = ("pmedian", "mclp", "lscp")
+MISSING_POLICIES: tuple[str, ...] = ("error", "unreachable")
+SOLVERS: tuple[str, ...] = ("highs", "heuristic")
 
 
 @dataclass(frozen=True, eq=False)
@@ -144,10 +174,8 @@ def read_cost_matrix(path: str | Path, *, missing: MissingPolicy = "error") -> C
     DuplicateKeyError
         A pair appears twice (the line of the second).
     """
-    if missing not in ("error", "unreachable"):
-        raise InputFormatError(
-            "--missing", value=missing, reason="unknown policy", expected="error or unreachable"
-        )
+    if missing not in MISSING_POLICIES:
+        raise UnknownChoiceError("--missing", missing, MISSING_POLICIES)
     rec = read_records(path)
     expected = "origin,destination,cost"
     io_, id_, ic = (_column(rec, c, expected) for c in ("origin", "destination", "cost"))
@@ -269,32 +297,66 @@ def read_demand(path: str | Path, origins: Sequence[Hashable] | npt.ArrayLike) -
     return Demand(values=out, town=town)
 
 
-def demand_from_projection(
-    path: str | Path, year: int, ages: str, origins: Sequence[Hashable] | npt.ArrayLike
+def demand_from_population(
+    by_zone: pd.DataFrame, origins: Sequence[Hashable] | npt.ArrayLike, source: str, year: int
 ) -> Demand:
-    """Demand per origin from a projection CSV (``wandel project`` output): the people of the age
-    groups ``ages`` (e.g. ``"75+"`` or ``"6-9"``) in ``year``, both sexes, per zone.
+    """Demand per origin: the people of a table by zone and age group (as
+    :func:`wandel.workflow.access.population_by_age` gives it), summed over its groups.
 
-    The matrix's origin ids must be the projection's zones (AGS). A zone of the matrix that the
-    projection lacks is an error naming it; zones of the projection outside the matrix are ignored.
+    The matrix's origin ids must be the table's zones (AGS). A zone of the matrix that the table
+    lacks is an error naming it; zones of the table outside the matrix are ignored.
     """
-    from wandel.workflow.access import parse_age_groups, population_by_age, read_projection_csv
-
-    groups = parse_age_groups(ages)
-    table = population_by_age(read_projection_csv(path), year, groups, source=str(path))
-    per_zone = table[[g.label for g in groups]].sum(axis=1)
+    per_zone = by_zone.sum(axis=1)
     per_zone.index = per_zone.index.astype(str)
     order = pd.Index(np.asarray(origins, dtype=object).astype(str))
     missing = order.difference(per_zone.index)
     if len(missing):
         raise InputFormatError(
-            str(path),
+            source,
             column="zone",
             value=str(missing[0]),
-            reason=f"{len(missing)} origin(s) of the cost matrix not in the projection for {year}",
-            expected="the matrix's origin ids as zones (AGS) of the projection",
+            reason="@error.origins_not_in_population",
+            expected="@error.origins_as_zones",
+            fields={"n": len(missing), "year": year},
         )
     return Demand(values=per_zone.reindex(order).to_numpy(dtype=np.float64), town=None)
+
+
+@dataclass(frozen=True, eq=False)
+class DemandSpec:
+    """Where the demand per origin of the matrix comes from.
+
+    Either a file ``id,demand`` (optional ``town``), or the people of the age groups ``ages``
+    (``"75+"``, ``"6-9"``; both sexes) in ``year`` from ``population``: a projection CSV the user
+    gives, a projection's long table in memory, or (the default) the population in the store.
+    """
+
+    file: Path | None = None
+    year: int | None = None
+    ages: str = "0+"
+    population: PopulationSource = field(default_factory=PopulationSource)
+
+
+def load_demand(spec: DemandSpec, origins: npt.NDArray[np.object_], db: Path) -> Demand:
+    """The demand of ``spec`` in the order of ``origins`` (the matrix's rows).
+
+    Raises
+    ------
+    OptionError
+        A demand file together with ``year`` or a projection; a population without ``year``.
+    """
+    from_people = spec.population.projection_csv is not None or spec.population.table is not None
+    if spec.file is not None:
+        if from_people:
+            raise OptionError("@error.either", first="--demand", second="--projection")
+        return read_demand(spec.file, origins)
+    if spec.year is None:
+        raise OptionError("@error.demand_year")
+    groups = parse_age_groups(spec.ages)
+    zones = [str(z) for z in origins]
+    by_zone = spec.population.by_age(db, zones, spec.year, groups)
+    table = by_zone[[g.label for g in groups]]
+    return demand_from_population(table, origins, spec.population.label(db), spec.year)
 
 
 def read_capacity(
@@ -396,13 +458,13 @@ def read_candidate_towns(
 
 def make_solver(name: str, time_limit_s: float | None = None) -> Solver:
     """``"highs"`` (exact, with the proven gap) or ``"heuristic"`` (greedy + interchange)."""
+    if time_limit_s is not None and not time_limit_s > 0:
+        raise OptionError("@error.positive", option="--time-limit-s", value=time_limit_s)
     if name == "highs":
         return HighsSolver(time_limit_s=time_limit_s)
     if name == "heuristic":
         return GreedyInterchangeSolver()
-    raise InputFormatError(
-        "--solver", value=name, reason="unknown solver", expected="highs or heuristic"
-    )
+    raise UnknownChoiceError("--solver", name, SOLVERS)
 
 
 def build_model(
@@ -417,8 +479,6 @@ def build_model(
     capacity: npt.NDArray[np.float64] | None = None,
 ) -> LocationModel:
     """Build the location model of ``model`` (``pmedian``, ``mclp``, ``lscp``) from read inputs."""
-    from wandel.planning import ModelInputError
-
     common: dict[str, Any] = {
         "demand_ids": matrix.origins,
         "candidate_ids": matrix.destinations,
@@ -428,17 +488,17 @@ def build_model(
     }
     if model == "pmedian":
         if p is None:
-            raise ModelInputError("the p-median needs --p")
+            raise OptionError("@error.model_needs", model="p-median", options=["--p"])
         return p_median_from_cost_matrix(matrix.cost, demand, p, threshold=threshold, **common)
     if model == "mclp":
         if p is None or threshold is None:
-            raise ModelInputError("the maximal covering model needs --p and --threshold")
+            raise OptionError("@error.model_needs", model="MCLP", options=["--p", "--threshold"])
         return mclp_from_cost_matrix(matrix.cost, demand, p, threshold, **common)
     if model == "lscp":
         if threshold is None:
-            raise ModelInputError("the set covering model needs --threshold")
+            raise OptionError("@error.model_needs", model="LSCP", options=["--threshold"])
         return lscp_from_cost_matrix(matrix.cost, threshold, demand, **common)
-    raise ModelInputError(f"unknown model {model!r}; expected pmedian, mclp or lscp")
+    raise UnknownChoiceError("--model", model, MODELS)
 
 
 def assignment_frame(result: PlanResult) -> pd.DataFrame:
@@ -450,72 +510,177 @@ def assignment_frame(result: PlanResult) -> pd.DataFrame:
     return a[cols].reset_index(drop=True)
 
 
-def summary_rows(result: PlanResult) -> list[tuple[str, str]]:
-    """Label/value pairs for the summary table (German labels)."""
-    gap = "-" if result.gap is None else f"{100 * result.gap:.4g} %"
-    rows = [
-        ("Modell", result.kind),
-        ("Löser", f"{result.solver} ({result.status})"),
-        ("Zielfunktion", f"{result.objective:.6g}"),
-        ("Optimalitätslücke", gap),
-        ("Standorte", f"{result.n_sites}: " + ", ".join(str(s) for s in result.sites)),
-        ("neu eröffnet", ", ".join(str(s) for s in result.opened) or "-"),
-        ("geschlossen", ", ".join(str(s) for s in result.closed) or "-"),
-        ("Nachfrage gesamt", f"{result.total_demand:.6g}"),
-        ("mittlere Kosten (gewichtet)", f"{result.mean_cost:.4g}"),
-        ("95. Perzentil der Kosten", f"{result.p95_cost:.4g}"),
-    ]
-    if result.threshold is not None:
-        rows.append((f"Nachfrage über {result.threshold:g}", f"{result.demand_beyond:.6g}"))
-    rows.append(("Rechenzeit", f"{result.time_s:.3f} s"))
-    return rows
-
-
 def cooperate(
     model: ModelName,
     matrix: CostMatrix,
     demand: Demand,
     candidate_town: npt.NDArray[np.object_],
+    plans: Plans,
     *,
     demand_town: npt.NDArray[np.object_] | None = None,
-    p: int | Mapping[Hashable, int] | None = None,
-    joint_p: int | None = None,
-    threshold: float | None = None,
     fixed: Sequence[str] = (),
     existing: Sequence[str] = (),
-    fixed_cost_per_facility: float = 0.0,
-    cost_per_unit_travel: float = 1.0,
+    money: Money | None = None,
     solver: Solver | None = None,
 ) -> CooperationResult:
     """Each town alone vs. joint planning on a read matrix (see
-    :func:`wandel.planning.cooperation.cooperation_gain`). Demand towns come from ``demand_town``
-    or the demand file's ``town`` column."""
-    from wandel.planning import ModelInputError
-
+    :func:`wandel.planning.cooperation.cooperation_gain`; ``plans.model`` is replaced by
+    ``model``). Demand towns come from ``demand_town`` or the demand file's ``town`` column."""
     towns = demand_town if demand_town is not None else demand.town
     if towns is None:
-        raise ModelInputError(
-            "the cooperation comparison needs a town per demand point: a 'town' column in the "
-            "demand file or a town mapping (--towns zone,town)"
-        )
+        raise OptionError("@error.towns_needed")
     missing = [str(i) for i, t in zip(matrix.origins, towns, strict=True) if t is None or t == ""]
     if missing:
-        raise ModelInputError(f"{len(missing)} demand point(s) without a town: {missing[:5]}")
+        raise OptionError("@error.demand_without_town", n=len(missing), ids=missing[:5])
+    if model not in MODELS:
+        raise UnknownChoiceError("--model", model, MODELS)
     kind = {"pmedian": "p_median", "mclp": "mclp", "lscp": "lscp"}[model]
     return cooperation_gain(
         matrix.cost,
         demand.values,
-        np.asarray(towns, dtype=object),
-        candidate_town,
-        model=kind,  # type: ignore[arg-type]
-        p=p,
-        joint_p=joint_p,
-        threshold=threshold,
-        demand_ids=matrix.origins,
-        candidate_ids=matrix.destinations,
-        fixed=list(fixed) or None,
-        existing=list(existing) or None,
-        fixed_cost_per_facility=fixed_cost_per_facility,
-        cost_per_unit_travel=cost_per_unit_travel,
+        Towns(np.asarray(towns, dtype=object), candidate_town),
+        replace(plans, model=kind),  # type: ignore[arg-type]
+        sites=Sites(
+            demand_ids=matrix.origins,
+            candidate_ids=matrix.destinations,
+            fixed=list(fixed) or None,
+            existing=list(existing) or None,
+        ),
+        money=money,
         solver=solver,
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# runs: read, solve, write
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlanInputs:
+    """The inputs every plan reads: the cost matrix (with its policy for missing pairs), the
+    demand, the solver (``highs`` or ``heuristic``, with a time limit for HiGHS)."""
+
+    matrix: Path
+    demand: DemandSpec = field(default_factory=DemandSpec)
+    missing: MissingPolicy = "error"
+    solver: str = "highs"
+    time_limit_s: float | None = None
+
+
+@dataclass(frozen=True)
+class PlanRequest:
+    """One location model: ``model`` (``pmedian``, ``mclp``, ``lscp``), ``p``, ``threshold``,
+    sites that must stay (``fixed``) or may close (``existing``), capacities (a file
+    ``id,capacity``)."""
+
+    model: str
+    p: int | None = None
+    threshold: float | None = None
+    fixed: tuple[str, ...] = ()
+    existing: tuple[str, ...] = ()
+    capacity: Path | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class PlanRun:
+    """The solved plan, the pairs the matrix lacked (counted as unreachable), the file written."""
+
+    result: PlanResult
+    n_missing: int
+    out: Path
+
+
+def _read(inputs: PlanInputs, db: Path) -> tuple[Solver, CostMatrix, Demand]:
+    slv = make_solver(inputs.solver, inputs.time_limit_s)
+    m = read_cost_matrix(inputs.matrix, missing=inputs.missing)
+    return slv, m, load_demand(inputs.demand, m.origins, db)
+
+
+def plan(
+    inputs: PlanInputs, request: PlanRequest, db: Path, out: Path, *, steps: Steps = quiet
+) -> PlanRun:
+    """Read, solve and write the assignment ``demand_id,facility_id,cost`` (``share`` where
+    capacities split a demand point) to ``out`` (CSV)."""
+    check_suffix("--out", out, CSV_SUFFIXES)
+    if request.model not in MODELS:
+        raise UnknownChoiceError("--model", request.model, MODELS)
+    slv, m, d = _read(inputs, db)
+    cap = None if request.capacity is None else read_capacity(request.capacity, m.destinations)
+    lm = build_model(
+        request.model,  # type: ignore[arg-type]
+        m,
+        d.values,
+        p=request.p,
+        threshold=request.threshold,
+        fixed=request.fixed,
+        existing=request.existing,
+        capacity=cap,
+    )
+    steps("step.solve")
+    res = solve(lm, slv)
+    write_csv(assignment_frame(res), out)
+    return PlanRun(res, m.n_missing, out)
+
+
+@dataclass(frozen=True)
+class CooperationRequest:
+    """Each town alone against all jointly: the model and its ``p`` per town (``joint_p`` for the
+    joint plan, default the sum), the candidates' towns (``id,town``, or ``id,zone`` with a
+    ``towns`` file ``zone,town``), fixed and existing sites, and the money per facility and per
+    unit of weighted travel."""
+
+    model: str
+    candidates: Path
+    towns: Path | None = None
+    p: int | None = None
+    joint_p: int | None = None
+    threshold: float | None = None
+    fixed: tuple[str, ...] = ()
+    existing: tuple[str, ...] = ()
+    money: Money = field(default_factory=Money)
+
+
+@dataclass(frozen=True, eq=False)
+class CooperationRun:
+    """The comparison (:class:`~wandel.planning.cooperation.CooperationResult`), the pairs the
+    matrix lacked, the file written (rows alone/joint/difference)."""
+
+    result: CooperationResult
+    n_missing: int
+    out: Path
+
+
+def cooperation(
+    inputs: PlanInputs,
+    request: CooperationRequest,
+    db: Path,
+    out: Path,
+    *,
+    steps: Steps = quiet,
+) -> CooperationRun:
+    """Read, plan each town alone and all jointly, write the comparison to ``out`` (CSV)."""
+    check_suffix("--out", out, CSV_SUFFIXES)
+    if request.model not in MODELS:
+        raise UnknownChoiceError("--model", request.model, MODELS)
+    slv, m, d = _read(inputs, db)
+    mapping = None if request.towns is None else read_town_mapping(request.towns)
+    c_town = read_candidate_towns(request.candidates, m.destinations, mapping)
+    d_town = None
+    if d.town is None and mapping is not None:
+        d_town = np.asarray(town_of(m.origins, mapping), dtype=object)
+    steps("step.cooperate")
+    res = cooperate(
+        request.model,  # type: ignore[arg-type]
+        m,
+        d,
+        c_town,
+        Plans(p=request.p, threshold=request.threshold, joint_p=request.joint_p),
+        demand_town=d_town,
+        fixed=request.fixed,
+        existing=request.existing,
+        money=request.money,
+        solver=slv,
+    )
+    write_csv(res.table.reset_index(names="plan"), out)
+    return CooperationRun(res, m.n_missing, out)

@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from wandel.ages import finest_partition, totals
+from wandel.errors import UnknownChoiceError
 from wandel.store import Store
 
 __all__ = ["population_table"]
@@ -31,7 +32,7 @@ def population_table(
     with Store.open(db, read_only=True) as store:
         if level is not None:
             if level not in _LEN:
-                raise ValueError(f"unknown level {level!r}; expected land, kreis or gemeinde")
+                raise UnknownChoiceError("--level", level, tuple(_LEN))
             frame = store.population(years=years, level=level)
             frame = frame[frame["zone"].str.startswith(tuple(zones))]
         else:

@@ -1,0 +1,141 @@
+"""CLI command ``wandel services`` (registered by :func:`register`): parse, call the workflow, print."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from wandel.cli._common import DbOption, err, out, resolve_db, run_cli, split_values, ui_lang
+from wandel.errors import WandelError
+
+__all__ = ["register", "services"]
+
+
+def services(
+    zones: Annotated[list[str], typer.Option("--zones", help="@cli.services.zones")],
+    base_year: Annotated[int, typer.Option("--base-year", help="@cli.services.base_year")],
+    until: Annotated[int, typer.Option("--until", help="@cli.services.until")],
+    out_dir: Annotated[Path, typer.Option("--out", help="@cli.services.out")] = Path("out/dienste"),
+    draws: Annotated[int, typer.Option("--draws", help="@cli.services.draws")] = 0,
+    seed: Annotated[int, typer.Option("--seed", help="@cli.services.seed")] = 0,
+    service: Annotated[
+        list[str] | None, typer.Option("--services", help="@cli.services.services")
+    ] = None,
+    stem: Annotated[str, typer.Option("--stem", help="@cli.services.stem")] = "dienste",
+    catalogue: Annotated[
+        Path | None, typer.Option("--catalogue", help="@cli.services.catalogue")
+    ] = None,
+    overrides: Annotated[
+        Path | None, typer.Option("--overrides", help="@cli.services.overrides")
+    ] = None,
+    param: Annotated[list[str] | None, typer.Option("--param", help="@cli.services.param")] = None,
+    scenario: Annotated[
+        Path | None, typer.Option("--scenario", help="@cli.services.scenario")
+    ] = None,
+    variant: Annotated[
+        list[str] | None, typer.Option("--variant", help="@cli.services.variant")
+    ] = None,
+    trend: Annotated[bool, typer.Option("--trend/--no-trend", help="@cli.services.trend")] = False,
+    level: Annotated[str, typer.Option("--level", help="@cli.services.level")] = "gemeinde",
+    mittelbereiche: Annotated[
+        Path | None, typer.Option("--mittelbereiche", help="@cli.services.mittelbereiche")
+    ] = None,
+    gp_supply: Annotated[
+        Path | None, typer.Option("--gp-supply", help="@cli.services.gp_supply")
+    ] = None,
+    fire_members: Annotated[
+        Path | None, typer.Option("--fire-members", help="@cli.services.fire_members")
+    ] = None,
+    dwellings: Annotated[
+        Path | None, typer.Option("--dwellings", help="@cli.services.dwellings")
+    ] = None,
+    travel_times: Annotated[
+        Path | None, typer.Option("--travel-times", help="@cli.services.travel_times")
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Service demand per zone and year with uncertainty (:mod:`wandel.workflow.services`)."""
+
+    def run() -> None:
+        from wandel.workflow.services import ServicesRequest
+
+        if level not in ("gemeinde", "kreis"):
+            raise WandelError(f"--level {level!r}: expected gemeinde or kreis")
+        req = ServicesRequest(
+            zones=tuple(split_values(zones)),
+            base_year=base_year,
+            until=until,
+            draws=draws,
+            seed=seed,
+            services=tuple(split_values(service)),
+            catalogue=catalogue,
+            overrides=overrides,
+            params=tuple(param or ()),
+            scenarios=_scenarios(scenario, tuple(split_values(variant))),
+            level=level,
+            trend=trend,
+            mittelbereiche=mittelbereiche,
+            gp_supply=gp_supply,
+            fire_members=fire_members,
+            dwellings=dwellings,
+            travel_times=travel_times,
+        )
+        _execute(req, resolve_db(db), out_dir, stem)
+
+    run_cli(run)
+
+
+def _scenarios(scenario: Path | None, wanted: tuple[str, ...]) -> tuple[tuple[str, object], ...]:
+    """``(name, Scenario)`` of the chosen variants (all without ``--variant``), or the base."""
+    if scenario is None:
+        if wanted:
+            raise WandelError("--variant needs --scenario FILE")
+        return (("basis", None),)
+    from wandel.demography.scenario import load_scenarios
+
+    sf = load_scenarios(scenario)
+    try:
+        chosen = [sf.variant(v) for v in wanted] if wanted else list(sf.variants)
+    except KeyError as exc:
+        raise WandelError(str(exc)) from None
+    return tuple((v.name, v) for v in chosen)
+
+
+def _execute(req: object, db: Path, out_dir: Path, stem: str) -> None:
+    """Run the request with a progress bar, write the files, print notes and what was written."""
+    from wandel.i18n import tr
+    from wandel.store import Store
+    from wandel.workflow.services import ServicesRequest, services_from_store, write_services
+
+    assert isinstance(req, ServicesRequest)
+    lang = ui_lang()
+    progress = Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    )
+    with progress:
+        task = progress.add_task(tr("services.progress", lang), total=None)
+        res = services_from_store(db, req, on_chunk=lambda n: progress.advance(task, n))
+    with Store.open(db, read_only=True) as store:
+        boundaries = store.table("boundaries", "level = 'gemeinde'")
+    files = write_services(res, out_dir, stem=stem, boundaries=boundaries, lang=lang)
+    for note in res.notes:
+        err.print(
+            f"[yellow]{tr('services.note', lang)}:[/] {note}", highlight=False, soft_wrap=True
+        )
+    n = f"{len(res.figures):,}".replace(",", ".")
+    out.print(tr("services.done", lang, n=n, files=len(files), out=out_dir), highlight=False)
+    for f in files:
+        out.print(f"  {f}", highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``services`` to the Wandel CLI."""
+    app.command("services", help="@cli.services.help")(services)

@@ -1,0 +1,635 @@
+"""Service demand with uncertainty, streamed over chunks of zones and draws.
+
+The projection's draws are never held as a whole: the engine runs one chunk of zones and draws at a
+time (:func:`stream_draws`), each chunk is turned into the services' measures at once
+(``measure x year x zone x draw``, a few numbers per zone instead of its age pyramid), and only these
+are kept until the zone chunk has seen all draws. Then its quantiles and threshold crossings are
+taken and the chunk is dropped; sums per parent region (Kreis, Land, Mittelbereich, all zones) are
+carried per draw, so a Kreis's band is the band of the Kreis's total, not a sum of its Gemeinden's
+bands. Peak memory is set by the chunk sizes (:class:`Chunking`), not by the number of zones.
+
+Linear measures (children, places, people in need of care, households, ...) are one batched matrix
+product per chunk: ``m[t, z, k, d] = sum_f W[t, z, k, f] P[t, z, f, d]`` with ``f`` running over
+sex x age group.
+
+Results: every measure per level, zone and year as the deterministic ``value`` (the projection
+without draws) and the quantiles 2.5, 10, 50, 90 and 97.5 % over the draws (80 % band ``q10-q90``,
+95 % band ``q025-q975``); for every threshold the probability that it has been crossed by each year.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import xarray as xr
+
+from wandel.demography.engine import ProjectionRates, StochasticSpec, project
+from wandel.services._grid import Grid
+from wandel.services.model import Measure, MissingParam, ServicePlan, Threshold
+
+__all__ = [
+    "QUANTILES",
+    "Chunking",
+    "DrawGroup",
+    "Parents",
+    "ServiceResult",
+    "evaluate",
+    "service_demand",
+    "service_figures",
+    "stream_draws",
+]
+
+Array = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.intp]
+
+QUANTILES: tuple[float, ...] = (0.025, 0.1, 0.5, 0.9, 0.975)
+"""Quantiles over draws in the results: the 95 % and 80 % bands and the median."""
+_QCOLS = ("q025", "q10", "q50", "q90", "q975")
+
+
+@dataclass(frozen=True)
+class DrawGroup:
+    """Zones projected with the same stochastic spec (one size class: their draws share levels)."""
+
+    zones: tuple[str, ...]
+    spec: StochasticSpec
+
+
+@dataclass(frozen=True)
+class Chunking:
+    """Chunk sizes: at most ``zones`` zones and ``draws`` draws per engine call; ``budget_mb``
+    caps the measure buffer of one zone chunk (measures x years x zones x all draws)."""
+
+    zones: int = 200
+    draws: int = 200
+    budget_mb: float = 400.0
+
+
+@dataclass(frozen=True)
+class Parents:
+    """Parent regions per level: ``level -> parent code of every grid zone`` ('' = none).
+
+    Levels are summed per draw; e.g. ``{"kreis": ("15087", ...), "land": ("15", ...),
+    "total": ("all", ...)}``.
+    """
+
+    levels: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, eq=False)
+class ServiceResult:
+    """Service figures and thresholds of one run.
+
+    ``figures``: ``level, zone, year, service, measure, unit, value, q025, q10, q50, q90, q975``
+    (``value`` deterministic; the quantiles over draws, NaN without draws). ``crossings``:
+    ``level, zone, service, measure, threshold, op, year, p_crossed`` (the share of draws that have
+    crossed by that year; the deterministic run where there are no draws). ``thresholds``: per
+    threshold ``p_by_end`` and the first years at which 10, 50 and 90 % of the draws have crossed.
+    """
+
+    figures: pd.DataFrame
+    crossings: pd.DataFrame
+    thresholds: pd.DataFrame
+    draws: int
+    missing: tuple[MissingParam, ...] = ()
+    notes: tuple[str, ...] = ()
+
+
+# --------------------------------------------------------------------------------------------
+# the engine, in chunks
+# --------------------------------------------------------------------------------------------
+
+
+def select_zones(rates: ProjectionRates, zones: Sequence[str]) -> ProjectionRates:
+    """``rates`` restricted to ``zones`` (no origin-destination matrix: zones must be independent)."""
+    z = list(zones)
+
+    def sel(da: xr.DataArray | None) -> xr.DataArray | None:
+        return None if da is None else da.sel(zone=z)
+
+    if rates.od is not None:
+        raise ValueError("service demand in chunks needs zones without internal migration (od)")
+    return replace(
+        rates,
+        sx=rates.sx.sel(zone=z),
+        birth_survival=rates.birth_survival.sel(zone=z),
+        asfr=rates.asfr.sel(zone=z),
+        out_rate=rates.out_rate.sel(zone=z),
+        in_count=rates.in_count.sel(zone=z),
+        extra=sel(rates.extra),
+    )
+
+
+def _values(pop: xr.DataArray) -> Array:
+    """Engine population ``(year, zone, sex, age_start, draw)`` as a contiguous array."""
+    da = pop.transpose("year", "zone", "sex", "age_start", "draw")
+    return np.ascontiguousarray(da.values, dtype=np.float64)
+
+
+def stream_draws(
+    population: xr.DataArray,
+    rates: ProjectionRates,
+    *,
+    base_year: int,
+    horizon: int,
+    groups: Sequence[DrawGroup],
+    breaks: Sequence[int],
+    chunking: Chunking = Chunking(),
+    zone_chunk: int | None = None,
+) -> Iterator[tuple[tuple[str, ...], Iterator[tuple[int, Array]]]]:
+    """Chunks of zones, each with an iterator over its chunks of draws.
+
+    Yields ``(zones, draws)`` where ``draws`` yields ``(first draw, population)`` with population
+    ``[year, zone, sex, age group, draw]``. Draw ``d`` of a zone equals draw ``d`` of the unchunked
+    run bit for bit (the engine derives each draw's stream from the seed and the draw id, and a
+    zone's migration noise from its key), whatever the chunk sizes.
+    """
+    zc = zone_chunk or chunking.zones
+    for g in groups:
+        zs = list(g.zones)
+        for a in range(0, len(zs), zc):
+            part = zs[a : a + zc]
+            pop = population.sel(zone=part)
+            r = select_zones(rates, part)
+
+            def draws(
+                pop: xr.DataArray = pop, r: ProjectionRates = r, spec: StochasticSpec = g.spec
+            ) -> Iterator[tuple[int, Array]]:
+                for d0 in range(0, spec.draws, chunking.draws):
+                    ids = list(range(d0, min(d0 + chunking.draws, spec.draws)))
+                    res = project(
+                        pop,
+                        r,
+                        base_year=base_year,
+                        horizon=horizon,
+                        stochastic=spec,
+                        draw_ids=ids,
+                        age_breaks=list(breaks),
+                    )
+                    yield d0, _values(res.population)
+
+            yield tuple(part), draws()
+
+
+# --------------------------------------------------------------------------------------------
+# accumulating
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Level:
+    """Sums per parent of one level, per draw: ``[measure, year, parent, draw]``."""
+
+    codes: tuple[str, ...]
+    onehot: Array  # (Z, P)
+    sums: Array
+    bad: npt.NDArray[np.bool_]  # (measure, year, parent): some member zone has no figure
+
+
+class _Accumulator:
+    """Turns population chunks into measures, quantiles, parent sums and crossings."""
+
+    def __init__(
+        self, plans: Sequence[ServicePlan], grid: Grid, parents: Parents, n_draws: int
+    ) -> None:
+        self.plans = list(plans)
+        self.grid = grid
+        self.n_draws = n_draws
+        self.zone_measures: list[Measure] = [
+            m
+            for p in plans
+            for m in p.measures
+            if m.how in ("sum", "zone") and m.name not in p.parent_constants
+        ]
+        self.index = {(m.service, m.name): i for i, m in enumerate(self.zone_measures)}
+        self.sum_idx = [i for i, m in enumerate(self.zone_measures) if m.how == "sum"]
+        self.linear = [(p.name, name, w) for p in plans for name, w in p.linear.items()]
+        t, z = grid.shape
+        self.levels: dict[str, _Level] = {}
+        for level, codes in parents.levels.items():
+            uniq = tuple(sorted({c for c in codes if c}))
+            if not uniq:
+                continue
+            pos = {c: i for i, c in enumerate(uniq)}
+            onehot = np.zeros((z, len(uniq)))
+            for zi, c in enumerate(codes):
+                if c:
+                    onehot[zi, pos[c]] = 1.0
+            self.levels[level] = _Level(
+                uniq,
+                onehot,
+                np.zeros((len(self.sum_idx), t, len(uniq), n_draws)),
+                np.zeros((len(self.sum_idx), t, len(uniq)), dtype=bool),
+            )
+        self.network_src: dict[tuple[str, str], Array] = {}
+        for p in plans:
+            for _name, (src, _reach) in p.network.items():
+                self.network_src[(p.name, src)] = np.full((t, z, n_draws), np.nan)
+        self.zone_out: list[tuple[IntArray, dict[tuple[str, str], Array], list[Array]]] = []
+
+    # -- one chunk of draws -------------------------------------------------------------------
+    def _measures(self, pop: Array, zi: IntArray) -> dict[tuple[str, str], Array]:
+        t, zc, _s, g, d = pop.shape
+        w = np.stack([fn(zi) for _s, _n, fn in self.linear], axis=2)  # (T, Zc, K, 2, G)
+        w = w.reshape(t * zc, len(self.linear), 2 * g)
+        p = pop.reshape(t * zc, 2 * g, d)
+        lin = np.matmul(w, p).reshape(t, zc, len(self.linear), d)
+        out: dict[tuple[str, str], Array] = {}
+        for k, (svc, name, _fn) in enumerate(self.linear):
+            out[(svc, name)] = lin[:, :, k, :]
+        for plan in self.plans:
+            mine = {n: out[(plan.name, n)] for n in plan.linear}
+            if plan.post is not None:
+                for n, v in plan.post(mine, pop, zi).items():
+                    out[(plan.name, n)] = v
+            for n, c in plan.constants.items():
+                out[(plan.name, n)] = np.broadcast_to(c[:, zi, None], (t, zc, d))
+        return out
+
+    def add_zone_chunk(self, zi: IntArray, draws: Iterable[tuple[int, Array]]) -> None:
+        t = self.grid.shape[0]
+        buf = np.full((len(self.zone_measures), t, len(zi), self.n_draws), np.nan)
+        for d0, pop in draws:
+            d1 = d0 + pop.shape[-1]
+            for key, v in self._measures(pop, zi).items():
+                if key in self.index:
+                    buf[self.index[key], :, :, d0:d1] = v
+        for (svc, src), full in self.network_src.items():
+            full[:, zi, :] = buf[self.index[(svc, src)]]
+        part = buf[self.sum_idx]
+        bad = (~np.isfinite(part)).any(axis=-1).astype(np.float64)
+        part = np.nan_to_num(part, nan=0.0, posinf=0.0, neginf=0.0)
+        for lv in self.levels.values():
+            oh = lv.onehot[zi]
+            lv.sums += np.moveaxis(np.tensordot(part, oh, axes=([2], [0])), -1, 2)
+            lv.bad |= np.tensordot(bad, oh, axes=([2], [0])) > 0
+        self.zone_out.append(self._summarise_zone(zi, buf))
+
+    # -- results of a zone chunk --------------------------------------------------------------
+    def _summarise_zone(
+        self, zi: IntArray, buf: Array
+    ) -> tuple[IntArray, dict[tuple[str, str], Array], list[Array]]:
+        vals: dict[tuple[str, str], Array] = {
+            (m.service, m.name): buf[i] for i, m in enumerate(self.zone_measures)
+        }
+        for p in self.plans:
+            _add_ratios(p, vals)
+        q = {k: _quantiles(v) for k, v in vals.items()}
+        crossings = [
+            _crossed(vals[(th.service, th.measure)], th.op, th.bound[:, zi])
+            for p in self.plans
+            for th in p.thresholds
+            if (th.service, th.measure) in vals
+        ]
+        return zi, q, crossings
+
+    # -- the end ------------------------------------------------------------------------------
+    def finish(self) -> tuple[pd.DataFrame, pd.DataFrame]:
+        frames: list[pd.DataFrame] = []
+        cross: list[pd.DataFrame] = []
+        zones = np.asarray(self.grid.zones)
+        for zi, q, crossed in self.zone_out:
+            frames.append(self._frame("zone", zones[zi], q))
+            ths = [th for p in self.plans for th in p.thresholds if (th.service, th.measure) in q]
+            cross += [
+                self._cross_frame("zone", zones[zi], th, c)
+                for th, c in zip(ths, crossed, strict=True)
+            ]
+        net = self._network()
+        if net:
+            frames.append(self._frame("zone", zones, {k: _quantiles(v) for k, v in net.items()}))
+            for p in self.plans:
+                for th in p.thresholds:
+                    if (th.service, th.measure) in net:
+                        c = _crossed(net[(th.service, th.measure)], th.op, th.bound)
+                        cross.append(self._cross_frame("zone", zones, th, c))
+        for level, lv in self.levels.items():
+            vals = self._parent_values(level, lv)
+            frames.append(
+                self._frame(
+                    level, np.asarray(lv.codes), {k: _quantiles(v) for k, v in vals.items()}
+                )
+            )
+            first = {
+                c: int(np.flatnonzero(lv.onehot[:, j])[0])
+                for j, c in enumerate(lv.codes)
+                if lv.onehot[:, j].any()
+            }
+            idx = np.array([first.get(c, 0) for c in lv.codes], dtype=np.intp)
+            for p in self.plans:
+                for th in p.thresholds:
+                    if (th.service, th.measure) in vals and len(idx):
+                        c = _crossed(vals[(th.service, th.measure)], th.op, th.bound[:, idx])
+                        cross.append(self._cross_frame(level, np.asarray(lv.codes), th, c))
+        fig = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+        cr = pd.concat(cross, ignore_index=True) if cross else pd.DataFrame()
+        return fig, cr
+
+    def _network(self) -> dict[tuple[str, str], Array]:
+        out: dict[tuple[str, str], Array] = {}
+        for p in self.plans:
+            for name, (src, reach) in p.network.items():
+                full = self.network_src[(p.name, src)]
+                if not np.isfinite(full).any():
+                    continue
+                val = reach.apply(full)
+                out[(p.name, name)] = val
+                for m in p.measures:
+                    if m.how == "ratio" and m.num == name and m.den and m.den in p.constants:
+                        den = np.broadcast_to(p.constants[m.den][:, :, None], val.shape)
+                        out[(p.name, m.name)] = _ratio(val, den)
+        return out
+
+    def _parent_values(self, level: str, lv: _Level) -> dict[tuple[str, str], Array]:
+        vals: dict[tuple[str, str], Array] = {}
+        for j, i in enumerate(self.sum_idx):
+            m = self.zone_measures[i]
+            vals[(m.service, m.name)] = np.where(lv.bad[j][..., None], np.nan, lv.sums[j])
+        t = self.grid.shape[0]
+        for p in self.plans:
+            for name, by_level in p.parent_constants.items():
+                if level not in by_level:
+                    continue
+                arr = np.full((t, len(lv.codes), self.n_draws), np.nan)
+                for j, code in enumerate(lv.codes):
+                    if code in by_level[level]:
+                        arr[:, j, :] = by_level[level][code][:, None]
+                vals[(p.name, name)] = arr
+            _add_ratios(p, vals)
+        return vals
+
+    # -- frames -------------------------------------------------------------------------------
+    def _frame(
+        self, level: str, codes: npt.NDArray[np.str_], q: Mapping[tuple[str, str], Array]
+    ) -> pd.DataFrame:
+        units = {(m.service, m.name): m.unit for p in self.plans for m in p.measures}
+        years = np.asarray(self.grid.years)
+        parts = []
+        for (svc, name), arr in q.items():  # arr (T, N, 5)
+            t, n, _k = arr.shape
+            flat = arr.reshape(t * n, -1)
+            keep = np.isfinite(flat).any(axis=1)
+            if not keep.any():
+                continue
+            cols: dict[str, object] = {
+                "level": level,
+                "zone": np.tile(codes, t)[keep],
+                "year": np.repeat(years, n)[keep],
+                "service": svc,
+                "measure": name,
+                "unit": units[(svc, name)],
+            }
+            for c, qc in enumerate(_QCOLS):
+                cols[qc] = flat[keep, c]
+            parts.append(pd.DataFrame(cols))
+        if not parts:
+            return pd.DataFrame()
+        return pd.concat(parts, ignore_index=True)
+
+    def _cross_frame(
+        self, level: str, codes: npt.NDArray[np.str_], th: Threshold, p: Array
+    ) -> pd.DataFrame:
+        t, n = p.shape
+        years = np.asarray(self.grid.years)
+        frame = pd.DataFrame(
+            {
+                "level": level,
+                "zone": np.tile(codes, t),
+                "year": np.repeat(years, n),
+                "service": th.service,
+                "measure": th.measure,
+                "threshold": th.name,
+                "op": th.op,
+                "p_crossed": p.reshape(-1),
+            }
+        )
+        return frame[np.isfinite(frame["p_crossed"].to_numpy())]
+
+
+def evaluate(
+    plans: Sequence[ServicePlan], grid: Grid, population: Array
+) -> dict[tuple[str, str], Array]:
+    """Every per-zone measure of ``plans`` for a population ``[year, zone, sex, group, draw]`` on
+    ``grid`` (all its zones): ``(service, measure) -> [year, zone, draw]``, ratios included.
+
+    The same computation :func:`service_demand` streams, on one given population (for checks and
+    hand-computed cases).
+    """
+    acc = _Accumulator(plans, grid, Parents(), population.shape[-1])
+    zi = np.arange(len(grid.zones), dtype=np.intp)
+    out = {
+        k: v
+        for k, v in acc._measures(population, zi).items()
+        if k[1] in {m.name for p in plans for m in p.measures}
+    }
+    for p in plans:
+        _add_ratios(p, out)
+    return out
+
+
+def _add_ratios(plan: ServicePlan, vals: dict[tuple[str, str], Array]) -> None:
+    """Add every ratio of ``plan`` whose parts are in ``vals`` (per draw: ratio of the parts)."""
+    for m in plan.measures:
+        if m.how == "ratio":
+            num, den = m.parts()
+            if num in vals and den in vals:
+                vals[(plan.name, m.name)] = _ratio(vals[num], vals[den])
+
+
+def _ratio(num: Array, den: Array) -> Array:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = num / den
+    return np.where(den > 0, r, np.nan)
+
+
+def _quantiles(v: Array) -> Array:
+    """``[year, zone, 5]`` quantiles over the last axis (draws), NaN where a draw is NaN."""
+    if v.shape[-1] == 1:
+        return np.repeat(v, len(QUANTILES), axis=-1)
+    q = np.quantile(v, QUANTILES, axis=-1)
+    return np.moveaxis(q, 0, -1)
+
+
+def _crossed(v: Array, op: str, bound: Array) -> Array:
+    """Share of draws that have crossed ``bound`` in some year up to each year: ``[year, zone]``."""
+    with np.errstate(invalid="ignore"):
+        hit = v < bound[..., None] if op == "<" else v > bound[..., None]
+    ever = np.logical_or.accumulate(hit & np.isfinite(v), axis=0)
+    p = np.asarray(ever.mean(axis=-1), dtype=np.float64)
+    p[:, ~np.isfinite(v).any(axis=(0, 2))] = np.nan  # a zone without the figure: no probability
+    return p
+
+
+def _summary(crossings: pd.DataFrame) -> pd.DataFrame:
+    """Per threshold and zone: probability by the last year and first years reaching 10/50/90 %."""
+    if crossings.empty:
+        return pd.DataFrame(
+            columns=[
+                "level",
+                "zone",
+                "service",
+                "measure",
+                "threshold",
+                "op",
+                "p_by_end",
+                "year_p10",
+                "year_p50",
+                "year_p90",
+            ]
+        )
+    keys = ["level", "zone", "service", "measure", "threshold", "op"]
+    c = crossings.sort_values([*keys, "year"])
+    g = c.groupby(keys, sort=False)
+    out = g["p_crossed"].last().rename("p_by_end").reset_index()
+    for p, col in ((0.1, "year_p10"), (0.5, "year_p50"), (0.9, "year_p90")):
+        hit = c[c["p_crossed"] >= p].groupby(keys, sort=False)["year"].min().rename(col)
+        out = out.merge(hit.reset_index(), on=keys, how="left")
+        out[col] = out[col].astype("Int64")
+    return out
+
+
+def _run(
+    plans: Sequence[ServicePlan],
+    grid: Grid,
+    parents: Parents,
+    chunks: Iterable[tuple[tuple[str, ...], Iterator[tuple[int, Array]]]],
+    n_draws: int,
+    on_chunk: Callable[[int], None] | None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    acc = _Accumulator(plans, grid, parents, n_draws)
+    pos = {z: i for i, z in enumerate(grid.zones)}
+    for zones, draws in chunks:
+        acc.add_zone_chunk(np.array([pos[z] for z in zones], dtype=np.intp), draws)
+        if on_chunk is not None:
+            on_chunk(len(zones))
+    return acc.finish()
+
+
+def zone_chunk_size(
+    plans: Sequence[ServicePlan], years: int, draws: int, chunking: Chunking
+) -> int:
+    """Zones per chunk so that one chunk's measure buffer stays within ``chunking.budget_mb``."""
+    n = sum(1 for p in plans for m in p.measures if m.how in ("sum", "zone")) or 1
+    per_zone = n * years * max(draws, 1) * 8 / 1e6
+    return int(max(1, min(chunking.zones, chunking.budget_mb // max(per_zone, 1e-9))))
+
+
+def service_demand(
+    population: xr.DataArray,
+    rates: ProjectionRates,
+    *,
+    base_year: int,
+    until: int,
+    plans: Sequence[ServicePlan],
+    grid: Grid,
+    parents: Parents,
+    groups: Sequence[DrawGroup] = (),
+    chunking: Chunking = Chunking(),
+    on_chunk: Callable[[int], None] | None = None,
+) -> ServiceResult:
+    """Demand of ``plans`` for every zone of ``grid``, deterministic and over the draws of ``groups``.
+
+    Parameters
+    ----------
+    population, rates
+        Base population (dims ``zone, sex, age``) on 31.12. of ``base_year`` and the projection
+        rates, both over the grid's zones.
+    base_year, until
+        The projection runs ``base_year + 1 .. until``; the results cover ``base_year .. until``
+        (``grid.years``).
+    plans, grid
+        From :func:`wandel.services.model.plan_services` on the same grid.
+    parents
+        Parent regions to sum per draw (Kreis, Land, Mittelbereich, all).
+    groups
+        Zones with their stochastic spec (e.g. one per size class); empty: deterministic only.
+    chunking
+        Chunk sizes; the results do not depend on them.
+    """
+    horizon = until - base_year
+    if list(grid.years) != list(range(base_year, until + 1)):
+        raise ValueError("grid years must run from the base year to until")
+    breaks = list(grid.breaks)
+    det_pop = project(population, rates, base_year=base_year, horizon=horizon, age_breaks=breaks)
+    det = _values(det_pop.population)
+
+    def det_chunks() -> Iterator[tuple[tuple[str, ...], Iterator[tuple[int, Array]]]]:
+        zs = list(grid.zones)
+        step = chunking.zones
+        for a in range(0, len(zs), step):
+            yield tuple(zs[a : a + step]), iter([(0, det[:, a : a + step])])
+
+    det_fig, det_cross = _run(plans, grid, parents, det_chunks(), 1, None)
+    n_draws = max((g.spec.draws for g in groups), default=0)
+    if n_draws and any(g.spec.draws != n_draws for g in groups):
+        raise ValueError("every draw group needs the same number of draws")
+    keys = ["level", "zone", "year", "service", "measure"]
+    if n_draws:
+        zc = zone_chunk_size(plans, len(grid.years), n_draws, chunking)
+        chunks = stream_draws(
+            population,
+            rates,
+            base_year=base_year,
+            horizon=horizon,
+            groups=groups,
+            breaks=breaks,
+            chunking=chunking,
+            zone_chunk=zc,
+        )
+        fig, cross = _run(plans, grid, parents, chunks, n_draws, on_chunk)
+        value = det_fig[[*keys, "q50"]].rename(columns={"q50": "value"})
+        fig = value.merge(fig, on=keys, how="outer")
+    else:
+        fig = det_fig.drop(columns=[c for c in _QCOLS if c != "q50"])
+        fig = fig.rename(columns={"q50": "value"}).assign(**dict.fromkeys(_QCOLS, np.nan))
+        cross = det_cross
+    return _assemble(fig, cross, plans, parents, n_draws)
+
+
+def _assemble(
+    fig: pd.DataFrame,
+    cross: pd.DataFrame,
+    plans: Sequence[ServicePlan],
+    parents: Parents,
+    n_draws: int,
+) -> ServiceResult:
+    """The result: columns in order, units filled, rows sorted, threshold summary."""
+    keys = ["level", "zone", "year", "service", "measure"]
+    if "unit" not in fig.columns or fig["unit"].isna().any():
+        units = {(m.service, m.name): m.unit for p in plans for m in p.measures}
+        fig["unit"] = [units[(s, m)] for s, m in zip(fig["service"], fig["measure"], strict=True)]
+    cols = [*keys, "unit", "value", *_QCOLS]
+    order = {lv: i for i, lv in enumerate(["zone", *parents.levels])}
+    fig = fig[cols].sort_values(
+        ["service", "measure", "level", "zone", "year"],
+        key=lambda s: s.map(order) if s.name == "level" else s,
+    )
+    if not cross.empty:
+        cross = cross.sort_values(["service", "threshold", "level", "zone", "year"])
+    return ServiceResult(
+        fig.reset_index(drop=True),
+        cross.reset_index(drop=True),
+        _summary(cross),
+        n_draws,
+        tuple(m for p in plans for m in p.missing),
+        tuple(dict.fromkeys(n for p in plans for n in p.notes)),
+    )
+
+
+def service_figures(
+    result: ServiceResult | pd.DataFrame, service: str, measure: str, level: str = "zone"
+) -> pd.DataFrame:
+    """One measure of one service per zone and year: ``zone, year, value, q025 .. q975``.
+
+    The table an indicator needs (e.g. ``wandel.compare``: places per child, the year a school
+    falls below its minimum): the deterministic value, the median and the bands over the draws.
+    ``result`` is a :class:`ServiceResult` or its ``figures`` table (also the ``figures`` of
+    :class:`wandel.workflow.services.ServicesRun`; pick one ``scenario`` first there).
+    """
+    f = result.figures if isinstance(result, ServiceResult) else result
+    sel = f[(f["service"] == service) & (f["measure"] == measure) & (f["level"] == level)]
+    return sel[["zone", "year", "value", *_QCOLS]].reset_index(drop=True)

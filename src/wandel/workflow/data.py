@@ -1,0 +1,115 @@
+"""The store's content: importing files, listing zones, what the store holds and where it came from.
+
+Used by ``wandel import``, ``wandel zones`` and ``wandel info`` (and the web app). An import reads
+*every* file first and writes only when all of them were read: a file that cannot be read leaves
+the store exactly as it was. Each file is then written in one transaction with its provenance
+record (:meth:`wandel.store.Store.import_batch`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from wandel.errors import UnknownChoiceError
+from wandel.sources.base import ImportBatch
+from wandel.store import ImportReport, Store
+
+__all__ = [
+    "ZONE_LEVELS",
+    "ImportOptions",
+    "StoreSummary",
+    "read_files",
+    "store_summary",
+    "write_batches",
+    "zone_list",
+]
+
+ZONE_LEVELS: tuple[str, ...] = ("land", "regbez", "kreis", "gemeindeverband", "gemeinde")
+"""The levels of the Gemeindeverzeichnis's zones (``wandel zones --level``)."""
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    """How to read the files: the format (``auto``: detected from the content) and what a file
+    may lack: the reference year of a facility list, the territorial status of boundaries, the
+    kind of facilities, the zone (AGS) and variant name of a city's own files."""
+
+    kind: str = "auto"
+    year: int | None = None
+    valid_year: int | None = None
+    facility_kind: str | None = None
+    zone: str | None = None
+    variant: str | None = None
+
+
+def _nothing(path: Path) -> None:
+    """The default progress callback: say nothing."""
+
+
+def read_files(
+    files: Sequence[Path],
+    options: ImportOptions,
+    on_file: Callable[[Path], None] = _nothing,
+) -> list[ImportBatch]:
+    """Read every file (``on_file(path)`` before each) into import batches; nothing is written.
+
+    Raises
+    ------
+    wandel.errors.WandelError
+        The first file that cannot be read, with file, line, column and what was expected.
+    """
+    from wandel.sources.registry import read
+
+    given = {k: v for k, v in asdict(options).items() if k != "kind"}
+    batches = []
+    for f in files:
+        on_file(f)
+        batches.append(read(f, options.kind, **given))
+    return batches
+
+
+def write_batches(
+    db: Path,
+    batches: Sequence[ImportBatch],
+    on_batch: Callable[[ImportBatch], None] = lambda b: None,
+) -> list[ImportReport]:
+    """Write each batch in its own transaction (``on_batch`` after each); the same file twice
+    changes nothing (its report says ``skipped``)."""
+    reports = []
+    with Store.open(db) as store:
+        for b in batches:
+            reports.append(store.import_batch(b))
+            on_batch(b)
+    return reports
+
+
+def zone_list(db: Path, search: str | None = None, level: str | None = None) -> pd.DataFrame:
+    """Zones of the store whose name contains ``search`` or whose key starts with it, of ``level``.
+
+    Raises
+    ------
+    UnknownChoiceError
+        ``level`` is not one of :data:`ZONE_LEVELS`.
+    """
+    if level is not None and level not in ZONE_LEVELS:
+        raise UnknownChoiceError("--level", level, ZONE_LEVELS)
+    with Store.open(db, read_only=True) as store:
+        return store.zones(search, level)
+
+
+@dataclass(frozen=True, eq=False)
+class StoreSummary:
+    """Rows per canonical table, and the provenance record of every import."""
+
+    counts: dict[str, int]
+    provenance: pd.DataFrame
+
+
+def store_summary(db: Path) -> StoreSummary:
+    """What the store at ``db`` holds and where it came from."""
+    with Store.open(db, read_only=True) as store:
+        return StoreSummary(store.counts(), store.provenance())
