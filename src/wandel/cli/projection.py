@@ -122,16 +122,12 @@ def backtest(
     """Backtest: project from earlier base years and compare with what was observed."""
 
     def run() -> None:
-        from wandel.demography.backtest import run_backtests
-        from wandel.store import Store
-        from wandel.workflow.projection import load_tables
+        from wandel.workflow.backtest import backtest_store
 
-        with Store.open(resolve_db(db), read_only=True) as store:
-            tables = load_tables(store)
         levels = ("kreis", "gemeinde") if level is None else (level,)
         with Progress(console=err, transient=True) as progress:
             progress.add_task(tr("cli.backtest.running"), total=None)
-            res = run_backtests(tables, levels=levels, draws=draws)
+            res = backtest_store(resolve_db(db), levels=levels, draws=draws)
         m = res.metrics
         for (lv, by), g in m.groupby(["level", "base_year"], sort=True):
             t = Table(title=tr("cli.backtest.title", level=lv, base_year=by))
