@@ -83,8 +83,11 @@ def add_structure_estimates(store: Store) -> ImportReport:
     pop = store.population()
     gem = pop[(pop["zone"].str.len() == 8) & ~pop["estimated"]]
     kreis = pop[(pop["zone"].str.len() == 5) & ~pop["estimated"]]
-    est = estimate_gemeinde_structure(gem, kreis)
     current = pop[pop["estimated"]]
+    if gem.empty or kreis.empty:
+        est = pop.iloc[:0]
+    else:
+        est = estimate_gemeinde_structure(gem, kreis)
     payload = int(pd.util.hash_pandas_object(est, index=False).sum()) & ((1 << 256) - 1)
     meta = SourceMeta(
         file="wandel-estimate:gemeinde-altersstruktur",
@@ -95,6 +98,8 @@ def add_structure_estimates(store: Store) -> ImportReport:
         licence="Grundlage: Statistische Ämter des Bundes und der Länder, dl-de/by-2-0; "
         "eigene Berechnung (Schätzung)",
     )
+    if est.empty and current.empty:  # nothing to estimate from (yet), nothing estimated before
+        return ImportReport(meta.file, meta.kind, meta.sha256, 0, 0, {}, (), True)
     if _same_rows(current, est):
         return ImportReport(meta.file, meta.kind, meta.sha256, len(est), 0, {}, (), True)
     if not current.empty and not _same_keys(current, est):
