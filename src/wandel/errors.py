@@ -265,7 +265,8 @@ class UnknownZoneError(WandelError, ValueError):
 
     ``nearest`` holds the known keys closest to it (with their names), best first, so that the
     message can say what was probably meant; ``where`` (and ``line``) say where the key was read;
-    ``reason`` is the catalogue key of what is wrong (fields ``zone`` and ``level``).
+    ``reason`` is the catalogue key of what is wrong (fields ``zone``, ``level`` and any others
+    given); ``hint`` the key that introduces ``nearest`` (field ``nearest``, and the others).
 
     >>> e = UnknownZoneError("15087221", ("15087220 (Hettstedt)",), "net.yaml", line=4)
     >>> e.message("de")
@@ -281,21 +282,25 @@ class UnknownZoneError(WandelError, ValueError):
         line: int | None = None,
         reason: str = "@compare.error.unknown_zone",
         level: str = "",
+        hint: str = "compare.error.nearest",
+        **fields: object,
     ) -> None:
         self.zone = zone
         self.nearest = nearest
         self.where = where
         self.line = line
         self.reason = reason
-        super().__init__(reason, zone=shown(zone), level=level)
+        self.hint = hint
+        super().__init__(reason, zone=shown(zone), level=level, **fields)
         self.args = (str(self),)
 
     def message(self, lang: str) -> str:
         msg = InputLocation(self.where, self.line).message(lang) + ": " if self.where else ""
         msg += say(self.reason, lang, self.fields)
         if self.nearest:
+            filled = {k: _field(v, lang) for k, v in self.fields.items()}
             msg += "; " + _catalogue.text(
-                "compare.error.nearest", lang, nearest=", ".join(self.nearest)
+                self.hint, lang, **filled, nearest=", ".join(self.nearest)
             )
         return msg
 

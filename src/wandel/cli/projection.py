@@ -20,8 +20,9 @@ from wandel.cli._common import (
     resolve_draws,
     resolve_seed,
     run_cli,
+    split_values,
 )
-from wandel.errors import OutputPathError, UnknownChoiceError
+from wandel.errors import UnknownChoiceError
 from wandel.i18n import tr
 
 __all__ = ["backtest", "project", "register"]
@@ -53,11 +54,10 @@ def project(
     def run() -> None:
         from wandel.demography.engine.distributed import Mapper, builtin_map, dask_map
         from wandel.demography.scenario import load_scenarios
-        from wandel.workflow.projection import project_from_store
+        from wandel.workflow.outputs import check_suffix
+        from wandel.workflow.projection import project_from_store, save_projection
 
-        suffix = out_file.suffix.lower()
-        if suffix not in (".csv", ".parquet"):
-            raise OutputPathError("--out", str(out_file), (".csv", ".parquet"))
+        check_suffix("--out", out_file, (".csv", ".parquet"))
         sc = None
         if scenario is not None:
             sf = load_scenarios(scenario)
@@ -85,7 +85,7 @@ def project(
 
                 frame, res = project_from_store(
                     resolve_db(db),
-                    zones,
+                    split_values(zones),
                     base_year,
                     until,
                     level=level,
@@ -101,14 +101,13 @@ def project(
                 client.close()  # type: ignore[no-untyped-call]
             if cluster is not None:
                 cluster.close()
-        out_file.parent.mkdir(parents=True, exist_ok=True)
-        if suffix == ".csv":
-            frame.to_csv(out_file, index=False, float_format="%.6f")
-        else:
-            frame.to_parquet(out_file, index=False)
+        written = save_projection(frame, res, out_file)
         for note in res.notes:
             err.print(f"[yellow]{tr('cli.note')}:[/] {note}", highlight=False)
-        out.print(tr("cli.project.written", rows=fmt_int(len(frame)), out=out_file))
+        tables = [frame, res.latest_territory]
+        for path, table in zip(written, tables, strict=False):
+            rows = 0 if table is None else len(table)
+            out.print(tr("cli.project.written", rows=fmt_int(rows), out=path))
 
     run_cli(run)
 

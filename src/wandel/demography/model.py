@@ -5,7 +5,8 @@
 
 1. zones: the codes expanded to the level asked, valid at the territorial status of the base
    population (:func:`select_zones`, :mod:`wandel.regions.zones`);
-2. inputs: base population, fertility, mortality, migration (:func:`~wandel.demography.inputs.build_inputs`);
+2. inputs: base population, fertility, mortality, migration (:func:`~wandel.demography.inputs.build_inputs`),
+   the base population of the base year itself (:func:`check_base_year`);
 3. the scenario variant applied year by year (:func:`~wandel.demography.scenario_rates.scenario_rates`);
 4. with ``control_to_kreis``, Gemeinden controlled to their Kreis's own Wandel projection
    (:func:`kreis_control`);
@@ -35,6 +36,7 @@ from wandel.demography.data import (
     kreise_at,
     latest_gv_year,
     status_year,
+    year_end_totals,
 )
 from wandel.demography.engine import Control, Projection, ProjectionRates, project
 from wandel.demography.engine import quantiles as engine_quantiles
@@ -46,12 +48,14 @@ from wandel.demography.uncertainty import SIZE_CLASSES, calibrated_spec, load_si
 from wandel.errors import MissingDataError
 from wandel.regions.harmonise import convert_territory
 from wandel.regions.zones import ZoneRegister, expand_zones, resolve_level
+from wandel.tables import SEXES
 
 __all__ = [
     "Execution",
     "ProjectionRequest",
     "ProjectionResult",
     "ZoneSelection",
+    "check_base_year",
     "kreis_control",
     "run",
     "run_projection",
@@ -291,6 +295,39 @@ def _on_latest_territory(
     return replace(res, territory_year=status, latest_territory=moved, latest_territory_year=latest)
 
 
+def _base_years(tables: ProjectionTables, level: str) -> list[int]:
+    """The years a projection at ``level`` can start from: years with published Kreis age
+    groups (Kreise) or Gemeinde totals by sex (Gemeinden)."""
+    p = tables.population
+    p = p[~p["estimated"].astype(bool) & p["sex"].isin(SEXES)]
+    if level == "kreis":
+        whole = (p["age_start"] == 0) & p["age_end"].isna()
+        p = p[(p["zone"].str.len() == 5) & ~whole]
+    else:
+        p = year_end_totals(p, 8)
+    return sorted({int(y) for y in p["year"]})
+
+
+def check_base_year(tables: ProjectionTables, inputs: ProjectionInputs, level: str) -> None:
+    """Refuse a base year without a base population of its own.
+
+    A projection asked from 31 December of ``base_year`` must start from the population of that
+    day: a store whose latest Kreis age structure is of 2017 cannot start a Kreis projection in
+    2019 (it would silently project 2018 and 2019 as if observed). The error names the years that
+    can be used.
+    """
+    if inputs.start_year == inputs.base_year:
+        return
+    years = _base_years(tables, level)
+    raise MissingDataError(
+        "@demography.no_base_population",
+        level=f"@zones.levels.{level}",
+        base_year=inputs.base_year,
+        latest=inputs.start_year,
+        years=", ".join(map(str, years)),
+    )
+
+
 def run_projection(
     tables: ProjectionTables, request: ProjectionRequest, execution: Execution | None = None
 ) -> ProjectionResult:
@@ -299,6 +336,7 @@ def run_projection(
     r = request
     sel = select_zones(tables, r.zones, r.level, r.base_year)
     inputs = build_inputs(tables, sel.zones, r.base_year)
+    check_base_year(tables, inputs, sel.level)
     rates, notes = scenario_rates(inputs, r.scenario, r.until)
     control = None
     if r.control_to_kreis and sel.level == "gemeinde":

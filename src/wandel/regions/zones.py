@@ -21,8 +21,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from wandel.errors import UnknownZoneError
-from wandel.i18n import tr
+from wandel.errors import OptionError, UnknownChoiceError, UnknownZoneError
 from wandel.regions.changes import name_base
 
 __all__ = ["LEVELS", "ZoneRegister", "expand_zones", "resolve_level"]
@@ -76,7 +75,7 @@ def resolve_level(codes: Sequence[str], level: str | None) -> str:
     if level is not None:
         lv = level.strip().lower()
         if lv not in LEVELS:
-            raise UnknownZoneError(tr("zones.unknown_level", level=level))
+            raise UnknownChoiceError("--level", level, tuple(LEVELS))
         return lv
     lengths = {len(c) for c in codes}
     if lengths == {8}:
@@ -84,7 +83,7 @@ def resolve_level(codes: Sequence[str], level: str | None) -> str:
     if 8 in lengths:
         gem = next(c for c in codes if len(c) == 8)
         other = next(c for c in codes if len(c) != 8)
-        raise UnknownZoneError(tr("zones.mixed_levels", gemeinde=gem, other=other))
+        raise OptionError("@zones.mixed_levels", gemeinde=gem, other=other)
     return "kreis"
 
 
@@ -104,7 +103,8 @@ def _nearest_keys(code: str, register: ZoneRegister, valid: Sequence[str]) -> li
 
 def _nearest_names(text: str, register: ZoneRegister) -> list[str]:
     """Zones whose names are closest to ``text`` (latest name of each zone)."""
-    rec = register.records.sort_values("year").drop_duplicates("zone", keep="last")
+    rec = register.records[register.records["zone"].astype(str).str.len().isin(list(_WHAT))]
+    rec = rec.sort_values("year").drop_duplicates("zone", keep="last")
     bases = {str(z): name_base(str(n)) for z, n in zip(rec["zone"], rec["name"], strict=True)}
     want = name_base(text)
     close = difflib.get_close_matches(want, list(set(bases.values())), n=_SUGGESTIONS, cutoff=0.6)
@@ -113,10 +113,8 @@ def _nearest_names(text: str, register: ZoneRegister) -> list[str]:
     return list(dict.fromkeys([*starts, *hits]))[:_SUGGESTIONS]
 
 
-def _suggest(keys: Sequence[str], register: ZoneRegister) -> str:
-    if not keys:
-        return ""
-    return " " + tr("zones.nearest", zones=", ".join(register.label(k) for k in keys))
+def _labels(keys: Sequence[str], register: ZoneRegister) -> tuple[str, ...]:
+    return tuple(register.label(k) for k in keys)
 
 
 def _successors(zone: str, since: int, status: int, changes: pd.DataFrame) -> list[str]:
@@ -135,45 +133,50 @@ def _successors(zone: str, since: int, status: int, changes: pd.DataFrame) -> li
     return sorted(cur)
 
 
+def _what(code: str) -> str:
+    return f"@zones.level.{_WHAT.get(len(code), 'zone')}"
+
+
 def _not_valid(
     code: str, level: str, status: int, register: ZoneRegister, valid: Sequence[str]
-) -> str:
+) -> UnknownZoneError:
     """Why ``code`` is no zone of ``level`` at ``status``, and what there is instead."""
-    what = tr(f"zones.level.{_WHAT.get(len(code), 'zone')}")
+    what = _what(code)
     years = register.years(code)
     if not years:
-        return tr("zones.never", code=code, what=what) + _suggest(
-            _nearest_keys(code, register, valid), register
-        )
+        near = _labels(_nearest_keys(code, register, valid), register)
+        return UnknownZoneError(code, near, reason="@zones.never", code=code, what=what)
+    label = register.label(code)
     if status in years:
-        return tr("zones.no_data_at_status", zone=register.label(code), what=what, status=status)
-    seen = ", ".join(map(str, years))
-    msg = tr("zones.not_at_status", zone=register.label(code), what=what, status=status, years=seen)
+        return UnknownZoneError(
+            code, reason="@zones.no_data_at_status", label=label, what=what, status=status
+        )
     before = [y for y in years if y < status]
-    if before:
-        succ = [s for s in _successors(code, max(before), status, register.changes) if s != code]
-        if succ:
-            msg += " " + tr(
-                "zones.now_part_of",
-                status=status,
-                zones=", ".join(register.label(s) for s in succ),
-            )
-    return msg
+    succ = [] if not before else _successors(code, max(before), status, register.changes)
+    return UnknownZoneError(
+        code,
+        _labels([s for s in succ if s != code], register),
+        reason="@zones.not_at_status",
+        hint="zones.now_part_of",
+        label=label,
+        what=what,
+        status=status,
+        years=", ".join(map(str, years)),
+    )
 
 
-def _key_problem(code: str, register: ZoneRegister) -> str | None:
+def _key_problem(code: str, register: ZoneRegister) -> UnknownZoneError | None:
     """Why ``code`` cannot be a key at all (a name, a wrong length), or None."""
     if not code.isdigit() or not code.isascii():
-        names = _nearest_names(code, register)
-        found = (
-            (" " + tr("zones.by_name", zones=", ".join(register.label(z) for z in names)))
-            if names
-            else ""
+        names = _labels(_nearest_names(code, register), register)
+        return UnknownZoneError(
+            code, names, reason="@zones.not_a_key", hint="zones.by_name", code=code
         )
-        return tr("zones.not_a_key", code=code) + found
     if len(code) not in _WHAT:
-        hint = tr("zones.lost_zero", code=code, fixed="0" + code) if len(code) + 1 in _WHAT else ""
-        return tr("zones.bad_length", code=code, digits=len(code)) + hint
+        # a key read as a number loses its leading zero (Schleswig-Holstein 01 .. Saarland 10)
+        zero = len(code) + 1 in _WHAT and bool(register.years("0" + code))
+        reason = "@zones.bad_length_zero" if zero else "@zones.bad_length"
+        return UnknownZoneError(code, reason=reason, code=code, digits=len(code), fixed="0" + code)
     return None
 
 
@@ -201,28 +204,33 @@ def expand_zones(
     for code in codes:
         problem = _key_problem(code, register)
         if problem is not None:
-            raise UnknownZoneError(problem)
+            raise problem
         if len(code) > want:
             raise UnknownZoneError(
-                tr("zones.finer_than_level", zone=register.label(code), level=level, kreis=code[:5])
+                code,
+                reason="@zones.finer_than_level",
+                level=level,
+                label=register.label(code),
+                kreis=code[:5],
             )
         inside = sorted(v for v in valid_set if v.startswith(code))
         if len(code) == want and code not in valid_set:
             inside = []
         if not inside:
-            raise UnknownZoneError(_none_inside(code, level, status, register, valid))
+            raise _none_inside(code, level, status, register, valid)
         out.extend(inside)
     return list(dict.fromkeys(out))
 
 
 def _none_inside(
     code: str, level: str, status: int, register: ZoneRegister, valid: Sequence[str]
-) -> str:
+) -> UnknownZoneError:
     if len(code) == LEVELS[level] or not register.years(code):
         return _not_valid(code, level, status, register, valid)
-    return tr(
-        "zones.none_inside",
-        zone=register.label(code),
-        level=tr(f"zones.levels.{level}"),
+    return UnknownZoneError(
+        code,
+        reason="@zones.none_inside",
+        label=register.label(code),
+        levels=f"@zones.levels.{level}",
         status=status,
     )

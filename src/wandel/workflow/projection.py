@@ -7,9 +7,10 @@ step once: zones, inputs, scenario, control, engine, territory); this module onl
   its ``base_year`` and ``horizon`` are the run's defaults, options given override them, said in a
   note),
 * calls the model (:func:`project_request`, :func:`project_from_store`),
-* writes tables atomically (:func:`write_table`): the results on the territorial status of the base
-  population at the path asked and, where the store knows a newer status, the same results on it
-  beside (``<name>_gebietsstand_<year><suffix>``, :func:`latest_territory_path`).
+* writes tables atomically (:func:`save_projection`, :func:`write_table`): the results on the
+  territorial status of the base population at the path asked and, where the store knows a newer
+  status, the same results on it beside (``<name>_gebietsstand_<year><suffix>``,
+  :func:`latest_territory_path`).
 
 The names re-exported below from :mod:`wandel.demography` keep older imports working; new code
 imports them from there.
@@ -74,6 +75,7 @@ __all__ = [
     "project_from_store",
     "project_request",
     "run",
+    "save_projection",
     "scenario_defaults",
     "scenario_rates",
     "size_class",
@@ -216,3 +218,15 @@ def write_table(frame: pd.DataFrame, path: Path, option: str = "--out") -> Path:
     if suffix == ".csv":
         return write_atomic(path, lambda p: frame.to_csv(p, index=False, float_format="%.6f"))
     return write_atomic(path, lambda p: frame.to_parquet(p, index=False))
+
+
+def save_projection(frame: pd.DataFrame, result: ProjectionResult, path: Path) -> list[Path]:
+    """Write the results: ``frame`` (on the territorial status of the base population) at
+    ``path`` and, where the store knows a newer status, the results on it beside
+    (:func:`latest_territory_path`); both atomically. Returns the paths written."""
+    check_suffix("--out", path, (".csv", ".parquet"))
+    written = [write_table(frame, path)]
+    if result.latest_territory is not None and result.latest_territory_year is not None:
+        later = latest_territory_path(path, result.latest_territory_year)
+        written.append(write_table(result.latest_territory, later))
+    return written
