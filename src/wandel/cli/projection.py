@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import Progress
@@ -25,7 +25,21 @@ from wandel.cli._common import (
 from wandel.errors import UnknownChoiceError
 from wandel.i18n import tr
 
+if TYPE_CHECKING:
+    from wandel.demography.scenario import Scenario
+
 __all__ = ["backtest", "project", "register"]
+
+
+def _variant(path: Path, variant: str | None) -> Scenario:
+    """The variant ``variant`` of the scenario file at ``path`` (default: its first)."""
+    from wandel.demography.scenario import load_scenarios
+
+    sf = load_scenarios(path)
+    names = [v.name for v in sf.variants]
+    if variant and variant not in names:
+        raise UnknownChoiceError("--variant", variant, names)
+    return sf.variant(variant) if variant else sf.variants[0]
 
 
 def project(
@@ -53,18 +67,11 @@ def project(
 
     def run() -> None:
         from wandel.demography.engine.distributed import Mapper, builtin_map, dask_map
-        from wandel.demography.scenario import load_scenarios
         from wandel.workflow.outputs import check_suffix
         from wandel.workflow.projection import project_from_store, save_projection
 
         check_suffix("--out", out_file, (".csv", ".parquet"))
-        sc = None
-        if scenario is not None:
-            sf = load_scenarios(scenario)
-            names = [v.name for v in sf.variants]
-            if variant and variant not in names:
-                raise UnknownChoiceError("--variant", variant, names)
-            sc = sf.variant(variant) if variant else sf.variants[0]
+        sc = None if scenario is None else _variant(scenario, variant)
         mapper: Mapper = builtin_map
         client = cluster = None
         if scheduler or workers:
