@@ -20,6 +20,7 @@ __all__ = ["READER_NAMES", "detect", "read"]
 _MODULES: dict[str, str] = {
     "genesis-ffcsv": "wandel.sources.ffcsv",
     "gv-isys": "wandel.sources.gv_isys",
+    "gv100ad": "wandel.sources.gv100ad",
     "vg250": "wandel.sources.vg250",
     "rdb-tidy": "wandel.sources.rdb_tidy",
     "kommunal": "wandel.sources.kommunal",
@@ -42,25 +43,25 @@ def detect(path: str | Path) -> str:
     """Return the reader name for ``path``; raise :class:`UnknownFormatError` if none fits."""
     p = Path(path)
     if not p.is_file():
-        raise UnknownFormatError(f"{p}: no such file")
+        raise UnknownFormatError("@error.format.no_file", file=str(p))
     with open(p, "rb") as fh:
         head = fh.read(65536)
     if not head:
-        raise UnknownFormatError(f"{p}: the file is empty; expected one of: {', '.join(_MODULES)}")
+        raise UnknownFormatError("@error.format.empty", file=str(p), kinds=list(_MODULES))
     for kind in _MODULES:
         sniff = cast(Callable[[Path, bytes], bool], _module(kind).sniff)
         try:
             mine = sniff(p, head)
         except _DAMAGED as exc:  # a damaged file must not break detection: refuse it by name
             raise UnknownFormatError(
-                f"{p}: damaged or unreadable file ({type(exc).__name__}: {exc}); "
-                f"Wandel reads: {', '.join(_MODULES)}"
+                "@error.format.damaged",
+                file=str(p),
+                reason=f"{type(exc).__name__}: {exc}",
+                kinds=list(_MODULES),
             ) from None
         if mine:
             return kind
-    raise UnknownFormatError(
-        f"{p}: unknown format; Wandel reads: {', '.join(_MODULES)} (use --kind to force one)"
-    )
+    raise UnknownFormatError("@error.format.unknown", file=str(p), kinds=list(_MODULES))
 
 
 def read(path: str | Path, kind: str = "auto", **options: Any) -> ImportBatch:
@@ -73,7 +74,7 @@ def read(path: str | Path, kind: str = "auto", **options: Any) -> ImportBatch:
     if kind == "auto":
         kind = detect(p)
     if kind not in _MODULES:
-        raise UnknownFormatError(f"unknown kind {kind!r}; known kinds: {', '.join(_MODULES)}")
+        raise UnknownFormatError("@error.format.kind", kind=repr(kind), kinds=list(_MODULES))
     reader = cast(Callable[..., ImportBatch], _module(kind).read)
     accepted = inspect.signature(reader).parameters
     return reader(p, **{k: v for k, v in options.items() if k in accepted and v is not None})
