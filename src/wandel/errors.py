@@ -61,6 +61,7 @@ __all__ = [
     "OutputPathError",
     "RateRangeError",
     "RegionNameError",
+    "ReportError",
     "ServiceCatalogueError",
     "SettingError",
     "SnapError",
@@ -479,3 +480,8 @@ class SolverLimitError(WandelError, RuntimeError):
 
 class CatalogueError(WandelError, ValueError):
     """A text catalogue is malformed: a key without both languages, or a key in two files."""
+
+
+class ReportError(WandelError, ValueError):
+    """A report cannot be made: an unknown zone, no population for it, or an edition folder that
+    already holds a different report."""
