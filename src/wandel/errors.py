@@ -38,6 +38,7 @@ from wandel import _catalogue
 
 __all__ = [
     "KEY_MARK",
+    "AgeGroupError",
     "AmbiguousRegionError",
     "CatalogueError",
     "DuplicateKeyError",
@@ -60,6 +61,7 @@ __all__ = [
     "OutputPathError",
     "RateRangeError",
     "RegionNameError",
+    "ReportError",
     "ServiceCatalogueError",
     "SettingError",
     "SnapError",
@@ -72,6 +74,7 @@ __all__ = [
     "UnknownRegionError",
     "UnknownRuleError",
     "UnknownServiceError",
+    "UnknownVariantError",
     "UnknownZoneError",
     "UnsupportedModelError",
     "WandelError",
@@ -284,7 +287,8 @@ class UnknownZoneError(WandelError, ValueError):
 
     ``nearest`` holds the known keys closest to it (with their names), best first, so that the
     message can say what was probably meant; ``where`` (and ``line``) say where the key was read;
-    ``reason`` is the catalogue key of what is wrong (fields ``zone`` and ``level``).
+    ``reason`` is the catalogue key of what is wrong (fields ``zone``, ``level`` and any others
+    given); ``hint`` the key that introduces ``nearest`` (field ``nearest``, and the others).
 
     >>> e = UnknownZoneError("15087221", ("15087220 (Hettstedt)",), "net.yaml", line=4)
     >>> e.message("de")
@@ -300,21 +304,25 @@ class UnknownZoneError(WandelError, ValueError):
         line: int | None = None,
         reason: str = "@compare.error.unknown_zone",
         level: str = "",
+        hint: str = "compare.error.nearest",
+        **fields: object,
     ) -> None:
         self.zone = zone
         self.nearest = nearest
         self.where = where
         self.line = line
         self.reason = reason
-        super().__init__(reason, zone=shown(zone), level=level)
+        self.hint = hint
+        super().__init__(reason, zone=shown(zone), level=level, **fields)
         self.args = (str(self),)
 
     def message(self, lang: str) -> str:
         msg = InputLocation(self.where, self.line).message(lang) + ": " if self.where else ""
         msg += say(self.reason, lang, self.fields)
         if self.nearest:
+            filled = {k: _field(v, lang) for k, v in self.fields.items()}
             msg += "; " + _catalogue.text(
-                "compare.error.nearest", lang, nearest=", ".join(self.nearest)
+                self.hint, lang, **filled, nearest=", ".join(self.nearest)
             )
         return msg
 
@@ -401,6 +409,15 @@ class UnknownChoiceError(OptionError):
         self.choices = tuple(choices)
 
 
+class AgeGroupError(OptionError):
+    """Asked age groups do not fit the data's age groups: one cuts through a published group, or
+    breaks that do not start at 0 and increase (:func:`wandel.ages.sum_age_groups`)."""
+
+
+class UnknownVariantError(OptionError):
+    """A scenario file has no variant of the name asked."""
+
+
 class SettingError(WandelError, ValueError):
     """A setting from the environment (``WANDEL_DRAWS=abc``) has a value that cannot be used."""
 
@@ -463,3 +480,8 @@ class SolverLimitError(WandelError, RuntimeError):
 
 class CatalogueError(WandelError, ValueError):
     """A text catalogue is malformed: a key without both languages, or a key in two files."""
+
+
+class ReportError(WandelError, ValueError):
+    """A report cannot be made: an unknown zone, no population for it, or an edition folder that
+    already holds a different report."""

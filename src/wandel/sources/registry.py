@@ -72,28 +72,28 @@ def detect(path: str | Path) -> str:
     """Return the reader name for ``path``; raise :class:`UnknownFormatError` if none fits."""
     p = Path(path)
     if not p.is_file():
-        raise UnknownFormatError(f"{p}: no such file")
+        raise UnknownFormatError("@error.format.no_file", file=str(p))
     with open(p, "rb") as fh:
         head = fh.read(65536)
     page = _not_data(p, head)
     if page is not None:
         raise page
     if not head:
-        raise UnknownFormatError(f"{p}: the file is empty; expected one of: {', '.join(_MODULES)}")
+        raise UnknownFormatError("@error.format.empty", file=str(p), kinds=list(_MODULES))
     for kind in _MODULES:
         sniff = cast(Callable[[Path, bytes], bool], _module(kind).sniff)
         try:
             mine = sniff(p, head)
         except _DAMAGED as exc:  # a damaged file must not break detection: refuse it by name
             raise UnknownFormatError(
-                f"{p}: damaged or unreadable file ({type(exc).__name__}: {exc}); "
-                f"Wandel reads: {', '.join(_MODULES)}"
+                "@error.format.damaged",
+                file=str(p),
+                reason=f"{type(exc).__name__}: {exc}",
+                kinds=list(_MODULES),
             ) from None
         if mine:
             return kind
-    raise UnknownFormatError(
-        f"{p}: unknown format; Wandel reads: {', '.join(_MODULES)} (use --kind to force one)"
-    )
+    raise UnknownFormatError("@error.format.unknown", file=str(p), kinds=list(_MODULES))
 
 
 def read(path: str | Path, kind: str = "auto", **options: Any) -> ImportBatch:
@@ -106,7 +106,7 @@ def read(path: str | Path, kind: str = "auto", **options: Any) -> ImportBatch:
     if kind == "auto":
         kind = detect(p)
     if kind not in _MODULES:
-        raise UnknownFormatError(f"unknown kind {kind!r}; known kinds: {', '.join(_MODULES)}")
+        raise UnknownFormatError("@error.format.kind", kind=repr(kind), kinds=list(_MODULES))
     if p.is_file():
         with open(p, "rb") as fh:
             page = _not_data(p, fh.read(65536))

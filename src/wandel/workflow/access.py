@@ -30,6 +30,7 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
+from wandel.ages import sum_age_groups
 from wandel.errors import (
     InputFormatError,
     MissingColumnError,
@@ -40,6 +41,7 @@ from wandel.errors import (
 )
 from wandel.settings import get_settings
 from wandel.sources.rdb_tidy import read_records
+from wandel.tables import SEXES
 from wandel.workflow import points as wp
 from wandel.workflow.outputs import (
     CSV_SUFFIXES,
@@ -321,32 +323,21 @@ def population_by_age(
             "@error.no_population_year", source=source, year=year, years=[str(y) for y in years]
         )
     if "sex" in sel.columns:
-        sel = sel[sel["sex"].isin(["m", "f"])] if sel["sex"].isin(["m", "f"]).any() else sel
+        sel = sel[sel["sex"].isin(SEXES)] if sel["sex"].isin(SEXES).any() else sel
     # a zone with an all-ages total beside its age groups (the store keeps both for Gemeinden
     # with estimated structures): the total is not an age group, drop it
     total = (sel["age_start"] == 0) & sel["age_end"].isna()
     detailed = sel.loc[~total, "zone"].unique()
     sel = sel[~(total & sel["zone"].isin(detailed))]
-    start = sel["age_start"].to_numpy(np.float64)
-    end = pd.to_numeric(sel["age_end"], errors="coerce").to_numpy(np.float64)
-    end = np.where(np.isnan(end), np.inf, end)
-    value = pd.to_numeric(sel["value"], errors="coerce").to_numpy(np.float64)
-    out = {}
-    for g in groups:
-        lo, hi = float(g.start), np.inf if g.end is None else float(g.end)
-        inside = (start >= lo) & (end <= hi)
-        overlap = (start < hi) & (end > lo)
-        cut = overlap & ~inside
-        if cut.any():
-            k = int(np.flatnonzero(cut)[0])
-            a, b = int(start[k]), end[k]
-            pub = f"{a}+" if np.isinf(b) else f"{a}-{int(b) - 1}"
-            raise OptionError(
-                "@error.age_group_cuts", source=source, group=g.label, published=pub, year=year
-            )
-        part = pd.Series(np.where(inside, value, 0.0), index=sel["zone"].astype(str).to_numpy())
-        out[g.label] = part.groupby(level=0).sum(min_count=1)
-    frame = pd.DataFrame(out).fillna(0.0)
+    sel = sel.assign(
+        zone=sel["zone"].astype(str), value=pd.to_numeric(sel["value"], errors="coerce")
+    )
+    long = sum_age_groups(
+        sel, [(g.start, g.end) for g in groups], by=["zone"], context=f"{source}, {year}"
+    )
+    frame = long.pivot(index="zone", columns="group", values="value").fillna(0.0)
+    frame.columns = [groups[int(k)].label for k in frame.columns]
+    frame = frame.loc[:, ~frame.columns.duplicated()]
     frame.index.name = "zone"
     return frame
 

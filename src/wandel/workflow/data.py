@@ -109,12 +109,23 @@ def write_batches(
     on_batch: Callable[[ImportBatch], None] = lambda b: None,
 ) -> list[ImportReport]:
     """Write each batch in its own transaction (``on_batch`` after each); the same file twice
-    changes nothing (its report says ``skipped``)."""
+    changes nothing (its report says ``skipped``).
+
+    Then, for the whole store, the derived data (:func:`wandel.workflow.imports.derive_after_import`,
+    the same step as in ``wandel demo``): the territorial changes between all Gemeindeverzeichnis
+    years and the Gemeinde structure estimates; a report of the estimates is appended when they
+    changed.
+    """
+    from wandel.workflow.imports import derive_after_import
+
     reports = []
     with Store.open(db) as store:
         for b in batches:
             reports.append(store.import_batch(b))
             on_batch(b)
+        derived = derive_after_import(store)
+    if not derived.estimates.skipped:
+        reports.append(derived.estimates)
     return reports
 
 
