@@ -199,3 +199,20 @@ def test_import_resolves_gemeinde_names_with_the_stores_gemeindeverzeichnis(
     with Store.open(db, read_only=True) as s:
         pop = s.table("population", "year = 2019 AND zone IN ('15087220', '15087370')")
     assert pop.groupby("zone")["value"].sum().to_dict() == {"15087220": 13_885, "15087370": 25_963}
+
+
+def test_a_partial_gemeindeverzeichnis_hides_nothing_of_the_shipped_register() -> None:
+    # a store holding only Thüringen's 2019 records: Bavaria's Kreise of 2019 still resolve, and
+    # the store's own Gemeinden are added
+    gv = pd.DataFrame(
+        {
+            "year": 2019,
+            "zone": ["16", "16051", "16051000", "16070004"],
+            "level": ["land", "kreis", "gemeinde", "gemeinde"],
+            "name": ["Thüringen", "Erfurt, Stadt", "Erfurt, Stadt", "Arnstadt, Stadt"],
+        }
+    )
+    reg = Register.from_gv_records(gv).over(Register.shipped())
+    assert _resolve(reg, ["Landkreis Ansbach", "Mansfeld-Südharz"], 2019) == ["09571", "15087"]
+    assert _resolve(reg, ["Arnstadt, Stadt"], 2019) == ["16070004"]
+    assert len(reg.frame) == len(Register.shipped().frame) + 2  # the two Gemeinden

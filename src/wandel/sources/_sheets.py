@@ -21,10 +21,12 @@ from wandel.errors import InputFormatError
 
 __all__ = [
     "OLE2_MAGIC",
+    "Cell",
     "Sheet",
     "cell_text",
     "find_sheet",
     "is_spreadsheet",
+    "merged_ranges",
     "sheet_names",
 ]
 
@@ -95,6 +97,19 @@ def find_sheet(
     finally:
         wb.close()
     return None
+
+
+def merged_ranges(path: Path, name: str) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+    """The merged cell ranges of sheet ``name``: ``((row0, col0), (row1, col1))``, 0-based and
+    inclusive (xlsx and ods; an xls reports none)."""
+    wb = _open(path)
+    try:
+        ranges = wb.get_sheet_by_name(name).merged_cell_ranges
+    except (python_calamine.CalamineError, OSError, ValueError):
+        ranges = None
+    finally:
+        wb.close()
+    return [((int(a), int(b)), (int(c), int(d))) for (a, b), (c, d) in ranges or []]
 
 
 def cell_text(cell: Cell | None) -> str:

@@ -212,14 +212,12 @@ class Register:
         return cls(frame)
 
     def over(self, base: Register) -> Register:
-        """This register laid over ``base``: for each (year, level) this one's rows win."""
-        mine = set(zip(self.frame["year"], self.frame["level"], strict=True))
-        rest = base.frame[
-            [
-                (y, lv) not in mine
-                for y, lv in zip(base.frame["year"], base.frame["level"], strict=True)
-            ]
-        ]
+        """This register laid over ``base``: for a (year, level, AGS) both hold, this one's row
+        wins; the rest of ``base`` stays (a store holding one Land's Gemeindeverzeichnis does not
+        hide the other Länder's Kreise)."""
+        cols = ["year", "level", "zone"]
+        mine = set(zip(*(self.frame[c] for c in cols), strict=True))
+        rest = base.frame[[k not in mine for k in zip(*(base.frame[c] for c in cols), strict=True)]]
         return Register(pd.concat([self.frame, rest], ignore_index=True))
 
     def years(self, level: str) -> tuple[int, ...]:

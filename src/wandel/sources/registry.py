@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import json
+import re
 import zipfile
 import zlib
 from collections.abc import Callable
@@ -39,6 +41,33 @@ def _module(kind: str) -> ModuleType:
     return importlib.import_module(_MODULES[kind])
 
 
+def _not_data(p: Path, head: bytes) -> UnknownFormatError | None:
+    """An HTML page or a GENESIS web service status (JSON) where a data file was expected: the
+    error page a portal or the service sends instead of the table."""
+    start = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    low = start[:1024].lower()
+    if low.startswith((b"<!doctype html", b"<html")) or (low.startswith(b"<") and b"<html" in low):
+        m = re.search(rb"<title[^>]*>(.*?)</title>", start[:65536], re.I | re.S)
+        title = m.group(1).decode("utf-8", "replace").strip() if m else ""
+        return UnknownFormatError(
+            "@sources.error.html_page", file=str(p), title=f": {title[:80]}" if title else ""
+        )
+    if low.startswith(b"{"):
+        try:
+            obj = json.loads(start.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            return None
+        status = obj.get("Status") if isinstance(obj, dict) else None
+        if isinstance(status, dict) and "Code" in status:
+            return UnknownFormatError(
+                "@sources.error.service_status",
+                file=str(p),
+                code=status.get("Code"),
+                content=str(status.get("Content", ""))[:200],
+            )
+    return None
+
+
 def detect(path: str | Path) -> str:
     """Return the reader name for ``path``; raise :class:`UnknownFormatError` if none fits."""
     p = Path(path)
@@ -46,6 +75,9 @@ def detect(path: str | Path) -> str:
         raise UnknownFormatError("@error.format.no_file", file=str(p))
     with open(p, "rb") as fh:
         head = fh.read(65536)
+    page = _not_data(p, head)
+    if page is not None:
+        raise page
     if not head:
         raise UnknownFormatError("@error.format.empty", file=str(p), kinds=list(_MODULES))
     for kind in _MODULES:
@@ -75,6 +107,11 @@ def read(path: str | Path, kind: str = "auto", **options: Any) -> ImportBatch:
         kind = detect(p)
     if kind not in _MODULES:
         raise UnknownFormatError("@error.format.kind", kind=repr(kind), kinds=list(_MODULES))
+    if p.is_file():
+        with open(p, "rb") as fh:
+            page = _not_data(p, fh.read(65536))
+        if page is not None:
+            raise page
     reader = cast(Callable[..., ImportBatch], _module(kind).read)
     accepted = inspect.signature(reader).parameters
     return reader(p, **{k: v for k, v in options.items() if k in accepted and v is not None})

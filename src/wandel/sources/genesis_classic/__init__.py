@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from wandel.errors import InputFormatError
+from wandel.sources._sheets import find_sheet, is_spreadsheet
 from wandel.sources.base import ImportBatch, SourceMeta, sha256_of
 from wandel.sources.genesis_classic.blocks import Blocks, blocks_from_bytes, err
 from wandel.sources.genesis_classic.cells import body_of, cube_cells, decimal_of, value_columns
@@ -44,6 +45,7 @@ from wandel.sources.genesis_classic.dims import (
 )
 from wandel.sources.genesis_classic.mapping import NAME, ClassicTable, map_table
 from wandel.sources.genesis_classic.names import Named, region_names
+from wandel.sources.genesis_classic.sheet import blocks_from_sheet, is_table_head
 from wandel.sources.register import Register
 
 __all__ = ["NAME", "ClassicTable", "map_table", "parse_blocks", "parse_table", "read", "sniff"]
@@ -126,13 +128,19 @@ def parse_blocks(b: Blocks, register: Register | None = None) -> ClassicTable:
 
 
 def sniff(path: Path, head: bytes) -> bool:
-    """True if ``head`` starts like a classic GENESIS table (``GENESIS-Tabelle:``/``Tabelle:``)."""
+    """True if ``head`` starts like a classic GENESIS table (``GENESIS-Tabelle:``/``Tabelle:``),
+    or ``path`` is a workbook with a sheet whose A1 is such a code line."""
+    if is_spreadsheet(head):
+        try:
+            return find_sheet(path, is_table_head, head_rows=1, head_only=True) is not None
+        except InputFormatError:
+            return False
     first = head.split(b"\n", 1)[0].lstrip(b"\xef\xbb\xbf").strip()
     return re.match(rb"(?:GENESIS-)?Tabelle:\s*[0-9A-Za-z]{2,6}-", first) is not None
 
 
 def read(path: str | Path, register: Register | None = None) -> ImportBatch:
-    """Read a classic GENESIS table CSV into canonical tables.
+    """Read a classic GENESIS table (CSV, or xlsx/xls/ods: :mod:`.sheet`) into canonical tables.
 
     ``register`` resolves regions given by name only; the import workflow passes the store's
     Gemeindeverzeichnis laid over the shipped register (default: :meth:`Register.shipped`).
@@ -147,7 +155,11 @@ def read(path: str | Path, register: Register | None = None) -> ImportBatch:
         data = p.read_bytes()
     except OSError as exc:
         raise InputFormatError(str(p), reason=f"cannot read the file: {exc.strerror}") from None
-    batch = map_table(parse_table(data, str(p), register))
+    if is_spreadsheet(data[:8]):
+        table = parse_blocks(blocks_from_sheet(p), register)
+    else:
+        table = parse_table(data, str(p), register)
+    batch = map_table(table)
     meta = SourceMeta(**{**batch.meta.__dict__, "sha256": sha256_of(p)})
     return ImportBatch(
         meta=meta, tables=batch.tables, rows_read=batch.rows_read, rejected=batch.rejected
