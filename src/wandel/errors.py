@@ -38,6 +38,7 @@ from wandel import _catalogue
 
 __all__ = [
     "KEY_MARK",
+    "AmbiguousRegionError",
     "CatalogueError",
     "DuplicateKeyError",
     "ExportError",
@@ -58,6 +59,7 @@ __all__ = [
     "OptionError",
     "OutputPathError",
     "RateRangeError",
+    "RegionNameError",
     "ServiceCatalogueError",
     "SettingError",
     "SnapError",
@@ -67,6 +69,7 @@ __all__ = [
     "UnknownFormatError",
     "UnknownIndicatorError",
     "UnknownNetworkError",
+    "UnknownRegionError",
     "UnknownRuleError",
     "UnknownServiceError",
     "UnknownZoneError",
@@ -228,6 +231,24 @@ class DuplicateKeyError(InputFormatError):
 
 class InconsistentTotalError(InputFormatError):
     """Published parts do not add up to the published total."""
+
+
+class RegionNameError(InputFormatError):
+    """A region given by name that the region register cannot resolve to one AGS.
+
+    ``candidates`` lists ``(AGS, official name)`` pairs: the regions the name could mean
+    (:class:`AmbiguousRegionError`) or the nearest names (:class:`UnknownRegionError`).
+    """
+
+    candidates: tuple[tuple[str, str], ...] = ()
+
+
+class UnknownRegionError(RegionNameError):
+    """A region name matches no region of the register in the table's year."""
+
+
+class AmbiguousRegionError(RegionNameError):
+    """A region name matches two or more regions of the register in the table's year."""
 
 
 class UnknownFormatError(WandelError, ValueError):

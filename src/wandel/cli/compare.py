@@ -164,7 +164,7 @@ def compare_network(
     """A network's members side by side with Kreis, Land, Germany and the network's mean."""
     from wandel.compare.catalogue import resolve_keys
     from wandel.compare.networks import side_by_side
-    from wandel.workflow.compare import network_from_spec
+    from wandel.workflow.compare import network_from_spec, write_network_chart
 
     lang = ui_lang()
 
@@ -174,17 +174,7 @@ def compare_network(
         net = network_from_spec(network, data)
         cmp = side_by_side(data.table, net, keys)
         if chart is not None:
-            from wandel.reports.charts import save
-            from wandel.reports.compare_charts import network_small_multiples
-            from wandel.reports.exports import atomic_write
-
-            shown = keys or [
-                "median_age", "old_age_ratio", "share_80plus", "population_change",
-                "natural_balance", "net_migration_18_24", "net_migration_family", "tfr",
-            ]  # fmt: skip
-            fig = network_small_multiples(cmp, shown, data.note, lang)
-            with atomic_write(chart) as tmp:
-                save(fig, tmp)
+            write_network_chart(data, cmp, chart, keys, lang)
             err.print(f"{tr('cli.compare.written')}: {chart}", highlight=False)
         if out_file is None:
             cmp.table.to_csv(sys.stdout, index=False, float_format="%.10g")

@@ -52,7 +52,7 @@ def import_(
             progress.update(task, description=tr("cli.import.reading_file", file=f.name))
 
         try:
-            batches = run_cli(lambda: read_files(files, options, on_file))
+            batches = run_cli(lambda: read_files(files, options, on_file, resolve_db(db)))
         except typer.Exit:
             say("store_unchanged", to=err)
             raise

@@ -20,6 +20,7 @@ __all__ = ["READER_NAMES", "detect", "read"]
 _MODULES: dict[str, str] = {
     "genesis-ffcsv": "wandel.sources.ffcsv",
     "gv-isys": "wandel.sources.gv_isys",
+    "gv100ad": "wandel.sources.gv100ad",
     "vg250": "wandel.sources.vg250",
     "rdb-tidy": "wandel.sources.rdb_tidy",
     "kommunal": "wandel.sources.kommunal",

@@ -57,6 +57,7 @@ __all__ = [
     "read_projection",
     "run_compare_demo",
     "source_note",
+    "write_network_chart",
     "write_table",
     "write_typology_map",
 ]
@@ -322,21 +323,39 @@ DEMO_CHART_KEYS = (
 """The indicators of the demo's small multiples (``population_change`` where no projection)."""
 
 
-def _demo_networks(data: CompareData, out_dir: Path) -> list[Path]:
-    """Per seed network a side-by-side CSV and small multiples; profiles and peers of its towns."""
+def write_network_chart(
+    data: CompareData,
+    cmp: NetworkComparison,
+    path: Path,
+    keys: Sequence[str] | None = None,
+    lang: str | None = None,
+) -> Path:
+    """Draw a network's small multiples (``keys``, else :data:`DEMO_CHART_KEYS`); written atomically.
+
+    Without a projection in ``data``, ``projected_change_2040`` of the default keys becomes the
+    observed ``population_change``.
+    """
     from wandel.reports.charts import save
     from wandel.reports.compare_charts import network_small_multiples
+    from wandel.reports.exports import atomic_write
 
-    have = set(data.table.values["indicator"])
-    keys = [k if k in have else "population_change" for k in DEMO_CHART_KEYS]
+    if keys is None:
+        have = set(data.table.values["indicator"])
+        keys = [k if k in have else "population_change" for k in DEMO_CHART_KEYS]
+    with atomic_write(Path(path)) as tmp:
+        save(network_small_multiples(cmp, list(keys), data.note, lang), tmp)
+    return Path(path)
+
+
+def _demo_networks(data: CompareData, out_dir: Path) -> list[Path]:
+    """Per seed network a side-by-side CSV and small multiples; profiles and peers of its towns."""
     files: list[Path] = []
     profiles, peer_rows = [], []
     for name, net in preset_networks().items():
         check_members(net, data.zones)
         cmp = network_comparison(data, net)
         files += write_table(cmp.table, out_dir / f"netzwerk_{name}.csv", data.note)
-        fig = network_small_multiples(cmp, keys, data.note)
-        files.append(save(fig, out_dir / f"netzwerk_{name}.png"))
+        files.append(write_network_chart(data, cmp, out_dir / f"netzwerk_{name}.png"))
         for zone in net.members:
             prof = profile_of(data, zone, net)
             profiles.append(prof.facts.assign(zone=zone, town=prof.name, network=name))
