@@ -130,15 +130,24 @@ class FacilitySpec:
 @dataclass(frozen=True)
 class NetworkSpec:
     """The road network: an OSM extract (``None``: the straight-line fallback), the travel mode,
-    the largest snap distance, speed overrides per road class, and the cache folder
-    (``None``: no cache)."""
+    the largest snap distance (R5's 1.6 km, :data:`wandel.access.DEFAULT_MAX_SNAP_M`), speed
+    overrides per road class, the cache folder (``None``: no cache), and the speed of the access
+    legs between the points and the network (walking, R5's 1.3 m/s = 4.68 km/h; ``inf``: legs
+    cost nothing)."""
 
     extract: Path | None = None
     mode: str = "car"
-    max_snap_m: float = 500.0
+    max_snap_m: float = 1600.0
     speeds_kph: Mapping[str, float] | None = None
     cache_dir: Path | None = None
     allow_unsnapped: bool = False
+    access_speed_kph: float = 4.68
+
+    def leg_speed_kph(self) -> float:
+        """The access-leg speed, checked (an error naming ``--access-speed-kph`` if not > 0)."""
+        from wandel.access import check_access_speed
+
+        return check_access_speed(self.access_speed_kph, "--access-speed-kph")
 
 
 def network_cache(cache_dir: Path | None = None, *, enabled: bool = True) -> Path | None:
@@ -489,12 +498,15 @@ def _nearest_result(
 
     if spec.extract is None:
         return nearest_facility_crowfly(o, fac, mode=_mode(spec.mode)), Snapped()
+    spec.leg_speed_kph()
     net = _network(spec, steps)
     steps("step.snap")
     so = snap_frame(net, o, max_distance_m=spec.max_snap_m, what="origins")
     sf = _snap_facilities(net, fac, spec)
     steps("step.travel_times")
-    res = nearest_facility(net, so, sf, cutoff_min=cutoff_min)
+    res = nearest_facility(
+        net, so, sf, cutoff_min=cutoff_min, access_speed_kph=spec.leg_speed_kph()
+    )
     return res, Snapped(so.unsnapped, sf.unsnapped)
 
 
@@ -502,8 +514,8 @@ def _nearest_result(
 class NearestRun:
     """The nearest facility of every origin, as written to ``out``.
 
-    ``table``: ``origin, facility, travel_time_min, snap_origin_m, snap_facility_m, status,
-    method``; ``fallback``: no network (straight line × detour); ``left_off``: unsnapped points.
+    ``table``: ``origin, facility, travel_time_min, snap_origin_m, snap_facility_m,
+    leg_origin_min, leg_facility_min, status, method`` (the travel time includes both legs); ``fallback``: no network (straight line × detour); ``left_off``: unsnapped points.
     """
 
     table: pd.DataFrame
@@ -536,8 +548,9 @@ def nearest(
 
 @dataclass(frozen=True, eq=False)
 class MatrixRun:
-    """A travel-time matrix as written to ``out`` (``origin, destination, travel_time_min``, only
-    the pairs reached within the cut-off)."""
+    """A travel-time matrix as written to ``out`` (``origin, destination, travel_time_min``, and
+    ``snap_origin_m, snap_destination_m`` on a network; only the pairs reached within the
+    cut-off)."""
 
     table: pd.DataFrame
     method: str
@@ -572,12 +585,15 @@ def matrix(
             t = res.travel_time_min
             t[t > cutoff_min] = np.inf
     else:
+        speed = network.leg_speed_kph()
         net = _network(network, steps)
         so = snap_frame(net, o, max_distance_m=network.max_snap_m, what="origins")
         sf = _snap_facilities(net, fac, network)
         steps("step.matrix", n_origins=len(o), n_facilities=len(fac))
         n = workers or (os.cpu_count() or 1)
-        res = travel_time_matrix(net, so, sf, cutoff_min=cutoff_min, workers=n)
+        res = travel_time_matrix(
+            net, so, sf, cutoff_min=cutoff_min, workers=n, access_speed_kph=speed
+        )
         left = Snapped(so.unsnapped, sf.unsnapped)
     frame = res.to_frame(reached_only=True)
     if network.extract is None:
@@ -614,11 +630,12 @@ def isochrone_polygons(
         raise OptionError("@error.positive", option="--minutes", value=bad[0])
     if buffer_m < 0:
         raise OptionError("@error.not_negative", option="--buffer-m", value=buffer_m)
+    speed = network.leg_speed_kph()
     fac = wp.read_points(facilities, what="facilities")
     net = _network(network, steps)
     sf = _snap_facilities(net, fac, network)
     steps("step.isochrones")
-    iso = isochrones(net, sf, list(minutes), buffer_m=buffer_m)
+    iso = isochrones(net, sf, list(minutes), buffer_m=buffer_m, access_speed_kph=speed)
     table = iso.table.assign(method=iso.method)
     table["source"] = table["source"].astype(str)
     write_geo(table, out)

@@ -37,6 +37,7 @@ from rich.table import Table
 from wandel.access import (
     CROWFLY_DETOUR_FACTOR,
     CROWFLY_SPEED_KPH,
+    DEFAULT_MAX_SNAP_M,
     coverage_by_age,
     isochrones,
     load_network,
@@ -407,8 +408,8 @@ def _grid(net: Any, cell_m: float = 1000.0) -> pd.DataFrame:
 def _heidelberg(pbf: Path, out_dir: Path, console: Console) -> list[Path]:
     net = load_network(pbf, "car")
     grid = _grid(net)
-    o = snap_frame(net, grid, max_distance_m=500.0, what="origins")
-    f = snap_frame(net, HEIDELBERG_DESTINATIONS, max_distance_m=500.0, what="facilities")
+    o = snap_frame(net, grid, what="origins")
+    f = snap_frame(net, HEIDELBERG_DESTINATIONS, what="facilities")
     near = nearest_facility(net, o, f)
     table = near.table.reset_index()
     table["method"] = near.method
@@ -418,7 +419,13 @@ def _heidelberg(pbf: Path, out_dir: Path, console: Console) -> list[Path]:
     files.append(p)
     n_un = int((~o.snapped).sum())
     console.print(
-        tr("demo.access.heidelberg", points=len(grid), unsnapped=n_un, nodes=_fmt(net.n_nodes, 0)),
+        tr(
+            "demo.access.heidelberg",
+            points=len(grid),
+            unsnapped=n_un,
+            radius_m=_fmt(DEFAULT_MAX_SNAP_M, 0),
+            nodes=_fmt(net.n_nodes, 0),
+        ),
         highlight=False,
     )
     hosp = snap_frame(net, HEIDELBERG_DESTINATIONS.iloc[[0]], what="facilities")
