@@ -232,8 +232,10 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_fixtures_import(tmp_path: Path) -> None:
     """The good files the cases are made from import (so each case fails by its one defect)."""
     db = tmp_path / "s.duckdb"
-    files = [GENESIS_CSV, GENESIS_XLSX, GV100AD, GV_XLSX]
+    files = [GENESIS_CSV, GENESIS_XLSX, GV100AD]
     res = runner.invoke(app, ["import", *map(str, files), "--db", str(db)])
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(app, ["import", str(GV_XLSX), "--db", str(tmp_path / "gv.duckdb")])
     assert res.exit_code == 0, res.output
     res = runner.invoke(
         app, ["import", str(_names("Mansfeld-Südharz, Landkreis")(tmp_path)), "--db", str(db)]
@@ -251,8 +253,8 @@ def test_bad_file_one_line_exit_2_store_unchanged(name: str, store: Path, tmp_pa
     assert res.exit_code == 2, res.output
     assert "Traceback" not in res.output
     lines = [ln for ln in res.stderr.splitlines() if ln.strip()]
-    assert len(lines) == 2, res.stderr
-    assert lines[1] == "The store is unchanged."
+    assert len(lines) == 1, res.stderr
+    assert lines[0].endswith("The store is unchanged.")
     for w in case.words:
         assert w in lines[0], (w, lines[0])
     with Store.open(store, read_only=True) as s:
