@@ -110,9 +110,10 @@ def _levers(zuzug: int, bleiben: int, geburten: float | None) -> Levers:
     return Levers(refugees_per_year=zuzug, stay_young_pct=bleiben, tfr=geburten)
 
 
-def create_app(db: Path, workbench: TownWorkbench | None = None) -> FastAPI:
-    """The web app on the store at ``db`` (opened read-only, loaded once)."""
-    reader = Reader(workbench or TownWorkbench(Path(db)))
+def create_app(db: Path, reader: Reader | None = None) -> FastAPI:
+    """The web app on the store at ``db`` (opened read-only, loaded once); ``reader``: the read
+    door to use (default: a :class:`Reader` on a new :class:`TownWorkbench` of ``db``)."""
+    reader = reader or Reader(TownWorkbench(Path(db)))
     pages = _Pages(reader)
     app = FastAPI(title="Wandel", docs_url=None, redoc_url=None)
     app.mount("/static", StaticFiles(directory=_package_dir("static")), name="static")
