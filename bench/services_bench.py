@@ -72,14 +72,15 @@ def wandel_run(db: Path, zones: tuple[str, ...], years: int, draws: int) -> dict
 
 def _setup(db: Path, zones: tuple[str, ...], years: int, draws: int) -> tuple[Any, ...]:
     """Projection inputs, catalogue, grid (with the services' age groups) and draw groups."""
+    from wandel.demography.model import select_zones
     from wandel.services import Grid, required_breaks, shipped_catalogue
     from wandel.store import Store
-    from wandel.workflow.projection import _zones_for, build_inputs, load_tables, size_class
+    from wandel.workflow.projection import build_inputs, load_tables, size_class
     from wandel.workflow.services import _groups
 
     with Store.open(db, read_only=True) as store:
         tables = load_tables(store)
-    zs = _zones_for(tables, list(zones), "gemeinde", 2019)
+    zs = select_zones(tables, list(zones), "gemeinde", 2019).zones
     inputs = build_inputs(tables, zs, 2019)
     cat = shipped_catalogue()
     g0 = Grid(tuple(inputs.zones), tuple(range(2019, 2020 + years)), (0,))

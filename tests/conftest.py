@@ -39,3 +39,6 @@ from hypothesis import settings as _hyp_settings  # noqa: E402
 _hyp_settings.register_profile("ci", deadline=None, derandomize=True, print_blob=True)
 _hyp_settings.register_profile("dev", deadline=None)
 _hyp_settings.load_profile("ci" if os.environ.get("CI") else "dev")
+
+collect_ignore_glob = ["fixtures/*"]
+"""The scripts that make the fixtures are not tests (several are called ``make_fixtures.py``)."""

@@ -42,10 +42,7 @@ LAYERS: dict[str, int] = {
 top-level part, or a module given its own floor: ``regions.ags`` (AGS/ARS keys) is foundation, since
 every reader checks the keys it reads."""
 
-KNOWN_UPWARD: set[str] = {
-    # the backtest still builds its inputs through the projection workflow (issue #9, step 2)
-    "wandel.demography.backtest -> wandel.workflow.projection",
-}
+KNOWN_UPWARD: set[str] = set()
 """Upward imports that exist today and are being removed; the list may only shrink."""
 
 

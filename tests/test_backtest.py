@@ -91,9 +91,23 @@ def test_gemeinde_backtest_keeps_a_city_series_apart(
     assert sorted(reihe.loc[reihe["base_year"] == 2009, "horizon"].unique()) == list(range(1, 17))
     obs = reihe[(reihe["base_year"] == 2017) & (reihe["year"] == 2025)]["observed"].unique()
     assert list(obs) == [562_764]  # 31.12.2025, the Statistisches Landesamt's figure
-    # base 2017: the fading differential beats the constant share of the Kreis (measured:
-    # 1.43 vs 1.45 % MAPE); bases 2009/2013 have no Gemeinde-specific migration information
-    m = res.metrics
-    m = m[(m["level"] == "gemeinde") & (m["size_class"] == "all") & (m["base_year"] == 2017)]
-    mape = m.set_index("method")["mape"]
-    assert mape["wandel"] < mape["share"] < mape["constant"]
+    # base 2017, paired per Gemeinde (the same 1,270 zones, the same observed totals):
+    # - against the constant population Wandel must win clearly: the Kreis trend carries real
+    #   information (measured: 0.40 points less APE, standard error 0.03, i.e. 13 SE);
+    # - against the constant share of the Kreis it may only tie: the Gemeinde differential is
+    #   shrunk toward the Kreis, so the two differ little (measured: 1.43 vs 1.45 % MAPE, a gain
+    #   of 0.018 points with a standard error of 0.009). Asserting "better" would pass or fail
+    #   by noise; the claim is "never significantly worse" (within 2 SE of the paired gains).
+    # Bases 2009/2013 have no Gemeinde-specific migration information.
+    gem17 = gem[gem["base_year"] == 2017]
+    ape = gem17.pivot_table(index=["zone", "horizon"], columns="method", values="ape")
+    assert len(ape) >= 1200
+
+    def paired_gain(baseline: str) -> tuple[float, float]:
+        d = ape[baseline] - ape["wandel"]
+        return float(d.mean()), float(d.std() / np.sqrt(len(d)))
+
+    gain, se = paired_gain("constant")
+    assert gain > 3 * se > 0
+    gain, se = paired_gain("share")
+    assert gain > -2 * se

@@ -154,9 +154,11 @@ def test_info_lists_provenance(store_2019: Path) -> None:
     assert "population" in res.stdout
     res = runner.invoke(app, ["info", "--db", str(store_2019), "--csv"])
     prov = pd.read_csv(io.StringIO(res.stdout))
+    # the two files, and the Gemeinde structures every import derives (with their own record)
     assert set(prov["file_name"]) == {
         "AuszugGV4QAktuell_2019.csv",
         "12411-04-02-4_kreise_geschlecht_altersjahre_2020.csv",
+        "wandel-estimate:gemeinde-altersstruktur",
     }
     assert "12411-04-02-4" in set(prov["table_code"])
     assert prov["sha256"].str.fullmatch("[0-9a-f]{64}").all()

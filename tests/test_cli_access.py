@@ -101,7 +101,9 @@ def test_matrix_equals_library_with_cutoff(fx: Path, tmp_path: Path, shared_data
     )  # fmt: skip
     assert res.exit_code == 0, res.output
     frame = _csv(out)
-    assert list(frame.columns) == ["origin", "destination", "travel_time_min"]
+    assert list(frame.columns) == [
+        "origin", "destination", "travel_time_min", "snap_origin_m", "snap_destination_m",
+    ]  # fmt: skip
     net = load_network(extract, "walk")
     p = snap_frame(net, pd.read_csv(pts), what="points")
     lib = travel_time_matrix(net, p, p).to_frame()
@@ -159,7 +161,7 @@ def test_facility_outside_network_exit_2_no_file(fx: Path, bayreuth: Path, tmp_p
     res = runner.invoke(app, args)
     assert res.exit_code == 2
     assert "berlin" in res.stderr
-    assert "500 m" in res.stderr
+    assert "1600 m" in res.stderr  # R5's link radius
     assert list(tmp_path.iterdir()) == []
     # allowed: left out, reported, the rest computed
     res = runner.invoke(app, [*args, "--allow-unsnapped"])

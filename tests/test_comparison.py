@@ -6,7 +6,8 @@ import pandas as pd
 import pytest
 
 from _projection_store import demo_db
-from wandel.demography.comparison import compare_projections, observed_check, regroup
+from wandel.ages import bands_from_breaks, sum_age_groups
+from wandel.demography.comparison import compare_projections, observed_check
 from wandel.errors import WandelError
 from wandel.store import Store
 from wandel.workflow.demo import DEMO_BREAKS, compare_demo
@@ -88,8 +89,10 @@ def test_groups_that_do_not_fit_are_refused() -> None:
             "value": [1.0, 2.0],
         }
     )
-    with pytest.raises(WandelError, match="0-5 does not fit"):
-        regroup(f, [0, 3], ["value"])
+    with pytest.raises(WandelError, match="age group 0-2 cuts through the age group 0-4"):
+        sum_age_groups(f, bands_from_breaks([0, 3]), ["value"], by=["year"])
+    with pytest.raises(WandelError, match="cuts through"):
+        compare_projections(f.assign(sex="t"), f, [0, 3])
 
 
 def test_observed_check_against_the_official_series(dresden: dict[str, object]) -> None:

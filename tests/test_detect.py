@@ -47,9 +47,10 @@ def test_every_real_file_is_recognised(shared_data: Path, rel: str, kind: str) -
 
 
 def test_every_reader_is_exercised() -> None:
-    # ffcsv and measures have no file in ../shared/data: their fixtures and the shipped seed
-    # register are detected in test_ffcsv.py and test_source_measures.py
-    assert set(EXPECTED.values()) | {"genesis-ffcsv", "measures"} == set(READER_NAMES)
+    # ffcsv, measures and gv100ad have no file in ../shared/data: their fixtures and the shipped
+    # seed register are detected in test_ffcsv.py, test_source_measures.py and test_gv100ad.py
+    others = {"genesis-ffcsv", "measures", "gv100ad"}
+    assert set(EXPECTED.values()) | others == set(READER_NAMES)
 
 
 @pytest.mark.parametrize(

@@ -66,7 +66,8 @@ def test_builtin_map_chunks_equal_unchunked() -> None:
 
 
 def test_dask_local_cluster_equals_in_process() -> None:
-    distributed = pytest.importorskip("distributed")
+    import distributed  # a dependency (dask[distributed]): a missing one must fail, not skip
+
     pop, rates, spec = _problem()
     full = project(pop, rates, base_year=2022, horizon=4, stochastic=spec)
     with (

@@ -132,8 +132,9 @@ def test_kreise_variable_and_english_decimals(tmp_path: Path) -> None:
 
 
 def test_zip_through_store(fixtures: Path, tmp_path: Path) -> None:
-    store_mod = pytest.importorskip("wandel.store")
-    with store_mod.Store.open(tmp_path / "w.duckdb") as store:
+    from wandel.store import Store
+
+    with Store.open(tmp_path / "w.duckdb") as store:
         report = store.import_file(fixtures / "ffcsv" / ZIP, kind="auto")
         assert report.rows_imported == 204
         again = store.import_file(fixtures / "ffcsv" / ZIP, kind="auto")

@@ -294,15 +294,27 @@ def test_xlsx_fixture_reads(tmp_path: Path) -> None:
     assert gv.loc["16051000", "lon"] == pytest.approx(11.026)
 
 
-def test_xlsx_key_without_leading_zero(tmp_path: Path) -> None:
+def test_xlsx_number_keys_get_their_leading_zeros(tmp_path: Path) -> None:
+    """A key stored as a number cell lost its zeros only to the cell type: the layout fixes the
+    width (Land 2, RB 1, Kreis 2, VB 4, Gem 3), so 0 -> "0000" and 0 -> "000" are unambiguous."""
     rows = _xlsx_rows()
-    rows[9][2] = 16  # a number: fine, 2 digits
-    rows[6][2] = 1  # Land "01" typed as the number 1
+    for r in rows[6:10]:
+        r[2:7] = [int(str(c)) if c not in ("", None) else c for c in r[2:7]]
+    p = tmp_path / "gv.xlsx"
+    _write_xlsx(p, rows)
+    gv = gv_isys.read(p).tables["gv_records"].set_index("zone")
+    assert {"16", "16051", "160510000", "16051000"} <= set(gv.index)
+    assert gv.loc["16051000", "parent"] == "160510000"
+
+
+def test_xlsx_number_key_too_wide(tmp_path: Path) -> None:
+    rows = _xlsx_rows()
+    rows[6][2] = 161  # three digits in the two-digit Land field
     p = tmp_path / "gv.xlsx"
     _write_xlsx(p, rows)
     with pytest.raises(InputFormatError) as info:
         gv_isys.read(p)
-    assert (info.value.line, info.value.column, info.value.value) == (7, "C (land)", "1")
+    assert (info.value.line, info.value.column, info.value.value) == (7, "C (land)", "161")
 
 
 def test_xlsx_wrong_sheet(tmp_path: Path) -> None:
@@ -358,3 +370,27 @@ def test_determinism(fixtures: Path) -> None:
     for name in ("gv_records", "population"):
         pd.testing.assert_frame_equal(a.tables[name], b.tables[name])
     assert np.isfinite(a.tables["gv_records"]["area_km2"]).all()
+
+
+@pytest.mark.parametrize(
+    ("fixture", "year"), [("mini_gv_2008.xls", 2008), ("mini_gv_2022.xlsx", 2022)]
+)
+def test_any_sheet_name_and_the_older_xls(
+    fixture: str, year: int, fixtures: Path, tmp_path: Path
+) -> None:
+    """The GV sheet is found by its header, whatever it is called and wherever it sits; the file
+    name says nothing (the year comes from the title row)."""
+    from wandel.sources.registry import detect
+
+    p = tmp_path / "download"
+    p.write_bytes((fixtures / "gv" / fixture).read_bytes())
+    assert detect(p) == "gv-isys"
+    b = gv_isys.read(p)
+    gv = b.tables["gv_records"].set_index("zone")
+    assert set(gv["year"]) == {year}
+    assert gv.loc["15087220", "pop_total"] == 13_885  # Hettstedt, GV-ISys 31.12.2019
+    assert gv.loc["15087", "pop_total"] == 13_885 + 25_963  # Kreis = sum of its Gemeinden
+    assert gv.loc["15087220", "parent"] == "150870220"
+    assert gv.loc["16051000", "lat"] == pytest.approx(50.979)
+    pop = b.tables["population"]
+    assert pop["value"].sum() == 13_885 + 25_963 + 213_981

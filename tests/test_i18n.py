@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
+import typer.main
 from typer.testing import CliRunner
 
 from wandel.cli import app
@@ -33,3 +36,54 @@ def test_help_keys_are_translated_in_the_language_of_the_call(
     assert res.exit_code == 0
     assert expected in res.output
     assert "@cli." not in res.output
+
+
+# German left in an English text: umlauts and ß, and words that English never uses. Official
+# German names are kept on purpose (DESIGN.md: AGS, Gemeinde, Kreis, Land/Länder, Kita, ...).
+GERMAN = re.compile(
+    r"[äöüÄÖÜß]|\b(?:und|oder|der|die|das|den|dem|des|nicht|für|mit|eine|einer|eines|ist|sind|"
+    r"werden|wird|bei|nach|aus|auf|zum|zur|keine|kein|noch|auch|über|unter|bis|vom|wie|als|"
+    r"sich|Datei|Jahr|Jahre|Einwohner|Gebiet|Zeile|Spalte|Fehler|erwartet|gefunden|Ordner|"
+    r"Ergebnis|Hinweis|möglich|Anzahl|Wert)\b"
+)
+KEPT = re.compile(r"Länder|Thüringen|Görlitz|Baden-Württemberg|Überversorgung|Zügigkeit")
+
+
+def _german(text: str) -> list[str]:
+    return GERMAN.findall(KEPT.sub("", text))
+
+
+def _command_paths() -> list[tuple[str, ...]]:
+    def walk(cmd: object, path: tuple[str, ...]) -> list[tuple[str, ...]]:
+        subs = getattr(cmd, "commands", None) or {}
+        return [path] + [p for n, s in subs.items() for p in walk(s, (*path, n))]
+
+    return walk(typer.main.get_command(app), ())
+
+
+def test_the_heuristic_finds_german() -> None:
+    assert _german("Datei nicht gefunden") == ["Datei", "nicht", "gefunden"]
+    assert _german("Größe") == ["ö", "ß"]
+    assert _german("the Länder and their Gemeinden") == []
+
+
+def test_every_english_text_of_the_catalogue_is_english() -> None:
+    found = {k: _german(t["en"]) for k, t in catalogue().items() if _german(t["en"])}
+    assert found == {}
+
+
+def test_every_help_is_english_under_wandel_lang_en(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WANDEL_LANG", "en")
+    paths = _command_paths()
+    assert len(paths) >= 25  # the app, its groups and every command
+    found = []
+    for path in paths:
+        res = CliRunner().invoke(app, [*path, "--help"], terminal_width=200)
+        assert res.exit_code == 0, (path, res.output)
+        assert "Usage:" in res.output
+        assert "@cli." not in res.output
+        assert "@setting." not in res.output
+        found += [
+            f"{' '.join(path)}: {line.strip()}" for line in res.output.splitlines() if _german(line)
+        ]
+    assert found == []

@@ -143,9 +143,10 @@ def test_dask_local_cluster_equals_in_process(inputs: ProjectionInputs) -> None:
 
 
 def test_kreis_control_makes_gemeinden_add_up(tables: StoreTables) -> None:
-    from wandel.workflow.projection import _zones_for, kreis_control
+    from wandel.demography.model import select_zones
+    from wandel.workflow.projection import kreis_control
 
-    zones = _zones_for(tables, ["15087"], "gemeinde", 2024)
+    zones = select_zones(tables, ["15087"], "gemeinde", 2024).zones
     inp = build_inputs(tables, zones, 2024)
     first = run(inp, inp.rates(2030), 2030)
     ctl = kreis_control(tables, first, 2024, 2030)

@@ -179,7 +179,8 @@ def test_kreis_rate_fallback_and_zero(tables: StoreTables) -> None:
     assert set(inp.migration.method.values()) == {"none"}
     assert float(inp.migration.in_count.sum()) == 0.0
     pop = inp.base.population
-    m = R.estimate_migration(pop, 2013, None, {}, {}, {"15087220": -0.002}, (2012, 2013))
+    evidence = R.NetEvidence(fallback_rate={"15087220": -0.002}, fallback_years=(2012, 2013))
+    m = R.estimate_migration(pop, 2013, None, evidence)
     assert m.method == {"15087220": "kreis_rate", "15087370": "none"}
     total = float(pop.sel(zone="15087220").sum())
     assert m.net_per_year["15087220"] == pytest.approx(-0.002 * total)
@@ -190,7 +191,7 @@ def test_kreis_rate_fallback_and_zero(tables: StoreTables) -> None:
 
 def test_germany_shape_does_not_double_count_overlapping_groups(tables: StoreTables) -> None:
     """2020 holds single ages 75.. and the groups 75-79, 80-84 too: no spikes at 75 and 80."""
-    shape = R._germany_shape(tables.population, 2020)
+    shape = R.germany_shape(tables.population, 2020)
     assert shape is not None
     for a in (75, 80, 85):
         assert shape[a] < 1.3 * max(shape[a - 1], shape[a + 1])

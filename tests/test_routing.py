@@ -203,7 +203,9 @@ def test_matrix_cutoff_and_workers(heidelberg: RoadNetwork) -> None:
     assert np.all(np.isinf(cut.travel_time_min[~inside]))
     long = cut.to_frame()
     assert len(long) == inside.sum()
-    assert list(long.columns) == ["origin", "destination", "travel_time_min"]
+    assert list(long.columns) == [
+        "origin", "destination", "travel_time_min", "snap_origin_m", "snap_destination_m",
+    ]  # fmt: skip
     # fewer origins than destinations: searched forward from the origins; same as the oracle
     from scipy.sparse.csgraph import dijkstra
 

@@ -151,3 +151,84 @@ def test_shared_data_setting_finds_the_folder(
     assert find_shared_data() == tmp_path
     monkeypatch.setenv("WANDEL_SHARED_DATA", str(tmp_path / "nowhere"))
     assert find_shared_data() is None
+
+
+def test_every_setting_has_a_test_of_its_effect() -> None:
+    """A setting added to SETTINGS without a test here that shows it changes something fails."""
+    tests = {name for name in globals() if name.startswith("test_")}
+    for s in SETTINGS:
+        assert any(t.startswith(f"test_{s.name}_setting_") for t in tests), s.name
+
+
+def test_seed_setting_is_the_default_of_services(
+    db: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """``wandel services --draws N`` draws from the seed setting too (not a fixed seed)."""
+
+    def bands(seed: str, *extra: str) -> pd.DataFrame:
+        monkeypatch.setenv("WANDEL_SEED", seed)
+        out = tmp_path / f"s{seed}{len(extra)}"
+        args = ["services", "--db", str(db), "--zones", "15087220", "--base-year", "2019"]
+        args += ["--until", "2022", "--draws", "6", "--services", "grundschule"]
+        args += ["--param", "grundschule.max_class@15=26"]
+        res = runner.invoke(app, [*args, "--out", str(out), *extra])
+        assert res.exit_code == 0, res.output
+        frame = pd.read_csv(out / "dienste_rfc4180.csv", dtype={"zone": str})
+        return frame[[c for c in frame.columns if c.endswith(("q10", "q90", "_lo", "_hi"))]]
+
+    first, again, other = bands("1"), bands("1"), bands("2")
+    assert first.shape[1] > 0
+    pd.testing.assert_frame_equal(first, again)
+    assert not first.equals(other)
+    pd.testing.assert_frame_equal(bands("2", "--seed", "1"), first)  # --seed wins
+
+
+SCENARIO = """\
+name: Hettstedt kurz
+base_year: 2019
+horizon: 2021
+variants:
+  basis: {}
+"""
+
+
+@pytest.mark.parametrize(
+    ("extra", "years"),
+    [([], [2019, 2020, 2021]), (["--base-year", "2019", "--until", "2021"], [2019, 2020, 2021])],
+)
+def test_scenario_base_year_and_horizon_are_used(
+    db: Path, tmp_path: Path, extra: list[str], years: list[int]
+) -> None:
+    sc = tmp_path / "sc.yaml"
+    sc.write_text(SCENARIO, encoding="utf-8")
+    out = tmp_path / "p.csv"
+    args = ["project", "--db", str(db), "--zones", "15087220", "--scenario", str(sc)]
+    res = runner.invoke(app, [*args, "--draws", "0", "--out", str(out), *extra])
+    assert res.exit_code == 0, res.output
+    assert sorted(pd.read_csv(out)["year"].unique()) == years
+
+
+@pytest.mark.parametrize(
+    ("yaml_text", "extra", "named"),
+    [
+        (SCENARIO, ["--until", "2025"], "horizon: 2021"),  # contradicts the file
+        (SCENARIO, ["--base-year", "2015"], "base_year: 2019"),
+        (SCENARIO.replace("horizon: 2021\n", ""), [], "--until"),  # no last year anywhere
+        (SCENARIO + "gebiet: 15087220\n", [], "gebiet"),  # an unknown field is refused
+        (SCENARIO.replace("2021", "2010"), [], "horizon"),  # a horizon before the base year
+    ],
+)
+def test_scenario_fields_are_used_or_refused(
+    db: Path, tmp_path: Path, yaml_text: str, extra: list[str], named: str
+) -> None:
+    sc = tmp_path / "sc.yaml"
+    sc.write_text(yaml_text, encoding="utf-8")
+    out = tmp_path / "p.csv"
+    args = ["--lang", "en", "project", "--db", str(db), "--zones", "15087220"]
+    res = runner.invoke(
+        app, [*args, "--scenario", str(sc), "--draws", "0", "--out", str(out), *extra]
+    )
+    assert res.exit_code == 2, res.output
+    assert named in res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1
+    assert not out.exists()

@@ -1,18 +1,43 @@
-"""Reading population consistently: one partition per zone and year, totals without double counting.
+"""Ages read consistently: one partition per zone and year, totals without double counting, and
+one rule for summing age groups into other age groups.
 
 The store may hold several breakdowns of the same population (a published Gemeinde total and an
 estimated age structure; both sexes and the total). :func:`finest_partition` keeps, for every zone and
 year, the sexes ``m``/``f`` where they exist (else ``t``) and the finest set of age groups that tiles
 ``[0, open)`` without overlap; :func:`totals` sums that partition and never lets a suppressed cell into a
 sum silently: a total over a cell without a figure is itself without a figure (status ``incomplete``).
+
+Regrouping (:func:`sum_age_groups` for long tables, :func:`group_single_ages` for arrays of single
+ages) follows one rule: a row counts into a target group ``[a, b)`` when it lies inside it; a row that
+overlaps the group without lying inside it would have to be split by a guess, so it is an
+:class:`~wandel.errors.AgeGroupError` naming both groups. Single ages ``[x, x + 1)`` lie inside every
+group that contains ``x``, so for them the rule is plain summation.
 """
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Sequence
+
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
-__all__ = ["finest_partition", "totals"]
+from wandel.errors import AgeGroupError
+from wandel.tables import SEXES
+
+__all__ = [
+    "AgeBand",
+    "band_label",
+    "bands_from_breaks",
+    "finest_partition",
+    "group_single_ages",
+    "sum_age_groups",
+    "totals",
+]
+
+AgeBand = tuple[int, int | None]
+"""An age group ``[start, end)``; ``end`` None for the open group."""
 
 _GROUP = ["zone", "year", "sex"]
 
@@ -46,7 +71,7 @@ def finest_partition(frame: pd.DataFrame) -> pd.DataFrame:
     if frame.empty:
         return frame
     df = frame.copy()
-    has_mf = df.groupby(["zone", "year"])["sex"].transform(lambda s: bool(s.isin(["m", "f"]).any()))
+    has_mf = df.groupby(["zone", "year"])["sex"].transform(lambda s: bool(s.isin(SEXES).any()))
     df = df[~(has_mf & (df["sex"] == "t"))]
     end = df["age_end"].astype("Float64").fillna(np.inf).to_numpy(dtype=float)
     start = df["age_start"].to_numpy(dtype=float)
@@ -96,3 +121,102 @@ def totals(frame: pd.DataFrame, by: tuple[str, ...] = ("zone", "year")) -> pd.Da
     if "estimated" in part.columns:
         out["estimated"] = grouped["estimated"].any()
     return out.reset_index()
+
+
+def band_label(start: int, end: float | None) -> str:
+    """A group as people say it: ``0-5`` for ``[0, 6)`` (both ends included), ``75+`` when open.
+
+    >>> band_label(0, 6), band_label(75, None), band_label(3, 4)
+    ('0-5', '75+', '3')
+    """
+    if end is None or not np.isfinite(end):
+        return f"{start}+"
+    last = int(end) - 1
+    return str(start) if last == start else f"{start}-{last}"
+
+
+def bands_from_breaks(breaks: Sequence[int]) -> list[AgeBand]:
+    """The groups starting at ``breaks`` (sorted), the last one open.
+
+    >>> bands_from_breaks([0, 18, 65])
+    [(0, 18), (18, 65), (65, None)]
+    """
+    b = sorted(int(x) for x in breaks)
+    bands: list[AgeBand] = list(itertools.pairwise(b))
+    return [*bands, (b[-1], None)]
+
+
+def sum_age_groups(
+    frame: pd.DataFrame,
+    groups: Sequence[AgeBand],
+    value_cols: Sequence[str] = ("value",),
+    by: Sequence[str] = ("zone", "year"),
+    *,
+    context: str = "age groups",
+) -> pd.DataFrame:
+    """Sum the rows of a long table into the target ``groups`` (any intervals; they may overlap).
+
+    ``frame`` has ``age_start``, ``age_end`` (exclusive, NA = open), the ``value_cols`` and the
+    ``by`` columns that exist in it (the others, e.g. ``sex``, are summed over). A row counts into
+    a group it lies inside; a row overlapping a group without lying inside it raises
+    :class:`~wandel.errors.AgeGroupError` (``context`` says whose data: a file, a year). Every key
+    of ``by`` gets every group (0 where no row lies inside; NaN only where all inside are NaN).
+
+    Returns the ``by`` columns, ``group`` (position in ``groups``), ``age_start``, ``age_end``
+    (Int64, NA = open) and the ``value_cols``, sorted by key and group.
+
+    >>> f = pd.DataFrame({"year": 2030, "sex": "t", "age_start": [0, 1, 85],
+    ...     "age_end": pd.array([1, 2, pd.NA], dtype="Int64"), "value": [10.0, 11.0, 5.0]})
+    >>> sum_age_groups(f, bands_from_breaks([0, 80]), by=["year"])[
+    ...     ["group", "age_start", "value"]].to_dict("records")
+    [{'group': 0, 'age_start': 0, 'value': 21.0}, {'group': 1, 'age_start': 80, 'value': 5.0}]
+    """
+    keys = [c for c in by if c in frame.columns]
+    start = frame["age_start"].to_numpy(dtype=np.float64)
+    end = frame["age_end"].astype("Float64").fillna(np.inf).to_numpy(dtype=np.float64)
+    key_frame = frame[keys].reset_index(drop=True)
+    parts = []
+    for k, (lo, hi) in enumerate(groups):
+        top = np.inf if hi is None else float(hi)
+        inside = (start >= lo) & (end <= top)
+        cut = (start < top) & (end > lo) & ~inside
+        if cut.any():
+            i = int(np.flatnonzero(cut)[0])
+            raise AgeGroupError(
+                "@error.age_group_cuts",
+                where=context,
+                group=band_label(lo, hi),
+                published=band_label(int(start[i]), end[i]),
+            )
+        vals = pd.DataFrame(
+            {c: np.where(inside, frame[c].to_numpy(dtype=np.float64), 0.0) for c in value_cols}
+        )
+        part = pd.concat([key_frame, vals], axis=1)
+        summed = (
+            part.groupby(keys, sort=True, dropna=False)[list(value_cols)].sum(min_count=1)
+            if keys
+            else part[list(value_cols)].sum(min_count=1).to_frame().T
+        )
+        summed = summed.reset_index() if keys else summed
+        parts.append(summed.assign(group=k, age_start=lo, age_end=hi))
+    out = pd.concat(parts, ignore_index=True)
+    out["age_end"] = out["age_end"].astype("Int64")
+    out["age_start"] = out["age_start"].astype("int64")
+    cols = [*keys, "group", "age_start", "age_end", *value_cols]
+    return out[cols].sort_values([*keys, "group"]).reset_index(drop=True)
+
+
+def group_single_ages(single: npt.ArrayLike, breaks: Sequence[int]) -> npt.NDArray[np.float64]:
+    """Sum single ages (the last axis, ages ``0 .. n-1``, the last open) into the groups starting
+    at ``breaks``: the array form of :func:`sum_age_groups` (single ages never cut a group).
+
+    >>> group_single_ages(np.arange(101.0), [0, 3, 6, 10, 15, 18, 20, 25, 30, 35, 40, 45, 50, 55,
+    ...     60, 65, 75])[..., -1]
+    array(2275.)
+    """
+    x = np.asarray(single, dtype=np.float64)
+    b = np.asarray(breaks, dtype=np.int64)
+    if b.ndim != 1 or b.size < 1 or b[0] != 0 or np.any(np.diff(b) <= 0) or b[-1] >= x.shape[-1]:
+        raise AgeGroupError("@error.age_breaks", n=x.shape[-1], breaks=str(list(breaks)))
+    out: npt.NDArray[np.float64] = np.add.reduceat(x, b, axis=-1)
+    return out

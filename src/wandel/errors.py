@@ -38,6 +38,8 @@ from wandel import _catalogue
 
 __all__ = [
     "KEY_MARK",
+    "AgeGroupError",
+    "AmbiguousRegionError",
     "CatalogueError",
     "DuplicateKeyError",
     "ExportError",
@@ -58,6 +60,8 @@ __all__ = [
     "OptionError",
     "OutputPathError",
     "RateRangeError",
+    "RegionNameError",
+    "ReportError",
     "ServiceCatalogueError",
     "SettingError",
     "SnapError",
@@ -67,8 +71,10 @@ __all__ = [
     "UnknownFormatError",
     "UnknownIndicatorError",
     "UnknownNetworkError",
+    "UnknownRegionError",
     "UnknownRuleError",
     "UnknownServiceError",
+    "UnknownVariantError",
     "UnknownZoneError",
     "UnsupportedModelError",
     "WandelError",
@@ -230,6 +236,24 @@ class InconsistentTotalError(InputFormatError):
     """Published parts do not add up to the published total."""
 
 
+class RegionNameError(InputFormatError):
+    """A region given by name that the region register cannot resolve to one AGS.
+
+    ``candidates`` lists ``(AGS, official name)`` pairs: the regions the name could mean
+    (:class:`AmbiguousRegionError`) or the nearest names (:class:`UnknownRegionError`).
+    """
+
+    candidates: tuple[tuple[str, str], ...] = ()
+
+
+class UnknownRegionError(RegionNameError):
+    """A region name matches no region of the register in the table's year."""
+
+
+class AmbiguousRegionError(RegionNameError):
+    """A region name matches two or more regions of the register in the table's year."""
+
+
 class UnknownFormatError(WandelError, ValueError):
     """No reader recognises the file (``--kind auto``), or the requested kind does not exist."""
 
@@ -263,7 +287,8 @@ class UnknownZoneError(WandelError, ValueError):
 
     ``nearest`` holds the known keys closest to it (with their names), best first, so that the
     message can say what was probably meant; ``where`` (and ``line``) say where the key was read;
-    ``reason`` is the catalogue key of what is wrong (fields ``zone`` and ``level``).
+    ``reason`` is the catalogue key of what is wrong (fields ``zone``, ``level`` and any others
+    given); ``hint`` the key that introduces ``nearest`` (field ``nearest``, and the others).
 
     >>> e = UnknownZoneError("15087221", ("15087220 (Hettstedt)",), "net.yaml", line=4)
     >>> e.message("de")
@@ -279,21 +304,25 @@ class UnknownZoneError(WandelError, ValueError):
         line: int | None = None,
         reason: str = "@compare.error.unknown_zone",
         level: str = "",
+        hint: str = "compare.error.nearest",
+        **fields: object,
     ) -> None:
         self.zone = zone
         self.nearest = nearest
         self.where = where
         self.line = line
         self.reason = reason
-        super().__init__(reason, zone=shown(zone), level=level)
+        self.hint = hint
+        super().__init__(reason, zone=shown(zone), level=level, **fields)
         self.args = (str(self),)
 
     def message(self, lang: str) -> str:
         msg = InputLocation(self.where, self.line).message(lang) + ": " if self.where else ""
         msg += say(self.reason, lang, self.fields)
         if self.nearest:
+            filled = {k: _field(v, lang) for k, v in self.fields.items()}
             msg += "; " + _catalogue.text(
-                "compare.error.nearest", lang, nearest=", ".join(self.nearest)
+                self.hint, lang, **filled, nearest=", ".join(self.nearest)
             )
         return msg
 
@@ -380,6 +409,15 @@ class UnknownChoiceError(OptionError):
         self.choices = tuple(choices)
 
 
+class AgeGroupError(OptionError):
+    """Asked age groups do not fit the data's age groups: one cuts through a published group, or
+    breaks that do not start at 0 and increase (:func:`wandel.ages.sum_age_groups`)."""
+
+
+class UnknownVariantError(OptionError):
+    """A scenario file has no variant of the name asked."""
+
+
 class SettingError(WandelError, ValueError):
     """A setting from the environment (``WANDEL_DRAWS=abc``) has a value that cannot be used."""
 
@@ -442,3 +480,8 @@ class SolverLimitError(WandelError, RuntimeError):
 
 class CatalogueError(WandelError, ValueError):
     """A text catalogue is malformed: a key without both languages, or a key in two files."""
+
+
+class ReportError(WandelError, ValueError):
+    """A report cannot be made: an unknown zone, no population for it, or an edition folder that
+    already holds a different report."""

@@ -18,7 +18,19 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-__all__ = ["CHANGE_COLUMNS", "TABLES", "Column", "TableSpec", "conform", "empty_frame"]
+__all__ = [
+    "CHANGE_COLUMNS",
+    "SEXES",
+    "TABLES",
+    "Column",
+    "TableSpec",
+    "conform",
+    "empty_frame",
+]
+
+SEXES: tuple[str, str] = ("m", "f")
+"""The two sexes of the canonical tables, in the order every array with a ``sex`` axis uses
+(``"t"``, both sexes, is a third code only where a source gives no split)."""
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,10 @@ Typical use::
     facilities = snap_frame(net, facilities_df, what="facilities")
     result = nearest_facility(net, origins, facilities)   # result.table indexed by origin id
 
+Travel times are door to door: the straight legs from each point to its network node are walked
+(R5's 1.3 m/s unless ``access_speed_kph`` says otherwise) and added at both ends; points link within
+R5's radius of 300 m, then up to 1.6 km (:mod:`wandel.access.snap`).
+
 Without a network, :func:`nearest_facility_crowfly` gives the labelled straight-line fallback.
 """
 
@@ -38,11 +42,21 @@ from wandel.access.routing import (
     travel_time_matrix_crowfly,
     travel_times_between_nodes,
 )
-from wandel.access.snap import DEFAULT_MAX_SNAP_M, SnapResult, snap_frame, snap_points
+from wandel.access.snap import (
+    DEFAULT_ACCESS_SPEED_KPH,
+    DEFAULT_INITIAL_SNAP_M,
+    DEFAULT_MAX_SNAP_M,
+    SnapResult,
+    check_access_speed,
+    snap_frame,
+    snap_points,
+)
 
 __all__ = [
     "CROWFLY_DETOUR_FACTOR",
     "CROWFLY_SPEED_KPH",
+    "DEFAULT_ACCESS_SPEED_KPH",
+    "DEFAULT_INITIAL_SNAP_M",
     "DEFAULT_MAX_SNAP_M",
     "DEFAULT_SPEEDS_KPH",
     "MODES",
@@ -54,6 +68,7 @@ __all__ = [
     "RoadNetwork",
     "SnapResult",
     "build_network",
+    "check_access_speed",
     "coverage_by_age",
     "isochrones",
     "load_network",

@@ -8,8 +8,16 @@ only through the snap results (``SnapResult.ids``), here in :func:`nearest_facil
 Travel times are network times between the snapped nodes (shortest paths by Dijkstra on the CSR
 graph: compiled kernels in :mod:`wandel.access._numba` on large networks,
 :func:`scipy.sparse.csgraph.dijkstra` otherwise or on request; both give the same sums of the same
-edge times); the snap distances are reported beside them, not added. Searches towards the facilities run on the reversed graph, so "travel time from the origin
-to the facility" respects one-way streets.
+edge times) plus the two access legs: the straight line from the origin to its node and from the
+facility's node to the facility, each ``d_snap / v_access`` at walking speed
+(:data:`wandel.access.snap.DEFAULT_ACCESS_SPEED_KPH`, settable with ``access_speed_kph``; ``inf``
+leaves them out), as R5 and r5r count them::
+
+    t(o, f) = d_o / v_access + d_net(node_o, node_f) + d_f / v_access
+
+The snap distances and the leg times are kept in the result tables (``snap_origin_m``,
+``leg_origin_min``, ...). Searches towards the facilities run on the reversed graph, so "travel time
+from the origin to the facility" respects one-way streets.
 
 Without a road network, :func:`nearest_facility_crowfly` and :func:`travel_time_matrix_crowfly`
 give the clearly labelled fallback ``t = d_gc × detour_factor / speed`` (great-circle distance times
@@ -34,7 +42,7 @@ import pandas as pd
 from wandel.access._core import contract_core
 from wandel.access._geo import haversine_m, local_xy, local_xy_inverse
 from wandel.access.network import RoadNetwork
-from wandel.access.snap import SnapResult
+from wandel.access.snap import DEFAULT_ACCESS_SPEED_KPH, SnapResult
 from wandel.errors import MissingColumnError, WandelError
 
 __all__ = [
@@ -96,16 +104,25 @@ def nearest_node_times(
     direction: Direction = "to",
     limit_s: float = np.inf,
     method: NearestMethod = "auto",
+    offset_s: npt.ArrayLike | None = None,
 ) -> tuple[FloatArray, IntArray]:
     """Travel time from (or to) every node to its nearest facility node: one multi-source Dijkstra.
 
-    ``t(v) = min_f d(v, f)`` for ``direction="to"`` (search from all facilities at once on the
-    reversed graph), ``min_f d(f, v)`` for ``"from"``.
+    ``t(v) = min_f d(v, f) + c_f`` for ``direction="to"`` (search from all facilities at once on the
+    reversed graph), ``min_f c_f + d(f, v)`` for ``"from"``, with the facility's offset ``c_f``
+    (its access leg; 0 without ``offset_s``).
+
+    Offsets enter as a virtual node per facility with one edge of weight ``c_f + 1 s`` to the
+    facility's node; every path from a virtual node crosses exactly one such edge, so subtracting
+    the second again is exact (up to rounding, ~1e-16 relative), and the edge weights stay above 0
+    (the compiled bucket queue needs that).
 
     Parameters
     ----------
     facility_nodes
         Node positions of the facilities (duplicates allowed).
+    offset_s
+        Seconds ``c_f >= 0`` added at each facility (one per entry of ``facility_nodes``).
     limit_s
         Stop searching beyond this time; farther nodes get ``inf``.
     method
@@ -133,8 +150,10 @@ def nearest_node_times(
     fac = np.asarray(facility_nodes, dtype=np.int64).ravel()
     if len(fac) == 0:
         return np.full(network.n_nodes, np.inf), np.full(network.n_nodes, -1, dtype=np.int64)
-    uniq, first = np.unique(fac, return_index=True)
     reverse = direction == "to"
+    if offset_s is not None and np.any(np.asarray(offset_s, dtype=np.float64) != 0):
+        return _offset_sources(network, fac, offset_s, reverse, limit_s, method)
+    uniq, first = np.unique(fac, return_index=True)
     if method == "numba" or (method == "auto" and network.n_nodes >= NUMBA_MIN_NODES):
         from wandel.access._numba import multi_source
 
@@ -155,6 +174,48 @@ def nearest_node_times(
     facility = np.full(network.n_nodes, -1, dtype=np.int64)
     facility[reached] = lookup[src[reached]]
     return np.asarray(dist, dtype=np.float64), facility
+
+
+#: Weight added to every virtual edge of :func:`_offset_sources` (kept above 0), seconds.
+_VIRTUAL_EDGE_S = 1.0
+
+
+def _offset_sources(
+    network: RoadNetwork,
+    fac: IntArray,
+    offset_s: npt.ArrayLike,
+    reverse: bool,
+    limit_s: float,
+    method: str,
+) -> tuple[FloatArray, IntArray]:
+    """:func:`nearest_node_times` with per-facility offsets: a virtual source per facility."""
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import dijkstra
+
+    off = np.asarray(offset_s, dtype=np.float64).ravel()
+    if len(off) != len(fac) or not np.all(np.isfinite(off)) or np.any(off < 0):
+        raise WandelError("offset_s must hold one finite number >= 0 per facility")
+    ip, ix, w = _csr_arrays(network, reverse=reverse)
+    n, k = network.n_nodes, len(fac)
+    # virtual node n + i has a single edge to fac[i]
+    indptr = np.concatenate([ip, ip[-1] + np.arange(1, k + 1, dtype=np.int64)])
+    indices = np.concatenate([ix, fac.astype(ix.dtype)])
+    weight = np.concatenate([w, off + _VIRTUAL_EDGE_S])
+    seeds = np.arange(n, n + k, dtype=np.int64)
+    limit = limit_s + _VIRTUAL_EDGE_S
+    if method == "numba" or (method == "auto" and n >= NUMBA_MIN_NODES):
+        from wandel.access._numba import multi_source
+
+        dist, which = multi_source(indptr, indices, weight, seeds, limit=limit)
+    else:
+        g = csr_matrix((weight, indices, indptr), shape=(n + k, n + k))
+        dist, _, src = dijkstra(
+            g, directed=True, indices=seeds, min_only=True, return_predecessors=True, limit=limit
+        )
+        which = np.where(src >= 0, src - n, -1)
+    dist = np.asarray(dist[:n], dtype=np.float64) - _VIRTUAL_EDGE_S
+    facility = np.asarray(which[:n], dtype=np.int64)
+    return np.where(facility >= 0, dist, np.inf), facility
 
 
 def _csr_arrays(
@@ -314,8 +375,9 @@ class NearestResult:
     """Nearest facility of every origin.
 
     ``table`` is indexed by origin id (name ``origin``) in input order with columns ``facility``
-    (facility id, missing if none), ``travel_time_min``, ``snap_origin_m``, ``snap_facility_m`` and
-    ``status``: ``ok``, ``unsnapped`` (origin too far from the network) or ``unreached`` (no
+    (facility id, missing if none), ``travel_time_min`` (door to door: both legs and the network
+    time), ``snap_origin_m``, ``snap_facility_m`` (the straight legs' lengths),
+    ``leg_origin_min`` and ``leg_facility_min`` (the two legs' times) and ``status``: ``ok``, ``unsnapped`` (origin too far from the network) or ``unreached`` (no
     facility within the cut-off or reachable). ``unsnapped_facilities`` lists facilities that could
     not be used (``id, distance_m``). ``method`` is ``network:<mode>`` or the fallback's label.
     """
@@ -329,8 +391,10 @@ class NearestResult:
 class MatrixResult:
     """Travel times between origins (rows) and destinations (columns), minutes.
 
-    ``travel_time_min[i, j]`` is ``inf`` where ``j`` is not reached from ``i`` within the cut-off and
-    ``nan`` where either point is unsnapped (see ``unsnapped``: ``id, role, distance_m``).
+    ``travel_time_min[i, j]`` (door to door, access legs included) is ``inf`` where ``j`` is not
+    reached from ``i`` within the cut-off and ``nan`` where either point is unsnapped (see
+    ``unsnapped``: ``id, role, distance_m``). ``snap_origin_m`` and ``snap_destination_m`` are the
+    lengths of the straight legs (``nan`` for the straight-line fallback).
     """
 
     origin_ids: npt.NDArray[Any]
@@ -338,20 +402,25 @@ class MatrixResult:
     travel_time_min: FloatArray
     unsnapped: pd.DataFrame
     method: str
+    snap_origin_m: FloatArray | None = None
+    snap_destination_m: FloatArray | None = None
 
     def to_frame(self, *, reached_only: bool = True) -> pd.DataFrame:
-        """Long table ``origin, destination, travel_time_min`` (row-major order).
+        """Long table ``origin, destination, travel_time_min, snap_origin_m, snap_destination_m``
+        (row-major order; the snap columns only where the result has them).
 
         ``reached_only`` drops pairs beyond the cut-off and unsnapped points.
         """
         no, nd = self.travel_time_min.shape
-        df = pd.DataFrame(
-            {
-                "origin": np.repeat(self.origin_ids, nd),
-                "destination": np.tile(self.destination_ids, no),
-                "travel_time_min": self.travel_time_min.ravel(),
-            }
-        )
+        columns: dict[str, Any] = {
+            "origin": np.repeat(self.origin_ids, nd),
+            "destination": np.tile(self.destination_ids, no),
+            "travel_time_min": self.travel_time_min.ravel(),
+        }
+        if self.snap_origin_m is not None and self.snap_destination_m is not None:
+            columns["snap_origin_m"] = np.repeat(self.snap_origin_m, nd)
+            columns["snap_destination_m"] = np.tile(self.snap_destination_m, no)
+        df = pd.DataFrame(columns)
         if reached_only:
             df = df[np.isfinite(df["travel_time_min"].to_numpy())].reset_index(drop=True)
         return df
@@ -377,33 +446,50 @@ def nearest_facility(
     *,
     cutoff_min: float | None = None,
     direction: Direction = "to",
+    access_speed_kph: float = DEFAULT_ACCESS_SPEED_KPH,
 ) -> NearestResult:
-    """Travel time from every origin to its nearest facility (one multi-source search).
+    """Door-to-door time from every origin to its nearest facility (one multi-source search).
+
+    ``t_o = d_o / v + min_f (d_net(o, f) + d_f / v)``: the facility's leg enters the search as an
+    offset (:func:`nearest_node_times`), so the nearest facility is the one nearest door to door,
+    not the one whose node is nearest.
 
     Parameters
     ----------
     origins, facilities
         Snapped points (:func:`wandel.access.snap.snap_points`).
     cutoff_min
-        Optional search limit; origins beyond it get status ``unreached``.
+        Optional limit on the door-to-door time; origins beyond it get status ``unreached``.
     direction
         ``"to"``: origin → facility (default); ``"from"``: facility → origin.
+    access_speed_kph
+        Speed of both access legs (default: walking, 4.68 km/h; ``inf``: legs cost nothing).
+
+    >>> from wandel.access.network import network_from_edges
+    >>> from wandel.access.snap import snap_points
+    >>> net = network_from_edges([0, 1], [1, 0], [60.0, 60.0], [8.0, 8.01], [49.0, 49.0])
+    >>> o = snap_points(net, ["home"], [8.0], [49.0054])      # 600.5 m north of node 0
+    >>> f = snap_points(net, ["school"], [8.01], [49.0])      # on node 1
+    >>> row = nearest_facility(net, o, f, access_speed_kph=4.68).table.loc["home"]
+    >>> float(round(row["leg_origin_min"], 3)), float(round(row["travel_time_min"], 3))
+    (7.698, 8.698)
     """
     _check_direction(direction)
-    fok = facilities.snapped
-    fac_ids = facilities.ids[fok]
-    fac_nodes = facilities.node[fok]
+    osn, fok = origins.snapped, facilities.snapped
+    leg_o = origins.leg_time_s(access_speed_kph)
+    leg_f = facilities.leg_time_s(access_speed_kph)[fok]
+    limit = _limit_s(cutoff_min)
     time_s, fidx = nearest_node_times(
-        network, fac_nodes, direction=direction, limit_s=_limit_s(cutoff_min)
+        network, facilities.node[fok], direction=direction, limit_s=limit, offset_s=leg_f
     )
-    osn = origins.snapped
     onode = np.where(osn, origins.node, 0)
-    t = np.where(osn, time_s[onode], np.nan)
+    t = np.where(osn, time_s[onode] + np.nan_to_num(leg_o), np.nan)
     fi = np.where(osn, fidx[onode], -1)
+    fi = np.where(t <= limit, fi, -1)
     reached = fi >= 0
     facility = pd.Series(pd.NA, index=range(len(origins)), dtype=object)
     if reached.any():
-        facility[reached] = fac_ids[fi[reached]]
+        facility[reached] = facilities.ids[fok][fi[reached]]
     snap_fac = np.full(len(origins), np.nan)
     snap_fac[reached] = facilities.distance_m[fok][fi[reached]]
     status = np.where(~osn, "unsnapped", np.where(reached, "ok", "unreached"))
@@ -413,6 +499,8 @@ def nearest_facility(
             "travel_time_min": np.where(reached, t / 60.0, np.nan),
             "snap_origin_m": origins.distance_m,
             "snap_facility_m": snap_fac,
+            "leg_origin_min": np.where(reached, leg_o / 60.0, np.nan),
+            "leg_facility_min": np.where(reached, leg_f[np.maximum(fi, 0)] / 60.0, np.nan),
             "status": status,
         },
         index=pd.Index(origins.ids, name="origin"),
@@ -436,22 +524,29 @@ def travel_time_matrix(
     cutoff_min: float | None = None,
     workers: int = 1,
     method: MatrixMethod = "auto",
+    access_speed_kph: float = DEFAULT_ACCESS_SPEED_KPH,
 ) -> MatrixResult:
-    """Many-to-many travel times (origin → destination), minutes, with an optional cut-off.
+    """Many-to-many door-to-door times (origin → destination), minutes, with an optional cut-off.
 
-    See :func:`travel_times_between_nodes` for the method (``method``: ``"auto"``, ``"dijkstra"``
+    ``t_ij = d_i / v + d_net(i, j) + d_j / v`` (access legs at ``access_speed_kph``; ``inf``
+    leaves them out); pairs beyond the cut-off are ``inf``. See
+    :func:`travel_times_between_nodes` for the method (``method``: ``"auto"``, ``"dijkstra"``
     or ``"core"``). Rows and columns follow the input order of
     ``origins`` and ``destinations``; unsnapped points get ``nan`` rows/columns.
     """
     osn, dsn = origins.snapped, destinations.snapped
+    limit = _limit_s(cutoff_min)
     sec = travel_times_between_nodes(
         network,
         origins.node[osn],
         destinations.node[dsn],
-        limit_s=_limit_s(cutoff_min),
+        limit_s=limit,
         workers=workers,
         method=method,
     )
+    legs = origins.leg_time_s(access_speed_kph)[osn][:, None]
+    legs = legs + destinations.leg_time_s(access_speed_kph)[dsn][None, :]
+    sec = np.where(sec + legs <= limit, sec + legs, np.inf)
     out = np.full((len(origins), len(destinations)), np.nan)
     out[np.ix_(np.flatnonzero(osn), np.flatnonzero(dsn))] = sec / 60.0
     return MatrixResult(
@@ -460,6 +555,8 @@ def travel_time_matrix(
         travel_time_min=out,
         unsnapped=_unsnapped_table(origins, destinations),
         method=f"network:{network.mode}",
+        snap_origin_m=origins.distance_m,
+        snap_destination_m=destinations.distance_m,
     )
 
 
@@ -547,7 +644,8 @@ def nearest_facility_crowfly(
 ) -> NearestResult:
     """Fallback nearest facility without a network (great-circle distance × detour at a speed).
 
-    Same table as :func:`nearest_facility`; snap distances are ``nan``, ``method`` names the
+    Same table as :func:`nearest_facility`; snap distances and legs are ``nan`` (the detour factor
+    stands for the whole way), ``method`` names the
     fallback and its parameters.
     """
     m = travel_time_matrix_crowfly(
@@ -573,6 +671,8 @@ def nearest_facility_crowfly(
             "travel_time_min": np.where(ok, tt, np.nan),
             "snap_origin_m": np.full(n, np.nan),
             "snap_facility_m": np.full(n, np.nan),
+            "leg_origin_min": np.full(n, np.nan),
+            "leg_facility_min": np.full(n, np.nan),
             "status": np.where(ok, "ok", "unreached"),
         },
         index=pd.Index(m.origin_ids, name="origin"),
@@ -628,8 +728,13 @@ def isochrones(
     *,
     buffer_m: float = 50.0,
     direction: Direction = "from",
+    access_speed_kph: float = DEFAULT_ACCESS_SPEED_KPH,
 ) -> IsochroneResult:
     """Isochrone polygons around each snapped source for each threshold.
+
+    The source's access leg (``d_snap / access_speed_kph``) is spent first: the network part of
+    threshold ``T`` is ``T - t_leg``; where the leg alone takes ``T`` or longer the polygon is
+    empty.
 
     Method (network buffer): one Dijkstra per source up to the largest threshold; every edge whose
     tail is reached within ``T`` belongs to the isochrone, cut where the time runs out
@@ -669,10 +774,15 @@ def isochrones(
     lon_c = float(np.mean(network.node_lon))
     lat_c = float(np.mean(network.node_lat))
     rows: list[dict[str, Any]] = []
-    for sid, node in zip(sources.ids[sources.snapped], sources.node[sources.snapped], strict=True):
+    ok = sources.snapped
+    legs = sources.leg_time_s(access_speed_kph)[ok]
+    for sid, node, leg in zip(sources.ids[ok], sources.node[ok], legs, strict=True):
         time_s = np.asarray(dijkstra(g, directed=True, indices=int(node), limit=ts[-1] * 60.0))
         for t in ts:
-            lon0, lat0, lon1, lat1 = _reached_segments(net, time_s, t * 60.0, tail)
+            if t * 60.0 <= leg:
+                rows.append({"source": sid, "threshold_min": t, "geometry": shapely.Polygon()})
+                continue
+            lon0, lat0, lon1, lat1 = _reached_segments(net, time_s, t * 60.0 - leg, tail)
             x0, y0 = local_xy(lon0, lat0, lon_c, lat_c)
             x1, y1 = local_xy(lon1, lat1, lon_c, lat_c)
             coords = np.stack([np.column_stack([x0, y0]), np.column_stack([x1, y1])], axis=1)

@@ -20,10 +20,16 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 import typer.core
+
+try:  # a recent typer carries its own copy of click
+    from typer._click.exceptions import ClickException
+    from typer.exceptions import Abort
+except ImportError:  # pragma: no cover - an older typer on the public click
+    from click.exceptions import Abort, ClickException  # type: ignore[assignment]
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from wandel.errors import KEY_MARK, WandelError
+from wandel.errors import KEY_MARK, OptionError, WandelError
 from wandel.i18n import LANGS, current_lang, error_text, tr
 from wandel.settings import get_settings, override
 
@@ -43,6 +49,7 @@ __all__ = [
     "resolve_db",
     "resolve_draws",
     "resolve_seed",
+    "resolve_years",
     "run_cli",
     "say",
     "spinner",
@@ -70,8 +77,17 @@ class Lang(StrEnum):
 
 # options that set a setting for one call (wandel.settings.SETTINGS drives their help)
 DbOption = Annotated[Path | None, typer.Option("--db", help="@setting.db", show_default=False)]
+
+
+def _cache_path(text: str) -> Path | None:
+    """``--cache-dir``: an empty value means the ``cache_dir`` setting (never the current folder,
+    which is what ``Path("")`` would be)."""
+    return Path(text).expanduser() if text.strip() else None
+
+
 CacheOption = Annotated[
-    Path | None, typer.Option("--cache-dir", help="@setting.cache_dir", show_default=False)
+    Path | None,
+    typer.Option("--cache-dir", help="@setting.cache_dir", show_default=False, parser=_cache_path),
 ]
 DrawsOption = Annotated[
     int | None, typer.Option("--draws", min=0, help="@setting.draws", show_default=False)
@@ -124,6 +140,39 @@ def resolve_seed(seed: int | None) -> int:
     return seed if seed is not None else get_settings().seed
 
 
+def resolve_years(
+    base_year: int | None, until: int | None, scenario: Any | None, path: Path | None
+) -> tuple[int, int]:
+    """Base year and last year of a run: ``--base-year``/``--until``, else the scenario file's
+    ``base_year``/``horizon``; both given and different is a mistake, neither is one too.
+
+    Raises
+    ------
+    OptionError
+        A year that is missing, or an option that contradicts the scenario file.
+    """
+    years = []
+    for option, given, name in (
+        ("--base-year", base_year, "base_year"),
+        ("--until", until, "horizon"),
+    ):
+        from_file = getattr(scenario, name, None)
+        if given is not None and from_file is not None and given != from_file:
+            raise OptionError(
+                "@error.scenario_disagrees",
+                option=option,
+                value=given,
+                field=name,
+                given=from_file,
+                file=str(path),
+            )
+        value = given if given is not None else from_file
+        if value is None:
+            raise OptionError("@error.required", option=option)
+        years.append(int(value))
+    return years[0], years[1]
+
+
 def fmt_int(n: float) -> str:
     """A count with the thousands separator of the language: ``13.885`` (de), ``13,885`` (en)."""
     text = f"{n:,.0f}"
@@ -174,15 +223,23 @@ def _fail(text: str) -> typer.Exit:
     return typer.Exit(2)
 
 
-def run_cli(fn: Callable[[], T]) -> T:
+def run_cli(fn: Callable[[], T], *, then: str | None = None) -> T:
     """Run ``fn``; a WandelError (bad input) or an OSError (a file that cannot be read or written)
-    becomes one clear line on stderr, in the user's language, and exit code 2."""
+    becomes one clear line on stderr, in the user's language, and exit code 2. ``then`` is the key
+    of a sentence that ends that line (``store_unchanged``)."""
     try:
         return fn()
     except OSError as exc:
-        raise _fail(_os_text(exc)) from None
+        raise _fail(_ending(_os_text(exc), then)) from None
     except WandelError as exc:
-        raise _fail(error_text(exc)) from None
+        raise _fail(_ending(error_text(exc), then)) from None
+
+
+def _ending(text: str, then: str | None) -> str:
+    """``text``, then the sentence of ``then`` (a full stop between them where needed)."""
+    if not then:
+        return text
+    return f"{text}{'' if text.endswith(('.', '!', '?')) else '.'} {tr(then)}"
 
 
 @contextmanager
@@ -275,16 +332,51 @@ def _peek_lang(args: Sequence[str]) -> str | None:
     return None
 
 
+def _usage_error(exc: ClickException) -> int:
+    """Print a mistake on the command line (unknown option, a value of the wrong type) as one
+    line on stderr, with the command whose ``--help`` explains it; returns the exit code (2)."""
+    ctx = getattr(exc, "ctx", None)
+    if type(exc).__name__ == "NoArgsIsHelpError" and ctx is not None:  # no arguments: the help
+        out.print(ctx.get_help(), highlight=False, markup=False, emoji=False)
+        return exc.exit_code
+    text = " ".join(exc.format_message().split())
+    if ctx is not None:
+        text = f"{text} ({tr('cli.usage_hint', command=ctx.command_path)})"
+    _fail(text)
+    return exc.exit_code
+
+
 class WandelGroup(typer.core.TyperGroup):
     """The top command group: holds ``--lang`` for the whole call and translates every help text
     into the language of the call before parsing."""
 
-    def main(self, args: Sequence[str] | None = None, *a: Any, **extra: Any) -> Any:
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        windows_expand_args: bool = True,
+        **extra: Any,
+    ) -> Any:
         import sys
 
         argv = list(sys.argv[1:] if args is None else args)
         with override(lang=_peek_lang(argv)):
-            return super().main(argv, *a, **extra)
+            if not standalone_mode:
+                return super().main(
+                    argv, prog_name, complete_var, False, windows_expand_args, **extra
+                )
+            try:
+                rv = super().main(
+                    argv, prog_name, complete_var, False, windows_expand_args, **extra
+                )
+            except ClickException as exc:
+                raise SystemExit(_usage_error(exc)) from None
+            except Abort:
+                err.print(tr("cli.aborted"), highlight=False)
+                raise SystemExit(1) from None
+            raise SystemExit(rv if isinstance(rv, int) else 0)
 
     def make_context(
         self,

@@ -26,7 +26,7 @@ from wandel.cli._common import (
     spinner,
     split_values,
 )
-from wandel.cli.network import ModeOpt, NoCacheOpt, SnapOpt, SpeedOpt
+from wandel.cli.network import AccessSpeedOpt, ModeOpt, NoCacheOpt, SnapOpt, SpeedOpt
 from wandel.i18n import tr
 
 if TYPE_CHECKING:
@@ -81,14 +81,16 @@ def _facility_spec(
 def _network_spec(
     network: Path | None,
     mode: str,
-    max_snap_m: float,
+    link: tuple[float, float],
     speed: list[str] | None,
     cache: tuple[Path | None, bool],
     allow_unsnapped: bool,
 ) -> NetworkSpec:
+    """The network request; ``link`` is ``(max_snap_m, access_speed_kph)``."""
     from wandel.workflow.access import NetworkSpec, network_cache, parse_speeds
 
     cache_dir, no_cache = cache
+    max_snap_m, access_speed_kph = link
     return NetworkSpec(
         network,
         mode,
@@ -96,6 +98,7 @@ def _network_spec(
         parse_speeds(split_values(speed)),
         network_cache(cache_dir, enabled=not no_cache),
         allow_unsnapped,
+        access_speed_kph,
     )
 
 
@@ -132,7 +135,8 @@ def access_nearest(
     facility_year: FacYearOpt = None,
     amenity: AmenityOpt = None,
     mode: ModeOpt = "car",
-    max_snap_m: SnapOpt = 500.0,
+    max_snap_m: SnapOpt = 1600.0,
+    access_speed_kph: AccessSpeedOpt = 4.68,
     cutoff_min: Annotated[
         float | None, typer.Option("--cutoff-min", help="@cli.access.nearest.cutoff_min")
     ] = None,
@@ -147,7 +151,12 @@ def access_nearest(
 
     def run() -> NearestRun:
         net = _network_spec(
-            network, mode, max_snap_m, speed, (cache_dir, no_cache), allow_unsnapped
+            network,
+            mode,
+            (max_snap_m, access_speed_kph),
+            speed,
+            (cache_dir, no_cache),
+            allow_unsnapped,
         )
         o = _origin_spec(origins, zones, origin_kind, cell_m)
         f = _facility_spec(facilities, facility_kind, facility_year, amenity)
@@ -181,7 +190,8 @@ def access_matrix(
     facility_year: FacYearOpt = None,
     amenity: AmenityOpt = None,
     mode: ModeOpt = "car",
-    max_snap_m: SnapOpt = 500.0,
+    max_snap_m: SnapOpt = 1600.0,
+    access_speed_kph: AccessSpeedOpt = 4.68,
     cutoff_min: Annotated[
         float | None, typer.Option("--cutoff-min", help="@cli.access.matrix.cutoff_min")
     ] = None,
@@ -199,7 +209,12 @@ def access_matrix(
 
     def run() -> MatrixRun:
         net = _network_spec(
-            network, mode, max_snap_m, speed, (cache_dir, no_cache), allow_unsnapped
+            network,
+            mode,
+            (max_snap_m, access_speed_kph),
+            speed,
+            (cache_dir, no_cache),
+            allow_unsnapped,
         )
         o = _origin_spec(origins, zones, origin_kind, cell_m)
         f = _facility_spec(facilities, facility_kind, facility_year, amenity)
@@ -237,7 +252,8 @@ def access_isochrones(
         typer.Option("--minutes", help="@cli.access.isochrones.minutes", show_default=False),
     ] = None,
     mode: ModeOpt = "car",
-    max_snap_m: SnapOpt = 500.0,
+    max_snap_m: SnapOpt = 1600.0,
+    access_speed_kph: AccessSpeedOpt = 4.68,
     buffer_m: Annotated[
         float, typer.Option("--buffer-m", min=0.0, help="@cli.access.isochrones.buffer_m")
     ] = 50.0,
@@ -251,7 +267,12 @@ def access_isochrones(
 
     def run() -> IsochroneRun:
         net = _network_spec(
-            network, mode, max_snap_m, speed, (cache_dir, no_cache), allow_unsnapped
+            network,
+            mode,
+            (max_snap_m, access_speed_kph),
+            speed,
+            (cache_dir, no_cache),
+            allow_unsnapped,
         )
         thresholds = parse_numbers("--minutes", split_values(minutes)) or [5.0, 10.0, 15.0]
         with spinner("step.prepare") as step:
@@ -289,7 +310,8 @@ def access_coverage(
         Path | None, typer.Option("--projection", help="@cli.access.coverage.projection")
     ] = None,
     mode: ModeOpt = "car",
-    max_snap_m: SnapOpt = 500.0,
+    max_snap_m: SnapOpt = 1600.0,
+    access_speed_kph: AccessSpeedOpt = 4.68,
     cache_dir: CacheOption = None,
     speed: SpeedOpt = None,
     no_cache: NoCacheOpt = False,
@@ -301,7 +323,12 @@ def access_coverage(
 
     def run() -> CoverageRun:
         net = _network_spec(
-            network, mode, max_snap_m, speed, (cache_dir, no_cache), allow_unsnapped
+            network,
+            mode,
+            (max_snap_m, access_speed_kph),
+            speed,
+            (cache_dir, no_cache),
+            allow_unsnapped,
         )
         o = _origin_spec(origins, zones, origin_kind, cell_m)
         f = _facility_spec(facilities, facility_kind, facility_year, amenity)

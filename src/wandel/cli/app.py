@@ -71,6 +71,10 @@ from wandel.cli import compare as cli_compare  # noqa: E402
 
 cli_compare.register(app)
 
+from wandel.cli import report as cli_report  # noqa: E402
+
+cli_report.register(app)
+
 from wandel.cli import serve as cli_serve  # noqa: E402
 
 cli_serve.register(app)

@@ -307,11 +307,7 @@ def measures_import(
             done = tr("cli.import.already", lang) if rep.skipped else str(rep.rows_imported)
             out.print(f"{f.name}: {done}", highlight=False)
 
-    try:
-        run_cli(run)
-    except typer.Exit:
-        err.print(tr("store_unchanged", lang), soft_wrap=True)
-        raise
+    run_cli(run, then="store_unchanged")
 
 
 @measures_app.command("list", help="@cli.measures.list.help")

@@ -51,11 +51,9 @@ def import_(
         def on_file(f: Path) -> None:
             progress.update(task, description=tr("cli.import.reading_file", file=f.name))
 
-        try:
-            batches = run_cli(lambda: read_files(files, options, on_file))
-        except typer.Exit:
-            say("store_unchanged", to=err)
-            raise
+        batches = run_cli(
+            lambda: read_files(files, options, on_file, resolve_db(db)), then="store_unchanged"
+        )
         progress.update(task, completed=len(files))
         wtask = progress.add_task(tr("cli.import.writing"), total=len(batches))
         reports = run_cli(

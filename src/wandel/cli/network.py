@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from wandel.workflow.access import BuiltNetwork
 
 __all__ = [
+    "AccessSpeedOpt",
     "ModeOpt",
     "NoCacheOpt",
     "SnapOpt",
@@ -29,6 +30,9 @@ network_app = typer.Typer(help="@cli.network.help", no_args_is_help=True)
 
 ModeOpt = Annotated[str, typer.Option("--mode", help="@cli.access.mode")]
 SnapOpt = Annotated[float, typer.Option("--max-snap-m", min=0.0, help="@cli.access.max_snap_m")]
+AccessSpeedOpt = Annotated[
+    float, typer.Option("--access-speed-kph", help="@access.cli.access_speed_kph")
+]
 NoCacheOpt = Annotated[bool, typer.Option("--no-cache", help="@cli.access.no_cache")]
 SpeedOpt = Annotated[
     list[str] | None, typer.Option("--speed", help="@cli.access.speed", show_default=False)

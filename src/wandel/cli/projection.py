@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import Progress
@@ -19,19 +19,37 @@ from wandel.cli._common import (
     resolve_db,
     resolve_draws,
     resolve_seed,
+    resolve_years,
     run_cli,
+    split_values,
 )
-from wandel.errors import OutputPathError, UnknownChoiceError
+from wandel.errors import OptionError, UnknownChoiceError
 from wandel.i18n import tr
 
-__all__ = ["backtest", "project", "register"]
+if TYPE_CHECKING:
+    from wandel.demography.scenario import Scenario, ScenarioFile
+
+__all__ = ["BACKTEST_LEVELS", "backtest", "project", "register"]
+
+BACKTEST_LEVELS = ("kreis", "gemeinde")
+"""The levels ``wandel backtest --level`` knows."""
+
+
+def _variant(sf: ScenarioFile, variant: str | None) -> Scenario:
+    """The variant ``variant`` of the scenario file ``sf`` (default: its first)."""
+    names = [v.name for v in sf.variants]
+    if variant and variant not in names:
+        raise UnknownChoiceError("--variant", variant, names)
+    return sf.variant(variant) if variant else sf.variants[0]
 
 
 def project(
     zones: Annotated[list[str], typer.Option("--zones", help="@cli.project.zones")],
-    base_year: Annotated[int, typer.Option("--base-year", help="@cli.project.base_year")],
-    until: Annotated[int, typer.Option("--until", help="@cli.project.until")],
     out_file: Annotated[Path, typer.Option("--out", help="@cli.project.out")],
+    base_year: Annotated[
+        int | None, typer.Option("--base-year", help="@cli.project.base_year")
+    ] = None,
+    until: Annotated[int | None, typer.Option("--until", help="@cli.project.until")] = None,
     level: Annotated[str | None, typer.Option("--level", help="@cli.project.level")] = None,
     scenario: Annotated[
         Path | None, typer.Option("--scenario", help="@cli.project.scenario")
@@ -53,25 +71,25 @@ def project(
     def run() -> None:
         from wandel.demography.engine.distributed import Mapper, builtin_map, dask_map
         from wandel.demography.scenario import load_scenarios
-        from wandel.workflow.projection import project_from_store
+        from wandel.workflow.outputs import check_suffix
+        from wandel.workflow.projection import project_from_store, save_projection
 
-        suffix = out_file.suffix.lower()
-        if suffix not in (".csv", ".parquet"):
-            raise OutputPathError("--out", str(out_file), (".csv", ".parquet"))
-        sc = None
-        if scenario is not None:
-            sf = load_scenarios(scenario)
-            names = [v.name for v in sf.variants]
-            if variant and variant not in names:
-                raise UnknownChoiceError("--variant", variant, names)
-            sc = sf.variant(variant) if variant else sf.variants[0]
+        check_suffix("--out", out_file, (".csv", ".parquet"))
+        sf = None if scenario is None else load_scenarios(scenario)
+        sc = None if sf is None else _variant(sf, variant)
+        first, last = resolve_years(base_year, until, sf, scenario)
         mapper: Mapper = builtin_map
         client = cluster = None
         if scheduler or workers:
             from dask.distributed import Client, LocalCluster
 
             if scheduler:
-                client = Client(scheduler)  # type: ignore[no-untyped-call]
+                try:
+                    client = Client(scheduler, timeout=30)  # type: ignore[no-untyped-call]
+                except (ValueError, OSError, TimeoutError) as exc:
+                    raise OptionError(
+                        "@error.scheduler", address=repr(scheduler), reason=str(exc)
+                    ) from None
             else:
                 cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True)  # type: ignore[no-untyped-call]
                 client = Client(cluster)  # type: ignore[no-untyped-call]
@@ -85,9 +103,9 @@ def project(
 
                 frame, res = project_from_store(
                     resolve_db(db),
-                    zones,
-                    base_year,
-                    until,
+                    split_values(zones),
+                    first,
+                    last,
                     level=level,
                     scenario=sc,
                     draws=resolve_draws(draws),
@@ -101,14 +119,13 @@ def project(
                 client.close()  # type: ignore[no-untyped-call]
             if cluster is not None:
                 cluster.close()
-        out_file.parent.mkdir(parents=True, exist_ok=True)
-        if suffix == ".csv":
-            frame.to_csv(out_file, index=False, float_format="%.6f")
-        else:
-            frame.to_parquet(out_file, index=False)
+        written = save_projection(frame, res, out_file)
         for note in res.notes:
             err.print(f"[yellow]{tr('cli.note')}:[/] {note}", highlight=False)
-        out.print(tr("cli.project.written", rows=fmt_int(len(frame)), out=out_file))
+        tables = [frame, res.latest_territory]
+        for path, table in zip(written, tables, strict=False):
+            rows = 0 if table is None else len(table)
+            out.print(tr("cli.project.written", rows=fmt_int(rows), out=path))
 
     run_cli(run)
 
@@ -122,16 +139,17 @@ def backtest(
     """Backtest: project from earlier base years and compare with what was observed."""
 
     def run() -> None:
-        from wandel.demography.backtest import run_backtests
-        from wandel.store import Store
-        from wandel.workflow.projection import load_tables
+        from wandel.workflow.backtest import backtest_store
+        from wandel.workflow.outputs import check_suffix, write_atomic
 
-        with Store.open(resolve_db(db), read_only=True) as store:
-            tables = load_tables(store)
-        levels = ("kreis", "gemeinde") if level is None else (level,)
+        if level is not None and level not in BACKTEST_LEVELS:
+            raise UnknownChoiceError("--level", level, BACKTEST_LEVELS)
+        if out_file is not None:
+            check_suffix("--out", out_file, (".csv",))
+        levels = BACKTEST_LEVELS if level is None else (level,)
         with Progress(console=err, transient=True) as progress:
             progress.add_task(tr("cli.backtest.running"), total=None)
-            res = run_backtests(tables, levels=levels, draws=draws)
+            res = backtest_store(resolve_db(db), levels=levels, draws=draws)
         m = res.metrics
         for (lv, by), g in m.groupby(["level", "base_year"], sort=True):
             t = Table(title=tr("cli.backtest.title", level=lv, base_year=by))
@@ -157,7 +175,7 @@ def backtest(
         for note in res.notes:
             err.print(f"{tr('cli.note')}: {note}", highlight=False)
         if out_file is not None:
-            m.to_csv(out_file, index=False)
+            write_atomic(out_file, lambda p: m.to_csv(p, index=False))
             out.print(tr("cli.backtest.written", out=out_file))
 
     run_cli(run)

@@ -3,24 +3,40 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from wandel.cli._common import DbOption, err, out, resolve_db, run_cli, split_values, ui_lang
-from wandel.errors import WandelError
+from wandel.cli._common import (
+    DbOption,
+    SeedOption,
+    err,
+    out,
+    resolve_db,
+    resolve_seed,
+    resolve_years,
+    run_cli,
+    split_values,
+    ui_lang,
+)
+from wandel.errors import OptionError, UnknownChoiceError
+
+if TYPE_CHECKING:
+    from wandel.demography.scenario import ScenarioFile
 
 __all__ = ["register", "services"]
 
 
 def services(
     zones: Annotated[list[str], typer.Option("--zones", help="@cli.services.zones")],
-    base_year: Annotated[int, typer.Option("--base-year", help="@cli.services.base_year")],
-    until: Annotated[int, typer.Option("--until", help="@cli.services.until")],
+    base_year: Annotated[
+        int | None, typer.Option("--base-year", help="@cli.services.base_year")
+    ] = None,
+    until: Annotated[int | None, typer.Option("--until", help="@cli.services.until")] = None,
     out_dir: Annotated[Path, typer.Option("--out", help="@cli.services.out")] = Path("out/dienste"),
     draws: Annotated[int, typer.Option("--draws", help="@cli.services.draws")] = 0,
-    seed: Annotated[int, typer.Option("--seed", help="@cli.services.seed")] = 0,
+    seed: SeedOption = None,
     service: Annotated[
         list[str] | None, typer.Option("--services", help="@cli.services.services")
     ] = None,
@@ -63,18 +79,25 @@ def services(
         from wandel.workflow.services import ServicesRequest
 
         if level not in ("gemeinde", "kreis"):
-            raise WandelError(f"--level {level!r}: expected gemeinde or kreis")
+            raise UnknownChoiceError("--level", level, ("gemeinde", "kreis"))
+        sf = None
+        if scenario is not None:
+            from wandel.demography.scenario import load_scenarios
+
+            sf = load_scenarios(scenario)
+        chosen = _scenarios(sf, tuple(split_values(variant)))
+        first, last = resolve_years(base_year, until, sf, scenario)
         req = ServicesRequest(
             zones=tuple(split_values(zones)),
-            base_year=base_year,
-            until=until,
+            base_year=first,
+            until=last,
             draws=draws,
-            seed=seed,
+            seed=resolve_seed(seed),
             services=tuple(split_values(service)),
             catalogue=catalogue,
             overrides=overrides,
             params=tuple(param or ()),
-            scenarios=_scenarios(scenario, tuple(split_values(variant))),
+            scenarios=chosen,
             level=level,
             trend=trend,
             mittelbereiche=mittelbereiche,
@@ -88,19 +111,17 @@ def services(
     run_cli(run)
 
 
-def _scenarios(scenario: Path | None, wanted: tuple[str, ...]) -> tuple[tuple[str, object], ...]:
+def _scenarios(sf: ScenarioFile | None, wanted: tuple[str, ...]) -> tuple[tuple[str, object], ...]:
     """``(name, Scenario)`` of the chosen variants (all without ``--variant``), or the base."""
-    if scenario is None:
+    if sf is None:
         if wanted:
-            raise WandelError("--variant needs --scenario FILE")
+            raise OptionError("@error.needs", option="--variant", needed="--scenario")
         return (("basis", None),)
-    from wandel.demography.scenario import load_scenarios
-
-    sf = load_scenarios(scenario)
-    try:
-        chosen = [sf.variant(v) for v in wanted] if wanted else list(sf.variants)
-    except KeyError as exc:
-        raise WandelError(str(exc)) from None
+    names = [v.name for v in sf.variants]
+    for v in wanted:
+        if v not in names:
+            raise UnknownChoiceError("--variant", v, names)
+    chosen = [sf.variant(v) for v in wanted] if wanted else list(sf.variants)
     return tuple((v.name, v) for v in chosen)
 
 

@@ -41,25 +41,28 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from wandel.workflow.projection import (
-    SIZE_CLASSES,
-    StoreTables,
-    build_inputs,
-    kreis_totals,
-    run,
-    size_class,
-    year_end_totals,
-)
+from wandel.ages import bands_from_breaks, group_single_ages, sum_age_groups
+from wandel.demography.data import ProjectionTables, kreis_totals, year_end_totals
+from wandel.demography.inputs import ProjectionInputs, build_inputs
+from wandel.demography.model import ProjectionResult, run
+from wandel.demography.uncertainty import SIZE_CLASSES, size_class
+from wandel.regions.harmonise import harmonise_population
+from wandel.tables import SEXES
 
 __all__ = [
     "AGE_GROUPS",
+    "GEMEINDE_BASES",
+    "KREIS_BASE",
+    "BacktestCase",
     "BacktestResult",
+    "DrawSettings",
     "age_share_mae",
     "ape",
     "error_metrics",
     "hamilton_perry",
     "mape_r",
     "run_backtests",
+    "run_case",
     "summarise",
 ]
 
@@ -186,19 +189,14 @@ class BacktestResult:
     notes: tuple[str, ...]
 
 
-def _groups(single: Array, starts: Sequence[int]) -> Array:
-    b = [*starts, single.shape[-1]]
-    return np.stack([single[..., b[i] : b[i + 1]].sum(axis=-1) for i in range(len(starts))], -1)
-
-
 def _observed_groups(pop: pd.DataFrame, zones: Sequence[str], year: int) -> Array | None:
-    rows = pop[(pop["year"] == year) & pop["zone"].isin(list(zones)) & pop["sex"].isin(["m", "f"])]
+    """Published (not estimated) population of ``zones`` in ``year`` by :data:`AGE_GROUPS`."""
+    rows = pop[(pop["year"] == year) & pop["zone"].isin(list(zones)) & pop["sex"].isin(SEXES)]
     rows = rows[~((rows["age_start"] == 0) & rows["age_end"].isna()) & ~rows["estimated"]]
     if rows.empty:
         return None
-    b = np.asarray(AGE_GROUPS)
-    g = b[np.searchsorted(b, rows["age_start"].to_numpy(dtype=int), side="right") - 1]
-    t = rows.assign(g=g).pivot_table(index="zone", columns="g", values="value", aggfunc="sum")
+    g = sum_age_groups(rows, bands_from_breaks(AGE_GROUPS), by=["zone"], context="backtest")
+    t = g.pivot(index="zone", columns="age_start", values="value")
     out: Array = t.reindex(index=list(zones), columns=list(AGE_GROUPS)).to_numpy(dtype=np.float64)
     return out
 
@@ -221,40 +219,43 @@ def _linear(
     return pd.DataFrame(rows, columns=["zone", "year", "projected"])
 
 
-def _case(
-    tables: StoreTables,
-    level: str,
-    zones: Sequence[str],
-    base_year: int,
-    observed: pd.DataFrame,
-    totals: pd.DataFrame,
-    draws: int,
-    seed: int,
-    sigmas: Mapping[str, Mapping[str, float]] | None,
-    gem_totals: pd.DataFrame | None = None,
-) -> tuple[pd.DataFrame, pd.DataFrame, tuple[str, ...]]:
-    years = sorted(int(y) for y in observed["year"].unique() if int(y) > base_year)
-    inputs = build_inputs(tables, zones, base_year, totals=gem_totals)
-    res = run(
-        inputs,
-        inputs.rates(max(years)),
-        max(years),
-        draws=draws,
-        seed=seed,
-        sigmas=sigmas,
-        age_breaks=AGE_GROUPS,
-    )
-    det = res.deterministic.population.isel(draw=0, drop=True)
-    tot = det.sum(("sex", "age"))
-    base_tot = tot.sel(year=inputs.start_year)
-    parent = [z[:2] if level == "kreis" else z[:5] for z in zones]
-    frame = pd.DataFrame({"zone": list(zones), "parent": parent, "base": base_tot.values})
+@dataclass(frozen=True, eq=False)
+class BacktestCase:
+    """One backtest case: project ``zones`` (``level``) from ``base_year`` with data up to it and
+    compare with ``observed`` (rows zone, year, value of the later years); ``totals`` (rows zone,
+    year, value) feed the linear baseline; ``gemeinde_totals`` (zone, year, sex, value) replace the
+    published Gemeinde totals of the inputs (harmonised to a later territorial status)."""
+
+    level: str
+    zones: tuple[str, ...]
+    base_year: int
+    observed: pd.DataFrame
+    totals: pd.DataFrame
+    gemeinde_totals: pd.DataFrame | None = None
+
+
+@dataclass(frozen=True)
+class DrawSettings:
+    """Draws of Wandel's intervals (0: none), their seed and sigmas (None: the calibrated CSV)."""
+
+    draws: int = 200
+    seed: int = 0
+    sigmas: Mapping[str, Mapping[str, float]] | None = None
+
+
+def _errors(
+    case: BacktestCase, res: ProjectionResult, start: int, years: list[int]
+) -> pd.DataFrame:
+    """Per-zone errors of Wandel and the baselines in every observed year of ``case``."""
+    zones = list(case.zones)
+    tot = res.deterministic.population.isel(draw=0, drop=True).sum(("sex", "age"))
+    parent = [z[:2] if case.level == "kreis" else z[:5] for z in zones]
+    frame = pd.DataFrame({"zone": zones, "parent": parent, "base": tot.sel(year=start).values})
     q = None if res.quantiles is None else res.quantiles.sum(("sex", "age_start"))
+    lin = _linear(case.totals, zones, case.base_year, years)
     rows = []
-    lin = _linear(totals, zones, base_year, years)
     for y in years:
-        p_w = tot.sel(year=y).values
-        fy = frame.assign(wandel=p_w)
+        fy = frame.assign(wandel=tot.sel(year=y).values)
         par_w = fy.groupby("parent")["wandel"].transform("sum")
         par_b = fy.groupby("parent")["base"].transform("sum")
         fy["share"] = fy["base"] / par_b * par_w
@@ -264,51 +265,78 @@ def _case(
             on="zone",
             how="left",
         )
-        if q is not None:
-            fy["q10"] = q.sel(year=y, quantile=0.1).values
-            fy["q90"] = q.sel(year=y, quantile=0.9).values
-        obs = observed[observed["year"] == y].set_index("zone")["value"]
+        obs = case.observed[case.observed["year"] == y].set_index("zone")["value"]
         fy["observed"] = fy["zone"].map(obs)
         for method in ("wandel", "constant", "linear", "share"):
             part = fy[["zone", "base", method, "observed"]].rename(columns={method: "projected"})
             part = part.assign(method=method, year=y, q10=np.nan, q90=np.nan)
             if method == "wandel" and q is not None:
-                part["q10"] = fy["q10"].values
-                part["q90"] = fy["q90"].values
+                part["q10"] = q.sel(year=y, quantile=0.1).values
+                part["q90"] = q.sel(year=y, quantile=0.9).values
             rows.append(part)
     err = pd.concat(rows, ignore_index=True).dropna(subset=["projected", "observed"])
     err = err.astype({"projected": "float64", "observed": "float64", "base": "float64"})
-    err = err.assign(
-        level=level,
-        base_year=base_year,
-        horizon=err["year"] - base_year,
+    return err.assign(
+        level=case.level,
+        base_year=case.base_year,
+        horizon=err["year"] - case.base_year,
         size_class=[size_class(v) for v in err["base"]],
         ape=ape(err["projected"], err["observed"]),
         log_error=np.log(err["projected"] / err["observed"]),
     )
-    age_rows = []
-    if level == "kreis":
-        for y in years:
-            og = _observed_groups(tables.population, zones, y)
-            if og is None:
-                continue
-            pg = _groups(det.sel(year=y).sum("sex").values, AGE_GROUPS)
-            bg = _groups(det.sel(year=inputs.start_year).sum("sex").values, AGE_GROUPS)
-            for method, pr in (("wandel", pg), ("constant", bg)):
-                age_rows.append(
-                    {
-                        "level": level,
-                        "base_year": base_year,
-                        "horizon": y - base_year,
-                        "method": method,
-                        "age_share_mae_pp": age_share_mae(pr, og),
-                        "n": len(zones),
-                    }
-                )
+
+
+def _age_errors(
+    case: BacktestCase, tables: ProjectionTables, res: ProjectionResult, years: list[int]
+) -> pd.DataFrame:
+    """Kreise: the mean absolute error of the age-group shares, Wandel and constant."""
+    det = res.deterministic.population.isel(draw=0, drop=True)
+    rows = []
+    for y in years:
+        og = _observed_groups(tables.population, case.zones, y)
+        if og is None:
+            continue
+        pg = group_single_ages(det.sel(year=y).sum("sex").values, AGE_GROUPS)
+        bg = group_single_ages(det.sel(year=res.start_year).sum("sex").values, AGE_GROUPS)
+        for method, pr in (("wandel", pg), ("constant", bg)):
+            rows.append(
+                {
+                    "level": case.level,
+                    "base_year": case.base_year,
+                    "horizon": y - case.base_year,
+                    "method": method,
+                    "age_share_mae_pp": age_share_mae(pr, og),
+                    "n": len(case.zones),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def _case_notes(case: BacktestCase, inputs: ProjectionInputs) -> tuple[str, ...]:
     notes = tuple(dict.fromkeys(inputs.notes()))
     kinds = pd.Series(list(inputs.migration.method.values())).value_counts().to_dict()
-    notes = (*notes[:3], f"{level} base {base_year}: migration by method {kinds}")
-    return err, pd.DataFrame(age_rows), notes
+    return (*notes[:3], f"{case.level} base {case.base_year}: migration by method {kinds}")
+
+
+def run_case(
+    tables: ProjectionTables, case: BacktestCase, settings: DrawSettings | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame, tuple[str, ...]]:
+    """Errors, age-share errors (Kreise) and notes of one :class:`BacktestCase`."""
+    ds = settings or DrawSettings()
+    years = sorted(int(y) for y in case.observed["year"].unique() if int(y) > case.base_year)
+    inputs = build_inputs(tables, case.zones, case.base_year, totals=case.gemeinde_totals)
+    res = run(
+        inputs,
+        inputs.rates(max(years)),
+        max(years),
+        draws=ds.draws,
+        seed=ds.seed,
+        sigmas=ds.sigmas,
+        age_breaks=AGE_GROUPS,
+    )
+    err = _errors(case, res, inputs.start_year, years)
+    ages = _age_errors(case, tables, res, years) if case.level == "kreis" else pd.DataFrame()
+    return err, ages, _case_notes(case, inputs)
 
 
 def summarise(errors: pd.DataFrame) -> pd.DataFrame:
@@ -331,9 +359,7 @@ def summarise(errors: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _gemeinde_observed(tables: StoreTables, target: int) -> pd.DataFrame:
-    from wandel.regions.harmonise import harmonise_population
-
+def _gemeinde_observed(tables: ProjectionTables, target: int) -> pd.DataFrame:
     g = year_end_totals(tables.population, 8)
     h = harmonise_population(g, tables.zone_changes, target)
     return h[["zone", "year", "sex", "value"]]
@@ -342,61 +368,76 @@ def _gemeinde_observed(tables: StoreTables, target: int) -> pd.DataFrame:
 GEMEINDE_BASES = (2009, 2013, 2017)
 """Base years of the Gemeinde backtests: every GV year with a later GV year to compare with."""
 
+KREIS_BASE = 2015
+"""Base year of the Kreis backtest (12411-0018), observed 2016, 2017 and 2020."""
+
+_Parts = tuple[list[pd.DataFrame], list[pd.DataFrame], list[str]]
+
+
+def _kreis_cases(tables: ProjectionTables, ds: DrawSettings) -> _Parts:
+    kt = kreis_totals(tables, 2020)
+    kp = tables.population
+    kreise = sorted(
+        kp.loc[(kp["year"] == KREIS_BASE) & (kp["zone"].str.len() == 5), "zone"]
+        .astype(str)
+        .unique()
+    )
+    obs = kt[kt["zone"].isin(kreise) & kt["year"].isin([2016, 2017, 2020])]
+    e, a, n = run_case(tables, BacktestCase("kreis", tuple(kreise), KREIS_BASE, obs, kt), ds)
+    return [e], [a], list(n)
+
+
+def _gemeinde_cases(tables: ProjectionTables, ds: DrawSettings) -> _Parts:
+    gt = _gemeinde_observed(tables, 2019)
+    tot = gt.groupby(["zone", "year"], as_index=False)["value"].sum()
+    counts = tot.groupby("year")["zone"].nunique()
+    common = {int(y) for y in counts.index if counts[y] >= 0.5 * counts.max()}
+    in_common = tot["year"].astype(int).isin(common)
+    # zones with a yearly series of their own (e.g. a city's official totals) are a case of
+    # their own: their extra years would otherwise make horizons of one zone
+    series = sorted(tot.loc[~in_common, "zone"].astype(str).unique())
+    errs: list[pd.DataFrame] = []
+    ages: list[pd.DataFrame] = []
+    notes: list[str] = []
+    for base in GEMEINDE_BASES:
+        zones = sorted(tot.loc[tot["year"] == base, "zone"].astype(str).unique())
+        zones = [z for z in zones if z in set(tot.loc[tot["year"] == 2019, "zone"])]
+        obs = tot[(tot["year"] > base) & in_common]
+        # the baselines see the years common to all Gemeinden; Wandel's inputs see every total
+        case = BacktestCase("gemeinde", tuple(zones), base, obs, tot[in_common], gt)
+        e, a, n = run_case(tables, case, ds)
+        errs.append(e)
+        ages.append(a)
+        notes.extend(n)
+        if series:
+            # projected with the other Gemeinden of their Kreise (the Kreis's pooled rate)
+            szones = tuple(z for z in zones if z[:5] in {s[:5] for s in series})
+            sobs = tot[(tot["year"] > base) & tot["zone"].isin(series)]
+            e, _, _ = run_case(tables, BacktestCase("gemeinde", szones, base, sobs, tot, gt), ds)
+            errs.append(e[e["zone"].isin(series)].assign(level="gemeinde-reihe"))
+    return errs, ages, notes
+
 
 def run_backtests(
-    tables: StoreTables,
+    tables: ProjectionTables,
     levels: Sequence[str] = ("kreis", "gemeinde"),
     draws: int = 200,
     seed: int = 0,
     sigmas: Mapping[str, Mapping[str, float]] | None = None,
 ) -> BacktestResult:
-    """Run the Kreis (base 2015) and Gemeinde (bases 2009, 2013) backtests; see the module doc.
-
-    ``draws = 0`` skips the intervals (no coverage); ``sigmas`` default to the calibrated CSV.
+    """Run the Kreis (base 2015) and Gemeinde (bases 2009, 2013, 2017) backtests; see the module
+    doc. ``draws = 0`` skips the intervals (no coverage); ``sigmas`` default to the calibrated CSV.
     """
+    ds = DrawSettings(draws, seed, sigmas)
     errs: list[pd.DataFrame] = []
     ages: list[pd.DataFrame] = []
     notes: list[str] = []
-    if "kreis" in levels:
-        kt = kreis_totals(tables, 2020)
-        kp = tables.population
-        kreise = sorted(
-            kp.loc[(kp["year"] == 2015) & (kp["zone"].str.len() == 5), "zone"].astype(str).unique()
-        )
-        obs = kt[kt["zone"].isin(kreise) & kt["year"].isin([2016, 2017, 2020])]
-        e, a, n = _case(tables, "kreis", kreise, 2015, obs, kt, draws, seed, sigmas)
-        errs.append(e)
-        ages.append(a)
-        notes.extend(n)
-    if "gemeinde" in levels:
-        gt = _gemeinde_observed(tables, 2019)
-        tot = gt.groupby(["zone", "year"], as_index=False)["value"].sum()
-        counts = tot.groupby("year")["zone"].nunique()
-        common = {int(y) for y in counts.index if counts[y] >= 0.5 * counts.max()}
-        in_common = tot["year"].astype(int).isin(common)
-        # zones with a yearly series of their own (e.g. a city's official totals) are a case
-        # of their own: their extra years would otherwise make horizons of one zone
-        series = sorted(tot.loc[~in_common, "zone"].astype(str).unique())
-        for base in GEMEINDE_BASES:
-            zones = sorted(tot.loc[tot["year"] == base, "zone"].astype(str).unique())
-            zones = [z for z in zones if z in set(tot.loc[tot["year"] == 2019, "zone"])]
-            obs = tot[(tot["year"] > base) & in_common]
-            # the baselines see the years common to all Gemeinden; Wandel's inputs see every total
-            e, a, n = _case(
-                tables, "gemeinde", zones, base, obs, tot[in_common], draws, seed, sigmas, gt
-            )
-            errs.append(e)
-            ages.append(a)
-            notes.extend(n)
-            if series:
-                # projected with the other Gemeinden of their Kreise (the Kreis's pooled rate)
-                series_kreise = {z[:5] for z in series}
-                szones = [z for z in zones if z[:5] in series_kreise]
-                sobs = tot[(tot["year"] > base) & tot["zone"].isin(series)]
-                e, _, _ = _case(
-                    tables, "gemeinde", szones, base, sobs, tot, draws, seed, sigmas, gt
-                )
-                errs.append(e[e["zone"].isin(series)].assign(level="gemeinde-reihe"))
+    for level, cases in (("kreis", _kreis_cases), ("gemeinde", _gemeinde_cases)):
+        if level in levels:
+            e, a, n = cases(tables, ds)
+            errs += e
+            ages += a
+            notes += n
     errors = pd.concat(errs, ignore_index=True)
     return BacktestResult(
         errors, summarise(errors), pd.concat(ages, ignore_index=True), tuple(notes)

@@ -2,7 +2,8 @@
 
 A town that has its own projection wants to know where Wandel differs and whether the difference
 is within Wandel's uncertainty. :func:`compare_projections` puts both side by side per year and
-age group (and for the total), on the age groups both can be summed to:
+age group (and for the total), on the age groups both can be summed to
+(:func:`wandel.ages.sum_age_groups`):
 
 ``diff = other - wandel``, ``diff_pct = 100 diff / wandel``, ``inside80``: the other projection
 lies inside Wandel's 80 % interval (q10..q90). Wandel's quantiles of a group are the sums of its
@@ -21,42 +22,10 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from wandel.ages import bands_from_breaks, sum_age_groups
 from wandel.errors import WandelError
 
-__all__ = ["compare_projections", "observed_check", "regroup"]
-
-
-def regroup(frame: pd.DataFrame, breaks: Sequence[int], value_cols: Sequence[str]) -> pd.DataFrame:
-    """Sum ``value_cols`` over sex and into the age groups starting at ``breaks`` (last open).
-
-    Every group of ``frame`` (``age_start, age_end``; ``age_end`` exclusive, NA = open) must lie
-    inside one target group, else a :class:`~wandel.errors.WandelError` names the group.
-
-    >>> f = pd.DataFrame({"year": 2030, "sex": "t", "age_start": [0, 1, 85],
-    ...     "age_end": pd.array([1, 2, pd.NA], dtype="Int64"), "value": [10.0, 11.0, 5.0]})
-    >>> regroup(f, [0, 80], ["value"]).to_dict("records")
-    [{'year': 2030, 'age_start': 0, 'age_end': 80, 'value': 21.0}, \
-{'year': 2030, 'age_start': 80, 'age_end': None, 'value': 5.0}]
-    """
-    b = np.asarray(sorted(int(x) for x in breaks), dtype=np.int64)
-    start = frame["age_start"].to_numpy(dtype=np.int64)
-    end = frame["age_end"].astype("Float64").fillna(np.inf).to_numpy(dtype=np.float64)
-    k = np.searchsorted(b, start, side="right") - 1
-    upper = np.append(b[1:].astype(np.float64), np.inf)
-    bad = (k < 0) | (end > upper[np.clip(k, 0, None)])
-    if bad.any():
-        i = int(np.argmax(bad))
-        raise WandelError(
-            f"age group {start[i]}-{'' if np.isinf(end[i]) else int(end[i])} does not fit into "
-            f"the groups starting at {list(b)}: choose breaks both projections share"
-        )
-    g = frame.assign(
-        age_start=b[k],
-        age_end=pd.array([None if np.isinf(u) else int(u) for u in upper[k]], dtype="Int64"),
-    )
-    keys = [c for c in ("zone", "year") if c in frame.columns] + ["age_start", "age_end"]
-    out = g.groupby(keys, dropna=False, sort=True)[list(value_cols)].sum().reset_index()
-    return out
+__all__ = ["compare_projections", "observed_check"]
 
 
 def _with_total(frame: pd.DataFrame, value_cols: Sequence[str]) -> pd.DataFrame:
@@ -89,8 +58,10 @@ def compare_projections(
     """
     have_q = {"q10", "q90"} <= set(wandel.columns)
     cols = ["value", "q10", "q90"] if have_q else ["value"]
-    w = regroup(wandel.drop(columns=["zone"], errors="ignore"), breaks, cols)
-    o = regroup(other.drop(columns=["zone"], errors="ignore"), breaks, ["value"])
+    bands = bands_from_breaks(breaks)
+    context = "comparison of two projections"
+    w = sum_age_groups(wandel, bands, cols, by=["year"], context=context).drop(columns="group")
+    o = sum_age_groups(other, bands, ["value"], by=["year"], context=context).drop(columns="group")
     years = sorted(set(w["year"]) & set(o["year"]))
     if not years:
         raise WandelError("the two projections have no year in common")

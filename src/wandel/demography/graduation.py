@@ -29,6 +29,7 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
+from wandel.ages import group_single_ages
 from wandel.demography.lifetable import OPEN_AGE
 
 __all__ = [
@@ -81,18 +82,6 @@ def _check_breaks(breaks: Sequence[int]) -> npt.NDArray[np.int64]:
             f"breaks must start at 0, increase strictly and end at or below {OPEN_AGE}: {list(breaks)}"
         )
     return b
-
-
-def group_single_ages(single: npt.ArrayLike, breaks: Sequence[int]) -> Array:
-    """Sum single ages 0..100+ (last axis) into groups starting at ``breaks`` (the last open).
-
-    >>> group_single_ages(np.arange(101.0), BREAKS_17)[..., -1]
-    array(2275.)
-    """
-    x = np.asarray(single, dtype=np.float64)
-    b = _check_breaks(breaks)
-    out: Array = np.add.reduceat(x, b, axis=-1)
-    return out
 
 
 def _pchip_slopes(x: Array, y: Array) -> Array:

@@ -23,6 +23,10 @@ the status-quo projection. Example::
         fertility: {tfr_target: 1.5, target_year: 2035}
         mortality: {e0_gain_per_year: 0.15}
 
+``base_year`` and ``horizon`` (the last projected year) are the defaults of a run with this file
+(``wandel project --scenario FILE`` needs no ``--base-year`` or ``--until`` then); an option given
+on the command line overrides the file's value, and the run says so in a note.
+
 Fields (units in names): ``fertility.tfr_target`` (children per woman, reached linearly by
 ``target_year``; absent = keep the base level), ``mortality.e0_gain_per_year`` (years of life expectancy
 gained per calendar year, both sexes), ``migration.in_multipliers`` / ``out_multipliers`` (factors on
@@ -38,7 +42,7 @@ from typing import Any
 
 import yaml
 
-from wandel.errors import InputFormatError
+from wandel.errors import InputFormatError, UnknownVariantError
 
 __all__ = [
     "PROFILES",
@@ -109,17 +113,25 @@ class Scenario:
 
 @dataclass(frozen=True)
 class ScenarioFile:
+    """A parsed scenario file: its ``name``, the run defaults ``base_year`` and ``horizon`` (the
+    last projected year; the options of a run override them), its variants, the ``file`` it came
+    from and the ``lines`` of its top-level fields (for messages)."""
+
     name: str
     base_year: int | None
     horizon: int | None
     variants: tuple[Scenario, ...]
+    file: str = "<scenario>"
+    lines: dict[str, int] = field(default_factory=dict)
 
     def variant(self, name: str) -> Scenario:
+        """The variant called ``name``; an :class:`~wandel.errors.UnknownVariantError` naming the
+        file's variants if there is none."""
         for v in self.variants:
             if v.name == name:
                 return v
         known = ", ".join(v.name for v in self.variants)
-        raise KeyError(f"no variant {name!r}; variants: {known}")
+        raise UnknownVariantError(f"{self.file}: no variant {name!r}; variants: {known}")
 
 
 class _Reader:
@@ -276,7 +288,8 @@ def parse_scenarios(text: str, file: str = "<scenario>") -> ScenarioFile:
     if not isinstance(variants_node, dict) or not variants_node:
         raise r.fail(doc, "variants", variants_node, "a mapping of variant names to variants")
     variants = tuple(_variant(r, str(k), v) for k, v in variants_node.items())
-    return ScenarioFile(str(top.get("name", Path(file).stem)), by, hz, variants)
+    lines = {k: v for k, v in keylines.get(id(doc), {}).items() if k in ("base_year", "horizon")}
+    return ScenarioFile(str(top.get("name", Path(file).stem)), by, hz, variants, file, lines)
 
 
 def load_scenarios(path: str | Path) -> ScenarioFile:

@@ -220,7 +220,9 @@ def derive_step(
             key=lambda c: _km(pt[0], pt[1], *bpoints[c]) if pt else 0.0,
         )
         if not ranked:
-            raise ValueError(f"no Gemeinde of {to_year} found for {o} ({ac['name'][o]})")
+            # no Gemeinde of the later year gained area where ``o`` was: the later file does not
+            # cover ``o`` (a partial extract), so there is no change to record for it
+            continue
         fits = [c for c in ranked if gain[c] - received[c] >= area_a[o] - _tol_km2(area_a[o])]
         sib = [c for c in fits if c in surviving]
         if sib:

@@ -12,6 +12,10 @@ weights sum to 1. Converting to the status of year ``T``:
   ``from_area_km2`` and then to equal shares. These splitting weights are an estimate: the true
   distribution at date Y is not known.
 
+:func:`convert_territory` moves a whole table that is on the status of one year (whatever its
+``year`` column says, e.g. a projection on the status of its base population) forward to a later
+status, with any number of value columns (e.g. ``value, q10, q50, q90``).
+
 Because every zone's weights sum to 1, ``sum(before) == sum(after)`` for each year, sex and age
 (up to floating point rounding). A year between two GV years is taken to have the earlier GV year's
 status for zones that still existed then (a zone changed between A and Y is handled by the step
@@ -23,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["backward_weights", "harmonise_population", "step_weights"]
+__all__ = ["backward_weights", "convert_territory", "harmonise_population", "step_weights"]
 
 _KEYS = ["year", "sex", "age_start", "age_end"]
 
@@ -63,12 +67,15 @@ def backward_weights(changes: pd.DataFrame, from_year: int, to_year: int) -> pd.
     ).reset_index(drop=True)
 
 
-def _apply(frame: pd.DataFrame, weights: pd.DataFrame) -> pd.DataFrame:
+def _apply(
+    frame: pd.DataFrame, weights: pd.DataFrame, value_cols: tuple[str, ...] = ("value",)
+) -> pd.DataFrame:
     """Move values along ``weights`` (zones not in ``weights.from_zone`` keep their key)."""
     moving = frame["zone"].isin(weights["from_zone"])
     stay = frame[~moving]
     moved = frame[moving].merge(weights, left_on="zone", right_on="from_zone")
-    moved["value"] = moved["value"] * moved["weight"]
+    for c in value_cols:
+        moved[c] = moved[c] * moved["weight"]
     moved["zone"] = moved["to_zone"]
     return pd.concat([stay, moved[frame.columns]], ignore_index=True)
 
@@ -128,3 +135,37 @@ def harmonise_population(
         if "estimated" in summed:
             summed["estimated"] = summed["estimated"].fillna(False).astype(bool)
     return summed[[c for c in frame.columns if c in summed.columns]].reset_index(drop=True)
+
+
+def convert_territory(
+    frame: pd.DataFrame,
+    changes: pd.DataFrame,
+    from_year: int,
+    to_year: int,
+    value_cols: tuple[str, ...] = ("value",),
+) -> pd.DataFrame:
+    """``frame``, a table on the territorial status of ``from_year``, on the status of ``to_year``.
+
+    Every forward step ``A -> B`` with ``from_year < B <= to_year`` is applied to every row, whatever
+    its ``year`` (a projection keeps the territory of its base population in every projected year);
+    ``value_cols`` move with the weights, rows with the same key after the move (every column but
+    ``value_cols``) are summed. Non-Gemeinde rows pass unchanged. Quantile columns of zones that are
+    merged become sums of quantiles: a slightly wide approximation of the merged zone's quantile.
+
+    >>> ch = pd.DataFrame({"from_zone": ["15087335"], "to_zone": ["15087220"], "from_year": [2009],
+    ...     "to_year": [2013], "weight": [1.0]})
+    >>> f = pd.DataFrame({"zone": ["15087220", "15087335"], "year": 2030, "value": [900.0, 20.0]})
+    >>> convert_territory(f, ch, 2009, 2019).to_dict("records")
+    [{'zone': '15087220', 'year': 2030, 'value': 920.0}]
+    """
+    if to_year < from_year:
+        raise ValueError(f"convert_territory moves forward only: {from_year} -> {to_year}")
+    gem = frame["zone"].astype(str).str.fullmatch(r"\d{8}")
+    cur = frame[gem]
+    for a, b in _steps(changes):
+        if from_year < b <= to_year:
+            cur = _apply(cur, step_weights(changes, a, b), value_cols)
+    keys = [c for c in frame.columns if c not in value_cols]
+    summed = cur.groupby(keys, dropna=False, sort=True)[list(value_cols)].sum(min_count=1)
+    out = pd.concat([frame[~gem], summed.reset_index()], ignore_index=True)
+    return out[list(frame.columns)].reset_index(drop=True)

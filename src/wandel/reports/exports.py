@@ -164,7 +164,13 @@ def write_xlsx(frames: Mapping[str, pd.DataFrame], path: Path, *, source_note: s
     wb = Workbook()
     wb.remove(wb.active)
     for name, frame in frames.items():
-        if not name or len(name) > 31 or set(name) & set("[]:*?/\\") or name == SOURCES_SHEET:
+        if (
+            not name
+            or len(name) > 31
+            or set(name) & set("[]:*?/\\")
+            or name.casefold() == SOURCES_SHEET.casefold()
+        ):
+            # Excel compares sheet names without case: "quellen" would clash with "Quellen"
             raise ExportError(f"sheet name {name!r}: 1 to 31 characters, not {SOURCES_SHEET!r}")
         ws = wb.create_sheet(name)
         ws.append([defuse(str(c)) for c in frame.columns])

@@ -39,7 +39,7 @@ import io
 import math
 import re
 import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,6 +54,7 @@ from wandel.errors import (
     MissingColumnError,
 )
 from wandel.sources._cells import parse_cell
+from wandel.sources._sheets import find_sheet, is_spreadsheet, sheet_names
 from wandel.sources._text import decode_text
 from wandel.sources.base import LICENCE_DESTATIS, ImportBatch, SourceMeta, sha256_of
 from wandel.tables import conform
@@ -101,6 +102,19 @@ _KEY_PARTS: dict[str, tuple[str, ...]] = {
     "50": ("land", "rb", "kreis", "vb"),
     "60": ("land", "rb", "kreis", "vb", "gem"),
 }
+# field -> Satzart -> width of the key part the record must carry
+_PART_WIDTH: dict[str, dict[str, int]] = {
+    f: {sa: (1 if (sa == "30" and f == "kreis") else w) for sa, fs in _KEY_PARTS.items() if f in fs}
+    for f, w in _KEY_WIDTH.items()
+}
+_JOIN: dict[str, Callable[[str, str, str, str, str], str]] = {
+    "10": lambda land, rb, kreis, vb, gem: land,
+    "20": lambda land, rb, kreis, vb, gem: land + rb,
+    "30": lambda land, rb, kreis, vb, gem: land + rb + kreis,
+    "40": lambda land, rb, kreis, vb, gem: land + rb + kreis,
+    "50": lambda land, rb, kreis, vb, gem: land + rb + kreis + vb,
+    "60": lambda land, rb, kreis, vb, gem: land + rb + kreis + gem,
+}
 _EXCEL_ERRORS = frozenset({"#N/A", "#NV", "#WERT!", "#VALUE!", "#REF!", "#BEZUG!", "#DIV/0!"})
 _DATE = re.compile(r"(?<!\d)(\d{1,2})\.(\d{1,2})\.(\d{4})(?!\d)")
 # Germany with a margin: anything outside is a misread coordinate, not a place in Germany
@@ -117,7 +131,7 @@ class _Grid:
     """Rows of one sheet or CSV file with their 1-based line numbers and a column labeller."""
 
     file: str
-    rows: list[tuple[Cell, ...]]
+    rows: list[Sequence[Cell]]
     lines: list[int]
     spreadsheet: bool
 
@@ -155,11 +169,13 @@ def _norm(label: object) -> str:
     return re.sub(r"[^a-z0-9]", "", s)
 
 
-def _cell(row: tuple[Cell, ...], j: int) -> Cell:
+def _cell(row: Sequence[Cell], j: int) -> Cell:
     return row[j] if j < len(row) else None
 
 
 def _text(cell: Cell) -> str:
+    if type(cell) is str:
+        return cell.strip()
     if cell is None:
         return ""
     if isinstance(cell, float) and cell.is_integer():
@@ -170,42 +186,30 @@ def _text(cell: Cell) -> str:
 # --------------------------------------------------------------------------- loading
 
 
-def _load_xlsx(path: Path) -> _Grid:
-    import openpyxl  # local: only this format needs it
+def _is_gv_head(rows: Sequence[Sequence[object]]) -> bool:
+    """Does a sheet start like an Auszug GV: a header row whose first cell is ``Satz-art`` and
+    which names the Gemeindename column?"""
+    for r in rows:
+        if r and _norm(r[0]) == "satzart" and any(_norm(c) == "gemeindename" for c in r):
+            return True
+    return False
 
+
+def _load_sheet(path: Path) -> _Grid:
     file = str(path)
-    try:
-        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-        raise InputFormatError(
-            file,
-            line=None,
-            reason=f"not a readable xlsx workbook ({type(exc).__name__}: {exc})",
-            expected="an Office Open XML workbook (a ZIP container), e.g. a GV-ISys Auszug GV",
-        ) from None
-    try:
-        for ws in wb.worksheets:
-            rows: list[tuple[Cell, ...]] = []
-            found = False
-            for i, row in enumerate(ws.iter_rows(values_only=True)):
-                rows.append(tuple(row))
-                if i < 30 and row and _norm(row[0]) == "satzart":
-                    found = True
-                if i >= 30 and not found:
-                    break
-            if found:
-                rows += [tuple(r) for r in ws.iter_rows(min_row=len(rows) + 1, values_only=True)]
-                return _Grid(file, rows, list(range(1, len(rows) + 1)), True)
+    sheet = find_sheet(path, _is_gv_head)
+    if sheet is None:
         raise InputFormatError(
             file,
             line=1,
             column="A",
-            value=", ".join(wb.sheetnames),
-            reason="no sheet has a GV-ISys header (a 'Satzart' column) in its first 30 rows",
-            expected="a sheet such as 'Gemeindedaten' with the Satzart/Regionalschlüssel header",
+            value=", ".join(sheet_names(path)),
+            reason="no sheet has a GV-ISys header (a 'Satzart' column) in its first 40 rows",
+            expected="a sheet with the Satzart/Regionalschlüssel/Gemeindename header of an "
+            "Auszug GV (whatever the sheet is called)",
         )
-    finally:
-        wb.close()
+    rows: list[Sequence[Cell]] = sheet.rows  # type: ignore[assignment]  # dates: see _number
+    return _Grid(file, rows, list(range(1, len(rows) + 1)), True)
 
 
 def _load_csv(path: Path) -> _Grid:
@@ -214,7 +218,7 @@ def _load_csv(path: Path) -> _Grid:
     first = text.split("\n", 1)[0]
     delim = max((",", ";", "\t"), key=first.count)
     reader = csv.reader(io.StringIO(text), delimiter=delim)
-    rows: list[tuple[Cell, ...]] = []
+    rows: list[Sequence[Cell]] = []
     lines: list[int] = []
     try:
         for row in reader:
@@ -225,10 +229,6 @@ def _load_csv(path: Path) -> _Grid:
             file, line=reader.line_num, reason=f"CSV syntax: {exc}", expected="valid CSV"
         ) from None
     return _Grid(file, rows, lines, False)
-
-
-def _is_xlsx(path: Path, head: bytes) -> bool:
-    return head.startswith(b"PK") or path.suffix.lower() in (".xlsx", ".xlsm")
 
 
 # --------------------------------------------------------------------------- header
@@ -315,7 +315,7 @@ def _find_layout(grid: _Grid) -> _Layout:
     return _Layout(top, first, columns, tuple(header), _reference_in(grid.rows[:first], top))
 
 
-def _reference_in(rows: Sequence[tuple[Cell, ...]], top: int) -> tuple[int, int, int] | None:
+def _reference_in(rows: Sequence[Sequence[Cell]], top: int) -> tuple[int, int, int] | None:
     """The reference date from the title rows, else from a 'Gebietsstand' header cell."""
     for r in rows[:top]:
         for c in r:
@@ -403,30 +403,42 @@ class _Where:
 def _decimal_of(cells: Sequence[Cell]) -> str:
     """The decimal mark of a column's text cells: the mark most of them use (``,`` on a tie).
 
-    Cells in the other convention are then refused, so a column never mixes the two.
+    A cell counts for a mark when it holds that mark and not the other (``9,43751``;
+    ``1.234,5`` counts for neither). Cells in the other convention are then refused, so a column
+    never mixes the two.
     """
     comma = point = 0
     for c in cells:
-        if isinstance(c, str):
-            s = c.replace(" ", "").strip()
-            if re.fullmatch(r"[+-]?\d+,\d+", s):
-                comma += 1
-            elif re.fullmatch(r"[+-]?\d+\.\d+", s):
-                point += 1
+        if type(c) is str:
+            has_c, has_p = "," in c, "." in c
+            comma += has_c and not has_p
+            point += has_p and not has_c
     return "." if point > comma else ","
+
+
+_PLAIN = {",": re.compile(r"[+-]?\d+(?:,\d+)?"), ".": re.compile(r"[+-]?\d+(?:\.\d+)?")}
 
 
 def _number(cell: Cell, decimal: str) -> float | None:
     """A number, ``nan`` for an empty cell, ``None`` if the cell is not a number."""
+    t = type(cell)
+    if t is float:
+        return cell  # type: ignore[return-value]
+    if t is int:
+        return float(cell)  # type: ignore[arg-type]
     if cell is None:
         return math.nan
     if isinstance(cell, bool):
         return None
     if isinstance(cell, int | float):
         return float(cell)
+    if not isinstance(cell, str):  # a date or time cell of a spreadsheet
+        return None
     s = cell.strip()
     if s == "":
         return math.nan
+    if _PLAIN[decimal].fullmatch(s):  # the bulk: 1234 or 9,43751 (no thousands separator)
+        return float(s.replace(",", ".")) if decimal == "," else float(s)
     parsed = parse_cell(s, decimal)
     if parsed is None or parsed[1] not in (None, "empty"):
         return None
@@ -463,24 +475,21 @@ class _Records:
     dropped: int  # identical duplicate records left out
 
 
-def _records(grid: _Grid, layout: _Layout) -> _Records:
-    where = _Where(grid, layout)
+def _record_rows(grid: _Grid, layout: _Layout, where: _Where) -> list[int]:
+    """Indices of the record rows (a Satzart code); footnotes and blank rows are skipped."""
     cols = layout.columns
     data_idx: list[int] = []
     for i in range(layout.first_data, len(grid.rows)):
         row = grid.rows[i]
-        sa = _text(row[cols["satzart"]]) if cols["satzart"] < len(row) else ""
+        sa = _text(_cell(row, cols["satzart"]))
         if sa in LEVEL_OF_SATZART:
             data_idx.append(i)
             continue
-        key_cells = [_text(row[cols[f]]) if cols[f] < len(row) else "" for f in _KEY_WIDTH]
-        if sa == "" and not any(key_cells):
-            continue  # blank row, or a footnote continuation
-        if any(key_cells):
+        if any(_text(_cell(row, cols[f])) for f in _KEY_WIDTH):
             raise where.error(
                 i, "satzart", sa, "a Satzart code 10, 20, 30, 40, 50 or 60", "unknown record type"
             )
-        # a footnote or source line below the data: no keys, text in the first column
+        # a blank row, or a footnote or source line below the data: no keys
     if not data_idx:
         raise InputFormatError(
             grid.file,
@@ -488,66 +497,91 @@ def _records(grid: _Grid, layout: _Layout) -> _Records:
             reason="no records below the header",
             expected="Satzart records 10..60",
         )
+    return data_idx
 
-    def col(field: str) -> list[Cell]:  # cells of the current records
-        j = cols.get(field)
-        if j is None:
-            return [None] * len(data_idx)
-        return [grid.rows[i][j] if j < len(grid.rows[i]) else None for i in data_idx]
 
-    satzart = [_text(c) for c in col("satzart")]
-    parts: dict[str, list[str]] = {f: [_text(c) for c in col(f)] for f in _KEY_WIDTH}
-    keys: list[str] = []
-    for n, i in enumerate(data_idx):
-        sa = satzart[n]
-        need = _KEY_PARTS[sa]
-        for f in need:
-            width = 1 if (sa == "30" and f == "kreis") else _KEY_WIDTH[f]
-            part = parts[f][n]
-            if not (len(part) == width and part.isdigit()):
-                raise where.error(
-                    i,
-                    f,
-                    part,
-                    f"{width} digit(s) with leading zeros (Satzart {sa})",
-                    "malformed key part",
-                )
-        if sa == "10":
-            key = parts["land"][n]
-        elif sa == "20":
-            key = parts["land"][n] + parts["rb"][n]
-        elif sa == "30" or sa == "40":
-            key = parts["land"][n] + parts["rb"][n] + parts["kreis"][n]
-        elif sa == "50":
-            key = parts["land"][n] + parts["rb"][n] + parts["kreis"][n] + parts["vb"][n]
-        else:
-            key = parts["land"][n] + parts["rb"][n] + parts["kreis"][n] + parts["gem"][n]
-        keys.append(key)
+def _column(grid: _Grid, layout: _Layout, field: str, rows: Sequence[int]) -> list[Cell]:
+    """The cells of ``field`` on ``rows`` (``None`` where the file has no such column)."""
+    j = layout.columns.get(field)
+    if j is None:
+        return [None] * len(rows)
+    g = grid.rows
+    try:
+        return [g[i][j] for i in rows]
+    except IndexError:  # a CSV row shorter than the header
+        return [_cell(g[i], j) for i in rows]
 
-    frame = pd.DataFrame(
-        {
-            "satzart": satzart,
-            "zone": keys,
-            "name": [_text(c) for c in col("name")],
-            "row": data_idx,
-        }
-    )
-    frame, data_idx, dropped = _drop_identical_duplicates(frame, data_idx, grid, where)
-    for n, name in enumerate(frame["name"]):
-        if not name:
-            raise where.error(data_idx[n], "name", name, "a name", "empty name")
 
-    is_gem = frame["satzart"].to_numpy() == "60"
-    numeric = {"area": False, "pop_t": True, "pop_m": True, "pop_f": True}
-    for field, integer in numeric.items():
-        cells = col(field)
+def _key_part(cell: Cell, width: int, spreadsheet: bool) -> str:
+    """A key part as text; a number cell of a spreadsheet gets its leading zeros back (the width
+    is fixed by the layout, only the cell type lost the zeros)."""
+    if type(cell) is str:
+        return cell.strip()
+    if spreadsheet and isinstance(cell, int | float) and float(cell).is_integer() and cell >= 0:
+        return str(int(cell)).zfill(width)
+    return _text(cell)
+
+
+def _keys(
+    grid: _Grid, layout: _Layout, where: _Where, rows: list[int]
+) -> tuple[list[str], list[str]]:
+    """Satzart and key (Land .. Gemeinde) of every record; malformed key parts are errors."""
+    satzart = [_text(c) for c in _column(grid, layout, "satzart", rows)]
+    parts: dict[str, list[str]] = {}
+    for f, width in _KEY_WIDTH.items():
+        cells = _column(grid, layout, f, rows)
+        parts[f] = [
+            c.strip() if type(c) is str else _key_part(c, width, grid.spreadsheet) for c in cells
+        ]
+    if grid.spreadsheet:  # a region digit (Satzart 30) stored as a number came back as "0d"
+        parts["kreis"] = [
+            p[-1] if sa == "30" and len(p) == 2 else p
+            for sa, p in zip(satzart, parts["kreis"], strict=True)
+        ]
+    for f, width_of in _PART_WIDTH.items():
+        bad = next(
+            (
+                n
+                for n, (sa, p) in enumerate(zip(satzart, parts[f], strict=True))
+                if sa in width_of and not (len(p) == width_of[sa] and p.isdigit())
+            ),
+            None,
+        )
+        if bad is not None:
+            sa = satzart[bad]
+            raise where.error(
+                rows[bad],
+                f,
+                parts[f][bad],
+                f"{width_of[sa]} digit(s) with leading zeros (Satzart {sa})",
+                "malformed key part",
+            )
+    keys = [
+        _JOIN[sa](*t)
+        for sa, *t in zip(
+            satzart, *(parts[f] for f in ("land", "rb", "kreis", "vb", "gem")), strict=True
+        )
+    ]
+    return satzart, keys
+
+
+def _numbers(
+    frame: pd.DataFrame, cols: dict[str, list[Cell]], where: _Where, rows: list[int]
+) -> None:
+    """Area and population columns: numbers >= 0 (whole numbers for counts), one decimal mark."""
+    for field, integer in {"area": False, "pop_t": True, "pop_m": True, "pop_f": True}.items():
+        cells = cols[field]
         decimal = _decimal_of(cells)
-        vals = np.full(len(cells), np.nan)
+        out: list[float] = [math.nan] * len(cells)
         for n, c in enumerate(cells):
+            t = type(c)
+            if t is float or t is int:
+                out[n] = c  # type: ignore[assignment]
+                continue
             v = _number(c, decimal)
             if v is None:
                 raise where.error(
-                    data_idx[n],
+                    rows[n],
                     field,
                     c,
                     "a whole number >= 0"
@@ -555,72 +589,124 @@ def _records(grid: _Grid, layout: _Layout) -> _Records:
                     else f"a number >= 0 (decimal mark {decimal!r})",
                     "not a number",
                 )
-            if not math.isnan(v) and (v < 0 or (integer and not float(v).is_integer())):
-                raise where.error(
-                    data_idx[n], field, c, "a whole number >= 0" if integer else "a number >= 0"
-                )
-            vals[n] = v
+            out[n] = v
+        vals = np.array(out, dtype=float)
+        bad = vals < 0
+        if integer:
+            bad |= ~np.isnan(vals) & (vals != np.floor(vals))
+        if bad.any():
+            n = int(np.flatnonzero(bad)[0])
+            raise where.error(
+                rows[n], field, cells[n], "a whole number >= 0" if integer else "a number >= 0"
+            )
         frame[field] = vals
+    is_gem = frame["satzart"].to_numpy() == "60"
     for field in ("area", "pop_t"):
         missing = is_gem & np.isnan(frame[field].to_numpy())
         if missing.any():
             n = int(np.flatnonzero(missing)[0])
-            raise where.error(data_idx[n], field, "", "a figure on every Gemeinde record", "empty")
-    has_sex = "pop_m" in cols and "pop_f" in cols
-    if has_sex:
-        m, f, t = (frame[c].to_numpy() for c in ("pop_m", "pop_f", "pop_t"))
-        one = is_gem & (np.isnan(m) ^ np.isnan(f))
-        if one.any():
-            n = int(np.flatnonzero(one)[0])
-            raise where.error(data_idx[n], "pop_m", "", "both male and female, or neither")
-        has_sex = bool(np.all(~np.isnan(m[is_gem])))
-        bad = is_gem & ~np.isnan(m) & (m + f != t)
-        if bad.any():
-            n = int(np.flatnonzero(bad)[0])
-            raise where.error(
-                data_idx[n],
-                "pop_t",
-                f"{t[n]:.0f} (male {m[n]:.0f} + female {f[n]:.0f} = {m[n] + f[n]:.0f})",
-                "insgesamt = männlich + weiblich",
-                "male + female differ from the total",
-                InconsistentTotalError,
-            )
+            raise where.error(rows[n], field, "", "a figure on every Gemeinde record", "empty")
 
-    # postcode: text, 5 digits where given
-    pcs = [_text(c) for c in col("postcode")]
+
+def _sex_split(frame: pd.DataFrame, where: _Where, rows: list[int]) -> bool:
+    """True where every Gemeinde has male and female; male + female must equal the total."""
+    if "pop_m" not in where.layout.columns or "pop_f" not in where.layout.columns:
+        return False
+    is_gem = frame["satzart"].to_numpy() == "60"
+    m, f, t = (frame[c].to_numpy() for c in ("pop_m", "pop_f", "pop_t"))
+    one = is_gem & (np.isnan(m) ^ np.isnan(f))
+    if one.any():
+        n = int(np.flatnonzero(one)[0])
+        raise where.error(rows[n], "pop_m", "", "both male and female, or neither")
+    bad = is_gem & ~np.isnan(m) & (m + f != t)
+    if bad.any():
+        n = int(np.flatnonzero(bad)[0])
+        raise where.error(
+            rows[n],
+            "pop_t",
+            f"{t[n]:.0f} (male {m[n]:.0f} + female {f[n]:.0f} = {m[n] + f[n]:.0f})",
+            "insgesamt = männlich + weiblich",
+            "male + female differ from the total",
+            InconsistentTotalError,
+        )
+    return bool(np.all(~np.isnan(m[is_gem])))
+
+
+def _postcodes(cells: list[Cell], where: _Where, rows: list[int]) -> list[str | None]:
+    pcs = [_text(c) for c in cells]
     for n, pc in enumerate(pcs):
         if pc in _EXCEL_ERRORS:
             pcs[n] = ""
         elif pc and not (len(pc) == 5 and pc.isdigit()):
-            raise where.error(data_idx[n], "postcode", pc, "a 5-digit postcode")
-    frame["postcode"] = [p or None for p in pcs]
+            raise where.error(rows[n], "postcode", pc, "a 5-digit postcode")
+    return [p or None for p in pcs]
 
-    for field, (lo, hi) in (("lon", _LON_RANGE), ("lat", _LAT_RANGE)):
-        cells = col(field)
-        decimal = _decimal_of(cells)
-        vals = np.full(len(cells), np.nan)
-        for n, c in enumerate(cells):
-            if isinstance(c, str) and c.strip() in _EXCEL_ERRORS:
-                continue
-            v = _number(c, decimal)
-            if v is None or (isinstance(c, str) and _mixed_mark(c, decimal)):
-                raise where.error(
-                    data_idx[n],
-                    field,
-                    c,
-                    f"a coordinate in decimal degrees with the column's decimal mark {decimal!r}",
-                    "not a coordinate",
-                )
-            vals[n] = np.nan if v == 0 else v  # 0 marks "no coordinate" (gemeindefreie Gebiete)
-        if _dms_column(vals):
-            vals = _from_dms(vals)
-        out = np.isfinite(vals) & ((vals < lo) | (vals > hi))
-        if out.any():
-            n = int(np.flatnonzero(out)[0])
+
+def _coordinates(
+    cells: list[Cell], field: str, bounds: tuple[float, float], where: _Where, rows: list[int]
+) -> npt.NDArray[np.float64]:
+    """Decimal degrees (packed degrees.MMSS decoded), 0 = none, inside Germany's bounds."""
+    lo, hi = bounds
+    decimal = _decimal_of(cells)
+    ser = pd.Series(cells, dtype=object)
+    is_num = np.fromiter((type(c) in (int, float) for c in cells), bool, len(cells))
+    is_str = np.fromiter((type(c) is str for c in cells), bool, len(cells))
+    vals = np.full(len(cells), np.nan)
+    vals[is_num] = ser[is_num].astype(float).to_numpy()
+    strs = ser[is_str].astype(str).str.strip()
+    plain = strs.str.fullmatch(_PLAIN[decimal].pattern).to_numpy(dtype=bool)
+    idx = np.flatnonzero(is_str)
+    if plain.any():
+        txt = strs[plain].str.replace(",", ".", regex=False) if decimal == "," else strs[plain]
+        vals[idx[plain]] = txt.astype(float).to_numpy()
+    for n in idx[~plain]:  # empty cells, Excel errors and everything that is refused
+        c = cells[n]
+        if isinstance(c, str) and c.strip() in _EXCEL_ERRORS:
+            continue
+        v = _number(c, decimal)
+        if v is None or (isinstance(c, str) and _mixed_mark(c, decimal)):
             raise where.error(
-                data_idx[n], field, cells[n], f"a value between {lo} and {hi} (Germany)"
+                rows[n],
+                field,
+                c,
+                f"a coordinate in decimal degrees with the column's decimal mark {decimal!r}",
+                "not a coordinate",
             )
-        frame[field] = vals
+        vals[n] = v
+    odd = ~(is_num | is_str) & np.fromiter((c is not None for c in cells), bool, len(cells))
+    if odd.any():  # a date or time cell
+        n = int(np.flatnonzero(odd)[0])
+        raise where.error(rows[n], field, cells[n], "a coordinate in decimal degrees")
+    vals[vals == 0] = np.nan  # 0 marks "no coordinate" (gemeindefreie Gebiete)
+    if _dms_column(vals):
+        vals = _from_dms(vals)
+    outside = np.isfinite(vals) & ((vals < lo) | (vals > hi))
+    if outside.any():
+        n = int(np.flatnonzero(outside)[0])
+        raise where.error(rows[n], field, cells[n], f"a value between {lo} and {hi} (Germany)")
+    return vals
+
+
+def _records(grid: _Grid, layout: _Layout) -> _Records:
+    """Every record with its Satzart, key, name, numbers, postcode and coordinates, checked."""
+    where = _Where(grid, layout)
+    rows = _record_rows(grid, layout, where)
+    satzart, keys = _keys(grid, layout, where, rows)
+    names = [_text(c) for c in _column(grid, layout, "name", rows)]
+    frame = pd.DataFrame(
+        {"satzart": satzart, "zone": keys, "name": names, "row": rows}, dtype=object
+    )
+    frame, rows, dropped = _drop_identical_duplicates(frame, rows, grid, where)
+    for n, name in enumerate(frame["name"].tolist()):
+        if not name:
+            raise where.error(rows[n], "name", name, "a name", "empty name")
+    fields = ("area", "pop_t", "pop_m", "pop_f", "postcode", "lon", "lat")
+    cols = {f: _column(grid, layout, f, rows) for f in fields}
+    _numbers(frame, cols, where, rows)
+    has_sex = _sex_split(frame, where, rows)
+    frame["postcode"] = _postcodes(cols["postcode"], where, rows)
+    frame["lon"] = _coordinates(cols["lon"], "lon", _LON_RANGE, where, rows)
+    frame["lat"] = _coordinates(cols["lat"], "lat", _LAT_RANGE, where, rows)
     return _Records(frame, has_sex, dropped)
 
 
@@ -687,18 +773,17 @@ def _gv_records(recs: _Records, year: int, where: _Where) -> pd.DataFrame:
     gem = f["satzart"] == "60"
     # Gemeinde -> Gemeindeverband: Kreis + VB from the record's own VB column
     vb_col = where.layout.columns["vb"]
-    vb = [
-        _text(where.grid.rows[i][vb_col]) if vb_col < len(where.grid.rows[i]) else ""
-        for i in f["row"]
-    ]
+    rows = [int(r) for r in f["row"]]
+    vb = [_key_part(_cell(where.grid.rows[i], vb_col), 4, where.grid.spreadsheet) for i in rows]
     parent = _parents(f)
     verbands = set(f.loc[f["satzart"] == "50", "zone"])
+    zones = [str(z) for z in f["zone"]]
     for n in np.flatnonzero(gem.to_numpy()):
-        key = f["zone"].iat[n]
+        key = zones[n]
         gv = key[:5] + vb[n]
         if verbands and gv not in verbands:
             raise where.error(
-                int(f["row"].iat[n]),
+                rows[n],
                 "vb",
                 vb[n],
                 f"a Gemeindeverband {gv} listed as a Satzart 50 record",
@@ -787,21 +872,33 @@ def _population(gv: pd.DataFrame, has_sex: bool) -> pd.DataFrame:
 # --------------------------------------------------------------------------- public
 
 
+_SATZART = re.compile(r"Satz-?\s*art", re.IGNORECASE)
+
+
 def sniff(path: Path, head: bytes) -> bool:
-    """Does ``path`` look like a GV-ISys Auszug GV (xlsx or CSV)?"""
+    """Does ``path`` look like a GV-ISys Auszug GV (xlsx, xls, ods or CSV)?
+
+    By content only: a sheet (any name) or the first line holds the ``Satzart`` and
+    ``Gemeindename`` column labels. For xlsx the shared strings are searched first (fast).
+    """
     if head.startswith(b"PK"):
         try:
             with zipfile.ZipFile(path) as z:
-                parts = [n for n in z.namelist() if n == "xl/sharedStrings.xml"]
-                parts += sorted(n for n in z.namelist() if n.startswith("xl/worksheets/sheet"))
-                for part in parts:
-                    with z.open(part) as fh:
+                names = z.namelist()
+                if "xl/sharedStrings.xml" in names:
+                    with z.open("xl/sharedStrings.xml") as fh:
                         strings = fh.read(1 << 20).decode("utf-8", errors="replace")
-                    if "Satz-art" in strings and "Gemeindename" in strings:
+                    if _SATZART.search(strings) and "Gemeindename" in strings:
                         return True
+                if not any(n.startswith(("xl/", "content.xml")) for n in names):
+                    return False
         except (zipfile.BadZipFile, OSError):
             return False
-        return False
+    if is_spreadsheet(head):
+        try:
+            return find_sheet(path, _is_gv_head, head_only=True) is not None
+        except InputFormatError:
+            return False
     try:
         text = head.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -827,7 +924,7 @@ def read(path: str | Path) -> ImportBatch:
     p = Path(path)
     with open(p, "rb") as fh:
         head = fh.read(8)
-    grid = _load_xlsx(p) if _is_xlsx(p, head) else _load_csv(p)
+    grid = _load_sheet(p) if is_spreadsheet(head) else _load_csv(p)
     layout = _find_layout(grid)
     year = reference_year(p, layout.reference)
     recs = _records(grid, layout)

@@ -30,6 +30,7 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
+from wandel.ages import sum_age_groups
 from wandel.errors import (
     InputFormatError,
     MissingColumnError,
@@ -40,6 +41,7 @@ from wandel.errors import (
 )
 from wandel.settings import get_settings
 from wandel.sources.rdb_tidy import read_records
+from wandel.tables import SEXES
 from wandel.workflow import points as wp
 from wandel.workflow.outputs import (
     CSV_SUFFIXES,
@@ -128,15 +130,24 @@ class FacilitySpec:
 @dataclass(frozen=True)
 class NetworkSpec:
     """The road network: an OSM extract (``None``: the straight-line fallback), the travel mode,
-    the largest snap distance, speed overrides per road class, and the cache folder
-    (``None``: no cache)."""
+    the largest snap distance (R5's 1.6 km, :data:`wandel.access.DEFAULT_MAX_SNAP_M`), speed
+    overrides per road class, the cache folder (``None``: no cache), and the speed of the access
+    legs between the points and the network (walking, R5's 1.3 m/s = 4.68 km/h; ``inf``: legs
+    cost nothing)."""
 
     extract: Path | None = None
     mode: str = "car"
-    max_snap_m: float = 500.0
+    max_snap_m: float = 1600.0
     speeds_kph: Mapping[str, float] | None = None
     cache_dir: Path | None = None
     allow_unsnapped: bool = False
+    access_speed_kph: float = 4.68
+
+    def leg_speed_kph(self) -> float:
+        """The access-leg speed, checked (an error naming ``--access-speed-kph`` if not > 0)."""
+        from wandel.access import check_access_speed
+
+        return check_access_speed(self.access_speed_kph, "--access-speed-kph")
 
 
 def network_cache(cache_dir: Path | None = None, *, enabled: bool = True) -> Path | None:
@@ -321,32 +332,21 @@ def population_by_age(
             "@error.no_population_year", source=source, year=year, years=[str(y) for y in years]
         )
     if "sex" in sel.columns:
-        sel = sel[sel["sex"].isin(["m", "f"])] if sel["sex"].isin(["m", "f"]).any() else sel
+        sel = sel[sel["sex"].isin(SEXES)] if sel["sex"].isin(SEXES).any() else sel
     # a zone with an all-ages total beside its age groups (the store keeps both for Gemeinden
     # with estimated structures): the total is not an age group, drop it
     total = (sel["age_start"] == 0) & sel["age_end"].isna()
     detailed = sel.loc[~total, "zone"].unique()
     sel = sel[~(total & sel["zone"].isin(detailed))]
-    start = sel["age_start"].to_numpy(np.float64)
-    end = pd.to_numeric(sel["age_end"], errors="coerce").to_numpy(np.float64)
-    end = np.where(np.isnan(end), np.inf, end)
-    value = pd.to_numeric(sel["value"], errors="coerce").to_numpy(np.float64)
-    out = {}
-    for g in groups:
-        lo, hi = float(g.start), np.inf if g.end is None else float(g.end)
-        inside = (start >= lo) & (end <= hi)
-        overlap = (start < hi) & (end > lo)
-        cut = overlap & ~inside
-        if cut.any():
-            k = int(np.flatnonzero(cut)[0])
-            a, b = int(start[k]), end[k]
-            pub = f"{a}+" if np.isinf(b) else f"{a}-{int(b) - 1}"
-            raise OptionError(
-                "@error.age_group_cuts", source=source, group=g.label, published=pub, year=year
-            )
-        part = pd.Series(np.where(inside, value, 0.0), index=sel["zone"].astype(str).to_numpy())
-        out[g.label] = part.groupby(level=0).sum(min_count=1)
-    frame = pd.DataFrame(out).fillna(0.0)
+    sel = sel.assign(
+        zone=sel["zone"].astype(str), value=pd.to_numeric(sel["value"], errors="coerce")
+    )
+    long = sum_age_groups(
+        sel, [(g.start, g.end) for g in groups], by=["zone"], context=f"{source}, {year}"
+    )
+    frame = long.pivot(index="zone", columns="group", values="value").fillna(0.0)
+    frame.columns = [groups[int(k)].label for k in frame.columns]
+    frame = frame.loc[:, ~frame.columns.duplicated()]
     frame.index.name = "zone"
     return frame
 
@@ -498,12 +498,15 @@ def _nearest_result(
 
     if spec.extract is None:
         return nearest_facility_crowfly(o, fac, mode=_mode(spec.mode)), Snapped()
+    spec.leg_speed_kph()
     net = _network(spec, steps)
     steps("step.snap")
     so = snap_frame(net, o, max_distance_m=spec.max_snap_m, what="origins")
     sf = _snap_facilities(net, fac, spec)
     steps("step.travel_times")
-    res = nearest_facility(net, so, sf, cutoff_min=cutoff_min)
+    res = nearest_facility(
+        net, so, sf, cutoff_min=cutoff_min, access_speed_kph=spec.leg_speed_kph()
+    )
     return res, Snapped(so.unsnapped, sf.unsnapped)
 
 
@@ -511,8 +514,8 @@ def _nearest_result(
 class NearestRun:
     """The nearest facility of every origin, as written to ``out``.
 
-    ``table``: ``origin, facility, travel_time_min, snap_origin_m, snap_facility_m, status,
-    method``; ``fallback``: no network (straight line × detour); ``left_off``: unsnapped points.
+    ``table``: ``origin, facility, travel_time_min, snap_origin_m, snap_facility_m,
+    leg_origin_min, leg_facility_min, status, method`` (the travel time includes both legs); ``fallback``: no network (straight line × detour); ``left_off``: unsnapped points.
     """
 
     table: pd.DataFrame
@@ -545,8 +548,9 @@ def nearest(
 
 @dataclass(frozen=True, eq=False)
 class MatrixRun:
-    """A travel-time matrix as written to ``out`` (``origin, destination, travel_time_min``, only
-    the pairs reached within the cut-off)."""
+    """A travel-time matrix as written to ``out`` (``origin, destination, travel_time_min``, and
+    ``snap_origin_m, snap_destination_m`` on a network; only the pairs reached within the
+    cut-off)."""
 
     table: pd.DataFrame
     method: str
@@ -581,12 +585,15 @@ def matrix(
             t = res.travel_time_min
             t[t > cutoff_min] = np.inf
     else:
+        speed = network.leg_speed_kph()
         net = _network(network, steps)
         so = snap_frame(net, o, max_distance_m=network.max_snap_m, what="origins")
         sf = _snap_facilities(net, fac, network)
         steps("step.matrix", n_origins=len(o), n_facilities=len(fac))
         n = workers or (os.cpu_count() or 1)
-        res = travel_time_matrix(net, so, sf, cutoff_min=cutoff_min, workers=n)
+        res = travel_time_matrix(
+            net, so, sf, cutoff_min=cutoff_min, workers=n, access_speed_kph=speed
+        )
         left = Snapped(so.unsnapped, sf.unsnapped)
     frame = res.to_frame(reached_only=True)
     if network.extract is None:
@@ -623,11 +630,12 @@ def isochrone_polygons(
         raise OptionError("@error.positive", option="--minutes", value=bad[0])
     if buffer_m < 0:
         raise OptionError("@error.not_negative", option="--buffer-m", value=buffer_m)
+    speed = network.leg_speed_kph()
     fac = wp.read_points(facilities, what="facilities")
     net = _network(network, steps)
     sf = _snap_facilities(net, fac, network)
     steps("step.isochrones")
-    iso = isochrones(net, sf, list(minutes), buffer_m=buffer_m)
+    iso = isochrones(net, sf, list(minutes), buffer_m=buffer_m, access_speed_kph=speed)
     table = iso.table.assign(method=iso.method)
     table["source"] = table["source"].astype(str)
     write_geo(table, out)

@@ -16,12 +16,14 @@ import pandas as pd
 
 from wandel.errors import UnknownChoiceError
 from wandel.sources.base import ImportBatch
+from wandel.sources.register import Register
 from wandel.store import ImportReport, Store
 
 __all__ = [
     "ZONE_LEVELS",
     "ImportOptions",
     "StoreSummary",
+    "import_register",
     "read_files",
     "store_summary",
     "write_batches",
@@ -54,22 +56,51 @@ def read_files(
     files: Sequence[Path],
     options: ImportOptions,
     on_file: Callable[[Path], None] = _nothing,
+    db: Path | None = None,
 ) -> list[ImportBatch]:
     """Read every file (``on_file(path)`` before each) into import batches; nothing is written.
+
+    Regions given by name only are resolved against the region register of the store at ``db``
+    (its Gemeindeverzeichnis records) together with those of the files read before in the same
+    call, laid over the shipped register (:func:`import_register`).
 
     Raises
     ------
     wandel.errors.WandelError
         The first file that cannot be read, with file, line, column and what was expected.
     """
-    from wandel.sources.registry import read
+    from wandel.sources.registry import detect, read
 
     given = {k: v for k, v in asdict(options).items() if k != "kind"}
-    batches = []
+    batches: list[ImportBatch] = []
     for f in files:
         on_file(f)
-        batches.append(read(f, options.kind, **given))
+        kind = detect(f) if options.kind == "auto" else options.kind
+        extra = {"register": import_register(db, batches)} if kind in _BY_NAME else {}
+        batches.append(read(f, kind, **given, **extra))
     return batches
+
+
+_BY_NAME = frozenset({"genesis-classic"})
+"""Readers that take regions given by name (and so a ``register=``)."""
+
+
+def import_register(db: Path | None, batches: Sequence[ImportBatch] = ()) -> Register:
+    """The region register an import resolves names with: the Gemeindeverzeichnis records of the
+    store at ``db`` (if there is one) and of ``batches``, laid over :meth:`Register.shipped`.
+
+    A later source wins for a (year, level) both hold: the batches over the store over the shipped
+    register.
+    """
+    frames = [b.tables["gv_records"] for b in batches if "gv_records" in b.tables]
+    if db is not None and Path(db).is_file():
+        with Store.open(db, read_only=True) as store:
+            frames.insert(0, store.table("gv_records"))
+    reg = Register.shipped()
+    for gv in frames:
+        if len(gv):
+            reg = Register.from_gv_records(gv).over(reg)
+    return reg
 
 
 def write_batches(
@@ -78,12 +109,23 @@ def write_batches(
     on_batch: Callable[[ImportBatch], None] = lambda b: None,
 ) -> list[ImportReport]:
     """Write each batch in its own transaction (``on_batch`` after each); the same file twice
-    changes nothing (its report says ``skipped``)."""
+    changes nothing (its report says ``skipped``).
+
+    Then, for the whole store, the derived data (:func:`wandel.workflow.imports.derive_after_import`,
+    the same step as in ``wandel demo``): the territorial changes between all Gemeindeverzeichnis
+    years and the Gemeinde structure estimates; a report of the estimates is appended when they
+    changed.
+    """
+    from wandel.workflow.imports import derive_after_import
+
     reports = []
     with Store.open(db) as store:
         for b in batches:
             reports.append(store.import_batch(b))
             on_batch(b)
+        derived = derive_after_import(store)
+    if not derived.estimates.skipped:
+        reports.append(derived.estimates)
     return reports
 
 

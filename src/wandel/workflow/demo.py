@@ -2,14 +2,15 @@
 
 1. Build the store from the bundled extract (Sachsen, Sachsen-Anhalt, Thüringen): one import per
    official source, with its provenance and licence note.
-2. Derive the territorial changes between the Gemeindeverzeichnis years and record them.
-3. Estimate Gemeinde age structures from Kreis structures (marked as estimates).
-4. Summarise the region: zones per level and year, population by Land and year, and the seed towns'
+2. Derive the territorial changes between the Gemeindeverzeichnis years and estimate Gemeinde age
+   structures from Kreis structures (marked as estimates): the same step as after every
+   ``wandel import`` (:func:`wandel.workflow.imports.derive_after_import`).
+3. Summarise the region: zones per level and year, population by Land and year, and the seed towns'
    series raw and harmonised to the latest territorial status. Writes CSV files and says where.
-5. Project every Gemeinde of the region to 2040 with uncertainty (:data:`DEMO_DRAWS` draws, sigmas
+4. Project every Gemeinde of the region to 2040 with uncertainty (:data:`DEMO_DRAWS` draws, sigmas
    calibrated on the backtests) and write a summary CSV (age groups, with q10/q50/q90) plus a
    population pyramid and a fan chart (PNG) for each seed town.
-6. The services of the nine seed towns (Kita, schools, Pflege, GPs, households, labour force, ...)
+5. The services of the nine seed towns (Kita, schools, Pflege, GPs, households, labour force, ...)
    to 2040 with bands (:func:`wandel.workflow.services.run_services_demo`): ``dienste_seed_*``.
 """
 
@@ -26,19 +27,26 @@ from rich.progress import Progress
 from rich.table import Table
 
 from wandel.ages import totals
-from wandel.regions.estimates import estimate_gemeinde_structure
+from wandel.i18n import current_lang, tr
 from wandel.sources.base import ImportBatch, SourceMeta
 from wandel.store import ImportReport, Store
 from wandel.workflow.compare import run_compare_demo
 from wandel.workflow.demo_access import run_access_demo
+from wandel.workflow.imports import (
+    add_structure_estimates,
+    derive_after_import,
+    derive_zone_changes,
+)
 from wandel.workflow.services import run_services_demo
 
 __all__ = [
     "DEMO_DRAWS",
     "SEED_TOWNS",
     "DemoResult",
+    "add_structure_estimates",
     "compare_demo",
     "demo_data_dir",
+    "derive_zone_changes",
     "load_demo_store",
     "project_demo",
     "run_demo",
@@ -96,49 +104,6 @@ def load_demo_store(store: Store, data_dir: Path | None = None) -> list[ImportRe
             reports.append(store.import_batch(ImportBatch(meta, tables, int(m["rows_read"]))))
             progress.advance(task)
     return reports
-
-
-def add_structure_estimates(store: Store) -> ImportReport:
-    """Estimate Gemeinde age structures from their Kreis and store them marked as estimates."""
-    pop = store.population()
-    gem = pop[(pop["zone"].str.len() == 8) & ~pop["estimated"]]
-    kreis = pop[pop["zone"].str.len() == 5]
-    est = estimate_gemeinde_structure(gem, kreis)
-    payload = pd.util.hash_pandas_object(est, index=False).sum()
-    meta = SourceMeta(
-        file="wandel-estimate:gemeinde-altersstruktur",
-        sha256=f"{int(payload) & ((1 << 256) - 1):064x}",
-        kind="wandel-estimate",
-        title="Gemeinde-Altersstruktur geschätzt (Kreisstruktur × Gemeindesumme)",
-        producer="Wandel (eigene Berechnung)",
-        licence="Grundlage: Statistische Ämter des Bundes und der Länder, dl-de/by-2-0; eigene Berechnung (Schätzung)",
-    )
-    return store.import_batch(ImportBatch(meta, {"population": est}, len(est)))
-
-
-def derive_zone_changes(store: Store) -> pd.DataFrame:
-    """Derive the territorial changes between the GV years in the store and record them.
-
-    The Gemeinde polygons in the store (VG250), where present, place each dissolved Gemeinde by the
-    polygon that contains its centre; keys, names, areas and Verband membership decide the rest.
-    """
-    import geopandas as gpd
-    import shapely
-
-    from wandel.regions.changes import derive_changes
-
-    gv = store.table("gv_records")
-    b = store.table("boundaries", "level = 'gemeinde'")
-    polygons = None
-    if not b.empty:  # place dissolved Gemeinden by the polygon containing their centre
-        polygons = gpd.GeoDataFrame(
-            {"zone": b["zone"].to_numpy()},
-            geometry=shapely.from_wkb([bytes(g) for g in b["geometry"]]),
-            crs=str(b["crs"].iloc[0]),
-        )
-    changes = derive_changes(gv, polygons)
-    store.replace_zone_changes(changes)
-    return changes
 
 
 def _summaries(store: Store, out_dir: Path) -> tuple[list[Path], pd.DataFrame]:
@@ -290,9 +255,10 @@ def compare_demo(
     return files
 
 
-def _de(n: float) -> str:
-    """A whole number with German thousands separators: 13885 -> '13.885'."""
-    return f"{n:,.0f}".replace(",", ".")
+def _num(n: float) -> str:
+    """A whole number with the thousands separator of the language: ``13.885`` / ``13,885``."""
+    text = f"{n:,.0f}"
+    return text.replace(",", ".") if current_lang() == "de" else text
 
 
 def run_demo(db: Path, out_dir: Path, console: Console | None = None) -> DemoResult:
@@ -302,33 +268,29 @@ def run_demo(db: Path, out_dir: Path, console: Console | None = None) -> DemoRes
     with Store.open(db) as store:
         reports = load_demo_store(store)
         new = sum(r.rows_imported for r in reports)
-        con.print(f"Datenbestand: {db} ({len(reports)} Quellen, {_de(new)} neue Zeilen)")
-        changes = derive_zone_changes(store)
-        con.print(f"Gebietsänderungen abgeleitet: {len(changes)}")
-        est = add_structure_estimates(store)
-        con.print(f"Geschätzte Gemeinde-Altersstrukturen: {_de(est.rows_imported)} Zeilen")
+        con.print(tr("demo.store", db=db, sources=len(reports), rows=_num(new)), highlight=False)
+        derived = derive_after_import(store)
+        con.print(tr("demo.changes", n=derived.changes), highlight=False)
+        con.print(tr("demo.estimates", rows=_num(derived.estimates.rows_imported)), highlight=False)
         files, seed = _summaries(store, out_dir)
-    table = Table(title="Seed-Städte: Einwohner (Gebietsstand des Jahres / harmonisiert)")
+    table = Table(title=tr("demo.seed_title"))
     for col in seed.columns:
         table.add_column(str(col))
     for _, row in seed.iterrows():
         table.add_row(
-            *[("" if pd.isna(v) else _de(v) if isinstance(v, float) else str(v)) for v in row]
+            *[("" if pd.isna(v) else _num(v) if isinstance(v, float) else str(v)) for v in row]
         )
     con.print(table)
-    con.print(
-        f"Vorausberechnung aller Gemeinden bis 2040 ({DEMO_DRAWS} Zufallspfade) ...",
-        highlight=False,
-    )
+    con.print(tr("demo.projecting", draws=DEMO_DRAWS), highlight=False)
     files += project_demo(db, out_dir)
-    con.print("Daseinsvorsorge der Seed-Städte ...", highlight=False)
+    con.print(tr("demo.services"), highlight=False)
     files += run_services_demo(db, out_dir, tuple(SEED_TOWNS), DEMO_DRAWS)
-    con.print("Erreichbarkeit und Standortplanung ...", highlight=False)
+    con.print(tr("demo.access"), highlight=False)
     with Store.open(db) as store:
         files += run_access_demo(store, out_dir, console=con)
-    con.print("Vergleich der Städtenetze ...", highlight=False)
+    con.print(tr("demo.compare"), highlight=False)
     files += run_compare_demo(db, out_dir, out_dir / "vorausberechnung_gemeinden_2040.csv", con)
-    con.print("Ergebnisse:")
+    con.print(tr("demo.results"), highlight=False)
     for f in files:
         con.print(f"  {f}")
     return DemoResult(db=db, files=tuple(files))

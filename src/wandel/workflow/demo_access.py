@@ -37,6 +37,7 @@ from rich.table import Table
 from wandel.access import (
     CROWFLY_DETOUR_FACTOR,
     CROWFLY_SPEED_KPH,
+    DEFAULT_MAX_SNAP_M,
     coverage_by_age,
     isochrones,
     load_network,
@@ -45,6 +46,7 @@ from wandel.access import (
     snap_frame,
     travel_time_matrix_crowfly,
 )
+from wandel.i18n import tr
 from wandel.planning import HighsSolver, p_median_from_cost_matrix, solve, weighted_quantile
 from wandel.planning.cooperation import Plans, Sites, Towns, cooperation_gain
 from wandel.settings import get_settings
@@ -156,8 +158,13 @@ def _current_access(
     lacking = sorted(set(reg.points["id"]) - set(reg.pop75.index))
     if lacking:
         console.print(
-            f"Hinweis: {len(lacking)} Gemeinde(n) der Grenzen {ATTRIBUTION_BKG} ohne "
-            f"Einwohnerzahl {reg.year} (Gebietsänderung): {', '.join(lacking)} - nicht gewichtet",
+            tr(
+                "demo.access.unweighted",
+                n=len(lacking),
+                source=ATTRIBUTION_BKG,
+                year=reg.year,
+                zones=", ".join(lacking),
+            ),
             highlight=False,
             emoji=False,
         )
@@ -172,9 +179,16 @@ def _current_access(
     mean = float((w * tt).sum() / w.sum())
     p95 = weighted_quantile(tt, w, 0.95)
     console.print(
-        f"Krankenhäuser {reg.hospital_year} ({len(reg.hospitals)} Standorte), Menschen 75+ "
-        f"{reg.year} (geschätzt) in {len(t)} Gemeinden: mittlere Fahrzeit {_fmt(mean)} min, "
-        f"95 % erreichen eines in {_fmt(p95)} min ({res.method})",
+        tr(
+            "demo.access.hospitals",
+            year=reg.hospital_year,
+            sites=len(reg.hospitals),
+            pop_year=reg.year,
+            zones=len(t),
+            mean=_fmt(mean),
+            p95=_fmt(p95),
+            method=res.method,
+        ),
         highlight=False,
         emoji=False,
     )
@@ -263,7 +277,7 @@ def _network_plan(
         )
         coop_rows = coop.table.reset_index(names="plan").assign(netz=name)
     else:
-        console.print(f"{name}: ein Kreis ohne Krankenhaus, kein Kooperationsvergleich")
+        console.print(tr("demo.access.no_hospital", name=name), highlight=False)
     return pd.DataFrame(rows), coop_rows
 
 
@@ -272,7 +286,7 @@ def _plans(reg: _Region, out_dir: Path, console: Console) -> list[Path]:
     coops = []
     for name, kreise in SEED_NETWORKS.items():
         if not all((reg.points["id"].str[:5] == k).any() for k in kreise):
-            console.print(f"{name}: Kreise nicht im Datenbestand, übersprungen")
+            console.print(tr("demo.access.kreise_missing", name=name), highlight=False)
             continue
         a, b = _network_plan(name, kreise, reg, console)
         plans.append(a)
@@ -284,9 +298,9 @@ def _plans(reg: _Region, out_dir: Path, console: Console) -> list[Path]:
         p = out_dir / "standortplanung_krankenhaus.csv"
         frame.to_csv(p, index=False, float_format="%.2f")
         files.append(p)
-        t = Table(title="Krankenhäuser für Menschen 75+: heute und p-Median (Luftlinie × 1,3)")
-        for col in ("Netz", "Plan", "Standorte", "Ø min", "95 % min", "75+ über 30 min"):
-            t.add_column(col)
+        t = Table(title=tr("demo.access.plan_title"))
+        for col in ("network", "plan", "sites", "mean", "p95", "beyond75"):
+            t.add_column(tr(f"demo.access.col.{col}"))
         for _, r in frame.iterrows():
             t.add_row(
                 str(r["netz"]),
@@ -304,13 +318,13 @@ def _plans(reg: _Region, out_dir: Path, console: Console) -> list[Path]:
         p = out_dir / "kooperationsgewinn_krankenhaus.csv"
         coop.to_csv(p, index=False, float_format="%.2f")
         files.append(p)
-        t = Table(title="Kooperationsgewinn: jeder Kreis allein / gemeinsam (Menschen 75+)")
-        for col in ("Netz", "Plan", "Standorte", "Ø min", "95 % min", "über 30 min"):
-            t.add_column(col)
+        t = Table(title=tr("demo.access.coop_title"))
+        for col in ("network", "plan", "sites", "mean", "p95", "beyond"):
+            t.add_column(tr(f"demo.access.col.{col}"))
         for _, r in coop.iterrows():
             t.add_row(
                 str(r["netz"]),
-                {"alone": "allein", "joint": "gemeinsam", "difference": "Differenz"}[r["plan"]],
+                tr(f"demo.access.plan.{r['plan']}"),
                 _fmt(r["facilities"], 0),
                 _fmt(r["mean_cost"], 2),
                 _fmt(r["p95_cost"], 2),
@@ -394,8 +408,8 @@ def _grid(net: Any, cell_m: float = 1000.0) -> pd.DataFrame:
 def _heidelberg(pbf: Path, out_dir: Path, console: Console) -> list[Path]:
     net = load_network(pbf, "car")
     grid = _grid(net)
-    o = snap_frame(net, grid, max_distance_m=500.0, what="origins")
-    f = snap_frame(net, HEIDELBERG_DESTINATIONS, max_distance_m=500.0, what="facilities")
+    o = snap_frame(net, grid, what="origins")
+    f = snap_frame(net, HEIDELBERG_DESTINATIONS, what="facilities")
     near = nearest_facility(net, o, f)
     table = near.table.reset_index()
     table["method"] = near.method
@@ -405,8 +419,13 @@ def _heidelberg(pbf: Path, out_dir: Path, console: Console) -> list[Path]:
     files.append(p)
     n_un = int((~o.snapped).sum())
     console.print(
-        f"Heidelberg: {len(grid)} Rasterpunkte (1 km), {n_un} weiter als 500 m vom Straßennetz "
-        f"(in der CSV mit status=unsnapped), {_fmt(net.n_nodes, 0)} Knoten",
+        tr(
+            "demo.access.heidelberg",
+            points=len(grid),
+            unsnapped=n_un,
+            radius_m=_fmt(DEFAULT_MAX_SNAP_M, 0),
+            nodes=_fmt(net.n_nodes, 0),
+        ),
         highlight=False,
     )
     hosp = snap_frame(net, HEIDELBERG_DESTINATIONS.iloc[[0]], what="facilities")
@@ -432,9 +451,9 @@ def _heidelberg(pbf: Path, out_dir: Path, console: Console) -> list[Path]:
     p = out_dir / "heidelberg_abdeckung.csv"
     cov.to_csv(p, index=False, float_format="%.4f")
     files.append(p)
-    t = Table(title="Heidelberg: Rasterzellen mit dem Uniklinikum in … Minuten (Auto)")
-    for col in ("Schwelle", "Zellen", "erreicht", "Anteil", "ohne Fahrzeit"):
-        t.add_column(col, justify="right")
+    t = Table(title=tr("demo.access.cover_title"))
+    for col in ("threshold", "cells", "covered", "share", "unrouted"):
+        t.add_column(tr(f"demo.access.col.{col}"), justify="right")
     for _, r in cov.iterrows():
         t.add_row(
             f"{r['schwelle_min']:g} min",
@@ -539,8 +558,10 @@ def run_access_demo(
     folder = find_shared_data(shared)
     pbf = None if folder is None else folder / "osm" / "heidelberg.test.pbf"
     if pbf is None or not pbf.is_file():
-        where = "kein Ordner shared/data gefunden" if folder is None else f"{pbf} fehlt"
-        con.print(f"Heidelberg-Erreichbarkeit übersprungen ({where}).", highlight=False)
+        where = (
+            tr("demo.access.no_shared") if folder is None else tr("demo.access.no_file", file=pbf)
+        )
+        con.print(tr("demo.access.skipped", where=where), highlight=False)
     else:
         files += _heidelberg(pbf, out_dir, con)
     return files

@@ -463,8 +463,8 @@ def services_from_store(
     db: Path, req: ServicesRequest, on_chunk: Callable[[int], None] | None = None
 ) -> ServicesRun:
     """Run the request on the store at ``db`` (read only)."""
+    from wandel.demography.model import select_zones
     from wandel.workflow.projection import (
-        _zones_for,
         build_inputs,
         gemeinde_totals,
         scenario_rates,
@@ -477,7 +477,7 @@ def services_from_store(
     for n in names:
         cat.service(n)
     level = "kreis" if req.level == "kreis" and all(len(z) == 5 for z in req.zones) else "gemeinde"
-    zones = _zones_for(tables, list(req.zones), level, req.base_year)  # type: ignore[arg-type]
+    zones = select_zones(tables, list(req.zones), level, req.base_year).zones  # type: ignore[arg-type]
     inputs = build_inputs(tables, zones, req.base_year)  # type: ignore[arg-type]
     start = inputs.start_year
     if req.until <= start:

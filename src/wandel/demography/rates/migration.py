@@ -1,0 +1,419 @@
+"""Migration: gross flows from the Kreis migration table, else net migration from totals, with the
+persistence of Gemeinde differentials.
+
+With the Kreis migration table (6 age groups) for years ``<= base``: the yearly mean of out-movers and
+in-movers by group is spread over single ages with :func:`wandel.demography.graduation.graduate`,
+guided by ``RC(x) P(x)`` (the Rogers-Castro standard schedule times the zone's population);
+out-migration becomes a rate (out-movers / population), in-migration stays a count. Without such data,
+net migration per year is taken from two harmonised totals ``<= base`` minus the natural change
+estimated with the zone's own fertility and mortality; the gross flows are unknown, so a positive net
+is entered as in-migrants and a negative net as out-migration rates (net out-movers divided by the
+population), both spread by the standard Rogers-Castro profile (this understates gross flows but never
+invents them). Two totals are only compared when no census revision lies between them
+(:data:`~wandel.demography.rates.CENSUS_DATES`: the totals before and after a census are on different
+bases, so their difference would count the revision as migration). Where no clean pair exists, the
+fallback is the zone's Kreis's net migration rate (in- minus out-movers per inhabitant and year) from
+the Kreis migration table ``<= base`` (:func:`kreis_net_rates`), and zero migration where that table
+has no such rows; the result says which (``method``: ``gross``, ``net``, ``kreis_rate`` or
+``none``).
+
+References: Rogers & Castro (1981), *Model Migration Schedules*, IIASA RR-81-30; Smith, Tayman &
+Swanson (2013), *A Practitioner's Guide to State and Local Population Projections*, ch. 9.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from wandel.demography.graduation import graduate
+from wandel.demography.lifetable import OPEN_AGE
+from wandel.demography.rates._common import (
+    AGES,
+    Array,
+    all_ages,
+    crosses_census,
+    rogers_castro,
+    upto,
+)
+from wandel.demography.rates.shrinkage import shrink_net_rates
+from wandel.tables import SEXES
+
+__all__ = [
+    "NET_SPAN_YEARS",
+    "PERSISTENCE_MIN_ZONES",
+    "MigrationRates",
+    "NetEvidence",
+    "Persistence",
+    "estimate_migration",
+    "kreis_net_rates",
+    "migration_persistence",
+    "net_migration",
+]
+
+
+@dataclass(frozen=True)
+class MigrationRates:
+    """Out-migration rates and in-migration counts (dims ``zone, sex, age``), per year.
+
+    ``method`` per zone: ``"gross"`` (from the migration table), ``"net"`` (from a census-free
+    pair of totals), ``"kreis_rate"`` (its Kreis's net rate per inhabitant) or ``"none"`` (no
+    data: zero migration); ``net_per_year`` the net migration implied.
+    """
+
+    out_rate: xr.DataArray
+    in_count: xr.DataArray
+    method: Mapping[str, str]
+    net_per_year: Mapping[str, float]
+    years: tuple[int, ...]
+    notes: tuple[str, ...] = field(default=())
+
+
+def _gross(
+    migration: pd.DataFrame, population: xr.DataArray, zones: Sequence[str], base_year: int
+) -> tuple[Array, Array, tuple[int, ...]]:
+    """Yearly mean out-rates and in-counts of zones with Kreis migration data ``<= base``."""
+    mig = upto(migration[migration["zone"].isin(list(zones))], base_year)
+    mig = mig[mig["sex"].isin(SEXES) & mig["value"].notna() & ~all_ages(mig)]
+    mig = mig[mig["partner"].fillna("") == ""]
+    years = tuple(sorted(int(y) for y in mig["year"].unique()))
+    n = max(len(years), 1)
+    rc = rogers_castro()
+    out_rate = np.zeros((len(zones), 2, OPEN_AGE + 1))
+    in_count = np.zeros_like(out_rate)
+    for i, z in enumerate(zones):
+        for s, sex in enumerate(SEXES):
+            p = population.sel(zone=z, sex=sex).values
+            guide = rc * np.maximum(p, 1e-9)
+            for direction, target in (("out", out_rate), ("in", in_count)):
+                g = mig[(mig["zone"] == z) & (mig["sex"] == sex) & (mig["direction"] == direction)]
+                if g.empty:
+                    continue
+                by = g.groupby("age_start")["value"].sum().sort_index() / n
+                single = graduate(
+                    by.to_numpy(dtype=np.float64), [int(a) for a in by.index], parent=guide
+                )
+                if direction == "out":
+                    target[i, s] = np.clip(single / np.maximum(p, 1e-9), 0.0, 0.5)
+                else:
+                    target[i, s] = single
+    return out_rate, in_count, years
+
+
+NET_SPAN_YEARS = 5
+"""Longest span (years) of the totals from which a zone's net migration is taken."""
+
+
+def _clean_span(years: Sequence[int]) -> tuple[int, int] | None:
+    """The period ``(t0, t1)`` of :func:`net_migration` among sorted ``years``, or None."""
+    for k in range(len(years) - 1, 0, -1):
+        y1 = years[k]
+        starts = [y for y in years[:k] if y >= y1 - NET_SPAN_YEARS and not crosses_census(y, y1)]
+        if starts:
+            return starts[0], y1
+        if not crosses_census(years[k - 1], y1):
+            return years[k - 1], y1
+    return None
+
+
+def net_migration(
+    totals: pd.DataFrame,
+    natural_change_per_year: Mapping[str, float],
+    base_year: int,
+) -> tuple[dict[str, float], dict[str, tuple[int, int]]]:
+    """Net migration per year from the latest clean span of totals ``<= base``.
+
+    ``N = (P(t1) - P(t0)) / (t1 - t0) - natural_change_per_year`` with ``t1`` the latest total
+    ``<= base`` and ``t0`` the earliest total at most :data:`NET_SPAN_YEARS` before it with no census
+    date between them (:func:`crosses_census`); if there is none in that window, the latest clean
+    pair of successive totals. Yearly series (e.g. a city's own totals) thus give a five-year mean
+    rather than one noisy year; the Gemeindeverzeichnis years (every four years) give their pair.
+    ``totals`` rows zone, year, value (both sexes, one territorial status). Zones without a clean
+    pair are left out.
+
+    >>> t = pd.DataFrame({"zone": ["1", "1", "1"], "year": [2012, 2013, 2017],
+    ...                   "value": [1000.0, 960.0, 0.0]})
+    >>> net_migration(t, {"1": -5.0}, 2013)
+    ({'1': -35.0}, {'1': (2012, 2013)})
+    >>> net_migration(t.assign(year=[2009, 2013, 2017]), {"1": -5.0}, 2013)
+    ({}, {})
+    >>> yearly = pd.DataFrame({"zone": ["1"] * 8, "year": range(2012, 2020),
+    ...                        "value": [1000.0 + 10 * k for k in range(8)]})
+    >>> net_migration(yearly, {"1": 0.0}, 2019)
+    ({'1': 10.0}, {'1': (2014, 2019)})
+    """
+    t = upto(totals, base_year)
+    out: dict[str, float] = {}
+    span: dict[str, tuple[int, int]] = {}
+    for zone, g in t.groupby("zone"):
+        g = g.groupby("year")["value"].sum().sort_index()
+        found = _clean_span([int(y) for y in g.index])
+        if found is None:
+            continue
+        y0, y1 = found
+        z = str(zone)
+        out[z] = float((g.loc[y1] - g.loc[y0]) / (y1 - y0)) - float(
+            natural_change_per_year.get(z, 0.0)
+        )
+        span[z] = (y0, y1)
+    return out, span
+
+
+@dataclass(frozen=True)
+class Persistence:
+    """How much of a Gemeinde's migration differential to its Kreis carries into the next period.
+
+    ``rho`` in [0, 1] is the period-to-period persistence, ``periods`` the three years
+    ``(t_a, t_b, t_c)`` it was estimated from (differentials of ``t_a..t_b`` against those of
+    ``t_b..t_c``; empty when it could not be estimated), ``period_length`` the years of one period
+    (``t_c - t_b``), ``n`` the zones used; ``note`` says how it was found.
+    """
+
+    rho: float
+    periods: tuple[int, ...]
+    period_length: int
+    n: int
+    note: str
+
+    def factor(self, years_ahead: int) -> float:
+        """Share of the differential kept ``years_ahead`` years after the base: ``rho^ceil(j/L)``.
+
+        >>> Persistence(0.5, (2009, 2013, 2017), 4, 100, "").factor(1)
+        0.5
+        >>> Persistence(0.5, (2009, 2013, 2017), 4, 100, "").factor(5)
+        0.25
+        """
+        if years_ahead < 1 or self.rho <= 0.0:
+            return 0.0
+        return float(self.rho ** int(np.ceil(years_ahead / max(self.period_length, 1))))
+
+
+PERSISTENCE_MIN_ZONES = 10
+"""Fewest Gemeinden with a non-zero differential needed to estimate :class:`Persistence`."""
+
+
+def _differentials(
+    wide: pd.DataFrame, y0: int, y1: int, shrink: bool
+) -> tuple[pd.Series, pd.Series]:
+    """Yearly growth-rate differentials of zones to their Kreis's pooled rate, ``y0 .. y1``.
+
+    Returns the differentials (EB posterior means if ``shrink``) and the zones' populations at ``y0``.
+    """
+    change = (wide[y1] - wide[y0]) / (y1 - y0)
+    pop = wide[y0]
+    sh = shrink_net_rates(
+        {str(z): float(v) for z, v in change.items()},
+        {str(z): float(v) for z, v in pop.items()},
+        dict.fromkeys((str(z) for z in change.index), (y0, y1)),
+    )
+    parent = np.array([sh.parent_rate.get(str(z)[:5], np.nan) for z in change.index])
+    rate = (pd.Series(sh.net_per_year) if shrink else change).reindex(change.index) / pop
+    return rate - parent, pop
+
+
+def migration_persistence(totals: pd.DataFrame, base_year: int) -> Persistence:
+    """Estimate :class:`Persistence` of Gemeinde migration differentials from totals ``<= base``.
+
+    A Gemeinde's yearly growth rate over a period is its Kreis's pooled rate plus a differential
+    ``d`` (with the Kreis's age structure, natural change per head is the Kreis's, so ``d`` is the
+    differential of net migration). Over the last three common years ``t_a < t_b < t_c <= base``
+    (years with totals for at least half of the zones; ``t_b..t_c`` census-free), the differential of
+    the latest period is regressed through the origin on the empirical-Bayes posterior of the
+    previous one (:func:`shrink_net_rates`; the posterior mean removes the attenuation that the
+    sampling noise of small zones would cause), weighted by population:
+    ``rho = sum P d_c d*_b / sum P d*_b^2``, clipped to [0, 1]. A census between ``t_a`` and ``t_b``
+    adds noise that pulls ``rho`` toward 0 (said in the note). This is the regression-to-the-mean of
+    local migration differentials (Smith, Tayman & Swanson 2013, ch. 9); nothing is fitted to years
+    after the base. Without three such years, or with fewer than :data:`PERSISTENCE_MIN_ZONES` zones,
+    ``rho = 0``: no evidence that differentials persist, so Gemeinden follow their Kreis.
+
+    >>> rng = np.random.default_rng(1)
+    >>> zones = [f"150{k // 20:02d}{k:03d}" for k in range(200)]
+    >>> u = rng.normal(0, 0.01, 200)                     # persistent differentials
+    >>> rows = []
+    >>> for z, d in zip(zones, u):
+    ...     p = 5000.0
+    ...     for y in (2009, 2013, 2017):
+    ...         rows.append({"zone": z, "year": y, "value": p})
+    ...         p *= 1 + 4 * d
+    >>> est = migration_persistence(pd.DataFrame(rows), 2017)
+    >>> round(est.rho, 2), est.periods
+    (1.0, (2009, 2013, 2017))
+    >>> migration_persistence(pd.DataFrame(rows), 2013).rho
+    0.0
+    """
+    t = upto(totals, base_year)
+    t = t.groupby(["zone", "year"])["value"].sum().unstack("year")
+    counts = t.notna().sum()
+    common = sorted(int(y) for y in counts.index if counts[y] >= 0.5 * counts.max())
+    t = t[common].dropna() if common else t
+    t = t[(t > 0).all(axis=1)] if common else t
+    triple: tuple[int, ...] = ()
+    for k in range(len(common) - 1, 1, -1):
+        if not crosses_census(common[k - 1], common[k]):
+            triple = (common[k - 2], common[k - 1], common[k])
+            break
+    if not triple:
+        return Persistence(
+            0.0,
+            (),
+            0,
+            0,
+            f"no three common years <= {base_year} with a census-free last period: "
+            "persistence 0 (Gemeinden follow their Kreis)",
+        )
+    ya, yb, yc = triple
+    prev, _ = _differentials(t, ya, yb, shrink=True)
+    cur, pop = _differentials(t, yb, yc, shrink=False)
+    ok = prev.notna() & cur.notna() & (prev != 0)
+    if int(ok.sum()) < PERSISTENCE_MIN_ZONES:
+        return Persistence(
+            0.0, triple, yc - yb, int(ok.sum()), "too few Gemeinden to estimate: persistence 0"
+        )
+    w = pop[ok]
+    rho = float((w * prev[ok] * cur[ok]).sum() / (w * prev[ok] ** 2).sum())
+    rho = float(np.clip(rho, 0.0, 1.0))
+    census = " (a census lies in the first period: its revision is noise that lowers rho)"
+    return Persistence(
+        rho,
+        triple,
+        yc - yb,
+        int(ok.sum()),
+        f"persistence of Gemeinde migration differentials rho={rho:.3f} per {yc - yb} years, "
+        f"from {ya}-{yb} to {yb}-{yc} over {int(ok.sum())} Gemeinden"
+        + (census if crosses_census(ya, yb) else ""),
+    )
+
+
+def kreis_net_rates(
+    migration: pd.DataFrame, kreis_population: Mapping[str, float], base_year: int
+) -> tuple[dict[str, float], dict[str, tuple[int, ...]]]:
+    """Net migration per inhabitant and year of each Kreis from its migration table ``<= base``.
+
+    ``r = (sum in - sum out) / n_years / P`` over the age-group rows (both sexes, no partner
+    region) of the years ``<= base``; ``P`` the Kreis population from ``kreis_population``.
+    Returns the rates and the years used; Kreise without rows or population are left out.
+
+    >>> m = pd.DataFrame({"zone": ["01001"] * 2, "year": [2020] * 2, "sex": ["m", "f"],
+    ...     "age_start": [18, 18], "age_end": [25, 25], "direction": ["in", "out"],
+    ...     "value": [300.0, 100.0], "partner": [None, None]})
+    >>> kreis_net_rates(m, {"01001": 10_000.0}, 2020)
+    ({'01001': 0.02}, {'01001': (2020,)})
+    """
+    mig = upto(migration, base_year)
+    mig = mig[mig["sex"].isin(SEXES) & mig["value"].notna() & ~all_ages(mig)]
+    mig = mig[mig["partner"].fillna("") == ""]
+    rates: dict[str, float] = {}
+    used: dict[str, tuple[int, ...]] = {}
+    for zone, g in mig.groupby("zone"):
+        z = str(zone)
+        pop = float(kreis_population.get(z, 0.0))
+        if pop <= 0:
+            continue
+        years = tuple(sorted(int(y) for y in g["year"].unique()))
+        flows = g.groupby("direction")["value"].sum()
+        net = float(flows.get("in", 0.0)) - float(flows.get("out", 0.0))
+        rates[z] = net / len(years) / pop
+        used[z] = years
+    return rates, used
+
+
+@dataclass(frozen=True)
+class NetEvidence:
+    """What is known of the net migration of zones without gross flows.
+
+    ``per_year``: net movers per year from a census-free pair of totals (:func:`net_migration`),
+    ``spans`` their years; ``fallback_rate``: net movers per inhabitant and year for zones without
+    such a pair (e.g. their Kreis's, :func:`kreis_net_rates`), ``fallback_years`` its years.
+    """
+
+    per_year: Mapping[str, float] = field(default_factory=dict)
+    spans: Mapping[str, tuple[int, int]] = field(default_factory=dict)
+    fallback_rate: Mapping[str, float] = field(default_factory=dict)
+    fallback_years: tuple[int, ...] = ()
+
+
+def _spread_net(net: float, population: Array) -> tuple[Array, Array]:
+    """A net flow (movers per year) as in-counts (if positive) or out-rates (if negative), both
+    spread by the standard Rogers-Castro profile, half per sex: ``(out_rate, in_count)``."""
+    rc = rogers_castro()
+    profile = np.stack([rc, rc]) / 2.0  # equal split by sex
+    if net >= 0:
+        return np.zeros_like(profile), net * profile
+    movers = -net * profile
+    return np.clip(movers / np.maximum(population, 1e-9), 0.0, 0.5), np.zeros_like(profile)
+
+
+def _migration_notes(
+    zones: Sequence[str], method: Mapping[str, str], base_year: int
+) -> tuple[str, ...]:
+    return tuple(
+        f"{z}: no migration data <= {base_year} (no census-free pair of totals), migration 0"
+        for z in zones
+        if method[z] == "none"
+    ) + tuple(
+        f"{z}: no census-free pair of totals <= {base_year}, its Kreis's net migration rate used"
+        for z in zones
+        if method[z] == "kreis_rate"
+    )
+
+
+def estimate_migration(
+    population: xr.DataArray,
+    base_year: int,
+    migration: pd.DataFrame | None = None,
+    evidence: NetEvidence | None = None,
+) -> MigrationRates:
+    """Migration for the zones of ``population``: gross where the table has them, else net.
+
+    Zones with rows in ``migration`` (years ``<= base``) get gross flows; the others take their net
+    migration from ``evidence`` (:class:`NetEvidence`): ``per_year`` (method ``net``), else
+    ``fallback_rate`` times their population (method ``kreis_rate``), spread by the standard
+    Rogers-Castro profile, positive as in-migrants, negative as out-migration rates; zones without
+    any of these get zero migration (method ``none``).
+    """
+    ev = evidence or NetEvidence()
+    zones = [str(z) for z in population["zone"].values]
+    mig = migration if migration is not None else pd.DataFrame(columns=["zone", "year"])
+    with_data = sorted(set(upto(mig, base_year)["zone"].astype(str)) & set(zones))
+    out_rate = np.zeros((len(zones), 2, OPEN_AGE + 1))
+    in_count = np.zeros_like(out_rate)
+    method: dict[str, str] = {}
+    net: dict[str, float] = {}
+    years: set[int] = set()
+    if with_data:
+        o, i, yrs = _gross(mig, population, with_data, base_year)
+        years.update(yrs)
+        for k, z in enumerate(with_data):
+            j = zones.index(z)
+            out_rate[j], in_count[j] = o[k], i[k]
+            method[z] = "gross"
+            pz = population.sel(zone=z).values
+            net[z] = float(i[k].sum() - (o[k] * pz).sum())
+    for j, z in enumerate(zones):
+        if z in method:
+            continue
+        p = population.sel(zone=z).values
+        if z in ev.per_year:
+            method[z], net[z] = "net", float(ev.per_year[z])
+            years.update(ev.spans.get(z, ()))
+        elif z in ev.fallback_rate:
+            method[z], net[z] = "kreis_rate", float(ev.fallback_rate[z]) * float(p.sum())
+            years.update(ev.fallback_years)
+        else:
+            method[z], net[z] = "none", 0.0
+            continue
+        out_rate[j], in_count[j] = _spread_net(net[z], p)
+    coords = {"zone": zones, "sex": list(SEXES), "age": AGES}
+    return MigrationRates(
+        xr.DataArray(out_rate, dims=("zone", "sex", "age"), coords=coords),
+        xr.DataArray(in_count, dims=("zone", "sex", "age"), coords=coords),
+        method,
+        net,
+        tuple(sorted(years)),
+        _migration_notes(zones, method, base_year),
+    )
