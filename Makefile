@@ -19,8 +19,12 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 dev: $(STAMP)
 
+DEMO_DB := out/demo/wandel-demo.duckdb
+
+# after the demo: in a terminal serve it (the address is printed), otherwise one smoke request
 demo: venv
 	$(BIN)/wandel demo
+	if [ -t 1 ]; then $(BIN)/wandel serve --db $(DEMO_DB); else $(BIN)/wandel serve --db $(DEMO_DB) --smoke; fi
 
 lint: dev
 	$(BIN)/ruff check src tests bench scripts

@@ -75,6 +75,10 @@ from wandel.cli import report as cli_report  # noqa: E402
 
 cli_report.register(app)
 
+from wandel.cli import serve as cli_serve  # noqa: E402
+
+cli_serve.register(app)
+
 
 def main() -> None:
     """Entry point of the ``wandel`` console script."""

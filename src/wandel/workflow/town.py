@@ -1,0 +1,268 @@
+"""One town at a time, for the web app: the store loaded once, then projections, services,
+comparison and data notes of one zone on request.
+
+:class:`TownWorkbench` holds what the store provides (tables, names, provenance) and caches the
+projection inputs of each town it was asked about; every method calls one model function of the
+layers below and returns frozen results. The scenario levers of the web page (:class:`Levers`) are
+translated into a :class:`wandel.demography.scenario.Scenario` by :func:`levers_scenario`.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from wandel.compare.networks import Network, nearest_zones, preset_networks
+from wandel.demography.scenario import (
+    AgeFactor,
+    ExtraFlow,
+    FertilityPath,
+    MigrationPath,
+    Scenario,
+)
+from wandel.errors import UnknownZoneError
+from wandel.store import Store
+from wandel.workflow.compare import CompareData, load, network_comparison
+from wandel.workflow.projection import (
+    ProjectionInputs,
+    ProjectionResult,
+    StoreTables,
+    build_inputs,
+    gemeinde_totals,
+    load_tables,
+    run,
+    scenario_rates,
+    year_end_totals,
+)
+from wandel.workflow.services import ServicesRequest, ServicesRun, services_from_store
+
+__all__ = [
+    "UNTIL",
+    "Levers",
+    "TownProjection",
+    "TownWorkbench",
+    "levers_scenario",
+]
+
+UNTIL = 2040
+"""Horizon of the town pages."""
+
+YOUNG = (18, 25)
+"""The ages of "young people staying" (the lever ``stay_young_pct`` lowers their out-migration)."""
+
+
+@dataclass(frozen=True)
+class Levers:
+    """The scenario controls of the web page.
+
+    ``refugees_per_year``: people settling each year from ``from_year`` to ``to_year`` (age-sex
+    profile of asylum seekers); ``stay_young_pct``: per cent fewer 18- to 24-year-olds moving away;
+    ``tfr``: children per woman reached linearly by ``UNTIL`` (``None``: the base level).
+    """
+
+    refugees_per_year: int = 0
+    stay_young_pct: int = 0
+    tfr: float | None = None
+    from_year: int = 2020
+    to_year: int = 2030
+
+    @property
+    def is_base(self) -> bool:
+        return self.refugees_per_year == 0 and self.stay_young_pct == 0 and self.tfr is None
+
+
+def levers_scenario(zone: str, levers: Levers) -> Scenario | None:
+    """The scenario of ``levers`` for ``zone`` (``None`` for the base).
+
+    >>> s = levers_scenario("15087220", Levers(refugees_per_year=40, stay_young_pct=20))
+    >>> s.extra_flows[0].per_year, s.migration.out_multipliers[0].factor
+    (40.0, 0.8)
+    """
+    if levers.is_base:
+        return None
+    flows: tuple[ExtraFlow, ...] = ()
+    if levers.refugees_per_year:
+        flows = (
+            ExtraFlow(zone, float(levers.refugees_per_year), levers.from_year, levers.to_year),
+        )
+    out: tuple[AgeFactor, ...] = ()
+    if levers.stay_young_pct:
+        out = (AgeFactor(YOUNG[0], YOUNG[1], 1.0 - levers.stay_young_pct / 100.0),)
+    return Scenario(
+        name="web",
+        fertility=FertilityPath(tfr_target=levers.tfr, target_year=UNTIL),
+        migration=MigrationPath(out_multipliers=out),
+        extra_flows=flows,
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class TownProjection:
+    """One town's projection: ``result`` (single years of age, deterministic and with draws),
+    the ``levers`` it was run with."""
+
+    zone: str
+    levers: Levers
+    result: ProjectionResult
+    draws: int
+
+    def population(self, year: int) -> pd.DataFrame:
+        """Persons by sex (``m``, ``f``) and single year of age in ``year`` (deterministic)."""
+        pop = self.result.deterministic.population.isel(draw=0).sel(zone=self.zone, year=year)
+        frame = pop.to_dataframe(name="value").reset_index()[["sex", "age", "value"]]
+        return frame.pivot(index="age", columns="sex", values="value").reset_index()
+
+    def totals(self) -> pd.DataFrame:
+        """Total population per year: ``year, value`` (deterministic) and ``q10, q50, q90``."""
+        det = self.result.deterministic.population.isel(draw=0).sel(zone=self.zone)
+        out = pd.DataFrame(
+            {"year": det["year"].values.astype(int), "value": det.sum(("sex", "age")).values}
+        )
+        q = self.result.quantiles
+        if q is not None:
+            tot = q.sel(zone=self.zone).sum([d for d in q.dims if d in ("sex", "age", "age_start")])
+            for name, level in (("q10", 0.1), ("q50", 0.5), ("q90", 0.9)):
+                out[name] = tot.sel(quantile=level).values
+        return out
+
+    def components(self) -> pd.DataFrame:
+        """Births, deaths, moves in and out per year (deterministic, both sexes)."""
+        d = self.result.deterministic
+        parts = {
+            "births": d.births,
+            "deaths": d.deaths,
+            "in_migration": d.in_migration,
+            "out_migration": d.out_migration,
+        }
+        cols = {k: v.isel(draw=0).sel(zone=self.zone).sum("sex").values for k, v in parts.items()}
+        years = d.births["year"].values.astype(int)
+        out = pd.DataFrame({"year": years, **cols})
+        out["natural"] = out["births"] - out["deaths"]
+        out["net_migration"] = out["in_migration"] - out["out_migration"]
+        return out
+
+
+@dataclass
+class TownWorkbench:
+    """The store at ``db`` loaded once; projections, services and comparisons of one zone.
+
+    Thread-safe for reading (a lock guards the caches); the store is opened read-only.
+    """
+
+    db: Path
+    tables: StoreTables = field(init=False, repr=False)
+    zones: pd.DataFrame = field(init=False, repr=False)
+    provenance: pd.DataFrame = field(init=False, repr=False)
+    base_year: int = field(init=False)
+    projectable: frozenset[str] = field(init=False, repr=False)
+    _inputs: dict[str, ProjectionInputs] = field(default_factory=dict, init=False, repr=False)
+    _compare: CompareData | None = field(default=None, init=False, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        with Store.open(self.db, read_only=True) as store:
+            self.tables = load_tables(store)
+            self.zones = store.zones()
+            self.provenance = store.provenance()
+        gem = year_end_totals(self.tables.population, 8)
+        self.base_year = int(gem.loc[gem["sex"].isin(["m", "f"]), "year"].max())
+        gt = gemeinde_totals(self.tables, self.base_year)
+        self.projectable = frozenset(gt["zone"].astype(str))
+
+    # -- zones ---------------------------------------------------------------------------
+
+    def check_zone(self, zone: str) -> str:
+        """``zone`` if the store knows it, else :class:`UnknownZoneError` naming the nearest."""
+        if zone not in set(self.zones["zone"].astype(str)):
+            raise UnknownZoneError(zone, nearest_zones(zone, self.zones))
+        return zone
+
+    def name(self, zone: str) -> str:
+        """The latest name of ``zone`` in the Gemeindeverzeichnis (the AGS if none)."""
+        hit = self.zones[self.zones["zone"].astype(str) == zone].sort_values("valid_from")
+        return str(hit["name"].iloc[-1]) if not hit.empty else zone
+
+    def level(self, zone: str) -> str:
+        hit = self.zones.loc[self.zones["zone"].astype(str) == zone, "level"]
+        return str(hit.iloc[0]) if not hit.empty else ""
+
+    def search(self, text: str, limit: int = 25) -> pd.DataFrame:
+        """Gemeinden, Kreise and Länder whose name contains ``text`` or whose AGS starts with it
+        (case-insensitive), current ones first: ``zone, name, level``."""
+        t = text.strip().casefold()
+        z = self.zones.sort_values("valid_from").drop_duplicates("zone", keep="last")
+        z = z[z["level"].isin(["gemeinde", "kreis", "land"])]
+        hit = z["zone"].astype(str).str.startswith(t) | z["name"].str.casefold().str.contains(
+            t, regex=False
+        )
+        out = z.loc[hit, ["zone", "name", "level"]].copy()
+        out["zone"] = out["zone"].astype(str)
+        out["projectable"] = out["zone"].isin(self.projectable)
+        return out.sort_values(["projectable", "zone"], ascending=[False, True]).head(limit)
+
+    def networks(self, text: str = "") -> list[Network]:
+        """The shipped networks whose name or title contains ``text``."""
+        t = text.strip().casefold()
+        return [
+            n
+            for n in preset_networks().values()
+            if not t or t in n.name.casefold() or t in n.title.casefold()
+        ]
+
+    # -- projection ----------------------------------------------------------------------
+
+    def inputs(self, zone: str) -> ProjectionInputs:
+        """Base population and rates of one Gemeinde (built once, then cached)."""
+        with self._lock:
+            if zone not in self._inputs:
+                self._inputs[zone] = build_inputs(self.tables, [zone], self.base_year)
+            return self._inputs[zone]
+
+    def project(
+        self, zone: str, levers: Levers = Levers(), draws: int = 100, seed: int = 2040
+    ) -> TownProjection:
+        """Project ``zone`` to :data:`UNTIL` with ``levers`` (and ``draws`` draws for the bands)."""
+        inputs = self.inputs(zone)
+        rates, notes = scenario_rates(inputs, levers_scenario(zone, levers), UNTIL)
+        res = run(inputs, rates, UNTIL, draws=draws, seed=seed, notes=notes)
+        return TownProjection(zone, levers, res, draws)
+
+    # -- services ------------------------------------------------------------------------
+
+    def services(self, zone: str, levers: Levers = Levers(), draws: int = 20) -> ServicesRun:
+        """Service demand of ``zone`` for the base and, unless ``levers`` are the base, the
+        scenario (``scenario`` column: ``basis``, ``szenario``)."""
+        scenarios: tuple[tuple[str, object], ...] = (("basis", None),)
+        if not levers.is_base:
+            scenarios += (("szenario", levers_scenario(zone, levers)),)
+        req = ServicesRequest((zone,), self.base_year, UNTIL, draws=draws, scenarios=scenarios)
+        return services_from_store(self.db, req)
+
+    # -- comparison ----------------------------------------------------------------------
+
+    def compare(self) -> CompareData:
+        """The indicators of every zone (computed on first use)."""
+        with self._lock:
+            if self._compare is None:
+                self._compare = load(self.db)
+            return self._compare
+
+    def key_indicators(self, zone: str) -> pd.DataFrame:
+        """``zone``'s indicators beside its Kreis, Land and Germany (one row per indicator)."""
+        data = self.compare()
+        data.check_zone(zone)
+        net = Network(zone, self.name(zone), (zone,))
+        return network_comparison(data, net).table
+
+    def sources(self) -> pd.DataFrame:
+        """The store's imports: file, table, title, producer, licence, rows, tables, date."""
+        return self.provenance.copy()
+
+    def facts(self) -> Mapping[str, object]:
+        """Counts of rows per table of the store."""
+        with Store.open(self.db, read_only=True) as store:
+            return dict(store.counts())
