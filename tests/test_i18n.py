@@ -87,3 +87,56 @@ def test_every_help_is_english_under_wandel_lang_en(monkeypatch: pytest.MonkeyPa
             f"{' '.join(path)}: {line.strip()}" for line in res.output.splitlines() if _german(line)
         ]
     assert found == []
+
+
+def test_every_help_is_german_by_default_click_words_included(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("WANDEL_LANG", "de")
+    english = re.compile(r"Usage:|\[required\]|\[default:|\[OPTIONS\]|COMMAND \[ARGS\]|Show this")
+    found = []
+    for path in _command_paths():
+        res = CliRunner().invoke(app, [*path, "--help"], terminal_width=200)
+        assert res.exit_code == 0, (path, res.output)
+        assert "Aufruf:" in res.output
+        found += [f"{' '.join(path)}: {m}" for m in english.findall(res.output)]
+    assert found == []
+    # the words follow the call: English right after German in the same process
+    monkeypatch.setenv("WANDEL_LANG", "en")
+    res = CliRunner().invoke(app, ["project", "--help"], terminal_width=200)
+    assert "Usage: wandel project [OPTIONS]" in res.output
+    assert "[required]" in res.output
+
+
+USAGE_MISTAKES = [
+    (["project", "--foo"], "Unbekannte Option --foo", "No such option: --foo"),
+    (
+        ["project", "--zones", "15", "--out", "x.csv", "--draws", "abc"],
+        "Ungültiger Wert für '--draws': eine ganze Zahl wird erwartet",
+        "Invalid value for '--draws': Input should be a valid integer",
+    ),
+    (
+        ["project", "--zones", "15", "--out", "x.csv", "--draws", "-3"],
+        "Ungültiger Wert für '--draws': der Wert muss mindestens 0 sein",
+        "Invalid value for '--draws': Input should be greater than or equal to 0",
+    ),
+    (["projekt"], "Unbekannter Befehl 'projekt'. Meinten Sie 'project'?", "No such command"),
+    (["project", "--zones"], "Die Option '--zones' braucht einen Wert.", "requires an argument"),
+    (["population"], "Die Option '--zones' fehlt.", "Missing option '--zones'."),
+    (["report", "town"], "Das Argument 'zone' fehlt.", "Missing argument 'zone'."),
+]
+
+
+@pytest.mark.parametrize(("args", "german", "english"), USAGE_MISTAKES)
+def test_usage_mistakes_in_the_language_of_the_call(
+    monkeypatch: pytest.MonkeyPatch, args: list[str], german: str, english: str
+) -> None:
+    for lang, expected in (("de", german), ("en", english)):
+        monkeypatch.setenv("WANDEL_LANG", lang)
+        res = CliRunner().invoke(app, args, terminal_width=400)
+        assert res.exit_code == 2, res.output
+        lines = [ln for ln in res.stderr.splitlines() if ln.strip()]
+        assert len(lines) == 1, res.stderr
+        assert expected in lines[0], (lang, lines[0])
+        if lang == "en":
+            assert _german(lines[0]) == [], lines[0]

@@ -29,6 +29,7 @@ except ImportError:  # pragma: no cover - an older typer on the public click
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+from wandel.cli._usage import translate_help_words, translate_usage
 from wandel.errors import KEY_MARK, OptionError, WandelError
 from wandel.i18n import LANGS, current_lang, error_text, tr
 from wandel.settings import get_settings, override
@@ -303,6 +304,10 @@ def translate_tree(command: Any, lang: str) -> None:
     put parameters and subcommands under translated panel titles."""
     command.help = _translated(command.help, lang)
     command.short_help = _translated(command.short_help, lang)
+    if hasattr(command, "options_metavar"):
+        command.options_metavar = tr("cli.usage.help.options", lang)
+    if getattr(command, "subcommand_metavar", None):
+        command.subcommand_metavar = tr("cli.usage.help.subcommand", lang)
     for param in command.params:
         if hasattr(param, "help"):
             param.help = _translated(param.help, lang)
@@ -339,7 +344,7 @@ def _usage_error(exc: ClickException) -> int:
     if type(exc).__name__ == "NoArgsIsHelpError" and ctx is not None:  # no arguments: the help
         out.print(ctx.get_help(), highlight=False, markup=False, emoji=False)
         return exc.exit_code
-    text = " ".join(exc.format_message().split())
+    text = translate_usage(" ".join(exc.format_message().split()), current_lang())
     if ctx is not None:
         text = f"{text} ({tr('cli.usage_hint', command=ctx.command_path)})"
     _fail(text)
@@ -385,5 +390,7 @@ class WandelGroup(typer.core.TyperGroup):
         parent: Any = None,
         **extra: Any,
     ) -> Any:
-        translate_tree(self, ui_lang())
+        lang = ui_lang()
+        translate_tree(self, lang)
+        translate_help_words(lang)
         return super().make_context(info_name, args, parent, **extra)
