@@ -32,6 +32,7 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -124,13 +125,57 @@ def _containing(
 def derive_step(
     gv: pd.DataFrame, from_year: int, to_year: int, boundaries: pd.DataFrame | None = None
 ) -> pd.DataFrame:
-    """Changes of Gemeinden from GV year ``from_year`` to ``to_year`` (see the module docstring)."""
-    a, b = _gemeinden(gv, from_year), _gemeinden(gv, to_year)
-    ac, bc = _columns(a), _columns(b)
-    rows: list[dict[str, object]] = []
+    """Changes of Gemeinden from GV year ``from_year`` to ``to_year`` (see the module docstring).
 
-    def add(o: str, t: str, w: float, basis: str, kind: str, note: str = "") -> None:
-        rows.append(
+    The steps, in order: renamed Gemeinden (same key, other name); key changes (same Land, name and
+    area under a new key); the Gemeinden of the later year that gained area (receivers); each
+    dissolved Gemeinde placed in a receiver (:meth:`_Step.place_gone`); partial splits of
+    continuing Gemeinden that lost area; identity rows of receivers that kept their key; a flag on
+    every receiver whose gain the assigned areas do not explain.
+    """
+    step = _Step.between(gv, from_year, to_year)
+    continuing, gone, new = step.match_keys()
+    gain = step.gains(continuing, new)
+    points = _reference_points(step.a)
+    bc = step.bc
+    bpoints = {
+        z: (float(bc["lon"][z]), float(bc["lat"][z]))
+        for z in gain
+        if np.isfinite(bc["lon"][z]) and np.isfinite(bc["lat"][z])
+    }
+    step.received = dict.fromkeys(gain, 0.0)
+    step.place_gone(gone, continuing, gain, _Points(points, bpoints), boundaries)
+    step.partial_splits(continuing, gain, _Points(points, bpoints))
+    step.identity_rows(continuing)
+    return step.table(gain, from_year, to_year)
+
+
+@dataclass(frozen=True)
+class _Points:
+    """Reference points (lon, lat) of the earlier year's Gemeinden and of the receivers."""
+
+    earlier: dict[str, tuple[float, float]]
+    receivers: dict[str, tuple[float, float]]
+
+
+@dataclass
+class _Step:
+    """The working state of one :func:`derive_step`: both years' Gemeinden and the rows so far."""
+
+    a: pd.DataFrame
+    b: pd.DataFrame
+    ac: dict[str, dict[str, Any]]
+    bc: dict[str, dict[str, Any]]
+    rows: list[dict[str, object]] = field(default_factory=list)
+    received: dict[str, float] = field(default_factory=dict)
+
+    @classmethod
+    def between(cls, gv: pd.DataFrame, from_year: int, to_year: int) -> _Step:
+        a, b = _gemeinden(gv, from_year), _gemeinden(gv, to_year)
+        return cls(a, b, _columns(a), _columns(b))
+
+    def add(self, o: str, t: str, w: float, basis: str, kind: str, note: str = "") -> None:
+        self.rows.append(
             {
                 "from_zone": o,
                 "to_zone": t,
@@ -138,131 +183,161 @@ def derive_step(
                 "basis": basis,
                 "kind": kind,
                 "flagged": kind == "split",
-                "from_pop": float(ac["pop_total"][o]),
-                "from_area_km2": float(ac["area_km2"][o]),
+                "from_pop": float(self.ac["pop_total"][o]),
+                "from_area_km2": float(self.ac["area_km2"][o]),
                 "note": note,
             }
         )
 
-    common = a.index.intersection(b.index)
-    gone = [z for z in a.index if z not in b.index]
-    new = [z for z in b.index if z not in a.index]
-    for z in common:
-        if ac["base"][z] != bc["base"][z]:
-            add(z, z, 1.0, "key", "renamed", f"{ac['name'][z]} -> {bc['name'][z]}")
+    def match_keys(self) -> tuple[dict[str, str], list[str], list[str]]:
+        """Renamed Gemeinden and key changes (same Land, same name, same area): returns the
+        continuing Gemeinden (earlier key -> later key), the dissolved ones and the new ones."""
+        a, b, ac, bc = self.a, self.b, self.ac, self.bc
+        common = a.index.intersection(b.index)
+        gone = [z for z in a.index if z not in b.index]
+        new = [z for z in b.index if z not in a.index]
+        for z in common:
+            if ac["base"][z] != bc["base"][z]:
+                self.add(z, z, 1.0, "key", "renamed", f"{ac['name'][z]} -> {bc['name'][z]}")
+        continuing: dict[str, str] = {z: z for z in common}
+        new_by_name: dict[tuple[str, str], list[str]] = {}
+        for z in new:
+            new_by_name.setdefault((z[:2], bc["base"][z]), []).append(z)
+        gone_set, new_set = set(gone), set(new)
+        for o in gone:
+            area = float(ac["area_km2"][o])
+            cands = [
+                t
+                for t in new_by_name.get((o[:2], ac["base"][o]), [])
+                if abs(float(bc["area_km2"][t]) - area) <= _tol_km2(area)
+            ]
+            if cands:
+                t = min(cands, key=lambda t: abs(float(bc["area_km2"][t]) - area))
+                self.add(o, t, 1.0, "name", "key_changed")
+                continuing[o] = t
+                gone_set.discard(o)
+                new_set.discard(t)
+                new_by_name[(o[:2], ac["base"][o])].remove(t)
+        return continuing, [o for o in gone if o in gone_set], [t for t in new if t in new_set]
 
-    # key changes: same Land, same name, same area
-    continuing: dict[str, str] = {z: z for z in common}
-    new_by_name: dict[tuple[str, str], list[str]] = {}
-    for z in new:
-        new_by_name.setdefault((z[:2], bc["base"][z]), []).append(z)
-    gone_set, new_set = set(gone), set(new)
-    for o in gone:
-        cands = [
-            t
-            for t in new_by_name.get((o[:2], ac["base"][o]), [])
-            if abs(float(bc["area_km2"][t]) - float(ac["area_km2"][o]))
-            <= _tol_km2(float(ac["area_km2"][o]))
-        ]
-        if cands:
-            t = min(cands, key=lambda t: abs(float(bc["area_km2"][t]) - float(ac["area_km2"][o])))
-            add(o, t, 1.0, "name", "key_changed")
-            continuing[o] = t
-            gone_set.discard(o)
-            new_set.discard(t)
-            new_by_name[(o[:2], ac["base"][o])].remove(t)
+    def gains(self, continuing: Mapping[str, str], new: Iterable[str]) -> dict[str, float]:
+        """Receivers: Gemeinden of the later year that are new (their whole area) or grew."""
+        ac, bc = self.ac, self.bc
+        gain: dict[str, float] = {t: float(bc["area_km2"][t]) for t in new}
+        for o, t in continuing.items():
+            g = float(bc["area_km2"][t]) - float(ac["area_km2"][o])
+            if g > _tol_km2(float(ac["area_km2"][o])):
+                gain[t] = g
+        return gain
 
-    gone = [o for o in gone if o in gone_set]
-    new = [t for t in new if t in new_set]
-    # receivers: Gemeinden of B that are new or grew
-    gain: dict[str, float] = {t: float(bc["area_km2"][t]) for t in new}
-    for o, t in continuing.items():
-        g = float(bc["area_km2"][t]) - float(ac["area_km2"][o])
-        if g > _tol_km2(float(ac["area_km2"][o])):
-            gain[t] = g
-    points = _reference_points(a)
-    bpoints = {
-        z: (float(bc["lon"][z]), float(bc["lat"][z]))
-        for z in gain
-        if np.isfinite(bc["lon"][z]) and np.isfinite(bc["lat"][z])
-    }
-    inside = _containing({o: points[o] for o in gone if o in points}, boundaries)
-    existed = set(continuing.values())
-    kreise_b = {z[:5] for z in b.index}
-    received: dict[str, float] = dict.fromkeys(gain, 0.0)
-    members: dict[object, list[str]] = {}
-    for z, par in zip(a["zone"], a["parent"], strict=True):
-        members.setdefault(par, []).append(z)
-    area_a = {z: float(v) for z, v in zip(a["zone"], a["area_km2"], strict=True)}
-    # strong signals first (containing polygon, the one surviving Verband sibling), then the rest
-    # greedily: nearest receiver of the Kreis whose unexplained gain still takes the old area
-    pending: list[tuple[str, list[str], set[str]]] = []
-    for o in gone:
-        p = inside.get(o)
-        if p is not None and p in gain:
-            _assign(add, received, area_a, o, p, "coordinates", existed)
-            continue
-        siblings = [s for s in members[ac["parent"][o]] if s != o]
-        surviving = {continuing[s] for s in siblings if s in continuing and continuing[s] in gain}
-        kreis = o[:5]
-        pool = [r for r in gain if r[:5] == kreis] if kreis in kreise_b else []
-        if not pool:
-            pool = [r for r in gain if r[:2] == o[:2]]
-        pending.append((o, pool, surviving))
-    # those with a surviving Verband sibling first, then the largest first; each goes to the
-    # sibling if its unexplained gain still takes the area, else to the nearest receiver of the
-    # Kreis that takes it, else to the nearest
-    pending.sort(key=lambda item: (not item[2], -area_a[item[0]]))
-    for o, pool, surviving in pending:
-        pt = points.get(o)
-        ranked = sorted(
-            (c for c in pool if c in bpoints),
-            key=lambda c: _km(pt[0], pt[1], *bpoints[c]) if pt else 0.0,
+    def place_gone(
+        self,
+        gone: list[str],
+        continuing: Mapping[str, str],
+        gain: Mapping[str, float],
+        points: _Points,
+        boundaries: pd.DataFrame | None,
+    ) -> None:
+        """Place each dissolved Gemeinde in a receiver.
+
+        Strong signals first (the later polygon containing its centre), then the rest greedily:
+        those with a surviving Verband sibling first, then the largest first; each goes to the
+        sibling if its unexplained gain still takes the area, else to the nearest receiver of the
+        Kreis that takes it, else to the nearest.
+        """
+        a, ac = self.a, self.ac
+        inside = _containing(
+            {o: points.earlier[o] for o in gone if o in points.earlier}, boundaries
         )
-        if not ranked:
-            # no Gemeinde of the later year gained area where ``o`` was: the later file does not
-            # cover ``o`` (a partial extract), so there is no change to record for it
-            continue
-        fits = [c for c in ranked if gain[c] - received[c] >= area_a[o] - _tol_km2(area_a[o])]
-        sib = [c for c in fits if c in surviving]
-        if sib:
-            _assign(add, received, area_a, o, sib[0], "key", existed)
-        else:
-            _assign(add, received, area_a, o, (fits or ranked)[0], "coordinates", existed)
-
-    # partial splits: a continuing Gemeinde that lost area gives it to a neighbour with a surplus
-    for o, t in continuing.items():
-        old_area, new_area = float(ac["area_km2"][o]), float(bc["area_km2"][t])
-        if old_area - new_area <= _tol_km2(old_area) or old_area <= 0:
-            continue
-        lost = old_area - new_area
-        to = _nearest(points.get(o), bpoints, [r for r in gain if r != t and r[:5] == t[:5]])
-        if to is None:
-            continue
-        rows_note = f"lost {lost:.2f} km² of {old_area:.2f}"
-        add(o, t, new_area / old_area, "area", "split", rows_note)
-        add(o, to, lost / old_area, "area", "split", rows_note)
-        received[to] += lost
-    # receivers that kept their key: an explicit identity row, so that the step can be inverted
-    for o, t in continuing.items():
-        if o == t and received.get(t, 0.0) > 0 and o not in {r["from_zone"] for r in rows}:
-            add(o, t, 1.0, "key", "absorbing")
-    out = pd.DataFrame(
-        rows, columns=[c for c in CHANGE_COLUMNS if c not in ("from_year", "to_year")]
-    )
-    # a continuing Gemeinde split above has an earlier identity/key_changed row: keep only the split
-    split_from = set(out.loc[out["kind"] == "split", "from_zone"])
-    out = out[~(out["from_zone"].isin(split_from) & (out["kind"] != "split"))]
-    for t, g in gain.items():
-        if abs(g - received[t]) > _tol_km2(float(bc["area_km2"][t])):
-            hit = out["to_zone"] == t
-            out.loc[hit, "flagged"] = True
-            out.loc[hit, "note"] = out.loc[hit, "note"].astype(str) + (
-                f" area check: gained {g:.2f} km², received {received[t]:.2f}"
+        existed = set(continuing.values())
+        kreise_b = {z[:5] for z in self.b.index}
+        members: dict[object, list[str]] = {}
+        for z, par in zip(a["zone"], a["parent"], strict=True):
+            members.setdefault(par, []).append(z)
+        area_a = {z: float(v) for z, v in zip(a["zone"], a["area_km2"], strict=True)}
+        pending: list[tuple[str, list[str], set[str]]] = []
+        for o in gone:
+            p = inside.get(o)
+            if p is not None and p in gain:
+                _assign(self.add, self.received, area_a, o, p, "coordinates", existed)
+                continue
+            siblings = [s for s in members[ac["parent"][o]] if s != o]
+            surviving = {
+                continuing[s] for s in siblings if s in continuing and continuing[s] in gain
+            }
+            kreis = o[:5]
+            pool = [r for r in gain if r[:5] == kreis] if kreis in kreise_b else []
+            if not pool:
+                pool = [r for r in gain if r[:2] == o[:2]]
+            pending.append((o, pool, surviving))
+        pending.sort(key=lambda item: (not item[2], -area_a[item[0]]))
+        for o, pool, surviving in pending:
+            pt = points.earlier.get(o)
+            ranked = sorted(
+                (c for c in pool if c in points.receivers),
+                key=lambda c: _km(pt[0], pt[1], *points.receivers[c]) if pt else 0.0,
             )
-    out.insert(2, "from_year", from_year)
-    out.insert(3, "to_year", to_year)
-    return out.reset_index(drop=True)
+            if not ranked:
+                # no Gemeinde of the later year gained area where ``o`` was: the later file does
+                # not cover ``o`` (a partial extract), so there is no change to record for it
+                continue
+            fits = [
+                c for c in ranked if gain[c] - self.received[c] >= area_a[o] - _tol_km2(area_a[o])
+            ]
+            sib = [c for c in fits if c in surviving]
+            if sib:
+                _assign(self.add, self.received, area_a, o, sib[0], "key", existed)
+            else:
+                target = (fits or ranked)[0]
+                _assign(self.add, self.received, area_a, o, target, "coordinates", existed)
+
+    def partial_splits(
+        self, continuing: Mapping[str, str], gain: Mapping[str, float], points: _Points
+    ) -> None:
+        """A continuing Gemeinde that lost area gives it to a neighbour with a surplus."""
+        for o, t in continuing.items():
+            old_area, new_area = float(self.ac["area_km2"][o]), float(self.bc["area_km2"][t])
+            if old_area - new_area <= _tol_km2(old_area) or old_area <= 0:
+                continue
+            lost = old_area - new_area
+            pool = [r for r in gain if r != t and r[:5] == t[:5]]
+            to = _nearest(points.earlier.get(o), points.receivers, pool)
+            if to is None:
+                continue
+            note = f"lost {lost:.2f} km² of {old_area:.2f}"
+            self.add(o, t, new_area / old_area, "area", "split", note)
+            self.add(o, to, lost / old_area, "area", "split", note)
+            self.received[to] += lost
+
+    def identity_rows(self, continuing: Mapping[str, str]) -> None:
+        """Receivers that kept their key get an explicit identity row, so that the step can be
+        inverted."""
+        for o, t in continuing.items():
+            if (
+                o == t
+                and self.received.get(t, 0.0) > 0
+                and o not in {r["from_zone"] for r in self.rows}
+            ):
+                self.add(o, t, 1.0, "key", "absorbing")
+
+    def table(self, gain: Mapping[str, float], from_year: int, to_year: int) -> pd.DataFrame:
+        """The rows as a change table; receivers whose gain is not explained are flagged."""
+        out = pd.DataFrame(
+            self.rows, columns=[c for c in CHANGE_COLUMNS if c not in ("from_year", "to_year")]
+        )
+        # a continuing Gemeinde split above has an earlier identity/key_changed row: keep the split
+        split_from = set(out.loc[out["kind"] == "split", "from_zone"])
+        out = out[~(out["from_zone"].isin(split_from) & (out["kind"] != "split"))]
+        for t, g in gain.items():
+            if abs(g - self.received[t]) > _tol_km2(float(self.bc["area_km2"][t])):
+                hit = out["to_zone"] == t
+                out.loc[hit, "flagged"] = True
+                out.loc[hit, "note"] = out.loc[hit, "note"].astype(str) + (
+                    f" area check: gained {g:.2f} km², received {self.received[t]:.2f}"
+                )
+        out.insert(2, "from_year", from_year)
+        out.insert(3, "to_year", to_year)
+        return out.reset_index(drop=True)
 
 
 def _nearest(
