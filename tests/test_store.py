@@ -88,6 +88,53 @@ def test_failed_import_leaves_store_unchanged(tmp_path: Path) -> None:
         assert store.population(zones=["15087225"]).empty
 
 
+def test_one_import_of_several_files_is_all_or_nothing(tmp_path: Path) -> None:
+    """``wandel import a b``: a database error in the second file's write leaves the store as it
+    was, the first file included (and the data derived from them is never written)."""
+    from wandel.workflow.data import write_batches
+
+    db = tmp_path / "s.duckdb"
+    with Store.open(db) as store:
+        store.import_batch(_batch(_pop(["15087220"], 2019)))
+        before = store.checksum()
+    broken = _pop(["15087230"], 2019)
+    broken["year"] = None  # NOT NULL violated when the second file is written
+    bad = ImportBatch(
+        SourceMeta("bad.csv", "c" * 64, "test"), {"births": broken.drop(columns=["estimated"])}
+    )
+    seen: list[str] = []
+    with pytest.raises(Exception):  # noqa: B017 - any database error
+        write_batches(
+            db,
+            [_batch(_pop(["15087225"], 2019), sha="d" * 64), bad],
+            on_batch=lambda b: seen.append(b.meta.file),
+        )
+    assert seen == ["x.csv"]  # the first file was written inside the transaction ...
+    with Store.open(db, read_only=True) as store:
+        assert store.checksum() == before  # ... and rolled back with the second
+        assert store.population(zones=["15087225"]).empty
+        assert store.provenance()["import_id"].tolist() == [1]
+
+
+def _import_then_interrupt(store: Store) -> None:
+    with store.transaction():
+        store.import_batch(_batch(_pop(["15087220"], 2019)))  # its own block joins ours
+        assert len(store.population()) == 6
+        raise KeyboardInterrupt  # Ctrl-C after the inner block finished
+
+
+def test_nested_transactions_join_the_outer_one(tmp_path: Path) -> None:
+    with Store.open(tmp_path / "s.duckdb") as store:
+        before = store.checksum()
+        with pytest.raises(KeyboardInterrupt):
+            _import_then_interrupt(store)
+        assert store.checksum() == before
+        with store.transaction():
+            store.import_batch(_batch(_pop(["15087220"], 2019)))
+        assert len(store.population()) == 6
+        assert store.provenance()["import_id"].tolist() == [1]
+
+
 def test_checksum_sees_every_change(tmp_path: Path) -> None:
     with Store.open(tmp_path / "s.duckdb") as store:
         c0 = store.checksum()

@@ -110,6 +110,33 @@ class Store:
     def __init__(self, con: duckdb.DuckDBPyConnection, path: str) -> None:
         self.con = con
         self.path = path
+        self._depth = 0  # open transactions of :meth:`transaction` (nested ones join the outer)
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One transaction around the block: everything it writes, or nothing.
+
+        Nested blocks join the outermost one, so an import and the data derived from it (or all
+        files of one ``wandel import``) commit together: an error anywhere inside leaves the store
+        exactly as it was before the outermost block.
+        """
+        if self._depth:
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+            return
+        self.con.execute("BEGIN TRANSACTION")
+        self._depth = 1
+        try:
+            yield
+        except BaseException:
+            self._depth = 0
+            self.con.execute("ROLLBACK")
+            raise
+        self._depth = 0
+        self.con.execute("COMMIT")
 
     # -- lifecycle -----------------------------------------------------------------------------------
     @classmethod
@@ -191,8 +218,7 @@ class Store:
             )
         frames = {name: conform(name, frame) for name, frame in batch.tables.items()}
         con = self.con
-        con.execute("BEGIN TRANSACTION")
-        try:
+        with self.transaction():
             row = self._one("SELECT coalesce(max(import_id), 0) + 1 FROM provenance")
             import_id = int(row[0]) if row else 1
             counts: dict[str, int] = {}
@@ -217,10 +243,6 @@ class Store:
                     dt.datetime.now(dt.UTC).replace(tzinfo=None),
                 ],
             )
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
         return ImportReport(
             meta.file,
             meta.kind,
@@ -257,18 +279,15 @@ class Store:
         cols = CHANGE_COLUMNS
         changes = changes.reindex(columns=cols)
         con = self.con
-        con.execute("BEGIN TRANSACTION")
-        try:
+        with self.transaction():
             con.execute("DELETE FROM zone_changes")
             con.register("_incoming_changes", changes[cols])
-            con.execute(
-                f"INSERT INTO zone_changes ({', '.join(cols)}) SELECT * FROM _incoming_changes"
-            )
-            con.unregister("_incoming_changes")
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
+            try:
+                con.execute(
+                    f"INSERT INTO zone_changes ({', '.join(cols)}) SELECT * FROM _incoming_changes"
+                )
+            finally:
+                con.unregister("_incoming_changes")
 
     # -- queries -------------------------------------------------------------------------------------
     def has_table(self, name: str) -> bool:

@@ -2,8 +2,9 @@
 
 Used by ``wandel import``, ``wandel zones`` and ``wandel info`` (and the web app). An import reads
 *every* file first and writes only when all of them were read: a file that cannot be read leaves
-the store exactly as it was. Each file is then written in one transaction with its provenance
-record (:meth:`wandel.store.Store.import_batch`).
+the store exactly as it was. The files, each with its provenance record
+(:meth:`wandel.store.Store.import_batch`), and the data derived from them are then written in one
+transaction.
 """
 
 from __future__ import annotations
@@ -108,10 +109,11 @@ def write_batches(
     batches: Sequence[ImportBatch],
     on_batch: Callable[[ImportBatch], None] = lambda b: None,
 ) -> list[ImportReport]:
-    """Write each batch in its own transaction (``on_batch`` after each); the same file twice
-    changes nothing (its report says ``skipped``).
+    """Write the batches (``on_batch`` after each) and the data derived from them in ONE
+    transaction: all of them or nothing, so the store never holds an import without its derived
+    data. The same file twice changes nothing (its report says ``skipped``).
 
-    Then, for the whole store, the derived data (:func:`wandel.workflow.imports.derive_after_import`,
+    The derived data, for the whole store (:func:`wandel.workflow.imports.derive_after_import`,
     the same step as in ``wandel demo``): the territorial changes between all Gemeindeverzeichnis
     years and the Gemeinde structure estimates; a report of the estimates is appended when they
     changed.
@@ -119,7 +121,7 @@ def write_batches(
     from wandel.workflow.imports import derive_after_import
 
     reports = []
-    with Store.open(db) as store:
+    with Store.open(db) as store, store.transaction():
         for b in batches:
             reports.append(store.import_batch(b))
             on_batch(b)

@@ -266,10 +266,11 @@ def run_demo(db: Path, out_dir: Path, console: Console | None = None) -> DemoRes
     con = console or Console()
     out_dir.mkdir(parents=True, exist_ok=True)
     with Store.open(db) as store:
-        reports = load_demo_store(store)
+        with store.transaction():  # the demo's files and what is derived from them: all or nothing
+            reports = load_demo_store(store)
+            derived = derive_after_import(store)
         new = sum(r.rows_imported for r in reports)
         con.print(tr("demo.store", db=db, sources=len(reports), rows=_num(new)), highlight=False)
-        derived = derive_after_import(store)
         con.print(tr("demo.changes", n=derived.changes), highlight=False)
         con.print(tr("demo.estimates", rows=_num(derived.estimates.rows_imported)), highlight=False)
         files, seed = _summaries(store, out_dir)

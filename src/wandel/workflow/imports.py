@@ -102,17 +102,22 @@ def add_structure_estimates(store: Store) -> ImportReport:
         return ImportReport(meta.file, meta.kind, meta.sha256, 0, 0, {}, (), True)
     if _same_rows(current, est):
         return ImportReport(meta.file, meta.kind, meta.sha256, len(est), 0, {}, (), True)
-    if not current.empty and not _same_keys(current, est):
-        # estimates on other keys would overlap the new ones: derived rows, removed and rebuilt
-        store.con.execute("DELETE FROM population WHERE estimated")
-    if store.has_sha256(meta.sha256):
-        # the same estimate was written before and later replaced: a new record of this state
-        n = store.provenance()["import_id"].max()
-        meta = SourceMeta(**{**meta.__dict__, "sha256": f"{(payload + int(n)) % (1 << 256):064x}"})
-    return store.import_batch(ImportBatch(meta, {"population": est}, len(est)))
+    with store.transaction():  # the old estimates go only if the new ones are written
+        if not current.empty and not _same_keys(current, est):
+            # estimates on other keys would overlap the new ones: derived rows, removed and rebuilt
+            store.con.execute("DELETE FROM population WHERE estimated")
+        if store.has_sha256(meta.sha256):
+            # the same estimate was written before and later replaced: a new record of this state
+            n = store.provenance()["import_id"].max()
+            meta = SourceMeta(
+                **{**meta.__dict__, "sha256": f"{(payload + int(n)) % (1 << 256):064x}"}
+            )
+        return store.import_batch(ImportBatch(meta, {"population": est}, len(est)))
 
 
 def derive_after_import(store: Store) -> DerivedReport:
-    """Territorial changes and Gemeinde structure estimates from the whole store (module doc)."""
-    changes = derive_zone_changes(store)
-    return DerivedReport(len(changes), add_structure_estimates(store))
+    """Territorial changes and Gemeinde structure estimates from the whole store (module doc),
+    in one transaction (joining the import's when called inside :meth:`Store.transaction`)."""
+    with store.transaction():
+        changes = derive_zone_changes(store)
+        return DerivedReport(len(changes), add_structure_estimates(store))
