@@ -128,3 +128,22 @@ def test_importing_again_changes_nothing(shared_data: Path, imported_db: Path) -
     with Store.open(imported_db, read_only=True) as store:
         after = (len(store.population()), len(store.zone_changes()), len(store.provenance()))
     assert after == before
+
+
+def test_import_names_the_gemeinden_a_partial_gemeindeverzeichnis_leaves_out(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The 2008 fixture holds a Gemeinde of Kreis 16051 that the 2019 fixture (only Kreis 15087)
+    does not cover: the import says so on stderr, names it, and succeeds."""
+    fix = Path(__file__).parent / "fixtures" / "gv"
+    monkeypatch.setenv("WANDEL_LANG", "en")
+    args = ["import", str(fix / "mini_gv_2008.xls"), str(fix / "mini_gv_2019.csv")]
+    res = runner.invoke(app, [*args, "--db", str(tmp_path / "s.duckdb")], terminal_width=400)
+    assert res.exit_code == 0, res.output
+    notes = [ln for ln in res.stderr.splitlines() if ln.startswith("Note:")]
+    assert notes == [
+        "Note: the 2019 Gemeindeverzeichnis lacks 1 of the 2008 Gemeinden, and no Gemeinde of "
+        "their Kreis gained area (a partial extract?); their series end in 2008: 16051000"
+    ]
+    with Store.open(tmp_path / "s.duckdb", read_only=True) as store:
+        assert not store.zone_changes()["from_zone"].str.startswith("16").any()

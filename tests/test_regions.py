@@ -192,3 +192,22 @@ def test_changes_are_deterministic(gv_all: pd.DataFrame, changes: pd.DataFrame) 
     pd.testing.assert_frame_equal(a, b)
     full = changes[changes["from_zone"].str[:2] == "15"].reset_index(drop=True)
     assert set(a["from_zone"]) == set(full["from_zone"])
+
+
+def test_a_partial_later_extract_names_the_gemeinden_it_leaves_out(gv_all: pd.DataFrame) -> None:
+    """GV 2013 of Sachsen-Anhalt and Thüringen, GV 2017 of Sachsen-Anhalt only: Thüringen's
+    Gemeinden get no change rows (nobody in the later file gained their area) and are named."""
+    from wandel.regions.changes import derive
+
+    y13 = gv_all[(gv_all["year"] == 2013) & gv_all["zone"].str[:2].isin(["15", "16"])]
+    y17 = gv_all[(gv_all["year"] == 2017) & (gv_all["zone"].str[:2] == "15")]
+    d = derive(pd.concat([y13, y17], ignore_index=True))
+    thuringia = set(y13.loc[(y13["level"] == "gemeinde") & (y13["zone"].str[:2] == "16"), "zone"])
+    assert len(thuringia) > 800  # Thüringen had about 850 Gemeinden in 2013
+    assert {z for y0, y1, z in d.uncovered} == thuringia
+    assert {(y0, y1) for y0, y1, _ in d.uncovered} == {(2013, 2017)}
+    assert not d.changes["from_zone"].str.startswith("16").any()
+    # the covered Land keeps exactly the changes the whole extract gives it
+    full = derive_changes(gv_all[gv_all["year"].isin([2013, 2017])])
+    st = full[full["from_zone"].str.startswith("15")].reset_index(drop=True)
+    pd.testing.assert_frame_equal(d.changes.reset_index(drop=True), st)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -22,6 +22,9 @@ from wandel.cli._common import (
     ui_lang,
 )
 from wandel.errors import say as say_text
+
+if TYPE_CHECKING:
+    from wandel.workflow.imports import DerivedReport
 from wandel.i18n import tr
 
 __all__ = ["import_", "info", "population", "register", "zones"]
@@ -56,8 +59,11 @@ def import_(
         )
         progress.update(task, completed=len(files))
         wtask = progress.add_task(tr("cli.import.writing"), total=len(batches))
+        derived: list[DerivedReport] = []
         reports = run_cli(
-            lambda: write_batches(resolve_db(db), batches, lambda b: progress.advance(wtask))
+            lambda: write_batches(
+                resolve_db(db), batches, lambda b: progress.advance(wtask), derived.append
+            )
         )
     lang = ui_lang()
     table = Table(title=tr("cli.import.summary"))
@@ -68,7 +74,19 @@ def import_(
         imported = tr("cli.import.already") if r.skipped else fmt_int(r.rows_imported)
         table.add_row(Path(r.file).name, r.kind, fmt_int(r.rows_read), imported, rejected)
     out.print(table)
+    for d in derived:
+        _note_uncovered(d.uncovered)
     say("cli.store_at", path=resolve_db(db))
+
+
+def _note_uncovered(uncovered: tuple[tuple[int, int, str], ...], shown: int = 8) -> None:
+    """Name the Gemeinden a partial Gemeindeverzeichnis leaves out (their series end there)."""
+    by_step: dict[tuple[int, int], list[str]] = {}
+    for y0, y1, zone in uncovered:
+        by_step.setdefault((y0, y1), []).append(zone)
+    for (y0, y1), zones in sorted(by_step.items()):
+        listed = ", ".join(zones[:shown]) + (", …" if len(zones) > shown else "")
+        say("cli.import.uncovered", to=err, n=len(zones), from_year=y0, to_year=y1, zones=listed)
 
 
 def zones(

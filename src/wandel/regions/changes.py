@@ -40,7 +40,15 @@ import pandas as pd
 
 from wandel.tables import CHANGE_COLUMNS
 
-__all__ = ["CHANGE_COLUMNS", "PLAUSIBLE_KM", "derive_changes", "derive_step", "name_base"]
+__all__ = [
+    "CHANGE_COLUMNS",
+    "PLAUSIBLE_KM",
+    "Derivation",
+    "derive",
+    "derive_changes",
+    "derive_step",
+    "name_base",
+]
 
 
 PLAUSIBLE_KM = 25.0
@@ -133,6 +141,13 @@ def derive_step(
     continuing Gemeinden that lost area; identity rows of receivers that kept their key; a flag on
     every receiver whose gain the assigned areas do not explain.
     """
+    return _derive_step(gv, from_year, to_year, boundaries)[0]
+
+
+def _derive_step(
+    gv: pd.DataFrame, from_year: int, to_year: int, boundaries: pd.DataFrame | None
+) -> tuple[pd.DataFrame, list[str]]:
+    """:func:`derive_step`, and the dissolved Gemeinden it found no receiver for."""
     step = _Step.between(gv, from_year, to_year)
     continuing, gone, new = step.match_keys()
     gain = step.gains(continuing, new)
@@ -147,7 +162,7 @@ def derive_step(
     step.place_gone(gone, continuing, gain, _Points(points, bpoints), boundaries)
     step.partial_splits(continuing, gain, _Points(points, bpoints))
     step.identity_rows(continuing)
-    return step.table(gain, from_year, to_year)
+    return step.table(gain, from_year, to_year), step.uncovered
 
 
 @dataclass(frozen=True)
@@ -168,6 +183,7 @@ class _Step:
     bc: dict[str, dict[str, Any]]
     rows: list[dict[str, object]] = field(default_factory=list)
     received: dict[str, float] = field(default_factory=dict)
+    uncovered: list[str] = field(default_factory=list)
 
     @classmethod
     def between(cls, gv: pd.DataFrame, from_year: int, to_year: int) -> _Step:
@@ -280,6 +296,7 @@ class _Step:
             if not ranked:
                 # no Gemeinde of the later year gained area where ``o`` was: the later file does
                 # not cover ``o`` (a partial extract), so there is no change to record for it
+                self.uncovered.append(o)
                 continue
             fits = [
                 c for c in ranked if gain[c] - self.received[c] >= area_a[o] - _tol_km2(area_a[o])
@@ -365,14 +382,44 @@ def _assign(
     received[target] += area_a[o]
 
 
+@dataclass(frozen=True, eq=False)
+class Derivation:
+    """The result of :func:`derive`: the change table, and the Gemeinden for which none could be
+    derived because the later Gemeindeverzeichnis does not cover them.
+
+    Attributes
+    ----------
+    changes
+        Rows of ``CHANGE_COLUMNS`` for every consecutive pair of GV years.
+    uncovered
+        ``(from_year, to_year, AGS)`` of each Gemeinde of ``from_year`` that is missing in
+        ``to_year`` while no Gemeinde of its Kreis (or Land) gained area there: the later file is a
+        partial extract that leaves it out. Its series is not carried forward; tell the user.
+    """
+
+    changes: pd.DataFrame
+    uncovered: tuple[tuple[int, int, str], ...]
+
+
+def derive(gv: pd.DataFrame, boundaries: pd.DataFrame | None = None) -> Derivation:
+    """Changes between every pair of consecutive GV years in ``gv``, and what they leave out."""
+    years = sorted(int(y) for y in gv["year"].unique())
+    tables: list[pd.DataFrame] = []
+    uncovered: list[tuple[int, int, str]] = []
+    for y0, y1 in itertools.pairwise(years):
+        table, missing = _derive_step(gv, y0, y1, boundaries)
+        tables.append(table)
+        uncovered += [(y0, y1, z) for z in missing]
+    if not tables:
+        return Derivation(pd.DataFrame(columns=CHANGE_COLUMNS), ())
+    return Derivation(pd.concat(tables, ignore_index=True), tuple(uncovered))
+
+
 def derive_changes(gv: pd.DataFrame, boundaries: pd.DataFrame | None = None) -> pd.DataFrame:
     """Changes between every pair of consecutive GV years in ``gv`` (canonical ``gv_records``).
 
     ``boundaries`` (optional): Gemeinde polygons with columns ``zone`` (AGS) and ``geometry``, e.g.
-    VG250, used to place a dissolved Gemeinde's centre.
+    VG250, used to place a dissolved Gemeinde's centre. :func:`derive` also names the Gemeinden a
+    partial later extract leaves out.
     """
-    years = sorted(int(y) for y in gv["year"].unique())
-    steps = [derive_step(gv, y0, y1, boundaries) for y0, y1 in itertools.pairwise(years)]
-    if not steps:
-        return pd.DataFrame(columns=CHANGE_COLUMNS)
-    return pd.concat(steps, ignore_index=True)
+    return derive(gv, boundaries).changes

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -19,6 +20,9 @@ from wandel.errors import UnknownChoiceError
 from wandel.sources.base import ImportBatch
 from wandel.sources.register import Register
 from wandel.store import ImportReport, Store
+
+if TYPE_CHECKING:
+    from wandel.workflow.imports import DerivedReport
 
 __all__ = [
     "ZONE_LEVELS",
@@ -108,6 +112,7 @@ def write_batches(
     db: Path,
     batches: Sequence[ImportBatch],
     on_batch: Callable[[ImportBatch], None] = lambda b: None,
+    on_derived: Callable[[DerivedReport], None] = lambda d: None,
 ) -> list[ImportReport]:
     """Write the batches (``on_batch`` after each) and the data derived from them in ONE
     transaction: all of them or nothing, so the store never holds an import without its derived
@@ -116,7 +121,8 @@ def write_batches(
     The derived data, for the whole store (:func:`wandel.workflow.imports.derive_after_import`,
     the same step as in ``wandel demo``): the territorial changes between all Gemeindeverzeichnis
     years and the Gemeinde structure estimates; a report of the estimates is appended when they
-    changed.
+    changed. ``on_derived`` receives what was derived (e.g. to name the Gemeinden a partial
+    Gemeindeverzeichnis leaves out).
     """
     from wandel.workflow.imports import derive_after_import
 
@@ -126,6 +132,7 @@ def write_batches(
             reports.append(store.import_batch(b))
             on_batch(b)
         derived = derive_after_import(store)
+    on_derived(derived)
     if not derived.estimates.skipped:
         reports.append(derived.estimates)
     return reports

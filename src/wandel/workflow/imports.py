@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from wandel.regions.changes import derive_changes
+from wandel.regions.changes import Derivation, derive
 from wandel.regions.estimates import estimate_gemeinde_structure
 from wandel.sources.base import ImportBatch, SourceMeta
 from wandel.store import ImportReport, Store
@@ -39,9 +39,12 @@ class DerivedReport:
 
     changes: int
     estimates: ImportReport
+    uncovered: tuple[tuple[int, int, str], ...] = ()
+    """``(from_year, to_year, AGS)``: Gemeinden a partial later Gemeindeverzeichnis leaves out
+    (:class:`wandel.regions.changes.Derivation`); their series end there."""
 
 
-def derive_zone_changes(store: Store) -> pd.DataFrame:
+def derive_zone_changes(store: Store) -> Derivation:
     """Derive the territorial changes between the GV years in the store and record them.
 
     The Gemeinde polygons in the store (VG250), where present, place each dissolved Gemeinde by the
@@ -59,9 +62,9 @@ def derive_zone_changes(store: Store) -> pd.DataFrame:
             geometry=shapely.from_wkb([bytes(g) for g in b["geometry"]]),
             crs=str(b["crs"].iloc[0]),
         )
-    changes = derive_changes(gv, polygons)
-    store.replace_zone_changes(changes)
-    return changes
+    derived = derive(gv, polygons)
+    store.replace_zone_changes(derived.changes)
+    return derived
 
 
 def _same_rows(a: pd.DataFrame, b: pd.DataFrame) -> bool:
@@ -119,5 +122,6 @@ def derive_after_import(store: Store) -> DerivedReport:
     """Territorial changes and Gemeinde structure estimates from the whole store (module doc),
     in one transaction (joining the import's when called inside :meth:`Store.transaction`)."""
     with store.transaction():
-        changes = derive_zone_changes(store)
-        return DerivedReport(len(changes), add_structure_estimates(store))
+        derived = derive_zone_changes(store)
+        estimates = add_structure_estimates(store)
+        return DerivedReport(len(derived.changes), estimates, derived.uncovered)
