@@ -319,25 +319,12 @@ def measures_list(
     db: DbOption = None,
 ) -> None:
     """The measures register, filtered by town and field."""
-    from wandel.sources.measures import FIELDS
-    from wandel.store import Store
-    from wandel.workflow.compare import source_note
+    from wandel.workflow.compare import measures_table
 
     lang = ui_lang()
 
     def run() -> None:
-        fields = split_values(field)
-        for f in fields:
-            if f not in FIELDS:
-                raise UnknownChoiceError("--field", f, FIELDS)
-        with Store.open(resolve_db(db), read_only=True) as store:
-            m = store.table("measures")
-            note = source_note(store, lang)
-        zs = split_values(zone)
-        if zs:
-            m = m[m["zone"].isin(zs)]
-        if fields:
-            m = m[m["field"].isin(fields)]
+        m, note = measures_table(resolve_db(db), split_values(zone), split_values(field), lang)
         if out_file is not None:
             _write(m, out_file, note, dialect, db)
             return

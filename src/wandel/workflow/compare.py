@@ -40,6 +40,7 @@ from wandel.errors import (
     InputFormatError,
     MissingColumnError,
     OutputPathError,
+    UnknownChoiceError,
     UnknownZoneError,
 )
 from wandel.i18n import tr
@@ -53,6 +54,7 @@ __all__ = [
     "import_measures",
     "load",
     "load_inputs",
+    "measures_table",
     "network_from_spec",
     "read_projection",
     "run_compare_demo",
@@ -231,6 +233,32 @@ def import_measures(db: Path, path: Path) -> ImportReport:
             if z not in have:
                 raise UnknownZoneError(str(z), nearest_zones(str(z), known), str(path))
         return store.import_batch(batch)
+
+
+def measures_table(
+    db: Path, zones: Sequence[str] = (), fields: Sequence[str] = (), lang: str | None = None
+) -> tuple[pd.DataFrame, str]:
+    """The measures register of the store, of ``zones`` and ``fields`` (all when empty), and the
+    source note.
+
+    Raises
+    ------
+    UnknownChoiceError
+        A field that is not one of :data:`wandel.sources.measures.FIELDS`.
+    """
+    from wandel.sources.measures import FIELDS
+
+    for f in fields:
+        if f not in FIELDS:
+            raise UnknownChoiceError("--field", f, FIELDS)
+    with Store.open(db, read_only=True) as store:
+        m = store.table("measures")
+        note = source_note(store, lang)
+    if zones:
+        m = m[m["zone"].isin(zones)]
+    if fields:
+        m = m[m["field"].isin(fields)]
+    return m.reset_index(drop=True), note
 
 
 def describe_indicators(data: CompareData, lang: str | None = None) -> pd.DataFrame:
