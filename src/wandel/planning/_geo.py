@@ -43,7 +43,7 @@ def _points(frame: gpd.GeoDataFrame) -> Any:
     geom = frame.geometry
     if geom.isna().any() or geom.is_empty.any():
         bad = frame.index[(geom.isna() | geom.is_empty).to_numpy()][:5].tolist()
-        raise ModelInputError(f"rows without geometry: {bad}")
+        raise ModelInputError("@planning.error.no_geometry", rows=bad)
     if (geom.geom_type == "Point").all():
         return geom
     return geom.representative_point()
@@ -71,15 +71,16 @@ def cost_matrix_from_geodataframe(
     """
     if demand.crs is not None and candidates.crs is not None and demand.crs != candidates.crs:
         raise ModelInputError(
-            f"demand and candidates use different CRS ({demand.crs} vs {candidates.crs}); "
-            "reproject one of them"
+            "@planning.error.crs", demand=str(demand.crs), candidates=str(candidates.crs)
         )
     a, b = _points(demand), _points(candidates)
     if travel_cost is not None:
         out = np.asarray(travel_cost(a, b), dtype=np.float64)
         if out.shape != (len(demand), len(candidates)):
             raise ModelInputError(
-                f"travel_cost returned shape {out.shape}, expected {(len(demand), len(candidates))}"
+                "@planning.error.travel_cost_shape",
+                found=str(out.shape),
+                expected=str((len(demand), len(candidates))),
             )
         return out
     ax, ay = a.x.to_numpy(), a.y.to_numpy()
@@ -97,14 +98,19 @@ def _column(frame: gpd.GeoDataFrame, name: str | None, what: str) -> NDArray[Any
     if name is None:
         return None
     if name not in frame.columns:
-        raise ModelInputError(f"{what} column {name!r} not found; columns: {list(frame.columns)}")
+        raise ModelInputError(
+            "@planning.error.no_column",
+            what=f"@planning.what.{what.replace(' ', '_')}",
+            name=name,
+            columns=list(map(str, frame.columns)),
+        )
     return np.asarray(frame[name].to_numpy())
 
 
 def _demand(frame: gpd.GeoDataFrame, name: str) -> NDArray[Any]:
     col = _column(frame, name, "demand")
     if col is None:  # pragma: no cover - name is a str
-        raise ModelInputError("a demand column is required")
+        raise ModelInputError("@planning.error.demand_column")
     return col
 
 

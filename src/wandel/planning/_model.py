@@ -113,35 +113,41 @@ def _ids(ids: ArrayLike | None, size: int, what: str) -> NDArray[Any]:
         return np.arange(size)
     arr = np.asarray(ids)
     if arr.ndim != 1 or arr.shape[0] != size:
+        key = "ids_rows" if what == "demand" else "ids_columns"
         raise ModelInputError(
-            f"{what} ids: expected {size} ids (one per {'row' if what == 'demand' else 'column'} "
-            f"of the cost matrix), found shape {arr.shape}"
+            f"@planning.error.{key}",
+            what=f"@planning.what.{what.replace(' ', '_')}",
+            size=size,
+            found=str(arr.shape),
         )
     uniq, counts = np.unique(arr, return_counts=True)
     if (counts > 1).any():
         dup = uniq[counts > 1][:5].tolist()
-        raise ModelInputError(f"{what} ids must be unique; duplicated: {dup}")
+        raise ModelInputError(
+            "@planning.error.ids_unique",
+            what=f"@planning.what.{what.replace(' ', '_')}",
+            dup=[str(d) for d in dup],
+        )
     return arr
 
 
 def _cost(cost: ArrayLike) -> FloatArray:
     arr = np.array(cost, dtype=np.float64, copy=True)
     if arr.ndim != 2 or arr.shape[0] == 0 or arr.shape[1] == 0:
-        raise ModelInputError(
-            f"cost matrix: expected a non-empty 2-D array (demand x candidates), "
-            f"found shape {arr.shape}"
-        )
+        raise ModelInputError("@planning.error.cost_shape", found=str(arr.shape))
     return arr
 
 
 def _check_cost_values(cost: FloatArray, demand_ids: NDArray[Any], cand_ids: NDArray[Any]) -> None:
-    for bad, what in ((np.isnan(cost), "missing (NaN)"), (cost < 0, "negative")):
+    for bad, what in ((np.isnan(cost), "missing"), (cost < 0, "negative")):
         if bad.any():
             i, j = np.argwhere(bad)[0]
             raise ModelInputError(
-                f"cost matrix has {int(bad.sum())} {what} value(s); first at demand "
-                f"{demand_ids[i]!r}, candidate {cand_ids[j]!r}: {cost[i, j]}; "
-                "expected a non-negative cost (inf for unreachable)"
+                f"@planning.error.cost_{what}",
+                n=int(bad.sum()),
+                demand=repr(demand_ids[i]),
+                candidate=repr(cand_ids[j]),
+                value=float(cost[i, j]),
             )
 
 
@@ -150,13 +156,21 @@ def _vector(
 ) -> FloatArray:
     arr = np.array(values, dtype=np.float64, copy=True)
     if arr.ndim != 1 or arr.shape[0] != size:
-        raise ModelInputError(f"{what}: expected {size} values, found shape {arr.shape}")
+        raise ModelInputError(
+            "@planning.error.values_shape",
+            what=f"@planning.what.{what.replace(' ', '_')}",
+            size=size,
+            found=str(arr.shape),
+        )
     bad = np.isnan(arr) | (arr < 0) | (~np.isfinite(arr) & (not allow_inf))
     if bad.any():
         k = int(np.flatnonzero(bad)[0])
+        key = "nonnegative_inf" if allow_inf else "nonnegative"
         raise ModelInputError(
-            f"{what} must be non-negative{'' if allow_inf else ' and finite'}; "
-            f"{ids[k]!r} has {arr[k]}"
+            f"@planning.error.{key}",
+            what=f"@planning.what.{what.replace(' ', '_')}",
+            id=repr(ids[k]),
+            value=float(arr[k]),
         )
     return arr
 
@@ -168,7 +182,11 @@ def _mask(sel: Iterable[Hashable] | None, cand_ids: NDArray[Any], what: str) -> 
     position = {k: j for j, k in enumerate(cand_ids.tolist())}
     unknown = [s for s in sel if s not in position]
     if unknown:
-        raise ModelInputError(f"{what} sites are not candidates: {unknown[:5]}")
+        raise ModelInputError(
+            "@planning.error.not_candidates",
+            what=f"@planning.what.{what.replace(' ', '_')}",
+            sites=[str(u) for u in unknown[:5]],
+        )
     for s in sel:
         mask[position[s]] = True
     return mask
@@ -179,7 +197,11 @@ def _nonneg(value: float | None, what: str) -> float | None:
         return None
     v = float(value)
     if not np.isfinite(v) or v < 0:
-        raise ModelInputError(f"{what} must be a finite non-negative number, found {value!r}")
+        raise ModelInputError(
+            "@planning.error.finite",
+            what=f"@planning.what.{what.replace(' ', '_')}",
+            value=repr(value),
+        )
     return v
 
 
@@ -207,13 +229,14 @@ def _build(
     ex = _mask(existing, c_ids, "existing") | fix
     if p is not None:
         if isinstance(p, bool) or not isinstance(p, int | np.integer) or not 1 <= p <= m:
-            raise ModelInputError(
-                f"p must be an integer between 1 and {m} (candidates), found {p!r}"
-            )
+            raise ModelInputError("@planning.error.p_range", m=m, p=repr(p))
         p = int(p)
         if int(fix.sum()) > p:
             raise InfeasibleModelError(
-                f"p={p} but {int(fix.sum())} sites are fixed open: {c_ids[fix][:10].tolist()}"
+                "@planning.error.too_many_fixed",
+                p=p,
+                n=int(fix.sum()),
+                sites=[str(s) for s in c_ids[fix][:10].tolist()],
             )
     for arr in (c, w, fix, ex, *(() if cap is None else (cap,))):
         arr.setflags(write=False)
@@ -247,10 +270,12 @@ def check_feasible(model: LocationModel) -> None:
         lost = served & ~reach
         if lost.any():
             limit = model.threshold if model.kind == "lscp" else model.max_cost
-            within = "at all (every cost is inf)" if limit is None else f"within {limit:g}"
+            key = "unreachable" if limit is None else "unreachable_within"
             raise InfeasibleModelError(
-                f"{int(lost.sum())} demand point(s) cannot be reached from any candidate "
-                f"{within}: {model.demand_ids[lost][:10].tolist()}"
+                f"@planning.error.{key}",
+                n=int(lost.sum()),
+                limit=f"{limit:g}" if limit is not None else "",
+                points=[str(d) for d in model.demand_ids[lost][:10].tolist()],
             )
     if model.capacity is not None:
         total = float(model.demand.sum())
@@ -261,10 +286,9 @@ def check_feasible(model: LocationModel) -> None:
             others = np.sort(cap[~model.fixed])[::-1][: model.p - int(model.fixed.sum())]
             best = float(cap[model.fixed].sum() + others.sum())
         if best < total:
-            with_p = "all candidates" if model.p is None else f"the {model.p} largest sites"
+            key = "capacity_all" if model.p is None else "capacity_p"
             raise InfeasibleModelError(
-                f"capacities too small: total demand {total:g} exceeds the capacity of "
-                f"{with_p} ({best:g})"
+                f"@planning.error.{key}", total=f"{total:g}", p=model.p, best=f"{best:g}"
             )
 
 

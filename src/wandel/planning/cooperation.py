@@ -154,10 +154,10 @@ class Money:
 
 def _town_p(p: int | Mapping[Hashable, int] | None, town: Hashable) -> int:
     if p is None:
-        raise ModelInputError("p is required for the p-median and MCLP")
+        raise ModelInputError("@planning.error.p_required")
     if isinstance(p, Mapping):
         if town not in p:
-            raise ModelInputError(f"no p given for town {town!r}")
+            raise ModelInputError("@planning.error.no_p_for_town", town=repr(town))
         return int(p[town])
     return int(p)
 
@@ -188,13 +188,13 @@ def _model(kind: str, problem: _Problem, p: int | None, threshold: float | None)
         return p_median_from_cost_matrix(c, w, int(p or 0), threshold=threshold, **common)
     if kind == "mclp":
         if threshold is None:
-            raise ModelInputError("MCLP needs a coverage threshold")
+            raise ModelInputError("@planning.error.needs_threshold", model="MCLP")
         return mclp_from_cost_matrix(c, w, int(p or 0), threshold, **common)
     if kind == "lscp":
         if threshold is None:
-            raise ModelInputError("LSCP needs a coverage threshold")
+            raise ModelInputError("@planning.error.needs_threshold", model="LSCP")
         return lscp_from_cost_matrix(c, threshold, w, **common)
-    raise ModelInputError(f"unknown model {kind!r}; expected p_median, mclp or lscp")
+    raise ModelInputError("@planning.error.unknown_model", model=repr(kind))
 
 
 @dataclass(frozen=True, eq=False)
@@ -249,7 +249,7 @@ def _alone(
         rows = x.demand_town == town
         cols = x.candidate_town == town
         if not cols.any():
-            raise InfeasibleModelError(f"town {town!r} has demand but no candidate sites")
+            raise InfeasibleModelError("@planning.error.no_candidates", town=repr(town))
         tp = None if plans.model == "lscp" else _town_p(plans.p, town)
         total_p += tp or 0
         ids = x.candidate_ids[cols]

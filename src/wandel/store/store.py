@@ -146,20 +146,18 @@ class Store:
         p = str(path)
         if p != ":memory:":
             if read_only and not Path(p).is_file():
-                raise StoreError(
-                    f"{p}: no Wandel store there (build one with 'wandel demo' or import)"
-                )
+                raise StoreError("@error.store.missing", path=p)
             Path(p).parent.mkdir(parents=True, exist_ok=True)
         try:
             con = duckdb.connect(p, read_only=read_only)
         except duckdb.Error as exc:
-            raise StoreError(f"{p}: cannot open the store: {exc}") from None
+            raise StoreError("@error.store.cannot_open", path=p, reason=str(exc)) from None
         store = cls(con, p)
         try:
             if not read_only:
                 store._ensure_schema()
             elif not store._has_schema():
-                raise StoreError(f"{p}: not a Wandel store")
+                raise StoreError("@error.store.not_wandel", path=p)
             yield store
         finally:
             con.close()
@@ -186,7 +184,7 @@ class Store:
                 )
             elif int(have[0]) != SCHEMA_VERSION:
                 raise StoreError(
-                    f"{self.path}: store schema {have[0]}, this Wandel needs {SCHEMA_VERSION}"
+                    "@error.store.schema", path=self.path, have=have[0], need=SCHEMA_VERSION
                 )
             self.con.execute(_PROVENANCE)
             self.con.execute(_ZONE_CHANGES)
