@@ -128,7 +128,9 @@ class Indicator:
             return f
         importlib.import_module("wandel.compare.indicators")  # registers the built-in functions
         if self.function not in _FUNCTIONS:
-            raise IndicatorCatalogueError(f"indicator {self.key}: no function {self.function!r}")
+            raise IndicatorCatalogueError(
+                "@compare.error.cat_function", key=self.key, function=repr(self.function)
+            )
         return _FUNCTIONS[self.function]
 
 
@@ -137,14 +139,23 @@ def _entry(key: str, raw: Mapping[str, Any]) -> Indicator:
     known |= {"params", "text", "profile"}
     extra = sorted(set(raw) - known)
     if extra:
-        raise IndicatorCatalogueError(f"indicator {key}: unknown fields {extra}")
+        raise IndicatorCatalogueError(
+            "@compare.error.cat_fields", key=key, fields=extra, known=sorted(known)
+        )
     for must in ("function", "unit", "direction", "group"):
         if must not in raw:
-            raise IndicatorCatalogueError(f"indicator {key}: no {must!r}")
+            raise IndicatorCatalogueError("@compare.error.cat_missing", key=key, field=must)
     if raw["direction"] not in DIRECTIONS:
-        raise IndicatorCatalogueError(f"indicator {key}: direction must be one of {DIRECTIONS}")
+        raise IndicatorCatalogueError(
+            "@compare.error.cat_direction",
+            key=key,
+            value=repr(raw["direction"]),
+            allowed=list(DIRECTIONS),
+        )
     if raw.get("peer") not in (None, "linear", "log10"):
-        raise IndicatorCatalogueError(f"indicator {key}: peer must be linear or log10")
+        raise IndicatorCatalogueError(
+            "@compare.error.cat_peer", key=key, value=repr(raw.get("peer"))
+        )
     return Indicator(
         key=key,
         function=str(raw["function"]),

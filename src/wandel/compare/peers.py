@@ -93,7 +93,7 @@ def feature_matrix(
     v = table.values[table.values["level"] == level]
     n_zones = v["zone"].nunique()
     if n_zones < 3:
-        raise NotComparableError(f"only {n_zones} zones of level {level}: nothing to compare")
+        raise NotComparableError("@compare.error.too_few_zones", n=n_zones, level=level)
     if features is None:
         cover = v.groupby("indicator")["zone"].nunique() / n_zones
         features = [k for k, ind in cat.items() if ind.peer and cover.get(k, 0.0) >= MIN_COVERAGE]
@@ -114,7 +114,7 @@ def feature_matrix(
     sd = t.std(axis=0)
     keep = sd > 0
     if not keep.any():
-        raise NotComparableError("every peer indicator is constant across the zones")
+        raise NotComparableError("@compare.error.constant")
     feats = [f for f, k in zip(feats, keep, strict=True) if k]
     z = (t[:, keep] - mean[keep]) / sd[keep]
     e = est.reindex(index=w.index, columns=feats).fillna(False).to_numpy(dtype=bool)
@@ -162,7 +162,7 @@ def nearest_neighbours(
     """
     n = len(x)
     if not 0 < k < n:
-        raise NotComparableError(f"k={k} peers need more than k zones (have {n})")
+        raise NotComparableError("@compare.error.k_peers", k=k, n=n)
     x = np.ascontiguousarray(x, dtype=np.float64)
     tree = cKDTree(x, leafsize=32)
     kk = min(k + 1 + margin, n)
@@ -220,7 +220,7 @@ def peers(matrix: FeatureMatrix, zone: str, k: int = 5) -> PeerResult:
     """The ``k`` zones most similar to ``zone`` (never ``zone`` itself), explained."""
     i = matrix.position(zone)
     if not 0 < k < len(matrix.zones):
-        raise NotComparableError(f"k={k} peers need more than k zones (have {len(matrix.zones)})")
+        raise NotComparableError("@compare.error.k_peers", k=k, n=len(matrix.zones))
     d2 = np.einsum("ij,ij->i", matrix.z - matrix.z[i], matrix.z - matrix.z[i])
     d2[i] = np.inf
     order = np.lexsort((np.array(matrix.zones), d2))[:k]

@@ -78,7 +78,7 @@ def kmeans(z: Array, k: int, seed: int, n_init: int = 10) -> tuple[IntArray, Arr
     ([0, 0, 0, 1, 1], 0.0183)
     """
     if not 1 < k < len(z):
-        raise NotComparableError(f"k={k} types need more than k zones (have {len(z)})")
+        raise NotComparableError("@compare.error.k_types", k=k, n=len(z))
     rng = np.random.default_rng(seed)
     best: tuple[IntArray, Array, float] | None = None
     for _ in range(n_init):
@@ -91,7 +91,7 @@ def kmeans(z: Array, k: int, seed: int, n_init: int = 10) -> tuple[IntArray, Arr
         if best is None or inertia < best[2] - 1e-12:
             best = (labels, centres, inertia)
     if best is None:
-        raise NotComparableError(f"k-means found no {k} non-empty clusters")
+        raise NotComparableError("@compare.error.kmeans_empty", k=k)
     labels, centres, inertia = best
     sizes = np.bincount(labels, minlength=k)
     order = np.lexsort((centres[:, 0], -sizes))  # largest type first
@@ -227,7 +227,7 @@ def typology(
     ks = [k] if k is not None else list(range(k_range[0], k_range[1] + 1))
     ks = [c for c in ks if 1 < c < len(z)]
     if not ks:
-        raise NotComparableError(f"{len(z)} zones are too few for a typology")
+        raise NotComparableError("@compare.error.too_few_typology", n=len(z))
     fits: dict[int, tuple[IntArray, Array]] = {}
     rows = []
     for c in ks:

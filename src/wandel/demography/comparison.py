@@ -64,7 +64,7 @@ def compare_projections(
     o = sum_age_groups(other, bands, ["value"], by=["year"], context=context).drop(columns="group")
     years = sorted(set(w["year"]) & set(o["year"]))
     if not years:
-        raise WandelError("the two projections have no year in common")
+        raise WandelError("@demography.error.no_common_year")
     w = _with_total(w[w["year"].isin(years)], cols).rename(columns={"value": "wandel"})
     o = _with_total(o[o["year"].isin(years)], ["value"]).rename(columns={"value": "other"})
     keys = ["year", "age_start", "age_end", "total"]

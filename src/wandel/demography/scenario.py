@@ -131,7 +131,9 @@ class ScenarioFile:
             if v.name == name:
                 return v
         known = ", ".join(v.name for v in self.variants)
-        raise UnknownVariantError(f"{self.file}: no variant {name!r}; variants: {known}")
+        raise UnknownVariantError(
+            "@demography.error.no_variant", file=self.file, name=repr(name), known=known
+        )
 
 
 class _Reader:

@@ -101,7 +101,7 @@ def source_note_path(path: Path) -> Path:
 
 def _check_note(note: str) -> str:
     if not note.strip():
-        raise ExportError("an export needs a source note (Quellenangabe); got an empty one")
+        raise ExportError("@error.export.no_note")
     return note.strip()
 
 
@@ -117,7 +117,7 @@ def write_csv(
     b'\\xef\\xbb\\xbfzone;anteil\\r\\n15087220;0,25\\r\\n'
     """
     if dialect not in _DIALECTS:
-        raise ExportError(f"unknown CSV dialect {dialect!r}; expected 'de' or 'rfc'")
+        raise ExportError("@error.export.dialect", dialect=repr(dialect))
     note = _check_note(source_note)
     opts = _DIALECTS[dialect]
     path = Path(path)

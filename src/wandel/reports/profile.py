@@ -785,7 +785,7 @@ def network_report(
     if not towns:
         from wandel.errors import ReportError
 
-        raise ReportError("a network report needs at least one town")
+        raise ReportError("@reports.error.no_towns")
     tot = [t.totals() for t in towns]
     base = sum(float(_row(x, towns[0].base_year)["value"]) for x in tot)
     end = sum(float(_row(x, towns[0].until)["value"]) for x in tot)

@@ -314,7 +314,7 @@ def _geometry(db: Path, frame: pd.DataFrame) -> object:
             polys = pd.concat([polys, kreise], ignore_index=True)
     merged = polys.merge(frame, on="zone", how="inner")
     if merged.empty:
-        raise ExportError("none of the zones has a polygon in the store (import VG250 first)")
+        raise ExportError("@compare.error.no_polygons")
     return merged
 
 
@@ -333,13 +333,13 @@ def write_table(
     suffix = Path(path).suffix.lower()
     if suffix == ".csv":
         if dialect not in ("de", "rfc"):
-            raise ExportError(f"unknown CSV dialect {dialect!r}; expected de or rfc")
+            raise ExportError("@error.export.dialect", dialect=repr(dialect))
         return list(write_csv(frame, path, dialect=dialect, source_note=note))  # type: ignore[arg-type]
     if suffix == ".xlsx":
         return [write_xlsx({sheet: frame}, path, source_note=note)]
     if suffix == ".gpkg":
         if db is None:
-            raise ExportError("a GeoPackage needs the store's boundaries")
+            raise ExportError("@compare.error.gpkg_boundaries")
         return [write_gpkg(_geometry(db, frame), path, layer=sheet, source_note=note)]
     raise OutputPathError("--out", str(path), (".csv", ".xlsx", ".gpkg"))
 
