@@ -44,6 +44,7 @@ __all__ = [
     "DuplicateKeyError",
     "ExportError",
     "FacilityOutsideZonesError",
+    "FetchError",
     "IncompatibleRatesError",
     "InconsistentTotalError",
     "IndicatorCatalogueError",
@@ -53,6 +54,7 @@ __all__ = [
     "InvalidKeyError",
     "LabelError",
     "MissingColumnError",
+    "MissingCredentialsError",
     "MissingDataError",
     "MissingParameterError",
     "ModelInputError",
@@ -62,11 +64,14 @@ __all__ = [
     "RateRangeError",
     "RegionNameError",
     "ReportError",
+    "ServiceBusyError",
     "ServiceCatalogueError",
+    "ServiceLoginError",
     "SettingError",
     "SnapError",
     "SolverLimitError",
     "StoreError",
+    "TableTooLargeError",
     "UnknownChoiceError",
     "UnknownFormatError",
     "UnknownIndicatorError",
@@ -74,6 +79,7 @@ __all__ = [
     "UnknownRegionError",
     "UnknownRuleError",
     "UnknownServiceError",
+    "UnknownTableError",
     "UnknownVariantError",
     "UnknownZoneError",
     "UnsupportedModelError",
@@ -441,6 +447,37 @@ class OutputPathError(WandelError, ValueError):
 
 class SnapError(WandelError, ValueError):
     """Points lie too far from the road network to be linked to it (outside the extract?)."""
+
+
+# --------------------------------------------------------------------------------------------
+# the GENESIS web service (wandel fetch)
+# --------------------------------------------------------------------------------------------
+
+
+class MissingCredentialsError(WandelError, LookupError):
+    """No user name or password for a database of the GENESIS web service, neither in the
+    environment nor in the system keyring."""
+
+
+class FetchError(WandelError, RuntimeError):
+    """The GENESIS web service refused a request; the message carries the service's own words
+    (its status code and text) and what to do about it."""
+
+
+class ServiceLoginError(FetchError, PermissionError):
+    """The service does not accept the user name and password (or token)."""
+
+
+class UnknownTableError(FetchError, LookupError):
+    """The service knows no table of that code (or none matching the selection)."""
+
+
+class TableTooLargeError(FetchError, ValueError):
+    """The table is too large for a direct download (status 98): select fewer years or regions."""
+
+
+class ServiceBusyError(FetchError, ConnectionError):
+    """The service stayed busy or unreachable through every retry."""
 
 
 # --------------------------------------------------------------------------------------------

@@ -32,8 +32,10 @@ from wandel.errors import SettingError
 
 __all__ = [
     "SETTINGS",
+    "Credentials",
     "Setting",
     "Settings",
+    "genesis_credentials",
     "get_settings",
     "markdown_table",
     "override",
@@ -227,3 +229,41 @@ def markdown_table() -> str:
         option = f"`{s.option}`" if s.option else "-"
         lines.append(f"| {s.name} | `{s.env}` | {option} | `{s.default}` | {s.help} |")
     return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------------
+# credentials of the GENESIS web service (wandel fetch): never settings with a default, never
+# an option, never in a repr
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """A user name (or API token) and password of a GENESIS database; the password never shows
+    in ``repr`` or ``str``.
+
+    >>> Credentials("ANMELDE", "geheim")
+    Credentials(username='ANMELDE', password=<hidden>)
+    """
+
+    username: str
+    password: str
+
+    def __repr__(self) -> str:
+        return f"Credentials(username={self.username!r}, password=<hidden>)"
+
+    __str__ = __repr__
+
+
+def genesis_credentials(database: str) -> Credentials | None:
+    """The credentials of ``database`` (``genesis``, ``regio``, ``zensus``) from the environment:
+    ``WANDEL_<DATABASE>_USER`` and ``WANDEL_<DATABASE>_PASSWORD`` (e.g. ``WANDEL_REGIO_USER``),
+    else ``WANDEL_GENESIS_USER`` and ``WANDEL_GENESIS_PASSWORD`` for every database. A token
+    needs no password (empty). ``None`` when no user is set.
+    """
+    prefix = f"{ENV_PREFIX}{database.upper()}_"
+    for pre in (prefix, f"{ENV_PREFIX}GENESIS_"):
+        user = os.environ.get(pre + "USER", "").strip()
+        if user:
+            return Credentials(user, os.environ.get(pre + "PASSWORD", ""))
+    return None

@@ -79,6 +79,10 @@ from wandel.cli import serve as cli_serve  # noqa: E402
 
 cli_serve.register(app)
 
+from wandel.cli import fetch as cli_fetch  # noqa: E402
+
+cli_fetch.register(app)
+
 
 def main() -> None:
     """Entry point of the ``wandel`` console script."""
