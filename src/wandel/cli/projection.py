@@ -27,6 +27,8 @@ from wandel.errors import OptionError, UnknownChoiceError
 from wandel.i18n import tr
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from wandel.demography.scenario import Scenario, ScenarioFile
 
 __all__ = ["BACKTEST_LEVELS", "backtest", "project", "register"]
@@ -152,18 +154,18 @@ def backtest(
             res = backtest_store(resolve_db(db), levels=levels, draws=draws)
         m = res.metrics
         for (lv, by), g in m.groupby(["level", "base_year"], sort=True):
-            t = Table(title=tr("cli.backtest.title", level=lv, base_year=by))
-            cols = ["horizon", "method", "size_class", "n", "mape", "medape", "mape_r"]
-            cols += ["within5", "within10", "coverage80"]
+            title = tr("cli.backtest.title", level=lv, base_year=by)
+            out.print(_mape_table(title, g, ["horizon", "size_class"]))
+        for lv, g in res.horizons.groupby("level", sort=True):
+            title = tr("cli.backtest.pooled_title", level=lv, origins=g["origins"].max())
+            out.print(_mape_table(title, g, ["horizon", "group"]))
+        if not res.coverage.empty:
+            t = Table(title=tr("cli.backtest.coverage_title"))
+            cols = ["level", "horizon", "size_class", "n", "origins", "obs50", "obs80", "obs95"]
             for c in cols:
                 t.add_column(c)
-            for _, r in g.iterrows():
-                t.add_row(
-                    *[
-                        f"{r[c]:.2f}" if isinstance(r[c], float) and c != "n" else str(r[c])
-                        for c in cols
-                    ]
-                )
+            for _, r in res.coverage.iterrows():
+                t.add_row(*[_cell(r[c]) for c in cols])
             out.print(t)
         if not res.age_errors.empty:
             t = Table(title=tr("cli.backtest.age_title"))
@@ -179,6 +181,32 @@ def backtest(
             out.print(tr("cli.backtest.written", out=out_file))
 
     run_cli(run)
+
+
+def _cell(v: object) -> str:
+    """A table cell: floats with two decimals, NaN as a dash."""
+    if isinstance(v, float):
+        return "-" if v != v else f"{v:.2f}"
+    return str(v)
+
+
+def _mape_table(title: str, g: pd.DataFrame, keys: list[str]) -> Table:
+    """MAPE of every method side by side per row of ``keys``, n, and the winner of the row."""
+    from wandel.demography.baselines import BASELINES
+
+    wide = g.pivot_table(index=keys, columns="method", values="mape", sort=True)
+    n = g[g["method"] == "wandel"].set_index(keys)["n"]
+    methods = ["wandel", *[b for b in BASELINES if b in wide.columns]]
+    t = Table(title=title)
+    for c in [*keys, "n", *methods, tr("cli.backtest.winner")]:
+        t.add_column(c)
+    for key, r in wide.iterrows():
+        k = key if isinstance(key, tuple) else (key,)
+        present = r[methods].dropna()
+        win = str(present.idxmin()) if not present.empty else "-"
+        cells = [_cell(r[c]) if c in r else "-" for c in methods]
+        t.add_row(*map(str, k), _cell(int(n.get(key, 0))), *cells, win)
+    return t
 
 
 def register(app: typer.Typer) -> None:

@@ -1,8 +1,13 @@
-"""Backtests: project from a past base year with data up to it, compare with what was observed.
+"""Backtests: project from past base years (rolling origins) with data up to each, compare with
+what was observed.
 
 Cases (:func:`run_backtests`)
 -----------------------------
-* Kreise: base 2015 (12411-0018), observed 2016, 2017 (12411-0018) and 2020 (12411-04-02-4).
+* Kreise: every year with published Kreis age structures that has a later observed Kreis total is a
+  base year (:func:`kreis_bases`; the data in ``../shared/data``: 2015, 2016 and 2017 from
+  12411-0018), observed in every later Kreis total (2016, 2017 from 12411-0018, 2019 summed from the
+  Gemeindeverzeichnis, 2020 from 12411-04-02-4). Each Kreis carries its type
+  (:func:`kreis_types`).
 * Gemeinden: base 2009, 2013 and 2017, observed in the later GV-ISys totals (2013, 2017, 2019),
   all harmonised to the territorial status of 2019 (:func:`wandel.regions.harmonise_population`).
   Harmonising with the change table of later years uses no demographic data from after the base.
@@ -13,23 +18,18 @@ Cases (:func:`run_backtests`)
 
 Methods compared
 ----------------
-``wandel`` (deterministic; its 80 % interval from the draws), ``constant`` (population of the base
-year), ``linear`` (trend of the two latest totals ``<= base``), ``share`` (constant share of the
-parent, the parent projected by Wandel: the sum of Wandel's zones in the Kreis, resp. the Land) and
-``hamilton_perry`` (cohort-change ratios; needs two age structures ``<= base``, which the demo data
-do not have for any case: reported as not available).
+``wandel`` (deterministic; its 50/80/95 % intervals from the draws of each zone's total) against the
+baselines of :mod:`wandel.demography.baselines`: ``constant``, ``linear``, ``share`` (constant share
+of the parent: a Kreis's Land, a Gemeinde's Kreis, the parent projected by Wandel as the sum of
+Wandel's zones), ``share_trend`` (the share moving on with its trend) and ``hamilton_perry``
+(cohort-change ratios of the two latest published age structures ``<= base``: Kreise from base 2016
+on, Gemeinden wherever their age groups were imported, e.g. Regionaldatenbank 12411-02-03-5; where
+no zone has two, the notes say so).
 
-Metrics (:func:`error_metrics`)
--------------------------------
-``APE = 100 |P - O| / O``; MAPE (mean), MedAPE (median), MAPE-R (Tayman & Swanson 1999: the APEs
-Box-Cox transformed with the lambda in (0, 1] that makes them most symmetric, averaged and
-transformed back, ``(lambda mean + 1)^(1/lambda)`` after ``(APE^lambda - 1) / lambda``), the shares
-within 5 % and 10 %, by size class of the base population and horizon; for Kreise the mean absolute
-error of the age-group shares (percentage points, groups 0-5, 6-17, 18-24, 25-44, 45-64, 65-74,
-75+); and the coverage of Wandel's 80 % interval (q10..q90 of the total).
-
-References: Tayman & Swanson (1999), Population Research and Policy Review 18; Smith, Tayman &
-Swanson (2013), *A Practitioner's Guide to State and Local Population Projections*, ch. 13.
+Metrics and tables: :mod:`wandel.demography.backtest_metrics` (MAPE, MedAPE, MAPE-R, within 5/10 %,
+coverage; by origin, pooled by horizon, winners, coverage by nominal level); for Kreise also the mean
+absolute error of the age-group shares (percentage points, groups 0-5, 6-17, 18-24, 25-44, 45-64,
+65-74, 75+).
 """
 
 from __future__ import annotations
@@ -42,151 +42,110 @@ import numpy.typing as npt
 import pandas as pd
 
 from wandel.ages import bands_from_breaks, group_single_ages, sum_age_groups
+from wandel.demography.backtest_metrics import (
+    QUANTILE_LEVELS,
+    age_share_mae,
+    ape,
+    by_horizon,
+    coverage_table,
+    error_metrics,
+    mape_r,
+    summarise,
+    winners,
+)
+from wandel.demography.baselines import (
+    hamilton_perry,
+    hamilton_perry_totals,
+    linear,
+    parent_of,
+    share_of_parent,
+)
 from wandel.demography.data import ProjectionTables, kreis_totals, year_end_totals
 from wandel.demography.inputs import ProjectionInputs, build_inputs
 from wandel.demography.model import ProjectionResult, run
-from wandel.demography.uncertainty import SIZE_CLASSES, size_class
+from wandel.demography.uncertainty import size_class
 from wandel.regions.harmonise import harmonise_population
 from wandel.tables import SEXES
 
 __all__ = [
     "AGE_GROUPS",
     "GEMEINDE_BASES",
-    "KREIS_BASE",
+    "KREIS_TYPES",
     "BacktestCase",
     "BacktestResult",
     "DrawSettings",
     "age_share_mae",
     "ape",
+    "by_horizon",
+    "coverage_table",
     "error_metrics",
     "hamilton_perry",
+    "kreis_bases",
+    "kreis_types",
     "mape_r",
     "run_backtests",
     "run_case",
     "summarise",
+    "winners",
 ]
 
 Array = npt.NDArray[np.float64]
 AGE_GROUPS: tuple[int, ...] = (0, 6, 18, 25, 45, 65, 75)
 """First ages of the age groups whose shares are compared (the last open)."""
 
+KREIS_TYPES: tuple[str, ...] = ("kreisfreie Stadt", "Landkreis >=150/km2", "Landkreis <150/km2")
+"""Kreis types (:func:`kreis_types`): kreisfreie Städte, denser and thinner Landkreise."""
 
-def ape(projected: npt.ArrayLike, observed: npt.ArrayLike) -> Array:
-    """Absolute percentage errors ``100 |P - O| / O``.
+DENSE = 150.0
+"""Inhabitants per km2 that part denser from thinner Landkreise (the BBSR's threshold between
+städtische Kreise and ländliche Kreise, without its share-of-large-towns criterion)."""
 
-    >>> ape([110.0, 95.0], [100.0, 100.0]).tolist()
-    [10.0, 5.0]
+
+def kreis_types(tables: ProjectionTables, zones: Sequence[str], year: int) -> dict[str, str]:
+    """The type of each Kreis (:data:`KREIS_TYPES`) from the Gemeindeverzeichnis ``<= year``.
+
+    A kreisfreie Stadt is a Kreis whose only Gemeinde has the key ``KKKKK000``; Landkreise are
+    parted by their density (population / area of the Kreis record, :data:`DENSE`). Kreise without
+    a record get no type.
     """
-    p = np.asarray(projected, dtype=np.float64)
-    o = np.asarray(observed, dtype=np.float64)
-    out: Array = 100.0 * np.abs(p - o) / o
+    gv = tables.gv_records
+    years = sorted(int(y) for y in gv.loc[gv["level"] == "kreis", "year"].unique())
+    y = max([v for v in years if v <= year] or years[:1])
+    rec = gv[gv["year"] == y]
+    gem = set(rec.loc[rec["level"] == "gemeinde", "zone"].astype(str))
+    k = rec[rec["level"] == "kreis"].set_index("zone")
+    out: dict[str, str] = {}
+    for z in zones:
+        if z not in k.index:
+            continue
+        if f"{z}000" in gem:
+            out[z] = KREIS_TYPES[0]
+            continue
+        area = float(k.at[z, "area_km2"])
+        dens = float(k.at[z, "pop_total"]) / area if area > 0 else 0.0
+        out[z] = KREIS_TYPES[1] if dens >= DENSE else KREIS_TYPES[2]
     return out
-
-
-def _skew(x: Array) -> float:
-    s = float(x.std())
-    return 0.0 if s == 0 else float(np.mean((x - x.mean()) ** 3) / s**3)
-
-
-def mape_r(apes: npt.ArrayLike) -> float:
-    """Rescaled MAPE (Tayman & Swanson 1999): Box-Cox symmetrised mean of the APEs.
-
-    ``lambda`` in 0.01..1 (step 0.01) minimising the absolute skewness of
-    ``(APE^lambda - 1) / lambda``; MAPE-R ``= (lambda mean + 1)^(1/lambda)``. Zeros are raised to
-    1e-6. Symmetric APEs give lambda 1 and MAPE-R = MAPE.
-
-    >>> round(mape_r([1.0, 2.0, 3.0]), 6)
-    2.0
-    """
-    a = np.maximum(np.asarray(apes, dtype=np.float64), 1e-6)
-    if len(a) < 3:
-        return float(a.mean())
-    best, lam_best = np.inf, 1.0
-    for lam in np.round(np.arange(1.0, 0.0, -0.01), 2):
-        k = abs(_skew((a**lam - 1) / lam))
-        if k < best - 1e-12:
-            best, lam_best = k, float(lam)
-    m = float(np.mean((a**lam_best - 1) / lam_best))
-    return float((lam_best * m + 1) ** (1 / lam_best))
-
-
-def error_metrics(projected: npt.ArrayLike, observed: npt.ArrayLike) -> dict[str, float]:
-    """n, MAPE, MedAPE, MAPE-R, share within 5 % and 10 % (percent) of one set of projections.
-
-    >>> m = error_metrics([104.0, 92.0, 100.0], [100.0, 100.0, 100.0])
-    >>> m["mape"], m["medape"], round(m["within5"], 2), m["within10"]
-    (4.0, 4.0, 66.67, 100.0)
-    """
-    a = ape(projected, observed)
-    return {
-        "n": float(len(a)),
-        "mape": float(a.mean()),
-        "medape": float(np.median(a)),
-        "mape_r": mape_r(a),
-        "within5": float(100.0 * np.mean(a <= 5.0)),
-        "within10": float(100.0 * np.mean(a <= 10.0)),
-    }
-
-
-def age_share_mae(projected: Array, observed: Array) -> float:
-    """Mean absolute error (percentage points) of age-group shares; last axis the groups.
-
-    >>> round(age_share_mae(np.array([[50.0, 50.0]]), np.array([[40.0, 60.0]])), 9)
-    10.0
-    """
-    sp = projected / projected.sum(axis=-1, keepdims=True)
-    so = observed / observed.sum(axis=-1, keepdims=True)
-    return float(100.0 * np.mean(np.abs(sp - so)))
-
-
-def hamilton_perry(p0: Array, p1: Array, years_between: int, horizon: int) -> Array:
-    """Hamilton-Perry projection by single ages with cohort-change ratios.
-
-    ``p0`` (earlier) and ``p1`` (later, ``years_between`` apart) hold single ages on the last axis;
-    ``CCR(x) = p1(x + n) / p0(x)``; each step of ``n`` years ages ``p1`` by ``n`` with these ratios,
-    the open group pooled (``p1(open) / (p0(open - n) + ... + p0(open))``), the first ``n`` ages by the child-woman ratio of the last step (kept
-    constant). ``horizon`` must be a multiple of ``n``.
-
-    >>> p = np.ones(101); hamilton_perry(p, p, 1, 2).sum()
-    np.float64(101.0)
-    """
-    n = years_between
-    if horizon % n:
-        raise ValueError("horizon must be a multiple of the years between the structures")
-    ccr = np.where(p0[..., :-n] > 0, p1[..., n:] / np.where(p0[..., :-n] > 0, p0[..., :-n], 1), 1.0)
-    cwr = p1[..., :n].sum(axis=-1, keepdims=True) / np.maximum(
-        p1[..., 15 + n : 50 + n].sum(axis=-1, keepdims=True), 1e-9
-    )
-    pooled0 = p0[..., -1 - n :].sum(axis=-1)
-    ccr_open = np.where(pooled0 > 0, p1[..., -1] / np.where(pooled0 > 0, pooled0, 1), 1.0)
-    cur = p1.copy()
-    for _ in range(horizon // n):
-        nxt = np.empty_like(cur)
-        nxt[..., n:-1] = cur[..., : -n - 1] * ccr[..., :-1]
-        nxt[..., -1] = cur[..., -1 - n :].sum(axis=-1) * ccr_open
-        women = nxt[..., 15 + n : 50 + n].sum(axis=-1, keepdims=True)
-        nxt[..., :n] = cwr * women / n
-        cur = nxt
-    return cur
-
-
-# --------------------------------------------------------------------------------------------
-# running the cases
-# --------------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, eq=False)
 class BacktestResult:
-    """Per-zone errors (``errors``: level, base_year, year, horizon, zone, size_class, method,
-    projected, observed, ape, log_error, q10, q90) and the summary table (``metrics``).
+    """Per-zone errors (``errors``: level, base_year, year, horizon, zone, size_class, kreis_type,
+    method, projected, observed, ape, log_error and Wandel's interval bounds q025, q10, q25, q75,
+    q90, q975), the summary by origin (``metrics``), the rolling origins pooled by horizon
+    (``horizons``), which method wins where (``winners``, one row per row of ``horizons`` without
+    its method) and the coverage of the intervals (``coverage``).
 
-    ``notes`` say which inputs were weak (e.g. structures from a later year, zero migration).
+    ``notes`` say which inputs were weak (e.g. structures from a later year, zero migration) and
+    which baselines could not be computed.
     """
 
     errors: pd.DataFrame
     metrics: pd.DataFrame
     age_errors: pd.DataFrame
     notes: tuple[str, ...]
+    horizons: pd.DataFrame
+    winners: pd.DataFrame
+    coverage: pd.DataFrame
 
 
 def _observed_groups(pop: pd.DataFrame, zones: Sequence[str], year: int) -> Array | None:
@@ -201,30 +160,13 @@ def _observed_groups(pop: pd.DataFrame, zones: Sequence[str], year: int) -> Arra
     return out
 
 
-def _linear(
-    totals: pd.DataFrame, zones: Sequence[str], base_year: int, years: Sequence[int]
-) -> pd.DataFrame:
-    t = totals[totals["year"].astype(int) <= base_year]
-    rows = []
-    for z in zones:
-        g = t[t["zone"] == z].groupby("year")["value"].sum().sort_index()
-        if len(g) < 2:
-            continue
-        y0, y1 = int(g.index[-2]), int(g.index[-1])
-        slope = (g.iloc[-1] - g.iloc[-2]) / (y1 - y0)
-        for y in years:
-            rows.append(
-                {"zone": z, "year": y, "projected": max(float(g.iloc[-1] + slope * (y - y1)), 0.0)}
-            )
-    return pd.DataFrame(rows, columns=["zone", "year", "projected"])
-
-
 @dataclass(frozen=True, eq=False)
 class BacktestCase:
     """One backtest case: project ``zones`` (``level``) from ``base_year`` with data up to it and
     compare with ``observed`` (rows zone, year, value of the later years); ``totals`` (rows zone,
-    year, value) feed the linear baseline; ``gemeinde_totals`` (zone, year, sex, value) replace the
-    published Gemeinde totals of the inputs (harmonised to a later territorial status)."""
+    year, value) feed the trend and share baselines; ``gemeinde_totals`` (zone, year, sex, value)
+    replace the published Gemeinde totals of the inputs (harmonised to a later territorial status);
+    ``kreis_type`` the type of each zone's Kreis (:func:`kreis_types`)."""
 
     level: str
     zones: tuple[str, ...]
@@ -232,6 +174,7 @@ class BacktestCase:
     observed: pd.DataFrame
     totals: pd.DataFrame
     gemeinde_totals: pd.DataFrame | None = None
+    kreis_type: Mapping[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -243,47 +186,84 @@ class DrawSettings:
     sigmas: Mapping[str, Mapping[str, float]] | None = None
 
 
-def _errors(
-    case: BacktestCase, res: ProjectionResult, start: int, years: list[int]
+_BOUNDS = {0.025: "q025", 0.1: "q10", 0.25: "q25", 0.75: "q75", 0.9: "q90", 0.975: "q975"}
+
+
+def _projections(
+    case: BacktestCase, tables: ProjectionTables, res: ProjectionResult, years: list[int]
 ) -> pd.DataFrame:
-    """Per-zone errors of Wandel and the baselines in every observed year of ``case``."""
+    """Wandel's and every baseline's projected totals: rows zone, year, method, projected."""
     zones = list(case.zones)
     tot = res.deterministic.population.isel(draw=0, drop=True).sum(("sex", "age"))
-    parent = [z[:2] if case.level == "kreis" else z[:5] for z in zones]
-    frame = pd.DataFrame({"zone": zones, "parent": parent, "base": tot.sel(year=start).values})
-    q = None if res.quantiles is None else res.quantiles.sum(("sex", "age_start"))
-    lin = _linear(case.totals, zones, case.base_year, years)
-    rows = []
-    for y in years:
-        fy = frame.assign(wandel=tot.sel(year=y).values)
-        par_w = fy.groupby("parent")["wandel"].transform("sum")
-        par_b = fy.groupby("parent")["base"].transform("sum")
-        fy["share"] = fy["base"] / par_b * par_w
-        fy["constant"] = fy["base"]
-        fy = fy.merge(
-            lin[lin["year"] == y][["zone", "projected"]].rename(columns={"projected": "linear"}),
-            on="zone",
-            how="left",
-        )
-        obs = case.observed[case.observed["year"] == y].set_index("zone")["value"]
-        fy["observed"] = fy["zone"].map(obs)
-        for method in ("wandel", "constant", "linear", "share"):
-            part = fy[["zone", "base", method, "observed"]].rename(columns={method: "projected"})
-            part = part.assign(method=method, year=y, q10=np.nan, q90=np.nan)
-            if method == "wandel" and q is not None:
-                part["q10"] = q.sel(year=y, quantile=0.1).values
-                part["q90"] = q.sel(year=y, quantile=0.9).values
-            rows.append(part)
-    err = pd.concat(rows, ignore_index=True).dropna(subset=["projected", "observed"])
+    base = pd.Series(tot.sel(year=res.start_year).values, index=zones)
+    wandel = pd.concat(
+        [
+            pd.DataFrame({"zone": zones, "year": y, "projected": tot.sel(year=y).values})
+            for y in years
+        ],
+        ignore_index=True,
+    )
+    frames = [
+        wandel.assign(method="wandel"),
+        wandel.assign(method="constant", projected=base.reindex(wandel["zone"]).values),
+    ]
+    parent = wandel.assign(parent=[parent_of(z) for z in wandel["zone"]])
+    parent = parent.groupby(["parent", "year"], as_index=False)["projected"].sum()
+    # the share baselines take the base-year totals of the projection (the jump-off population)
+    shares = pd.concat(
+        [
+            case.totals[case.totals["year"].astype(int) < res.start_year],
+            pd.DataFrame({"zone": zones, "year": res.start_year, "value": base.values}),
+        ],
+        ignore_index=True,
+    )
+    for method, frame in (
+        ("linear", linear(case.totals, zones, case.base_year, years)),
+        ("share", share_of_parent(shares, zones, res.start_year, parent)),
+        ("share_trend", share_of_parent(shares, zones, res.start_year, parent, trended=True)),
+        ("hamilton_perry", hamilton_perry_totals(tables.population, zones, case.base_year, years)),
+    ):
+        frames.append(frame.assign(method=method))
+    return pd.concat(frames, ignore_index=True)
+
+
+def _errors(
+    case: BacktestCase, tables: ProjectionTables, res: ProjectionResult, years: list[int]
+) -> pd.DataFrame:
+    """Per-zone errors of Wandel and the baselines in every observed year of ``case``."""
+    proj = _projections(case, tables, res, years)
+    base = res.deterministic.population.isel(draw=0, drop=True).sum(("sex", "age"))
+    base_map = dict(zip(case.zones, base.sel(year=res.start_year).values, strict=True))
+    obs = case.observed.groupby(["zone", "year"])["value"].sum()
+    err = proj.assign(
+        base=proj["zone"].map(base_map),
+        observed=[obs.get((z, y), np.nan) for z, y in zip(proj["zone"], proj["year"], strict=True)],
+    )
+    err = err[err["observed"] > 0].dropna(subset=["projected"])
     err = err.astype({"projected": "float64", "observed": "float64", "base": "float64"})
+    for col in _BOUNDS.values():
+        err[col] = np.nan
+    if res.quantiles is not None:
+        q = res.quantiles
+        w = err["method"] == "wandel"
+        idx = {z: i for i, z in enumerate(q["zone"].values)}
+        yi = {int(y): i for i, y in enumerate(q["year"].values)}
+        zi = [idx[z] for z in err.loc[w, "zone"]]
+        ti = [yi[int(y)] for y in err.loc[w, "year"]]
+        qv = q.transpose("quantile", "year", "zone").values
+        for k, lv in enumerate(q["quantile"].values):
+            if float(lv) in _BOUNDS:
+                err.loc[w, _BOUNDS[float(lv)]] = qv[k, ti, zi]
+    types = case.kreis_type or {}
     return err.assign(
         level=case.level,
         base_year=case.base_year,
         horizon=err["year"] - case.base_year,
         size_class=[size_class(v) for v in err["base"]],
+        kreis_type=[types.get(z[:5]) for z in err["zone"]],
         ape=ape(err["projected"], err["observed"]),
         log_error=np.log(err["projected"] / err["observed"]),
-    )
+    ).reset_index(drop=True)
 
 
 def _age_errors(
@@ -298,6 +278,7 @@ def _age_errors(
             continue
         pg = group_single_ages(det.sel(year=y).sum("sex").values, AGE_GROUPS)
         bg = group_single_ages(det.sel(year=res.start_year).sum("sex").values, AGE_GROUPS)
+        ok = np.isfinite(og).all(axis=1) & (og.sum(axis=1) > 0)
         for method, pr in (("wandel", pg), ("constant", bg)):
             rows.append(
                 {
@@ -305,17 +286,23 @@ def _age_errors(
                     "base_year": case.base_year,
                     "horizon": y - case.base_year,
                     "method": method,
-                    "age_share_mae_pp": age_share_mae(pr, og),
-                    "n": len(case.zones),
+                    "age_share_mae_pp": age_share_mae(pr[ok], og[ok]),
+                    "n": int(ok.sum()),
                 }
             )
     return pd.DataFrame(rows)
 
 
-def _case_notes(case: BacktestCase, inputs: ProjectionInputs) -> tuple[str, ...]:
+def _case_notes(case: BacktestCase, inputs: ProjectionInputs, err: pd.DataFrame) -> tuple[str, ...]:
     notes = tuple(dict.fromkeys(inputs.notes()))
     kinds = pd.Series(list(inputs.migration.method.values())).value_counts().to_dict()
-    return (*notes[:3], f"{case.level} base {case.base_year}: migration by method {kinds}")
+    out = (*notes[:3], f"{case.level} base {case.base_year}: migration by method {kinds}")
+    if not (err["method"] == "hamilton_perry").any():
+        out += (
+            f"{case.level} base {case.base_year}: hamilton_perry not available (no zone has two "
+            "published age structures <= base)",
+        )
+    return out
 
 
 def run_case(
@@ -332,31 +319,13 @@ def run_case(
         draws=ds.draws,
         seed=ds.seed,
         sigmas=ds.sigmas,
-        age_breaks=AGE_GROUPS,
+        age_breaks=(0,),
+        quantile_levels=QUANTILE_LEVELS,
+        totals_only=True,
     )
-    err = _errors(case, res, inputs.start_year, years)
+    err = _errors(case, tables, res, years)
     ages = _age_errors(case, tables, res, years) if case.level == "kreis" else pd.DataFrame()
-    return err, ages, _case_notes(case, inputs)
-
-
-def summarise(errors: pd.DataFrame) -> pd.DataFrame:
-    """Metrics by level, base year, horizon, method and size class (plus ``all``), with coverage."""
-    rows = []
-    keys = ["level", "base_year", "horizon", "method"]
-    for key, g in errors.groupby(keys, sort=True):
-        for cls in ("all", *SIZE_CLASSES):
-            sub = g if cls == "all" else g[g["size_class"] == cls]
-            if sub.empty:
-                continue
-            m = error_metrics(sub["projected"], sub["observed"])
-            cov = np.nan
-            if sub["q10"].notna().any():
-                inside = (sub["observed"] >= sub["q10"]) & (sub["observed"] <= sub["q90"])
-                cov = float(100.0 * inside.mean())
-            rows.append(
-                {**dict(zip(keys, key, strict=True)), "size_class": cls, **m, "coverage80": cov}
-            )
-    return pd.DataFrame(rows)
+    return err, ages, _case_notes(case, inputs, err)
 
 
 def _gemeinde_observed(tables: ProjectionTables, target: int) -> pd.DataFrame:
@@ -368,23 +337,49 @@ def _gemeinde_observed(tables: ProjectionTables, target: int) -> pd.DataFrame:
 GEMEINDE_BASES = (2009, 2013, 2017)
 """Base years of the Gemeinde backtests: every GV year with a later GV year to compare with."""
 
-KREIS_BASE = 2015
-"""Base year of the Kreis backtest (12411-0018), observed 2016, 2017 and 2020."""
-
 _Parts = tuple[list[pd.DataFrame], list[pd.DataFrame], list[str]]
 
 
+def _kreis_structures(tables: ProjectionTables) -> pd.DataFrame:
+    """Rows zone, year of the published Kreis age structures (by sex, not estimated)."""
+    p = tables.population
+    p = p[(p["zone"].str.len() == 5) & p["sex"].isin(SEXES) & ~p["estimated"].astype(bool)]
+    p = p[~((p["age_start"] == 0) & p["age_end"].isna()) & (p["value"] > 0)]
+    return p[["zone", "year"]].drop_duplicates().astype({"zone": str, "year": int})
+
+
+def kreis_bases(tables: ProjectionTables) -> list[int]:
+    """Every base year of the Kreis backtests: a year with published Kreis age structures and a
+    later year with totals (:func:`wandel.demography.data.kreis_totals`) for at least half of the
+    Kreise (a single city's yearly series makes no Kreis case)."""
+    years = sorted(set(_kreis_structures(tables)["year"]))
+    kt = kreis_totals(tables, 9999)
+    n = kt[kt["value"] > 0].groupby(kt["year"].astype(int))["zone"].nunique()
+    full = [int(y) for y, k in n.items() if k >= 0.5 * n.max()]
+    return [y for y in years if full and y < max(full)]
+
+
 def _kreis_cases(tables: ProjectionTables, ds: DrawSettings) -> _Parts:
-    kt = kreis_totals(tables, 2020)
-    kp = tables.population
-    kreise = sorted(
-        kp.loc[(kp["year"] == KREIS_BASE) & (kp["zone"].str.len() == 5), "zone"]
-        .astype(str)
-        .unique()
-    )
-    obs = kt[kt["zone"].isin(kreise) & kt["year"].isin([2016, 2017, 2020])]
-    e, a, n = run_case(tables, BacktestCase("kreis", tuple(kreise), KREIS_BASE, obs, kt), ds)
-    return [e], [a], list(n)
+    kt = kreis_totals(tables, 9999)
+    kt = kt[kt["value"] > 0]
+    # only the years with totals for at least half of the Kreise (not one city's own series)
+    n = kt.groupby(kt["year"].astype(int))["zone"].nunique()
+    kt = kt[kt["year"].astype(int).isin([int(y) for y, k in n.items() if k >= 0.5 * n.max()])]
+    st = _kreis_structures(tables)
+    errs: list[pd.DataFrame] = []
+    ages: list[pd.DataFrame] = []
+    notes: list[str] = []
+    for base in kreis_bases(tables):
+        kreise = sorted(st.loc[st["year"] == base, "zone"].unique())
+        obs = kt[kt["zone"].isin(kreise) & (kt["year"].astype(int) > base) & (kt["value"] > 0)]
+        case = BacktestCase(
+            "kreis", tuple(kreise), base, obs, kt, kreis_type=kreis_types(tables, kreise, base)
+        )
+        e, a, n = run_case(tables, case, ds)
+        errs.append(e)
+        ages.append(a)
+        notes.extend(n)
+    return errs, ages, notes
 
 
 def _gemeinde_cases(tables: ProjectionTables, ds: DrawSettings) -> _Parts:
@@ -402,9 +397,10 @@ def _gemeinde_cases(tables: ProjectionTables, ds: DrawSettings) -> _Parts:
     for base in GEMEINDE_BASES:
         zones = sorted(tot.loc[tot["year"] == base, "zone"].astype(str).unique())
         zones = [z for z in zones if z in set(tot.loc[tot["year"] == 2019, "zone"])]
+        types = kreis_types(tables, sorted({z[:5] for z in zones}), base)
         obs = tot[(tot["year"] > base) & in_common]
         # the baselines see the years common to all Gemeinden; Wandel's inputs see every total
-        case = BacktestCase("gemeinde", tuple(zones), base, obs, tot[in_common], gt)
+        case = BacktestCase("gemeinde", tuple(zones), base, obs, tot[in_common], gt, types)
         e, a, n = run_case(tables, case, ds)
         errs.append(e)
         ages.append(a)
@@ -413,7 +409,8 @@ def _gemeinde_cases(tables: ProjectionTables, ds: DrawSettings) -> _Parts:
             # projected with the other Gemeinden of their Kreise (the Kreis's pooled rate)
             szones = tuple(z for z in zones if z[:5] in {s[:5] for s in series})
             sobs = tot[(tot["year"] > base) & tot["zone"].isin(series)]
-            e, _, _ = run_case(tables, BacktestCase("gemeinde", szones, base, sobs, tot, gt), ds)
+            scase = BacktestCase("gemeinde", szones, base, sobs, tot, gt, types)
+            e, _, _ = run_case(tables, scase, ds)
             errs.append(e[e["zone"].isin(series)].assign(level="gemeinde-reihe"))
     return errs, ages, notes
 
@@ -425,8 +422,9 @@ def run_backtests(
     seed: int = 0,
     sigmas: Mapping[str, Mapping[str, float]] | None = None,
 ) -> BacktestResult:
-    """Run the Kreis (base 2015) and Gemeinde (bases 2009, 2013, 2017) backtests; see the module
-    doc. ``draws = 0`` skips the intervals (no coverage); ``sigmas`` default to the calibrated CSV.
+    """Run the Kreis (every base of :func:`kreis_bases`) and Gemeinde (bases 2009, 2013, 2017)
+    backtests; see the module doc. ``draws = 0`` skips the intervals (no coverage); ``sigmas``
+    default to the calibrated CSV.
     """
     ds = DrawSettings(draws, seed, sigmas)
     errs: list[pd.DataFrame] = []
@@ -439,6 +437,13 @@ def run_backtests(
             ages += a
             notes += n
     errors = pd.concat(errs, ignore_index=True)
+    horizons = by_horizon(errors)
     return BacktestResult(
-        errors, summarise(errors), pd.concat(ages, ignore_index=True), tuple(notes)
+        errors,
+        summarise(errors),
+        pd.concat(ages, ignore_index=True),
+        tuple(dict.fromkeys(notes)),
+        horizons,
+        winners(horizons),
+        coverage_table(errors),
     )

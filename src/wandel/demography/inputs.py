@@ -47,6 +47,7 @@ from wandel.demography.rates import (
     kreis_net_rates,
     migration_persistence,
     net_migration,
+    recent_level_shift,
     rogers_castro,
     shrink_net_rates,
 )
@@ -223,6 +224,23 @@ def _kreis_fallback(
     return fallback, tuple(sorted({y for ys in k_years.values() for y in ys}))
 
 
+def _with_structure(
+    population: pd.DataFrame, kreise: Sequence[str], zones: Sequence[str], base_year: int
+) -> list[str]:
+    """The Kreise of the Gemeindeverzeichnis that have a published structure in the latest
+    structure year ``<= base`` (a Kreis dissolved after the Gemeindeverzeichnis year, e.g. Göttingen
+    and Osterode merged in 2016, has none), plus the Kreise of ``zones`` (whose absence is an error
+    of :func:`base_population`)."""
+    p = population[(population["zone"].str.len() == 5) & ~population["estimated"].astype(bool)]
+    p = p[~((p["age_start"] == 0) & p["age_end"].isna()) & (p["year"].astype(int) <= base_year)]
+    p = p[p["value"] > 0]
+    if p.empty:
+        return list(kreise)
+    have = set(p.loc[p["year"] == p["year"].max(), "zone"].astype(str))
+    own = {z[:5] for z in zones}
+    return sorted({k for k in kreise if k in have} | own)
+
+
 def _base(
     tables: ProjectionTables,
     zones: list[str],
@@ -232,7 +250,7 @@ def _base(
     """The zones' base population, every Kreis's (for the rate factors) and the zones' totals
     (rows zone, year, value) from which net migration is taken."""
     t = tables.until(base_year)
-    kreise_all = kreise_at(t, base_year)
+    kreise_all = _with_structure(tables.population, kreise_at(t, base_year), zones, base_year)
     # the full population table: base_population itself uses structures <= base_year and falls
     # back to the earliest later one only where none exists (flagged in the result)
     kreis_base = base_population(tables.population, kreise_all, base_year)
@@ -273,7 +291,12 @@ def build_inputs(
     nat = _natural_change(base.population, fert, mort)
     net, span = net_migration(tot[tot["zone"].isin(zones)], nat, base_year)
     if all(len(z) == 5 for z in zones):
+        # the level of the Land's latest year, the distribution of each Kreis's own span
+        shift = recent_level_shift(tot, span, base_year, parent=lambda z: z[:2])
+        pop = _zone_totals(base.population)
+        net = {z: v + shift.per_head.get(z, 0.0) * pop[z] for z, v in net.items()}
         mig = estimate_migration(base.population, base_year, t.migration, NetEvidence(net, span))
+        mig = replace(mig, notes=(*mig.notes, shift.note))
         return ProjectionInputs(base, fert, mort, mig, srb, srb_years, base_year)
     gm = _gemeinde_migration(net, span, base, tot, base_year) if net else None
     evidence = NetEvidence(net, span) if gm is None else NetEvidence(gm.net, span)

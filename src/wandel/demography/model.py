@@ -126,13 +126,17 @@ def run(
     age_breaks: Sequence[int] | None = None,
     on_chunk: Callable[[str], None] | None = None,
     notes: tuple[str, ...] = (),
+    quantile_levels: Sequence[float] = (0.1, 0.5, 0.9),
+    totals_only: bool = False,
 ) -> ProjectionResult:
     """Run the engine: deterministic, and with ``draws > 0`` the draws per size class.
 
     Each size class gets the sigmas calibrated for it on the backtests of the same level (Kreise or
     Gemeinden; key ``level:class`` in the sigma table, else the pooled ``class``); draws of all
     zones of one class share their levels (a draw is one possible future of the region).
-    Quantiles 0.1, 0.5, 0.9 over draws.
+    Quantiles ``quantile_levels`` (default 0.1, 0.5, 0.9) over draws, per sex and age (group), or
+    with ``totals_only`` of each zone's total (dims ``quantile, year, zone``: the quantiles of the
+    sum, not the sum of the quantiles).
     """
     pop = inputs.base.population
     start = inputs.start_year
@@ -170,9 +174,15 @@ def run(
                 control=sub_control,
                 age_breaks=age_breaks,
             )
-            parts.append(engine_quantiles(res.population, (0.1, 0.5, 0.9)))
+            draws_pop = res.population
+            if totals_only:
+                draws_pop = draws_pop.sum([d for d in draws_pop.dims if d not in _TOTAL_DIMS])
+            parts.append(engine_quantiles(draws_pop, tuple(quantile_levels)))
         q = xr.concat(parts, dim="zone").sel(zone=inputs.zones)
     return ProjectionResult(det, q, start, classes, (*inputs.notes(), *notes))
+
+
+_TOTAL_DIMS = ("draw", "year", "zone")
 
 
 def _select_rates(rates: ProjectionRates, zones: Sequence[str]) -> ProjectionRates:

@@ -46,6 +46,7 @@ from wandel.demography.rates.fertility import (
 from wandel.demography.rates.migration import (
     NET_SPAN_YEARS,
     PERSISTENCE_MIN_ZONES,
+    LevelShift,
     MigrationRates,
     NetEvidence,
     Persistence,
@@ -53,6 +54,7 @@ from wandel.demography.rates.migration import (
     kreis_net_rates,
     migration_persistence,
     net_migration,
+    recent_level_shift,
 )
 from wandel.demography.rates.mortality import (
     MortalityRates,
@@ -78,6 +80,7 @@ __all__ = [
     "RC_STANDARD",
     "BasePopulation",
     "FertilityRates",
+    "LevelShift",
     "MigrationRates",
     "MissingDataError",
     "MortalityRates",
@@ -99,6 +102,7 @@ __all__ = [
     "mx_scaled",
     "net_migration",
     "period_end_year",
+    "recent_level_shift",
     "rogers_castro",
     "shrink_net_rates",
     "shrink_poisson_gamma",

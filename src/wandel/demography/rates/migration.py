@@ -23,7 +23,7 @@ Swanson (2013), *A Practitioner's Guide to State and Local Population Projection
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -46,6 +46,7 @@ from wandel.tables import SEXES
 __all__ = [
     "NET_SPAN_YEARS",
     "PERSISTENCE_MIN_ZONES",
+    "LevelShift",
     "MigrationRates",
     "NetEvidence",
     "Persistence",
@@ -53,6 +54,7 @@ __all__ = [
     "kreis_net_rates",
     "migration_persistence",
     "net_migration",
+    "recent_level_shift",
 ]
 
 
@@ -161,6 +163,88 @@ def net_migration(
         )
         span[z] = (y0, y1)
     return out, span
+
+
+@dataclass(frozen=True)
+class LevelShift:
+    """The recent migration level of each zone's parent against the level of the zone's own span.
+
+    ``per_head``: zone -> ``g_last - g_span``, the parent's growth rate per head and year over its
+    latest yearly interval minus that over the zone's span (0 where the latest interval is the span
+    itself); ``intervals``: parent -> the latest interval ``(y0, y1)``; ``note`` says what was done.
+    """
+
+    per_head: Mapping[str, float]
+    intervals: Mapping[str, tuple[int, int]]
+    note: str
+
+
+def _growth(wide: pd.DataFrame, y0: int, y1: int) -> float:
+    """Pooled growth per head and year of the rows of ``wide`` with totals in both years."""
+    both = wide[[y0, y1]].dropna()
+    p0 = float(both[y0].sum())
+    return float("nan") if p0 <= 0 else float((both[y1].sum() - p0) / p0 / (y1 - y0))
+
+
+def recent_level_shift(
+    totals: pd.DataFrame,
+    spans: Mapping[str, tuple[int, int]],
+    base_year: int,
+    parent: Callable[[str], str],
+) -> LevelShift:
+    """How much the parent's migration level moved in its latest year against the zone's span.
+
+    Net migration from a span of several years (:func:`net_migration`) is the zone's level
+    *averaged* over the span: a wave that has passed (e.g. the refugee migration of 2015, which made
+    2013-2017 the German net of ~650,000 a year against ~400,000 in 2017) keeps weighing on it, and
+    a cohort-component projection then misses in one direction for every zone. A zone's own latest
+    year, however, is noisy (e.g. asylum seekers counted first where the reception centres are and
+    moved on to other Kreise the year after). So the *level* is taken from the parent's latest
+    yearly interval and the *distribution* from the zone's span: for a zone ``z`` in parent ``L``
+    (over every zone of ``totals`` in ``L`` with totals in both years)
+
+    ``shift(z) = g_L(t1 - 1, t1) - g_L(t0, t1)``
+
+    with ``g`` the pooled growth per head and year and ``(t0, t1)`` the zone's span; the zone's net
+    migration per year becomes ``net(z) + shift(z) P(z)``. The natural change per head of a parent
+    changes little from one year to the next, so the difference of the growth rates is that of the
+    net migration rates. A census between ``t1 - 1`` and ``t1``, a year ``t1 - 1`` with totals for
+    fewer than half of the parent's zones or a span of one year give shift 0. ``totals`` rows zone, year, value (both sexes), years ``<= base``.
+
+    >>> t = pd.DataFrame({"zone": ["15001", "15002"] * 3, "year": [2013, 2013, 2016, 2016, 2017, 2017],
+    ...                   "value": [1000.0, 1000.0, 1120.0, 1000.0, 1130.0, 1010.0]})
+    >>> s = recent_level_shift(t, {"15001": (2013, 2017)}, 2017, lambda z: z[:2])
+    >>> round(s.per_head["15001"], 5), s.intervals
+    (-0.00807, {'15': (2016, 2017)})
+    """
+    t = upto(totals, base_year)
+    wide = t.groupby(["zone", "year"])["value"].sum().unstack("year")
+    wide.columns = [int(c) for c in wide.columns]
+    parents = pd.Series([parent(str(z)) for z in wide.index], index=wide.index)
+    shift: dict[str, float] = {}
+    intervals: dict[str, tuple[int, int]] = {}
+    for z, (t0, t1) in spans.items():
+        par = parent(z)
+        if t1 - t0 <= 1 or t1 - 1 not in wide.columns or crosses_census(t1 - 1, t1):
+            shift[z] = 0.0
+            continue
+        sub = wide[parents == par]
+        if sub[[t1 - 1, t1]].notna().all(axis=1).sum() < 0.5 * sub[t1].notna().sum():
+            shift[z] = 0.0  # the latest year of a few zones only (e.g. one city's own series)
+            continue
+        last, span = _growth(sub, t1 - 1, t1), _growth(sub, t0, t1)
+        shift[z] = 0.0 if not np.isfinite(last - span) else last - span
+        intervals[par] = (t1 - 1, t1)
+    moved = [v for v in shift.values() if v != 0.0]
+    note = (
+        "net migration level from each parent's latest year, distribution from the zone's span: "
+        + (
+            f"shift per head median {np.median(moved):+.4f} ({len(moved)} zones)"
+            if moved
+            else "no latest yearly interval, no shift"
+        )
+    )
+    return LevelShift(shift, intervals, note)
 
 
 @dataclass(frozen=True)
