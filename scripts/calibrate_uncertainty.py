@@ -1,52 +1,70 @@
-"""Calibrate the StochasticSpec sigmas from measured errors; writes the reference CSV.
+"""Calibrate the error model on rolling-origin backtests; writes the reference CSVs.
 
-Method (documented in the CSV's ``method`` column, one row per size class and component):
+Method (each row of the CSV says how it was made in its ``method`` column):
 
 * fertility: standard deviation of the yearly changes of log TFR, Germany, 1991-2015
-  (12612-0009 in the store; only years up to the latest backtest base year, 2015).
+  (12612-0009 in the store; only years up to the first backtest base year, 2015).
 * mortality: standard deviation of the changes of the log mortality level between successive
-  non-overlapping German period life tables ending 2003, 2006, ..., 2015 (the
-  complete tables with ages 0..100 start with 2000/02), divided by sqrt(3) (a
+  non-overlapping German period life tables ending 2003, 2006, ..., 2015, divided by sqrt(3) (a
   three-year step of a random walk). Level: mean of m(x) over ages and sexes weighted by Germany's
   2015 population.
-* in- and out-migration LEVELS: 0. A common multiplicative level on gross flows moves a zone only
-  in the direction of its own net flow (a zone with net out-migration can never end above its
-  no-migration path) and, with the size needed to match the errors, gave absurdly skewed bands
-  (Hettstedt 2040: 9,300 deterministic, 80 % band 5,000-9,900) and 7-36 % coverage. The
-  migration error is carried by the additive net-migration noise instead.
-* net migration (per size class): from the backtest errors of the DETERMINISTIC Wandel
-  projections (:func:`wandel.demography.backtest.run_backtests` with ``draws = 0``). For every case (level,
-  base year), horizon ``h`` and size class: ``s_h = q80(|log(projected / observed)|) / 1.2816``
-  (the sd of a normal whose central 80 % interval covers 80 % of the errors). Two growth laws are
-  fitted by weighted least squares across the case-horizons (weights: number of zones),
-  ``s_h = sigma h`` (a persistent net-migration rate error, AR coefficient 1) and
-  ``s_h = sigma sqrt(h)`` (independent yearly errors, AR coefficient 0); the law with the smaller
-  weighted residual sum of squares over all size classes is used for every class. The measured
-  ``s_h`` are written to the CSV as rows ``measured:LEVEL/BASE/hH``.
+* in- and out-migration levels: 0 (a common multiplicative level on gross flows moves a zone only in
+  the direction of its own net flow); the migration error is the additive net-migration rate.
+* net migration, per level (Kreise, Gemeinden) and size class: ``(sigma, phi)`` of the AR(1) rate
+  fitted to the horizons of the deterministic backtests (:mod:`wandel.demography.calibration`:
+  ``s(h) = q80|log error| / 1.2816`` against ``sigma sqrt(V(h, phi))``; ``phi`` over every origin,
+  ``sigma`` on the latest origin, the one most like the next). The shipped CSV calibrates both
+  levels on the bundled demo region (Sachsen, Sachsen-Anhalt, Thüringen: ``--kreis-db`` and
+  ``--gemeinde-db`` a demo store). Kreise elsewhere err less (every German Kreis, ``--kreis-db`` a
+  store with the Kreis tables of ``../shared/data``, gives sigmas about a third smaller), so a user
+  outside the region recalibrates on a store of the own region.
 
-Usage: ``python scripts/calibrate_uncertainty.py DB.duckdb [OUT.csv] [--check]``; ``--check``
-also prints the in-sample coverage of the 80 % intervals and an out-of-sample check (sigmas
-fitted on the Gemeinde base 2009 and Kreis cases only, coverage measured on Gemeinde base 2013,
-and the other way round).
+Hold-out check (written to ``uncertainty_holdout.csv``): the same fit on the errors observed up to
+:data:`CUTOFF` only (Kreise: origins 2015 and 2016, horizons 1-2; Gemeinden: origins 2009 and 2013,
+horizons 4-8), then draws from the origins ``>= CUTOFF`` (Kreise 2017: 2019, 2020; Gemeinden 2017:
+2019) with those sigmas, and the observed coverage of their 50/80/95 % intervals: years the
+calibration did not see.
+
+Usage::
+
+    wandel import --db kreise.duckdb ../shared/data/gemeindeverzeichnis/*.xlsx \
+        ../shared/data/gemeindeverzeichnis/AuszugGV4QAktuell_2019.csv \
+        ../shared/data/statistik/12411-*.csv ../shared/data/statistik/12612-000[189].csv \
+        ../shared/data/statistik/12621-0001_*.csv ../shared/data/statistik/12612-0008_*.csv \
+        ../shared/data/regionaldatenbank/*.csv
+    wandel demo --db demo.duckdb   # or any store with the demo extract
+    python scripts/calibrate_uncertainty.py --kreis-db demo.duckdb --gemeinde-db demo.duckdb
+    python scripts/calibrate_uncertainty.py --kreis-db kreise.duckdb --gemeinde-db demo.duckdb \
+        --out /tmp/sigmas_germany.csv --holdout-out /tmp/holdout_germany.csv   # every Kreis
 """
 
 from __future__ import annotations
 
+import argparse
 import csv
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from wandel.demography.backtest import GEMEINDE_BASES, run_backtests
+from wandel.demography.backtest import coverage_table, run_backtests
+from wandel.demography.calibration import (
+    LEVELS,
+    fit_error_model,
+    holdout_split,
+    measured_sd,
+    sigma_table,
+)
 from wandel.demography.rates import period_end_year
 from wandel.store import Store
-from wandel.workflow.projection import SIZE_CLASSES, StoreTables, load_tables
+from wandel.workflow.projection import StoreTables, load_tables
 
 LAST_YEAR = 2015
-Z80 = 1.2815515655446004  # standard normal 90th percentile
+CUTOFF = 2017
+"""The hold-out cutoff: calibration on errors observed up to it, evaluation from origins at it."""
 DRAWS = 200
+SEED = 2024
+REFERENCE = Path(__file__).resolve().parent.parent / "src/wandel/data/reference"
 
 
 def fertility_sigma(fertility: pd.DataFrame) -> tuple[float, int]:
@@ -72,140 +90,119 @@ def mortality_sigma(life_tables: pd.DataFrame, population: pd.DataFrame) -> tupl
     return float(np.std(d, ddof=1) / np.sqrt(3)), len(d)
 
 
-def measured_sd(errors: pd.DataFrame) -> pd.DataFrame:
-    """``s_h = q80(|log error|) / 1.2816`` per level, base year, horizon and size class."""
-    # a single city's yearly series (level gemeinde-reihe) is a check, not a calibration sample
-    e = errors[(errors["method"] == "wandel") & errors["level"].isin(["kreis", "gemeinde"])]
-    rows = []
-    for (lvl, base, h, cls), g in e.groupby(["level", "base_year", "horizon", "size_class"]):
-        s = float(np.quantile(np.abs(g["log_error"]), 0.8)) / Z80
-        rows.append(
-            {"level": lvl, "base_year": base, "horizon": h, "size_class": cls, "s": s, "n": len(g)}
-        )
-    return pd.DataFrame(rows)
-
-
-def fit(sd: pd.DataFrame) -> tuple[dict[str, float], float, dict[str, float]]:
-    """Per size class sigma of the better growth law; returns sigmas, phi and both laws' SSE."""
-    sse: dict[str, float] = {}
-    sig: dict[str, dict[str, float]] = {}
-    for law, f in (("linear", lambda h: h), ("sqrt", np.sqrt)):
-        total = 0.0
-        sig[law] = {}
-        for cls, g in sd.groupby("size_class"):
-            x = f(g["horizon"].to_numpy(dtype=float))
-            y = g["s"].to_numpy(dtype=float)
-            w = g["n"].to_numpy(dtype=float)
-            s = float((w * x * y).sum() / (w * x * x).sum())
-            sig[law][str(cls)] = s
-            total += float((w * (y - s * x) ** 2).sum())
-        sse[law] = total
-    law = min(sse, key=lambda k: sse[k])
-    return sig[law], (1.0 if law == "linear" else 0.0), sse
-
-
-def sigma_table(
-    sf: float, sm: float, fits: dict[str, tuple[dict[str, float], float, dict[str, float]]]
-) -> dict[str, dict[str, float]]:
-    """Sigmas keyed by size class (pooled fit) and by ``level:size class`` (per-level fits)."""
-    out = {}
-    for prefix, (net, phi, _sse) in fits.items():
-        for cls in SIZE_CLASSES:
-            if prefix and cls not in net:
-                continue
-            out[f"{prefix}:{cls}" if prefix else cls] = {
-                "fertility": sf,
-                "mortality": sm,
-                "in_migration": 0.0,
-                "out_migration": 0.0,
-                "net_migration": net.get(cls, max(net.values())),
-                "net_migration_ar": phi,
-            }
-    return out
-
-
-def fits_by_level(sd: pd.DataFrame) -> dict[str, tuple[dict[str, float], float, dict[str, float]]]:
-    """The pooled fit (key ``""``) and one per level: Kreise and Gemeinden err differently."""
-    out = {"": fit(sd)}
-    for lvl, g in sd.groupby("level"):
-        out[str(lvl)] = fit(g)
-    return out
-
-
-def coverage(tables: StoreTables, sigmas: dict[str, dict[str, float]]) -> pd.DataFrame:
-    res = run_backtests(tables, draws=DRAWS, seed=2024, sigmas=sigmas)
-    m = res.metrics[res.metrics["method"] == "wandel"]
-    return m.pivot_table(
-        index=["level", "base_year", "horizon"], columns="size_class", values="coverage80"
-    )
-
-
-def main(db: Path, out: Path, check: bool) -> None:
+def _tables(db: Path) -> StoreTables:
     with Store.open(db, read_only=True) as store:
-        tables = load_tables(store)
-    sf, nf = fertility_sigma(tables.fertility)
-    sm, nm = mortality_sigma(tables.life_tables, tables.population)
-    det = run_backtests(tables, draws=0)
-    sd = measured_sd(det.errors)
-    fits = fits_by_level(sd)
+        return load_tables(store)
+
+
+def _errors(stores: dict[str, StoreTables], **kw: object) -> pd.DataFrame:
+    """Backtest errors of each level on its store (deterministic unless ``draws`` is given)."""
+    parts = [
+        run_backtests(t, levels=(lvl,), **kw).errors  # type: ignore[arg-type]
+        for lvl, t in stores.items()
+    ]
+    return pd.concat(parts, ignore_index=True)
+
+
+def _rows(
+    fits: dict[str, dict[str, float]],
+    sf: tuple[float, int],
+    sm: tuple[float, int],
+    sd: pd.DataFrame,
+    what: str,
+) -> list[tuple[str, str, float, int, str]]:
     rows = []
-    for prefix, (net, phi, sse) in fits.items():
-        law = "sigma*h (phi 1)" if phi == 1.0 else "sigma*sqrt(h) (phi 0)"
-        for cls in SIZE_CLASSES:
-            if prefix and cls not in net:
-                continue
-            key = f"{prefix}:{cls}" if prefix else cls
-            sub = sd[(sd["size_class"] == cls) & ((sd["level"] == prefix) if prefix else True)]
-            n = int(sub["n"].sum())
-            mig = (
-                f"backtest{' ' + prefix if prefix else ' (all levels)'}: WLS fit of "
-                f"q80|log error|/1.2816 of deterministic projections over {len(sub)} "
-                f"case-horizons; law {law}; SSE linear {sse['linear']:.3g}, sqrt {sse['sqrt']:.3g}"
-            )
-            rows += [
-                (key, "fertility", sf, nf, "sd of yearly diff log TFR, DG 1991-2015"),
-                (
-                    key,
-                    "mortality",
-                    sm,
-                    nm,
-                    "sd of diff log mortality level, DG tables 2003-2015, /sqrt(3)",
-                ),
-                (key, "in_migration", 0.0, 0, "0: level noise replaced by additive net migration"),
-                (key, "out_migration", 0.0, 0, "0: level noise replaced by additive net migration"),
-                (key, "net_migration", net.get(cls, max(net.values())), n, mig),
-                (key, "net_migration_ar", phi, len(sd), f"persistence of the net rate: {law}"),
-            ]
-            if not prefix:
-                for _, r in sub.sort_values(["level", "base_year", "horizon"]).iterrows():
-                    mkey = f"measured:{r['level']}/{r['base_year']}/h{r['horizon']}"
-                    rows.append((cls, mkey, float(r["s"]), int(r["n"]), "q80|log error|/1.2816"))
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with out.open("w", encoding="utf-8", newline="") as fh:
+    for key, f in fits.items():
+        lvl, cls = key.split(":")
+        sub = sd[(sd["level"] == lvl) & (sd["size_class"] == (cls if f["own"] else "all"))]
+        hs = ",".join(str(h) for h in sorted(sub["horizon"].unique()))
+        src = "own class" if f["own"] else f"all {lvl} classes (too few zones)"
+        latest = int(sub["base_year"].max()) if not sub.empty else 0
+        mig = (
+            f"{what}: s(h) = sigma sqrt(V(h, phi)) fitted to q80|log error|/1.2816, phi by WLS "
+            f"over {len(sub)} origin-horizons (h {hs}), sigma on the latest origin ({latest}); {src}"
+        )
+        rows += [
+            (key, "fertility", sf[0], sf[1], "sd of yearly diff log TFR, DG 1991-2015"),
+            (
+                key,
+                "mortality",
+                sm[0],
+                sm[1],
+                "sd of diff log mortality level, DG 2003-2015, /sqrt(3)",
+            ),
+            (key, "in_migration", 0.0, 0, "0: level noise replaced by additive net migration"),
+            (key, "out_migration", 0.0, 0, "0: level noise replaced by additive net migration"),
+            (key, "net_migration", f["sigma"], int(f["n"]), mig),
+            (
+                key,
+                "net_migration_ar",
+                f["phi"],
+                int(f["n"]),
+                f"persistence phi of the rate ({what})",
+            ),
+        ]
+    for cls in ("<5k", "5-20k", "20-100k", ">100k"):
+        src = f"gemeinde:{cls}" if f"gemeinde:{cls}" in fits else f"kreis:{cls}"
+        rows += [
+            (cls, c, v, n, f"as {src} (zones of no calibrated level)")
+            for k, c, v, n, _m in rows
+            if k == src
+        ]
+    for _, r in sd.sort_values(["level", "size_class", "base_year", "horizon"]).iterrows():
+        key = f"{r['level']}:{r['size_class']}"
+        comp = f"measured:{r['base_year']}/h{r['horizon']}"
+        rows.append((key, comp, float(r["s"]), int(r["n"]), "q80|log error|/1.2816"))
+    return rows
+
+
+def _write(path: Path, header: list[str], rows: list[tuple[object, ...]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8", newline="") as fh:
         wr = csv.writer(fh)
-        wr.writerow(["size_class", "component", "sigma", "n_obs", "method"])
-        for cls, comp, sig, n, method in rows:
-            wr.writerow([cls, comp, f"{sig:.5f}", n, method])
-    print(f"wrote {out}")
-    print(sd.to_string())
-    for prefix, (net, phi, sse) in fits.items():
-        print(prefix or "all", "SSE", sse, "phi", phi, "sigma", net)
-    if not check:
-        return
+        wr.writerow(header)
+        for r in rows:
+            wr.writerow([f"{v:.5f}" if isinstance(v, float) else v for v in r])
+    print(f"wrote {path}")
+
+
+def main(kreis_db: Path, gemeinde_db: Path, out: Path, holdout_out: Path, draws: int) -> None:
+    stores = {"kreis": _tables(kreis_db), "gemeinde": _tables(gemeinde_db)}
+    t = stores["gemeinde"]
+    sf = fertility_sigma(t.fertility)
+    sm = mortality_sigma(t.life_tables, t.population)
+    det = _errors(stores, draws=0)
+    sd = measured_sd(det)
+    fits = fit_error_model(sd)
+    _write(
+        out,
+        ["size_class", "component", "sigma", "n_obs", "method"],
+        list(_rows(fits, sf, sm, sd, "every origin")),
+    )
     pd.set_option("display.width", 200)
-    print("in-sample coverage (%) of the 80 % intervals")
-    print(coverage(tables, sigma_table(sf, sm, fits)).round(1).to_string())
-    for test in GEMEINDE_BASES:
-        keep = (sd["level"] == "kreis") | (sd["base_year"] != test)
-        fits_t = fits_by_level(sd[keep])
-        cov = coverage(tables, sigma_table(sf, sm, fits_t))
-        print(f"out-of-sample: fitted without Gemeinde base {test} -> {fits_t['gemeinde'][:2]}")
-        print(cov.loc[("gemeinde", test)].round(1).to_string())
+    print(pd.DataFrame(fits).T.to_string())
+    # hold-out: fitted on the errors observed up to CUTOFF, evaluated from the origins >= CUTOFF
+    calib, _ = holdout_split(det, CUTOFF)
+    fits_h = fit_error_model(measured_sd(calib))
+    print("hold-out fit:\n" + pd.DataFrame(fits_h).T.to_string())
+    sig = sigma_table(fits_h, sf[0], sm[0])
+    ev = _errors(stores, draws=draws, seed=SEED, sigmas=sig, min_base=CUTOFF)
+    _, ev = holdout_split(ev, CUTOFF)
+    cov = coverage_table(ev[ev["level"].isin(LEVELS)])
+    cov.insert(0, "calibrated_on", f"errors observed <= {CUTOFF}")
+    cov.insert(1, "evaluated_on", f"origins >= {CUTOFF}")
+    print(cov.round(1).to_string())
+    with holdout_out.open("w", encoding="utf-8", newline="") as fh:
+        cov.round(2).to_csv(fh, index=False)
+    print(f"wrote {holdout_out}")
 
 
 if __name__ == "__main__":
-    default = (
-        Path(__file__).resolve().parent.parent / "src/wandel/data/reference/uncertainty_sigmas.csv"
-    )
-    args = [a for a in sys.argv[1:] if a != "--check"]
-    main(Path(args[0]), Path(args[1]) if len(args) > 1 else default, "--check" in sys.argv)
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--kreis-db", type=Path, required=True)
+    ap.add_argument("--gemeinde-db", type=Path, required=True)
+    ap.add_argument("--out", type=Path, default=REFERENCE / "uncertainty_sigmas.csv")
+    ap.add_argument("--holdout-out", type=Path, default=REFERENCE / "uncertainty_holdout.csv")
+    ap.add_argument("--draws", type=int, default=DRAWS)
+    a = ap.parse_args()
+    main(a.kreis_db, a.gemeinde_db, a.out, a.holdout_out, a.draws)

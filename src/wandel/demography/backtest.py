@@ -93,7 +93,7 @@ Array = npt.NDArray[np.float64]
 AGE_GROUPS: tuple[int, ...] = (0, 6, 18, 25, 45, 65, 75)
 """First ages of the age groups whose shares are compared (the last open)."""
 
-KREIS_TYPES: tuple[str, ...] = ("kreisfreie Stadt", "Landkreis >=150/km2", "Landkreis <150/km2")
+KREIS_TYPES: tuple[str, ...] = ("kreisfrei", "LK >=150/km2", "LK <150/km2")
 """Kreis types (:func:`kreis_types`): kreisfreie Städte, denser and thinner Landkreise."""
 
 DENSE = 150.0
@@ -179,11 +179,13 @@ class BacktestCase:
 
 @dataclass(frozen=True)
 class DrawSettings:
-    """Draws of Wandel's intervals (0: none), their seed and sigmas (None: the calibrated CSV)."""
+    """Draws of Wandel's intervals (0: none), their seed and sigmas (None: the calibrated CSV);
+    only the base years ``>= min_base`` are run (e.g. the hold-out origins of a calibration)."""
 
     draws: int = 200
     seed: int = 0
     sigmas: Mapping[str, Mapping[str, float]] | None = None
+    min_base: int = 0
 
 
 _BOUNDS = {0.025: "q025", 0.1: "q10", 0.25: "q25", 0.75: "q75", 0.9: "q90", 0.975: "q975"}
@@ -369,7 +371,7 @@ def _kreis_cases(tables: ProjectionTables, ds: DrawSettings) -> _Parts:
     errs: list[pd.DataFrame] = []
     ages: list[pd.DataFrame] = []
     notes: list[str] = []
-    for base in kreis_bases(tables):
+    for base in [b for b in kreis_bases(tables) if b >= ds.min_base]:
         kreise = sorted(st.loc[st["year"] == base, "zone"].unique())
         obs = kt[kt["zone"].isin(kreise) & (kt["year"].astype(int) > base) & (kt["value"] > 0)]
         case = BacktestCase(
@@ -394,7 +396,7 @@ def _gemeinde_cases(tables: ProjectionTables, ds: DrawSettings) -> _Parts:
     errs: list[pd.DataFrame] = []
     ages: list[pd.DataFrame] = []
     notes: list[str] = []
-    for base in GEMEINDE_BASES:
+    for base in [b for b in GEMEINDE_BASES if b >= ds.min_base]:
         zones = sorted(tot.loc[tot["year"] == base, "zone"].astype(str).unique())
         zones = [z for z in zones if z in set(tot.loc[tot["year"] == 2019, "zone"])]
         types = kreis_types(tables, sorted({z[:5] for z in zones}), base)
@@ -421,12 +423,13 @@ def run_backtests(
     draws: int = 200,
     seed: int = 0,
     sigmas: Mapping[str, Mapping[str, float]] | None = None,
+    min_base: int = 0,
 ) -> BacktestResult:
     """Run the Kreis (every base of :func:`kreis_bases`) and Gemeinde (bases 2009, 2013, 2017)
-    backtests; see the module doc. ``draws = 0`` skips the intervals (no coverage); ``sigmas``
-    default to the calibrated CSV.
+    backtests from the base years ``>= min_base``; see the module doc. ``draws = 0`` skips the
+    intervals (no coverage); ``sigmas`` default to the calibrated CSV.
     """
-    ds = DrawSettings(draws, seed, sigmas)
+    ds = DrawSettings(draws, seed, sigmas, min_base)
     errs: list[pd.DataFrame] = []
     ages: list[pd.DataFrame] = []
     notes: list[str] = []

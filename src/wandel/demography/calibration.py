@@ -14,9 +14,9 @@ deviation
    a centred normal would need to cover 80 % of the deterministic projections' log errors,
    ``s = q80(|log(P / O)|) / 1.2816``.
 2. :func:`fit_error_model`: per level and size class, ``(sigma, phi)`` by weighted least squares
-   of ``s(h)`` on the measured values (weights: zones), ``phi`` on a grid of 0.05 and ``sigma`` in
-   closed form for each; a class with fewer than :data:`MIN_ZONES` zones per horizon takes its
-   level's fit over all classes.
+   of ``s(h)`` on the measured values (weights: zones), ``phi`` on a grid of 0.05 over every
+   origin, then ``sigma`` (closed form) on the latest origin alone; a class with fewer than
+   :data:`MIN_ZONES` zones per horizon takes its level's fit over all classes.
 3. :func:`holdout_split`: for a check on years the calibration did not see, the errors are split
    by origin at a cutoff year ``C``: the calibration sees only errors observed at or before ``C``,
    the evaluation only projections from base years ``>= C`` (observed after ``C``).
@@ -96,13 +96,13 @@ def measured_sd(errors: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _fit(sd: pd.DataFrame) -> tuple[float, float, float]:
+def _fit(sd: pd.DataFrame, grid: tuple[float, ...] = PHI_GRID) -> tuple[float, float, float]:
     """``(sigma, phi, sse)`` of ``s(h) = sigma sqrt(V(h, phi))`` by weighted least squares."""
     h = sd["horizon"].to_numpy(dtype=np.int64)
     y = sd["s"].to_numpy(dtype=np.float64)
     w = sd["n"].to_numpy(dtype=np.float64)
     best = (0.0, 1.0, np.inf)
-    for phi in PHI_GRID:
+    for phi in grid:
         x = np.sqrt(ar_variance(h, float(phi)))
         sigma = float((w * x * y).sum() / (w * x * x).sum())
         sse = float((w * (y - sigma * x) ** 2).sum())
@@ -111,22 +111,35 @@ def _fit(sd: pd.DataFrame) -> tuple[float, float, float]:
     return best
 
 
+def _fit_latest(sd: pd.DataFrame) -> tuple[float, float, float]:
+    """``(sigma, phi, sse)``: ``phi`` from every origin, ``sigma`` from the latest origin alone."""
+    _s, phi, _sse = _fit(sd)
+    latest = sd[sd["base_year"] == sd["base_year"].max()]
+    sigma, _p, sse = _fit(latest, (phi,))
+    return sigma, phi, sse
+
+
 def fit_error_model(sd: pd.DataFrame) -> dict[str, dict[str, float]]:
     """``{"level:class": {"sigma", "phi", "sse", "n", "own"}}`` for every level and size class.
 
-    ``own`` is 1 where the class had enough zones (:data:`MIN_ZONES` at every horizon) for a fit of
-    its own, else 0 (the fit over the level's zones of all classes).
+    The growth with the horizon (``phi``) is fitted over every origin, the level (``sigma``, for
+    that ``phi``) on the latest origin alone: errors depend on the migration regime of their period
+    and on the inputs an origin had (e.g. the Kreise's latest yearly interval from 2016 on, the
+    persistence of Gemeinde differentials from 2017 on), and the latest origin is the one most like
+    the next. ``sse`` is that of the latest origin's fit. ``own`` is 1 where the class had enough
+    zones (:data:`MIN_ZONES` at every horizon) for a fit of its own, else 0 (the fit over the
+    level's zones of all classes).
     """
     out: dict[str, dict[str, float]] = {}
     for lvl, g in sd.groupby("level"):
         pooled = g[g["size_class"] == "all"]
         if pooled.empty:
             continue
-        ps, pp, psse = _fit(pooled)
+        ps, pp, psse = _fit_latest(pooled)
         for cls in SIZE_CLASSES:
             sub = g[g["size_class"] == cls]
             own = not sub.empty and int(sub["n"].min()) >= MIN_ZONES
-            s, p, sse = _fit(sub) if own else (ps, pp, psse)
+            s, p, sse = _fit_latest(sub) if own else (ps, pp, psse)
             n = int(sub["n"].sum()) if not sub.empty else 0
             out[f"{lvl}:{cls}"] = {
                 "sigma": s,
