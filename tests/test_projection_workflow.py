@@ -164,7 +164,7 @@ def test_calibrated_sigmas_use_additive_net_migration(inputs: ProjectionInputs) 
         assert s["in_migration"] == 0.0
         assert s["out_migration"] == 0.0
         assert 0.003 < s["net_migration"] < 0.05  # per year, from the backtests
-        assert s["net_migration_ar"] in (0.0, 1.0)
+        assert 0.0 <= s["net_migration_ar"] <= 1.0  # AR(1) persistence fitted by horizon
         spec = calibrated_spec(cls, 10, 1)
         assert spec.sigma_net_migration == s["net_migration"]
         assert spec.ar_net_migration == s["net_migration_ar"]
