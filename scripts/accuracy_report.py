@@ -70,8 +70,9 @@ def _section(level: str, res: BacktestResult) -> list[str]:
         "",
         "### MAPE (%) by horizon and group, origins pooled",
         "",
-        "A baseline is shown only where it covers every projection Wandel made in that row "
-        "(Hamilton-Perry needs two published age structures, so it starts one origin later).",
+        "In each row every method is measured on the same projections; a baseline with fewer "
+        "than 90 % of Wandel's projections in a row is left out (Hamilton-Perry needs two "
+        "published age structures, so it starts one origin later).",
         "",
         markdown(w),
         "",
@@ -156,8 +157,9 @@ def _germany(res: BacktestResult, holdout: Path | None) -> list[str]:
     lines += [
         "### Coverage of the shipped (demo-region) intervals on every German Kreis",
         "",
-        "Kreise outside the three states err less, so the region's intervals are too wide there: "
-        "recalibrate on a store of the own region (`scripts/calibrate_uncertainty.py`).",
+        "The shipped sigmas come from the demo region's Kreise; how they carry over to Kreise "
+        "elsewhere (a region can recalibrate on a store of its own with "
+        "`scripts/calibrate_uncertainty.py`).",
         "",
         markdown(cov),
         "",

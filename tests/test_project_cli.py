@@ -82,3 +82,31 @@ def test_project_unknown_zone_exits_2(db: Path, tmp_path: Path) -> None:
         ],
     )
     assert r.exit_code == 2
+
+
+def test_backtest_cli_prints_winners_and_coverage(
+    db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WANDEL_LANG", "en")
+    out = tmp_path / "m.csv"
+    r = CliRunner().invoke(
+        app, ["backtest", "--db", str(db), "--level", "kreis", "--draws", "5", "--out", str(out)]
+    )
+    assert r.exit_code == 0, r.output
+    # one table per origin, one pooled over the origins, one of the intervals
+    for base in (2015, 2016, 2017):
+        assert f"base year {base}" in r.output
+    text = " ".join(r.output.split())  # titles wrap in a narrow terminal
+    assert "all base years (3) pooled" in text
+    assert "nominal 50/80/95 % intervals" in text
+    assert "winner" in r.output
+    m = pd.read_csv(out)
+    assert {"coverage50", "coverage80", "coverage95"} <= set(m.columns)
+    assert set(m["method"]) == {
+        "wandel",
+        "constant",
+        "linear",
+        "share",
+        "share_trend",
+        "hamilton_perry",
+    }

@@ -157,7 +157,8 @@ def backtest(
             title = tr("cli.backtest.title", level=lv, base_year=by)
             out.print(_mape_table(title, g, ["horizon", "size_class"]))
         for lv, g in res.horizons.groupby("level", sort=True):
-            title = tr("cli.backtest.pooled_title", level=lv, origins=g["origins"].max())
+            origins = res.errors.loc[res.errors["level"] == lv, "base_year"].nunique()
+            title = tr("cli.backtest.pooled_title", level=lv, origins=origins)
             out.print(_mape_table(title, g, ["horizon", "group"]))
         if not res.coverage.empty:
             t = Table(title=tr("cli.backtest.coverage_title"))

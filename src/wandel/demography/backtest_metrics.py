@@ -174,46 +174,61 @@ def summarise(errors: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+COMMON_SHARE = 0.9
+"""Pooled, a baseline is compared where it has at least this share of Wandel's projections."""
+
+_KEY = ["zone", "base_year", "year"]
+
+
+def _common_rows(g: pd.DataFrame) -> pd.DataFrame:
+    """The rows of the methods compared in one pooled cell, all on the same projections.
+
+    A baseline with fewer than :data:`COMMON_SHARE` of Wandel's projections (e.g. Hamilton-Perry,
+    which needs two structures and so misses the first origin) is left out; the others (Wandel
+    included) keep only the projections every one of them has (e.g. without the one Kreis that a
+    boundary change left with a single total).
+    """
+    keys = {m: pd.MultiIndex.from_frame(sub[_KEY]) for m, sub in g.groupby("method")}
+    if "wandel" not in keys:
+        return g.iloc[0:0]
+    n_w = len(keys["wandel"])
+    kept = [m for m, k in keys.items() if len(k) >= COMMON_SHARE * n_w]
+    common = keys["wandel"]
+    for m in kept:
+        common = common.intersection(keys[m])
+    g = g[g["method"].isin(kept)]
+    return g[pd.MultiIndex.from_frame(g[_KEY]).isin(common)]
+
+
 def by_horizon(errors: pd.DataFrame) -> pd.DataFrame:
     """The rolling origins pooled: metrics by level, horizon, method and group.
 
     Groups: ``all``, the size classes and, where the errors have them, the Kreis types
-    (``kreis_type``); ``origins`` counts the base years pooled. A baseline that is missing for some
-    of Wandel's rows of a group (e.g. Hamilton-Perry, which needs two structures and so misses the
-    first base year) is left out of that group: pooled, every method is measured on the same rows.
+    (``kreis_type``); ``origins`` counts the base years pooled. In each cell every method is
+    measured on the same projections (:func:`_common_rows`).
     """
     rows = []
-    for (level, h, method), g in errors.groupby(["level", "horizon", "method"], sort=True):
-        groups = _size_groups(g)
-        if "kreis_type" in g and g["kreis_type"].notna().any():
-            groups += [
-                (str(t), g["kreis_type"] == t) for t in sorted(g["kreis_type"].dropna().unique())
-            ]
-        for m in _metric_rows(g, groups):
-            group = str(m.pop("group"))
-            origins = (
-                g if group == "all" else g[dict(groups)[group].reindex(g.index, fill_value=False)]
-            )
-            rows.append(
-                {
-                    "level": level,
-                    "horizon": h,
-                    "method": method,
-                    "group": group,
-                    "origins": origins["base_year"].nunique(),
-                    **m,
-                }
-            )
-    out = pd.DataFrame(rows)
-    if out.empty:
-        return out
-    # pooled, a method is compared only where it covers every row Wandel has (a baseline missing
-    # for some origins, e.g. Hamilton-Perry from the first base year, would be compared on others)
-    keys = ["level", "horizon", "group"]
-    full = out.merge(
-        out[out["method"] == "wandel"][[*keys, "n"]].rename(columns={"n": "n_wandel"}), on=keys
-    )
-    return full[full["n"] >= full["n_wandel"]].drop(columns="n_wandel").reset_index(drop=True)
+    for (level, h), lh in errors.groupby(["level", "horizon"], sort=True):
+        groups = _size_groups(lh)
+        if "kreis_type" in lh and lh["kreis_type"].notna().any():
+            types = sorted(lh["kreis_type"].dropna().unique())
+            groups += [(str(t), lh["kreis_type"] == t) for t in types]
+        for name, mask in groups:
+            cell = _common_rows(lh[mask.reindex(lh.index, fill_value=False)])
+            for method, g in cell.groupby("method", sort=True):
+                for m in _metric_rows(g, [("all", pd.Series(True, index=g.index))]):
+                    m.pop("group")
+                    rows.append(
+                        {
+                            "level": level,
+                            "horizon": h,
+                            "method": method,
+                            "group": name,
+                            "origins": g["base_year"].nunique(),
+                            **m,
+                        }
+                    )
+    return pd.DataFrame(rows)
 
 
 def winners(table: pd.DataFrame, keys: Sequence[str] | None = None) -> pd.DataFrame:

@@ -91,10 +91,10 @@ def linear(
     >>> linear(t, ["a"], 2015, [2016, 2020])["projected"].tolist()
     [105.0, 125.0]
     """
-    t = totals[totals["year"].astype(int) <= base_year]
+    wide = _series(totals, base_year).reindex(list(zones))
     rows = []
-    for z in zones:
-        g = t[t["zone"] == z].groupby("year")["value"].sum().sort_index()
+    for z, r in wide.iterrows():
+        g = r.dropna()
         if len(g) < 2:
             continue
         y0, y1 = int(g.index[-2]), int(g.index[-1])
