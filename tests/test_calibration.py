@@ -177,3 +177,33 @@ def test_shipped_sigmas_by_level_and_class() -> None:
         assert 0.0 <= s[key]["net_migration_ar"] <= 1.0
     # Kreise err less than small Gemeinden one year out
     assert s["kreis:>100k"]["net_migration"] < s["gemeinde:<5k"]["net_migration"]
+
+
+def test_level_shift_on_real_totals(tmp_path_factory: pytest.TempPathFactory) -> None:
+    from _projection_store import demo_tables
+    from wandel.demography.data import kreis_totals
+    from wandel.demography.rates import net_migration, recent_level_shift
+
+    tables = demo_tables(tmp_path_factory)
+    for base, sign in ((2016, -1), (2017, -1), (2015, 0)):
+        kt = kreis_totals(tables.until(base), base)
+        kt = kt[kt["zone"].str[:2].isin(["14", "15", "16"])]
+        _net, span = net_migration(kt, {}, base)
+        s = recent_level_shift(kt, span, base, parent=lambda z: z[:2])
+        v = np.array(list(s.per_head.values()))
+        if sign == 0:
+            # 2013-2015 is the only interval: nothing to shift by
+            assert (v == 0).all()
+            assert s.intervals == {}
+        else:
+            # the 2015 wave passed: each Land's latest year grew less than its span
+            assert set(s.intervals) == {"14", "15", "16"}
+            assert (np.sign(v) == sign).all()
+            # Sachsen-Anhalt 2016-2017 against 2013-2017, by hand from the Kreis totals
+            w = kt[kt["zone"].str[:2] == "15"].pivot_table(
+                index="zone", columns="year", values="value"
+            )
+            t0 = span["15001"][0]
+            g_last = w[base].sum() / w[base - 1].sum() - 1
+            g_span = (w[base].sum() / w[t0].sum() - 1) / (base - t0)
+            assert s.per_head["15001"] == pytest.approx(g_last - g_span)
