@@ -62,28 +62,26 @@ def check_key(key: object, expected: Level | None = None) -> str:
     wandel.regions.ags.InvalidKeyError: '1001000' has 7 digits; a gemeinde key has 8: the leading zero was lost? (did you mean '01001000'?)
     """
     if not isinstance(key, str):
-        raise InvalidKeyError(
-            f"{key!r} is a {type(key).__name__}; keys are strings of digits with leading zeros"
-        )
+        raise InvalidKeyError("@regions.key.not_text", key=repr(key), kind=type(key).__name__)
     if not key.isdigit() or not key.isascii():
-        raise InvalidKeyError(f"{key!r} is not a string of digits")
+        raise InvalidKeyError("@regions.key.not_digits", key=repr(key))
     want = {v: k for k, v in LEVEL_OF_LENGTH.items()}
     if expected is not None and len(key) != want[expected]:
-        hint = ""
+        fields = {"key": repr(key), "digits": len(key), "level": expected, "needed": want[expected]}
         if len(key) == want[expected] - 1:
-            hint = f": the leading zero was lost? (did you mean {'0' + key!r}?)"
-        raise InvalidKeyError(
-            f"{key!r} has {len(key)} digits; a {expected} key has {want[expected]}{hint}"
-        )
+            raise InvalidKeyError("@regions.key.level_length_zero", fixed=repr("0" + key), **fields)
+        raise InvalidKeyError("@regions.key.level_length", **fields)
     if len(key) not in LEVEL_OF_LENGTH:
-        hint = ""
         if len(key) + 1 in LEVEL_OF_LENGTH:
-            hint = f" (a {LEVEL_OF_LENGTH[len(key) + 1]} key that lost its leading zero?)"
-        raise InvalidKeyError(
-            f"{key!r} has {len(key)} digits; AGS/ARS keys have 2, 3, 5, 8, 9 or 12{hint}"
-        )
+            raise InvalidKeyError(
+                "@regions.key.length_zero",
+                key=repr(key),
+                digits=len(key),
+                level=LEVEL_OF_LENGTH[len(key) + 1],
+            )
+        raise InvalidKeyError("@regions.key.length", key=repr(key), digits=len(key))
     if key[:2] not in _LAENDER:
-        raise InvalidKeyError(f"{key!r}: no Land {key[:2]!r} (Länder are 01..16)")
+        raise InvalidKeyError("@regions.key.no_land", key=repr(key), land=repr(key[:2]))
     return key
 
 
@@ -116,10 +114,10 @@ def ars_from_ags(ags: str, verband: str) -> str:
     if len(verband) == 9:
         check_key(verband, "gemeindeverband")
         if verband[:5] != ags[:5]:
-            raise InvalidKeyError(f"Verband {verband} is not in the Kreis of Gemeinde {ags}")
+            raise InvalidKeyError("@regions.key.verband_kreis", verband=verband, ags=ags)
         verband = verband[5:]
     if not (len(verband) == 4 and verband.isdigit()):
-        raise InvalidKeyError(f"{verband!r}: a Verband part has 4 digits")
+        raise InvalidKeyError("@regions.key.verband_part", verband=repr(verband))
     return ags[:5] + verband + ags[5:]
 
 
@@ -140,7 +138,7 @@ def kreis_of(key: str) -> str:
     """
     k = check_key(key)
     if len(k) < 5:
-        raise InvalidKeyError(f"{key!r} is a {LEVEL_OF_LENGTH[len(k)]} key; it has no Kreis")
+        raise InvalidKeyError("@regions.key.no_kreis", key=repr(key), level=LEVEL_OF_LENGTH[len(k)])
     return k[:5]
 
 

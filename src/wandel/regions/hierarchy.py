@@ -21,7 +21,7 @@ class Hierarchy:
     def _row(self, key: str) -> pd.Series:
         hit = self.table[self.table["zone"] == key]
         if hit.empty:
-            raise InvalidKeyError(f"{key!r} is not a zone of the GV {self.year}")
+            raise InvalidKeyError("@regions.key.not_in_gv", key=repr(key), year=self.year)
         return hit.iloc[0]
 
     def name(self, key: str) -> str:

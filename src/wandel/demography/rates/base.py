@@ -101,14 +101,14 @@ def _kreis_base(population: pd.DataFrame, zones: list[str], base_year: int) -> B
     later = rows.empty
     if later:
         if every.empty:
-            raise MissingDataError(f"no age structure of {zones[0]} in the store")
+            raise MissingDataError("@demography.error.no_structure", zone=zones[0])
         rows = every[every["year"] == every["year"].min()]
     year = int(rows["year"].max())
     pop = single_ages(rows[rows["year"] == year], germany_shape(population, year))
     have = set(pop["zone"].values.tolist())
     missing = [z for z in zones if z not in have]
     if missing:
-        raise MissingDataError(f"no age structure of {missing[0]} in {year}")
+        raise MissingDataError("@demography.error.no_structure_in", zone=missing[0], year=year)
     if later:
         note = f"structure from a later year: Kreis age structure of {year} for base {base_year}"
         return BasePopulation(pop.sel(zone=zones), year, (), year, tuple(zones), (note,))
@@ -138,19 +138,21 @@ def _gemeinde_base(
     """Gemeinden: sex totals of the latest year ``<= base`` spread by their Kreis's structure."""
     tot = upto(totals[totals["zone"].isin(zones) & totals["sex"].isin(SEXES)], base_year)
     if tot.empty:
-        raise MissingDataError(f"no population of {zones[0]} at or before {base_year}")
+        raise MissingDataError(
+            "@demography.error.no_population_until", zone=zones[0], year=base_year
+        )
     year = int(tot["year"].max())
     tot = tot[tot["year"] == year]
     missing = [z for z in zones if z not in set(tot["zone"].astype(str))]
     if missing:
-        raise MissingDataError(f"no population of {missing[0]} in {year}")
+        raise MissingDataError("@demography.error.no_population_in", zone=missing[0], year=year)
     pub = population[~population["estimated"].astype(bool)]
     kp = pub[(pub["zone"].str.len() == 5) & ~all_ages(pub)]
     wanted = pd.DataFrame({"kreis": sorted({z[:5] for z in zones}), "year": year})
     years = structure_years(wanted, kp.rename(columns={"zone": "kreis"}), until=base_year)
     lost = sorted(set(wanted["kreis"]) - set(years["kreis"]))
     if lost:
-        raise MissingDataError(f"no age structure for Kreis {lost[0]}")
+        raise MissingDataError("@demography.error.no_kreis_structure", kreis=lost[0])
     kreis_single = _kreis_single_ages(
         population, list(years["kreis"]), list(years["structure_year"])
     )
@@ -190,7 +192,7 @@ def base_population(
     if all(len(z) == 5 for z in zones):
         return _kreis_base(population, zones, base_year)
     if not all(len(z) == 8 for z in zones):
-        raise MissingDataError("zones must all be Kreise (5 digits) or all Gemeinden (8 digits)")
+        raise MissingDataError("@demography.error.mixed_zone_levels")
     tot = gemeinde_totals
     if tot is None:
         pub = population[~population["estimated"].astype(bool)]
