@@ -118,7 +118,19 @@ def create_app(db: Path, reader: Reader | None = None) -> FastAPI:
     app = FastAPI(title="Wandel", docs_url=None, redoc_url=None)
     app.mount("/static", StaticFiles(directory=_package_dir("static")), name="static")
     app.state.reader = reader
+    for add in (
+        _error_handlers,
+        _start_routes,
+        _kommune_routes,
+        _scenario_routes,
+        _town_routes,
+        _data_routes,
+    ):
+        add(app, pages)
+    return app
 
+
+def _error_handlers(app: FastAPI, pages: _Pages) -> None:
     @app.exception_handler(UnknownZoneError)
     async def unknown_zone(request: Request, exc: UnknownZoneError) -> Response:
         return pages.error(request, exc, 404)
@@ -127,8 +139,10 @@ def create_app(db: Path, reader: Reader | None = None) -> FastAPI:
     async def wandel_error(request: Request, exc: WandelError) -> Response:
         return pages.error(request, exc, 400)
 
+
+def _start_routes(app: FastAPI, pages: _Pages) -> None:
     def _start(request: Request, q: str) -> dict[str, Any]:
-        return views.start_view(reader, pages.caller(request), q)
+        return views.start_view(pages.reader, pages.caller(request), q)
 
     @app.get("/", response_class=HTMLResponse)
     def start(request: Request, q: str = "") -> Response:
@@ -138,22 +152,42 @@ def create_app(db: Path, reader: Reader | None = None) -> FastAPI:
     def api_start(request: Request, q: str = "") -> dict[str, Any]:
         return _start(request, q)
 
-    def _kommune(request: Request, ags: str, jahr: int) -> dict[str, Any]:
-        return views.kommune_view(reader, pages.caller(request), ags, jahr)
 
+def _kommune(pages: _Pages, request: Request, ags: str, jahr: int) -> dict[str, Any]:
+    return views.kommune_view(pages.reader, pages.caller(request), ags, jahr)
+
+
+def _kommune_routes(app: FastAPI, pages: _Pages) -> None:
     @app.get("/kommune/{ags}", response_class=HTMLResponse)
     def kommune(request: Request, ags: str, jahr: int = Query(2030, ge=2000, le=UNTIL)) -> Response:
-        v = _kommune(request, ags, jahr)
+        v = _kommune(pages, request, ags, jahr)
         return pages.html(request, "kommune.html", v, charts=page_charts("kommune", v))
 
     @app.get("/api/kommune/{ags}")
     def api_kommune(
         request: Request, ags: str, jahr: int = Query(2030, ge=2000, le=UNTIL)
     ) -> dict[str, Any]:
-        return _kommune(request, ags, jahr)
+        return _kommune(pages, request, ags, jahr)
 
+    @app.get("/kommune/{ags}/vorausberechnung.csv")
+    def download(request: Request, ags: str) -> Response:
+        v = _kommune(pages, request, ags, UNTIL)
+        buf = io.StringIO()
+        buf.write("jahr,einwohner,q10,q90\r\n")
+        for r in v.get("fan", []):
+            buf.write(f"{r['year']},{r['value']:.0f},{r['q10']:.0f},{r['q90']:.0f}\r\n")
+        buf.write(f'"# {v.get("source", "")}"\r\n')
+        name = f"vorausberechnung_{ags}.csv"
+        return Response(
+            buf.getvalue(),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )
+
+
+def _scenario_routes(app: FastAPI, pages: _Pages) -> None:
     def _szen(request: Request, ags: str, z: int, b: int, g: float | None) -> dict[str, Any]:
-        return views.scenario_view(reader, pages.caller(request), ags, _levers(z, b, g))
+        return views.scenario_view(pages.reader, pages.caller(request), ags, _levers(z, b, g))
 
     @app.get("/kommune/{ags}/szenarien", response_class=HTMLResponse)
     def szenarien(
@@ -176,45 +210,33 @@ def create_app(db: Path, reader: Reader | None = None) -> FastAPI:
     ) -> dict[str, Any]:
         return _szen(request, ags, zuzug, bleiben, geburten)
 
+
+def _town_routes(app: FastAPI, pages: _Pages) -> None:
     @app.get("/kommune/{ags}/daseinsvorsorge", response_class=HTMLResponse)
     def dienste(request: Request, ags: str) -> Response:
-        v = views.services_view(reader, pages.caller(request), ags)
+        v = views.services_view(pages.reader, pages.caller(request), ags)
         return pages.html(request, "daseinsvorsorge.html", v)
 
     @app.get("/api/kommune/{ags}/daseinsvorsorge")
     def api_dienste(request: Request, ags: str) -> dict[str, Any]:
-        return views.services_view(reader, pages.caller(request), ags)
+        return views.services_view(pages.reader, pages.caller(request), ags)
 
     @app.get("/kommune/{ags}/netzwerk", response_class=HTMLResponse)
     def netzwerk(request: Request, ags: str) -> Response:
-        v = views.network_view(reader, pages.caller(request), ags)
+        v = views.network_view(pages.reader, pages.caller(request), ags)
         return pages.html(request, "netzwerk.html", v)
 
     @app.get("/api/kommune/{ags}/netzwerk")
     def api_netzwerk(request: Request, ags: str) -> dict[str, Any]:
-        return views.network_view(reader, pages.caller(request), ags)
+        return views.network_view(pages.reader, pages.caller(request), ags)
 
-    @app.get("/kommune/{ags}/vorausberechnung.csv")
-    def download(request: Request, ags: str) -> Response:
-        v = _kommune(request, ags, UNTIL)
-        buf = io.StringIO()
-        buf.write("jahr,einwohner,q10,q90\r\n")
-        for r in v.get("fan", []):
-            buf.write(f"{r['year']},{r['value']:.0f},{r['q10']:.0f},{r['q90']:.0f}\r\n")
-        buf.write(f'"# {v.get("source", "")}"\r\n')
-        name = f"vorausberechnung_{ags}.csv"
-        return Response(
-            buf.getvalue(),
-            media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="{name}"'},
-        )
 
+def _data_routes(app: FastAPI, pages: _Pages) -> None:
     @app.get("/daten", response_class=HTMLResponse)
     def daten(request: Request) -> Response:
-        return pages.html(request, "daten.html", views.data_view(reader, pages.caller(request)))
+        v = views.data_view(pages.reader, pages.caller(request))
+        return pages.html(request, "daten.html", v)
 
     @app.get("/api/daten")
     def api_daten(request: Request) -> dict[str, Any]:
-        return views.data_view(reader, pages.caller(request))
-
-    return app
+        return views.data_view(pages.reader, pages.caller(request))
