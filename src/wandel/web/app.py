@@ -24,13 +24,14 @@ from wandel.compare._format import format_number
 from wandel.errors import UnknownZoneError, WandelError
 from wandel.i18n import LANGS, error_text, tr
 from wandel.web import views
+from wandel.web.access_page import add_access_routes
 from wandel.web.charts import page_charts
 from wandel.web.reader import Caller, Reader
 from wandel.workflow.town import UNTIL, Levers, TownWorkbench
 
 __all__ = ["create_app"]
 
-PAGES = ("kommune", "szenarien", "daseinsvorsorge", "netzwerk")
+PAGES = ("kommune", "szenarien", "daseinsvorsorge", "erreichbarkeit", "netzwerk")
 """The pages of a town, in the order of its navigation."""
 
 
@@ -124,6 +125,7 @@ def create_app(db: Path, reader: Reader | None = None) -> FastAPI:
         _kommune_routes,
         _scenario_routes,
         _town_routes,
+        add_access_routes,
         _data_routes,
     ):
         add(app, pages)

@@ -60,6 +60,7 @@ READS: Mapping[str, Callable[..., object]] = {
     "peers": _peers,
     "profile": _profile,
     "measures": _measures,
+    "access": lambda wb, z, **p: wb.access(z),
 }
 """What can be read: name -> function ``(workbench, zone, **params)``."""
 

@@ -39,6 +39,7 @@ from wandel.workflow.projection import (
     year_end_totals,
 )
 from wandel.workflow.services import ServicesRequest, ServicesRun, services_from_store
+from wandel.workflow.town_access import TownAccess, area_prefix, town_access
 
 __all__ = [
     "UNTIL",
@@ -161,6 +162,7 @@ class TownWorkbench:
     projectable: frozenset[str] = field(init=False, repr=False)
     _inputs: dict[str, ProjectionInputs] = field(default_factory=dict, init=False, repr=False)
     _compare: CompareData | None = field(default=None, init=False, repr=False)
+    _access: dict[str, TownAccess] = field(default_factory=dict, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -257,6 +259,16 @@ class TownWorkbench:
         data.check_zone(zone)
         net = Network(zone, self.name(zone), (zone,))
         return network_comparison(data, net).table
+
+    # -- accessibility -------------------------------------------------------------------
+
+    def access(self, zone: str) -> TownAccess:
+        """Hospital access of the Gemeinden of ``zone``'s Kreis (computed once per Kreis)."""
+        prefix = area_prefix(zone)
+        with self._lock:
+            if prefix not in self._access:
+                self._access[prefix] = town_access(self.db, zone)
+            return self._access[prefix]
 
     def sources(self) -> pd.DataFrame:
         """The store's imports: file, table, title, producer, licence, rows, tables, date."""
