@@ -219,3 +219,20 @@ def test_templates_are_ready_for_a_strict_csp() -> None:
         assert not re.search(r"\son[a-z]+=", body), path.name
         for tag in re.findall(r"<script[^>]*>", body):
             assert "src=" in tag, (path.name, tag)
+
+
+def test_the_scenario_form_as_a_browser_sends_it(client: TestClient) -> None:
+    """A plain form (and htmx) sends every field, the empty births control as ``geburten=``."""
+    base = client.get(f"/api/kommune/{ZONE}/szenarien").json()
+    empty = client.get(f"/api/kommune/{ZONE}/szenarien?zuzug=0&bleiben=0&geburten=")
+    assert empty.status_code == 200
+    assert empty.json()["population"] == base["population"]
+    comma = client.get(f"/api/kommune/{ZONE}/szenarien", params={"geburten": "1,8"}).json()
+    dot = client.get(f"/api/kommune/{ZONE}/szenarien", params={"geburten": "1.8"}).json()
+    assert comma["levers"]["tfr"] == 1.8
+    assert comma["population"] == dot["population"]
+    for bad in ("viele", "4", "0,2"):
+        r = client.get(f"/kommune/{ZONE}/szenarien", params={"geburten": bad})
+        assert r.status_code == 400
+        assert f"nicht „{bad}“" in _text(r.text)
+        assert "Traceback" not in r.text

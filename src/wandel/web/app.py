@@ -27,6 +27,7 @@ from wandel.web import views
 from wandel.web.access_page import add_access_routes
 from wandel.web.charts import page_charts
 from wandel.web.reader import Caller, Reader
+from wandel.web.report_page import add_report_routes
 from wandel.workflow.town import UNTIL, Levers, TownWorkbench
 
 __all__ = ["create_app"]
@@ -111,6 +112,21 @@ def _levers(zuzug: int, bleiben: int, geburten: float | None) -> Levers:
     return Levers(refugees_per_year=zuzug, stay_young_pct=bleiben, tfr=geburten)
 
 
+def _births(text: str | None) -> float | None:
+    """The births control: empty (a plain form sends ``geburten=``) is today's level; a number
+    from 0.5 to 3 (German decimal comma accepted)."""
+    t = (text or "").strip()
+    if not t:
+        return None
+    try:
+        value = float(t.replace(",", "."))
+    except ValueError:
+        value = float("nan")
+    if not 0.5 <= value <= 3.0:
+        raise WandelError("@web.error.bad_births", value=t)
+    return value
+
+
 def create_app(db: Path, reader: Reader | None = None) -> FastAPI:
     """The web app on the store at ``db`` (opened read-only, loaded once); ``reader``: the read
     door to use (default: a :class:`Reader` on a new :class:`TownWorkbench` of ``db``)."""
@@ -126,6 +142,7 @@ def create_app(db: Path, reader: Reader | None = None) -> FastAPI:
         _scenario_routes,
         _town_routes,
         add_access_routes,
+        add_report_routes,
         _data_routes,
     ):
         add(app, pages)
@@ -163,7 +180,9 @@ def _kommune_routes(app: FastAPI, pages: _Pages) -> None:
     @app.get("/kommune/{ags}", response_class=HTMLResponse)
     def kommune(request: Request, ags: str, jahr: int = Query(2030, ge=2000, le=UNTIL)) -> Response:
         v = _kommune(pages, request, ags, jahr)
-        return pages.html(request, "kommune.html", v, charts=page_charts("kommune", v))
+        return pages.html(
+            request, "kommune.html", v, charts=page_charts("kommune", v, pages.caller(request).lang)
+        )
 
     @app.get("/api/kommune/{ags}")
     def api_kommune(
@@ -188,8 +207,9 @@ def _kommune_routes(app: FastAPI, pages: _Pages) -> None:
 
 
 def _scenario_routes(app: FastAPI, pages: _Pages) -> None:
-    def _szen(request: Request, ags: str, z: int, b: int, g: float | None) -> dict[str, Any]:
-        return views.scenario_view(pages.reader, pages.caller(request), ags, _levers(z, b, g))
+    def _szen(request: Request, ags: str, z: int, b: int, g: str | None) -> dict[str, Any]:
+        levers = _levers(z, b, _births(g))
+        return views.scenario_view(pages.reader, pages.caller(request), ags, levers)
 
     @app.get("/kommune/{ags}/szenarien", response_class=HTMLResponse)
     def szenarien(
@@ -197,10 +217,15 @@ def _scenario_routes(app: FastAPI, pages: _Pages) -> None:
         ags: str,
         zuzug: int = Query(0, ge=0, le=500),
         bleiben: int = Query(0, ge=0, le=100),
-        geburten: float | None = Query(None, ge=0.5, le=3.0),
+        geburten: str | None = Query(None),
     ) -> Response:
         v = _szen(request, ags, zuzug, bleiben, geburten)
-        return pages.html(request, "szenarien.html", v, charts=page_charts("szenarien", v))
+        return pages.html(
+            request,
+            "szenarien.html",
+            v,
+            charts=page_charts("szenarien", v, pages.caller(request).lang),
+        )
 
     @app.get("/api/kommune/{ags}/szenarien")
     def api_szenarien(
@@ -208,7 +233,7 @@ def _scenario_routes(app: FastAPI, pages: _Pages) -> None:
         ags: str,
         zuzug: int = Query(0, ge=0, le=500),
         bleiben: int = Query(0, ge=0, le=100),
-        geburten: float | None = Query(None, ge=0.5, le=3.0),
+        geburten: str | None = Query(None),
     ) -> dict[str, Any]:
         return _szen(request, ags, zuzug, bleiben, geburten)
 

@@ -61,6 +61,7 @@ READS: Mapping[str, Callable[..., object]] = {
     "profile": _profile,
     "measures": _measures,
     "access": lambda wb, z, **p: wb.access(z),
+    "report": lambda wb, z, **p: wb.profile(z, str(p.get("lang", LANGS[0]))),
 }
 """What can be read: name -> function ``(workbench, zone, **params)``."""
 

@@ -25,6 +25,7 @@ from wandel.demography.scenario import (
     Scenario,
 )
 from wandel.errors import UnknownZoneError
+from wandel.reports.model import Report
 from wandel.store import Store
 from wandel.workflow.compare import CompareData, load, network_comparison
 from wandel.workflow.projection import (
@@ -38,6 +39,7 @@ from wandel.workflow.projection import (
     scenario_rates,
     year_end_totals,
 )
+from wandel.workflow.report import ReportSettings, build_profile
 from wandel.workflow.services import ServicesRequest, ServicesRun, services_from_store
 from wandel.workflow.town_access import TownAccess, area_prefix, town_access
 
@@ -163,6 +165,7 @@ class TownWorkbench:
     _inputs: dict[str, ProjectionInputs] = field(default_factory=dict, init=False, repr=False)
     _compare: CompareData | None = field(default=None, init=False, repr=False)
     _access: dict[str, TownAccess] = field(default_factory=dict, init=False, repr=False)
+    _profiles: dict[tuple[str, str], Report] = field(default_factory=dict, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -269,6 +272,20 @@ class TownWorkbench:
             if prefix not in self._access:
                 self._access[prefix] = town_access(self.db, zone)
             return self._access[prefix]
+
+    # -- reports -------------------------------------------------------------------------
+
+    def profile(self, zone: str, lang: str = "de") -> Report:
+        """The Kommunalprofil of the Gemeinde ``zone`` (built once per zone and language; the
+        same store gives the same report)."""
+        key = (zone, lang)
+        with self._lock:
+            hit = self._profiles.get(key)
+        if hit is None:
+            hit = build_profile(self.db, zone, ReportSettings(until=UNTIL, lang=lang))
+            with self._lock:
+                self._profiles[key] = hit
+        return hit
 
     def sources(self) -> pd.DataFrame:
         """The store's imports: file, table, title, producer, licence, rows, tables, date."""
