@@ -137,15 +137,17 @@ class TownProjection:
     def totals(self) -> pd.DataFrame:
         """Total population per year: ``year, value`` (deterministic) and ``q10, q50, q90``."""
         det = self.result.deterministic.population.isel(draw=0).sel(zone=self.zone)
-        out = pd.DataFrame(
-            {"year": det["year"].values.astype(int), "value": det.sum(("sex", "age")).values}
-        )
+        det = det.transpose("year", ...)
+        years = det["year"].values.astype(int)
+        cols = {"year": years, "value": det.values.reshape(len(years), -1).sum(axis=1)}
         q = self.result.quantiles
-        if q is not None:
-            tot = q.sel(zone=self.zone).sum([d for d in q.dims if d in ("sex", "age", "age_start")])
+        if q is not None:  # summed over sex and age with numpy (xarray's sums cost more here)
+            qz = q.sel(zone=self.zone).transpose("quantile", "year", ...)
+            vals = qz.values.reshape(qz.shape[0], qz.shape[1], -1).sum(axis=2)
+            levels = [float(v) for v in qz["quantile"].values]
             for name, level in (("q10", 0.1), ("q50", 0.5), ("q90", 0.9)):
-                out[name] = tot.sel(quantile=level).values
-        return out
+                cols[name] = vals[levels.index(level)]
+        return pd.DataFrame(cols)
 
     def components(self) -> pd.DataFrame:
         """Births, deaths, moves in and out per year (deterministic, both sexes)."""
