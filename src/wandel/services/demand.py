@@ -368,27 +368,37 @@ class _Accumulator:
     ) -> pd.DataFrame:
         units = {(m.service, m.name): m.unit for p in self.plans for m in p.measures}
         years = np.asarray(self.grid.years)
-        parts = []
+        # the columns of every measure gathered first and made into one frame (one small frame
+        # per measure and a concat cost more than the numbers: the web page's slider waits)
+        keys: list[tuple[str, str, str, int]] = []
+        zone_parts: list[npt.NDArray[np.str_]] = []
+        year_parts: list[npt.NDArray[np.int64]] = []
+        q_parts: list[Array] = []
         for (svc, name), arr in q.items():  # arr (T, N, 5)
             t, n, _k = arr.shape
             flat = arr.reshape(t * n, -1)
             keep = np.isfinite(flat).any(axis=1)
             if not keep.any():
                 continue
-            cols: dict[str, object] = {
-                "level": level,
-                "zone": np.tile(codes, t)[keep],
-                "year": np.repeat(years, n)[keep],
-                "service": svc,
-                "measure": name,
-                "unit": units[(svc, name)],
-            }
-            for c, qc in enumerate(_QCOLS):
-                cols[qc] = flat[keep, c]
-            parts.append(pd.DataFrame(cols))
-        if not parts:
+            keys.append((svc, name, units[(svc, name)], int(keep.sum())))
+            zone_parts.append(np.tile(codes, t)[keep])
+            year_parts.append(np.repeat(years, n)[keep])
+            q_parts.append(flat[keep])
+        if not keys:
             return pd.DataFrame()
-        return pd.concat(parts, ignore_index=True)
+        counts = [k[3] for k in keys]
+        cols: dict[str, object] = {
+            "level": level,
+            "zone": np.concatenate(zone_parts),
+            "year": np.concatenate(year_parts),
+            "service": np.repeat(np.array([k[0] for k in keys], dtype=object), counts),
+            "measure": np.repeat(np.array([k[1] for k in keys], dtype=object), counts),
+            "unit": np.repeat(np.array([k[2] for k in keys], dtype=object), counts),
+        }
+        values = np.concatenate(q_parts)
+        for c, qc in enumerate(_QCOLS):
+            cols[qc] = values[:, c]
+        return pd.DataFrame(cols)
 
     def _cross_frame(
         self, level: str, codes: npt.NDArray[np.str_], th: Threshold, p: Array

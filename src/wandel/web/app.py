@@ -24,13 +24,15 @@ from wandel.compare._format import format_number
 from wandel.errors import UnknownZoneError, WandelError
 from wandel.i18n import LANGS, error_text, tr
 from wandel.web import views
+from wandel.web.access_page import add_access_routes
 from wandel.web.charts import page_charts
 from wandel.web.reader import Caller, Reader
+from wandel.web.report_page import add_report_routes
 from wandel.workflow.town import UNTIL, Levers, TownWorkbench
 
 __all__ = ["create_app"]
 
-PAGES = ("kommune", "szenarien", "daseinsvorsorge", "netzwerk")
+PAGES = ("kommune", "szenarien", "daseinsvorsorge", "erreichbarkeit", "netzwerk")
 """The pages of a town, in the order of its navigation."""
 
 
@@ -110,6 +112,21 @@ def _levers(zuzug: int, bleiben: int, geburten: float | None) -> Levers:
     return Levers(refugees_per_year=zuzug, stay_young_pct=bleiben, tfr=geburten)
 
 
+def _births(text: str | None) -> float | None:
+    """The births control: empty (a plain form sends ``geburten=``) is today's level; a number
+    from 0.5 to 3 (German decimal comma accepted)."""
+    t = (text or "").strip()
+    if not t:
+        return None
+    try:
+        value = float(t.replace(",", "."))
+    except ValueError:
+        value = float("nan")
+    if not 0.5 <= value <= 3.0:
+        raise WandelError("@web.error.bad_births", value=t)
+    return value
+
+
 def create_app(db: Path, reader: Reader | None = None) -> FastAPI:
     """The web app on the store at ``db`` (opened read-only, loaded once); ``reader``: the read
     door to use (default: a :class:`Reader` on a new :class:`TownWorkbench` of ``db``)."""
@@ -118,7 +135,21 @@ def create_app(db: Path, reader: Reader | None = None) -> FastAPI:
     app = FastAPI(title="Wandel", docs_url=None, redoc_url=None)
     app.mount("/static", StaticFiles(directory=_package_dir("static")), name="static")
     app.state.reader = reader
+    for add in (
+        _error_handlers,
+        _start_routes,
+        _kommune_routes,
+        _scenario_routes,
+        _town_routes,
+        add_access_routes,
+        add_report_routes,
+        _data_routes,
+    ):
+        add(app, pages)
+    return app
 
+
+def _error_handlers(app: FastAPI, pages: _Pages) -> None:
     @app.exception_handler(UnknownZoneError)
     async def unknown_zone(request: Request, exc: UnknownZoneError) -> Response:
         return pages.error(request, exc, 404)
@@ -127,8 +158,10 @@ def create_app(db: Path, reader: Reader | None = None) -> FastAPI:
     async def wandel_error(request: Request, exc: WandelError) -> Response:
         return pages.error(request, exc, 400)
 
+
+def _start_routes(app: FastAPI, pages: _Pages) -> None:
     def _start(request: Request, q: str) -> dict[str, Any]:
-        return views.start_view(reader, pages.caller(request), q)
+        return views.start_view(pages.reader, pages.caller(request), q)
 
     @app.get("/", response_class=HTMLResponse)
     def start(request: Request, q: str = "") -> Response:
@@ -138,65 +171,28 @@ def create_app(db: Path, reader: Reader | None = None) -> FastAPI:
     def api_start(request: Request, q: str = "") -> dict[str, Any]:
         return _start(request, q)
 
-    def _kommune(request: Request, ags: str, jahr: int) -> dict[str, Any]:
-        return views.kommune_view(reader, pages.caller(request), ags, jahr)
 
+def _kommune(pages: _Pages, request: Request, ags: str, jahr: int) -> dict[str, Any]:
+    return views.kommune_view(pages.reader, pages.caller(request), ags, jahr)
+
+
+def _kommune_routes(app: FastAPI, pages: _Pages) -> None:
     @app.get("/kommune/{ags}", response_class=HTMLResponse)
     def kommune(request: Request, ags: str, jahr: int = Query(2030, ge=2000, le=UNTIL)) -> Response:
-        v = _kommune(request, ags, jahr)
-        return pages.html(request, "kommune.html", v, charts=page_charts("kommune", v))
+        v = _kommune(pages, request, ags, jahr)
+        return pages.html(
+            request, "kommune.html", v, charts=page_charts("kommune", v, pages.caller(request).lang)
+        )
 
     @app.get("/api/kommune/{ags}")
     def api_kommune(
         request: Request, ags: str, jahr: int = Query(2030, ge=2000, le=UNTIL)
     ) -> dict[str, Any]:
-        return _kommune(request, ags, jahr)
-
-    def _szen(request: Request, ags: str, z: int, b: int, g: float | None) -> dict[str, Any]:
-        return views.scenario_view(reader, pages.caller(request), ags, _levers(z, b, g))
-
-    @app.get("/kommune/{ags}/szenarien", response_class=HTMLResponse)
-    def szenarien(
-        request: Request,
-        ags: str,
-        zuzug: int = Query(0, ge=0, le=500),
-        bleiben: int = Query(0, ge=0, le=100),
-        geburten: float | None = Query(None, ge=0.5, le=3.0),
-    ) -> Response:
-        v = _szen(request, ags, zuzug, bleiben, geburten)
-        return pages.html(request, "szenarien.html", v, charts=page_charts("szenarien", v))
-
-    @app.get("/api/kommune/{ags}/szenarien")
-    def api_szenarien(
-        request: Request,
-        ags: str,
-        zuzug: int = Query(0, ge=0, le=500),
-        bleiben: int = Query(0, ge=0, le=100),
-        geburten: float | None = Query(None, ge=0.5, le=3.0),
-    ) -> dict[str, Any]:
-        return _szen(request, ags, zuzug, bleiben, geburten)
-
-    @app.get("/kommune/{ags}/daseinsvorsorge", response_class=HTMLResponse)
-    def dienste(request: Request, ags: str) -> Response:
-        v = views.services_view(reader, pages.caller(request), ags)
-        return pages.html(request, "daseinsvorsorge.html", v)
-
-    @app.get("/api/kommune/{ags}/daseinsvorsorge")
-    def api_dienste(request: Request, ags: str) -> dict[str, Any]:
-        return views.services_view(reader, pages.caller(request), ags)
-
-    @app.get("/kommune/{ags}/netzwerk", response_class=HTMLResponse)
-    def netzwerk(request: Request, ags: str) -> Response:
-        v = views.network_view(reader, pages.caller(request), ags)
-        return pages.html(request, "netzwerk.html", v)
-
-    @app.get("/api/kommune/{ags}/netzwerk")
-    def api_netzwerk(request: Request, ags: str) -> dict[str, Any]:
-        return views.network_view(reader, pages.caller(request), ags)
+        return _kommune(pages, request, ags, jahr)
 
     @app.get("/kommune/{ags}/vorausberechnung.csv")
     def download(request: Request, ags: str) -> Response:
-        v = _kommune(request, ags, UNTIL)
+        v = _kommune(pages, request, ags, UNTIL)
         buf = io.StringIO()
         buf.write("jahr,einwohner,q10,q90\r\n")
         for r in v.get("fan", []):
@@ -209,12 +205,65 @@ def create_app(db: Path, reader: Reader | None = None) -> FastAPI:
             headers={"Content-Disposition": f'attachment; filename="{name}"'},
         )
 
+
+def _scenario_routes(app: FastAPI, pages: _Pages) -> None:
+    def _szen(request: Request, ags: str, z: int, b: int, g: str | None) -> dict[str, Any]:
+        levers = _levers(z, b, _births(g))
+        return views.scenario_view(pages.reader, pages.caller(request), ags, levers)
+
+    @app.get("/kommune/{ags}/szenarien", response_class=HTMLResponse)
+    def szenarien(
+        request: Request,
+        ags: str,
+        zuzug: int = Query(0, ge=0, le=500),
+        bleiben: int = Query(0, ge=0, le=100),
+        geburten: str | None = Query(None),
+    ) -> Response:
+        v = _szen(request, ags, zuzug, bleiben, geburten)
+        return pages.html(
+            request,
+            "szenarien.html",
+            v,
+            charts=page_charts("szenarien", v, pages.caller(request).lang),
+        )
+
+    @app.get("/api/kommune/{ags}/szenarien")
+    def api_szenarien(
+        request: Request,
+        ags: str,
+        zuzug: int = Query(0, ge=0, le=500),
+        bleiben: int = Query(0, ge=0, le=100),
+        geburten: str | None = Query(None),
+    ) -> dict[str, Any]:
+        return _szen(request, ags, zuzug, bleiben, geburten)
+
+
+def _town_routes(app: FastAPI, pages: _Pages) -> None:
+    @app.get("/kommune/{ags}/daseinsvorsorge", response_class=HTMLResponse)
+    def dienste(request: Request, ags: str) -> Response:
+        v = views.services_view(pages.reader, pages.caller(request), ags)
+        return pages.html(request, "daseinsvorsorge.html", v)
+
+    @app.get("/api/kommune/{ags}/daseinsvorsorge")
+    def api_dienste(request: Request, ags: str) -> dict[str, Any]:
+        return views.services_view(pages.reader, pages.caller(request), ags)
+
+    @app.get("/kommune/{ags}/netzwerk", response_class=HTMLResponse)
+    def netzwerk(request: Request, ags: str) -> Response:
+        v = views.network_view(pages.reader, pages.caller(request), ags)
+        return pages.html(request, "netzwerk.html", v)
+
+    @app.get("/api/kommune/{ags}/netzwerk")
+    def api_netzwerk(request: Request, ags: str) -> dict[str, Any]:
+        return views.network_view(pages.reader, pages.caller(request), ags)
+
+
+def _data_routes(app: FastAPI, pages: _Pages) -> None:
     @app.get("/daten", response_class=HTMLResponse)
     def daten(request: Request) -> Response:
-        return pages.html(request, "daten.html", views.data_view(reader, pages.caller(request)))
+        v = views.data_view(pages.reader, pages.caller(request))
+        return pages.html(request, "daten.html", v)
 
     @app.get("/api/daten")
     def api_daten(request: Request) -> dict[str, Any]:
-        return views.data_view(reader, pages.caller(request))
-
-    return app
+        return views.data_view(pages.reader, pages.caller(request))

@@ -60,6 +60,8 @@ READS: Mapping[str, Callable[..., object]] = {
     "peers": _peers,
     "profile": _profile,
     "measures": _measures,
+    "access": lambda wb, z, **p: wb.access(z),
+    "report": lambda wb, z, **p: wb.profile(z, str(p.get("lang", LANGS[0]))),
 }
 """What can be read: name -> function ``(workbench, zone, **params)``."""
 

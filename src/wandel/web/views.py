@@ -8,8 +8,12 @@ the templates only format them for the language.
 from __future__ import annotations
 
 import math
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from wandel.compare.catalogue import load_catalogue
@@ -55,6 +59,35 @@ KEY_SERVICES = {  # service -> the measure shown for it on the pages
 }
 
 
+_MEMO: OrderedDict[tuple[object, ...], tuple[tuple[object, ...], dict[str, Any]]] = OrderedDict()
+_MEMO_LOCK = threading.Lock()
+MEMO_SIZE = 128
+"""How many page views are kept (the newest)."""
+
+
+def _memo(
+    key: tuple[object, ...], reads: tuple[object, ...], make: Callable[[], dict[str, Any]]
+) -> dict[str, Any]:
+    """The view ``make()`` builds from ``reads`` (results of :meth:`Reader.read`), remembered
+    while the read door hands out the very same result objects (a view is a pure function of its
+    reads; the reads themselves still pass the door every time). Callers must not change it."""
+    with _MEMO_LOCK:
+        hit = _MEMO.get(key)
+        if (
+            hit is not None
+            and len(hit[0]) == len(reads)
+            and all(a is b for a, b in zip(hit[0], reads, strict=True))
+        ):
+            _MEMO.move_to_end(key)
+            return hit[1]
+    view = make()
+    with _MEMO_LOCK:
+        _MEMO[key] = (reads, view)
+        while len(_MEMO) > MEMO_SIZE:
+            _MEMO.popitem(last=False)
+    return view
+
+
 def _r(x: object, digits: int = 1) -> float | None:
     """``x`` rounded for the pages (``None`` for missing values)."""
     if x is None or pd.isna(x):
@@ -70,32 +103,32 @@ def projection_source(reader: Reader, caller: Caller, start_year: int, draws: in
 
 def _groups(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """Single years of age (``age, f, m``) summed to :data:`PYRAMID_BREAKS` groups."""
-    starts = pd.cut(frame["age"], [*PYRAMID_BREAKS, 1000], right=False, labels=list(PYRAMID_BREAKS))
-    g = frame.groupby(starts, observed=True)[["m", "f"]].sum()
+    ages = frame["age"].to_numpy()
+    idx = np.searchsorted(np.asarray(PYRAMID_BREAKS), ages, side="right") - 1
+    n = len(PYRAMID_BREAKS)
+    men = np.bincount(idx, weights=frame["m"].to_numpy(dtype=float), minlength=n)
+    women = np.bincount(idx, weights=frame["f"].to_numpy(dtype=float), minlength=n)
     out = []
     for i, a in enumerate(PYRAMID_BREAKS):
-        label = f"{a}–{PYRAMID_BREAKS[i + 1] - 1}" if i + 1 < len(PYRAMID_BREAKS) else f"{a}+"
-        out.append(
-            {
-                "age_start": a,
-                "label": label,
-                "men": _r(g.loc[a, "m"], 0),
-                "women": _r(g.loc[a, "f"], 0),
-            }
-        )
+        label = f"{a}–{PYRAMID_BREAKS[i + 1] - 1}" if i + 1 < n else f"{a}+"
+        out.append({"age_start": a, "label": label, "men": _r(men[i], 0), "women": _r(women[i], 0)})
     return out
+
+
+def _records(frame: pd.DataFrame, cols: list[str]) -> list[dict[str, Any]]:
+    years = frame["year"].to_numpy()
+    values = {c: frame[c].to_numpy(dtype=float) for c in cols}
+    return [{"year": int(y), **{c: _r(values[c][i], 0) for c in cols}} for i, y in enumerate(years)]
 
 
 def _fan(p: TownProjection) -> list[dict[str, Any]]:
     t = p.totals()
-    cols = [c for c in ("value", "q10", "q50", "q90") if c in t.columns]
-    return [{"year": int(r["year"]), **{c: _r(r[c], 0) for c in cols}} for _, r in t.iterrows()]
+    return _records(t, [c for c in ("value", "q10", "q50", "q90") if c in t.columns])
 
 
 def _components(p: TownProjection) -> list[dict[str, Any]]:
-    c = p.components()
     cols = ["births", "deaths", "in_migration", "out_migration", "natural", "net_migration"]
-    return [{"year": int(r["year"]), **{k: _r(r[k], 0) for k in cols}} for _, r in c.iterrows()]
+    return _records(p.components(), cols)
 
 
 def uncertainty_sentence(name: str, fan: list[dict[str, Any]], lang: str) -> str:
@@ -115,9 +148,8 @@ def uncertainty_sentence(name: str, fan: list[dict[str, Any]], lang: str) -> str
     )
 
 
-def _indicators(reader: Reader, caller: Caller, zone: str) -> list[dict[str, Any]]:
+def _indicators(caller: Caller, table: pd.DataFrame) -> list[dict[str, Any]]:
     cat = load_catalogue()
-    table = reader.read(caller, "indicators", zone)
     out = []
     for key in KEY_INDICATORS:
         rows = table[table["indicator"] == key]
@@ -185,12 +217,29 @@ def start_view(reader: Reader, caller: Caller, q: str = "") -> dict[str, Any]:
 def kommune_view(reader: Reader, caller: Caller, zone: str, year: int = 2030) -> dict[str, Any]:
     """The town page: population today and in ``year`` (pyramid), fan chart, components of
     change, key indicators against Kreis and Land, each with its source and year."""
+    name = reader.read(caller, "name", zone)
+    table = reader.read(caller, "indicators", zone)
+    wb = reader.workbench
+    p: TownProjection | None = None
+    if zone in wb.projectable:
+        p = reader.read(caller, "projection", zone)
+    key = ("kommune", zone, year, caller)
+    return _memo(key, (name, table, p), lambda: _kommune(reader, caller, zone, year, table, p))
+
+
+def _kommune(
+    reader: Reader,
+    caller: Caller,
+    zone: str,
+    year: int,
+    table: pd.DataFrame,
+    p: TownProjection | None,
+) -> dict[str, Any]:
     view = _head(reader, caller, zone)
-    view["indicators"] = _indicators(reader, caller, zone)
+    view["indicators"] = _indicators(caller, table)
     view["year"] = year
-    if not view["projectable"]:
+    if p is None or not view["projectable"]:
         return view
-    p: TownProjection = reader.read(caller, "projection", zone)
     start = p.result.start_year
     year = min(max(year, start + 1), UNTIL)
     view["year"] = year
@@ -209,31 +258,46 @@ def kommune_view(reader: Reader, caller: Caller, zone: str, year: int = 2030) ->
 
 
 def _service_rows(run: Any, lang: str, years: tuple[int, ...]) -> list[dict[str, Any]]:
+    """The :data:`KEY_SERVICES` rows of a services run in ``years``, per scenario (in the order
+    the run has them); plain arrays rather than a pandas filter per cell (the slider waits)."""
     f = run.figures
-    f = f[f["level"] == "zone"]
+    f = f[(f["level"] == "zone").to_numpy()]
+    svc = f["service"].to_numpy(dtype=object)
+    mea = f["measure"].to_numpy(dtype=object)
+    keep = np.fromiter(
+        (KEY_SERVICES.get(a) == b for a, b in zip(svc, mea, strict=True)), bool, len(f)
+    )
+    sub = f[keep]
+    wanted = {int(y) for y in years}
+    units: dict[str, str] = {}
+    cells: dict[str, dict[str, dict[str, dict[str, float | None]]]] = {}
+    for sc, service, unit, year, value, q10, q90 in zip(
+        sub["scenario"].to_numpy(dtype=object),
+        sub["service"].to_numpy(dtype=object),
+        sub["unit"].to_numpy(dtype=object),
+        sub["year"].to_numpy(),
+        sub["value"].to_numpy(dtype=float),
+        sub["q10"].to_numpy(dtype=float),
+        sub["q90"].to_numpy(dtype=float),
+        strict=True,
+    ):
+        units.setdefault(str(service), str(unit))
+        by_sc = cells.setdefault(str(service), {}).setdefault(str(sc), {})
+        if int(year) in wanted and str(int(year)) not in by_sc:
+            by_sc[str(int(year))] = {"value": _r(value), "q10": _r(q10), "q90": _r(q90)}
     rows = []
     for service, measure in KEY_SERVICES.items():
-        sel = f[(f["service"] == service) & (f["measure"] == measure)]
-        if sel.empty:
+        if service not in units:
             continue
         row: dict[str, Any] = {
             "service": service,
             "measure": measure,
             "label": tr(f"services.service.{service}", lang),
             "measure_label": tr(f"services.measure.{measure}", lang),
-            "unit": str(sel["unit"].iloc[0]),
+            "unit": units[service],
         }
-        for sc, part in sel.groupby("scenario", sort=False):
-            vals = {}
-            for y in years:
-                r = part[part["year"] == y]
-                if not r.empty:
-                    vals[str(y)] = {
-                        "value": _r(r["value"].iloc[0]),
-                        "q10": _r(r["q10"].iloc[0]),
-                        "q90": _r(r["q90"].iloc[0]),
-                    }
-            row[str(sc)] = vals
+        for sc, vals in cells[service].items():
+            row[sc] = {str(y): vals[str(y)] for y in years if str(y) in vals}
         rows.append(row)
     return rows
 

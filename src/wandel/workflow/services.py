@@ -48,13 +48,16 @@ from wandel.services.care import CareCalibration, calibrate_care, calibration_ye
 from wandel.services.catalogue import overrides_from_pairs, parse_catalogue, parse_overrides
 
 __all__ = [
+    "PreparedServices",
     "ServicesRequest",
     "ServicesRun",
     "facility_capacity",
     "kreis_population",
     "load_catalogue",
+    "prepare_services",
     "read_table",
     "read_travel_times",
+    "run_prepared",
     "services_from_store",
     "write_services",
 ]
@@ -459,19 +462,32 @@ def _load(db: Path) -> tuple[object, dict[str, pd.DataFrame], pd.DataFrame]:
     return tables, data, provenance
 
 
-def services_from_store(
-    db: Path, req: ServicesRequest, on_chunk: Callable[[int], None] | None = None
-) -> ServicesRun:
-    """Run the request on the store at ``db`` (read only)."""
-    from wandel.demography.model import select_zones
-    from wandel.workflow.projection import (
-        build_inputs,
-        gemeinde_totals,
-        scenario_rates,
-        size_class,
-    )
+@dataclass(frozen=True, eq=False)
+class PreparedServices:
+    """Everything of a services request that does not depend on its scenarios: the zones' inputs,
+    the catalogue and plans, the grid, parents and draw groups (:func:`prepare_services`); run the
+    scenarios on it with :func:`run_prepared` (a web page recomputes one scenario at a time)."""
 
-    tables, data, provenance = _load(db)
+    req: ServicesRequest
+    inputs: object
+    cat: Catalogue
+    names: tuple[str, ...]
+    grid: Grid
+    plans: Sequence[ServicePlan]
+    parents: Parents
+    groups: list[DrawGroup]
+    notes: tuple[str, ...]
+    zone_names: Mapping[str, str]
+    provenance: pd.DataFrame
+
+
+def prepare_services(
+    tables: object, data: Mapping[str, pd.DataFrame], provenance: pd.DataFrame, req: ServicesRequest
+) -> PreparedServices:
+    """The scenario-free part of ``req`` on loaded store tables (see :func:`services_from_store`)."""
+    from wandel.demography.model import select_zones
+    from wandel.workflow.projection import build_inputs, gemeinde_totals, size_class
+
     cat = load_catalogue(req.catalogue, req.overrides, req.params, req.base_year)
     names = tuple(req.services) or tuple(cat.services)
     for n in names:
@@ -489,29 +505,56 @@ def services_from_store(
     gt = gemeinde_totals(tables.until(start), start)  # type: ignore[attr-defined]
     svc_inputs, mb, notes = _service_inputs(data, tables, cat, names, grid.zones, start, req, gt)
     plans = plan_services(cat, names, grid, svc_inputs, strict=bool(req.services))
-    all_gem = set(gt["zone"].astype(str))
-    parents = _parents(grid.zones, all_gem, mb)
-    pop = inputs.base.population
+    parents = _parents(grid.zones, set(gt["zone"].astype(str)), mb)
     classes = {
         z: size_class(float(v))
-        for z, v in zip(inputs.zones, pop.sum(("sex", "age")).values, strict=True)
+        for z, v in zip(
+            inputs.zones, inputs.base.population.sum(("sex", "age")).values, strict=True
+        )
     }
-    groups = _groups(inputs, classes, req.draws, req.seed)
+    zone_names = dict(
+        zip(data["zones"]["zone"].astype(str), data["zones"]["name"].astype(str), strict=True)
+    )
+    return PreparedServices(
+        req,
+        inputs,
+        cat,
+        names,
+        grid,
+        plans,
+        parents,
+        _groups(inputs, classes, req.draws, req.seed),
+        (*notes, *inputs.notes()),
+        zone_names,
+        provenance,
+    )
+
+
+def run_prepared(
+    prep: PreparedServices,
+    scenarios: Sequence[tuple[str, object]],
+    on_chunk: Callable[[int], None] | None = None,
+) -> ServicesRun:
+    """Run ``scenarios`` (name, scenario or None for the base) on a prepared request."""
+    from wandel.workflow.projection import scenario_rates
+
+    req, inputs, grid = prep.req, prep.inputs, prep.grid
+    start = inputs.start_year  # type: ignore[attr-defined]
     figs, ths, crs = [], [], []
-    all_notes: list[str] = [*notes, *inputs.notes()]
+    all_notes: list[str] = list(prep.notes)
     result: ServiceResult | None = None
-    for sc_name, scenario in req.scenarios:
+    for sc_name, scenario in scenarios:
         rates, sc_notes = scenario_rates(inputs, scenario, req.until)  # type: ignore[arg-type]
         all_notes += sc_notes
         result = service_demand(
-            pop,
+            inputs.base.population,  # type: ignore[attr-defined]
             rates,
             base_year=start,
             until=req.until,
-            plans=plans,
+            plans=prep.plans,
             grid=grid,
-            parents=parents,
-            groups=groups,
+            parents=prep.parents,
+            groups=prep.groups,
             chunking=req.chunking,
             on_chunk=on_chunk,
         )
@@ -520,25 +563,32 @@ def services_from_store(
         crs.append(result.crossings.assign(scenario=sc_name))
     assert result is not None
     all_notes += [*result.notes, *(m.text() for m in result.missing)]
-    zone_names = dict(
-        zip(data["zones"]["zone"].astype(str), data["zones"]["name"].astype(str), strict=True)
-    )
-    note = source_note(cat, plans, provenance, req, start, tuple(dict.fromkeys(all_notes)))
+    notes = tuple(dict.fromkeys(all_notes))
+    note = source_note(prep.cat, prep.plans, prep.provenance, req, start, notes)
+    parents = prep.parents
     return ServicesRun(
         figures=_front(pd.concat(figs, ignore_index=True)),
         thresholds=_front(pd.concat(ths, ignore_index=True)),
         crossings=_front(pd.concat(crs, ignore_index=True)),
         names={
-            z: zone_names.get(z, z)
+            z: prep.zone_names.get(z, z)
             for z in (*grid.zones, *(c for lv in parents.levels.values() for c in lv if c))
         },
-        services=names,
+        services=prep.names,
         start_year=start,
         until=req.until,
         draws=req.draws,
         source_note=note,
-        notes=tuple(dict.fromkeys(all_notes)),
+        notes=notes,
     )
+
+
+def services_from_store(
+    db: Path, req: ServicesRequest, on_chunk: Callable[[int], None] | None = None
+) -> ServicesRun:
+    """Run the request on the store at ``db`` (read only)."""
+    tables, data, provenance = _load(db)
+    return run_prepared(prepare_services(tables, data, provenance, req), req.scenarios, on_chunk)
 
 
 def _front(frame: pd.DataFrame) -> pd.DataFrame:

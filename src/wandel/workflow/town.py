@@ -10,9 +10,11 @@ translated into a :class:`wandel.demography.scenario.Scenario` by :func:`levers_
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TypeVar
 
 import pandas as pd
 
@@ -25,6 +27,7 @@ from wandel.demography.scenario import (
     Scenario,
 )
 from wandel.errors import UnknownZoneError
+from wandel.reports.model import Report
 from wandel.store import Store
 from wandel.workflow.compare import CompareData, load, network_comparison
 from wandel.workflow.projection import (
@@ -38,7 +41,15 @@ from wandel.workflow.projection import (
     scenario_rates,
     year_end_totals,
 )
-from wandel.workflow.services import ServicesRequest, ServicesRun, services_from_store
+from wandel.workflow.report import ReportSettings, build_profile
+from wandel.workflow.services import (
+    PreparedServices,
+    ServicesRequest,
+    ServicesRun,
+    prepare_services,
+    run_prepared,
+)
+from wandel.workflow.town_access import TownAccess, area_prefix, town_access
 
 __all__ = [
     "UNTIL",
@@ -50,6 +61,11 @@ __all__ = [
 
 UNTIL = 2040
 """Horizon of the town pages."""
+
+MEMO_SIZE = 256
+"""How many projection and services results a workbench keeps (the newest)."""
+
+T = TypeVar("T")
 
 YOUNG = (18, 25)
 """The ages of "young people staying" (the lever ``stay_young_pct`` lowers their out-migration)."""
@@ -113,21 +129,25 @@ class TownProjection:
     def population(self, year: int) -> pd.DataFrame:
         """Persons by sex (``m``, ``f``) and single year of age in ``year`` (deterministic)."""
         pop = self.result.deterministic.population.isel(draw=0).sel(zone=self.zone, year=year)
-        frame = pop.to_dataframe(name="value").reset_index()[["sex", "age", "value"]]
-        return frame.pivot(index="age", columns="sex", values="value").reset_index()
+        pop = pop.transpose("age", "sex")
+        sexes = sorted(str(x) for x in pop["sex"].values)
+        cols = {x: pop.sel(sex=x).values.astype(float) for x in sexes}
+        return pd.DataFrame({"age": pop["age"].values, **cols})
 
     def totals(self) -> pd.DataFrame:
         """Total population per year: ``year, value`` (deterministic) and ``q10, q50, q90``."""
         det = self.result.deterministic.population.isel(draw=0).sel(zone=self.zone)
-        out = pd.DataFrame(
-            {"year": det["year"].values.astype(int), "value": det.sum(("sex", "age")).values}
-        )
+        det = det.transpose("year", ...)
+        years = det["year"].values.astype(int)
+        cols = {"year": years, "value": det.values.reshape(len(years), -1).sum(axis=1)}
         q = self.result.quantiles
-        if q is not None:
-            tot = q.sel(zone=self.zone).sum([d for d in q.dims if d in ("sex", "age", "age_start")])
+        if q is not None:  # summed over sex and age with numpy (xarray's sums cost more here)
+            qz = q.sel(zone=self.zone).transpose("quantile", "year", ...)
+            vals = qz.values.reshape(qz.shape[0], qz.shape[1], -1).sum(axis=2)
+            levels = [float(v) for v in qz["quantile"].values]
             for name, level in (("q10", 0.1), ("q50", 0.5), ("q90", 0.9)):
-                out[name] = tot.sel(quantile=level).values
-        return out
+                cols[name] = vals[levels.index(level)]
+        return pd.DataFrame(cols)
 
     def components(self) -> pd.DataFrame:
         """Births, deaths, moves in and out per year (deterministic, both sexes)."""
@@ -159,8 +179,17 @@ class TownWorkbench:
     provenance: pd.DataFrame = field(init=False, repr=False)
     base_year: int = field(init=False)
     projectable: frozenset[str] = field(init=False, repr=False)
+    _latest: dict[str, tuple[str, str]] = field(init=False, repr=False)
     _inputs: dict[str, ProjectionInputs] = field(default_factory=dict, init=False, repr=False)
     _compare: CompareData | None = field(default=None, init=False, repr=False)
+    _access: dict[str, TownAccess] = field(default_factory=dict, init=False, repr=False)
+    _profiles: dict[tuple[str, str], Report] = field(default_factory=dict, init=False, repr=False)
+    _prepared: dict[tuple[str, int], PreparedServices] = field(
+        default_factory=dict, init=False, repr=False
+    )
+    _memo: OrderedDict[tuple[object, ...], object] = field(
+        default_factory=OrderedDict, init=False, repr=False
+    )
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -168,6 +197,11 @@ class TownWorkbench:
             self.tables = load_tables(store)
             self.zones = store.zones()
             self.provenance = store.provenance()
+        z = self.zones.sort_values("valid_from", kind="stable")
+        self._latest = {
+            str(k): (str(n), str(lv))
+            for k, n, lv in zip(z["zone"], z["name"], z["level"], strict=True)
+        }  # zone -> (latest name, level); the last row of a zone wins
         gem = year_end_totals(self.tables.population, 8)
         self.base_year = int(gem.loc[gem["sex"].isin(["m", "f"]), "year"].max())
         gt = gemeinde_totals(self.tables, self.base_year)
@@ -177,18 +211,18 @@ class TownWorkbench:
 
     def check_zone(self, zone: str) -> str:
         """``zone`` if the store knows it, else :class:`UnknownZoneError` naming the nearest."""
-        if zone not in set(self.zones["zone"].astype(str)):
+        if zone not in self._latest:
             raise UnknownZoneError(zone, nearest_zones(zone, self.zones))
         return zone
 
     def name(self, zone: str) -> str:
         """The latest name of ``zone`` in the Gemeindeverzeichnis (the AGS if none)."""
-        hit = self.zones[self.zones["zone"].astype(str) == zone].sort_values("valid_from")
-        return str(hit["name"].iloc[-1]) if not hit.empty else zone
+        hit = self._latest.get(zone)
+        return hit[0] if hit is not None else zone
 
     def level(self, zone: str) -> str:
-        hit = self.zones.loc[self.zones["zone"].astype(str) == zone, "level"]
-        return str(hit.iloc[0]) if not hit.empty else ""
+        hit = self._latest.get(zone)
+        return hit[1] if hit is not None else ""
 
     def search(self, text: str, limit: int = 25) -> pd.DataFrame:
         """Gemeinden, Kreise and Länder whose name contains ``text`` or whose AGS starts with it
@@ -222,25 +256,75 @@ class TownWorkbench:
                 self._inputs[zone] = build_inputs(self.tables, [zone], self.base_year)
             return self._inputs[zone]
 
+    def _remember(self, key: tuple[object, ...], make: Callable[[], T]) -> T:
+        """``make()``, remembered under ``key`` (the newest :data:`MEMO_SIZE` results): the
+        store is read-only and every model run is seeded, so the same key gives the same result."""
+        with self._lock:
+            if key in self._memo:
+                self._memo.move_to_end(key)
+                return self._memo[key]  # type: ignore[return-value]
+        value = make()
+        with self._lock:
+            self._memo[key] = value
+            while len(self._memo) > MEMO_SIZE:
+                self._memo.popitem(last=False)
+        return value
+
     def project(
         self, zone: str, levers: Levers = Levers(), draws: int = 100, seed: int = 2040
     ) -> TownProjection:
         """Project ``zone`` to :data:`UNTIL` with ``levers`` (and ``draws`` draws for the bands)."""
-        inputs = self.inputs(zone)
-        rates, notes = scenario_rates(inputs, levers_scenario(zone, levers), UNTIL)
-        res = run(inputs, rates, UNTIL, draws=draws, seed=seed, notes=notes)
-        return TownProjection(zone, levers, res, draws)
+
+        def make() -> TownProjection:
+            inputs = self.inputs(zone)
+            rates, notes = scenario_rates(inputs, levers_scenario(zone, levers), UNTIL)
+            res = run(inputs, rates, UNTIL, draws=draws, seed=seed, notes=notes)
+            return TownProjection(zone, levers, res, draws)
+
+        return self._remember(("projection", zone, levers, draws, seed), make)
 
     # -- services ------------------------------------------------------------------------
 
+    def _service_data(self) -> dict[str, pd.DataFrame]:
+        with Store.open(self.db, read_only=True) as store:
+            data = {k: store.table(k) for k in ("care", "facilities", "boundaries")}
+        data["zones"] = self.zones
+        return data
+
+    def prepared_services(self, zone: str, draws: int = 20) -> PreparedServices:
+        """The scenario-free part of the services of ``zone`` (prepared once per zone)."""
+        key = (zone, draws)
+        with self._lock:
+            hit = self._prepared.get(key)
+        if hit is None:
+            req = ServicesRequest((zone,), self.base_year, UNTIL, draws=draws)
+            hit = prepare_services(self.tables, self._service_data(), self.provenance, req)
+            with self._lock:
+                self._prepared[key] = hit
+        return hit
+
     def services(self, zone: str, levers: Levers = Levers(), draws: int = 20) -> ServicesRun:
         """Service demand of ``zone`` for the base and, unless ``levers`` are the base, the
-        scenario (``scenario`` column: ``basis``, ``szenario``)."""
-        scenarios: tuple[tuple[str, object], ...] = (("basis", None),)
-        if not levers.is_base:
-            scenarios += (("szenario", levers_scenario(zone, levers)),)
-        req = ServicesRequest((zone,), self.base_year, UNTIL, draws=draws, scenarios=scenarios)
-        return services_from_store(self.db, req)
+        scenario (``scenario`` column: ``basis``, ``szenario``); the same numbers as
+        :func:`wandel.workflow.services.services_from_store` with both scenarios."""
+        prep = self.prepared_services(zone, draws)
+        base = self._remember(
+            ("services", zone, Levers(), draws), lambda: run_prepared(prep, (("basis", None),))
+        )
+        if levers.is_base:
+            return base
+        var = self._remember(
+            ("services", zone, levers, draws),
+            lambda: run_prepared(prep, (("szenario", levers_scenario(zone, levers)),)),
+        )
+        return replace(
+            base,
+            figures=pd.concat([base.figures, var.figures], ignore_index=True),
+            thresholds=pd.concat([base.thresholds, var.thresholds], ignore_index=True),
+            crossings=pd.concat([base.crossings, var.crossings], ignore_index=True),
+            notes=tuple(dict.fromkeys((*base.notes, *var.notes))),
+            source_note=var.source_note,
+        )
 
     # -- comparison ----------------------------------------------------------------------
 
@@ -256,7 +340,34 @@ class TownWorkbench:
         data = self.compare()
         data.check_zone(zone)
         net = Network(zone, self.name(zone), (zone,))
-        return network_comparison(data, net).table
+        table: pd.DataFrame = self._remember(
+            ("indicators", zone), lambda: network_comparison(data, net).table
+        )
+        return table  # shared: read it, do not change it
+
+    # -- accessibility -------------------------------------------------------------------
+
+    def access(self, zone: str) -> TownAccess:
+        """Hospital access of the Gemeinden of ``zone``'s Kreis (computed once per Kreis)."""
+        prefix = area_prefix(zone)
+        with self._lock:
+            if prefix not in self._access:
+                self._access[prefix] = town_access(self.db, zone)
+            return self._access[prefix]
+
+    # -- reports -------------------------------------------------------------------------
+
+    def profile(self, zone: str, lang: str = "de") -> Report:
+        """The Kommunalprofil of the Gemeinde ``zone`` (built once per zone and language; the
+        same store gives the same report)."""
+        key = (zone, lang)
+        with self._lock:
+            hit = self._profiles.get(key)
+        if hit is None:
+            hit = build_profile(self.db, zone, ReportSettings(until=UNTIL, lang=lang))
+            with self._lock:
+                self._profiles[key] = hit
+        return hit
 
     def sources(self) -> pd.DataFrame:
         """The store's imports: file, table, title, producer, licence, rows, tables, date."""
