@@ -239,8 +239,7 @@ def _shortcuts(
     return k, relax, stamp
 
 
-@numba.njit(cache=True, nogil=True, parallel=True)
-def _round_shortcuts(g: Any, sel: Any, max_settle: int, max_hops: int, n_blocks: int) -> Any:
+def _round_shortcuts_py(g: Any, sel: Any, max_settle: int, max_hops: int, n_blocks: int) -> Any:
     """Shortcuts of every chosen node (``sel``), the chosen nodes blocked in all searches."""
     ip, rip = g[0], g[3]
     n = len(ip) - 1
@@ -269,6 +268,14 @@ def _round_shortcuts(g: Any, sel: Any, max_settle: int, max_hops: int, n_blocks:
             cnt[j] = k
             relax[b] += r
     return nodes, off, cnt, out, relax.sum()
+
+
+_round_parallel = numba.njit(cache=True, nogil=True, parallel=True)(_round_shortcuts_py)
+#: One thread: no parallel region (under load, waking a second thread costs more than a small
+#: round's searches).
+_round_serial = numba.njit(cache=True, nogil=True)(_round_shortcuts_py)
+#: Rounds choosing fewer nodes than this run on one thread.
+_PARALLEL_MIN_NODES = 20_000
 
 
 @numba.njit(cache=True, nogil=True)
@@ -427,7 +434,10 @@ def contract_core_numba(
     rounds = 0
     while rounds < max_rounds and len(g[1]):
         sel = _select(g, alive & ~keep_mask, prio, tie)
-        nodes, off, cnt, out, relax = _round_shortcuts(g, sel, max_settle, max_hops, k)
+        if k > 1 and int(sel.sum()) >= _PARALLEL_MIN_NODES:
+            nodes, off, cnt, out, relax = _round_parallel(g, sel, max_settle, max_hops, k)
+        else:
+            nodes, off, cnt, out, relax = _round_serial(g, sel, max_settle, max_hops, 1)
         _accept(g, sel, nodes, cnt, prio, deleted)
         n_sel, m0 = int(sel.sum()), len(g[1])
         if n_sel == 0:
