@@ -194,6 +194,7 @@ def bench_matrix(
     workers: int,
     repeat: int,
     methods: list[str],
+    skip_single: bool = False,
 ) -> None:
     from scipy.sparse.csgraph import dijkstra
 
@@ -212,7 +213,7 @@ def bench_matrix(
     results: dict[str, float] = {}
     ref: Any = None
     for method in methods:
-        for k in (1,) if workers == 1 else (1, workers):
+        for k in (workers,) if workers == 1 or skip_single else (1, workers):
             runs = [cpu_timed(functools.partial(matrix, method, k)) for _ in range(repeat)]
             m = runs[-1][2]
             if ref is None:
@@ -285,6 +286,9 @@ def main() -> None:
     ap.add_argument("--peer-site", default="/tmp/peer_site")
     ap.add_argument("--repeat", type=int, default=5, help="runs of each matrix method")
     ap.add_argument("--methods", default="dijkstra,core,numba,numba-core")
+    ap.add_argument(
+        "--skip-single", action="store_true", help="on the grid, time only --workers threads"
+    )
     args = ap.parse_args()
     peers = set(args.peers.split(","))
     if Path(args.peer_site).is_dir():
@@ -303,7 +307,7 @@ def main() -> None:
     )
     bench_nearest(net, peers, rng)
     methods = args.methods.split(",")
-    bench_matrix(net, peers, rng, args.workers, args.repeat, methods)
+    bench_matrix(net, peers, rng, args.workers, args.repeat, methods, args.skip_single)
     print(f"  peak RSS so far {peak_mb():.0f} MB")
     del net
 

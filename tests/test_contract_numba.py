@@ -164,3 +164,18 @@ def test_matrix_numba_core_equals_dijkstra_on_heidelberg(shared_data: Path) -> N
         travel_times_between_nodes(net, o, d, method="numba-core", limit_s=limit),
         travel_times_between_nodes(net, o, d, method="dijkstra", limit_s=limit),
     )
+
+
+def test_malformed_graphs_are_refused_before_the_kernels() -> None:
+    ip, ix, w = np.array([0, 1, 2]), np.array([1, 0]), np.array([1.0, 1.0])
+    keep = np.array([True, False])
+    assert contract_core_numba(ip, ix, w, keep).n_nodes == 1
+    for bad in (
+        (np.array([0, 1, 3]), ix, w, keep),  # indptr beyond the edges
+        (ip, np.array([1, 2]), w, keep),  # a head outside the graph
+        (ip, ix, np.array([1.0, -1.0]), keep),  # a negative cost
+        (ip, ix, np.array([1.0, np.nan]), keep),
+        (ip, ix, w, np.array([True])),  # one keep flag short
+    ):
+        with pytest.raises(ValueError, match="CSR graph"):
+            contract_core_numba(*bad)

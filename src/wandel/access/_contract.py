@@ -418,12 +418,13 @@ def contract_core_numba(
     """
     ip0 = np.asarray(indptr, dtype=np.int64)
     n = len(ip0) - 1
-    tail = np.repeat(np.arange(n, dtype=np.int64), np.diff(ip0))
-    ip, ix, w = _csr(
-        n, tail, np.asarray(indices, dtype=np.int64), np.asarray(weight, dtype=np.float64)
-    )
-    g = (ip, ix, w, *_transpose(ip, ix, w))
+    heads = np.asarray(indices, dtype=np.int64)
+    costs = np.asarray(weight, dtype=np.float64)
     keep_mask = np.asarray(keep, dtype=bool)
+    _check_csr(ip0, heads, costs, keep_mask)
+    tail = np.repeat(np.arange(n, dtype=np.int64), np.diff(ip0))
+    ip, ix, w = _csr(n, tail, heads, costs)
+    g = (ip, ix, w, *_transpose(ip, ix, w))
     alive = np.ones(n, dtype=bool)
     prio = _initial_priority(g)
     prio[keep_mask] = np.inf
@@ -450,6 +451,22 @@ def contract_core_numba(
         if work > saved or n_sel < min_round_share * int(alive.sum()):
             break
     return _core_of(alive, g[0], g[1], g[2], rounds)
+
+
+def _check_csr(
+    ip: npt.NDArray[np.int64],
+    ix: npt.NDArray[np.int64],
+    w: npt.NDArray[np.float64],
+    keep: npt.NDArray[np.bool_],
+) -> None:
+    """The compiled kernels do not check bounds: a malformed graph is refused here."""
+    n = len(ip) - 1
+    ok = n >= 0 and len(keep) == n and len(ix) == len(w) and (n < 0 or ip[0] == 0)
+    ok = ok and bool(np.all(np.diff(ip) >= 0)) and ip[-1] == len(ix)
+    if ok and len(ix):
+        ok = int(ix.min()) >= 0 and int(ix.max()) < n and bool(np.all(w >= 0))
+    if not ok:
+        raise ValueError("not a CSR graph with costs >= 0 and one keep flag per node")
 
 
 def _core_of(
