@@ -39,6 +39,7 @@ inputs reads the arrays and does not parse the extract again.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import re
@@ -52,7 +53,7 @@ import numpy.typing as npt
 
 from wandel.access._geo import haversine_m
 from wandel.access.osm import OsmWays, read_highways
-from wandel.errors import InputFormatError, WandelError
+from wandel.errors import InputFormatError, OptionError, UnknownChoiceError, shown
 
 __all__ = [
     "DEFAULT_SPEEDS_KPH",
@@ -178,12 +179,12 @@ def speed_table(mode: Mode, overrides_kph: Mapping[str, float] | None = None) ->
     False
     """
     if mode not in DEFAULT_SPEEDS_KPH:
-        raise WandelError(f"unknown travel mode {mode!r}; expected one of {', '.join(MODES)}")
+        raise UnknownChoiceError("mode", mode, list(MODES))
     table = dict(DEFAULT_SPEEDS_KPH[mode])
     for cls, kph in (overrides_kph or {}).items():
         value = float(kph)
         if not np.isfinite(value) or value < 0:
-            raise WandelError(f"speed for highway={cls} must be >= 0 km/h, got {kph!r}")
+            raise OptionError("@access.error.speed", cls=cls, value=shown(kph))
         if value == 0:
             table.pop(cls, None)
         else:
@@ -406,9 +407,10 @@ def network_from_edges(
     else:
         ln = np.asarray(length_m, dtype=np.float64)
     if not (len(t) == len(h) == len(w) == len(ln)):
-        raise ValueError("tail, head, weight_s and length_m must have the same length")
+        lengths = [len(t), len(h), len(w), len(ln)]
+        raise OptionError("@access.error.edge_lengths", lengths=[str(k) for k in lengths])
     if len(w) and (not np.all(np.isfinite(w)) or w.min() < 0):
-        raise ValueError("edge weights must be finite and >= 0")
+        raise OptionError("@access.error.edge_weights")
 
     keep = t != h
     t, h, w, ln = t[keep], h[keep], w[keep], ln[keep]
@@ -498,8 +500,9 @@ def build_network(
     if not (fwd | bwd).any():
         raise InputFormatError(
             ways.source,
-            reason=f"no roads usable by {mode}",
-            expected="highway ways of the classes " + ", ".join(sorted(table)),
+            reason="@access.error.no_roads",
+            expected="@access.error.road_classes",
+            fields={"mode": mode, "classes": sorted(table)},
         )
     # unique nodes -> positions; coordinates of the first occurrence
     uniq, first_idx, pos = np.unique(ways.node_id, return_index=True, return_inverse=True)
@@ -571,7 +574,7 @@ def load_network(
 
     p = Path(path)
     if not p.is_file():
-        raise FileNotFoundError(f"OSM extract not found: {p}")
+        raise FileNotFoundError(errno.ENOENT, "OSM extract not found", str(p))
     key = cache_key(sha256_of(p), mode, speeds_kph, use_maxspeed)
     target: Path | None = None
     if cache_dir is not None:

@@ -43,7 +43,7 @@ from wandel.access._core import contract_core
 from wandel.access._geo import haversine_m, local_xy, local_xy_inverse
 from wandel.access.network import RoadNetwork
 from wandel.access.snap import DEFAULT_ACCESS_SPEED_KPH, SnapResult
-from wandel.errors import MissingColumnError, WandelError
+from wandel.errors import MissingColumnError, OptionError, UnknownChoiceError, shown
 
 __all__ = [
     "CORE_MIN_NODES",
@@ -79,9 +79,10 @@ CORE_MIN_SEARCHES = 50
 CORE_MIN_NODES = 10_000
 #: With the compiled kernels the core pays on networks made mostly of chains of degree-2 nodes
 #: (OSM shape points: ~90 % of the nodes of the extracts here) from :data:`CORE_MIN_SEARCHES`
-#: searches per thread; on networks with few of them (the synthetic grid: 3 %) its contraction
-#: (7 s for 1M nodes) only repays from about this many searches per thread.
-CORE_MIN_SEARCHES_GRID = 400
+#: searches per thread; on networks with few of them (the synthetic grid: 3 %) the compiled
+#: contraction (:func:`wandel.access._contract.contract_core_numba`, which stops where its rounds
+#: no longer pay for the searches) repays from about this many searches per thread.
+CORE_MIN_SEARCHES_GRID = 100
 #: ``method="auto"`` uses the compiled kernels from this many nodes; below, scipy answers in
 #: milliseconds and loading numba (~0.4 s per process) would dominate.
 NUMBA_MIN_NODES = 10_000
@@ -146,7 +147,7 @@ def nearest_node_times(
     from scipy.sparse.csgraph import dijkstra
 
     if method not in ("auto", "dijkstra", "numba"):
-        raise WandelError(f"method must be 'auto', 'dijkstra' or 'numba', got {method!r}")
+        raise UnknownChoiceError("method", method, ["auto", "dijkstra", "numba"])
     fac = np.asarray(facility_nodes, dtype=np.int64).ravel()
     if len(fac) == 0:
         return np.full(network.n_nodes, np.inf), np.full(network.n_nodes, -1, dtype=np.int64)
@@ -194,7 +195,7 @@ def _offset_sources(
 
     off = np.asarray(offset_s, dtype=np.float64).ravel()
     if len(off) != len(fac) or not np.all(np.isfinite(off)) or np.any(off < 0):
-        raise WandelError("offset_s must hold one finite number >= 0 per facility")
+        raise OptionError("@access.error.offsets", n=len(fac), k=len(off))
     ip, ix, w = _csr_arrays(network, reverse=reverse)
     n, k = network.n_nodes, len(fac)
     # virtual node n + i has a single edge to fac[i]
@@ -295,16 +296,19 @@ def travel_times_between_nodes(
     - ``"dijkstra"``: :func:`scipy.sparse.csgraph.dijkstra`; with ``workers > 1`` the searches are
       split over processes (scipy holds the GIL).
     - ``"core"`` / ``"numba-core"``: first contract every node that is neither an origin nor a
-      destination as far as it pays (:func:`wandel.access._core.contract_core`: exact shortcuts,
-      witness-pruned), then search the smaller core graph with scipy / numba. Distances between
-      the kept nodes are the same sums in another association (relative difference ~1e-15).
+      destination as far as it pays, then search the smaller core graph with scipy / numba:
+      ``"core"`` contracts with :func:`wandel.access._core.contract_core` (vectorised, 1- and
+      2-hop witnesses), ``"numba-core"`` with :func:`wandel.access._contract.contract_core_numba`
+      (compiled, bounded witness Dijkstras, stops where a round no longer pays for the searches).
+      Distances between the kept nodes are the same sums in another association (relative
+      difference ~1e-15).
     - ``"auto"`` (default): scipy below :data:`NUMBA_MIN_NODES` nodes; else ``"numba-core"`` from
       :data:`CORE_MIN_SEARCHES` searches per worker on road extracts (mostly degree-2 chains) or
       :data:`CORE_MIN_SEARCHES_GRID` on grid-like networks, ``"numba"`` below.
     """
     if method not in ("auto", "dijkstra", "core", "numba", "numba-core"):
-        raise WandelError(
-            f"method must be 'auto', 'dijkstra', 'core', 'numba' or 'numba-core', got {method!r}"
+        raise UnknownChoiceError(
+            "method", method, ["auto", "dijkstra", "core", "numba", "numba-core"]
         )
     o = np.asarray(origin_nodes, dtype=np.int64).ravel()
     d = np.asarray(destination_nodes, dtype=np.int64).ravel()
@@ -322,7 +326,12 @@ def travel_times_between_nodes(
         keep = np.zeros(network.n_nodes, dtype=bool)
         keep[sources] = True
         keep[targets] = True
-        core = contract_core(ip, ix, w, keep)
+        if chosen == "core":
+            core = contract_core(ip, ix, w, keep)
+        else:
+            from wandel.access._contract import contract_core_numba
+
+            core = contract_core_numba(ip, ix, w, keep, searches=len(sources), threads=workers)
         ip, ix, w = core.indptr, core.indices, core.weight
         sources, targets = core.position[sources], core.position[targets]
     if chosen in ("numba", "numba-core"):
@@ -428,14 +437,14 @@ class MatrixResult:
 
 def _check_direction(direction: str) -> None:
     if direction not in ("to", "from"):
-        raise WandelError(f"direction must be 'to' or 'from', got {direction!r}")
+        raise UnknownChoiceError("direction", direction, ["to", "from"])
 
 
 def _limit_s(cutoff_min: float | None) -> float:
     if cutoff_min is None:
         return float(np.inf)
     if not cutoff_min > 0:
-        raise WandelError(f"cut-off must be > 0 minutes, got {cutoff_min!r}")
+        raise OptionError("@access.error.cutoff", value=shown(cutoff_min))
     return float(cutoff_min) * 60.0
 
 
@@ -581,10 +590,12 @@ def _points(df: pd.DataFrame, what: str) -> tuple[npt.NDArray[Any], FloatArray, 
 def _crowfly_label(mode: str, detour_factor: float, speed_kph: float | None) -> tuple[str, float]:
     if speed_kph is None:
         if mode not in CROWFLY_SPEED_KPH:
-            raise WandelError(f"unknown travel mode {mode!r}; expected car, bike or walk")
+            raise UnknownChoiceError("mode", mode, list(CROWFLY_SPEED_KPH))
         speed_kph = CROWFLY_SPEED_KPH[mode]
     if not (speed_kph > 0 and detour_factor >= 1):
-        raise WandelError("fallback needs speed_kph > 0 and detour_factor >= 1")
+        raise OptionError(
+            "@access.error.crowfly", speed=shown(speed_kph), detour=shown(detour_factor)
+        )
     label = (
         f"crowfly:{mode}: straight-line distance x {detour_factor:g} at {speed_kph:g} km/h "
         "(no road network)"
@@ -752,7 +763,7 @@ def isochrones(
     _check_direction(direction)
     ts = sorted({float(t) for t in thresholds_min})
     if not ts or ts[0] <= 0:
-        raise WandelError("isochrone thresholds must be > 0 minutes")
+        raise OptionError("@access.error.isochrone_thresholds", values=shown(ts))
     g = network.graph(reverse=direction == "to")
     # edges of the searched graph as (tail, head, weight): forward graph arrays or reversed ones
     net = network
@@ -859,11 +870,11 @@ def coverage_by_age(
     0.25
     """
     if not np.isfinite(threshold_min) or threshold_min < 0:
-        raise WandelError(f"threshold must be >= 0 minutes, got {threshold_min!r}")
+        raise OptionError("@access.error.coverage_threshold", value=shown(threshold_min))
     pop = population.apply(pd.to_numeric, errors="raise").astype(np.float64)
     values = pop.to_numpy()
     if np.isnan(values).any() or (values < 0).any():
-        raise WandelError("population must be non-negative numbers without gaps")
+        raise OptionError("@access.error.population")
     tt = pd.to_numeric(travel_time_min, errors="coerce").reindex(pop.index).to_numpy(np.float64)
     within = np.nan_to_num(tt, nan=np.inf) <= threshold_min
     routed = ~np.isnan(tt)
