@@ -83,6 +83,10 @@ from wandel.cli import fetch as cli_fetch  # noqa: E402
 
 cli_fetch.register(app)
 
+from wandel.cli import users as cli_users  # noqa: E402
+
+cli_users.register(app)
+
 
 def main() -> None:
     """Entry point of the ``wandel`` console script."""

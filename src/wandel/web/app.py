@@ -23,15 +23,24 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from wandel.compare._format import format_number
 from wandel.errors import UnknownZoneError, WandelError
 from wandel.i18n import LANGS, error_text, tr
+from wandel.settings import get_settings
 from wandel.web import views
+from wandel.web.auth import caller_of, csrf_of, register_auth
 from wandel.web.charts import page_charts
+from wandel.web.drafts import register_drafts
 from wandel.web.reader import Caller, Reader
+from wandel.web.security import SecurityMiddleware
 from wandel.workflow.town import UNTIL, Levers, TownWorkbench
+from wandel.workflow.users import open_state, state_path
 
 __all__ = ["create_app"]
 
-PAGES = ("kommune", "szenarien", "daseinsvorsorge", "netzwerk")
+PAGES = ("kommune", "szenarien", "daseinsvorsorge", "netzwerk", "entwuerfe")
 """The pages of a town, in the order of its navigation."""
+
+
+READ_CACHE = 32
+"""Reads of the statistics the app keeps (projections of the last towns and levers asked for)."""
 
 
 def _package_dir(name: str) -> Path:
@@ -64,7 +73,7 @@ class _Pages:
 
     def caller(self, request: Request) -> Caller:
         lang = request.query_params.get("lang", LANGS[0])
-        return Caller(lang=lang if lang in LANGS else LANGS[0])
+        return caller_of(request, lang if lang in LANGS else LANGS[0])
 
     def html(self, request: Request, template: str, view: dict[str, Any], **extra: Any) -> Response:
         caller = self.caller(request)
@@ -92,6 +101,8 @@ class _Pages:
             "switch_url": request.url.path + "?" + urlencode(switch),
             "path": request.url.path,
             "pages": PAGES,
+            "me": caller.user,
+            "csrf": csrf_of(request),
             **extra,
         }
         body = self.env.get_template(template).render(**ctx)
@@ -106,18 +117,30 @@ class _Pages:
         return resp
 
 
+def _cell(x: object) -> str:
+    """A number of a CSV export (a secret one stays its sign)."""
+    return f"{x:.0f}" if isinstance(x, int | float) else str(x if x is not None else "")
+
+
 def _levers(zuzug: int, bleiben: int, geburten: float | None) -> Levers:
     return Levers(refugees_per_year=zuzug, stay_young_pct=bleiben, tfr=geburten)
 
 
 def create_app(db: Path, reader: Reader | None = None) -> FastAPI:
     """The web app on the store at ``db`` (opened read-only, loaded once); ``reader``: the read
-    door to use (default: a :class:`Reader` on a new :class:`TownWorkbench` of ``db``)."""
-    reader = reader or Reader(TownWorkbench(Path(db)))
+    door to use (default: a :class:`Reader` on a new :class:`TownWorkbench` of ``db`` and the
+    application state beside it)."""
+    reader = reader or Reader(
+        TownWorkbench(Path(db)), open_state(state_path(Path(db))), cache=READ_CACHE
+    )
     pages = _Pages(reader)
     app = FastAPI(title="Wandel", docs_url=None, redoc_url=None)
     app.mount("/static", StaticFiles(directory=_package_dir("static")), name="static")
     app.state.reader = reader
+    secure = get_settings().secure_cookies
+    register_auth(app, pages, reader.state, secure)
+    register_drafts(app, pages, reader)
+    app.add_middleware(SecurityMiddleware, secure=secure)
 
     @app.exception_handler(UnknownZoneError)
     async def unknown_zone(request: Request, exc: UnknownZoneError) -> Response:
@@ -200,7 +223,8 @@ def create_app(db: Path, reader: Reader | None = None) -> FastAPI:
         buf = io.StringIO()
         buf.write("jahr,einwohner,q10,q90\r\n")
         for r in v.get("fan", []):
-            buf.write(f"{r['year']},{r['value']:.0f},{r['q10']:.0f},{r['q90']:.0f}\r\n")
+            cells = [_cell(r.get(k)) for k in ("value", "q10", "q90")]
+            buf.write(f"{r['year']},{','.join(cells)}\r\n")
         buf.write(f'"# {v.get("source", "")}"\r\n')
         name = f"vorausberechnung_{ags}.csv"
         return Response(
