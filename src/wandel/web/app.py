@@ -58,7 +58,9 @@ def _environment() -> Environment:
 
 
 def _num(lang: str) -> Callable[..., str]:
-    def num(x: float | None, digits: int = 0) -> str:
+    def num(x: float | str | None, digits: int = 0) -> str:
+        if isinstance(x, str):  # a secret value (the sign ".") or another sign
+            return x
         return "–" if x is None else format_number(float(x), digits, lang)
 
     return num
