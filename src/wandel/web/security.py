@@ -20,7 +20,7 @@ from typing import Any
 from wandel.errors import WandelError
 from wandel.i18n import error_text
 
-__all__ = ["CSP", "HEADERS", "LOGGER", "JsonFormatter", "SecurityMiddleware"]
+__all__ = ["CSP", "HEADERS", "LOGGER", "JsonFormatter", "SecurityMiddleware", "configure_logging"]
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -66,6 +66,17 @@ class JsonFormatter(logging.Formatter):
             **{k: v for k, v in fields.items() if not any(w in k.lower() for w in _SECRET_WORDS)},
         }
         return json.dumps(data, ensure_ascii=False, default=str)
+
+
+def configure_logging(level: int = logging.INFO) -> None:
+    """Log the app's requests and errors as JSON lines on stderr (once per process)."""
+    if any(isinstance(h.formatter, JsonFormatter) for h in LOGGER.handlers):
+        return
+    handler = logging.StreamHandler()
+    handler.setFormatter(JsonFormatter())
+    LOGGER.addHandler(handler)
+    LOGGER.setLevel(level)
+    LOGGER.propagate = False
 
 
 def _log(level: int, event: str, **fields: object) -> None:
