@@ -420,3 +420,31 @@ def test_logs_are_json_and_carry_no_secret(world: World, caplog: pytest.LogCaptu
     text = "\n".join(lines)
     for secret in (PASSWORD, token, session, r.json()["csrf"]):
         assert secret not in text
+
+
+def test_no_route_passes_by_the_door(world: World) -> None:
+    """With a door that refuses everything, every route that shows or changes data is refused:
+    none reads or writes past :meth:`Reader.permit`."""
+
+    class Shut(Reader):
+        def permit(self, caller: Any, what: str, zone: str | None) -> None:
+            from wandel.errors import AccessDeniedError
+
+            raise AccessDeniedError("@error.access.denied", action=what)
+
+    reader = world.app.state.reader
+    shut = create_app(reader.workbench.db, Shut(reader.workbench, world.state))
+    c, csrf = _login(shut, "admin")
+    no_data = {"/anmelden", "/api/anmelden", "/api/ich"}  # the login form and who am I
+    checked = 0
+    for method, path in _routes(shut):
+        if path in no_data or (method == "POST" and path in LOGIN_POSTS):
+            continue
+        url = _concrete(path, A, world.ids, f"open-{A}")
+        if method == "GET":
+            r = c.get(url, follow_redirects=False)
+        else:
+            r = c.post(url, json={"titel": "x"}, headers={"X-CSRF-Token": csrf})
+        assert r.status_code == 403, (method, url, r.status_code)
+        checked += 1
+    assert checked >= 20
