@@ -20,8 +20,9 @@ of a pyramid minus the total). :func:`suppress` returns the keys to keep secret:
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Hashable, Iterable, Mapping
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import highspy
 import numpy as np
@@ -60,9 +61,34 @@ def _extreme(
 ) -> float:
     """The largest (or smallest) value of ``column`` with ``lower <= a x <= upper`` and the
     column bounds (HiGHS, a linear programme)."""
+    with _SOLVER_LOCK:
+        return _solve(_solver(), a, lower, upper, col_lower, column, maximize)
+
+
+_SOLVER_LOCK = threading.Lock()
+_SOLVER: list[Any] = []
+
+
+def _solver() -> Any:
+    """One HiGHS instance for the process (it prints its banner once, when made)."""
+    if not _SOLVER:
+        h = highspy.Highs()  # type: ignore[no-untyped-call]
+        h.setOptionValue("output_flag", False)
+        _SOLVER.append(h)
+    return _SOLVER[0]
+
+
+def _solve(
+    h: Any,
+    a: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    col_lower: np.ndarray,
+    column: int,
+    maximize: bool,
+) -> float:
+    h.clearModel()
     n_row, n_col = a.shape
-    h = highspy.Highs()  # type: ignore[no-untyped-call]
-    h.setOptionValue("output_flag", False)
     cost = np.zeros(n_col)
     cost[column] = 1.0
     csc = sp.csc_matrix(a)
