@@ -131,7 +131,7 @@ def _members(tar: tarfile.TarFile, archive: Path) -> dict[str, bytes]:
 
 def _read(archive: Path) -> tuple[dict[str, Any], dict[str, bytes]]:
     try:
-        with tarfile.open(archive, "r") as tar:
+        with tarfile.open(archive, "r:") as tar:  # no compression: no decompression bomb
             blobs = _members(tar, archive)
     except (tarfile.TarError, OSError) as exc:
         raise StoreError("@error.backup.not_backup", path=str(archive), reason=str(exc)) from None
