@@ -4,6 +4,7 @@ official extracts)."""
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing as mp
 import os
 import random
