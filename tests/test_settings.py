@@ -232,3 +232,39 @@ def test_scenario_fields_are_used_or_refused(
     assert named in res.stderr
     assert len(res.stderr.strip().splitlines()) == 1
     assert not out.exists()
+
+
+def test_state_setting_places_the_users(
+    db: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Without WANDEL_STATE the users live beside the store; with it, in the file it names."""
+    from wandel.workflow.users import state_path
+
+    assert state_path(db) == db.with_name(db.stem + ".state.duckdb")
+    target = tmp_path / "elsewhere" / "state.duckdb"
+    monkeypatch.setenv("WANDEL_STATE", str(target))
+    assert state_path(db) == target
+    args = ["users", "add", "anna", "--password-stdin", "--db", str(tmp_path / "none.duckdb")]
+    res = runner.invoke(app, args, input="ein-langes-passwort\n")
+    assert res.exit_code == 0, res.output
+    assert target.is_file()
+    assert not (tmp_path / "none.state.duckdb").exists()
+
+
+def test_secure_cookies_setting_marks_the_cookies_and_sends_hsts(
+    db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from wandel.web import Reader, create_app
+    from wandel.workflow.town import TownWorkbench
+
+    wb = TownWorkbench(db)
+    plain = TestClient(create_app(db, Reader(wb))).get("/anmelden")
+    assert "Secure" not in plain.headers["set-cookie"]
+    assert "strict-transport-security" not in plain.headers
+    monkeypatch.setenv("WANDEL_SECURE_COOKIES", "1")
+    secure = TestClient(create_app(db, Reader(wb)), base_url="https://testserver").get("/anmelden")
+    assert secure.headers["set-cookie"].startswith("__Host-wandel_csrf=")
+    assert "Secure" in secure.headers["set-cookie"]
+    assert secure.headers["strict-transport-security"].startswith("max-age=31536000")

@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 from _compare_store import compare_db
 from wandel.cli.app import app as cli_app
 from wandel.compare._format import format_number
+from wandel.errors import AccessDeniedError
 from wandel.web import Caller, Reader, create_app
 from wandel.workflow.compare import peers_of, profile_of
 from wandel.workflow.services import ServicesRequest, services_from_store
@@ -353,11 +354,12 @@ def test_every_read_goes_through_the_door(client: TestClient, reader: RecordingR
     class Closed(Reader):
         def permit(self, caller: Caller, what: str, zone: str | None) -> None:
             if zone == ZONE:
-                raise PermissionError(zone)
+                raise AccessDeniedError("@error.access.denied", action="read")
 
     closed = TestClient(create_app(reader.workbench.db, Closed(reader.workbench)))
-    with pytest.raises(PermissionError):
-        closed.get(f"/api/kommune/{ZONE}")
+    assert closed.get(f"/api/kommune/{ZONE}").status_code == 403
+    assert closed.get(f"/kommune/{ZONE}/vorausberechnung.csv").status_code == 403
+    assert closed.get("/api/kommune/15087").status_code == 200  # another zone stays open
 
 
 # -- wandel serve ------------------------------------------------------------------------

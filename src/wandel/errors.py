@@ -38,6 +38,7 @@ from wandel import _catalogue
 
 __all__ = [
     "KEY_MARK",
+    "AccessDeniedError",
     "AgeGroupError",
     "AmbiguousRegionError",
     "CatalogueError",
@@ -53,6 +54,8 @@ __all__ = [
     "InputLocation",
     "InvalidKeyError",
     "LabelError",
+    "LoginError",
+    "LoginRequiredError",
     "MissingColumnError",
     "MissingCredentialsError",
     "MissingDataError",
@@ -83,6 +86,7 @@ __all__ = [
     "UnknownVariantError",
     "UnknownZoneError",
     "UnsupportedModelError",
+    "UserError",
     "WandelError",
 ]
 
@@ -462,6 +466,28 @@ class MissingCredentialsError(WandelError, LookupError):
 class FetchError(WandelError, RuntimeError):
     """The GENESIS web service refused a request; the message carries the service's own words
     (its status code and text) and what to do about it."""
+
+
+class AccessDeniedError(WandelError, PermissionError):
+    """The caller may not do this (her role or zones do not allow it); the web app answers 403."""
+
+
+class LoginRequiredError(AccessDeniedError):
+    """Only a logged-in user may do this; the web app answers 401."""
+
+
+class LoginError(WandelError, PermissionError):
+    """A login refused: wrong name or password (one message for both), a disabled user, or too
+    many failed attempts (``locked`` set: the web app answers 429)."""
+
+    def __init__(self, message: str = "", /, *, locked: bool = False, **fields: object) -> None:
+        super().__init__(message, **fields)
+        self.locked = locked
+
+
+class UserError(WandelError, ValueError):
+    """A user that cannot be managed so: unknown or existing name, unknown role, bad zones, a
+    password too short."""
 
 
 class ServiceLoginError(FetchError, PermissionError):

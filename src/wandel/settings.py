@@ -65,6 +65,19 @@ def _path(text: str) -> Path:
     return Path(text).expanduser()
 
 
+def _optional_path(text: str) -> Path | None:
+    return Path(text).expanduser() if text.strip() else None
+
+
+def _yes_no(text: str) -> bool:
+    value = text.strip().lower()
+    if value in ("1", "true", "yes", "ja"):
+        return True
+    if value in ("0", "false", "no", "nein", ""):
+        return False
+    raise ValueError(text)
+
+
 def _default_db() -> str:
     return str(Path(platformdirs.user_data_dir("wandel", appauthor=False)) / "wandel.duckdb")
 
@@ -141,6 +154,8 @@ SETTINGS: tuple[Setting, ...] = (
         "@error.a_path",
         _default_shared,
     ),
+    Setting("state", "<store>.state.duckdb", "--state", _optional_path, "@error.a_path", str),
+    Setting("secure_cookies", "0", "", _yes_no, "0, 1"),
 )
 """Every setting of Wandel, in the order of the README's table."""
 
@@ -163,6 +178,8 @@ class Settings:
     draws: int
     lang: str
     shared_data: Path
+    state: Path | None
+    secure_cookies: bool
 
 
 _OVERRIDES: ContextVar[Mapping[str, str] | None] = ContextVar("wandel_settings", default=None)

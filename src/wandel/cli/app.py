@@ -83,6 +83,14 @@ from wandel.cli import fetch as cli_fetch  # noqa: E402
 
 cli_fetch.register(app)
 
+from wandel.cli import users as cli_users  # noqa: E402
+
+cli_users.register(app)
+
+from wandel.cli import backup as cli_backup  # noqa: E402
+
+cli_backup.register(app)
+
 
 def main() -> None:
     """Entry point of the ``wandel`` console script."""

@@ -158,6 +158,8 @@ class Store:
                 store._ensure_schema()
             elif not store._has_schema():
                 raise StoreError("@error.store.not_wandel", path=p)
+            else:
+                store._check_version()
             yield store
         finally:
             con.close()
@@ -172,6 +174,19 @@ class Store:
             "SELECT count(*) FROM information_schema.tables WHERE table_name = 'provenance'"
         )
         return bool(row and row[0])
+
+    def _check_version(self) -> None:
+        """A store read by this Wandel must be of its schema version (read-only: no migration)."""
+        has_meta = self._one(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'wandel_meta'"
+        )
+        if not (has_meta and has_meta[0]):
+            return
+        have = self._one("SELECT value FROM wandel_meta WHERE key = 'schema_version'")
+        if have is not None and int(have[0]) != SCHEMA_VERSION:
+            raise StoreError(
+                "@error.store.schema", path=self.path, have=have[0], need=SCHEMA_VERSION
+            )
 
     def _ensure_schema(self) -> None:
         self.con.execute("BEGIN")

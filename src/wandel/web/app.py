@@ -23,17 +23,26 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from wandel.compare._format import format_number
 from wandel.errors import UnknownZoneError, WandelError
 from wandel.i18n import LANGS, error_text, tr
+from wandel.settings import get_settings
 from wandel.web import views
 from wandel.web.access_page import add_access_routes
+from wandel.web.auth import caller_of, csrf_of, register_auth
 from wandel.web.charts import page_charts
+from wandel.web.drafts import register_drafts
 from wandel.web.reader import Caller, Reader
 from wandel.web.report_page import add_report_routes
+from wandel.web.security import SecurityMiddleware
 from wandel.workflow.town import UNTIL, Levers, TownWorkbench
+from wandel.workflow.users import open_state, state_path
 
 __all__ = ["create_app"]
 
-PAGES = ("kommune", "szenarien", "daseinsvorsorge", "erreichbarkeit", "netzwerk")
+PAGES = ("kommune", "szenarien", "daseinsvorsorge", "erreichbarkeit", "netzwerk", "entwuerfe")
 """The pages of a town, in the order of its navigation."""
+
+
+READ_CACHE = 32
+"""Reads of the statistics the app keeps (projections of the last towns and levers asked for)."""
 
 
 def _package_dir(name: str) -> Path:
@@ -51,7 +60,9 @@ def _environment() -> Environment:
 
 
 def _num(lang: str) -> Callable[..., str]:
-    def num(x: float | None, digits: int = 0) -> str:
+    def num(x: float | str | None, digits: int = 0) -> str:
+        if isinstance(x, str):  # a secret value (the sign ".") or another sign
+            return x
         return "–" if x is None else format_number(float(x), digits, lang)
 
     return num
@@ -66,7 +77,7 @@ class _Pages:
 
     def caller(self, request: Request) -> Caller:
         lang = request.query_params.get("lang", LANGS[0])
-        return Caller(lang=lang if lang in LANGS else LANGS[0])
+        return caller_of(request, lang if lang in LANGS else LANGS[0])
 
     def html(self, request: Request, template: str, view: dict[str, Any], **extra: Any) -> Response:
         caller = self.caller(request)
@@ -94,6 +105,8 @@ class _Pages:
             "switch_url": request.url.path + "?" + urlencode(switch),
             "path": request.url.path,
             "pages": PAGES,
+            "me": caller.user,
+            "csrf": csrf_of(request),
             **extra,
         }
         body = self.env.get_template(template).render(**ctx)
@@ -106,6 +119,11 @@ class _Pages:
         resp = self.html(request, "error.html", {"message": error_text(exc, lang)})
         resp.status_code = status
         return resp
+
+
+def _cell(x: object) -> str:
+    """A number of a CSV export (a secret one stays its sign)."""
+    return f"{x:.0f}" if isinstance(x, int | float) else str(x if x is not None else "")
 
 
 def _levers(zuzug: int, bleiben: int, geburten: float | None) -> Levers:
@@ -129,8 +147,11 @@ def _births(text: str | None) -> float | None:
 
 def create_app(db: Path, reader: Reader | None = None) -> FastAPI:
     """The web app on the store at ``db`` (opened read-only, loaded once); ``reader``: the read
-    door to use (default: a :class:`Reader` on a new :class:`TownWorkbench` of ``db``)."""
-    reader = reader or Reader(TownWorkbench(Path(db)))
+    door to use (default: a :class:`Reader` on a new :class:`TownWorkbench` of ``db`` and the
+    application state beside it)."""
+    reader = reader or Reader(
+        TownWorkbench(Path(db)), open_state(state_path(Path(db))), cache=READ_CACHE
+    )
     pages = _Pages(reader)
     app = FastAPI(title="Wandel", docs_url=None, redoc_url=None)
     app.mount("/static", StaticFiles(directory=_package_dir("static")), name="static")
@@ -146,6 +167,10 @@ def create_app(db: Path, reader: Reader | None = None) -> FastAPI:
         _data_routes,
     ):
         add(app, pages)
+    secure = get_settings().secure_cookies
+    register_auth(app, pages, reader.state, secure)
+    register_drafts(app, pages, reader)
+    app.add_middleware(SecurityMiddleware, secure=secure)
     return app
 
 
@@ -196,7 +221,8 @@ def _kommune_routes(app: FastAPI, pages: _Pages) -> None:
         buf = io.StringIO()
         buf.write("jahr,einwohner,q10,q90\r\n")
         for r in v.get("fan", []):
-            buf.write(f"{r['year']},{r['value']:.0f},{r['q10']:.0f},{r['q90']:.0f}\r\n")
+            cells = [_cell(r.get(k)) for k in ("value", "q10", "q90")]
+            buf.write(f"{r['year']},{','.join(cells)}\r\n")
         buf.write(f'"# {v.get("source", "")}"\r\n')
         name = f"vorausberechnung_{ags}.csv"
         return Response(

@@ -1,31 +1,48 @@
-"""The one door through which the web app reads: :meth:`Reader.read` knows the zone and the caller.
+"""The one door through which the web app reads and writes: :meth:`Reader.read` and
+:meth:`Reader.write` know the zone and the caller, and :meth:`Reader.permit` decides.
 
-Every page and every JSON twin asks :meth:`Reader.read` for its data, naming what it wants
-(:data:`READS`), the zone (an AGS, or ``None`` for reads about the whole store) and the caller. A
-later permission layer (roles, logins, public views) sits in :meth:`Reader.permit` alone: today
-every read is public, since the store holds only published official statistics and Wandel's own
-calculations from them.
+Every page, JSON twin, export, search and download asks :meth:`Reader.read` for its data, naming
+what it wants (:data:`READS`), the zone (an AGS, or ``None`` for reads about the whole store) and the
+caller; every change goes through :meth:`Reader.write` (:data:`WRITES`). Each name has its action
+(:data:`ACTION_OF`: ``read``, ``read_draft``, ``write``, ``publish``, ``admin``), and
+:meth:`Reader.permit` asks the one rule, :func:`wandel.workflow.users.allowed`, with the caller's
+role and zones, the zone and the action. The statistics and Wandel's calculations from them are
+public (``read``); drafts of saved scenarios only for the users of their zone.
 """
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from wandel.errors import AccessDeniedError, LoginRequiredError, UnknownZoneError
 from wandel.i18n import LANGS
+from wandel.store.state import AppState, DuckState, SavedScenario
+from wandel.workflow import drafts
 from wandel.workflow.compare import measures_for, peers_of, profile_of
 from wandel.workflow.town import Levers, TownWorkbench
+from wandel.workflow.users import PUBLIC, allowed
 
-__all__ = ["READS", "Caller", "Reader"]
+__all__ = ["ACTION_OF", "READS", "WRITES", "Caller", "Reader"]
 
 
 @dataclass(frozen=True)
 class Caller:
-    """Who asks: the language of the answer and the role (``public`` until logins exist)."""
+    """Who asks: the language of the answer, the role (``public`` without a login), the user's
+    name and her zones."""
 
     lang: str = LANGS[0]
-    role: str = "public"
+    role: str = PUBLIC
+    user: str | None = None
+    zones: tuple[str, ...] = ()
+
+    @property
+    def public(self) -> bool:
+        """Not logged in: sees published material only, with small counts kept secret."""
+        return self.user is None
 
 
 def _projection(wb: TownWorkbench, zone: str, **p: Any) -> object:
@@ -65,19 +82,96 @@ READS: Mapping[str, Callable[..., object]] = {
 }
 """What can be read: name -> function ``(workbench, zone, **params)``."""
 
+STATE_READS: Mapping[str, Callable[..., object]] = {
+    "published": lambda st, z, **p: [s for s in st.scenarios(z) if s.published],
+    "drafts": lambda st, z, **p: st.scenarios(z),
+    "published_scenario": lambda st, z, **p: p["saved"],
+    "draft_scenario": lambda st, z, **p: p["saved"],
+    "audit": lambda st, _z, **p: st.audit(int(p.get("limit", 200))),
+}
+"""Reads of the application state: name -> function ``(state, zone, **params)``."""
+
+WRITES: Mapping[str, Callable[..., SavedScenario]] = {
+    "save": lambda st, user, z, **p: drafts.save_draft(st, user, z, p["title"], p["levers"]),
+    "publish": lambda st, user, _z, **p: drafts.publish(st, user, p["saved"]),
+    "withdraw": lambda st, user, _z, **p: drafts.withdraw(st, user, p["saved"]),
+}
+"""What can be changed: name -> function ``(state, user, zone, **params)``."""
+
+ACTION_OF: Mapping[str, str] = {
+    **dict.fromkeys(READS, "read"),
+    "published": "read",
+    "published_scenario": "read",
+    "drafts": "read_draft",
+    "draft_scenario": "read_draft",
+    "audit": "admin",
+    "save": "write",
+    "publish": "publish",
+    "withdraw": "publish",
+}
+"""The action of each read and write, as :func:`wandel.workflow.users.allowed` knows them."""
+
 
 class Reader:
-    """Reads of the web app on one :class:`TownWorkbench`."""
+    """Reads and writes of the web app on one :class:`TownWorkbench` and the application state
+    (default: an empty one in memory)."""
 
-    def __init__(self, workbench: TownWorkbench) -> None:
+    def __init__(
+        self, workbench: TownWorkbench, state: AppState | None = None, cache: int = 0
+    ) -> None:
         self.workbench = workbench
+        self.state: AppState = state if state is not None else DuckState(":memory:")
+        self.cache = cache
+        self._memo: OrderedDict[tuple[str, str | None, str, str], object] = OrderedDict()
+        self._memo_lock = threading.Lock()
 
     def permit(self, caller: Caller, what: str, zone: str | None) -> None:
-        """Whether ``caller`` may read ``what`` of ``zone``: the place of the permission layer.
+        """Whether ``caller`` may do ``what`` (a read or a write) with ``zone``: the one check.
 
-        Today every read is public (published statistics and calculations from them); a later
-        layer raises here for what a role may not see.
+        Raises
+        ------
+        LoginRequiredError
+            The public asks for what needs a login.
+        AccessDeniedError
+            A logged-in user whose role or zones do not allow it.
         """
+        action = ACTION_OF[what]
+        if allowed(caller.role, caller.zones, action, zone):
+            return
+        if caller.public:
+            raise LoginRequiredError("@error.access.login")
+        raise AccessDeniedError("@error.access.denied", action=action)
+
+    def may(self, caller: Caller, what: str, zone: str | None) -> bool:
+        """Whether :meth:`permit` lets ``caller`` do ``what`` with ``zone``."""
+        try:
+            self.permit(caller, what, zone)
+        except AccessDeniedError:
+            return False
+        return True
+
+    def saved(self, caller: Caller, zone: str, id: int) -> SavedScenario:
+        """The saved scenario ``id`` of ``zone``: a published one for everyone, a draft for those
+        who may read the drafts of ``zone``; any other is unknown to the caller (no hint that a
+        draft exists)."""
+        self.workbench.check_zone(zone)
+        found = self.state.scenario(id)
+        if found is None or found.zone != zone:
+            raise UnknownZoneError(f"{zone}/{id}", reason="@error.draft.unknown", id=id)
+        what = "published_scenario" if found.published else "draft_scenario"
+        if not found.published and not self.may(caller, what, zone):
+            raise UnknownZoneError(f"{zone}/{id}", reason="@error.draft.unknown", id=id)
+        result: SavedScenario = self.read(caller, what, zone, saved=found)
+        return result
+
+    def write(self, caller: Caller, what: str, zone: str, **params: Any) -> SavedScenario:
+        """Change ``what`` (a key of :data:`WRITES`) of ``zone`` for ``caller``, after
+        :meth:`permit`; the change and its audit entry are one transaction."""
+        fn = WRITES[what]
+        self.workbench.check_zone(zone)
+        self.permit(caller, what, zone)
+        assert caller.user is not None  # permit lets no public caller write
+        return fn(self.state, caller.user, zone, **params)
 
     def read(self, caller: Caller, what: str, zone: str | None = None, **params: Any) -> Any:
         """Read ``what`` (a key of :data:`READS`) of ``zone`` for ``caller``.
@@ -89,8 +183,26 @@ class Reader:
         KeyError
             ``what`` is not a known read.
         """
-        fn = READS[what]
         if zone is not None:
             self.workbench.check_zone(zone)
         self.permit(caller, what, zone)
-        return fn(self.workbench, zone, lang=caller.lang, **params)
+        if what in STATE_READS:
+            return STATE_READS[what](self.state, zone, **params)
+        return self._compute(what, zone, caller.lang, params)
+
+    def _compute(self, what: str, zone: str | None, lang: str, params: dict[str, Any]) -> Any:
+        """A read of the statistics, kept for the last :attr:`cache` distinct calls (they are
+        computed from the store loaded once, so the same call gives the same answer)."""
+        if self.cache <= 0:
+            return READS[what](self.workbench, zone, lang=lang, **params)
+        key = (what, zone, lang, repr(sorted(params.items())))
+        with self._memo_lock:
+            if key in self._memo:
+                self._memo.move_to_end(key)
+                return self._memo[key]
+        value = READS[what](self.workbench, zone, lang=lang, **params)
+        with self._memo_lock:
+            self._memo[key] = value
+            while len(self._memo) > self.cache:
+                self._memo.popitem(last=False)
+        return value

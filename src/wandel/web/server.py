@@ -30,7 +30,10 @@ def _check_db(db: Path) -> Path:
 
 def serve(db: Path, host: str = "127.0.0.1", port: int = 8000) -> None:
     """Serve the app on ``host:port`` until interrupted (the store is loaded first)."""
+    from wandel.web.security import configure_logging
+
     app = create_app(_check_db(db))
+    configure_logging()
     uvicorn.run(app, host=host, port=port, log_level="warning")
 
 

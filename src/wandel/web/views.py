@@ -18,6 +18,7 @@ import pandas as pd
 
 from wandel.compare.catalogue import load_catalogue
 from wandel.i18n import tr
+from wandel.web.disclosure import protect
 from wandel.web.reader import Caller, Reader
 from wandel.workflow.town import UNTIL, Levers, TownProjection
 
@@ -254,7 +255,7 @@ def _kommune(
     view["population"] = {str(y): by_year[y] for y in (start, 2030, UNTIL) if y in by_year}
     view["sentence"] = uncertainty_sentence(view["name"], view["fan"], caller.lang)
     view["source"] = projection_source(reader, caller, start, p.draws)
-    return view
+    return protect("kommune", view, caller)
 
 
 def _service_rows(run: Any, lang: str, years: tuple[int, ...]) -> list[dict[str, Any]]:
@@ -325,7 +326,7 @@ def services_view(reader: Reader, caller: Caller, zone: str) -> dict[str, Any]:
         for _, r in th.iterrows()
     ]
     view["source"] = tr("web.source.services", caller.lang, year=run.start_year, draws=run.draws)
-    return view
+    return protect("daseinsvorsorge", view, caller)
 
 
 def scenario_view(
@@ -361,7 +362,7 @@ def scenario_view(
     run = reader.read(caller, "services", zone, levers=levers, draws=draws)
     view["services"] = _service_rows(run, caller.lang, (2030, UNTIL))
     view["source"] = projection_source(reader, caller, start, draws)
-    return view
+    return protect("szenarien", view, caller)
 
 
 def network_view(reader: Reader, caller: Caller, zone: str) -> dict[str, Any]:

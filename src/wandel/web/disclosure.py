@@ -1,0 +1,159 @@
+"""Disclosure control of the public pages: the counts of each view dictionary that the public
+sees, with the relations between them, kept secret by :func:`wandel.reports.disclosure.suppress`.
+
+A logged-in caller (planner, viewer, admin) sees the full numbers; for the public every count from
+1 to 3 becomes the GENESIS sign ``.`` (:data:`~wandel.reports.disclosure.SECRET`), and so do the
+cells from which it could be worked out:
+
+* the pyramid of a year adds up to the population of that year (shown in the fan table);
+* births - deaths = natural balance, arrivals - departures = net migration, and the two balances
+  add up to the change of the population from the year before;
+* a value and its band (``q10``, ``q50``, ``q90``) are hidden together, since the band brackets the
+  value.
+
+The numbers that are not counts of people (shares, ratios, ranks, distances, probabilities, row
+counts of imports) are left as they are.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from typing import Any
+
+from wandel.reports.disclosure import SECRET, is_small, suppress
+from wandel.web.reader import Caller
+
+__all__ = ["SECRET", "protect"]
+
+Key = tuple[Any, ...]
+_BAND = ("value", "q10", "q50", "q90")
+_COMPONENTS = ("births", "deaths", "natural", "in_migration", "out_migration", "net_migration")
+
+
+def _hide_bands(rows: list[dict[str, Any]]) -> None:
+    """A row of a value with its band: any small one hides the whole row's numbers."""
+    for r in rows:
+        cols = [c for c in _BAND if c in r]
+        if any(isinstance(r[c], int | float) and is_small(r[c]) for c in cols):
+            for c in cols:
+                r[c] = SECRET
+
+
+def _fan_total(fan: list[dict[str, Any]]) -> dict[int, float | None]:
+    return {int(r["year"]): r.get("value") for r in fan}
+
+
+def _pyramids(groups: list[list[dict[str, Any]]], totals: list[float | None]) -> None:
+    """Each pyramid (age groups of men and women) adds up to its total."""
+    cells: dict[Key, float | None] = {}
+    relations = []
+    for i, (rows, total) in enumerate(zip(groups, totals, strict=True)):
+        rel: dict[Key, float] = {}
+        for j, g in enumerate(rows):
+            for sex in ("men", "women"):
+                cells[(i, j, sex)] = g.get(sex)
+                rel[(i, j, sex)] = 1.0
+        if isinstance(total, int | float):
+            cells[(i, "total")] = float(total)
+            rel[(i, "total")] = -1.0
+        relations.append(rel)
+    secret = suppress(cells, relations, keep=[k for k in cells if k[1] == "total"])
+    for i, j, sex in (k for k in secret if k[1] != "total"):
+        groups[i][j][sex] = SECRET
+
+
+def _components(rows: list[dict[str, Any]], totals: dict[int, float | None]) -> None:
+    cells: dict[Key, float | None] = {}
+    relations: list[dict[Key, float]] = []
+    for r in rows:
+        y = int(r["year"])
+        for c in _COMPONENTS:
+            cells[(y, c)] = r.get(c)
+        relations.append({(y, "births"): 1, (y, "deaths"): -1, (y, "natural"): -1})
+        relations.append(
+            {(y, "in_migration"): 1, (y, "out_migration"): -1, (y, "net_migration"): -1}
+        )
+        now, before = totals.get(y), totals.get(y - 1)
+        if isinstance(now, int | float) and isinstance(before, int | float):
+            cells[(y, "change")] = float(now) - float(before)
+            relations.append({(y, "natural"): 1, (y, "net_migration"): 1, (y, "change"): -1})
+    signed = [k for k in cells if k[1] in ("natural", "net_migration", "change")]
+    secret = suppress(cells, relations, keep=[k for k in cells if k[1] == "change"], free=signed)
+    by_year = {int(r["year"]): r for r in rows}
+    for y, c in (k for k in secret if k[1] != "change"):
+        by_year[y][c] = SECRET
+
+
+def _services(rows: list[dict[str, Any]]) -> None:
+    for row in rows:
+        for by_year in row.values():
+            if isinstance(by_year, dict):
+                _hide_bands([v for v in by_year.values() if isinstance(v, dict)])
+
+
+def _sync_population(view: dict[str, Any], fans: dict[str, list[dict[str, Any]]]) -> None:
+    pop = view.get("population")
+    if isinstance(pop, dict):  # kommune: year -> fan row
+        by_year = {str(r["year"]): r for r in fans["fan"]}
+        view["population"] = {y: by_year.get(y, r) for y, r in pop.items()}
+    elif isinstance(pop, list):  # szenarien: rows of basis and szenario
+        for row in pop:
+            for which in ("basis", "szenario"):
+                match = [r for r in fans[which] if r["year"] == row["year"]]
+                if match:
+                    row[which] = match[0]
+
+
+def _kommune(view: dict[str, Any]) -> None:
+    fan = view.get("fan")
+    if not isinstance(fan, list):
+        return
+    totals = _fan_total(fan)
+    pyr = view["pyramid"]
+    _pyramids([pyr["base"], pyr["year"]], [totals.get(y) for y in pyr["years"]])
+    _components(view.get("components", []), totals)
+    _hide_bands(fan)
+    _sync_population(view, {"fan": fan})
+    for i in view.get("indicators", []):
+        if i.get("key") == "population" and is_small(i.get("value")):
+            i["value"] = SECRET
+    if fan and fan[-1].get("q10") == SECRET:
+        view["sentence"] = ""
+
+
+def _szenarien(view: dict[str, Any]) -> None:
+    fans = view.get("fan")
+    if not isinstance(fans, dict):
+        return
+    last = max(view["pyramid"]["years"])
+    groups = [view["pyramid"]["basis"], view["pyramid"]["szenario"]]
+    _pyramids(groups, [_fan_total(fans[w]).get(last) for w in ("basis", "szenario")])
+    for rows in fans.values():
+        _hide_bands(rows)
+    _sync_population(view, fans)
+    _services(view.get("services", []))
+    if fans["szenario"] and fans["szenario"][-1].get("q10") == SECRET:
+        view["sentence"] = ""
+
+
+def _daseinsvorsorge(view: dict[str, Any]) -> None:
+    _services(view.get("services", []))
+
+
+_PAGES: dict[str, Callable[[dict[str, Any]], None]] = {
+    "kommune": _kommune,
+    "szenarien": _szenarien,
+    "daseinsvorsorge": _daseinsvorsorge,
+}
+
+
+def protect(page: str, view: dict[str, Any], caller: Caller) -> dict[str, Any]:
+    """``view`` as ``caller`` may see it: unchanged for a logged-in user, with the small counts
+    (and the cells that would reveal them) replaced by ``.`` for the public."""
+    if not caller.public or page not in _PAGES:
+        return view
+    out = copy.deepcopy(view)
+    _PAGES[page](out)
+    out["disclosure"] = SECRET
+    return out

@@ -1,0 +1,302 @@
+"""Disclosure control: no public page or export shows a count from 1 to 3, no secret cell can be
+worked out from the cells shown beside it (checked by linear programming, an oracle independent of
+the rank test of the suppression), and a logged-in planner sees the full numbers.
+
+The pages are those of Ahlsdorf (15087010, about 1,500 inhabitants: small cells in its pyramid,
+its components of change and its services) and Hettstedt (15087220) on the demo store.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+from hypothesis import given
+from hypothesis import strategies as st
+from scipy.optimize import Bounds, LinearConstraint, milp
+
+from _compare_store import compare_db
+from wandel.reports.disclosure import SECRET, is_small, suppress
+from wandel.store.state import DuckState
+from wandel.web import Reader, create_app
+from wandel.workflow import drafts
+from wandel.workflow.town import Levers, TownWorkbench
+from wandel.workflow.users import UserAdmin
+
+SMALL, BIG = "15087010", "15087220"
+PASSWORD = "ein-langes-passwort"
+
+# -- the suppression itself ----------------------------------------------------------------------
+
+
+def _interval(
+    cells: dict[Any, float],
+    relations: list[dict[Any, float]],
+    secret: set[Any],
+    key: Any,
+    free: frozenset[Any] = frozenset(),
+    slack: float | list[float] = 1e-6,
+) -> tuple[float, float]:
+    """The smallest and largest whole number the secret ``key`` can be, agreeing with every shown
+    cell and every relation, counts being >= 0 and balances (``free``) of any sign: what a reader
+    can work out (integer programming, where the suppression uses linear programming)."""
+    order = sorted(secret, key=repr)
+    rows = [r for r in relations if any(k in r for k in order)]
+    a = np.array([[r.get(k, 0.0) for k in order] for r in rows], dtype=float)
+    b = np.array([-sum(c * cells[k] for k, c in r.items() if k not in secret) for r in rows])
+    tol = np.broadcast_to(np.asarray(slack, dtype=float), (len(rows),))
+    lower = np.array([-1e6 if k in free else 0.0 for k in order])
+    bounds = Bounds(lower, np.full(len(order), 1e6))
+    c = np.zeros(len(order))
+    c[order.index(key)] = 1.0
+    ends = []
+    for sign in (1.0, -1.0):
+        res = milp(
+            sign * c,
+            constraints=[LinearConstraint(a, b - tol, b + tol)] if rows else [],
+            integrality=np.ones(len(order)),
+            bounds=bounds,
+        )
+        assert res.status == 0, res.message
+        ends.append(sign * float(res.fun))
+    return ends[0], ends[1]
+
+
+def _safe(lo: float, hi: float, signed: bool = False) -> bool:
+    return hi - lo >= 1 and (hi >= 4 or (signed and lo <= -4))
+
+
+def test_one_small_cell_gets_a_partner() -> None:
+    cells = {"a": 2.0, "b": 40.0, "c": 55.0, "total": 97.0}
+    rel = [{"a": 1.0, "b": 1.0, "c": 1.0, "total": -1.0}]
+    assert suppress(cells, rel) == {"a", "b"}
+    assert suppress(cells, rel, keep=["b"]) == {"a", "c"}
+    assert suppress({"a": 2.0, "b": 3.0}, []) == {"a", "b"}  # no relation: primary only
+    assert suppress({"a": 20.0, "b": 30.0, "t": 50.0}, [{"a": 1, "b": 1, "t": -1}]) == set()
+
+
+def test_two_small_cells_that_add_up_to_a_small_count_get_a_third() -> None:
+    cells = {"a": 1.0, "b": 1.0, "c": 30.0, "d": 50.0, "total": 82.0}
+    rel = [{"a": 1.0, "b": 1.0, "c": 1.0, "d": 1.0, "total": -1.0}]
+    secret = suppress(cells, rel)
+    assert secret == {"a", "b", "c"}  # a + b = 2 would be known from the total
+
+
+def test_components_chain_through_the_balances() -> None:
+    """births 2: the natural balance hides too, then net migration (through the change of the
+    population), then one of arrivals and departures."""
+    cells = {"b": 2.0, "d": 20.0, "n": -18.0, "i": 40.0, "o": 30.0, "m": 10.0, "chg": -8.0}
+    rels = [{"b": 1, "d": -1, "n": -1}, {"i": 1, "o": -1, "m": -1}, {"n": 1, "m": 1, "chg": -1}]
+    secret = suppress(cells, rels, keep=["chg"], free=["n", "m", "chg"])
+    assert "b" in secret
+    assert len(secret) >= 3  # b alone, or b with one partner, would be worked out
+    assert "chg" not in secret
+    signed = frozenset({"n", "m", "chg"})
+    for k in (k for k in secret if is_small(cells[k])):
+        lo, hi = _interval(cells, [dict(r) for r in rels], secret, k, signed)
+        assert _safe(lo, hi, k in signed), (k, lo, hi)
+
+
+@given(
+    st.lists(
+        st.lists(st.integers(0, 30), min_size=2, max_size=5),
+        min_size=1,
+        max_size=4,
+    )
+)
+def test_no_secret_cell_of_a_two_way_table_can_be_worked_out(rows: list[list[int]]) -> None:
+    """Tables with row and column totals (like a pyramid by age and sex with its totals): every
+    secret cell still has a range of possible values, and no small cell is shown."""
+    width = min(len(r) for r in rows)
+    grid = [r[:width] for r in rows]
+    cells: dict[Any, float] = {}
+    rels: list[dict[Any, float]] = []
+    for i, r in enumerate(grid):
+        for j, v in enumerate(r):
+            cells[(i, j)] = float(v)
+        cells[(i, "t")] = float(sum(r))
+        rels.append({**{(i, j): 1.0 for j in range(width)}, (i, "t"): -1.0})
+    for j in range(width):
+        cells[("t", j)] = float(sum(r[j] for r in grid))
+        rels.append({**{(i, j): 1.0 for i in range(len(grid))}, ("t", j): -1.0})
+    secret = suppress(cells, rels)
+    assert not any(is_small(v) for k, v in cells.items() if k not in secret)
+    for k in (k for k in secret if is_small(cells[k])):
+        lo, hi = _interval(cells, rels, secret, k)
+        assert _safe(lo, hi), (k, lo, hi, secret)
+
+
+# -- the public pages --------------------------------------------------------------------------
+
+NOT_COUNTS = {"schwellen", "quellen", "gespeichert", "kennzahlen", "nachbarn"}
+"""Tables of shares, probabilities, ranks, distances, levers and row counts of imports."""
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    db = compare_db(tmp_path_factory)
+    state = DuckState(":memory:")
+    UserAdmin(state).add("planerin", "planner", [SMALL, BIG], PASSWORD)
+    for z in (SMALL, BIG):
+        saved = drafts.save_draft(state, "cli", z, "Zuzug", Levers(20, 10))
+        drafts.publish(state, "cli", saved)
+    return create_app(db, Reader(TownWorkbench(db), state, cache=64))
+
+
+def _pages(zone: str, id: int) -> list[str]:
+    return [
+        f"/kommune/{zone}",
+        f"/kommune/{zone}?jahr=2040",
+        f"/kommune/{zone}/szenarien?zuzug=30&bleiben=20",
+        f"/kommune/{zone}/daseinsvorsorge",
+        f"/kommune/{zone}/netzwerk",
+        f"/kommune/{zone}/entwuerfe/{id}",
+        f"/kommune/{zone}/vorausberechnung.csv",
+    ]
+
+
+def _number(text: str) -> float | None:
+    t = text.strip().replace(".", "").replace(",", ".").replace("*", "").replace("%", "")
+    try:
+        return float(t)
+    except ValueError:
+        return None
+
+
+def _html_counts(page: str) -> tuple[list[float], int]:
+    """The numbers of the count tables of a page, and how many cells show the secret sign."""
+    numbers, secret = [], 0
+    for attrs, table in re.findall(r"<table([^>]*)>(.*?)</table>", page, flags=re.S):
+        ident = re.search(r'id="([^"]+)"', attrs)
+        if ident and ident.group(1) in NOT_COUNTS:
+            continue
+        for cell in re.findall(r'<td class="kern-table__cell num"[^>]*>(.*?)</td>', table, re.S):
+            for part in cell.split("–"):
+                if part.strip() == SECRET:
+                    secret += 1
+                elif (n := _number(part)) is not None:
+                    numbers.append(n)
+    return numbers, secret
+
+
+def _csv_counts(text: str) -> tuple[list[float], int]:
+    numbers, secret = [], 0
+    for line in text.split("\r\n")[1:]:
+        if not line or line.startswith('"#'):
+            continue
+        for part in line.split(",")[1:]:
+            if part == SECRET:
+                secret += 1
+            elif part:
+                numbers.append(float(part))
+    return numbers, secret
+
+
+def _json_counts(view: Any, key: str = "") -> Iterator[Any]:
+    """Every value under a count key of a view dictionary (men, women, births, value, q10, ...)."""
+    counts = {"men", "women", "births", "deaths", "natural", "in_migration", "out_migration"}
+    counts |= {"net_migration", "value", "q10", "q50", "q90"}
+    if isinstance(view, dict):
+        for k, v in view.items():
+            if k in ("indicators", "peers", "thresholds", "levers", "saved", "items"):
+                continue
+            yield from _json_counts(v, k)
+    elif isinstance(view, list):
+        for v in view:
+            yield from _json_counts(v, key)
+    elif key in counts:
+        yield view
+
+
+def _ids(app: Any) -> dict[str, int]:
+    st = app.state.reader.state
+    return {z: next(s.id for s in st.scenarios(z) if s.published) for z in (SMALL, BIG)}
+
+
+@pytest.mark.parametrize("zone", [SMALL, BIG])
+def test_no_public_page_or_export_shows_a_count_from_1_to_3(app: Any, zone: str) -> None:
+    public = TestClient(app)
+    hidden = 0
+    for path in _pages(zone, _ids(app)[zone]):
+        r = public.get(path)
+        assert r.status_code == 200, path
+        count = _csv_counts if path.endswith(".csv") else _html_counts
+        numbers, secret = count(r.text)
+        assert numbers or path.endswith("netzwerk"), path
+        assert [n for n in numbers if is_small(n)] == [], path
+        hidden += secret
+        if not path.endswith(".csv"):
+            api = public.get("/api" + path)
+            values = list(_json_counts(api.json()))
+            assert [v for v in values if isinstance(v, int | float) and is_small(v)] == [], path
+    if zone == SMALL:
+        assert hidden > 0  # Ahlsdorf has small cells: the check above has met some
+
+
+def test_a_planner_sees_the_full_numbers(app: Any) -> None:
+    planner = TestClient(app)
+    token = planner.get("/api/anmelden").json()["csrf"]
+    r = planner.post(
+        "/api/anmelden",
+        json={"name": "planerin", "password": PASSWORD},
+        headers={"X-CSRF-Token": token},
+    )
+    assert r.status_code == 200
+    public = TestClient(app)
+    for path in (f"/api/kommune/{SMALL}", f"/api/kommune/{SMALL}/daseinsvorsorge"):
+        full = list(_json_counts(planner.get(path).json()))
+        shown = list(_json_counts(public.get(path).json()))
+        assert len(full) == len(shown)
+        assert SECRET not in full
+        assert any(isinstance(v, float | int) and is_small(v) for v in full)
+        secret = [f for f, s in zip(full, shown, strict=True) if s == SECRET]
+        assert secret
+        assert all(s == f for f, s in zip(full, shown, strict=True) if s != SECRET)
+    _check_relations(
+        planner.get(f"/api/kommune/{SMALL}").json(), public.get(f"/api/kommune/{SMALL}").json()
+    )
+
+
+def _check_relations(full: dict[str, Any], shown: dict[str, Any]) -> None:
+    """Every small secret cell of the pyramids and the components of change keeps a range of
+    possible values reaching 4 or more, given the shown cells, the totals and the relations
+    between them, each known as closely as it truly holds (integer programming)."""
+    checked = 0
+    systems = []
+    totals = {f["year"]: f["value"] for f in full["fan"]}
+    for year, which in zip(full["pyramid"]["years"], ("base", "year"), strict=True):
+        cells = {("total",): float(totals[year])}
+        rel = {("total",): -1.0}
+        for i, (g, _h) in enumerate(
+            zip(full["pyramid"][which], shown["pyramid"][which], strict=True)
+        ):
+            for sex in ("men", "women"):
+                cells[(i, sex)] = float(g[sex])
+                rel[(i, sex)] = 1.0
+        hidden = {
+            k for k in cells if k != ("total",) and shown["pyramid"][which][k[0]][k[1]] == SECRET
+        }
+        systems.append((cells, [rel], hidden, frozenset()))
+    for f, h in zip(full["components"], shown["components"], strict=True):
+        y = f["year"]
+        cells = {k: float(f[k]) for k in f if k != "year"}
+        rels = [
+            {"births": 1.0, "deaths": -1.0, "natural": -1.0},
+            {"in_migration": 1.0, "out_migration": -1.0, "net_migration": -1.0},
+        ]
+        if y - 1 in totals:
+            cells["change"] = float(totals[y] - totals[y - 1])
+            rels.append({"natural": 1.0, "net_migration": 1.0, "change": -1.0})
+        hidden = {k for k in cells if k != "change" and h[k] == SECRET}
+        systems.append((cells, rels, hidden, frozenset({"natural", "net_migration", "change"})))
+    for cells, rels, hidden, free in systems:
+        residual = [abs(sum(c * cells[k] for k, c in r.items())) + 1e-6 for r in rels]
+        for k in (k for k in hidden if is_small(cells[k])):
+            lo, hi = _interval(cells, rels, hidden, k, free, residual)
+            assert _safe(lo, hi, k in free), (k, lo, hi)
+            checked += 1
+    assert checked > 0
