@@ -8,7 +8,11 @@ common case without mortality or out-migration levels, origin-destination migrat
 net-migration noise or age groups in the output (a deterministic projection, or draws of the
 fertility and in-migration levels only) runs on a compiled kernel
 (:mod:`wandel.demography.engine._kernel`): one pass per zone and year over its ``2 x 101`` cells, zones
-in parallel, the same numbers to rounding (and bit for bit for any number of threads).
+in parallel, the same numbers to rounding (and bit for bit for any number of threads). Every
+other case whose zones are independent (no origin-destination migration, no control: all levels,
+net-migration noise, age groups) runs on the compiled draws kernel
+(:mod:`wandel.demography.engine._draws`), draws as the innermost, vectorised axis; the numpy
+kernel remains for the coupled cases.
 
 Order of events within the year ``t -> t+1`` (ages are completed years on 31 December)
 -------------------------------------------------------------------------------------------
@@ -521,6 +525,8 @@ def project_arrays(
     t, z = inp.horizon, inp.n_zones
     if _USE_KERNEL and _kernel_covers(inp, lv, age_breaks):
         return _project_compiled(inp, lv, n_draws, threads)
+    if _USE_KERNEL and _draws_kernel_covers(inp):
+        return _project_draws_compiled(inp, lv, n_draws, threads, age_breaks)
     groups = None if age_breaks is None else _check_breaks(age_breaks)
     if groups is None:
         pop = np.empty((t + 1, n_draws, z, 2, N_AGES))
@@ -585,6 +591,43 @@ def _project_compiled(
         threads,
     )
     return RawProjection(pop, comps[0], comps[1], comps[2], comps[3], comps[4])
+
+
+def _draws_kernel_covers(inp: EngineInput) -> bool:
+    """Whether the compiled draws kernel covers this case: the zones are independent.
+
+    Covered: every level, net migration, scenario flows, single ages or age groups; not
+    origin-destination migration or control (they couple the zones).
+    """
+    return inp.od is None and inp.control_totals is None and inp.parent_index is None
+
+
+def _project_draws_compiled(
+    inp: EngineInput,
+    lv: Levels,
+    n_draws: int,
+    threads: int | None,
+    age_breaks: Sequence[int] | None,
+) -> RawProjection:
+    """Independent zones on the compiled draws kernel (draws innermost); results are views."""
+    from wandel.demography.engine._draws import project_draws_kernel
+
+    pop, comps = project_draws_kernel(
+        inp.population,
+        (inp.sx, inp.birth_survival, inp.asfr, inp.out_rate, inp.in_count),
+        inp.extra,
+        (lv.fertility, lv.mortality, lv.in_migration, lv.out_migration),
+        lv.net_migration,
+        srb=inp.srb,
+        groups=None if age_breaks is None else _check_breaks(age_breaks),
+        n_draws=n_draws,
+        threads=threads,
+    )
+    # (T+1, Z, 2, G, D) and (4, T, Z, 2, D) seen as (T+1, D, Z, 2, G) and (T, D, Z, 2); no
+    # control, so the adjustment is zero (pages of np.zeros are not touched until read)
+    c = np.moveaxis(comps, 4, 2)
+    adjustment = np.zeros(c.shape[1:])
+    return RawProjection(np.moveaxis(pop, 4, 1), c[0], c[1], c[2], c[3], adjustment)
 
 
 @dataclass(frozen=True, eq=False)
