@@ -772,6 +772,74 @@ def _age_shift(prev: Array, factor: Array, cur: Array) -> None:
     c3[:, -1, -1] += p2[:, -1] * f2[:, -1]
 
 
+@dataclass(eq=False)
+class _Block:
+    """Work arrays and level views of one block of draws x zones (see :func:`_run_block`).
+
+    The per-year sums by (draw, zone, sex) are kept for every year of the block, ``(T, D, Z, 2)``:
+    births, the people alive at the end of the year before migration (``end``), those left after
+    out-migration and negative flows (``left``), out- and in-movers, and the control adjustment.
+    """
+
+    p: _Prepared
+    lv: Levels
+    ds: slice
+    zs: slice
+    tmp: Array | None
+    b_all: Array
+    end_all: Array
+    left_all: Array
+    out_all: Array
+    in_all: Array
+    adj_all: Array | None
+    sum_buf: Array
+    f_half: Array  # (T, D, 1): half the fertility level
+    m4: Array | None  # levels shaped to broadcast over (D, Z, 2, A), years first
+    o4: Array | None
+    i4: Array | None
+    sb_all: Array  # birth survival with the mortality level, (T, D or 1, Z, 2)
+
+
+def _block(p: _Prepared, lv: Levels, ds: slice, zs: slice, shape: tuple[int, ...]) -> _Block:
+    """The work arrays of a block whose population arrays have ``shape`` (D, Z, 2, A)."""
+    inp = p.inp
+    n_t, n_d = inp.horizon, shape[0]
+    small = (n_t, *shape[:3])
+    f_half = np.full((n_t, n_d, 1), 0.5)
+    if lv.fertility is not None:
+        f_half *= lv.fertility[:, ds, None]
+    if lv.mortality is not None and p.qb is not None:
+        sb_all = 1.0 - np.minimum(p.qb[:, None, zs] * lv.mortality[:, ds, None, None], 1.0)
+    else:
+        sb_all = inp.birth_survival[:, None, zs]
+    b = _Block(
+        p=p,
+        lv=lv,
+        ds=ds,
+        zs=zs,
+        tmp=np.empty(shape) if not p.fused or lv.in_migration is not None else None,
+        b_all=np.empty(small),
+        end_all=np.empty(small),
+        left_all=np.empty(small),
+        out_all=np.empty(small),
+        in_all=np.empty(small),
+        adj_all=np.zeros(small) if p.onehot is not None else None,
+        sum_buf=np.empty(shape[:3]),
+        f_half=f_half,
+        m4=None if lv.mortality is None else lv.mortality[:, ds, None, None, None],
+        o4=None if lv.out_migration is None else lv.out_migration[:, ds, None, None, None],
+        i4=None if lv.in_migration is None else lv.in_migration[:, ds, None, None, None],
+        sb_all=sb_all,
+    )
+    in_sum_all = p.in_sum[:, None, zs]
+    if lv.in_migration is not None:
+        in_sum_all = in_sum_all * lv.in_migration[:, ds, None, None]
+    np.copyto(b.in_all, in_sum_all)
+    if p.extra_pos_sum is not None:
+        b.in_all += p.extra_pos_sum[:, None, zs]
+    return b
+
+
 def _run_block(
     pop: Array,
     comps: Array,
@@ -792,7 +860,6 @@ def _run_block(
     the components are formed after the year loop, so that a year costs few numpy calls.
     """
     inp = p.inp
-    n_t = inp.horizon
     n_d = len(range(*ds.indices(pop.shape[1])))
     if groups is None:
         prev = pop[0, ds, zs]
@@ -802,137 +869,141 @@ def _run_block(
             np.broadcast_to(inp.population[zs], (n_d, *inp.population[zs].shape))
         )
         ring = (np.empty(prev.shape), np.empty(prev.shape))
-    shape = prev.shape
-    tmp = np.empty(shape) if not p.fused or lv.in_migration is not None else None
-    f0, f1 = p.f0, p.f1
-    small = (n_t, *shape[:3])
-    b_all = np.empty(small)  # births by sex
-    end_all = np.empty(small)  # alive at the end of the year, before migration
-    left_all = np.empty(small)  # after out-migration and negative flows
-    out_all = np.empty(small)
-    in_all = np.empty(small)
-    adj_all = np.zeros(small) if p.onehot is not None else None
-    sum_buf = np.empty(shape[:3])
-    # levels of this block's draws, shaped to broadcast (years first)
-    f_half = np.full((n_t, n_d, 1), 0.5)
-    if lv.fertility is not None:
-        f_half *= lv.fertility[:, ds, None]
-    m4 = None if lv.mortality is None else lv.mortality[:, ds, None, None, None]
-    o4 = None if lv.out_migration is None else lv.out_migration[:, ds, None, None, None]
-    i4 = None if lv.in_migration is None else lv.in_migration[:, ds, None, None, None]
-    if lv.mortality is not None and p.qb is not None:
-        sb_all = 1.0 - np.minimum(p.qb[:, None, zs] * lv.mortality[:, ds, None, None], 1.0)
-    else:
-        sb_all = inp.birth_survival[:, None, zs]
-    in_sum_all = p.in_sum[:, None, zs]
-    if lv.in_migration is not None:
-        in_sum_all = in_sum_all * lv.in_migration[:, ds, None, None]
-    np.copyto(in_all, in_sum_all)
-    if p.extra_pos_sum is not None:
-        in_all += p.extra_pos_sum[:, None, zs]
+    b = _block(p, lv, ds, zs, prev.shape)
     start_sum = prev.sum(axis=-1)
-    for t in range(n_t):
+    for t in range(inp.horizon):
         cur = pop[t + 1, ds, zs] if ring is None else ring[t % 2]
-        b_view = b_all[t]
+        arrivals = None
         if p.fused and p.sk is not None and p.sbk is not None:
-            # 1.+4a. survival, ageing and staying in one multiply
-            _age_shift(prev, p.sk[t, zs], cur)
-            np.einsum("dzsa,zsa->dzs", prev, p.sx[t, zs], out=end_all[t])
-            # 2. births from the women at the start (weights include their survival)
-            if p.births_w is not None:
-                b_tot = np.einsum(
-                    "dza,za->dz",
-                    prev[:, :, 1, p.w0 : p.w0 + p.births_w.shape[-1]],
-                    p.births_w[t, zs],
-                )
-                b_tot *= f_half[t]
-                np.multiply(b_tot[..., None], p.sex_share, out=b_view)
-            else:
-                b_view[...] = 0.0
-            np.multiply(b_view, p.sbk[t, zs], out=cur[..., 0])
-            end_all[t] += b_view * sb_all[t]
-            np.sum(cur, axis=-1, out=left_all[t])
-            np.subtract(end_all[t], left_all[t], out=out_all[t])
-            arrivals = None
+            _survive_fused(b, t, prev, cur)
         else:
-            assert tmp is not None
-            # 1. survival and ageing
-            if m4 is None or p.qx is None:
-                s_eff = p.sx[t, zs]
-            else:
-                np.multiply(p.qx[t, zs], m4[t], out=tmp)
-                if p.cap_mortality[t]:
-                    np.minimum(tmp, 1.0, out=tmp)
-                np.subtract(1.0, tmp, out=tmp)
-                s_eff = tmp
-            _age_shift(prev, s_eff, cur)
-            cur[..., 0] = 0.0
-            surv_sum = end_all[t]
-            np.sum(cur, axis=-1, out=surv_sum)
-            # 2. births, mid-year exposure of women
-            if f1 > f0:
-                expo = prev[:, :, 1, f0:f1] + cur[:, :, 1, f0:f1]
-                expo *= inp.asfr[t, zs, f0:f1]
-                b_tot = expo.sum(axis=-1)
-                b_tot *= f_half[t]
-                np.multiply(b_tot[..., None], p.sex_share, out=b_view)
-            else:
-                b_view[...] = 0.0
-            np.multiply(b_view, sb_all[t], out=cur[..., 0])
-            surv_sum += cur[..., 0]
-            # 4a. out-migration, capped by the people present
-            np.multiply(cur, p.out_rate[t, zs], out=tmp)
-            if o4 is not None:
-                tmp *= o4[t]
-                if p.cap_out[t]:
-                    np.minimum(tmp, cur, out=tmp)
-            cur -= tmp
-            np.sum(tmp, axis=-1, out=out_all[t])
-            np.subtract(end_all[t], out_all[t], out=left_all[t])
-            arrivals = None if inp.od is None else _internal_arrivals(tmp, inp.od)
-        # 4c. negative scenario flows, capped by the people left
-        if p.extra_neg is not None:
-            gone = np.minimum(p.extra_neg[t, zs], cur)
-            cur -= gone
-            np.sum(gone, axis=-1, out=sum_buf)
-            out_all[t] += sum_buf
-            left_all[t] -= sum_buf
-        # 4d. in-migration
-        if i4 is not None:
-            assert tmp is not None
-            np.multiply(p.in_count[t, zs], i4[t], out=tmp)
-            cur += tmp
-        else:
-            cur += p.in_count[t, zs]
-        if p.extra_pos is not None:
-            cur += p.extra_pos[t, zs]
-        if arrivals is not None:
-            cur += arrivals
-            in_all[t] += arrivals.sum(axis=-1)
-        # 4e. stochastic net migration, proportional to the zone's structure, capped at everyone
-        if lv.net_migration is not None:
-            _net_flow(prev, cur, lv.net_migration[t, ds, zs], in_all[t], out_all[t], left_all[t])
-        # 5. control to parent totals
-        if adj_all is not None and inp.control_totals is not None and inp.parent_index is not None:
-            assert p.onehot is not None
-            adj_all[t] = _control(cur, inp.control_totals[t], p.onehot, inp.parent_index)
+            arrivals = _survive_general(b, t, prev, cur)
+        _migrate_and_control(b, t, prev, cur, arrivals)
         if ring is not None and groups is not None:
             np.add.reduceat(cur, groups, axis=-1, out=pop[t + 1, ds, zs])
         prev = cur
-    # components: deaths = everyone there at the start or born, less those alive at the end
-    starts = np.empty(small)
+    _components(b, comps, start_sum)
+
+
+def _survive_fused(b: _Block, t: int, prev: Array, cur: Array) -> None:
+    """Steps 1-4a of year ``t`` in the fused case: survival, ageing and staying in one multiply."""
+    p, zs = b.p, b.zs
+    assert p.sk is not None
+    assert p.sbk is not None
+    b_view = b.b_all[t]
+    _age_shift(prev, p.sk[t, zs], cur)
+    np.einsum("dzsa,zsa->dzs", prev, p.sx[t, zs], out=b.end_all[t])
+    # 2. births from the women at the start (weights include their survival)
+    if p.births_w is not None:
+        b_tot = np.einsum(
+            "dza,za->dz",
+            prev[:, :, 1, p.w0 : p.w0 + p.births_w.shape[-1]],
+            p.births_w[t, zs],
+        )
+        b_tot *= b.f_half[t]
+        np.multiply(b_tot[..., None], p.sex_share, out=b_view)
+    else:
+        b_view[...] = 0.0
+    np.multiply(b_view, p.sbk[t, zs], out=cur[..., 0])
+    b.end_all[t] += b_view * b.sb_all[t]
+    np.sum(cur, axis=-1, out=b.left_all[t])
+    np.subtract(b.end_all[t], b.left_all[t], out=b.out_all[t])
+
+
+def _survive_general(b: _Block, t: int, prev: Array, cur: Array) -> Array | None:
+    """Steps 1-4a of year ``t`` with levels or internal migration; returns the arrivals (4b)."""
+    p, zs, tmp = b.p, b.zs, b.tmp
+    inp = p.inp
+    assert tmp is not None
+    b_view = b.b_all[t]
+    # 1. survival and ageing
+    if b.m4 is None or p.qx is None:
+        s_eff = p.sx[t, zs]
+    else:
+        np.multiply(p.qx[t, zs], b.m4[t], out=tmp)
+        if p.cap_mortality[t]:
+            np.minimum(tmp, 1.0, out=tmp)
+        np.subtract(1.0, tmp, out=tmp)
+        s_eff = tmp
+    _age_shift(prev, s_eff, cur)
+    cur[..., 0] = 0.0
+    surv_sum = b.end_all[t]
+    np.sum(cur, axis=-1, out=surv_sum)
+    # 2. births, mid-year exposure of women
+    if p.f1 > p.f0:
+        expo = prev[:, :, 1, p.f0 : p.f1] + cur[:, :, 1, p.f0 : p.f1]
+        expo *= inp.asfr[t, zs, p.f0 : p.f1]
+        b_tot = expo.sum(axis=-1)
+        b_tot *= b.f_half[t]
+        np.multiply(b_tot[..., None], p.sex_share, out=b_view)
+    else:
+        b_view[...] = 0.0
+    np.multiply(b_view, b.sb_all[t], out=cur[..., 0])
+    surv_sum += cur[..., 0]
+    # 4a. out-migration, capped by the people present
+    np.multiply(cur, p.out_rate[t, zs], out=tmp)
+    if b.o4 is not None:
+        tmp *= b.o4[t]
+        if p.cap_out[t]:
+            np.minimum(tmp, cur, out=tmp)
+    cur -= tmp
+    np.sum(tmp, axis=-1, out=b.out_all[t])
+    np.subtract(b.end_all[t], b.out_all[t], out=b.left_all[t])
+    return None if inp.od is None else _internal_arrivals(tmp, inp.od)
+
+
+def _migrate_and_control(
+    b: _Block, t: int, prev: Array, cur: Array, arrivals: Array | None
+) -> None:
+    """Steps 4c-5 of year ``t``: negative flows, in-migration, net-migration noise, control."""
+    p, zs, lv = b.p, b.zs, b.lv
+    inp = p.inp
+    # 4c. negative scenario flows, capped by the people left
+    if p.extra_neg is not None:
+        gone = np.minimum(p.extra_neg[t, zs], cur)
+        cur -= gone
+        np.sum(gone, axis=-1, out=b.sum_buf)
+        b.out_all[t] += b.sum_buf
+        b.left_all[t] -= b.sum_buf
+    # 4d. in-migration
+    if b.i4 is not None:
+        assert b.tmp is not None
+        np.multiply(p.in_count[t, zs], b.i4[t], out=b.tmp)
+        cur += b.tmp
+    else:
+        cur += p.in_count[t, zs]
+    if p.extra_pos is not None:
+        cur += p.extra_pos[t, zs]
+    if arrivals is not None:
+        cur += arrivals
+        b.in_all[t] += arrivals.sum(axis=-1)
+    # 4e. stochastic net migration, proportional to the zone's structure, capped at everyone
+    if lv.net_migration is not None:
+        _net_flow(
+            prev, cur, lv.net_migration[t, b.ds, zs], b.in_all[t], b.out_all[t], b.left_all[t]
+        )
+    # 5. control to parent totals
+    if b.adj_all is not None and inp.control_totals is not None and inp.parent_index is not None:
+        assert p.onehot is not None
+        b.adj_all[t] = _control(cur, inp.control_totals[t], p.onehot, inp.parent_index)
+
+
+def _components(b: _Block, comps: Array, start_sum: Array) -> None:
+    """Components of the block: deaths = everyone there at the start or born, less the living."""
+    ds, zs = b.ds, b.zs
+    starts = np.empty(b.b_all.shape)
     starts[0] = start_sum
-    np.add(left_all[:-1], in_all[:-1], out=starts[1:])
-    if adj_all is not None:
-        starts[1:] += adj_all[:-1]
+    np.add(b.left_all[:-1], b.in_all[:-1], out=starts[1:])
+    if b.adj_all is not None:
+        starts[1:] += b.adj_all[:-1]
     births, deaths, inmig, outmig, adjust = comps
-    births[:, ds, zs] = b_all
-    starts += b_all
-    deaths[:, ds, zs] = starts - end_all
-    inmig[:, ds, zs] = in_all
-    outmig[:, ds, zs] = out_all
-    if adj_all is not None:
-        adjust[:, ds, zs] = adj_all
+    births[:, ds, zs] = b.b_all
+    starts += b.b_all
+    deaths[:, ds, zs] = starts - b.end_all
+    inmig[:, ds, zs] = b.in_all
+    outmig[:, ds, zs] = b.out_all
+    if b.adj_all is not None:
+        adjust[:, ds, zs] = b.adj_all
 
 
 def _net_flow(
