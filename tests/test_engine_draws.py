@@ -254,3 +254,26 @@ def test_any_chunk_threads_and_subset_of_draws_is_bit_identical() -> None:
         RawProjection(*(getattr(full, n)[:, two] for n in NAMES)),
         project_reference(inp, two_lv, n_draws=2),
     )
+
+
+@pytest.mark.parametrize("route", ["fused", "draws", "draws-grouped", "numpy"])
+def test_float32_results_are_the_float64_results_rounded(route: str) -> None:
+    """Single precision only stores: every number is the double result rounded, no error carried."""
+    rng = np.random.default_rng(17)
+    n_t, n_d = 30, 5
+    inp = _input(rng, 3, n_t)
+    lv = None if route == "fused" else _levels(n_t, n_d, 3, 0.3, 4, 0.05)
+    nd = 1 if lv is None else n_d
+    breaks = BREAKS if route == "draws-grouped" else None
+    if route == "numpy":
+        inp = EngineInput(**{**inp.__dict__, "od": np.full((3, 3), 0.2)})
+    double = project_arrays(inp, lv, n_draws=nd, age_breaks=breaks)
+    single = project_arrays(inp, lv, n_draws=nd, age_breaks=breaks, dtype=np.float32)
+    for name in NAMES:
+        s, d = getattr(single, name), getattr(double, name)
+        assert s.dtype == np.float32
+        np.testing.assert_array_equal(s, d.astype(np.float32))
+        # the error budget: at most half a unit in the last place of float32, over 30 years
+        np.testing.assert_allclose(s, d, rtol=2.0**-24, atol=1e-30)
+    with pytest.raises(ValueError, match="dtype"):
+        project_arrays(inp, lv, n_draws=nd, dtype=np.float16)  # type: ignore[arg-type]

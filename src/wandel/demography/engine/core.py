@@ -76,7 +76,8 @@ import hashlib
 import os
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -104,6 +105,7 @@ __all__ = [
 ]
 
 Array = npt.NDArray[np.float64]
+FloatArray = npt.NDArray[np.floating[Any]]
 
 SEXES: tuple[str, str] = ("m", "f")
 """Sex order inside the engine (index 0 male, 1 female)."""
@@ -390,14 +392,17 @@ class EngineInput:
 
 @dataclass(frozen=True, eq=False)
 class RawProjection:
-    """Kernel result: population ``(T+1, D, Z, 2, A)``, components ``(T, D, Z, 2)``."""
+    """Kernel result: population ``(T+1, D, Z, 2, A)``, components ``(T, D, Z, 2)``.
 
-    population: Array
-    births: Array
-    deaths: Array
-    in_migration: Array
-    out_migration: Array
-    adjustment: Array
+    float64, or float32 where asked for (``project_arrays(..., dtype=numpy.float32)``).
+    """
+
+    population: FloatArray
+    births: FloatArray
+    deaths: FloatArray
+    in_migration: FloatArray
+    out_migration: FloatArray
+    adjustment: FloatArray
 
 
 # --------------------------------------------------------------------------------------------
@@ -501,14 +506,19 @@ def project_arrays(
     threads: int | None = None,
     validate: bool = True,
     age_breaks: Sequence[int] | None = None,
+    dtype: type[np.floating[Any]] = np.float64,
 ) -> RawProjection:
     """Run the kernel on numpy inputs for ``n_draws`` draws (levels of shape ``(T, n_draws)``).
 
     ``threads`` (default: the number of CPUs, at most 8; on the compiled kernel the numba
     threads) work on independent blocks or zones; the result does not depend on it. With ``age_breaks`` (first ages of groups, the last open) only the grouped
     population is kept, ``(T+1, D, Z, 2, groups)``: a stochastic run of 1,000 draws x 300 zones x 30
-    years by single age would need 15 GB.
+    years by single age would need 15 GB. ``dtype=np.float32`` stores the result in single
+    precision: every number is the double-precision result rounded to float32 (the projection
+    itself runs in double precision), half the memory for many draws.
     """
+    if dtype not in (np.float64, np.float32):
+        raise ValueError("dtype must be numpy.float64 or numpy.float32")
     if validate:
         _validate(inp)
     lv = levels or Levels()
@@ -522,11 +532,29 @@ def project_arrays(
         raise ValueError(
             f"net_migration must be finite with shape {(inp.horizon, n_draws, inp.n_zones)}"
         )
-    t, z = inp.horizon, inp.n_zones
     if _USE_KERNEL and _kernel_covers(inp, lv, age_breaks):
-        return _project_compiled(inp, lv, n_draws, threads)
+        return _as_dtype(_project_compiled(inp, lv, n_draws, threads), dtype)
     if _USE_KERNEL and _draws_kernel_covers(inp):
-        return _project_draws_compiled(inp, lv, n_draws, threads, age_breaks)
+        return _project_draws_compiled(inp, lv, n_draws, threads, age_breaks, dtype)
+    return _as_dtype(_project_numpy(inp, lv, n_draws, threads, age_breaks), dtype)
+
+
+def _as_dtype(raw: RawProjection, dtype: type[np.floating[Any]]) -> RawProjection:
+    """``raw`` with every array in ``dtype`` (rounded to nearest), unchanged for float64."""
+    if dtype == np.float64:
+        return raw
+    return RawProjection(*(np.asarray(getattr(raw, f.name), dtype=dtype) for f in fields(raw)))
+
+
+def _project_numpy(
+    inp: EngineInput,
+    lv: Levels,
+    n_draws: int,
+    threads: int | None,
+    age_breaks: Sequence[int] | None,
+) -> RawProjection:
+    """The numpy kernel: blocks of draws x zones (coupled zones stay in one block), threads."""
+    t, z = inp.horizon, inp.n_zones
     groups = None if age_breaks is None else _check_breaks(age_breaks)
     if groups is None:
         pop = np.empty((t + 1, n_draws, z, 2, N_AGES))
@@ -608,6 +636,7 @@ def _project_draws_compiled(
     n_draws: int,
     threads: int | None,
     age_breaks: Sequence[int] | None,
+    dtype: type[np.floating[Any]] = np.float64,
 ) -> RawProjection:
     """Independent zones on the compiled draws kernel (draws innermost); results are views."""
     from wandel.demography.engine._draws import project_draws_kernel
@@ -622,11 +651,12 @@ def _project_draws_compiled(
         groups=None if age_breaks is None else _check_breaks(age_breaks),
         n_draws=n_draws,
         threads=threads,
+        dtype=dtype,
     )
     # (T+1, Z, 2, G, D) and (4, T, Z, 2, D) seen as (T+1, D, Z, 2, G) and (T, D, Z, 2); no
     # control, so the adjustment is zero (pages of np.zeros are not touched until read)
     c = np.moveaxis(comps, 4, 2)
-    adjustment = np.zeros(c.shape[1:])
+    adjustment = np.zeros(c.shape[1:], dtype=dtype)
     return RawProjection(np.moveaxis(pop, 4, 1), c[0], c[1], c[2], c[3], adjustment)
 
 
@@ -1177,6 +1207,7 @@ def project(
     control: Control | None = None,
     threads: int | None = None,
     age_breaks: Sequence[int] | None = None,
+    dtype: type[np.floating[Any]] = np.float64,
 ) -> Projection:
     """Project ``population`` (dims ``zone, sex, age``; sexes ``m, f``; ages 0..100) ``horizon`` years.
 
@@ -1201,6 +1232,9 @@ def project(
     age_breaks
         Keep only the population in these age groups (first ages, the last open): the result's
         population then has an ``age_start`` dimension instead of ``age``. Use it for many draws.
+    dtype
+        ``numpy.float32`` stores the results in single precision (the float64 numbers rounded;
+        the projection itself runs in double precision): half the memory for many draws.
 
     Returns
     -------
@@ -1232,7 +1266,9 @@ def project(
         net = draw_net_migration(stochastic, horizon, ids, zone_labels)
         if net is not None:
             levels = replace(levels, net_migration=net)
-    raw = project_arrays(inp, levels, n_draws=len(ids), threads=threads, age_breaks=age_breaks)
+    raw = project_arrays(
+        inp, levels, n_draws=len(ids), threads=threads, age_breaks=age_breaks, dtype=dtype
+    )
     return _label(raw, population, base_year, horizon, ids, levels, age_breaks)
 
 
@@ -1264,7 +1300,7 @@ def _label(
     ).transpose("year", "zone", "sex", age_dim, "draw")
     coords = {"year": years, "draw": ids, "zone": zones, "sex": list(SEXES)}
 
-    def comp(a: Array, name: str) -> xr.DataArray:
+    def comp(a: FloatArray, name: str) -> xr.DataArray:
         return xr.DataArray(
             a, dims=("year", "draw", "zone", "sex"), coords=coords, name=name
         ).transpose("year", "zone", "sex", "draw")

@@ -109,6 +109,7 @@ def _run_chunk(
     control: Control | None,
     threads: int | None,
     age_breaks: Sequence[int] | None,
+    dtype: type[np.floating[Any]] = np.float64,
 ) -> Projection:
     return project(
         population,
@@ -120,6 +121,7 @@ def _run_chunk(
         control=control,
         threads=threads,
         age_breaks=age_breaks,
+        dtype=dtype,
     )
 
 
@@ -135,6 +137,7 @@ def project_draws(
     control: Control | None = None,
     threads: int | None = None,
     age_breaks: Sequence[int] | None = None,
+    dtype: type[np.floating[Any]] = np.float64,
 ) -> Projection:
     """Project all ``spec.draws`` draws in chunks of ``chunk_size`` through ``mapper``.
 
@@ -151,6 +154,7 @@ def project_draws(
         control=control,
         threads=threads,
         age_breaks=age_breaks,
+        dtype=dtype,
     )
     return _assemble(mapper(fn, chunk_draws(spec.draws, chunk_size)), spec.draws)
 
