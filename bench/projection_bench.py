@@ -1,26 +1,36 @@
 """Benchmark of the projection engine (not a test). Run: .venv/bin/python bench/projection_bench.py
 
-1. Deterministic: 10,800 zones x 2 sexes x 101 ages x 30 years on the compiled kernel (numba, 2
-   threads and 1 thread) and, as a peer, on the numpy kernel; inputs built from real structures
-   (the Kreis single-age table 2020 graduated to 0..100+, scaled to random Gemeinde totals; survival
-   from the Destatis life table 2022/24; fertility from the German age-specific rates 2023). Prints
-   the time, the memory-traffic bound from a measured copy bandwidth and the ratio to it, and the
-   ratio against the loop-based oracle (timed on a subset of zones and scaled).
-2. Stochastic: 1,000 draws x 300 zones x 30 years: time and peak RSS.
-3. A dask.distributed LocalCluster with 2 worker processes computes the draws of (2) in chunks:
-   identical results, and its overhead.
+Every figure is the median and range of ``--runs`` runs (default 5), with its peer timed in the
+same run and the ratio; the load average is printed at the start and the end.
 
-Options: --quick (smaller problems), --no-dask.
+1. Deterministic: 10,800 zones x 2 sexes x 101 ages x 30 years on the compiled kernel (numba, 2
+   threads and 1 thread) and, as peers, the numpy kernel and the loop-based oracle (timed on 4
+   zones and scaled); inputs built from real structures (the Kreis single-age table 2020
+   graduated to 0..100+, scaled to random Gemeinde totals; survival from the Destatis life table
+   2022/24; fertility from the German age-specific rates 2023). Prints the memory-traffic bound
+   from a measured copy bandwidth and the ratio to it.
+2. Stochastic: 1,000 draws x 300 zones x 30 years (all four levels, 10 age groups kept), each run
+   in a fresh process: wall and CPU time and peak RSS of the process, on the compiled draws
+   kernel (float64 and float32 results) and, as the peer, on the numpy kernel.
+3. A dask.distributed LocalCluster with 2 worker processes (1 thread each) on loopback computes
+   the draws of (2) in chunks of 125 against the same chunks in this process: identical results,
+   and the overhead.
+
+Options: --quick (smaller problems), --no-dask, --runs N.
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import json
 import os
 import resource
+import statistics
+import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -148,41 +158,62 @@ def copy_bandwidth_gbs() -> float:
     return 2 * src.nbytes / best / 1e9
 
 
-def best_of(fn, n: int = 3) -> float:  # type: ignore[no-untyped-def]
-    best = float("inf")
-    for _ in range(n):
+RUNS = 5
+
+
+def timed(fn: Callable[[], object], runs: int) -> list[float]:
+    """Wall seconds of ``runs`` calls of ``fn`` (garbage collected before each)."""
+    out = []
+    for _ in range(runs):
         gc.collect()
         t0 = time.perf_counter()
         fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
+        out.append(time.perf_counter() - t0)
+    return out
+
+
+def med(xs: list[float]) -> float:
+    return float(statistics.median(xs))
+
+
+def fmt(xs: list[float], unit: str = "s") -> str:
+    """``median (range min-max, n runs)``."""
+    return f"{med(xs):8.3f} {unit} (range {min(xs):.3f}-{max(xs):.3f}, {len(xs)} runs)"
+
+
+def load() -> str:
+    return ", ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def peak_rss_gb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6  # kB on Linux
+    """Peak resident memory of this process (VmHWM; ru_maxrss would carry the parent's over exec)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1e6  # kB
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
 
 
-def bench_deterministic(n_zones: int) -> None:
+def bench_deterministic(n_zones: int, runs: int) -> float:
+    """Prints the figures of (1); returns the median ratio to the traffic bound."""
     pop, rates = build_inputs(n_zones)
     inp = engine_input(pop, rates, HORIZON, 2024)
     project_arrays(inp, validate=False)  # load (or compile) the numba kernel once
-    t = best_of(lambda: project_arrays(inp, validate=False))
-    t_val = best_of(lambda: project_arrays(inp), n=1)
-    t1 = best_of(lambda: project_arrays(inp, validate=False, threads=1))
-    # the numpy kernel (the fallback for cases the compiled kernel does not cover), same problem
+    t = timed(lambda: project_arrays(inp, validate=False), runs)
+    t1 = timed(lambda: project_arrays(inp, validate=False, threads=1), runs)
+    t_val = timed(lambda: project_arrays(inp), 1)
+    # the numpy kernel (the fallback for cases the compiled kernels do not cover), same problem
     engine._USE_KERNEL = False
     try:
-        t_np = best_of(lambda: project_arrays(inp, validate=False))
+        t_np = timed(lambda: project_arrays(inp, validate=False), runs)
     finally:
         engine._USE_KERNEL = True
     # memory traffic that must happen: write the result (31 x Z x 2 x 101), read the base population
     # and every rate once (sx, out_rate, in_count: Z x 2 x 101; asfr Z x 35)
     elems = (HORIZON + 1) * n_zones * 2 * A + n_zones * 2 * A * 4 + n_zones * 35
-    bw = copy_bandwidth_gbs()
-    bound = elems * 8 / (bw * 1e9)
+    bws = [copy_bandwidth_gbs() for _ in range(runs)]
+    bound = elems * 8 / (max(bws) * 1e9)
     # a fresh result array has to be faulted in (zeroed by the kernel) and written once
-    t_fresh = best_of(lambda: np.empty((HORIZON + 1, 1, n_zones, 2, A)).fill(1.0))
-    # the loop oracle on a subset, scaled
+    t_fresh = timed(lambda: np.empty((HORIZON + 1, 1, n_zones, 2, A)).fill(1.0), runs)
     sub = 4
     small = EngineInput(
         population=inp.population[:sub],
@@ -193,32 +224,28 @@ def bench_deterministic(n_zones: int) -> None:
         in_count=inp.in_count[:, :sub],
         srb=inp.srb,
     )
-    t0 = time.perf_counter()
-    ref = project_reference(small)
-    t_ref = (time.perf_counter() - t0) * n_zones / sub
-    fast_small = project_arrays(small)
-    agree = float(np.abs(ref.population - fast_small.population).max())
+    t_ref = [x * n_zones / sub for x in timed(lambda: project_reference(small), runs)]
+    agree = float(
+        np.abs(project_reference(small).population - project_arrays(small).population).max()
+    )
+    m = med(t)
     print(f"[1] deterministic {n_zones} zones x 2 x {A} ages x {HORIZON} years")
+    print(f"    engine (compiled, 2 threads): {fmt(t)}  (with input validation {t_val[0]:.3f} s)")
+    print(f"    engine, 1 thread:             {fmt(t1)}")
+    print(f"    peer numpy kernel:            {fmt(t_np)}  ratio {med(t_np) / m:5.2f}x")
     print(
-        f"    engine:            {t:8.3f} s   (with input validation {t_val:.3f} s; target <= 0.25 s;"
-        f" compiled kernel, fresh result array every run)"
+        f"    peer loop oracle (4 zones, scaled): {fmt(t_ref)}  ratio {med(t_ref) / m:6.0f}x;"
+        f" max abs difference {agree:.1e}"
     )
-    print(f"    engine, 1 thread:  {t1:8.3f} s")
-    print(f"    numpy kernel:      {t_np:8.3f} s   ratio {t_np / t:5.2f}x (the fallback path)")
-    print(f"    copy bandwidth:    {bw:8.1f} GB/s (read + write)")
+    print(f"    copy bandwidth:               {fmt(bws, 'GB/s')} (read + write; best used)")
     print(
-        f"    traffic bound:     {bound:8.3f} s   ({elems * 8 / 1e6:.0f} MB)   ratio {t / bound:5.2f}x (target <= 5x)"
-    )
-    print(
-        f"    fresh output:      {t_fresh:8.3f} s   (allocate and fill the result once)   ratio {t / t_fresh:5.2f}x"
-    )
-    print(
-        f"    numpy kernel:      ratio {t_np / bound:5.2f}x to the traffic bound, {t_np / t_fresh:5.2f}x to fresh output"
+        f"    traffic bound:                {bound:8.3f} s ({elems * 8 / 1e6:.0f} MB)   engine"
+        f" ratio {m / bound:5.2f}x (range {min(t) / bound:.2f}-{max(t) / bound:.2f}; target <= 5x)"
     )
     print(
-        f"    loop oracle:       {t_ref:8.1f} s   (timed on {sub} zones, scaled)   ratio {t_ref / t:8.0f}x"
+        f"    fresh output (allocate, fill): {fmt(t_fresh)}  engine ratio {m / med(t_fresh):5.2f}x"
     )
-    print(f"    oracle max abs difference on the subset: {agree:.2e}")
+    return m / bound
 
 
 def stochastic_setup(
@@ -237,92 +264,130 @@ def stochastic_setup(
     return pop, rates, spec
 
 
-def bench_stochastic(n_zones: int, n_draws: int) -> None:
+def _stochastic_child(kind: str, n_zones: int, n_draws: int) -> None:
+    """One stochastic run in this (fresh) process; prints wall, CPU and peak RSS as JSON."""
     pop, rates, spec = stochastic_setup(n_zones, n_draws)
     inp = engine_input(pop, rates, HORIZON, 2024)
-    rss0 = peak_rss_gb()
+    engine._USE_KERNEL = kind != "numpy"
+    dtype = np.float32 if kind == "float32" else np.float64
+    __import__("wandel.demography.engine._draws")  # load the compiled kernel before the clock
     t0 = time.perf_counter()
     c0 = time.process_time()
     levels = draw_levels(spec, HORIZON, range(n_draws))
-    raw = project_arrays(inp, levels, n_draws=n_draws, age_breaks=BREAKS_OUT)
-    t = time.perf_counter() - t0
+    raw = project_arrays(inp, levels, n_draws=n_draws, age_breaks=BREAKS_OUT, dtype=dtype)
+    wall = time.perf_counter() - t0
     cpu = time.process_time() - c0
-    print(
-        f"[2] stochastic {n_draws} draws x {n_zones} zones x {HORIZON} years, {len(BREAKS_OUT)} age groups kept"
-    )
-    print(
-        f"    engine:            {t:8.3f} s   (target <= 10 s; CPU time of all threads {cpu:.1f} s); result {raw.population.nbytes / 1e9:.2f} GB"
-    )
-    print(
-        f"    peak RSS:          {peak_rss_gb():8.2f} GB  (before: {rss0:.2f} GB; target <= 4 GB)"
-    )
-    del raw
-    gc.collect()
+    size = sum(getattr(raw, f).nbytes for f in ("population", "births", "deaths"))
+    print(json.dumps({"wall": wall, "cpu": cpu, "rss": peak_rss_gb(), "gb": size / 1e9}))
 
 
-def bench_dask(n_zones: int, n_draws: int) -> None:
+def _stochastic_runs(kind: str, n_zones: int, n_draws: int, runs: int) -> dict[str, list[float]]:
+    out: dict[str, list[float]] = {"wall": [], "cpu": [], "rss": [], "gb": []}
+    cmd = [sys.executable, __file__, "--child", kind, str(n_zones), str(n_draws)]
+    for _ in range(runs):
+        res = subprocess.run(cmd, capture_output=True, text=True, check=True)
+        row = json.loads(res.stdout.strip().splitlines()[-1])
+        for key in out:
+            out[key].append(row[key])
+    return out
+
+
+def bench_stochastic(n_zones: int, n_draws: int, runs: int) -> None:
+    print(
+        f"[2] stochastic {n_draws} draws x {n_zones} zones x {HORIZON} years, all four levels,"
+        f" {len(BREAKS_OUT)} age groups kept; every run in a fresh process (kernel loaded first)"
+    )
+    res = {k: _stochastic_runs(k, n_zones, n_draws, runs) for k in ("float64", "float32", "numpy")}
+    base = med(res["numpy"]["wall"])
+    for kind, label in (
+        ("float64", "engine (draws kernel), float64"),
+        ("float32", "engine (draws kernel), float32"),
+        ("numpy", "peer numpy kernel, float64"),
+    ):
+        r = res[kind]
+        print(
+            f"    {label:31s} {fmt(r['wall'])}  peer ratio {base / med(r['wall']):5.2f}x"
+            f"  (target <= 10 s)"
+        )
+        print(f"    {'':31s} CPU {fmt(r['cpu'])}; peak RSS {fmt(r['rss'], 'GB')} (target <= 4 GB)")
+
+
+def bench_dask(n_zones: int, n_draws: int, runs: int) -> None:
     from distributed import Client, LocalCluster
 
     pop, rates, spec = stochastic_setup(n_zones, n_draws)
     chunk = max(1, n_draws // 8)
-    t0 = time.perf_counter()
-    local = project_draws(
-        pop,
-        rates,
-        base_year=2024,
-        horizon=HORIZON,
-        spec=spec,
-        chunk_size=chunk,
-        mapper=builtin_map,
-        age_breaks=BREAKS_OUT,
-    )
-    t_local = time.perf_counter() - t0
+    kw = {"base_year": 2024, "horizon": HORIZON, "spec": spec, "chunk_size": chunk}
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
                       dashboard_address=None) as cluster, Client(cluster) as client:  # fmt: skip
         # workers import the engine once before the clock starts (a cluster is set up once)
-        client.run(lambda: __import__("wandel.demography.engine"))
-        t0 = time.perf_counter()
-        dist = project_draws(
-            pop,
-            rates,
-            base_year=2024,
-            horizon=HORIZON,
-            spec=spec,
-            chunk_size=chunk,
-            mapper=dask_map(client),
-            age_breaks=BREAKS_OUT,
-        )
-        t_dask = time.perf_counter() - t0
-    same = all(
-        np.array_equal(getattr(local, k).values, getattr(dist, k).values)
-        for k in ("population", "births", "deaths", "in_migration", "out_migration")
-    )
+        client.run(lambda: __import__("wandel.demography.engine._draws"))
+        t_local: list[float] = []
+        t_dask: list[float] = []
+        c_local: list[float] = []
+        c_dask: list[float] = []  # CPU of this process and of both workers
+
+        def workers_cpu() -> float:
+            return float(sum(client.run(time.process_time).values()))
+
+        same = True
+        for k in range(runs):
+            gc.collect()
+            t0, c0 = time.perf_counter(), time.process_time()
+            local = project_draws(pop, rates, mapper=builtin_map, age_breaks=BREAKS_OUT, **kw)
+            t_local.append(time.perf_counter() - t0)
+            c_local.append(time.process_time() - c0)
+            if k > 0:
+                del local
+            gc.collect()
+            w0 = workers_cpu()
+            t0, c0 = time.perf_counter(), time.process_time()
+            dist = project_draws(pop, rates, mapper=dask_map(client), age_breaks=BREAKS_OUT, **kw)
+            t_dask.append(time.perf_counter() - t0)
+            c_dask.append(time.process_time() - c0 + workers_cpu() - w0)
+            if k == 0:
+                same = all(
+                    np.array_equal(getattr(local, n).values, getattr(dist, n).values)
+                    for n in ("population", "births", "deaths", "in_migration", "out_migration")
+                )
+                del local
+            del dist
+    over = med(t_dask) / med(t_local) - 1
     print(
-        f"[3] dask LocalCluster, 2 worker processes, {n_draws} draws x {n_zones} zones in chunks of {chunk}"
+        f"[3] dask LocalCluster on loopback, 2 worker processes x 1 thread, {n_draws} draws x"
+        f" {n_zones} zones in chunks of {chunk}"
     )
-    print(f"    in-process (chunked, builtin map): {t_local:6.2f} s")
-    print(f"    dask:                              {t_dask:6.2f} s   overhead {t_dask - t_local:+.2f} s "
-          f"({t_dask / t_local:.2f}x)")  # fmt: skip
-    print(f"    identical bit for bit: {same}")
+    print(f"    in process (builtin map): {fmt(t_local)}; CPU {fmt(c_local)}")
+    print(f"    dask:                     {fmt(t_dask)}; CPU {fmt(c_dask)} (client + workers)")
+    print(f"    CPU overhead {100 * (med(c_dask) / med(c_local) - 1):+.0f} % (median over median)")
+    print(
+        f"    overhead {100 * over:+.0f} % of the in-process time (median over median;"
+        f" per run {min(d / x for d, x in zip(t_dask, t_local, strict=True)) - 1:+.0%} to"
+        f" {max(d / x for d, x in zip(t_dask, t_local, strict=True)) - 1:+.0%}; target < 30 %);"
+        f" identical bit for bit: {same}"
+    )
 
 
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--no-dask", action="store_true")
+    ap.add_argument("--runs", type=int, default=RUNS)
+    ap.add_argument("--child", nargs=3, metavar=("KIND", "ZONES", "DRAWS"), help=argparse.SUPPRESS)
     args = ap.parse_args()
-    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
-    print(f"load average (1, 5, 15 min): {load} on {os.cpu_count()} CPUs")
-    if args.quick:
-        bench_deterministic(1080)
-        bench_stochastic(60, 100)
-        if not args.no_dask:
-            bench_dask(30, 40)
+    if args.child:
+        _stochastic_child(args.child[0], int(args.child[1]), int(args.child[2]))
         return 0
-    bench_deterministic(10_800)
-    bench_stochastic(300, 1000)
+    runs = max(1, args.runs)
+    print(f"load average (1, 5, 15 min) at the start: {load()} on {os.cpu_count()} CPUs")
+    det, sto, dsk = (
+        (1080, (60, 100), (30, 40)) if args.quick else (10_800, (300, 1000), (300, 1000))
+    )
+    bench_deterministic(det, runs)
+    bench_stochastic(*sto, runs)
     if not args.no_dask:
-        bench_dask(300, 200)
+        bench_dask(*dsk, runs)
+    print(f"load average (1, 5, 15 min) at the end:   {load()}")
     return 0
 
 

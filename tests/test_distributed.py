@@ -60,6 +60,8 @@ def test_builtin_map_chunks_equal_unchunked() -> None:
         pop, rates, base_year=2022, horizon=4, spec=spec, chunk_size=3, mapper=builtin_map
     )
     _equal(full, chunked)
+    for name in NAMES:  # dims, coordinates and names too, as xr.concat would give them
+        xr.testing.assert_identical(getattr(chunked, name), getattr(full, name))
     assert chunked.population["draw"].values.tolist() == list(range(7))
     # the draws differ from each other (the levels vary)
     assert not np.array_equal(full.population.isel(draw=0), full.population.isel(draw=1))
@@ -84,3 +86,5 @@ def test_dask_local_cluster_equals_in_process() -> None:
             pop, rates, base_year=2022, horizon=4, spec=spec, chunk_size=2, mapper=dask_map(client)
         )
     _equal(full, res)
+    for name in NAMES:
+        xr.testing.assert_identical(getattr(res, name), getattr(full, name))

@@ -2,7 +2,8 @@
 
 :mod:`~wandel.demography.engine.core` holds the model (event order, components, controls,
 stochastic levels), :mod:`~wandel.demography.engine._kernel` the compiled kernel of the fused
-deterministic case, :mod:`~wandel.demography.engine.distributed` the draws on Dask and
+deterministic case, :mod:`~wandel.demography.engine._draws` the compiled kernel of many draws
+(draws innermost), :mod:`~wandel.demography.engine.distributed` the draws on Dask and
 :mod:`~wandel.demography.engine.reference` the loop-based oracle the tests compare against.
 """
 

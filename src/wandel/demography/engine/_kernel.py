@@ -148,6 +148,110 @@ def _cell(
     return stay + c, o, c
 
 
+@numba.njit(inline="always", fastmath=_FAST)
+def _sex_year(
+    pp: Any, pr: int, cr: int, sx: Any, sr: int, ou: Any, orow: int, ic: Any, ir: int,
+    ilv: float, ex: Any, er: int, has_extra: bool, asf: Any, fr: int, women: bool,
+    f0: int, f1: int, b_lo: int, b_hi: int,
+) -> tuple[float, float, float, float, float]:  # fmt: skip  # pragma: no cover - compiled
+    """Ages 1..100 of one sex in one year: ``(start, alive at the end, out, in, exposure)``.
+
+    The exposure is the women's ``asfr (P + N) / 2`` of ages 0..100 (0 for men); age 0 (the
+    newborns) is left to :func:`_newborns`.
+    """
+    n_a = pp.shape[1]
+    last = n_a - 1
+    st = 0.0
+    for a in range(n_a):
+        st += pp[pr, a]
+    bexp = 0.0
+    if women and f0 == 0:
+        bexp += asf[fr, 0] * pp[pr, 0] / 2.0
+    # scenario flows only where this zone has some in this year and sex, so that a zone's
+    # numbers do not depend on the flows of other zones
+    flows = False
+    if has_extra:
+        for a in range(n_a):
+            if ex[er, a] != 0.0:
+                flows = True
+                break
+    if flows:
+        en = 0.0
+        o_sum = 0.0
+        i_sum = 0.0
+        for a in range(1, last):
+            n = pp[pr, a - 1] * sx[sr, a - 1]
+            if women and f0 <= a < f1:
+                bexp += asf[fr, a] * (pp[pr, a] + n) / 2.0
+            pp[cr, a], o, c = _cell(n, ou[orow, a], ic[ir, a] * ilv, ex[er, a], True)
+            en += n
+            o_sum += o
+            i_sum += c
+    elif women:
+        en, o_sum, i_sum = _cells(pp, pr, cr, sx, sr, ou, orow, ic, ir, ilv, 1, b_lo)
+        e2, o2, i2, bexp2 = _cells_births(
+            pp, pr, cr, sx, sr, ou, orow, ic, ir, ilv, asf, fr, b_lo, b_hi
+        )
+        e3, o3, i3 = _cells(pp, pr, cr, sx, sr, ou, orow, ic, ir, ilv, b_hi, last)
+        en += e2 + e3
+        o_sum += o2 + o3
+        i_sum += i2 + i3
+        bexp += bexp2
+    else:
+        en, o_sum, i_sum = _cells(pp, pr, cr, sx, sr, ou, orow, ic, ir, ilv, 1, last)
+    # the open group: survivors of 99 and of 100+
+    n = pp[pr, last - 1] * sx[sr, last - 1] + pp[pr, last] * sx[sr, last]
+    if women and f1 > last:
+        bexp += asf[fr, last] * (pp[pr, last] + n) / 2.0
+    x = ex[er, last] if flows else 0.0
+    pp[cr, last], o, c = _cell(n, ou[orow, last], ic[ir, last] * ilv, x, flows)
+    return st, en + n, o_sum + o, i_sum + c, bexp
+
+
+@numba.njit(inline="always", fastmath=_FAST)
+def _fused_year(
+    pp: Any, sx: Any, sb: Any, asf: Any, ou: Any, ic: Any, ex: Any, f_lv: Any, i_lv: Any,
+    share: Any, f0: int, f1: int, b_lo: int, b_hi: int, ns: int, nf: int, no: int, ni: int,
+    ne: int, t: int, d: int, z: int, n_d: int, n_z: int, start: Any, endsum: Any, outs: Any,
+    ins: Any, comps: Any,
+) -> None:  # fmt: skip  # pragma: no cover - compiled
+    """One year of one draw and zone (``ns .. ne`` the lengths of the rates' year axes)."""
+    ts = t if ns > 1 else 0
+    tb = t if sb.shape[0] > 1 else 0
+    to = t if no > 1 else 0
+    ti = t if ni > 1 else 0
+    te = t if ne > 1 else 0
+    ilv = i_lv[t, d]
+    fr = (t if nf > 1 else 0) * n_z + z
+    bexp = 0.0
+    for s in range(2):
+        st, en, o, c, bx = _sex_year(
+            pp, ((t * n_d + d) * n_z + z) * 2 + s, (((t + 1) * n_d + d) * n_z + z) * 2 + s,
+            sx, (ts * n_z + z) * 2 + s, ou, (to * n_z + z) * 2 + s, ic,
+            (ti * n_z + z) * 2 + s, ilv, ex, (te * n_z + z) * 2 + s, ne > 0, asf, fr,
+            s == 1 and f1 > f0, f0, f1, b_lo, b_hi,
+        )  # fmt: skip
+        start[s] = st
+        endsum[s] = en
+        outs[s] = o
+        ins[s] = c
+        bexp += bx
+    b_total = bexp * f_lv[t, d]
+    for s in range(2):
+        b = b_total * share[s]
+        n = b * sb[tb, z, s]
+        comps[0, t, d, z, s] = b
+        comps[1, t, d, z, s] = (start[s] + b) - (endsum[s] + n)
+        orow = (to * n_z + z) * 2 + s
+        ir = (ti * n_z + z) * 2 + s
+        x = ex[(te * n_z + z) * 2 + s, 0] if ne > 0 else 0.0
+        cr = (((t + 1) * n_d + d) * n_z + z) * 2 + s
+        pp[cr, 0], o, c = _cell(n, ou[orow, 0], ic[ir, 0] * ilv, x, ne > 0)
+        comps[2, t, d, z, s] = ins[s] + c
+        comps[3, t, d, z, s] = outs[s] + o
+        comps[4, t, d, z, s] = 0.0
+
+
 @numba.njit(_SIG, cache=True, nogil=True, parallel=True, fastmath=_FAST)
 def _fused(
     pop0: Any,
@@ -170,8 +274,6 @@ def _fused(
     n_z = pop.shape[2]
     n_a = pop.shape[4]
     last = n_a - 1
-    has_extra = ex5.shape[0] > 0
-    births = f1 > f0
     b_lo = min(max(f0, 1), last)  # fertile ages inside 1 .. last - 1
     b_hi = max(min(f1, last), b_lo)
     # rows of ages: population ((t D + d) Z + z) 2 + s, rates (t Z + z) 2 + s, asfr t Z + z
@@ -193,90 +295,11 @@ def _fused(
                 for a in range(n_a):
                     pp[row, a] = p0[z * 2 + s, a]
             for t in range(n_t):
-                ts = t if sx5.shape[0] > 1 else 0
-                tb = t if sb.shape[0] > 1 else 0
-                tf = t if asfr3.shape[0] > 1 else 0
-                to = t if out5.shape[0] > 1 else 0
-                ti = t if in5.shape[0] > 1 else 0
-                te = t if ex5.shape[0] > 1 else 0
-                ilv = i_lv[t, d]
-                fr = tf * n_z + z
-                bexp = 0.0
-                for s in range(2):
-                    pr = ((t * n_d + d) * n_z + z) * 2 + s
-                    cr = (((t + 1) * n_d + d) * n_z + z) * 2 + s
-                    sr = (ts * n_z + z) * 2 + s
-                    orow = (to * n_z + z) * 2 + s
-                    ir = (ti * n_z + z) * 2 + s
-                    er = (te * n_z + z) * 2 + s
-                    st = 0.0
-                    for a in range(n_a):
-                        st += pp[pr, a]
-                    start[s] = st
-                    women = s == 1 and births
-                    if women and f0 == 0:
-                        bexp += asf[fr, 0] * pp[pr, 0] / 2.0
-                    # scenario flows only where this zone has some in this year and sex, so that
-                    # a zone's numbers do not depend on the flows of other zones
-                    flows = False
-                    if has_extra:
-                        for a in range(n_a):
-                            if ex[er, a] != 0.0:
-                                flows = True
-                                break
-                    if flows:
-                        en = 0.0
-                        o_sum = 0.0
-                        i_sum = 0.0
-                        for a in range(1, last):
-                            n = pp[pr, a - 1] * sx[sr, a - 1]
-                            if women and f0 <= a < f1:
-                                bexp += asf[fr, a] * (pp[pr, a] + n) / 2.0
-                            pp[cr, a], o, c = _cell(
-                                n, ou[orow, a], ic[ir, a] * ilv, ex[er, a], True
-                            )
-                            en += n
-                            o_sum += o
-                            i_sum += c
-                    elif women:
-                        en, o_sum, i_sum = _cells(
-                            pp, pr, cr, sx, sr, ou, orow, ic, ir, ilv, 1, b_lo
-                        )
-                        e2, o2, i2, bexp2 = _cells_births(
-                            pp, pr, cr, sx, sr, ou, orow, ic, ir, ilv, asf, fr, b_lo, b_hi
-                        )
-                        e3, o3, i3 = _cells(pp, pr, cr, sx, sr, ou, orow, ic, ir, ilv, b_hi, last)
-                        en += e2 + e3
-                        o_sum += o2 + o3
-                        i_sum += i2 + i3
-                        bexp += bexp2
-                    else:
-                        en, o_sum, i_sum = _cells(
-                            pp, pr, cr, sx, sr, ou, orow, ic, ir, ilv, 1, last
-                        )
-                    # the open group: survivors of 99 and of 100+
-                    n = pp[pr, last - 1] * sx[sr, last - 1] + pp[pr, last] * sx[sr, last]
-                    if women and f1 > last:
-                        bexp += asf[fr, last] * (pp[pr, last] + n) / 2.0
-                    x = ex[er, last] if flows else 0.0
-                    pp[cr, last], o, c = _cell(n, ou[orow, last], ic[ir, last] * ilv, x, flows)
-                    endsum[s] = en + n
-                    outs[s] = o_sum + o
-                    ins[s] = i_sum + c
-                b_total = bexp * f_lv[t, d]
-                for s in range(2):
-                    b = b_total * share[s]
-                    n = b * sb[tb, z, s]
-                    comps[0, t, d, z, s] = b
-                    comps[1, t, d, z, s] = (start[s] + b) - (endsum[s] + n)
-                    orow = (to * n_z + z) * 2 + s
-                    ir = (ti * n_z + z) * 2 + s
-                    x = ex[(te * n_z + z) * 2 + s, 0] if has_extra else 0.0
-                    cr = (((t + 1) * n_d + d) * n_z + z) * 2 + s
-                    pp[cr, 0], o, c = _cell(n, ou[orow, 0], ic[ir, 0] * ilv, x, has_extra)
-                    comps[2, t, d, z, s] = ins[s] + c
-                    comps[3, t, d, z, s] = outs[s] + o
-                    comps[4, t, d, z, s] = 0.0
+                _fused_year(
+                    pp, sx, sb, asf, ou, ic, ex, f_lv, i_lv, share, f0, f1, b_lo, b_hi,
+                    sx5.shape[0], asfr3.shape[0], out5.shape[0], in5.shape[0], ex5.shape[0],
+                    t, d, z, n_d, n_z, start, endsum, outs, ins, comps,
+                )  # fmt: skip
 
 
 def _per_year(x: Array, ndim: int) -> Array:

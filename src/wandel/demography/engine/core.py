@@ -8,7 +8,11 @@ common case without mortality or out-migration levels, origin-destination migrat
 net-migration noise or age groups in the output (a deterministic projection, or draws of the
 fertility and in-migration levels only) runs on a compiled kernel
 (:mod:`wandel.demography.engine._kernel`): one pass per zone and year over its ``2 x 101`` cells, zones
-in parallel, the same numbers to rounding (and bit for bit for any number of threads).
+in parallel, the same numbers to rounding (and bit for bit for any number of threads). Every
+other case whose zones are independent (no origin-destination migration, no control: all levels,
+net-migration noise, age groups) runs on the compiled draws kernel
+(:mod:`wandel.demography.engine._draws`), draws as the innermost, vectorised axis; the numpy
+kernel remains for the coupled cases.
 
 Order of events within the year ``t -> t+1`` (ages are completed years on 31 December)
 -------------------------------------------------------------------------------------------
@@ -72,7 +76,8 @@ import hashlib
 import os
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -100,6 +105,7 @@ __all__ = [
 ]
 
 Array = npt.NDArray[np.float64]
+FloatArray = npt.NDArray[np.floating[Any]]
 
 SEXES: tuple[str, str] = ("m", "f")
 """Sex order inside the engine (index 0 male, 1 female)."""
@@ -386,14 +392,17 @@ class EngineInput:
 
 @dataclass(frozen=True, eq=False)
 class RawProjection:
-    """Kernel result: population ``(T+1, D, Z, 2, A)``, components ``(T, D, Z, 2)``."""
+    """Kernel result: population ``(T+1, D, Z, 2, A)``, components ``(T, D, Z, 2)``.
 
-    population: Array
-    births: Array
-    deaths: Array
-    in_migration: Array
-    out_migration: Array
-    adjustment: Array
+    float64, or float32 where asked for (``project_arrays(..., dtype=numpy.float32)``).
+    """
+
+    population: FloatArray
+    births: FloatArray
+    deaths: FloatArray
+    in_migration: FloatArray
+    out_migration: FloatArray
+    adjustment: FloatArray
 
 
 # --------------------------------------------------------------------------------------------
@@ -497,14 +506,19 @@ def project_arrays(
     threads: int | None = None,
     validate: bool = True,
     age_breaks: Sequence[int] | None = None,
+    dtype: type[np.floating[Any]] = np.float64,
 ) -> RawProjection:
     """Run the kernel on numpy inputs for ``n_draws`` draws (levels of shape ``(T, n_draws)``).
 
     ``threads`` (default: the number of CPUs, at most 8; on the compiled kernel the numba
     threads) work on independent blocks or zones; the result does not depend on it. With ``age_breaks`` (first ages of groups, the last open) only the grouped
     population is kept, ``(T+1, D, Z, 2, groups)``: a stochastic run of 1,000 draws x 300 zones x 30
-    years by single age would need 15 GB.
+    years by single age would need 15 GB. ``dtype=np.float32`` stores the result in single
+    precision: every number is the double-precision result rounded to float32 (the projection
+    itself runs in double precision), half the memory for many draws.
     """
+    if dtype not in (np.float64, np.float32):
+        raise ValueError("dtype must be numpy.float64 or numpy.float32")
     if validate:
         _validate(inp)
     lv = levels or Levels()
@@ -518,9 +532,29 @@ def project_arrays(
         raise ValueError(
             f"net_migration must be finite with shape {(inp.horizon, n_draws, inp.n_zones)}"
         )
-    t, z = inp.horizon, inp.n_zones
     if _USE_KERNEL and _kernel_covers(inp, lv, age_breaks):
-        return _project_compiled(inp, lv, n_draws, threads)
+        return _as_dtype(_project_compiled(inp, lv, n_draws, threads), dtype)
+    if _USE_KERNEL and _draws_kernel_covers(inp):
+        return _project_draws_compiled(inp, lv, n_draws, threads, age_breaks, dtype)
+    return _as_dtype(_project_numpy(inp, lv, n_draws, threads, age_breaks), dtype)
+
+
+def _as_dtype(raw: RawProjection, dtype: type[np.floating[Any]]) -> RawProjection:
+    """``raw`` with every array in ``dtype`` (rounded to nearest), unchanged for float64."""
+    if dtype == np.float64:
+        return raw
+    return RawProjection(*(np.asarray(getattr(raw, f.name), dtype=dtype) for f in fields(raw)))
+
+
+def _project_numpy(
+    inp: EngineInput,
+    lv: Levels,
+    n_draws: int,
+    threads: int | None,
+    age_breaks: Sequence[int] | None,
+) -> RawProjection:
+    """The numpy kernel: blocks of draws x zones (coupled zones stay in one block), threads."""
+    t, z = inp.horizon, inp.n_zones
     groups = None if age_breaks is None else _check_breaks(age_breaks)
     if groups is None:
         pop = np.empty((t + 1, n_draws, z, 2, N_AGES))
@@ -585,6 +619,45 @@ def _project_compiled(
         threads,
     )
     return RawProjection(pop, comps[0], comps[1], comps[2], comps[3], comps[4])
+
+
+def _draws_kernel_covers(inp: EngineInput) -> bool:
+    """Whether the compiled draws kernel covers this case: the zones are independent.
+
+    Covered: every level, net migration, scenario flows, single ages or age groups; not
+    origin-destination migration or control (they couple the zones).
+    """
+    return inp.od is None and inp.control_totals is None and inp.parent_index is None
+
+
+def _project_draws_compiled(
+    inp: EngineInput,
+    lv: Levels,
+    n_draws: int,
+    threads: int | None,
+    age_breaks: Sequence[int] | None,
+    dtype: type[np.floating[Any]] = np.float64,
+) -> RawProjection:
+    """Independent zones on the compiled draws kernel (draws innermost); results are views."""
+    from wandel.demography.engine._draws import project_draws_kernel
+
+    pop, comps = project_draws_kernel(
+        inp.population,
+        (inp.sx, inp.birth_survival, inp.asfr, inp.out_rate, inp.in_count),
+        inp.extra,
+        (lv.fertility, lv.mortality, lv.in_migration, lv.out_migration),
+        lv.net_migration,
+        srb=inp.srb,
+        groups=None if age_breaks is None else _check_breaks(age_breaks),
+        n_draws=n_draws,
+        threads=threads,
+        dtype=dtype,
+    )
+    # (T+1, Z, 2, G, D) and (4, T, Z, 2, D) seen as (T+1, D, Z, 2, G) and (T, D, Z, 2); no
+    # control, so the adjustment is zero (pages of np.zeros are not touched until read)
+    c = np.moveaxis(comps, 4, 2)
+    adjustment = np.zeros(c.shape[1:], dtype=dtype)
+    return RawProjection(np.moveaxis(pop, 4, 1), c[0], c[1], c[2], c[3], adjustment)
 
 
 @dataclass(frozen=True, eq=False)
@@ -729,6 +802,74 @@ def _age_shift(prev: Array, factor: Array, cur: Array) -> None:
     c3[:, -1, -1] += p2[:, -1] * f2[:, -1]
 
 
+@dataclass(eq=False)
+class _Block:
+    """Work arrays and level views of one block of draws x zones (see :func:`_run_block`).
+
+    The per-year sums by (draw, zone, sex) are kept for every year of the block, ``(T, D, Z, 2)``:
+    births, the people alive at the end of the year before migration (``end``), those left after
+    out-migration and negative flows (``left``), out- and in-movers, and the control adjustment.
+    """
+
+    p: _Prepared
+    lv: Levels
+    ds: slice
+    zs: slice
+    tmp: Array | None
+    b_all: Array
+    end_all: Array
+    left_all: Array
+    out_all: Array
+    in_all: Array
+    adj_all: Array | None
+    sum_buf: Array
+    f_half: Array  # (T, D, 1): half the fertility level
+    m4: Array | None  # levels shaped to broadcast over (D, Z, 2, A), years first
+    o4: Array | None
+    i4: Array | None
+    sb_all: Array  # birth survival with the mortality level, (T, D or 1, Z, 2)
+
+
+def _block(p: _Prepared, lv: Levels, ds: slice, zs: slice, shape: tuple[int, ...]) -> _Block:
+    """The work arrays of a block whose population arrays have ``shape`` (D, Z, 2, A)."""
+    inp = p.inp
+    n_t, n_d = inp.horizon, shape[0]
+    small = (n_t, *shape[:3])
+    f_half = np.full((n_t, n_d, 1), 0.5)
+    if lv.fertility is not None:
+        f_half *= lv.fertility[:, ds, None]
+    if lv.mortality is not None and p.qb is not None:
+        sb_all = 1.0 - np.minimum(p.qb[:, None, zs] * lv.mortality[:, ds, None, None], 1.0)
+    else:
+        sb_all = inp.birth_survival[:, None, zs]
+    b = _Block(
+        p=p,
+        lv=lv,
+        ds=ds,
+        zs=zs,
+        tmp=np.empty(shape) if not p.fused or lv.in_migration is not None else None,
+        b_all=np.empty(small),
+        end_all=np.empty(small),
+        left_all=np.empty(small),
+        out_all=np.empty(small),
+        in_all=np.empty(small),
+        adj_all=np.zeros(small) if p.onehot is not None else None,
+        sum_buf=np.empty(shape[:3]),
+        f_half=f_half,
+        m4=None if lv.mortality is None else lv.mortality[:, ds, None, None, None],
+        o4=None if lv.out_migration is None else lv.out_migration[:, ds, None, None, None],
+        i4=None if lv.in_migration is None else lv.in_migration[:, ds, None, None, None],
+        sb_all=sb_all,
+    )
+    in_sum_all = p.in_sum[:, None, zs]
+    if lv.in_migration is not None:
+        in_sum_all = in_sum_all * lv.in_migration[:, ds, None, None]
+    np.copyto(b.in_all, in_sum_all)
+    if p.extra_pos_sum is not None:
+        b.in_all += p.extra_pos_sum[:, None, zs]
+    return b
+
+
 def _run_block(
     pop: Array,
     comps: Array,
@@ -749,7 +890,6 @@ def _run_block(
     the components are formed after the year loop, so that a year costs few numpy calls.
     """
     inp = p.inp
-    n_t = inp.horizon
     n_d = len(range(*ds.indices(pop.shape[1])))
     if groups is None:
         prev = pop[0, ds, zs]
@@ -759,137 +899,141 @@ def _run_block(
             np.broadcast_to(inp.population[zs], (n_d, *inp.population[zs].shape))
         )
         ring = (np.empty(prev.shape), np.empty(prev.shape))
-    shape = prev.shape
-    tmp = np.empty(shape) if not p.fused or lv.in_migration is not None else None
-    f0, f1 = p.f0, p.f1
-    small = (n_t, *shape[:3])
-    b_all = np.empty(small)  # births by sex
-    end_all = np.empty(small)  # alive at the end of the year, before migration
-    left_all = np.empty(small)  # after out-migration and negative flows
-    out_all = np.empty(small)
-    in_all = np.empty(small)
-    adj_all = np.zeros(small) if p.onehot is not None else None
-    sum_buf = np.empty(shape[:3])
-    # levels of this block's draws, shaped to broadcast (years first)
-    f_half = np.full((n_t, n_d, 1), 0.5)
-    if lv.fertility is not None:
-        f_half *= lv.fertility[:, ds, None]
-    m4 = None if lv.mortality is None else lv.mortality[:, ds, None, None, None]
-    o4 = None if lv.out_migration is None else lv.out_migration[:, ds, None, None, None]
-    i4 = None if lv.in_migration is None else lv.in_migration[:, ds, None, None, None]
-    if lv.mortality is not None and p.qb is not None:
-        sb_all = 1.0 - np.minimum(p.qb[:, None, zs] * lv.mortality[:, ds, None, None], 1.0)
-    else:
-        sb_all = inp.birth_survival[:, None, zs]
-    in_sum_all = p.in_sum[:, None, zs]
-    if lv.in_migration is not None:
-        in_sum_all = in_sum_all * lv.in_migration[:, ds, None, None]
-    np.copyto(in_all, in_sum_all)
-    if p.extra_pos_sum is not None:
-        in_all += p.extra_pos_sum[:, None, zs]
+    b = _block(p, lv, ds, zs, prev.shape)
     start_sum = prev.sum(axis=-1)
-    for t in range(n_t):
+    for t in range(inp.horizon):
         cur = pop[t + 1, ds, zs] if ring is None else ring[t % 2]
-        b_view = b_all[t]
+        arrivals = None
         if p.fused and p.sk is not None and p.sbk is not None:
-            # 1.+4a. survival, ageing and staying in one multiply
-            _age_shift(prev, p.sk[t, zs], cur)
-            np.einsum("dzsa,zsa->dzs", prev, p.sx[t, zs], out=end_all[t])
-            # 2. births from the women at the start (weights include their survival)
-            if p.births_w is not None:
-                b_tot = np.einsum(
-                    "dza,za->dz",
-                    prev[:, :, 1, p.w0 : p.w0 + p.births_w.shape[-1]],
-                    p.births_w[t, zs],
-                )
-                b_tot *= f_half[t]
-                np.multiply(b_tot[..., None], p.sex_share, out=b_view)
-            else:
-                b_view[...] = 0.0
-            np.multiply(b_view, p.sbk[t, zs], out=cur[..., 0])
-            end_all[t] += b_view * sb_all[t]
-            np.sum(cur, axis=-1, out=left_all[t])
-            np.subtract(end_all[t], left_all[t], out=out_all[t])
-            arrivals = None
+            _survive_fused(b, t, prev, cur)
         else:
-            assert tmp is not None
-            # 1. survival and ageing
-            if m4 is None or p.qx is None:
-                s_eff = p.sx[t, zs]
-            else:
-                np.multiply(p.qx[t, zs], m4[t], out=tmp)
-                if p.cap_mortality[t]:
-                    np.minimum(tmp, 1.0, out=tmp)
-                np.subtract(1.0, tmp, out=tmp)
-                s_eff = tmp
-            _age_shift(prev, s_eff, cur)
-            cur[..., 0] = 0.0
-            surv_sum = end_all[t]
-            np.sum(cur, axis=-1, out=surv_sum)
-            # 2. births, mid-year exposure of women
-            if f1 > f0:
-                expo = prev[:, :, 1, f0:f1] + cur[:, :, 1, f0:f1]
-                expo *= inp.asfr[t, zs, f0:f1]
-                b_tot = expo.sum(axis=-1)
-                b_tot *= f_half[t]
-                np.multiply(b_tot[..., None], p.sex_share, out=b_view)
-            else:
-                b_view[...] = 0.0
-            np.multiply(b_view, sb_all[t], out=cur[..., 0])
-            surv_sum += cur[..., 0]
-            # 4a. out-migration, capped by the people present
-            np.multiply(cur, p.out_rate[t, zs], out=tmp)
-            if o4 is not None:
-                tmp *= o4[t]
-                if p.cap_out[t]:
-                    np.minimum(tmp, cur, out=tmp)
-            cur -= tmp
-            np.sum(tmp, axis=-1, out=out_all[t])
-            np.subtract(end_all[t], out_all[t], out=left_all[t])
-            arrivals = None if inp.od is None else _internal_arrivals(tmp, inp.od)
-        # 4c. negative scenario flows, capped by the people left
-        if p.extra_neg is not None:
-            gone = np.minimum(p.extra_neg[t, zs], cur)
-            cur -= gone
-            np.sum(gone, axis=-1, out=sum_buf)
-            out_all[t] += sum_buf
-            left_all[t] -= sum_buf
-        # 4d. in-migration
-        if i4 is not None:
-            assert tmp is not None
-            np.multiply(p.in_count[t, zs], i4[t], out=tmp)
-            cur += tmp
-        else:
-            cur += p.in_count[t, zs]
-        if p.extra_pos is not None:
-            cur += p.extra_pos[t, zs]
-        if arrivals is not None:
-            cur += arrivals
-            in_all[t] += arrivals.sum(axis=-1)
-        # 4e. stochastic net migration, proportional to the zone's structure, capped at everyone
-        if lv.net_migration is not None:
-            _net_flow(prev, cur, lv.net_migration[t, ds, zs], in_all[t], out_all[t], left_all[t])
-        # 5. control to parent totals
-        if adj_all is not None and inp.control_totals is not None and inp.parent_index is not None:
-            assert p.onehot is not None
-            adj_all[t] = _control(cur, inp.control_totals[t], p.onehot, inp.parent_index)
+            arrivals = _survive_general(b, t, prev, cur)
+        _migrate_and_control(b, t, prev, cur, arrivals)
         if ring is not None and groups is not None:
             np.add.reduceat(cur, groups, axis=-1, out=pop[t + 1, ds, zs])
         prev = cur
-    # components: deaths = everyone there at the start or born, less those alive at the end
-    starts = np.empty(small)
+    _components(b, comps, start_sum)
+
+
+def _survive_fused(b: _Block, t: int, prev: Array, cur: Array) -> None:
+    """Steps 1-4a of year ``t`` in the fused case: survival, ageing and staying in one multiply."""
+    p, zs = b.p, b.zs
+    assert p.sk is not None
+    assert p.sbk is not None
+    b_view = b.b_all[t]
+    _age_shift(prev, p.sk[t, zs], cur)
+    np.einsum("dzsa,zsa->dzs", prev, p.sx[t, zs], out=b.end_all[t])
+    # 2. births from the women at the start (weights include their survival)
+    if p.births_w is not None:
+        b_tot = np.einsum(
+            "dza,za->dz",
+            prev[:, :, 1, p.w0 : p.w0 + p.births_w.shape[-1]],
+            p.births_w[t, zs],
+        )
+        b_tot *= b.f_half[t]
+        np.multiply(b_tot[..., None], p.sex_share, out=b_view)
+    else:
+        b_view[...] = 0.0
+    np.multiply(b_view, p.sbk[t, zs], out=cur[..., 0])
+    b.end_all[t] += b_view * b.sb_all[t]
+    np.sum(cur, axis=-1, out=b.left_all[t])
+    np.subtract(b.end_all[t], b.left_all[t], out=b.out_all[t])
+
+
+def _survive_general(b: _Block, t: int, prev: Array, cur: Array) -> Array | None:
+    """Steps 1-4a of year ``t`` with levels or internal migration; returns the arrivals (4b)."""
+    p, zs, tmp = b.p, b.zs, b.tmp
+    inp = p.inp
+    assert tmp is not None
+    b_view = b.b_all[t]
+    # 1. survival and ageing
+    if b.m4 is None or p.qx is None:
+        s_eff = p.sx[t, zs]
+    else:
+        np.multiply(p.qx[t, zs], b.m4[t], out=tmp)
+        if p.cap_mortality[t]:
+            np.minimum(tmp, 1.0, out=tmp)
+        np.subtract(1.0, tmp, out=tmp)
+        s_eff = tmp
+    _age_shift(prev, s_eff, cur)
+    cur[..., 0] = 0.0
+    surv_sum = b.end_all[t]
+    np.sum(cur, axis=-1, out=surv_sum)
+    # 2. births, mid-year exposure of women
+    if p.f1 > p.f0:
+        expo = prev[:, :, 1, p.f0 : p.f1] + cur[:, :, 1, p.f0 : p.f1]
+        expo *= inp.asfr[t, zs, p.f0 : p.f1]
+        b_tot = expo.sum(axis=-1)
+        b_tot *= b.f_half[t]
+        np.multiply(b_tot[..., None], p.sex_share, out=b_view)
+    else:
+        b_view[...] = 0.0
+    np.multiply(b_view, b.sb_all[t], out=cur[..., 0])
+    surv_sum += cur[..., 0]
+    # 4a. out-migration, capped by the people present
+    np.multiply(cur, p.out_rate[t, zs], out=tmp)
+    if b.o4 is not None:
+        tmp *= b.o4[t]
+        if p.cap_out[t]:
+            np.minimum(tmp, cur, out=tmp)
+    cur -= tmp
+    np.sum(tmp, axis=-1, out=b.out_all[t])
+    np.subtract(b.end_all[t], b.out_all[t], out=b.left_all[t])
+    return None if inp.od is None else _internal_arrivals(tmp, inp.od)
+
+
+def _migrate_and_control(
+    b: _Block, t: int, prev: Array, cur: Array, arrivals: Array | None
+) -> None:
+    """Steps 4c-5 of year ``t``: negative flows, in-migration, net-migration noise, control."""
+    p, zs, lv = b.p, b.zs, b.lv
+    inp = p.inp
+    # 4c. negative scenario flows, capped by the people left
+    if p.extra_neg is not None:
+        gone = np.minimum(p.extra_neg[t, zs], cur)
+        cur -= gone
+        np.sum(gone, axis=-1, out=b.sum_buf)
+        b.out_all[t] += b.sum_buf
+        b.left_all[t] -= b.sum_buf
+    # 4d. in-migration
+    if b.i4 is not None:
+        assert b.tmp is not None
+        np.multiply(p.in_count[t, zs], b.i4[t], out=b.tmp)
+        cur += b.tmp
+    else:
+        cur += p.in_count[t, zs]
+    if p.extra_pos is not None:
+        cur += p.extra_pos[t, zs]
+    if arrivals is not None:
+        cur += arrivals
+        b.in_all[t] += arrivals.sum(axis=-1)
+    # 4e. stochastic net migration, proportional to the zone's structure, capped at everyone
+    if lv.net_migration is not None:
+        _net_flow(
+            prev, cur, lv.net_migration[t, b.ds, zs], b.in_all[t], b.out_all[t], b.left_all[t]
+        )
+    # 5. control to parent totals
+    if b.adj_all is not None and inp.control_totals is not None and inp.parent_index is not None:
+        assert p.onehot is not None
+        b.adj_all[t] = _control(cur, inp.control_totals[t], p.onehot, inp.parent_index)
+
+
+def _components(b: _Block, comps: Array, start_sum: Array) -> None:
+    """Components of the block: deaths = everyone there at the start or born, less the living."""
+    ds, zs = b.ds, b.zs
+    starts = np.empty(b.b_all.shape)
     starts[0] = start_sum
-    np.add(left_all[:-1], in_all[:-1], out=starts[1:])
-    if adj_all is not None:
-        starts[1:] += adj_all[:-1]
+    np.add(b.left_all[:-1], b.in_all[:-1], out=starts[1:])
+    if b.adj_all is not None:
+        starts[1:] += b.adj_all[:-1]
     births, deaths, inmig, outmig, adjust = comps
-    births[:, ds, zs] = b_all
-    starts += b_all
-    deaths[:, ds, zs] = starts - end_all
-    inmig[:, ds, zs] = in_all
-    outmig[:, ds, zs] = out_all
-    if adj_all is not None:
-        adjust[:, ds, zs] = adj_all
+    births[:, ds, zs] = b.b_all
+    starts += b.b_all
+    deaths[:, ds, zs] = starts - b.end_all
+    inmig[:, ds, zs] = b.in_all
+    outmig[:, ds, zs] = b.out_all
+    if b.adj_all is not None:
+        adjust[:, ds, zs] = b.adj_all
 
 
 def _net_flow(
@@ -1063,6 +1207,7 @@ def project(
     control: Control | None = None,
     threads: int | None = None,
     age_breaks: Sequence[int] | None = None,
+    dtype: type[np.floating[Any]] = np.float64,
 ) -> Projection:
     """Project ``population`` (dims ``zone, sex, age``; sexes ``m, f``; ages 0..100) ``horizon`` years.
 
@@ -1087,6 +1232,9 @@ def project(
     age_breaks
         Keep only the population in these age groups (first ages, the last open): the result's
         population then has an ``age_start`` dimension instead of ``age``. Use it for many draws.
+    dtype
+        ``numpy.float32`` stores the results in single precision (the float64 numbers rounded;
+        the projection itself runs in double precision): half the memory for many draws.
 
     Returns
     -------
@@ -1118,7 +1266,9 @@ def project(
         net = draw_net_migration(stochastic, horizon, ids, zone_labels)
         if net is not None:
             levels = replace(levels, net_migration=net)
-    raw = project_arrays(inp, levels, n_draws=len(ids), threads=threads, age_breaks=age_breaks)
+    raw = project_arrays(
+        inp, levels, n_draws=len(ids), threads=threads, age_breaks=age_breaks, dtype=dtype
+    )
     return _label(raw, population, base_year, horizon, ids, levels, age_breaks)
 
 
@@ -1150,7 +1300,7 @@ def _label(
     ).transpose("year", "zone", "sex", age_dim, "draw")
     coords = {"year": years, "draw": ids, "zone": zones, "sex": list(SEXES)}
 
-    def comp(a: Array, name: str) -> xr.DataArray:
+    def comp(a: FloatArray, name: str) -> xr.DataArray:
         return xr.DataArray(
             a, dims=("year", "draw", "zone", "sex"), coords=coords, name=name
         ).transpose("year", "zone", "sex", "draw")

@@ -20,10 +20,11 @@ machine that ran a chunk.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import partial
 from typing import Any
 
+import numpy as np
 import xarray as xr
 
 from wandel.demography.engine import Control, Projection, ProjectionRates, StochasticSpec, project
@@ -44,28 +45,45 @@ def builtin_map(
 
 
 def _apply(fn: Callable[[Sequence[int]], Projection], chunk: Sequence[int]) -> Projection:
-    return fn(chunk)
+    """Run one chunk on a worker with as many compiled-kernel threads as the worker has threads.
+
+    (Without this every worker process would start one kernel thread per CPU of the machine.)
+    """
+    import numba
+    from distributed import get_worker
+
+    k = max(1, min(int(get_worker().state.nthreads), numba.config.NUMBA_NUM_THREADS))  # type: ignore[attr-defined]
+    old = numba.get_num_threads()
+    numba.set_num_threads(k)
+    try:
+        return fn(chunk)
+    finally:
+        numba.set_num_threads(old)
 
 
 def dask_map(client: Any) -> Mapper:
     """A map that runs each chunk as a task on a ``dask.distributed.Client``, results in order.
 
     The function (with the inputs bound to it) is scattered to every worker once; the tasks
-    carry only a reference to it and their chunk of draw ids.
+    carry only a reference to it and their chunk of draw ids. Results are fetched one at a time,
+    in order, while the later chunks are still computing, and released once fetched.
     """
 
     def run(
         fn: Callable[[Sequence[int]], Projection], chunks: Sequence[Sequence[int]]
-    ) -> list[Projection]:
+    ) -> Iterator[Projection]:
         chunks = list(chunks)
         if not chunks:
-            return []
+            return
         shared = client.scatter(fn, broadcast=True, hash=False)
         futures = client.map(_apply, [shared] * len(chunks), chunks, pure=False)
         try:
-            return list(client.gather(futures))
+            for k, future in enumerate(futures):
+                yield future.result()
+                futures[k] = None
+                future.release()
         finally:
-            client.cancel([shared, *futures])
+            client.cancel([shared, *(f for f in futures if f is not None)])
 
     return run
 
@@ -91,6 +109,7 @@ def _run_chunk(
     control: Control | None,
     threads: int | None,
     age_breaks: Sequence[int] | None,
+    dtype: type[np.floating[Any]] = np.float64,
 ) -> Projection:
     return project(
         population,
@@ -102,6 +121,7 @@ def _run_chunk(
         control=control,
         threads=threads,
         age_breaks=age_breaks,
+        dtype=dtype,
     )
 
 
@@ -117,6 +137,7 @@ def project_draws(
     control: Control | None = None,
     threads: int | None = None,
     age_breaks: Sequence[int] | None = None,
+    dtype: type[np.floating[Any]] = np.float64,
 ) -> Projection:
     """Project all ``spec.draws`` draws in chunks of ``chunk_size`` through ``mapper``.
 
@@ -133,19 +154,55 @@ def project_draws(
         control=control,
         threads=threads,
         age_breaks=age_breaks,
+        dtype=dtype,
     )
-    parts = list(mapper(fn, chunk_draws(spec.draws, chunk_size)))
+    return _assemble(mapper(fn, chunk_draws(spec.draws, chunk_size)), spec.draws)
+
+
+_FIELDS = (
+    "population",
+    "births",
+    "deaths",
+    "in_migration",
+    "out_migration",
+    "adjustment",
+    "levels",
+)
+
+
+def _assemble(parts: Iterable[Projection], n_draws: int) -> Projection:
+    """Join chunks along ``draw`` as they come, into arrays allocated once (no concat copy).
+
+    The same numbers, dims and coordinates as ``xr.concat(parts, dim="draw")``; each chunk can be
+    freed as soon as it is copied, so at most the result and one chunk are held at a time.
+    """
+    out: dict[str, np.ndarray] = {}
+    first: dict[str, xr.DataArray] = {}
+    ids: list[Any] = []
+    for part in parts:
+        n = part.population.sizes["draw"]
+        for name in _FIELDS:
+            da = getattr(part, name)
+            axis = da.dims.index("draw")
+            if name not in out:
+                shape = list(da.shape)
+                shape[axis] = n_draws
+                out[name] = np.empty(shape, dtype=da.dtype)
+                first[name] = da
+            index = [slice(None)] * da.ndim
+            index[axis] = slice(len(ids), len(ids) + n)
+            out[name][tuple(index)] = da.values
+        ids.extend(part.population["draw"].values.tolist())
+    if len(ids) != n_draws:
+        raise ValueError(f"the chunks hold {len(ids)} draws, expected {n_draws}")
     return Projection(
         **{
-            name: xr.concat([getattr(p, name) for p in parts], dim="draw")
-            for name in (
-                "population",
-                "births",
-                "deaths",
-                "in_migration",
-                "out_migration",
-                "adjustment",
-                "levels",
+            name: xr.DataArray(
+                out[name],
+                dims=da.dims,
+                coords={d: ids if d == "draw" else da[d].values for d in da.dims},
+                name=da.name,
             )
+            for name, da in first.items()
         }
     )
