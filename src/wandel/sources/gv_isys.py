@@ -35,8 +35,10 @@ values (fewer cannot be told apart from rounded decimal degrees); otherwise valu
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import math
+import operator
 import re
 import zipfile
 from collections.abc import Callable, Iterable, Sequence
@@ -46,6 +48,8 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from wandel.errors import (
     DuplicateKeyError,
@@ -124,6 +128,8 @@ _DMS_MIN_VALUES = 50
 _LAT_RANGE = (47.0, 55.5)
 
 Cell = str | int | float | None
+# the type of a cell: 0 a number, 1 text, 2 empty (None), 3 anything else (a date or time)
+_CELL_KIND: dict[type, int] = {float: 0, int: 0, str: 1, type(None): 2}
 
 
 @dataclass(frozen=True)
@@ -134,6 +140,13 @@ class _Grid:
     rows: list[Sequence[Cell]]
     lines: list[int]
     spreadsheet: bool
+
+    @functools.cached_property
+    def columns(self) -> list[tuple[Cell, ...]]:
+        """The grid transposed: one tuple per column (``None`` past the end of a short row)."""
+        width = max((len(r) for r in self.rows), default=0)
+        rows = [r if len(r) == width else (*r, *([None] * (width - len(r)))) for r in self.rows]
+        return list(zip(*rows, strict=True))
 
     def column_name(self, index: int, header: Sequence[str]) -> str:
         if self.spreadsheet:
@@ -478,13 +491,15 @@ class _Records:
 def _record_rows(grid: _Grid, layout: _Layout, where: _Where) -> list[int]:
     """Indices of the record rows (a Satzart code); footnotes and blank rows are skipped."""
     cols = layout.columns
+    first = layout.first_data
+    codes = grid.columns[cols["satzart"]][first:] if grid.columns else ()
     data_idx: list[int] = []
-    for i in range(layout.first_data, len(grid.rows)):
-        row = grid.rows[i]
-        sa = _text(_cell(row, cols["satzart"]))
+    for i, cell in enumerate(codes, start=first):
+        sa = cell.strip() if type(cell) is str else _text(cell)
         if sa in LEVEL_OF_SATZART:
             data_idx.append(i)
             continue
+        row = grid.rows[i]
         if any(_text(_cell(row, cols[f])) for f in _KEY_WIDTH):
             raise where.error(
                 i, "satzart", sa, "a Satzart code 10, 20, 30, 40, 50 or 60", "unknown record type"
@@ -505,11 +520,11 @@ def _column(grid: _Grid, layout: _Layout, field: str, rows: Sequence[int]) -> li
     j = layout.columns.get(field)
     if j is None:
         return [None] * len(rows)
-    g = grid.rows
-    try:
-        return [g[i][j] for i in rows]
-    except IndexError:  # a CSV row shorter than the header
-        return [_cell(g[i], j) for i in rows]
+    if not rows:
+        return []
+    if len(rows) == 1:
+        return [grid.columns[j][rows[0]]]
+    return list(operator.itemgetter(*rows)(grid.columns[j]))
 
 
 def _key_part(cell: Cell, width: int, spreadsheet: bool) -> str:
@@ -522,47 +537,80 @@ def _key_part(cell: Cell, width: int, spreadsheet: bool) -> str:
     return _text(cell)
 
 
+def _parts(cells: list[Cell], width: int, spreadsheet: bool) -> list[str]:
+    """Key parts of one column as text (see :func:`_key_part`)."""
+    return [c.strip() if type(c) is str else _key_part(c, width, spreadsheet) for c in cells]
+
+
+def _bad_part(parts: list[str], width: npt.NDArray[np.int64]) -> int | None:
+    """The first record whose key part is not ``width`` digits (``width`` 0: not checked).
+
+    The bulk is screened in Arrow (ASCII digits of the right length); what fails the screen is
+    checked with ``str.isdigit`` as before, so the verdict is the same record for record.
+    """
+    arr = pa.array(parts, type=pa.string())
+    length = pc.utf8_length(arr).to_numpy(zero_copy_only=False)
+    ascii_digits = pc.match_substring_regex(arr, r"^[0-9]+$").to_numpy(zero_copy_only=False)
+    suspect = np.flatnonzero((width > 0) & ~((length == width) & ascii_digits))
+    for n in suspect.tolist():
+        p = parts[n]
+        if not (len(p) == width[n] and p.isdigit()):
+            return int(n)
+    return None
+
+
 def _keys(
     grid: _Grid, layout: _Layout, where: _Where, rows: list[int]
-) -> tuple[list[str], list[str]]:
-    """Satzart and key (Land .. Gemeinde) of every record; malformed key parts are errors."""
+) -> tuple[list[str], list[str], list[str]]:
+    """Satzart, key (Land .. Gemeinde) and Gemeindeverband part of every record; malformed key
+    parts are errors."""
     satzart = [_text(c) for c in _column(grid, layout, "satzart", rows)]
-    parts: dict[str, list[str]] = {}
-    for f, width in _KEY_WIDTH.items():
-        cells = _column(grid, layout, f, rows)
-        parts[f] = [
-            c.strip() if type(c) is str else _key_part(c, width, grid.spreadsheet) for c in cells
-        ]
+    parts = {
+        f: _parts(_column(grid, layout, f, rows), width, grid.spreadsheet)
+        for f, width in _KEY_WIDTH.items()
+    }
+    sa = np.array(satzart, dtype=object)
     if grid.spreadsheet:  # a region digit (Satzart 30) stored as a number came back as "0d"
-        parts["kreis"] = [
-            p[-1] if sa == "30" and len(p) == 2 else p
-            for sa, p in zip(satzart, parts["kreis"], strict=True)
-        ]
+        kreis = parts["kreis"]
+        for n in np.flatnonzero(sa == "30").tolist():
+            if len(kreis[n]) == 2:
+                kreis[n] = kreis[n][-1]
+    of_sa = {s: sa == s for s in LEVEL_OF_SATZART}
     for f, width_of in _PART_WIDTH.items():
-        bad = next(
-            (
-                n
-                for n, (sa, p) in enumerate(zip(satzart, parts[f], strict=True))
-                if sa in width_of and not (len(p) == width_of[sa] and p.isdigit())
-            ),
-            None,
-        )
+        width = np.zeros(len(sa), dtype=np.int64)
+        for s, w in width_of.items():
+            width[of_sa[s]] = w
+        bad = _bad_part(parts[f], width)
         if bad is not None:
-            sa = satzart[bad]
+            s = satzart[bad]
             raise where.error(
                 rows[bad],
                 f,
                 parts[f][bad],
-                f"{width_of[sa]} digit(s) with leading zeros (Satzart {sa})",
+                f"{width_of[s]} digit(s) with leading zeros (Satzart {s})",
                 "malformed key part",
             )
-    keys = [
-        _JOIN[sa](*t)
-        for sa, *t in zip(
-            satzart, *(parts[f] for f in ("land", "rb", "kreis", "vb", "gem")), strict=True
-        )
-    ]
-    return satzart, keys
+    return satzart, _joined(sa, of_sa, parts), parts["vb"]
+
+
+def _joined(
+    sa: npt.NDArray[np.object_],
+    of_sa: dict[str, npt.NDArray[np.bool_]],
+    parts: dict[str, list[str]],
+) -> list[str]:
+    """The key of every record from its parts, as :data:`_JOIN` says per Satzart."""
+    land, rb, kreis, vb, gem = (np.array(parts[f], dtype=object) for f in _KEY_WIDTH)
+    key = land.copy()
+    m = ~of_sa["10"]
+    key[m] = key[m] + rb[m]
+    m &= ~of_sa["20"]
+    key[m] = key[m] + kreis[m]
+    m = of_sa["50"]
+    key[m] = key[m] + vb[m]
+    m = of_sa["60"]
+    key[m] = key[m] + gem[m]
+    out: list[str] = key.tolist()
+    return out
 
 
 def _numbers(
@@ -578,6 +626,8 @@ def _numbers(
             if t is float or t is int:
                 out[n] = c  # type: ignore[assignment]
                 continue
+            if t is str and c == "":
+                continue  # an empty cell: nan
             v = _number(c, decimal)
             if v is None:
                 raise where.error(
@@ -633,12 +683,12 @@ def _sex_split(frame: pd.DataFrame, where: _Where, rows: list[int]) -> bool:
 
 
 def _postcodes(cells: list[Cell], where: _Where, rows: list[int]) -> list[str | None]:
-    pcs = [_text(c) for c in cells]
-    for n, pc in enumerate(pcs):
-        if pc in _EXCEL_ERRORS:
+    pcs = [c.strip() if type(c) is str else _text(c) for c in cells]
+    for n, code in enumerate(pcs):
+        if code in _EXCEL_ERRORS:
             pcs[n] = ""
-        elif pc and not (len(pc) == 5 and pc.isdigit()):
-            raise where.error(rows[n], "postcode", pc, "a 5-digit postcode")
+        elif code and not (len(code) == 5 and code.isdigit()):
+            raise where.error(rows[n], "postcode", code, "a 5-digit postcode")
     return [p or None for p in pcs]
 
 
@@ -648,21 +698,25 @@ def _coordinates(
     """Decimal degrees (packed degrees.MMSS decoded), 0 = none, inside Germany's bounds."""
     lo, hi = bounds
     decimal = _decimal_of(cells)
-    ser = pd.Series(cells, dtype=object)
-    is_num = np.fromiter((type(c) in (int, float) for c in cells), bool, len(cells))
-    is_str = np.fromiter((type(c) is str for c in cells), bool, len(cells))
+    kind = np.fromiter((_CELL_KIND.get(type(c), 3) for c in cells), np.int8, len(cells))
+    is_num, is_str = kind == 0, kind == 1
     vals = np.full(len(cells), np.nan)
-    vals[is_num] = ser[is_num].astype(float).to_numpy()
-    strs = ser[is_str].astype(str).str.strip()
-    plain = strs.str.fullmatch(_PLAIN[decimal].pattern).to_numpy(dtype=bool)
+    idx_num = np.flatnonzero(is_num)
+    vals[idx_num] = np.array([cells[n] for n in idx_num.tolist()], dtype=float)
     idx = np.flatnonzero(is_str)
+    strs = pc.utf8_trim_whitespace(pa.array([cells[n] for n in idx.tolist()], type=pa.string()))
+    # ASCII digits screened in Arrow; anything else (and every refusal) goes the slow way below
+    ascii_plain = _PLAIN[decimal].pattern.replace(r"\d", "[0-9]")
+    plain = pc.match_substring_regex(strs, f"^(?:{ascii_plain})$").to_numpy(zero_copy_only=False)
     if plain.any():
-        txt = strs[plain].str.replace(",", ".", regex=False) if decimal == "," else strs[plain]
-        vals[idx[plain]] = txt.astype(float).to_numpy()
+        txt = pc.filter(strs, pa.array(plain))
+        if decimal == ",":
+            txt = pc.replace_substring(txt, ",", ".")
+        vals[idx[plain]] = pc.cast(txt, pa.float64()).to_numpy(zero_copy_only=False)
     for n in idx[~plain]:  # empty cells, Excel errors and everything that is refused
         c = cells[n]
-        if isinstance(c, str) and c.strip() in _EXCEL_ERRORS:
-            continue
+        if c == "" or (isinstance(c, str) and c.strip() in _EXCEL_ERRORS):
+            continue  # no coordinate
         v = _number(c, decimal)
         if v is None or (isinstance(c, str) and _mixed_mark(c, decimal)):
             raise where.error(
@@ -673,7 +727,7 @@ def _coordinates(
                 "not a coordinate",
             )
         vals[n] = v
-    odd = ~(is_num | is_str) & np.fromiter((c is not None for c in cells), bool, len(cells))
+    odd = kind == 3
     if odd.any():  # a date or time cell
         n = int(np.flatnonzero(odd)[0])
         raise where.error(rows[n], field, cells[n], "a coordinate in decimal degrees")
@@ -691,10 +745,10 @@ def _records(grid: _Grid, layout: _Layout) -> _Records:
     """Every record with its Satzart, key, name, numbers, postcode and coordinates, checked."""
     where = _Where(grid, layout)
     rows = _record_rows(grid, layout, where)
-    satzart, keys = _keys(grid, layout, where, rows)
-    names = [_text(c) for c in _column(grid, layout, "name", rows)]
+    satzart, keys, vb = _keys(grid, layout, where, rows)
+    names = [c.strip() if type(c) is str else _text(c) for c in _column(grid, layout, "name", rows)]
     frame = pd.DataFrame(
-        {"satzart": satzart, "zone": keys, "name": names, "row": rows}, dtype=object
+        {"satzart": satzart, "zone": keys, "name": names, "row": rows, "vb": vb}, dtype=object
     )
     frame, rows, dropped = _drop_identical_duplicates(frame, rows, grid, where)
     for n, name in enumerate(frame["name"].tolist()):
@@ -751,57 +805,59 @@ def _mixed_mark(cell: str, decimal: str) -> bool:
 # --------------------------------------------------------------------------- tables
 
 
-def _parents(frame: pd.DataFrame) -> list[str | None]:
-    regbez = set(frame.loc[frame["satzart"] == "20", "zone"])
-    out: list[str | None] = []
-    for sa, key in zip(frame["satzart"], frame["zone"], strict=True):
-        if sa == "10":
-            out.append(None)
-        elif sa == "20":
-            out.append(key[:2])
-        elif sa in ("30", "40"):
-            out.append(key[:3] if key[:3] in regbez else key[:2])
-        elif sa == "50":
-            out.append(key[:5])
-        else:
-            out.append(None)  # set from the Gemeindeverband below
-    return out
+def _parents(
+    sa: npt.NDArray[np.object_], zones: pd.Series, vb: npt.NDArray[np.object_]
+) -> tuple[npt.NDArray[np.object_], npt.NDArray[np.object_]]:
+    """The parent key of every record (Land: none; a Gemeinde: its Gemeindeverband, Kreis + VB
+    part, where the file lists Gemeindeverbände, else its Kreis) and each Gemeinde's Verband key."""
+    arr = pa.array(zones.to_numpy(dtype=object), type=pa.string())
+    k2, k3, k5 = (
+        pc.utf8_slice_codeunits(arr, 0, w).to_numpy(zero_copy_only=False) for w in (2, 3, 5)
+    )
+    parent = np.full(len(sa), None, dtype=object)
+    m = sa == "20"
+    parent[m] = k2[m]
+    m = (sa == "30") | (sa == "40")
+    regbez = zones[sa == "20"].unique()
+    parent[m] = np.where(pd.Index(k3[m]).isin(regbez), k3[m], k2[m])
+    m = sa == "50"
+    parent[m] = k5[m]
+    gem = sa == "60"
+    gv = k5[gem] + vb[gem]
+    parent[gem] = gv if (sa == "50").any() else k5[gem]
+    return parent, gv
 
 
 def _gv_records(recs: _Records, year: int, where: _Where) -> pd.DataFrame:
     f = recs.frame
-    gem = f["satzart"] == "60"
-    # Gemeinde -> Gemeindeverband: Kreis + VB from the record's own VB column
-    vb_col = where.layout.columns["vb"]
-    rows = [int(r) for r in f["row"]]
-    vb = [_key_part(_cell(where.grid.rows[i], vb_col), 4, where.grid.spreadsheet) for i in rows]
-    parent = _parents(f)
-    verbands = set(f.loc[f["satzart"] == "50", "zone"])
-    zones = [str(z) for z in f["zone"]]
-    for n in np.flatnonzero(gem.to_numpy()):
-        key = zones[n]
-        gv = key[:5] + vb[n]
-        if verbands and gv not in verbands:
+    sa = f["satzart"].to_numpy(dtype=object)
+    zones = f["zone"].astype(object)
+    vb = f["vb"].to_numpy(dtype=object)
+    parent, gv = _parents(sa, zones, vb)
+    verbands = zones[sa == "50"].unique()
+    if len(verbands):
+        unknown = ~pd.Index(gv).isin(verbands)
+        if unknown.any():
+            n = int(np.flatnonzero(sa == "60")[np.flatnonzero(unknown)[0]])
             raise where.error(
-                rows[n],
+                int(f["row"].iat[n]),
                 "vb",
                 vb[n],
-                f"a Gemeindeverband {gv} listed as a Satzart 50 record",
+                f"a Gemeindeverband {gv[np.flatnonzero(unknown)[0]]} listed as a Satzart 50 record",
                 "Gemeinde in an unknown Gemeindeverband",
             )
-        parent[n] = gv if verbands else key[:5]
     out = pd.DataFrame(
         {
-            "zone": f["zone"],
+            "zone": _strings(f["zone"]),
             "year": year,
-            "level": f["satzart"].map(LEVEL_OF_SATZART),
-            "name": f["name"],
-            "parent": parent,
+            "level": _strings(f["satzart"].map(LEVEL_OF_SATZART)),
+            "name": _strings(f["name"]),
+            "parent": _strings(parent),
             "area_km2": f["area"],
             "pop_total": f["pop_t"],
             "pop_m": f["pop_m"],
             "pop_f": f["pop_f"],
-            "postcode": f["postcode"],
+            "postcode": _strings(f["postcode"]),
             "lon": f["lon"],
             "lat": f["lat"],
         }
@@ -810,17 +866,24 @@ def _gv_records(recs: _Records, year: int, where: _Where) -> pd.DataFrame:
     return conform("gv_records", out)
 
 
+def _strings(values: pd.Series | npt.NDArray[np.object_] | list[str | None]) -> pd.Series:
+    """Text (``None`` = missing) as an Arrow string column, built in Arrow in one pass."""
+    data = values.to_numpy(dtype=object) if isinstance(values, pd.Series) else values
+    return pd.Series(pd.arrays.ArrowStringArray(pa.array(data, type=pa.string(), from_pandas=True)))
+
+
 def _fill_aggregates(out: pd.DataFrame, f: pd.DataFrame, where: _Where) -> None:
     """Sums of the Gemeinden for higher levels; a published higher-level figure must equal it."""
-    gem = out[out["level"] == "gemeinde"]
-    prefix = {"land": 2, "regbez": 3, "kreis": 5}
-    for level, width in prefix.items():
-        sums = gem.groupby(gem["zone"].str[:width])[
-            ["area_km2", "pop_total", "pop_m", "pop_f"]
-        ].sum(min_count=1)
-        _apply_sums(out, f, where, level, out["zone"], sums)
-    gv_sums = gem.groupby("parent")[["area_km2", "pop_total", "pop_m", "pop_f"]].sum(min_count=1)
-    _apply_sums(out, f, where, "gemeindeverband", out["zone"], gv_sums)
+    level = out["level"].to_numpy(dtype=object)
+    cols = ["area_km2", "pop_total", "pop_m", "pop_f"]
+    gem = out.loc[level == "gemeinde", ["zone", "parent", *cols]]
+    zones = pa.array(gem["zone"].to_numpy(dtype=object), type=pa.string())
+    for name, width in {"land": 2, "regbez": 3, "kreis": 5}.items():
+        by = pc.utf8_slice_codeunits(zones, 0, width).to_numpy(zero_copy_only=False)
+        sums = gem[cols].groupby(by).sum(min_count=1)
+        _apply_sums(out, f, where, name, level == name, sums)
+    gv_sums = gem.groupby("parent")[cols].sum(min_count=1)
+    _apply_sums(out, f, where, "gemeindeverband", level == "gemeindeverband", gv_sums)
 
 
 def _apply_sums(
@@ -828,13 +891,13 @@ def _apply_sums(
     f: pd.DataFrame,
     where: _Where,
     level: str,
-    keys: pd.Series,
+    mask: npt.NDArray[np.bool_],
     sums: pd.DataFrame,
 ) -> None:
-    mask = (out["level"] == level).to_numpy()
+    aligned = sums.reindex(out["zone"][mask].to_numpy(dtype=object))
     for c in ("pop_total", "pop_m", "pop_f"):
         published = out.loc[mask, c].to_numpy()
-        summed = keys[mask].map(sums[c]).to_numpy(dtype=float)
+        summed = aligned[c].to_numpy(dtype=float)
         bad = ~np.isnan(published) & ~np.isnan(summed) & (published != summed)
         if bad.any():
             n = int(np.flatnonzero(mask)[np.flatnonzero(bad)[0]])
@@ -848,7 +911,7 @@ def _apply_sums(
             )
         out.loc[mask, c] = np.where(np.isnan(published), summed, published)
     published_area = out.loc[mask, "area_km2"].to_numpy()
-    summed_area = keys[mask].map(sums["area_km2"]).to_numpy(dtype=float)
+    summed_area = aligned["area_km2"].to_numpy(dtype=float)
     out.loc[mask, "area_km2"] = np.where(np.isnan(published_area), summed_area, published_area)
 
 
