@@ -58,6 +58,7 @@ from wandel.sources._labels import (
     normalise_ags,
     parse_age_code,
     parse_age_label,
+    parse_census_date,
     parse_sex_label,
     parse_year_label,
 )
@@ -74,7 +75,13 @@ BLOCK_SIZE = 8 * 1024 * 1024
 _CURRENT = ("statistics_code", "statistics_label", "time_code", "time_label", "time")
 _GERMAN = ("Statistik_Code", "Statistik_Label", "Zeit_Code", "Zeit_Label", "Zeit")
 _REGION_LEN = {"DINSG": (2,), "DLAND": (2,), "REGBEZ": (3,), "KREISE": (5,), "GEMEIN": (8,)}
-_TABLE_OF_STATISTIC = {"12411": "population", "12612": "births", "12613": "deaths"}
+_TABLE_OF_STATISTIC = {
+    "12411": "population",
+    "12612": "births",
+    "12613": "deaths",
+    "12111": "census_population",  # Zensus 2011/2022 in the Regionaldatenbank and GENESIS-Online
+    "1000A": "census_population",  # the Zensus databases (2011, 2022)
+}
 _ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, RuntimeError, NotImplementedError)
 _DE_HINTS = frozenset({"stichtag", "jahr", "geschlecht", "anzahl", "insgesamt", "männlich"})
 
@@ -100,9 +107,16 @@ def _err(
     value: object,
     expected: str,
     reason: str = "",
+    fields: dict[str, object] | None = None,
 ) -> InputFormatError:
     return InputFormatError(
-        file, line=line, column=column, value=value, expected=expected, reason=reason
+        file,
+        line=line,
+        column=column,
+        value=value,
+        expected=expected,
+        reason=reason,
+        fields=fields,
     )
 
 
@@ -697,9 +711,19 @@ def _strings(values: list[str | None], codes: npt.NDArray[np.integer]) -> pd.Ser
     return pd.Series(pd.arrays.ArrowStringArray(arr))
 
 
-def _build(
-    table: pa.Table, layout: _Layout, plan: _Plan, file: str
-) -> tuple[str, pd.DataFrame, list[tuple[str, int]]]:
+@dataclass(frozen=True)
+class _Vars:
+    """The mapped variables: zone, sex and age group of every row (codes into small lists)."""
+
+    zones: list[str]
+    zone_codes: npt.NDArray[np.int32]
+    sexes: list[str]
+    sex_codes: npt.NDArray[np.int32]
+    ages: _Ages
+
+
+def _target(table: pa.Table, layout: _Layout, file: str) -> str:
+    """The canonical table of the file's statistic; one statistic and one measure throughout."""
     stat = _majority(table, _col(layout, "stat"))
     _constant(table, _col(layout, "stat"), stat, file)
     target = _TABLE_OF_STATISTIC.get(stat[:5])
@@ -709,12 +733,17 @@ def _build(
             2,
             _col(layout, "stat"),
             stat,
-            "a population (12411), births (12612) or deaths (12613) statistic",
-            "unsupported statistic",
+            "@sources.expected.ffcsv_statistic",
+            "@sources.error.unsupported_statistic",
         )
     if not layout.german:
         vv = _majority(table, "value_variable_code")
         _constant(table, "value_variable_code", vv, file)
+    return target
+
+
+def _variables(table: pa.Table, layout: _Layout, plan: _Plan, file: str) -> _Vars:
+    """Region, sex and age of every row; any other variable may only hold its total."""
     n = table.num_rows
     region: tuple[list[str], npt.NDArray[np.int32]] | None = None
     sex_vals, sex_codes = ["t"], np.zeros(n, dtype=np.int32)
@@ -732,8 +761,8 @@ def _build(
                     1,
                     _col(layout, "var", k),
                     var,
-                    "one region variable",
-                    "two region variables",
+                    "@sources.expected.one_region_variable",
+                    "@sources.error.two_region_variables",
                 )
             region = (_region(c, var, code_col, file), c.codes)
         elif kind == "sex":
@@ -742,44 +771,58 @@ def _build(
             label_col = _col(layout, "label", k)
             ages = _age(c, _codes(table, label_col), file, label_col)
         else:
-            bad = [i for i, v in enumerate(c.values) if v != ""]
-            if bad:
-                raise _err(
-                    file,
-                    _first_row(c.codes, bad[0]) + 2,
-                    code_col,
-                    c.values[bad[0]],
-                    f"only the total of variable {var}: Wandel maps region, sex (GES) "
-                    "and age (ALT...)",
-                    "unsupported variable",
-                )
+            _only_total(c, var, code_col, file)
     if region is None:
         raise MissingColumnError(
             file,
             line=1,
-            expected="a region variable (DINSG, DLAND, KREISE, GEMEIN...)",
-            reason="no region variable",
+            expected="@sources.expected.region_variable",
+            reason="@sources.error.no_region_variable",
         )
-    zone_vals, zone_codes = region
+    return _Vars(region[0], region[1], sex_vals, sex_codes, ages)
+
+
+def _only_total(c: _Codes, var: str, code_col: str, file: str) -> None:
+    bad = [i for i, v in enumerate(c.values) if v != ""]
+    if bad:
+        raise _err(
+            file,
+            _first_row(c.codes, bad[0]) + 2,
+            code_col,
+            c.values[bad[0]],
+            "@sources.expected.only_total",
+            "@sources.error.unsupported_variable",
+            fields={"var": var},
+        )
+
+
+def _times(
+    table: pa.Table, layout: _Layout, file: str, census: bool
+) -> tuple[list[object], npt.NDArray[np.int32]]:
+    """The year (31 December) or, for a census, the ISO reference date of every row."""
     tcol = _col(layout, "time")
     tc = _codes(table, tcol)
-    years = np.zeros(len(tc.values), dtype=np.int64)
+    out: list[object] = []
     for i, v in enumerate(tc.values):
         try:
-            y = parse_year_label(v)
+            t: object = parse_census_date(v) if census else parse_year_label(v)
         except LabelError as exc:
             raise _err(file, _first_row(tc.codes, i) + 2, tcol, v, exc.expected) from None
-        if y is None:
+        if t is None:
             raise _err(
                 file,
                 _first_row(tc.codes, i) + 2,
                 tcol,
                 v,
-                "a reference date (2019-12-31 or 31.12.2019) or a year",
+                "@sources.expected.census_date_cell" if census else "@sources.expected.ffcsv_time",
             )
-        years[i] = y
-    value, status, flag = _values(table, layout, plan.decimal, file)
-    raw = table.column(layout.value)
+        out.append(t)
+    return out, tc.codes
+
+
+def _check_negative(
+    value: npt.NDArray[np.float64], raw: pa.ChunkedArray, layout: _Layout, file: str
+) -> None:
     neg = value < 0
     if neg.any():
         i = int(np.flatnonzero(neg)[0])
@@ -791,29 +834,45 @@ def _build(
             "a count of zero or more",
             "negative count",
         )
-    del neg
-    # integer keys (codes into small dictionaries) with their cardinalities
-    z_key = (zone_codes, len(zone_vals))
-    y_key = (tc.codes, len(tc.values))
-    s_key = (sex_codes, len(sex_vals))
-    a_key = (ages.rows, len(ages.start))
-    kid, size = _dense([z_key, y_key, s_key, a_key])
+
+
+_Key = tuple[npt.NDArray[Any], int]
+
+
+def _check_unique(
+    keys: list[_Key], v: _Vars, times: list[object], time_codes: npt.NDArray[np.int32], file: str
+) -> None:
+    """Each zone, time, sex and age group once (checked on the dense key id)."""
+    kid, size = _dense(keys)
     counts = np.bincount(kid, minlength=size) if size <= _DENSE_MAX else None
     if counts is not None and counts.max(initial=0) > 1:
         dupkey = int(np.flatnonzero(counts > 1)[0])
         r = int(np.flatnonzero(kid == dupkey)[1])
-        g = int(ages.rows[r])
-        end = "open" if ages.end[g] == -1 else str(ages.end[g])
+        g = int(v.ages.rows[r])
+        end = "open" if v.ages.end[g] == -1 else str(v.ages.end[g])
         raise DuplicateKeyError(
             file,
             line=r + 2,
             column=None,
-            value=f"{zone_vals[int(zone_codes[r])]}, {years[tc.codes[r]]}, "
-            f"{sex_vals[int(sex_codes[r])]}, {ages.start[g]}-{end}",
-            expected="each zone, year, sex and age once",
+            value=f"{v.zones[int(v.zone_codes[r])]}, {times[time_codes[r]]}, "
+            f"{v.sexes[int(v.sex_codes[r])]}, {v.ages.start[g]}-{end}",
+            expected="@sources.expected.each_key_once_ffcsv",
             reason="duplicate key",
         )
-    del kid, counts
+
+
+def _drops(
+    v: _Vars,
+    z_key: _Key,
+    t_key: _Key,
+    cells: tuple[npt.NDArray[np.float64], npt.NDArray[np.int8], pa.ChunkedArray],
+    file: str,
+    col: str,
+) -> tuple[npt.NDArray[np.bool_], list[tuple[str, int]]]:
+    """Rows to leave out (age unknown; totals verified against their parts) and why."""
+    value, status, raw = cells
+    ages = v.ages
+    n = len(value)
     rejected: list[tuple[str, int]] = []
     drop = np.zeros(n, dtype=bool)
     unknown_group = np.flatnonzero(ages.start == -1)
@@ -821,18 +880,20 @@ def _build(
         unknown = ages.rows == unknown_group[0]
         rejected.append(("age unknown: no age group to store it under", int(unknown.sum())))
         drop |= unknown
-    sex_total = np.array([v == "t" for v in sex_vals], dtype=bool)
+    s_key = (v.sex_codes, len(v.sexes))
+    a_key = (ages.rows, len(ages.start))
+    sex_total = np.array([s == "t" for s in v.sexes], dtype=bool)
     age_total = (ages.start == 0) & (ages.end == -1)
     for dim, tot, others in (
         (
             "sex",
-            sex_total[sex_codes] if len(sex_vals) > 1 and sex_total.any() else None,
-            (z_key, y_key, a_key),
+            sex_total[v.sex_codes] if len(v.sexes) > 1 and sex_total.any() else None,
+            (z_key, t_key, a_key),
         ),
         (
             "age",
             age_total[ages.rows] if len(ages.start) > 1 and age_total.any() else None,
-            (z_key, y_key, s_key),
+            (z_key, t_key, s_key),
         ),
     ):
         if tot is None:
@@ -847,27 +908,43 @@ def _build(
             raw,
             dim,
             file,
-            layout.value,
+            col,
         )
         drop[rows[d]] = True
         if d.any():
             rejected.append((f"{dim} total verified and dropped", int(d.sum())))
+    return drop, rejected
+
+
+def _frame(
+    target: str,
+    v: _Vars,
+    times: tuple[list[object], npt.NDArray[np.int32]],
+    cells: tuple[npt.NDArray[np.float64], npt.NDArray[np.int8], npt.NDArray[np.int8]],
+    drop: npt.NDArray[np.bool_],
+) -> pd.DataFrame:
+    """The canonical frame of the rows kept."""
+    value, status, flag = cells
     sel: slice | npt.NDArray[np.int64] = slice(None) if not drop.any() else np.flatnonzero(~drop)
-    del drop
 
     def pick(a: npt.NDArray[Any]) -> npt.NDArray[Any]:
         return a if isinstance(sel, slice) else a[sel]
 
-    a_rows = pick(ages.rows)
-    a_end = ages.end[a_rows]
-    m = len(a_rows)
-    no_mask = np.zeros(m, dtype=bool)
+    a_rows = pick(v.ages.rows)
+    a_end = v.ages.end[a_rows]
+    no_mask = np.zeros(len(a_rows), dtype=bool)
+    t_vals, t_codes = times
+    if target == "census_population":
+        when = {"reference_date": _strings([str(t) for t in t_vals], pick(t_codes))}
+    else:
+        t_arr = np.array(t_vals, dtype=np.int64)
+        when = {"year": pd.arrays.IntegerArray(t_arr[pick(t_codes)], no_mask.copy())}
     frame = pd.DataFrame(
         {
-            "zone": _strings(list(zone_vals), pick(zone_codes)),
-            "year": pd.arrays.IntegerArray(years[pick(tc.codes)], no_mask),
-            "sex": _strings(list(sex_vals), pick(sex_codes)),
-            "age_start": pd.arrays.IntegerArray(ages.start[a_rows], no_mask.copy()),
+            "zone": _strings(list(v.zones), pick(v.zone_codes)),
+            **when,
+            "sex": _strings(list(v.sexes), pick(v.sex_codes)),
+            "age_start": pd.arrays.IntegerArray(v.ages.start[a_rows], no_mask),
             "age_end": pd.arrays.IntegerArray(np.maximum(a_end, 0), a_end < 0),
             "value": pick(value),
             "status": _strings(list(_STATUS), pick(status)),
@@ -875,7 +952,30 @@ def _build(
         },
         copy=False,
     )
-    return target, conform(target, frame), rejected
+    return conform(target, frame)
+
+
+def _build(
+    table: pa.Table, layout: _Layout, plan: _Plan, file: str
+) -> tuple[str, pd.DataFrame, list[tuple[str, int]]]:
+    target = _target(table, layout, file)
+    v = _variables(table, layout, plan, file)
+    times = _times(table, layout, file, target == "census_population")
+    value, status, flag = _values(table, layout, plan.decimal, file)
+    raw = table.column(layout.value)
+    _check_negative(value, raw, layout, file)
+    # integer keys (codes into small dictionaries) with their cardinalities
+    z_key = (v.zone_codes, len(v.zones))
+    t_key = (times[1], len(times[0]))
+    _check_unique(
+        [z_key, t_key, (v.sex_codes, len(v.sexes)), (v.ages.rows, len(v.ages.start))],
+        v,
+        times[0],
+        times[1],
+        file,
+    )
+    drop, rejected = _drops(v, z_key, t_key, (value, status, raw), file, layout.value)
+    return target, _frame(target, v, times, (value, status, flag), drop), rejected
 
 
 def sniff(path: Path, head: bytes) -> bool:
