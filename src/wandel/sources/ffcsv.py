@@ -83,6 +83,7 @@ _TABLE_OF_STATISTIC = {
     "1000A": "census_population",  # the Zensus databases (2011, 2022)
 }
 _ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, RuntimeError, NotImplementedError)
+_AGE_EXAMPLES = "'unter 3 Jahre', '3 bis unter 6 Jahre', '75 Jahre und mehr'"
 _DE_HINTS = frozenset({"stichtag", "jahr", "geschlecht", "anzahl", "insgesamt", "männlich"})
 
 
@@ -126,7 +127,13 @@ def _zip_member(path: Path) -> str:
             names = [i.filename for i in zf.infolist() if not i.is_dir()]
     except (zipfile.BadZipFile, OSError) as exc:
         raise _err(
-            str(path), None, None, None, "a readable ZIP archive", f"bad ZIP: {exc}"
+            str(path),
+            None,
+            None,
+            None,
+            "@sources.expected.zip",
+            "@sources.error.bad_zip",
+            fields={"detail": str(exc)},
         ) from None
     csvs = [n for n in names if n.lower().endswith(".csv")]
     if len(csvs) != 1:
@@ -135,8 +142,9 @@ def _zip_member(path: Path) -> str:
             None,
             None,
             names[:5],
-            "a ZIP archive holding exactly one .csv flat file",
-            f"{len(csvs)} CSV files in the ZIP",
+            "@sources.expected.zip_one_csv",
+            "@sources.error.csvs_in_zip",
+            fields={"count": len(csvs)},
         )
     return csvs[0]
 
@@ -155,8 +163,9 @@ def _open(path: Path) -> Iterator[tuple[IO[bytes], str]]:
                 None,
                 None,
                 member,
-                "a readable ZIP member",
-                f"cannot open the ZIP member: {exc}",
+                "@sources.expected.zip_member",
+                "@sources.error.zip_member",
+                fields={"detail": str(exc)},
             ) from None
         with zf, fh:
             yield fh, f"{path}!{member}"
@@ -168,12 +177,63 @@ def _open(path: Path) -> Iterator[tuple[IO[bytes], str]]:
 def _head(fh: IO[bytes], file: str) -> bytes:
     head = fh.read(1 << 20)
     if not head.strip():
-        raise _err(
-            file, 1, None, None, "a flat-file CSV header (statistics_code;...)", "the file is empty"
-        )
+        raise _err(file, 1, None, None, "@sources.expected.ffcsv_header_short", "the file is empty")
     if b"\n" not in head and len(head) == 1 << 20:
-        raise _err(file, 1, None, head[:40], "a header line shorter than 1 MiB", "line too long")
+        raise _err(file, 1, None, head[:40], "@sources.expected.header_short", "line too long")
     return head
+
+
+def _n_variables(names: tuple[str, ...], german: bool, file: str) -> int:
+    """How many variables the header has (``1_variable_code``...), each with its code and label."""
+    code_t, attr_t = (
+        ("{}_Merkmal_Code", "{}_Auspraegung_Code")
+        if german
+        else ("{}_variable_code", "{}_variable_attribute_code")
+    )
+    lab_t = "{}_Auspraegung_Label" if german else "{}_variable_attribute_label"
+    n_vars = 0
+    while code_t.format(n_vars + 1) in names:
+        n_vars += 1
+        for t in (attr_t, lab_t):
+            if t.format(n_vars) not in names:
+                raise MissingColumnError(
+                    file,
+                    line=1,
+                    column=t.format(n_vars),
+                    expected="@sources.expected.ffcsv_column",
+                    reason="incomplete variable columns",
+                    fields={"column": t.format(n_vars)},
+                )
+    return n_vars
+
+
+def _measure(names: tuple[str, ...], german: bool, file: str) -> tuple[str, str | None]:
+    """The value column and its quality flag column (``None`` where the file has none)."""
+    if german:
+        measures = [n for n in names[5:] if "__" in n and not n.endswith("__q")]
+        if len(measures) != 1:
+            raise MissingColumnError(
+                file,
+                line=1,
+                column=None,
+                value=measures or None,
+                expected="@sources.expected.one_measure",
+                reason="measure columns",
+            )
+        value = measures[0]
+        q = value.rsplit("__", 1)[0] + "__q"
+        return value, q if q in names else None
+    for need in ("value", "value_variable_code"):
+        if need not in names:
+            raise MissingColumnError(
+                file,
+                line=1,
+                column=need,
+                expected="@sources.expected.ffcsv_column",
+                reason="missing value column",
+                fields={"column": need},
+            )
+    return "value", "value_q" if "value_q" in names else None
 
 
 def _layout(head: bytes, file: str) -> _Layout:
@@ -190,7 +250,7 @@ def _layout(head: bytes, file: str) -> _Layout:
                 1,
                 None,
                 first[:40],
-                "UTF-8 text (the file has a UTF-8 BOM)",
+                "@sources.expected.utf8_bom",
                 "undecodable header",
             ) from None
         line = first.decode("cp1252", errors="replace")
@@ -209,58 +269,16 @@ def _layout(head: bytes, file: str) -> _Layout:
             1,
             1,
             line[:80],
-            "a flat-file header starting 'statistics_code;statistics_label;time_code;"
-            "time_label;time' (or the older 'Statistik_Code;...;Zeit')",
+            "@sources.expected.ffcsv_header",
             "unknown header",
         )
     if len(set(names)) != len(names):
         dup = next(n for n in names if names.count(n) > 1)
-        raise _err(file, 1, dup, dup, "each column name once", "duplicate column")
-    code_t, attr_t = (
-        ("{}_Merkmal_Code", "{}_Auspraegung_Code")
-        if german
-        else ("{}_variable_code", "{}_variable_attribute_code")
-    )
-    lab_t = "{}_Auspraegung_Label" if german else "{}_variable_attribute_label"
-    n_vars = 0
-    while code_t.format(n_vars + 1) in names:
-        n_vars += 1
-        for t in (attr_t, lab_t):
-            if t.format(n_vars) not in names:
-                raise MissingColumnError(
-                    file,
-                    line=1,
-                    column=t.format(n_vars),
-                    expected=f"a column {t.format(n_vars)}",
-                    reason="incomplete variable columns",
-                )
+        raise _err(file, 1, dup, dup, "@sources.expected.column_once", "duplicate column")
+    n_vars = _n_variables(names, german, file)
+    value, flag = _measure(names, german, file)
     if german:
-        measures = [n for n in names[5:] if "__" in n and not n.endswith("__q")]
-        if len(measures) != 1:
-            raise MissingColumnError(
-                file,
-                line=1,
-                column=None,
-                value=measures or None,
-                expected="exactly one measure column such as BEVSTD__Bevoelkerungsstand__Anzahl",
-                reason="measure columns",
-            )
-        value = measures[0]
-        q = value.rsplit("__", 1)[0] + "__q"
-        flag = q if q in names else None
         encoding = "utf-8" if bom else encoding
-    else:
-        for need in ("value", "value_variable_code"):
-            if need not in names:
-                raise MissingColumnError(
-                    file,
-                    line=1,
-                    column=need,
-                    expected=f"a column {need}",
-                    reason="missing value column",
-                )
-        value = "value"
-        flag = "value_q" if "value_q" in names else None
     return _Layout(names, german, n_vars, value, flag, encoding)
 
 
@@ -302,8 +320,15 @@ def _plan(head: bytes, layout: _Layout, file: str) -> _Plan:
     first = next((ln.rstrip(b"\r") for ln in lines[1:-1] if ln.strip()), None)
     if first is None:
         if len(lines) > 2 or (len(lines) == 2 and not lines[1].strip()) or len(head) < 1 << 20:
-            raise _err(file, 2, None, None, "data rows after the header", "header only")
-        raise _err(file, 2, None, lines[1][:40], "lines shorter than 1 MiB", "line too long")
+            raise _err(file, 2, None, None, "@sources.expected.data_rows", "header only")
+        raise _err(
+            file,
+            2,
+            None,
+            lines[1][:40],
+            "@sources.expected.lines_short",
+            "line too long",
+        )
     cells = first.decode(layout.encoding, errors="replace").split(";")
     if len(cells) != len(layout.names):
         raise _err(
@@ -311,8 +336,9 @@ def _plan(head: bytes, layout: _Layout, file: str) -> _Plan:
             2,
             len(cells),
             first[:60].decode(layout.encoding, errors="replace"),
-            f"{len(layout.names)} cells per row as in the header, found {len(cells)}",
+            "@sources.expected.cells_per_row",
             "ragged row",
+            fields={"n": len(layout.names), "found": len(cells)},
         )
     row = dict(zip(layout.names, (c.strip() for c in cells), strict=True))
     # the variable at each position: the most common code among the rows in the head
@@ -349,7 +375,15 @@ def _locate(path: Path, layout: _Layout, file: str) -> InputFormatError:
     try:
         return _scan(path, layout, file)
     except _ZIP_ERRORS as exc:
-        return _err(file, None, None, None, "an intact ZIP archive", f"damaged ZIP: {exc}")
+        return _err(
+            file,
+            None,
+            None,
+            None,
+            "@sources.expected.intact_zip",
+            "@sources.error.damaged_zip",
+            fields={"detail": str(exc)},
+        )
 
 
 def _scan(path: Path, layout: _Layout, file: str) -> InputFormatError:
@@ -364,8 +398,9 @@ def _scan(path: Path, layout: _Layout, file: str) -> InputFormatError:
                     i,
                     None,
                     raw[:40],
-                    f"lines shorter than {BLOCK_SIZE // 2**21} MiB",
+                    "@sources.expected.lines_shorter_mib",
                     "line too long",
+                    fields={"mib": BLOCK_SIZE // 2**21},
                 )
             try:
                 text = raw.decode(layout.encoding)
@@ -375,8 +410,9 @@ def _scan(path: Path, layout: _Layout, file: str) -> InputFormatError:
                     i,
                     None,
                     raw[exc.start : exc.start + 4],
-                    f"{layout.encoding} text",
-                    f"undecodable byte at offset {exc.start}",
+                    "@sources.expected.text_in",
+                    "@sources.error.undecodable_at",
+                    fields={"encoding": layout.encoding, "offset": exc.start},
                 )
             text = text.rstrip("\r\n")
             if text == "":
@@ -388,10 +424,18 @@ def _scan(path: Path, layout: _Layout, file: str) -> InputFormatError:
                     i,
                     len(cells),
                     text[:60],
-                    f"{n} cells per row as in the header, found {len(cells)}",
+                    "@sources.expected.cells_per_row",
                     "ragged row",
+                    fields={"n": n, "found": len(cells)},
                 )
-    return _err(file, None, None, None, "a well-formed flat-file CSV", "unreadable CSV")
+    return _err(
+        file,
+        None,
+        None,
+        None,
+        "@sources.expected.wellformed_ffcsv",
+        "unreadable CSV",
+    )
 
 
 def _columns(layout: _Layout, plan: _Plan) -> list[str]:
@@ -435,7 +479,7 @@ def _read_arrow(path: Path, layout: _Layout, plan: _Plan, file: str) -> pa.Table
     except (pa.ArrowInvalid, pa.ArrowKeyError, pa.ArrowTypeError, UnicodeDecodeError, *_ZIP_ERRORS):
         raise _locate(path, layout, file) from None
     if table.num_rows == 0:
-        raise _err(file, 2, None, None, "data rows after the header", "header only")
+        raise _err(file, 2, None, None, "@sources.expected.data_rows", "header only")
     return table.unify_dictionaries()
 
 
@@ -473,8 +517,9 @@ def _constant(table: pa.Table, name: str, expected: str, file: str) -> None:
                 _first_row(c.codes, i) + 2,
                 name,
                 v,
-                f"the same {name} on every row ({expected!r})",
+                "@sources.expected.same_on_every_row",
                 "mixed values in one column",
+                fields={"name": name, "value": repr(expected)},
             )
 
 
@@ -501,7 +546,8 @@ def _region(c: _Codes, var: str, col: str, file: str) -> list[str]:
                 _first_row(c.codes, i) + 2,
                 col,
                 v,
-                f"a {var} code of {lengths[0]} digits with its leading zeros",
+                "@sources.expected.region_code_digits",
+                fields={"var": var, "digits": lengths[0]},
             )
         out.append(z)
     return out
@@ -517,7 +563,7 @@ def _sex(c: _Codes, col: str, file: str) -> list[str]:
                 _first_row(c.codes, i) + 2,
                 col,
                 v,
-                "a sex code (GESM, GESW, or empty for Insgesamt)",
+                "@sources.expected.sex_code",
             )
         out.append(s)
     return out
@@ -562,8 +608,8 @@ def _age(code: _Codes, label: _Codes, file: str, col: str) -> _Ages:
                     r + 2,
                     col,
                     label.values[int(label.codes[r])] or code.values[int(r_code)],
-                    "an age label such as 'unter 3 Jahre', '3 bis unter 6 Jahre', "
-                    "'75 Jahre und mehr' (or an age code such as ALT003B06)",
+                    "@sources.expected.age_label_or_code",
+                    fields={"examples": _AGE_EXAMPLES},
                 )
             key = (g2.start, -1 if g2.end is None else g2.end)
             rows[sel] = groups.setdefault(key, len(groups))
@@ -625,15 +671,14 @@ def _values(
                 i + 2,
                 layout.flag,
                 fl,
-                "a quality flag (p, r, s, e), a GENESIS symbol or nothing",
+                "@sources.expected.quality_flag",
             )
-        lang = "German (1.234,5)" if decimal == "," else "English (1,234.5)"
         raise _err(
             file,
             i + 2,
             layout.value,
             text,
-            f"a number in {lang} notation or a GENESIS symbol (-, ., x, /, ...)",
+            "@sources.expected.number_de" if decimal == "," else "@sources.expected.number_en",
         )
     value[rest] = parsed.value
     status[rest] = [_STATUS.index(s) if s in _STATUS else 0 for s in parsed.status]
@@ -698,8 +743,9 @@ def _check_totals(
             line=r + 2,
             column=col,
             value=str(raw[r].as_py()),
-            expected=f"the sum of its parts ({psum[tg[b]]:g})",
-            reason=f"{dim} total contradicts its parts",
+            expected="@sources.expected.sum_of_parts",
+            reason="@sources.error.total_contradicts",
+            fields={"sum": f"{psum[tg[b]]:g}", "dim": f"@sources.dim.{dim}"},
         )
     drop = np.zeros(len(value), dtype=bool)
     drop[ti[has]] = True
@@ -734,7 +780,7 @@ def _target(table: pa.Table, layout: _Layout, file: str) -> str:
             _col(layout, "stat"),
             stat,
             "@sources.expected.ffcsv_statistic",
-            "@sources.error.unsupported_statistic",
+            "unsupported statistic",
         )
     if not layout.german:
         vv = _majority(table, "value_variable_code")
@@ -762,7 +808,7 @@ def _variables(table: pa.Table, layout: _Layout, plan: _Plan, file: str) -> _Var
                     _col(layout, "var", k),
                     var,
                     "@sources.expected.one_region_variable",
-                    "@sources.error.two_region_variables",
+                    "two region variables",
                 )
             region = (_region(c, var, code_col, file), c.codes)
         elif kind == "sex":
@@ -777,7 +823,7 @@ def _variables(table: pa.Table, layout: _Layout, plan: _Plan, file: str) -> _Var
             file,
             line=1,
             expected="@sources.expected.region_variable",
-            reason="@sources.error.no_region_variable",
+            reason="no region variable",
         )
     return _Vars(region[0], region[1], sex_vals, sex_codes, ages)
 
@@ -791,7 +837,7 @@ def _only_total(c: _Codes, var: str, code_col: str, file: str) -> None:
             code_col,
             c.values[bad[0]],
             "@sources.expected.only_total",
-            "@sources.error.unsupported_variable",
+            "unsupported variable",
             fields={"var": var},
         )
 
@@ -831,7 +877,7 @@ def _check_negative(
             i + 2,
             layout.value,
             str(raw[i].as_py()),
-            "a count of zero or more",
+            "@sources.expected.count_zero_or_more",
             "negative count",
         )
 
@@ -1038,14 +1084,15 @@ def read(path: str | Path) -> ImportBatch:
     """
     p = Path(path)
     if not p.is_file():
-        raise InputFormatError(str(p), reason="no such file")
+        raise InputFormatError(str(p), reason="no such file")  # a phrase of the catalogue
     try:
         return _read(p)
     except _ZIP_ERRORS as exc:  # a damaged archive (bad CRC, broken deflate stream) or I/O
         raise InputFormatError(
             str(p),
-            reason=f"damaged ZIP archive or unreadable file: {exc}",
-            expected="an intact ZIP archive holding one flat-file CSV",
+            reason="@sources.error.damaged_zip_or_file",
+            expected="@sources.expected.intact_zip_one_csv",
+            fields={"detail": str(exc)},
         ) from None
 
 
@@ -1060,7 +1107,13 @@ def _read(p: Path) -> ImportBatch:
         digest, bad = sha.result()
         if bad is not None:
             raise _err(
-                shown, bad[0], None, bad[1], "UTF-8 text throughout", f"undecodable byte ({bad[2]})"
+                shown,
+                bad[0],
+                None,
+                bad[1],
+                "@sources.expected.utf8_throughout",
+                "@sources.error.undecodable_byte",
+                fields={"detail": bad[2]},
             )
         code = _majority(table, _col(layout, "stat"))
         target, frame, rejected = _build(table, layout, plan, shown)

@@ -520,7 +520,8 @@ def _complete_partition(parts: pd.DataFrame, by: list[str]) -> pd.Series:
     return parts.groupby(by)[["age_start", "age_end"]].apply(complete)
 
 
-def _read_migration(rec: CsvRecords, cols: dict[str, int], path: Path) -> ImportBatch:
+def _migration_frame(rec: CsvRecords, cols: dict[str, int]) -> pd.DataFrame:
+    """One row per record: zone, year, sex, age group, moves in and out (each cell checked)."""
     zone = _zones(rec, cols["zone"])
     if "level" in cols:
         level = column_values(rec, cols["level"]).str.lower()
@@ -534,7 +535,17 @@ def _read_migration(rec: CsvRecords, cols: dict[str, int], path: Path) -> Import
     is_total_age, age_start, age_end = _age_groups(rec, cols["age"])
     moves_out = _whole_numbers(rec, cols["out"])
     moves_in = _whole_numbers(rec, cols["in"])
-    frame = pd.DataFrame(
+    if "net" in cols:
+        net = _whole_numbers(rec, cols["net"], signed=True)
+        fail_at(
+            rec,
+            net != moves_in - moves_out,
+            cols["net"],
+            "saldo = zuzuege - fortzuege",
+            reason="saldo contradicts zuzuege - fortzuege",
+            error=InconsistentTotalError,
+        )
+    return pd.DataFrame(
         {
             "zone": zone,
             "year": year,
@@ -549,19 +560,10 @@ def _read_migration(rec: CsvRecords, cols: dict[str, int], path: Path) -> Import
             "col_out": cols["out"],
         }
     )
-    if "net" in cols:
-        net = _whole_numbers(rec, cols["net"], signed=True)
-        fail_at(
-            rec,
-            net != moves_in - moves_out,
-            cols["net"],
-            "saldo = zuzuege - fortzuege",
-            reason="saldo contradicts zuzuege - fortzuege",
-            error=InconsistentTotalError,
-        )
-    key = ["zone", "year", "sex", "age_start", "age_end"]
-    _check_unique(rec, frame[key], cols["age"], "zone, year, sex, age group")
 
+
+def _migration_totals(rec: CsvRecords, frame: pd.DataFrame) -> pd.Series:
+    """The total rows (all ages, both sexes) that their parts were verified against: to drop."""
     # age groups that partition all ages add up to the all-ages row of the same zone, year and sex
     by_age = ["zone", "year", "sex"]
     complete = _complete_partition(frame[~frame["total_age"]], by_age)
@@ -581,9 +583,16 @@ def _read_migration(rec: CsvRecords, cols: dict[str, int], path: Path) -> Import
         rec, frame, is_mf & has_both, frame["sex"] == "t", by_sex, "sexes (m + f)"
     )
     drop_sex_total = (frame["sex"] == "t") & sex_parts
-    drop = drop_age_total | drop_sex_total
-    kept = frame[~drop]
+    drop: pd.Series = drop_age_total | drop_sex_total
+    return drop
 
+
+def _read_migration(rec: CsvRecords, cols: dict[str, int], path: Path) -> ImportBatch:
+    frame = _migration_frame(rec, cols)
+    key = ["zone", "year", "sex", "age_start", "age_end"]
+    _check_unique(rec, frame[key], cols["age"], "zone, year, sex, age group")
+    drop = _migration_totals(rec, frame)
+    kept = frame[~drop]
     long = kept.melt(
         id_vars=["zone", "year", "sex", "age_start", "age_end"],
         value_vars=["in", "out"],
