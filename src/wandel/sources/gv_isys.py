@@ -37,6 +37,7 @@ from __future__ import annotations
 import csv
 import functools
 import io
+import itertools
 import math
 import operator
 import re
@@ -144,7 +145,10 @@ class _Grid:
     @functools.cached_property
     def columns(self) -> list[tuple[Cell, ...]]:
         """The grid transposed: one tuple per column (``None`` past the end of a short row)."""
-        width = max((len(r) for r in self.rows), default=0)
+        widths = set(map(len, self.rows))
+        if len(widths) <= 1:  # a sheet: every row as wide as the sheet
+            return list(zip(*self.rows, strict=True))
+        width = max(widths)
         rows = [r if len(r) == width else (*r, *([None] * (width - len(r)))) for r in self.rows]
         return list(zip(*rows, strict=True))
 
@@ -492,17 +496,18 @@ def _record_rows(grid: _Grid, layout: _Layout, where: _Where) -> list[int]:
     """Indices of the record rows (a Satzart code); footnotes and blank rows are skipped."""
     cols = layout.columns
     first = layout.first_data
-    codes = grid.columns[cols["satzart"]][first:] if grid.columns else ()
-    data_idx: list[int] = []
-    for i, cell in enumerate(codes, start=first):
-        sa = cell.strip() if type(cell) is str else _text(cell)
-        if sa in LEVEL_OF_SATZART:
-            data_idx.append(i)
-            continue
-        row = grid.rows[i]
+    codes = _texts(grid.columns[cols["satzart"]][first:] if grid.columns else ())
+    is_record = np.fromiter(map(LEVEL_OF_SATZART.__contains__, codes), dtype=bool, count=len(codes))
+    data_idx: list[int] = (np.flatnonzero(is_record) + first).tolist()
+    for n in np.flatnonzero(~is_record).tolist():
+        row = grid.rows[first + n]
         if any(_text(_cell(row, cols[f])) for f in _KEY_WIDTH):
             raise where.error(
-                i, "satzart", sa, "a Satzart code 10, 20, 30, 40, 50 or 60", "unknown record type"
+                first + n,
+                "satzart",
+                codes[n],
+                "a Satzart code 10, 20, 30, 40, 50 or 60",
+                "unknown record type",
             )
         # a blank row, or a footnote or source line below the data: no keys
     if not data_idx:
@@ -537,26 +542,39 @@ def _key_part(cell: Cell, width: int, spreadsheet: bool) -> str:
     return _text(cell)
 
 
+def _all_text(cells: Sequence[Cell]) -> bool:
+    """Whether every cell is text (the usual case: then the columns are handled in C loops)."""
+    return set(map(type, cells)) <= {str}
+
+
+def _texts(cells: Sequence[Cell]) -> list[str]:
+    """:func:`_text` of every cell."""
+    if _all_text(cells):
+        return list(map(str.strip, cells))  # type: ignore[arg-type]
+    return [c.strip() if type(c) is str else _text(c) for c in cells]
+
+
+def _kinds(cells: Sequence[Cell]) -> npt.NDArray[np.int8]:
+    """:data:`_CELL_KIND` of every cell."""
+    kinds = map(_CELL_KIND.get, map(type, cells), itertools.repeat(3))
+    return np.fromiter(kinds, dtype=np.int8, count=len(cells))
+
+
 def _parts(cells: list[Cell], width: int, spreadsheet: bool) -> list[str]:
     """Key parts of one column as text (see :func:`_key_part`)."""
+    if _all_text(cells):
+        return list(map(str.strip, cells))  # type: ignore[arg-type]
     return [c.strip() if type(c) is str else _key_part(c, width, spreadsheet) for c in cells]
 
 
 def _bad_part(parts: list[str], width: npt.NDArray[np.int64]) -> int | None:
-    """The first record whose key part is not ``width`` digits (``width`` 0: not checked).
-
-    The bulk is screened in Arrow (ASCII digits of the right length); what fails the screen is
-    checked with ``str.isdigit`` as before, so the verdict is the same record for record.
-    """
-    arr = pa.array(parts, type=pa.string())
-    length = pc.utf8_length(arr).to_numpy(zero_copy_only=False)
-    ascii_digits = pc.match_substring_regex(arr, r"^[0-9]+$").to_numpy(zero_copy_only=False)
-    suspect = np.flatnonzero((width > 0) & ~((length == width) & ascii_digits))
-    for n in suspect.tolist():
-        p = parts[n]
-        if not (len(p) == width[n] and p.isdigit()):
-            return int(n)
-    return None
+    """The first record whose key part is not ``width`` digits (``width`` 0: not checked);
+    ``len`` and ``str.isdigit`` mapped over the column in C."""
+    n = len(parts)
+    length = np.fromiter(map(len, parts), dtype=np.int64, count=n)
+    digits = np.fromiter(map(str.isdigit, parts), dtype=bool, count=n)
+    bad = np.flatnonzero((width > 0) & ~((length == width) & digits))
+    return int(bad[0]) if len(bad) else None
 
 
 def _keys(
@@ -564,7 +582,7 @@ def _keys(
 ) -> tuple[list[str], list[str], list[str]]:
     """Satzart, key (Land .. Gemeinde) and Gemeindeverband part of every record; malformed key
     parts are errors."""
-    satzart = [_text(c) for c in _column(grid, layout, "satzart", rows)]
+    satzart = _texts(_column(grid, layout, "satzart", rows))
     parts = {
         f: _parts(_column(grid, layout, f, rows), width, grid.spreadsheet)
         for f, width in _KEY_WIDTH.items()
@@ -599,16 +617,23 @@ def _joined(
     parts: dict[str, list[str]],
 ) -> list[str]:
     """The key of every record from its parts, as :data:`_JOIN` says per Satzart."""
-    land, rb, kreis, vb, gem = (np.array(parts[f], dtype=object) for f in _KEY_WIDTH)
-    key = land.copy()
-    m = ~of_sa["10"]
-    key[m] = key[m] + rb[m]
-    m &= ~of_sa["20"]
-    key[m] = key[m] + kreis[m]
-    m = of_sa["50"]
-    key[m] = key[m] + vb[m]
-    m = of_sa["60"]
-    key[m] = key[m] + gem[m]
+    add = operator.add
+    land, rb, kreis, vb, gem = (parts[f] for f in _KEY_WIDTH)
+    lr = list(map(add, land, rb))
+    lrk = list(map(add, lr, kreis))
+    key = np.where(
+        of_sa["60"],
+        np.array(list(map(add, lrk, gem)), dtype=object),
+        np.where(
+            of_sa["50"],
+            np.array(list(map(add, lrk, vb)), dtype=object),
+            np.where(
+                of_sa["10"],
+                np.array(land, dtype=object),
+                np.where(of_sa["20"], np.array(lr, dtype=object), np.array(lrk, dtype=object)),
+            ),
+        ),
+    )
     out: list[str] = key.tolist()
     return out
 
@@ -619,14 +644,15 @@ def _numbers(
     """Area and population columns: numbers >= 0 (whole numbers for counts), one decimal mark."""
     for field, integer in {"area": False, "pop_t": True, "pop_m": True, "pop_f": True}.items():
         cells = cols[field]
-        decimal = _decimal_of(cells)
-        out: list[float] = [math.nan] * len(cells)
-        for n, c in enumerate(cells):
-            t = type(c)
-            if t is float or t is int:
-                out[n] = c  # type: ignore[assignment]
-                continue
-            if t is str and c == "":
+        kind = _kinds(cells)
+        vals = np.full(len(cells), np.nan)
+        num = np.flatnonzero(kind == 0)
+        vals[num] = np.array(cells, dtype=object)[num].astype(float)
+        rest = np.flatnonzero(kind != 0).tolist()
+        decimal = _decimal_of([cells[n] for n in rest])
+        for n in rest:
+            c = cells[n]
+            if c == "" or c is None:
                 continue  # an empty cell: nan
             v = _number(c, decimal)
             if v is None:
@@ -639,8 +665,7 @@ def _numbers(
                     else f"a number >= 0 (decimal mark {decimal!r})",
                     "not a number",
                 )
-            out[n] = v
-        vals = np.array(out, dtype=float)
+            vals[n] = v
         bad = vals < 0
         if integer:
             bad |= ~np.isnan(vals) & (vals != np.floor(vals))
@@ -683,12 +708,17 @@ def _sex_split(frame: pd.DataFrame, where: _Where, rows: list[int]) -> bool:
 
 
 def _postcodes(cells: list[Cell], where: _Where, rows: list[int]) -> list[str | None]:
-    pcs = [c.strip() if type(c) is str else _text(c) for c in cells]
-    for n, code in enumerate(pcs):
-        if code in _EXCEL_ERRORS:
-            pcs[n] = ""
-        elif code and not (len(code) == 5 and code.isdigit()):
-            raise where.error(rows[n], "postcode", code, "a 5-digit postcode")
+    pcs = _texts(cells)
+    n = len(pcs)
+    excel = np.fromiter(map(_EXCEL_ERRORS.__contains__, pcs), dtype=bool, count=n)
+    length = np.fromiter(map(len, pcs), dtype=np.int64, count=n)
+    digits = np.fromiter(map(str.isdigit, pcs), dtype=bool, count=n)
+    bad = np.flatnonzero(~excel & (length > 0) & ~((length == 5) & digits))
+    if len(bad):
+        i = int(bad[0])
+        raise where.error(rows[i], "postcode", pcs[i], "a 5-digit postcode")
+    for i in np.flatnonzero(excel).tolist():
+        pcs[i] = ""
     return [p or None for p in pcs]
 
 
@@ -698,7 +728,7 @@ def _coordinates(
     """Decimal degrees (packed degrees.MMSS decoded), 0 = none, inside Germany's bounds."""
     lo, hi = bounds
     decimal = _decimal_of(cells)
-    kind = np.fromiter((_CELL_KIND.get(type(c), 3) for c in cells), np.int8, len(cells))
+    kind = _kinds(cells)
     is_num, is_str = kind == 0, kind == 1
     vals = np.full(len(cells), np.nan)
     idx_num = np.flatnonzero(is_num)
@@ -746,7 +776,7 @@ def _records(grid: _Grid, layout: _Layout) -> _Records:
     where = _Where(grid, layout)
     rows = _record_rows(grid, layout, where)
     satzart, keys, vb = _keys(grid, layout, where, rows)
-    names = [c.strip() if type(c) is str else _text(c) for c in _column(grid, layout, "name", rows)]
+    names = _texts(_column(grid, layout, "name", rows))
     frame = pd.DataFrame(
         {"satzart": satzart, "zone": keys, "name": names, "row": rows, "vb": vb}, dtype=object
     )
@@ -773,7 +803,8 @@ def _drop_identical_duplicates(
     if not dup.any():
         return frame, data_idx, 0
     first_of: dict[tuple[str, str], int] = {}
-    for sa, z, r in zip(frame["satzart"], frame["zone"], frame["row"], strict=True):
+    repeated = frame[frame.duplicated(["satzart", "zone"], keep=False).to_numpy()]
+    for sa, z, r in zip(repeated["satzart"], repeated["zone"], repeated["row"], strict=True):
         first_of.setdefault((sa, z), int(r))
     for n in np.flatnonzero(dup):
         sa, z, r = frame["satzart"].iat[n], frame["zone"].iat[n], int(frame["row"].iat[n])
@@ -805,6 +836,11 @@ def _mixed_mark(cell: str, decimal: str) -> bool:
 # --------------------------------------------------------------------------- tables
 
 
+def _member(values: npt.NDArray[np.object_], known: set[str]) -> npt.NDArray[np.bool_]:
+    """``values[i] in known`` for every ``i`` (a hash lookup each)."""
+    return np.fromiter(map(known.__contains__, values.tolist()), dtype=bool, count=len(values))
+
+
 def _parents(
     sa: npt.NDArray[np.object_], zones: pd.Series, vb: npt.NDArray[np.object_]
 ) -> tuple[npt.NDArray[np.object_], npt.NDArray[np.object_]]:
@@ -818,8 +854,8 @@ def _parents(
     m = sa == "20"
     parent[m] = k2[m]
     m = (sa == "30") | (sa == "40")
-    regbez = zones[sa == "20"].unique()
-    parent[m] = np.where(pd.Index(k3[m]).isin(regbez), k3[m], k2[m])
+    regbez = set(zones[sa == "20"].tolist())
+    parent[m] = np.where(_member(k3[m], regbez), k3[m], k2[m])
     m = sa == "50"
     parent[m] = k5[m]
     gem = sa == "60"
@@ -834,9 +870,9 @@ def _gv_records(recs: _Records, year: int, where: _Where) -> pd.DataFrame:
     zones = f["zone"].astype(object)
     vb = f["vb"].to_numpy(dtype=object)
     parent, gv = _parents(sa, zones, vb)
-    verbands = zones[sa == "50"].unique()
-    if len(verbands):
-        unknown = ~pd.Index(gv).isin(verbands)
+    verbands = set(zones[sa == "50"].tolist())
+    if verbands:
+        unknown = ~_member(gv, verbands)
         if unknown.any():
             n = int(np.flatnonzero(sa == "60")[np.flatnonzero(unknown)[0]])
             raise where.error(
@@ -875,28 +911,35 @@ def _strings(values: pd.Series | npt.NDArray[np.object_] | list[str | None]) -> 
 def _fill_aggregates(out: pd.DataFrame, f: pd.DataFrame, where: _Where) -> None:
     """Sums of the Gemeinden for higher levels; a published higher-level figure must equal it."""
     level = out["level"].to_numpy(dtype=object)
+    zone = out["zone"].to_numpy(dtype=object)
     cols = ["area_km2", "pop_total", "pop_m", "pop_f"]
-    gem = out.loc[level == "gemeinde", ["zone", "parent", *cols]]
-    zones = pa.array(gem["zone"].to_numpy(dtype=object), type=pa.string())
+    vals = {c: out[c].to_numpy(dtype=float, copy=True) for c in cols}
+    is_gem = level == "gemeinde"
+    gem = pd.DataFrame({c: vals[c][is_gem] for c in cols})
+    zones = pa.array(zone[is_gem], type=pa.string())
     for name, width in {"land": 2, "regbez": 3, "kreis": 5}.items():
         by = pc.utf8_slice_codeunits(zones, 0, width).to_numpy(zero_copy_only=False)
-        sums = gem[cols].groupby(by).sum(min_count=1)
-        _apply_sums(out, f, where, name, level == name, sums)
-    gv_sums = gem.groupby("parent")[cols].sum(min_count=1)
-    _apply_sums(out, f, where, "gemeindeverband", level == "gemeindeverband", gv_sums)
+        sums = gem.groupby(by).sum(min_count=1)
+        _apply_sums(vals, zone, (f, where), name, level == name, sums)
+    parent = out["parent"].to_numpy(dtype=object)[is_gem]
+    gv_sums = gem.groupby(parent).sum(min_count=1)
+    _apply_sums(vals, zone, (f, where), "gemeindeverband", level == "gemeindeverband", gv_sums)
+    for c in cols:
+        out[c] = vals[c]
 
 
 def _apply_sums(
-    out: pd.DataFrame,
-    f: pd.DataFrame,
-    where: _Where,
+    vals: dict[str, npt.NDArray[np.float64]],
+    zone: npt.NDArray[np.object_],
+    at: tuple[pd.DataFrame, _Where],
     level: str,
     mask: npt.NDArray[np.bool_],
     sums: pd.DataFrame,
 ) -> None:
-    aligned = sums.reindex(out["zone"][mask].to_numpy(dtype=object))
+    f, where = at
+    aligned = sums.reindex(zone[mask])
     for c in ("pop_total", "pop_m", "pop_f"):
-        published = out.loc[mask, c].to_numpy()
+        published = vals[c][mask]
         summed = aligned[c].to_numpy(dtype=float)
         bad = ~np.isnan(published) & ~np.isnan(summed) & (published != summed)
         if bad.any():
@@ -909,10 +952,10 @@ def _apply_sums(
                 f"{level} population differs from the sum of its Gemeinden",
                 InconsistentTotalError,
             )
-        out.loc[mask, c] = np.where(np.isnan(published), summed, published)
-    published_area = out.loc[mask, "area_km2"].to_numpy()
+        vals[c][mask] = np.where(np.isnan(published), summed, published)
+    published_area = vals["area_km2"][mask]
     summed_area = aligned["area_km2"].to_numpy(dtype=float)
-    out.loc[mask, "area_km2"] = np.where(np.isnan(published_area), summed_area, published_area)
+    vals["area_km2"][mask] = np.where(np.isnan(published_area), summed_area, published_area)
 
 
 def _population(gv: pd.DataFrame, has_sex: bool) -> pd.DataFrame:
