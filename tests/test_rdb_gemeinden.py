@@ -157,3 +157,30 @@ def test_import_gives_published_gemeinde_ages_not_estimates(
     het = published[(published["zone"] == "15087220") & (published["year"] == 2019)]
     assert het["value"].sum() == 13_885
     assert "12411-02-03-5" in set(prov["table_code"])
+
+
+def test_flat_file_with_variables_in_another_order(fixtures: Path, tmp_path: Path) -> None:
+    """The same flat file with its variables in another order (age, region, sex) and the rows
+    reversed reads to the same table."""
+    src = fixtures / "ffcsv" / "12411-02-03-5_de_flat.csv"
+    lines = src.read_bytes().decode("utf-8-sig").splitlines()
+    head = lines[0].split(";")
+    block = {k: [head.index(f"{k}_variable_code") + i for i in range(4)] for k in (1, 2, 3)}
+    order = [3, 1, 2]  # the file's region, sex, age become age, region, sex
+
+    def moved(line: str) -> str:
+        cells = line.split(";")
+        out = cells[:5]
+        for k in order:
+            out += [cells[i] for i in block[k]]
+        return ";".join(out + cells[block[3][-1] + 1 :])
+
+    body = [moved(ln) for ln in lines[1:]][::-1]
+    path = tmp_path / "reordered_flat.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + "\n".join([lines[0], *body]).encode("utf-8") + b"\n")
+    got = registry.read(path)
+    ref = registry.read(src)
+    pd.testing.assert_frame_equal(
+        _sorted(got.tables["population"]), _sorted(ref.tables["population"])
+    )
+    assert got.rejected == ref.rejected
