@@ -416,8 +416,9 @@ def section_dims(
                 int(data_lines[j]),
                 1,
                 None,
-                f"a section row ({kind_name}) before the first data row",
+                "@sources.expected.section_first",
                 "data before its section",
+                fields={"kind": kind_name},
             )
         for name, arr in parse_dim(kind_name, owner, file, data_lines, 1).items():
             dims.setdefault(name, arr)

@@ -125,8 +125,9 @@ def _drop_totals(
             line=int(row["line"]),
             column=int(row["column"]),
             value=str(row["text"]),
-            expected=f"the sum of its parts ({s[b]:g})",
-            reason=f"{'/'.join(dims)} total contradicts its parts",
+            expected="@sources.expected.sum_of_parts",
+            reason="@sources.error.total_contradicts",
+            fields={"sum": f"{s[b]:g}", "dim": "@sources.dim." + "_".join(dims)},
         )
     keep_total = ~has_parts  # a total is kept only where no part exists
     out = pd.concat([parts, frame[~is_tot & ~in_parts], totals[keep_total]])
@@ -178,8 +179,9 @@ def _need(
         if name not in frame:
             raise MissingColumnError(
                 file,
-                expected=f"a {name} variable for {what}",
-                reason=f"no {name} found in the header, labels or title",
+                expected="@sources.expected.variable_for",
+                reason="@sources.error.no_variable",
+                fields={"name": name, "what": what},
             )
 
 
