@@ -245,7 +245,11 @@ def _load_csv(path: Path) -> _Grid:
             rows.append(tuple(row))
     except csv.Error as exc:
         raise InputFormatError(
-            file, line=reader.line_num, reason=f"CSV syntax: {exc}", expected="valid CSV"
+            file,
+            line=reader.line_num,
+            reason="@sources.error.csv_syntax",
+            expected="valid CSV",
+            fields={"detail": str(exc)},
         ) from None
     return _Grid(file, rows, lines, False)
 
@@ -317,8 +321,9 @@ def _find_layout(grid: _Grid) -> _Layout:
                     line=grid.lines[top],
                     column=grid.column_name(j, header),
                     value=raw,
-                    reason=f"two columns name the field {field!r}",
+                    reason="@sources.error.two_columns",
                     expected="one column per field",
+                    fields={"field": repr(field)},
                 )
             columns[field] = j
             break
@@ -328,8 +333,9 @@ def _find_layout(grid: _Grid) -> _Layout:
                 file,
                 line=grid.lines[top],
                 column=field,
-                reason=f"the header names no column for {field!r}",
-                expected=f"a column labelled like {_LABELS[field][0]!r}",
+                reason="@sources.error.no_column_for",
+                expected="@sources.expected.column_like",
+                fields={"field": repr(field), "label": repr(_LABELS[field][0])},
             )
     return _Layout(top, first, columns, tuple(header), _reference_in(grid.rows[:first], top))
 
@@ -404,6 +410,7 @@ class _Where:
         expected: str,
         reason: str = "",
         cls: type[InputFormatError] = InputFormatError,
+        fields: dict[str, object] | None = None,
     ) -> InputFormatError:
         j = self.layout.columns.get(field)
         column: str | int = (
@@ -416,6 +423,7 @@ class _Where:
             value=value,
             expected=expected,
             reason=reason,
+            fields=fields,
         )
 
 
@@ -607,8 +615,9 @@ def _keys(
                 rows[bad],
                 f,
                 parts[f][bad],
-                f"{width_of[s]} digit(s) with leading zeros (Satzart {s})",
+                "@sources.expected.key_digits",
                 "malformed key part",
+                fields={"width": width_of[s], "satzart": s},
             )
     return satzart, _joined(sa, of_sa, parts), parts["vb"]
 
@@ -662,10 +671,9 @@ def _numbers(
                     rows[n],
                     field,
                     c,
-                    "a whole number >= 0"
-                    if integer
-                    else f"a number >= 0 (decimal mark {decimal!r})",
+                    "a whole number >= 0" if integer else "@sources.expected.number_mark",
                     "not a number",
+                    fields={"mark": repr(decimal)},
                 )
             vals[n] = v
         bad = vals < 0
@@ -755,8 +763,9 @@ def _coordinates(
                 rows[n],
                 field,
                 c,
-                f"a coordinate in decimal degrees with the column's decimal mark {decimal!r}",
+                "@sources.expected.coordinate_mark",
                 "not a coordinate",
+                fields={"mark": repr(decimal)},
             )
         vals[n] = v
     odd = kind == 3
@@ -769,7 +778,13 @@ def _coordinates(
     outside = np.isfinite(vals) & ((vals < lo) | (vals > hi))
     if outside.any():
         n = int(np.flatnonzero(outside)[0])
-        raise where.error(rows[n], field, cells[n], f"a value between {lo} and {hi} (Germany)")
+        raise where.error(
+            rows[n],
+            field,
+            cells[n],
+            "@sources.expected.between_germany",
+            fields={"lo": lo, "hi": hi},
+        )
     return vals
 
 
@@ -817,9 +832,10 @@ def _drop_identical_duplicates(
                 r,
                 "gem" if sa == "60" else "land",
                 z,
-                f"each key once (first seen on line {grid.lines[r0]})",
-                f"duplicate {LEVEL_OF_SATZART[sa]} key",
+                "@sources.expected.key_once_first",
+                "@sources.error.duplicate_level_key",
                 DuplicateKeyError,
+                fields={"line": grid.lines[r0], "level": f"@sources.level.{LEVEL_OF_SATZART[sa]}"},
             )
     keep = ~dup
     kept = frame[keep].reset_index(drop=True)
@@ -881,8 +897,9 @@ def _gv_records(recs: _Records, year: int, where: _Where) -> pd.DataFrame:
                 int(f["row"].iat[n]),
                 "vb",
                 vb[n],
-                f"a Gemeindeverband {gv[np.flatnonzero(unknown)[0]]} listed as a Satzart 50 record",
-                "Gemeinde in an unknown Gemeindeverband",
+                "@sources.expected.verband_listed",
+                "@sources.error.unknown_verband",
+                fields={"key": gv[np.flatnonzero(unknown)[0]]},
             )
     out = pd.DataFrame(
         {
@@ -950,9 +967,13 @@ def _apply_sums(
                 int(f["row"].iat[n]),
                 {"pop_total": "pop_t", "pop_m": "pop_m", "pop_f": "pop_f"}[c],
                 f"{published[np.flatnonzero(bad)[0]]:.0f}",
-                f"the sum of its Gemeinden, {summed[np.flatnonzero(bad)[0]]:.0f}",
-                f"{level} population differs from the sum of its Gemeinden",
+                "@sources.expected.sum_of_gemeinden",
+                "@sources.error.level_differs",
                 InconsistentTotalError,
+                fields={
+                    "sum": f"{summed[np.flatnonzero(bad)[0]]:.0f}",
+                    "level": f"@sources.level.{level}",
+                },
             )
         vals[c][mask] = np.where(np.isnan(published), summed, published)
     published_area = vals["area_km2"][mask]
