@@ -250,8 +250,9 @@ def _check_ids(
                 line=lines[i],
                 column=column,
                 value=fid,
-                reason=f"duplicate facility id in {year} (first on line {lines[seen[(fid, year)]]})",
+                reason="@sources.error.duplicate_facility",
                 expected="each id once per year",
+                fields={"year": year, "line": lines[seen[(fid, year)]]},
             )
         seen[(fid, year)] = i
 
@@ -345,8 +346,9 @@ def _read_generic_csv(rec: CsvRecords, path: Path, year: int, kind: str) -> Impo
             line=1,
             column=missing[0],
             value=rec.delimiter.join(rec.raw_header),
-            reason=f"no column {', '.join(missing)}",
+            reason="@sources.error.no_column",
             expected="columns id, lon and lat (in any order; optional name, kind, capacity, year)",
+            fields={"columns": ", ".join(missing)},
         )
     idx = {c: i for c, i in found.items() if i is not None}
     comma = rec.delimiter == ";"
@@ -425,8 +427,9 @@ def _geojson_features(path: Path) -> list[Any]:
             line=exc.lineno,
             column=exc.colno,
             value=text[exc.pos : exc.pos + 20],
-            reason=f"not valid JSON ({exc.msg})",
+            reason="@sources.error.not_json",
             expected="a GeoJSON FeatureCollection",
+            fields={"detail": exc.msg},
         ) from None
     if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection":
         found = doc.get("type") if isinstance(doc, dict) else type(doc).__name__
