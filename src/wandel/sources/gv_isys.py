@@ -1054,6 +1054,19 @@ def sniff(path: Path, head: bytes) -> bool:
     return first.startswith("satzart") and "gemeindename" in first
 
 
+def _parsed(p: Path, spreadsheet: bool) -> tuple[int, str, pd.DataFrame, pd.DataFrame, int]:
+    """Year, title, ``gv_records``, ``population`` and the number of identical duplicates left
+    out, read from the sheet or CSV (whose cells go when this returns)."""
+    grid = _load_sheet(p) if spreadsheet else _load_csv(p)
+    layout = _find_layout(grid)
+    year = reference_year(p, layout.reference)
+    recs = _records(grid, layout)
+    gv = _gv_records(recs, year, _Where(grid, layout))
+    pop = _population(gv, recs.has_sex)
+    title = next((_text(r[0]) for r in grid.rows[: layout.header_row] if r and r[0]), "")
+    return year, title, gv, pop, recs.dropped
+
+
 def read(path: str | Path) -> ImportBatch:
     """Read a GV-ISys Auszug GV (xlsx or CSV) into ``gv_records`` and ``population``.
 
@@ -1071,15 +1084,8 @@ def read(path: str | Path) -> ImportBatch:
     p = Path(path)
     with open(p, "rb") as fh:
         head = fh.read(8)
-    with _collector_paused():
-        grid = _load_sheet(p) if is_spreadsheet(head) else _load_csv(p)
-        layout = _find_layout(grid)
-        year = reference_year(p, layout.reference)
-        recs = _records(grid, layout)
-        where = _Where(grid, layout)
-        gv = _gv_records(recs, year, where)
-        pop = _population(gv, recs.has_sex)
-    title = next((_text(r[0]) for r in grid.rows[: layout.header_row] if r and r[0]), "")
+    with _collector_paused():  # the sheet's cells are freed inside, before it runs again
+        year, title, gv, pop, dropped = _parsed(p, is_spreadsheet(head))
     meta = SourceMeta(
         file=p.name,
         sha256=sha256_of(p),
@@ -1089,10 +1095,10 @@ def read(path: str | Path) -> ImportBatch:
         producer="Statistisches Bundesamt (Destatis)",
         licence=LICENCE_DESTATIS,
     )
-    rejected = (("identical duplicate record left out", recs.dropped),) if recs.dropped else ()
+    rejected = (("identical duplicate record left out", dropped),) if dropped else ()
     return ImportBatch(
         meta=meta,
         tables={"gv_records": gv, "population": pop},
-        rows_read=len(gv) + recs.dropped,
+        rows_read=len(gv) + dropped,
         rejected=rejected,
     )
