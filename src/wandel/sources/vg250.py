@@ -103,7 +103,10 @@ def _source(path: Path) -> str:
             names = zf.namelist()
     except (zipfile.BadZipFile, OSError) as exc:
         raise InputFormatError(
-            file, reason=f"not a readable ZIP archive ({exc})", expected="a ZIP with a shapefile"
+            file,
+            reason="@sources.error.unreadable_zip",
+            expected="a ZIP with a shapefile",
+            fields={"detail": str(exc)},
         ) from None
     shps = [n for n in names if n.lower().endswith(".shp")]
     if len(shps) != 1:
@@ -131,7 +134,10 @@ def _read_layer(path: Path) -> tuple[dict[str, Any], npt.NDArray[np.object_], di
         UnicodeDecodeError,
     ) as exc:
         raise InputFormatError(
-            str(path), reason=f"cannot read the shapefile ({exc})", expected="a valid shapefile"
+            str(path),
+            reason="@sources.error.unreadable_shapefile",
+            expected="a valid shapefile",
+            fields={"detail": str(exc)},
         ) from None
     names = [str(n) for n in meta["fields"]]
     fields = {n.lower(): np.asarray(col) for n, col in zip(names, field_data, strict=True)}
