@@ -521,7 +521,7 @@ def test_cli_import_without_zone_exit_2_store_unchanged(tmp_path: Path, shared_d
     assert res.exit_code == 2
     assert "Traceback" not in res.output
     lines = [x for x in res.stderr.splitlines() if x.strip()]
-    first = next(x for x in lines if "names no zone" in x)
+    first = next(x for x in lines if "nennt kein Gebiet" in x)  # German first: the default
     assert TOT.split("/")[1] in first
     assert "--zone" in first
     with Store.open(db, read_only=True) as s:

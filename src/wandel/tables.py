@@ -93,6 +93,25 @@ TABLES: dict[str, TableSpec] = {
             "Population on 31 December by sex and age group.",
         ),
         TableSpec(
+            "census_population",
+            (
+                ZONE,
+                _c(
+                    "reference_date",
+                    "VARCHAR",
+                    "string",
+                    False,
+                    "census reference date, ISO (2011-05-09, 2022-05-15)",
+                ),
+                SEX,
+                AGE_START,
+                AGE_END,
+            ),
+            _CELL,
+            "Census counts (Zensus 2011, 2022) by sex and age group on the census reference date; "
+            "kept apart from the year-end Fortschreibung in population.",
+        ),
+        TableSpec(
             "official_projection",
             (
                 ZONE,

@@ -23,14 +23,17 @@ from wandel.errors import LabelError
 __all__ = [
     "AGE_GROUPS_17",
     "AGE_TOTAL",
+    "CENSUS_DATES",
     "SEX_TOTAL",
     "AgeGroup",
     "Period",
+    "census_date_in",
     "is_age_unknown",
     "is_total",
     "normalise_ags",
     "parse_age_code",
     "parse_age_label",
+    "parse_census_date",
     "parse_period_label",
     "parse_sex_label",
     "parse_year_label",
@@ -245,6 +248,47 @@ def _check_date(label: str, year: int, month: int, day: int) -> int:
     if (month, day) != (12, 31):
         raise LabelError(label, "a reference date of 31 December (31.12.YYYY)")
     return year
+
+
+CENSUS_DATES: dict[int, str] = {1987: "1987-05-25", 2011: "2011-05-09", 2022: "2022-05-15"}
+"""The reference dates of the German censuses (Volkszählung 1987, Zensus 2011, Zensus 2022), ISO."""
+
+_CENSUS_IN_TEXT = re.compile(
+    r"(?<!\d)(25\.05\.1987|09\.05\.2011|15\.05\.2022|1987-05-25|2011-05-09|2022-05-15)(?!\d)"
+)
+_CENSUS_NAME = re.compile(r"\b(?:Zensus|Census|Volkszählung)\s*(1987|2011|2022)\b", re.IGNORECASE)
+
+
+def parse_census_date(label: str) -> str | None:
+    """The ISO reference date of a census date label (``09.05.2011``, ``2022-05-15``); ``None`` for
+    any other label.
+
+    >>> parse_census_date("09.05.2011"), parse_census_date("2022-05-15"), parse_census_date("2011")
+    ('2011-05-09', '2022-05-15', None)
+    """
+    s = _clean(label)
+    m = _DATE.fullmatch(s)
+    if m:
+        iso = f"{int(m.group(3)):04d}-{int(m.group(2)):02d}-{int(m.group(1)):02d}"
+    elif _ISO.fullmatch(s):
+        iso = s
+    else:
+        return None
+    return iso if iso in CENSUS_DATES.values() else None
+
+
+def census_date_in(text: str) -> str | None:
+    """The census reference date a title names: a census date (``Stichtag 09.05.2011``) or the
+    census by name (``Zensus 2022``); ``None`` if it names none.
+
+    >>> census_date_in("Bevölkerung - Stichtag 09.05.2011 - Gemeinden"), census_date_in("Zensus 2022")
+    ('2011-05-09', '2022-05-15')
+    """
+    m = _CENSUS_IN_TEXT.search(text)
+    if m:
+        return parse_census_date(m.group(1))
+    n = _CENSUS_NAME.search(text)
+    return CENSUS_DATES[int(n.group(1))] if n else None
 
 
 def parse_year_label(label: str) -> int | None:

@@ -55,8 +55,9 @@ def _open(path: Path) -> python_calamine.CalamineWorkbook:
     except (python_calamine.CalamineError, OSError, ValueError) as exc:
         raise InputFormatError(
             str(path),
-            reason=f"not a readable spreadsheet ({type(exc).__name__}: {exc})",
+            reason="@sources.error.unreadable_sheet",
             expected="an xlsx, xls or ods workbook",
+            fields={"detail": f"{type(exc).__name__}: {exc}"},
         ) from None
 
 
@@ -91,8 +92,9 @@ def find_sheet(
     except (python_calamine.CalamineError, OSError, ValueError) as exc:
         raise InputFormatError(
             str(path),
-            reason=f"damaged spreadsheet ({type(exc).__name__}: {exc})",
+            reason="@sources.error.damaged_sheet",
             expected="an intact xlsx, xls or ods workbook",
+            fields={"detail": f"{type(exc).__name__}: {exc}"},
         ) from None
     finally:
         wb.close()

@@ -40,8 +40,9 @@ def decode_text(data: bytes, file: str) -> tuple[str, str]:
                 file,
                 line=_line_of(data, off),
                 value=data[off : off + 4],
-                reason=f"undecodable byte at offset {off}",
+                reason="@sources.error.undecodable_at",
                 expected="UTF-8 text (the file starts with a UTF-8 byte order mark)",
+                fields={"offset": off},
             ) from None
         encoding = "utf-8-sig"
     elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):

@@ -32,6 +32,7 @@ def load_yaml(text: str, file: str, expected: str) -> tuple[Any, yaml.Node | Non
         raise InputFormatError(
             file,
             line=None if mark is None else mark.line + 1,
-            reason=f"not valid YAML ({getattr(exc, 'problem', exc)})",
+            reason="@sources.error.not_yaml",
             expected=expected,
+            fields={"detail": str(getattr(exc, "problem", exc))},
         ) from None

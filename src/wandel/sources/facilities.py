@@ -250,8 +250,9 @@ def _check_ids(
                 line=lines[i],
                 column=column,
                 value=fid,
-                reason=f"duplicate facility id in {year} (first on line {lines[seen[(fid, year)]]})",
+                reason="@sources.error.duplicate_facility",
                 expected="each id once per year",
+                fields={"year": year, "line": lines[seen[(fid, year)]]},
             )
         seen[(fid, year)] = i
 
@@ -345,8 +346,9 @@ def _read_generic_csv(rec: CsvRecords, path: Path, year: int, kind: str) -> Impo
             line=1,
             column=missing[0],
             value=rec.delimiter.join(rec.raw_header),
-            reason=f"no column {', '.join(missing)}",
+            reason="@sources.error.no_column",
             expected="columns id, lon and lat (in any order; optional name, kind, capacity, year)",
+            fields={"columns": ", ".join(missing)},
         )
     idx = {c: i for c, i in found.items() if i is not None}
     comma = rec.delimiter == ";"
@@ -411,7 +413,8 @@ def _number(value: object) -> float | None:
     return float(value)
 
 
-def _read_geojson(path: Path, year: int, kind: str) -> ImportBatch:
+def _geojson_features(path: Path) -> list[Any]:
+    """The features of a GeoJSON FeatureCollection (a non-empty list), or a clear error."""
     file = str(path)
     text, _enc = decode_text(path.read_bytes(), file)
     if not text.strip():
@@ -424,8 +427,9 @@ def _read_geojson(path: Path, year: int, kind: str) -> ImportBatch:
             line=exc.lineno,
             column=exc.colno,
             value=text[exc.pos : exc.pos + 20],
-            reason=f"not valid JSON ({exc.msg})",
+            reason="@sources.error.not_json",
             expected="a GeoJSON FeatureCollection",
+            fields={"detail": exc.msg},
         ) from None
     if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection":
         found = doc.get("type") if isinstance(doc, dict) else type(doc).__name__
@@ -435,51 +439,53 @@ def _read_geojson(path: Path, year: int, kind: str) -> ImportBatch:
     features = doc.get("features")
     if not isinstance(features, list) or not features:
         _geojson_error(file, "features", features, "no features", "a non-empty list of features")
-    rows: list[dict[str, Any]] = []
-    for i, feat in enumerate(features):
-        where = f"features[{i}]"
-        if not isinstance(feat, dict) or feat.get("type") != "Feature":
-            _geojson_error(file, where, feat, "not a Feature", 'an object with "type": "Feature"')
-        geom = feat.get("geometry")
-        coords = geom.get("coordinates") if isinstance(geom, dict) else None
-        if not isinstance(geom, dict) or geom.get("type") != "Point":
-            found = geom.get("type") if isinstance(geom, dict) else geom
-            _geojson_error(file, f"{where}.geometry", found, "not a Point", "a Point geometry")
-        nums = [_number(c) for c in coords] if isinstance(coords, list) else []
-        if len(nums) not in (2, 3) or any(n is None for n in nums):
-            _geojson_error(
-                file, f"{where}.geometry.coordinates", coords, "bad coordinates", "[lon, lat]"
-            )
-        props = feat.get("properties") or {}
-        if not isinstance(props, dict):
-            _geojson_error(file, f"{where}.properties", props, "not an object", "an object")
-        fid = props.get("id", feat.get("id"))
-        attrs = {
-            k: v for k, v in props.items() if k not in {"id", "name", "kind", "capacity", "year"}
-        }
-        capacity = props.get("capacity")
-        if capacity is not None and (_number(capacity) is None or float(capacity) < 0):
-            _geojson_error(
-                file, f"{where}.properties.capacity", capacity, "bad capacity", "a number >= 0"
-            )
-        fyear = props.get("year", year)
-        if not isinstance(fyear, int) or isinstance(fyear, bool) or not 1900 <= fyear <= 2099:
-            _geojson_error(file, f"{where}.properties.year", fyear, "bad year", "a year (integer)")
-        rows.append(
-            {
-                "facility_id": "" if fid is None else str(fid),
-                "year": fyear,
-                "kind": props.get("kind") or kind,
-                "name": props.get("name"),
-                "lon": nums[0],
-                "lat": nums[1],
-                "capacity": np.nan if capacity is None else float(capacity),
-                "attributes": json.dumps(attrs, ensure_ascii=False, sort_keys=True)
-                if attrs
-                else None,
-            }
+    return features
+
+
+def _geojson_row(file: str, i: int, feat: Any, year: int, kind: str) -> dict[str, Any]:
+    """One facility from feature ``i``: a Point with an id, optional name, kind, capacity, year."""
+    where = f"features[{i}]"
+    if not isinstance(feat, dict) or feat.get("type") != "Feature":
+        _geojson_error(file, where, feat, "not a Feature", 'an object with "type": "Feature"')
+    geom = feat.get("geometry")
+    coords = geom.get("coordinates") if isinstance(geom, dict) else None
+    if not isinstance(geom, dict) or geom.get("type") != "Point":
+        found = geom.get("type") if isinstance(geom, dict) else geom
+        _geojson_error(file, f"{where}.geometry", found, "not a Point", "a Point geometry")
+    nums = [_number(c) for c in coords] if isinstance(coords, list) else []
+    if len(nums) not in (2, 3) or any(n is None for n in nums):
+        _geojson_error(
+            file, f"{where}.geometry.coordinates", coords, "bad coordinates", "[lon, lat]"
         )
-    frame = pd.DataFrame(rows)
+    props = feat.get("properties") or {}
+    if not isinstance(props, dict):
+        _geojson_error(file, f"{where}.properties", props, "not an object", "an object")
+    fid = props.get("id", feat.get("id"))
+    attrs = {k: v for k, v in props.items() if k not in {"id", "name", "kind", "capacity", "year"}}
+    capacity = props.get("capacity")
+    if capacity is not None and (_number(capacity) is None or float(capacity) < 0):
+        _geojson_error(
+            file, f"{where}.properties.capacity", capacity, "bad capacity", "a number >= 0"
+        )
+    fyear = props.get("year", year)
+    if not isinstance(fyear, int) or isinstance(fyear, bool) or not 1900 <= fyear <= 2099:
+        _geojson_error(file, f"{where}.properties.year", fyear, "bad year", "a year (integer)")
+    return {
+        "facility_id": "" if fid is None else str(fid),
+        "year": fyear,
+        "kind": props.get("kind") or kind,
+        "name": props.get("name"),
+        "lon": nums[0],
+        "lat": nums[1],
+        "capacity": np.nan if capacity is None else float(capacity),
+        "attributes": json.dumps(attrs, ensure_ascii=False, sort_keys=True) if attrs else None,
+    }
+
+
+def _read_geojson(path: Path, year: int, kind: str) -> ImportBatch:
+    file = str(path)
+    features = _geojson_features(path)
+    frame = pd.DataFrame([_geojson_row(file, i, f, year, kind) for i, f in enumerate(features)])
     where_of = [f"features[{i}]" for i in range(len(frame))]
     lon = frame["lon"].to_numpy(dtype=float)
     lat = frame["lat"].to_numpy(dtype=float)

@@ -58,6 +58,7 @@ from wandel.sources._labels import (
     normalise_ags,
     parse_age_code,
     parse_age_label,
+    parse_census_date,
     parse_sex_label,
     parse_year_label,
 )
@@ -74,8 +75,15 @@ BLOCK_SIZE = 8 * 1024 * 1024
 _CURRENT = ("statistics_code", "statistics_label", "time_code", "time_label", "time")
 _GERMAN = ("Statistik_Code", "Statistik_Label", "Zeit_Code", "Zeit_Label", "Zeit")
 _REGION_LEN = {"DINSG": (2,), "DLAND": (2,), "REGBEZ": (3,), "KREISE": (5,), "GEMEIN": (8,)}
-_TABLE_OF_STATISTIC = {"12411": "population", "12612": "births", "12613": "deaths"}
+_TABLE_OF_STATISTIC = {
+    "12411": "population",
+    "12612": "births",
+    "12613": "deaths",
+    "12111": "census_population",  # Zensus 2011/2022 in the Regionaldatenbank and GENESIS-Online
+    "1000A": "census_population",  # the Zensus databases (2011, 2022)
+}
 _ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, RuntimeError, NotImplementedError)
+_AGE_EXAMPLES = "'unter 3 Jahre', '3 bis unter 6 Jahre', '75 Jahre und mehr'"
 _DE_HINTS = frozenset({"stichtag", "jahr", "geschlecht", "anzahl", "insgesamt", "männlich"})
 
 
@@ -100,9 +108,16 @@ def _err(
     value: object,
     expected: str,
     reason: str = "",
+    fields: dict[str, object] | None = None,
 ) -> InputFormatError:
     return InputFormatError(
-        file, line=line, column=column, value=value, expected=expected, reason=reason
+        file,
+        line=line,
+        column=column,
+        value=value,
+        expected=expected,
+        reason=reason,
+        fields=fields,
     )
 
 
@@ -112,7 +127,13 @@ def _zip_member(path: Path) -> str:
             names = [i.filename for i in zf.infolist() if not i.is_dir()]
     except (zipfile.BadZipFile, OSError) as exc:
         raise _err(
-            str(path), None, None, None, "a readable ZIP archive", f"bad ZIP: {exc}"
+            str(path),
+            None,
+            None,
+            None,
+            "@sources.expected.zip",
+            "@sources.error.bad_zip",
+            fields={"detail": str(exc)},
         ) from None
     csvs = [n for n in names if n.lower().endswith(".csv")]
     if len(csvs) != 1:
@@ -121,8 +142,9 @@ def _zip_member(path: Path) -> str:
             None,
             None,
             names[:5],
-            "a ZIP archive holding exactly one .csv flat file",
-            f"{len(csvs)} CSV files in the ZIP",
+            "@sources.expected.zip_one_csv",
+            "@sources.error.csvs_in_zip",
+            fields={"count": len(csvs)},
         )
     return csvs[0]
 
@@ -141,8 +163,9 @@ def _open(path: Path) -> Iterator[tuple[IO[bytes], str]]:
                 None,
                 None,
                 member,
-                "a readable ZIP member",
-                f"cannot open the ZIP member: {exc}",
+                "@sources.expected.zip_member",
+                "@sources.error.zip_member",
+                fields={"detail": str(exc)},
             ) from None
         with zf, fh:
             yield fh, f"{path}!{member}"
@@ -154,12 +177,63 @@ def _open(path: Path) -> Iterator[tuple[IO[bytes], str]]:
 def _head(fh: IO[bytes], file: str) -> bytes:
     head = fh.read(1 << 20)
     if not head.strip():
-        raise _err(
-            file, 1, None, None, "a flat-file CSV header (statistics_code;...)", "the file is empty"
-        )
+        raise _err(file, 1, None, None, "@sources.expected.ffcsv_header_short", "the file is empty")
     if b"\n" not in head and len(head) == 1 << 20:
-        raise _err(file, 1, None, head[:40], "a header line shorter than 1 MiB", "line too long")
+        raise _err(file, 1, None, head[:40], "@sources.expected.header_short", "line too long")
     return head
+
+
+def _n_variables(names: tuple[str, ...], german: bool, file: str) -> int:
+    """How many variables the header has (``1_variable_code``...), each with its code and label."""
+    code_t, attr_t = (
+        ("{}_Merkmal_Code", "{}_Auspraegung_Code")
+        if german
+        else ("{}_variable_code", "{}_variable_attribute_code")
+    )
+    lab_t = "{}_Auspraegung_Label" if german else "{}_variable_attribute_label"
+    n_vars = 0
+    while code_t.format(n_vars + 1) in names:
+        n_vars += 1
+        for t in (attr_t, lab_t):
+            if t.format(n_vars) not in names:
+                raise MissingColumnError(
+                    file,
+                    line=1,
+                    column=t.format(n_vars),
+                    expected="@sources.expected.ffcsv_column",
+                    reason="incomplete variable columns",
+                    fields={"column": t.format(n_vars)},
+                )
+    return n_vars
+
+
+def _measure(names: tuple[str, ...], german: bool, file: str) -> tuple[str, str | None]:
+    """The value column and its quality flag column (``None`` where the file has none)."""
+    if german:
+        measures = [n for n in names[5:] if "__" in n and not n.endswith("__q")]
+        if len(measures) != 1:
+            raise MissingColumnError(
+                file,
+                line=1,
+                column=None,
+                value=measures or None,
+                expected="@sources.expected.one_measure",
+                reason="measure columns",
+            )
+        value = measures[0]
+        q = value.rsplit("__", 1)[0] + "__q"
+        return value, q if q in names else None
+    for need in ("value", "value_variable_code"):
+        if need not in names:
+            raise MissingColumnError(
+                file,
+                line=1,
+                column=need,
+                expected="@sources.expected.ffcsv_column",
+                reason="missing value column",
+                fields={"column": need},
+            )
+    return "value", "value_q" if "value_q" in names else None
 
 
 def _layout(head: bytes, file: str) -> _Layout:
@@ -176,7 +250,7 @@ def _layout(head: bytes, file: str) -> _Layout:
                 1,
                 None,
                 first[:40],
-                "UTF-8 text (the file has a UTF-8 BOM)",
+                "@sources.expected.utf8_bom",
                 "undecodable header",
             ) from None
         line = first.decode("cp1252", errors="replace")
@@ -195,58 +269,16 @@ def _layout(head: bytes, file: str) -> _Layout:
             1,
             1,
             line[:80],
-            "a flat-file header starting 'statistics_code;statistics_label;time_code;"
-            "time_label;time' (or the older 'Statistik_Code;...;Zeit')",
+            "@sources.expected.ffcsv_header",
             "unknown header",
         )
     if len(set(names)) != len(names):
         dup = next(n for n in names if names.count(n) > 1)
-        raise _err(file, 1, dup, dup, "each column name once", "duplicate column")
-    code_t, attr_t = (
-        ("{}_Merkmal_Code", "{}_Auspraegung_Code")
-        if german
-        else ("{}_variable_code", "{}_variable_attribute_code")
-    )
-    lab_t = "{}_Auspraegung_Label" if german else "{}_variable_attribute_label"
-    n_vars = 0
-    while code_t.format(n_vars + 1) in names:
-        n_vars += 1
-        for t in (attr_t, lab_t):
-            if t.format(n_vars) not in names:
-                raise MissingColumnError(
-                    file,
-                    line=1,
-                    column=t.format(n_vars),
-                    expected=f"a column {t.format(n_vars)}",
-                    reason="incomplete variable columns",
-                )
+        raise _err(file, 1, dup, dup, "@sources.expected.column_once", "duplicate column")
+    n_vars = _n_variables(names, german, file)
+    value, flag = _measure(names, german, file)
     if german:
-        measures = [n for n in names[5:] if "__" in n and not n.endswith("__q")]
-        if len(measures) != 1:
-            raise MissingColumnError(
-                file,
-                line=1,
-                column=None,
-                value=measures or None,
-                expected="exactly one measure column such as BEVSTD__Bevoelkerungsstand__Anzahl",
-                reason="measure columns",
-            )
-        value = measures[0]
-        q = value.rsplit("__", 1)[0] + "__q"
-        flag = q if q in names else None
         encoding = "utf-8" if bom else encoding
-    else:
-        for need in ("value", "value_variable_code"):
-            if need not in names:
-                raise MissingColumnError(
-                    file,
-                    line=1,
-                    column=need,
-                    expected=f"a column {need}",
-                    reason="missing value column",
-                )
-        value = "value"
-        flag = "value_q" if "value_q" in names else None
     return _Layout(names, german, n_vars, value, flag, encoding)
 
 
@@ -288,8 +320,15 @@ def _plan(head: bytes, layout: _Layout, file: str) -> _Plan:
     first = next((ln.rstrip(b"\r") for ln in lines[1:-1] if ln.strip()), None)
     if first is None:
         if len(lines) > 2 or (len(lines) == 2 and not lines[1].strip()) or len(head) < 1 << 20:
-            raise _err(file, 2, None, None, "data rows after the header", "header only")
-        raise _err(file, 2, None, lines[1][:40], "lines shorter than 1 MiB", "line too long")
+            raise _err(file, 2, None, None, "@sources.expected.data_rows", "header only")
+        raise _err(
+            file,
+            2,
+            None,
+            lines[1][:40],
+            "@sources.expected.lines_short",
+            "line too long",
+        )
     cells = first.decode(layout.encoding, errors="replace").split(";")
     if len(cells) != len(layout.names):
         raise _err(
@@ -297,8 +336,9 @@ def _plan(head: bytes, layout: _Layout, file: str) -> _Plan:
             2,
             len(cells),
             first[:60].decode(layout.encoding, errors="replace"),
-            f"{len(layout.names)} cells per row as in the header, found {len(cells)}",
+            "@sources.expected.cells_per_row",
             "ragged row",
+            fields={"n": len(layout.names), "found": len(cells)},
         )
     row = dict(zip(layout.names, (c.strip() for c in cells), strict=True))
     # the variable at each position: the most common code among the rows in the head
@@ -335,7 +375,15 @@ def _locate(path: Path, layout: _Layout, file: str) -> InputFormatError:
     try:
         return _scan(path, layout, file)
     except _ZIP_ERRORS as exc:
-        return _err(file, None, None, None, "an intact ZIP archive", f"damaged ZIP: {exc}")
+        return _err(
+            file,
+            None,
+            None,
+            None,
+            "@sources.expected.intact_zip",
+            "@sources.error.damaged_zip",
+            fields={"detail": str(exc)},
+        )
 
 
 def _scan(path: Path, layout: _Layout, file: str) -> InputFormatError:
@@ -350,8 +398,9 @@ def _scan(path: Path, layout: _Layout, file: str) -> InputFormatError:
                     i,
                     None,
                     raw[:40],
-                    f"lines shorter than {BLOCK_SIZE // 2**21} MiB",
+                    "@sources.expected.lines_shorter_mib",
                     "line too long",
+                    fields={"mib": BLOCK_SIZE // 2**21},
                 )
             try:
                 text = raw.decode(layout.encoding)
@@ -361,8 +410,9 @@ def _scan(path: Path, layout: _Layout, file: str) -> InputFormatError:
                     i,
                     None,
                     raw[exc.start : exc.start + 4],
-                    f"{layout.encoding} text",
-                    f"undecodable byte at offset {exc.start}",
+                    "@sources.expected.text_in",
+                    "@sources.error.undecodable_at",
+                    fields={"encoding": layout.encoding, "offset": exc.start},
                 )
             text = text.rstrip("\r\n")
             if text == "":
@@ -374,10 +424,18 @@ def _scan(path: Path, layout: _Layout, file: str) -> InputFormatError:
                     i,
                     len(cells),
                     text[:60],
-                    f"{n} cells per row as in the header, found {len(cells)}",
+                    "@sources.expected.cells_per_row",
                     "ragged row",
+                    fields={"n": n, "found": len(cells)},
                 )
-    return _err(file, None, None, None, "a well-formed flat-file CSV", "unreadable CSV")
+    return _err(
+        file,
+        None,
+        None,
+        None,
+        "@sources.expected.wellformed_ffcsv",
+        "unreadable CSV",
+    )
 
 
 def _columns(layout: _Layout, plan: _Plan) -> list[str]:
@@ -421,7 +479,7 @@ def _read_arrow(path: Path, layout: _Layout, plan: _Plan, file: str) -> pa.Table
     except (pa.ArrowInvalid, pa.ArrowKeyError, pa.ArrowTypeError, UnicodeDecodeError, *_ZIP_ERRORS):
         raise _locate(path, layout, file) from None
     if table.num_rows == 0:
-        raise _err(file, 2, None, None, "data rows after the header", "header only")
+        raise _err(file, 2, None, None, "@sources.expected.data_rows", "header only")
     return table.unify_dictionaries()
 
 
@@ -459,8 +517,9 @@ def _constant(table: pa.Table, name: str, expected: str, file: str) -> None:
                 _first_row(c.codes, i) + 2,
                 name,
                 v,
-                f"the same {name} on every row ({expected!r})",
+                "@sources.expected.same_on_every_row",
                 "mixed values in one column",
+                fields={"name": name, "value": repr(expected)},
             )
 
 
@@ -487,7 +546,8 @@ def _region(c: _Codes, var: str, col: str, file: str) -> list[str]:
                 _first_row(c.codes, i) + 2,
                 col,
                 v,
-                f"a {var} code of {lengths[0]} digits with its leading zeros",
+                "@sources.expected.region_code_digits",
+                fields={"var": var, "digits": lengths[0]},
             )
         out.append(z)
     return out
@@ -503,7 +563,7 @@ def _sex(c: _Codes, col: str, file: str) -> list[str]:
                 _first_row(c.codes, i) + 2,
                 col,
                 v,
-                "a sex code (GESM, GESW, or empty for Insgesamt)",
+                "@sources.expected.sex_code",
             )
         out.append(s)
     return out
@@ -548,8 +608,8 @@ def _age(code: _Codes, label: _Codes, file: str, col: str) -> _Ages:
                     r + 2,
                     col,
                     label.values[int(label.codes[r])] or code.values[int(r_code)],
-                    "an age label such as 'unter 3 Jahre', '3 bis unter 6 Jahre', "
-                    "'75 Jahre und mehr' (or an age code such as ALT003B06)",
+                    "@sources.expected.age_label_or_code",
+                    fields={"examples": _AGE_EXAMPLES},
                 )
             key = (g2.start, -1 if g2.end is None else g2.end)
             rows[sel] = groups.setdefault(key, len(groups))
@@ -611,15 +671,14 @@ def _values(
                 i + 2,
                 layout.flag,
                 fl,
-                "a quality flag (p, r, s, e), a GENESIS symbol or nothing",
+                "@sources.expected.quality_flag",
             )
-        lang = "German (1.234,5)" if decimal == "," else "English (1,234.5)"
         raise _err(
             file,
             i + 2,
             layout.value,
             text,
-            f"a number in {lang} notation or a GENESIS symbol (-, ., x, /, ...)",
+            "@sources.expected.number_de" if decimal == "," else "@sources.expected.number_en",
         )
     value[rest] = parsed.value
     status[rest] = [_STATUS.index(s) if s in _STATUS else 0 for s in parsed.status]
@@ -684,8 +743,9 @@ def _check_totals(
             line=r + 2,
             column=col,
             value=str(raw[r].as_py()),
-            expected=f"the sum of its parts ({psum[tg[b]]:g})",
-            reason=f"{dim} total contradicts its parts",
+            expected="@sources.expected.sum_of_parts",
+            reason="@sources.error.total_contradicts",
+            fields={"sum": f"{psum[tg[b]]:g}", "dim": f"@sources.dim.{dim}"},
         )
     drop = np.zeros(len(value), dtype=bool)
     drop[ti[has]] = True
@@ -697,9 +757,19 @@ def _strings(values: list[str | None], codes: npt.NDArray[np.integer]) -> pd.Ser
     return pd.Series(pd.arrays.ArrowStringArray(arr))
 
 
-def _build(
-    table: pa.Table, layout: _Layout, plan: _Plan, file: str
-) -> tuple[str, pd.DataFrame, list[tuple[str, int]]]:
+@dataclass(frozen=True)
+class _Vars:
+    """The mapped variables: zone, sex and age group of every row (codes into small lists)."""
+
+    zones: list[str]
+    zone_codes: npt.NDArray[np.int32]
+    sexes: list[str]
+    sex_codes: npt.NDArray[np.int32]
+    ages: _Ages
+
+
+def _target(table: pa.Table, layout: _Layout, file: str) -> str:
+    """The canonical table of the file's statistic; one statistic and one measure throughout."""
     stat = _majority(table, _col(layout, "stat"))
     _constant(table, _col(layout, "stat"), stat, file)
     target = _TABLE_OF_STATISTIC.get(stat[:5])
@@ -709,12 +779,17 @@ def _build(
             2,
             _col(layout, "stat"),
             stat,
-            "a population (12411), births (12612) or deaths (12613) statistic",
+            "@sources.expected.ffcsv_statistic",
             "unsupported statistic",
         )
     if not layout.german:
         vv = _majority(table, "value_variable_code")
         _constant(table, "value_variable_code", vv, file)
+    return target
+
+
+def _variables(table: pa.Table, layout: _Layout, plan: _Plan, file: str) -> _Vars:
+    """Region, sex and age of every row; any other variable may only hold its total."""
     n = table.num_rows
     region: tuple[list[str], npt.NDArray[np.int32]] | None = None
     sex_vals, sex_codes = ["t"], np.zeros(n, dtype=np.int32)
@@ -732,7 +807,7 @@ def _build(
                     1,
                     _col(layout, "var", k),
                     var,
-                    "one region variable",
+                    "@sources.expected.one_region_variable",
                     "two region variables",
                 )
             region = (_region(c, var, code_col, file), c.codes)
@@ -742,44 +817,58 @@ def _build(
             label_col = _col(layout, "label", k)
             ages = _age(c, _codes(table, label_col), file, label_col)
         else:
-            bad = [i for i, v in enumerate(c.values) if v != ""]
-            if bad:
-                raise _err(
-                    file,
-                    _first_row(c.codes, bad[0]) + 2,
-                    code_col,
-                    c.values[bad[0]],
-                    f"only the total of variable {var}: Wandel maps region, sex (GES) "
-                    "and age (ALT...)",
-                    "unsupported variable",
-                )
+            _only_total(c, var, code_col, file)
     if region is None:
         raise MissingColumnError(
             file,
             line=1,
-            expected="a region variable (DINSG, DLAND, KREISE, GEMEIN...)",
+            expected="@sources.expected.region_variable",
             reason="no region variable",
         )
-    zone_vals, zone_codes = region
+    return _Vars(region[0], region[1], sex_vals, sex_codes, ages)
+
+
+def _only_total(c: _Codes, var: str, code_col: str, file: str) -> None:
+    bad = [i for i, v in enumerate(c.values) if v != ""]
+    if bad:
+        raise _err(
+            file,
+            _first_row(c.codes, bad[0]) + 2,
+            code_col,
+            c.values[bad[0]],
+            "@sources.expected.only_total",
+            "unsupported variable",
+            fields={"var": var},
+        )
+
+
+def _times(
+    table: pa.Table, layout: _Layout, file: str, census: bool
+) -> tuple[list[object], npt.NDArray[np.int32]]:
+    """The year (31 December) or, for a census, the ISO reference date of every row."""
     tcol = _col(layout, "time")
     tc = _codes(table, tcol)
-    years = np.zeros(len(tc.values), dtype=np.int64)
+    out: list[object] = []
     for i, v in enumerate(tc.values):
         try:
-            y = parse_year_label(v)
+            t: object = parse_census_date(v) if census else parse_year_label(v)
         except LabelError as exc:
             raise _err(file, _first_row(tc.codes, i) + 2, tcol, v, exc.expected) from None
-        if y is None:
+        if t is None:
             raise _err(
                 file,
                 _first_row(tc.codes, i) + 2,
                 tcol,
                 v,
-                "a reference date (2019-12-31 or 31.12.2019) or a year",
+                "@sources.expected.census_date_cell" if census else "@sources.expected.ffcsv_time",
             )
-        years[i] = y
-    value, status, flag = _values(table, layout, plan.decimal, file)
-    raw = table.column(layout.value)
+        out.append(t)
+    return out, tc.codes
+
+
+def _check_negative(
+    value: npt.NDArray[np.float64], raw: pa.ChunkedArray, layout: _Layout, file: str
+) -> None:
     neg = value < 0
     if neg.any():
         i = int(np.flatnonzero(neg)[0])
@@ -788,32 +877,48 @@ def _build(
             i + 2,
             layout.value,
             str(raw[i].as_py()),
-            "a count of zero or more",
+            "@sources.expected.count_zero_or_more",
             "negative count",
         )
-    del neg
-    # integer keys (codes into small dictionaries) with their cardinalities
-    z_key = (zone_codes, len(zone_vals))
-    y_key = (tc.codes, len(tc.values))
-    s_key = (sex_codes, len(sex_vals))
-    a_key = (ages.rows, len(ages.start))
-    kid, size = _dense([z_key, y_key, s_key, a_key])
+
+
+_Key = tuple[npt.NDArray[Any], int]
+
+
+def _check_unique(
+    keys: list[_Key], v: _Vars, times: list[object], time_codes: npt.NDArray[np.int32], file: str
+) -> None:
+    """Each zone, time, sex and age group once (checked on the dense key id)."""
+    kid, size = _dense(keys)
     counts = np.bincount(kid, minlength=size) if size <= _DENSE_MAX else None
     if counts is not None and counts.max(initial=0) > 1:
         dupkey = int(np.flatnonzero(counts > 1)[0])
         r = int(np.flatnonzero(kid == dupkey)[1])
-        g = int(ages.rows[r])
-        end = "open" if ages.end[g] == -1 else str(ages.end[g])
+        g = int(v.ages.rows[r])
+        end = "open" if v.ages.end[g] == -1 else str(v.ages.end[g])
         raise DuplicateKeyError(
             file,
             line=r + 2,
             column=None,
-            value=f"{zone_vals[int(zone_codes[r])]}, {years[tc.codes[r]]}, "
-            f"{sex_vals[int(sex_codes[r])]}, {ages.start[g]}-{end}",
-            expected="each zone, year, sex and age once",
+            value=f"{v.zones[int(v.zone_codes[r])]}, {times[time_codes[r]]}, "
+            f"{v.sexes[int(v.sex_codes[r])]}, {v.ages.start[g]}-{end}",
+            expected="@sources.expected.each_key_once_ffcsv",
             reason="duplicate key",
         )
-    del kid, counts
+
+
+def _drops(
+    v: _Vars,
+    z_key: _Key,
+    t_key: _Key,
+    cells: tuple[npt.NDArray[np.float64], npt.NDArray[np.int8], pa.ChunkedArray],
+    file: str,
+    col: str,
+) -> tuple[npt.NDArray[np.bool_], list[tuple[str, int]]]:
+    """Rows to leave out (age unknown; totals verified against their parts) and why."""
+    value, status, raw = cells
+    ages = v.ages
+    n = len(value)
     rejected: list[tuple[str, int]] = []
     drop = np.zeros(n, dtype=bool)
     unknown_group = np.flatnonzero(ages.start == -1)
@@ -821,18 +926,20 @@ def _build(
         unknown = ages.rows == unknown_group[0]
         rejected.append(("age unknown: no age group to store it under", int(unknown.sum())))
         drop |= unknown
-    sex_total = np.array([v == "t" for v in sex_vals], dtype=bool)
+    s_key = (v.sex_codes, len(v.sexes))
+    a_key = (ages.rows, len(ages.start))
+    sex_total = np.array([s == "t" for s in v.sexes], dtype=bool)
     age_total = (ages.start == 0) & (ages.end == -1)
     for dim, tot, others in (
         (
             "sex",
-            sex_total[sex_codes] if len(sex_vals) > 1 and sex_total.any() else None,
-            (z_key, y_key, a_key),
+            sex_total[v.sex_codes] if len(v.sexes) > 1 and sex_total.any() else None,
+            (z_key, t_key, a_key),
         ),
         (
             "age",
             age_total[ages.rows] if len(ages.start) > 1 and age_total.any() else None,
-            (z_key, y_key, s_key),
+            (z_key, t_key, s_key),
         ),
     ):
         if tot is None:
@@ -847,27 +954,43 @@ def _build(
             raw,
             dim,
             file,
-            layout.value,
+            col,
         )
         drop[rows[d]] = True
         if d.any():
             rejected.append((f"{dim} total verified and dropped", int(d.sum())))
+    return drop, rejected
+
+
+def _frame(
+    target: str,
+    v: _Vars,
+    times: tuple[list[object], npt.NDArray[np.int32]],
+    cells: tuple[npt.NDArray[np.float64], npt.NDArray[np.int8], npt.NDArray[np.int8]],
+    drop: npt.NDArray[np.bool_],
+) -> pd.DataFrame:
+    """The canonical frame of the rows kept."""
+    value, status, flag = cells
     sel: slice | npt.NDArray[np.int64] = slice(None) if not drop.any() else np.flatnonzero(~drop)
-    del drop
 
     def pick(a: npt.NDArray[Any]) -> npt.NDArray[Any]:
         return a if isinstance(sel, slice) else a[sel]
 
-    a_rows = pick(ages.rows)
-    a_end = ages.end[a_rows]
-    m = len(a_rows)
-    no_mask = np.zeros(m, dtype=bool)
+    a_rows = pick(v.ages.rows)
+    a_end = v.ages.end[a_rows]
+    no_mask = np.zeros(len(a_rows), dtype=bool)
+    t_vals, t_codes = times
+    if target == "census_population":
+        when = {"reference_date": _strings([str(t) for t in t_vals], pick(t_codes))}
+    else:
+        t_arr = np.array(t_vals, dtype=np.int64)
+        when = {"year": pd.arrays.IntegerArray(t_arr[pick(t_codes)], no_mask.copy())}
     frame = pd.DataFrame(
         {
-            "zone": _strings(list(zone_vals), pick(zone_codes)),
-            "year": pd.arrays.IntegerArray(years[pick(tc.codes)], no_mask),
-            "sex": _strings(list(sex_vals), pick(sex_codes)),
-            "age_start": pd.arrays.IntegerArray(ages.start[a_rows], no_mask.copy()),
+            "zone": _strings(list(v.zones), pick(v.zone_codes)),
+            **when,
+            "sex": _strings(list(v.sexes), pick(v.sex_codes)),
+            "age_start": pd.arrays.IntegerArray(v.ages.start[a_rows], no_mask),
             "age_end": pd.arrays.IntegerArray(np.maximum(a_end, 0), a_end < 0),
             "value": pick(value),
             "status": _strings(list(_STATUS), pick(status)),
@@ -875,7 +998,30 @@ def _build(
         },
         copy=False,
     )
-    return target, conform(target, frame), rejected
+    return conform(target, frame)
+
+
+def _build(
+    table: pa.Table, layout: _Layout, plan: _Plan, file: str
+) -> tuple[str, pd.DataFrame, list[tuple[str, int]]]:
+    target = _target(table, layout, file)
+    v = _variables(table, layout, plan, file)
+    times = _times(table, layout, file, target == "census_population")
+    value, status, flag = _values(table, layout, plan.decimal, file)
+    raw = table.column(layout.value)
+    _check_negative(value, raw, layout, file)
+    # integer keys (codes into small dictionaries) with their cardinalities
+    z_key = (v.zone_codes, len(v.zones))
+    t_key = (times[1], len(times[0]))
+    _check_unique(
+        [z_key, t_key, (v.sex_codes, len(v.sexes)), (v.ages.rows, len(v.ages.start))],
+        v,
+        times[0],
+        times[1],
+        file,
+    )
+    drop, rejected = _drops(v, z_key, t_key, (value, status, raw), file, layout.value)
+    return target, _frame(target, v, times, (value, status, flag), drop), rejected
 
 
 def sniff(path: Path, head: bytes) -> bool:
@@ -938,14 +1084,15 @@ def read(path: str | Path) -> ImportBatch:
     """
     p = Path(path)
     if not p.is_file():
-        raise InputFormatError(str(p), reason="no such file")
+        raise InputFormatError(str(p), reason="no such file")  # a phrase of the catalogue
     try:
         return _read(p)
     except _ZIP_ERRORS as exc:  # a damaged archive (bad CRC, broken deflate stream) or I/O
         raise InputFormatError(
             str(p),
-            reason=f"damaged ZIP archive or unreadable file: {exc}",
-            expected="an intact ZIP archive holding one flat-file CSV",
+            reason="@sources.error.damaged_zip_or_file",
+            expected="@sources.expected.intact_zip_one_csv",
+            fields={"detail": str(exc)},
         ) from None
 
 
@@ -960,7 +1107,13 @@ def _read(p: Path) -> ImportBatch:
         digest, bad = sha.result()
         if bad is not None:
             raise _err(
-                shown, bad[0], None, bad[1], "UTF-8 text throughout", f"undecodable byte ({bad[2]})"
+                shown,
+                bad[0],
+                None,
+                bad[1],
+                "@sources.expected.utf8_throughout",
+                "@sources.error.undecodable_byte",
+                fields={"detail": bad[2]},
             )
         code = _majority(table, _col(layout, "stat"))
         target, frame, rejected = _build(table, layout, plan, shown)

@@ -357,7 +357,9 @@ def read(path: str | Path, year: int | None = None) -> ImportBatch:
     try:
         data = p.read_bytes()
     except OSError as exc:
-        raise InputFormatError(str(p), reason=f"cannot read the file: {exc.strerror}") from None
+        raise InputFormatError(
+            str(p), reason="@sources.error.cannot_read", fields={"detail": exc.strerror}
+        ) from None
     ls = _lines(data, str(p))
     stand = _stand(ls)
     if year is not None and year != stand.year:

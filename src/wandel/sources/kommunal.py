@@ -181,8 +181,13 @@ def _layout_of(rec: CsvRecords) -> tuple[_Layout, dict[str, int]]:
         line=1,
         column=missing[0][0],
         value=",".join(rec.raw_header or rec.header),
-        reason=f"no column {' / '.join('|'.join(m) for m in missing)} for the {best.name} layout",
-        expected="the columns " + ", ".join("|".join(n) for n in best.required.values()),
+        reason="@sources.error.no_column_for_layout",
+        expected="@sources.expected.the_columns",
+        fields={
+            "columns": " / ".join("|".join(m) for m in missing),
+            "layout": best.name,
+            "required": ", ".join("|".join(n) for n in best.required.values()),
+        },
     )
 
 
@@ -204,14 +209,19 @@ def _zone(zone: str | None, file: str) -> str:
         check_key(key)
     except InvalidKeyError as exc:
         raise InputFormatError(
-            file, value=key, reason=f"bad --zone: {exc}", expected="an AGS of 5 or 8 digits"
+            file,
+            value=key,
+            reason="@sources.error.bad_zone",
+            expected="an AGS of 5 or 8 digits",
+            fields={"detail": str(exc)},
         ) from None
     if len(key) not in (5, 8):
         raise InputFormatError(
             file,
             value=key,
-            reason=f"bad --zone: {len(key)} digits",
-            expected="an AGS of 5 (Kreis) or 8 (Gemeinde) digits",
+            reason="@sources.error.bad_zone_digits",
+            expected="@sources.expected.ags_5_or_8",
+            fields={"n": len(key)},
         )
     return key
 
@@ -467,8 +477,9 @@ def _stichtage(
                 line=rec.lines[i],
                 column=rec.header[idx],
                 value=row[idx],
-                reason=f"bad Stichtag ({exc})",
-                expected="a date of the row's year written 31.12., 31.12.2019 or 2019-12-31",
+                reason="@sources.error.bad_stichtag",
+                expected="@sources.expected.row_date",
+                fields={"detail": str(exc)},
             ) from None
     return month, day
 

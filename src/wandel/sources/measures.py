@@ -261,7 +261,8 @@ def _row(file: str, r: _Record) -> list[dict[str, Any]]:
                 line=r.line,
                 column=_ALIASES[c][0],
                 reason="a required field is missing or empty",
-                expected=f"a value for {_ALIASES[c][0]!r}",
+                expected="@sources.expected.value_for",
+                fields={"field": repr(_ALIASES[c][0])},
             )
     field = str(r.values["field"]).strip()
     if field not in FIELDS:
@@ -303,8 +304,9 @@ def _frame(file: str, records: Sequence[_Record]) -> pd.DataFrame:
                     line=r.line,
                     column="id",
                     value=f"{key[0]} / {key[1]}",
-                    reason=f"the same measure and town as on line {seen[key]}",
+                    reason="@sources.error.same_measure",
                     expected="each id at most once per town",
+                    fields={"line": seen[key]},
                 )
             seen[key] = r.line
             rows.append(row)

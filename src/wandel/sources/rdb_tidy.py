@@ -175,14 +175,19 @@ def read_records(path: str | Path, data: bytes | None = None) -> CsvRecords:
                     file,
                     line=line,
                     value=delimiter.join(row),
-                    reason=f"{len(row)} fields in a file with {len(header)} header columns",
-                    expected=f"{len(header)} fields separated by {delimiter!r}",
+                    reason="@sources.error.fields_vs_header",
+                    expected="@sources.expected.fields_separated",
+                    fields={"n": len(row), "header": len(header), "delimiter": repr(delimiter)},
                 )
             rows.append(tuple(c.strip() for c in row))
             lines.append(line)
     except csv.Error as exc:
         raise InputFormatError(
-            file, line=reader.line_num, reason=f"broken CSV quoting: {exc}", expected="valid CSV"
+            file,
+            line=reader.line_num,
+            reason="@sources.error.csv_quoting",
+            expected="valid CSV",
+            fields={"detail": str(exc)},
         ) from None
     if not rows:
         raise InputFormatError(
@@ -221,8 +226,13 @@ def _layout_of(rec: CsvRecords) -> tuple[_Layout, dict[str, int]]:
         line=1,
         column=missing[0],
         value=",".join(rec.header),
-        reason=f"no column {' / '.join(missing)} for the {best.name} layout",
-        expected="the columns " + ", ".join(names[0] for names in best.required.values()),
+        reason="@sources.error.no_column_for_layout",
+        expected="@sources.expected.the_columns",
+        fields={
+            "columns": " / ".join(missing),
+            "layout": best.name,
+            "required": ", ".join(names[0] for names in best.required.values()),
+        },
     )
 
 
@@ -265,8 +275,9 @@ def fail_at(
             line=rec.lines[i],
             column=rec.header[idx],
             value=rec.rows[i][idx],
-            reason=reason or f"{len(bad)} bad value(s) in this column, the first here",
+            reason=reason or "@sources.error.bad_values",
             expected=expected,
+            fields={"count": len(bad)},
         )
 
 
@@ -431,8 +442,9 @@ def _check_unique(rec: CsvRecords, keys: pd.DataFrame, column_idx: int, what: st
             line=rec.lines[i],
             column=rec.header[column_idx],
             value=rec.rows[i][column_idx],
-            reason=f"duplicate key ({what}) " + ", ".join(str(v) for v in keys.iloc[i]),
+            reason="@sources.error.duplicate_key_of",
             expected="each key once",
+            fields={"what": what, "key": ", ".join(str(v) for v in keys.iloc[i])},
         )
 
 
@@ -499,8 +511,9 @@ def _check_sums(
                 line=int(row["line"]),
                 column=rec.header[int(row[col])],
                 value=int(row[flow]),
-                reason=f"the {what} add up to {int(row[f'{flow}_sum'])}, not to this total",
-                expected=f"the sum of the {what}",
+                reason="@sources.error.parts_add_up",
+                expected="@sources.expected.sum_of_the",
+                fields={"what": what, "sum": int(row[f"{flow}_sum"])},
             )
     keyed = frame.set_index(by).index
     return pd.Series(keyed.isin(summed.index), index=frame.index)
@@ -520,7 +533,8 @@ def _complete_partition(parts: pd.DataFrame, by: list[str]) -> pd.Series:
     return parts.groupby(by)[["age_start", "age_end"]].apply(complete)
 
 
-def _read_migration(rec: CsvRecords, cols: dict[str, int], path: Path) -> ImportBatch:
+def _migration_frame(rec: CsvRecords, cols: dict[str, int]) -> pd.DataFrame:
+    """One row per record: zone, year, sex, age group, moves in and out (each cell checked)."""
     zone = _zones(rec, cols["zone"])
     if "level" in cols:
         level = column_values(rec, cols["level"]).str.lower()
@@ -534,7 +548,17 @@ def _read_migration(rec: CsvRecords, cols: dict[str, int], path: Path) -> Import
     is_total_age, age_start, age_end = _age_groups(rec, cols["age"])
     moves_out = _whole_numbers(rec, cols["out"])
     moves_in = _whole_numbers(rec, cols["in"])
-    frame = pd.DataFrame(
+    if "net" in cols:
+        net = _whole_numbers(rec, cols["net"], signed=True)
+        fail_at(
+            rec,
+            net != moves_in - moves_out,
+            cols["net"],
+            "saldo = zuzuege - fortzuege",
+            reason="saldo contradicts zuzuege - fortzuege",
+            error=InconsistentTotalError,
+        )
+    return pd.DataFrame(
         {
             "zone": zone,
             "year": year,
@@ -549,19 +573,10 @@ def _read_migration(rec: CsvRecords, cols: dict[str, int], path: Path) -> Import
             "col_out": cols["out"],
         }
     )
-    if "net" in cols:
-        net = _whole_numbers(rec, cols["net"], signed=True)
-        fail_at(
-            rec,
-            net != moves_in - moves_out,
-            cols["net"],
-            "saldo = zuzuege - fortzuege",
-            reason="saldo contradicts zuzuege - fortzuege",
-            error=InconsistentTotalError,
-        )
-    key = ["zone", "year", "sex", "age_start", "age_end"]
-    _check_unique(rec, frame[key], cols["age"], "zone, year, sex, age group")
 
+
+def _migration_totals(rec: CsvRecords, frame: pd.DataFrame) -> pd.Series:
+    """The total rows (all ages, both sexes) that their parts were verified against: to drop."""
     # age groups that partition all ages add up to the all-ages row of the same zone, year and sex
     by_age = ["zone", "year", "sex"]
     complete = _complete_partition(frame[~frame["total_age"]], by_age)
@@ -581,9 +596,16 @@ def _read_migration(rec: CsvRecords, cols: dict[str, int], path: Path) -> Import
         rec, frame, is_mf & has_both, frame["sex"] == "t", by_sex, "sexes (m + f)"
     )
     drop_sex_total = (frame["sex"] == "t") & sex_parts
-    drop = drop_age_total | drop_sex_total
-    kept = frame[~drop]
+    drop: pd.Series = drop_age_total | drop_sex_total
+    return drop
 
+
+def _read_migration(rec: CsvRecords, cols: dict[str, int], path: Path) -> ImportBatch:
+    frame = _migration_frame(rec, cols)
+    key = ["zone", "year", "sex", "age_start", "age_end"]
+    _check_unique(rec, frame[key], cols["age"], "zone, year, sex, age group")
+    drop = _migration_totals(rec, frame)
+    kept = frame[~drop]
     long = kept.melt(
         id_vars=["zone", "year", "sex", "age_start", "age_end"],
         value_vars=["in", "out"],

@@ -29,6 +29,7 @@ from __future__ import annotations
 import re
 import zipfile
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -102,7 +103,10 @@ def _source(path: Path) -> str:
             names = zf.namelist()
     except (zipfile.BadZipFile, OSError) as exc:
         raise InputFormatError(
-            file, reason=f"not a readable ZIP archive ({exc})", expected="a ZIP with a shapefile"
+            file,
+            reason="@sources.error.unreadable_zip",
+            expected="a ZIP with a shapefile",
+            fields={"detail": str(exc)},
         ) from None
     shps = [n for n in names if n.lower().endswith(".shp")]
     if len(shps) != 1:
@@ -130,7 +134,10 @@ def _read_layer(path: Path) -> tuple[dict[str, Any], npt.NDArray[np.object_], di
         UnicodeDecodeError,
     ) as exc:
         raise InputFormatError(
-            str(path), reason=f"cannot read the shapefile ({exc})", expected="a valid shapefile"
+            str(path),
+            reason="@sources.error.unreadable_shapefile",
+            expected="a valid shapefile",
+            fields={"detail": str(exc)},
         ) from None
     names = [str(n) for n in meta["fields"]]
     fields = {n.lower(): np.asarray(col) for n, col in zip(names, field_data, strict=True)}
@@ -322,6 +329,75 @@ def _border_lines(
     )
 
 
+@dataclass(frozen=True)
+class _Layer:
+    """A shapefile layer's features (``wkb``, attribute ``fields``), CRS, geometry type and the
+    features left out (water and structureless areas of the full VG250)."""
+
+    wkb: npt.NDArray[np.object_]
+    fields: dict[str, Any]
+    crs: str
+    gtype: str
+    rejected: list[tuple[str, int]]
+
+
+def _land_layer(p: Path) -> _Layer:
+    """The layer of ``p`` with at least one feature and a CRS; of a full VG250 (``GF``) only the
+    land areas with structure."""
+    file = str(p)
+    meta, wkb, fields = _read_layer(p)
+    if len(wkb) == 0:
+        raise InputFormatError(file, reason="the shapefile has no features", expected="polygons")
+    crs = meta.get("crs")
+    if not crs:
+        raise InputFormatError(
+            file, reason="no coordinate reference system (.prj missing)", expected="e.g. EPSG:25832"
+        )
+    rejected: list[tuple[str, int]] = []
+    if "gf" in fields:  # full VG250: keep land areas with structure only
+        keep = np.asarray(fields["gf"]).astype(str) == "4"
+        if (~keep).any():
+            rejected.append(("VG250 water or structureless areas (GF != 4)", int((~keep).sum())))
+        wkb = wkb[keep]
+        fields = {k: np.asarray(v)[keep] for k, v in fields.items()}
+    return _Layer(wkb, fields, str(crs), str(meta.get("geometry_type") or ""), rejected)
+
+
+def _zone_frame(
+    p: Path, layer: _Layer, valid_year: int, repair_invalid: bool
+) -> tuple[pd.DataFrame, int]:
+    """One row per zone (key, year, level, CRS, WKB) and the number of geometries repaired."""
+    file = str(p)
+    n = len(layer.wkb)
+    zones, levels, key_attr = _keys(file, layer.fields, n, p.name, layer.gtype)
+    years = _years(file, layer.fields, n, valid_year)
+    geoms, repaired = _polygons(file, layer.wkb, zones, repair_invalid)
+    frame = pd.DataFrame(
+        {
+            "zone": zones,
+            "valid_year": years,
+            "level": levels,
+            "crs": layer.crs,
+            "geometry": list(shapely.to_wkb(geoms)),
+        }
+    )
+    if key_attr == "":  # the outline of Germany: one zone, whatever the number of parts
+        union = shapely.union_all(geoms)
+        frame = frame.iloc[:1].assign(geometry=[shapely.to_wkb(union)])
+    dup = frame.duplicated(["zone", "valid_year"]).to_numpy()
+    if dup.any():
+        i = int(np.flatnonzero(dup)[0])
+        raise DuplicateKeyError(
+            file,
+            line=i + 1,
+            column=key_attr or "geometry",
+            value=zones[i],
+            reason="the same zone twice (record number given as line)",
+            expected="one feature per zone",
+        )
+    return frame, repaired
+
+
 def read(
     path: str | Path,
     *,
@@ -350,53 +426,12 @@ def read(
         geometry that cannot be repaired, no CRS (``.prj``); ``DuplicateKeyError`` for a zone twice.
     """
     p = Path(path)
-    file = str(p)
-    meta, wkb, fields = _read_layer(p)
-    n = len(wkb)
-    if n == 0:
-        raise InputFormatError(file, reason="the shapefile has no features", expected="polygons")
-    crs = meta.get("crs")
-    if not crs:
-        raise InputFormatError(
-            file, reason="no coordinate reference system (.prj missing)", expected="e.g. EPSG:25832"
-        )
-    rejected: list[tuple[str, int]] = []
-    if "gf" in fields:  # full VG250: keep land areas with structure only
-        keep = np.asarray(fields["gf"]).astype(str) == "4"
-        if (~keep).any():
-            rejected.append(("VG250 water or structureless areas (GF != 4)", int((~keep).sum())))
-        wkb = wkb[keep]
-        fields = {k: np.asarray(v)[keep] for k, v in fields.items()}
-        n = len(wkb)
-    gtype = str(meta.get("geometry_type") or "")
-    if "line" in gtype.lower() and "ars" not in fields and "ags" not in fields:
-        return _border_lines(p, wkb, str(crs), valid_year, fields)
-    zones, levels, key_attr = _keys(file, fields, n, p.name, gtype)
-    years = _years(file, fields, n, valid_year)
-    geoms, repaired = _polygons(file, wkb, zones, repair_invalid)
-    frame = pd.DataFrame(
-        {
-            "zone": zones,
-            "valid_year": years,
-            "level": levels,
-            "crs": str(crs),
-            "geometry": list(shapely.to_wkb(geoms)),
-        }
-    )
-    if key_attr == "":  # the outline of Germany: one zone, whatever the number of parts
-        union = shapely.union_all(geoms)
-        frame = frame.iloc[:1].assign(geometry=[shapely.to_wkb(union)])
-    dup = frame.duplicated(["zone", "valid_year"]).to_numpy()
-    if dup.any():
-        i = int(np.flatnonzero(dup)[0])
-        raise DuplicateKeyError(
-            file,
-            line=i + 1,
-            column=key_attr or "geometry",
-            value=zones[i],
-            reason="the same zone twice (record number given as line)",
-            expected="one feature per zone",
-        )
+    layer = _land_layer(p)
+    wkb, fields, crs = layer.wkb, layer.fields, layer.crs
+    if "line" in layer.gtype.lower() and "ars" not in fields and "ags" not in fields:
+        return _border_lines(p, wkb, crs, valid_year, fields)
+    frame, repaired = _zone_frame(p, layer, valid_year, repair_invalid)
+    rejected = layer.rejected
     out = [conform("boundaries", frame)]
     if (frame["level"] == "gemeinde").any():
         out.extend(dissolve(out[0], level) for level in derive)

@@ -101,8 +101,9 @@ def parse_blocks(b: Blocks, register: Register | None = None) -> ClassicTable:
                 b.header_line,
                 None,
                 None,
-                f"the variable {name} only once (row or column)",
+                "@sources.expected.variable_once",
                 "variable given twice",
+                fields={"name": name},
             )
         cube[name] = np.tile(arr, n)
     for t_i, (axis, tlabs, _origin) in enumerate(texts):

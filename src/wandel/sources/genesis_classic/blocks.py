@@ -54,10 +54,18 @@ def err(
     value: object,
     expected: str,
     reason: str = "",
+    fields: dict[str, object] | None = None,
 ) -> InputFormatError:
-    """The reader's one way to build an :class:`InputFormatError`."""
+    """The reader's one way to build an :class:`InputFormatError` (``expected`` and ``reason``
+    free text, translated where the catalogue has the phrase, or ``"@key"`` with ``fields``)."""
     return InputFormatError(
-        file, line=line, column=column, value=value, expected=expected, reason=reason
+        file,
+        line=line,
+        column=column,
+        value=value,
+        expected=expected,
+        reason=reason,
+        fields=fields,
     )
 
 
@@ -110,8 +118,9 @@ def _check_bytes(data: bytes, file: str) -> None:
             None,
             None,
             None,
-            f"at most {MAX_BYTES // 2**20} MiB for a classic table",
+            "@sources.expected.classic_size",
             "file too large",
+            fields={"mib": MAX_BYTES // 2**20},
         )
     m = re.search(rb"[^\n\r]{%d}" % MAX_LINE, data)
     if m is not None:
@@ -121,8 +130,9 @@ def _check_bytes(data: bytes, file: str) -> None:
             line,
             None,
             data[m.start() : m.start() + 40],
-            f"lines shorter than {MAX_LINE // 1024} KiB",
+            "@sources.expected.lines_shorter_kib",
             "line too long",
+            fields={"kib": MAX_LINE // 1024},
         )
 
 
@@ -238,8 +248,9 @@ def _checked(b: Blocks) -> Blocks:
                 b.header_line + r_i,
                 ncols + 1,
                 row[ncols],
-                f"{ncols} columns as in the last header row",
+                "@sources.expected.header_columns",
                 "ragged header row",
+                fields={"n": ncols},
             )
     header = [(row + [""] * ncols)[:ncols] for row in b.header]
     for r_i, row in enumerate(b.body):
@@ -249,8 +260,9 @@ def _checked(b: Blocks) -> Blocks:
                 b.body_line + r_i,
                 len(row),
                 ";".join(row)[:60],
-                f"{ncols} cells per row (as in the header), found {len(row)}",
+                "@sources.expected.classic_cells_per_row",
                 "ragged row",
+                fields={"n": ncols, "found": len(row)},
             )
     return Blocks(
         b.file,

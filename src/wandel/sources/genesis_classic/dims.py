@@ -16,10 +16,12 @@ import numpy as np
 
 from wandel.errors import InputFormatError, LabelError
 from wandel.sources._labels import (
+    census_date_in,
     is_age_unknown,
     is_total,
     normalise_ags,
     parse_age_label,
+    parse_census_date,
     parse_period_label,
     parse_sex_label,
     parse_year_label,
@@ -38,6 +40,7 @@ __all__ = [
 ]
 
 REGION_CODE = re.compile(r"(?:DG|\d{1,12})")
+AGS_CODE = re.compile(r"(?:DG|\d{2}|\d{3}|\d{5}|\d{8}|\d{9}|\d{12})")
 LT_MEASURE = re.compile(r"\[([qpldLTe])\(x\)\]")
 UNITS = frozenset(
     {
@@ -83,6 +86,8 @@ def classify(label: str) -> str:
         return "empty"
     if is_total(label):
         return "total"
+    if parse_census_date(label) is not None:
+        return "census_date"
     try:
         if parse_period_label(label) is not None:
             return "period"
@@ -198,6 +203,11 @@ _SIMPLE: dict[str, tuple[str, Callable[[str], object], str]] = {
     "lt": ("lt", _lt, "a life-table measure such as 'q(x)'"),
     "order": ("order", _order, "a birth order (First child ... Fourth or further)"),
     "region": ("zone", normalise_ags, "an AGS region code"),
+    "census_date": (
+        "reference_date",
+        parse_census_date,
+        "a census reference date (09.05.2011, 15.05.2022)",
+    ),
 }
 
 
@@ -307,13 +317,15 @@ def forward_filled(labels: np.ndarray) -> np.ndarray:
 
 
 def _is_code_column(labs: np.ndarray, c: int, k: int, kinds: list[str]) -> bool:
+    """A column of region codes: followed by the names, or (regions given by code only) every
+    code an AGS of a whole level (``DG``, Land 2, Regierungsbezirk 3, Kreis 5, Gemeinde 8,
+    Gemeindeverband 9 digits) in a column read as free text."""
     vals = set(labs.tolist()) - {""}
-    return bool(
-        vals
-        and all(REGION_CODE.fullmatch(v) for v in vals)
-        and c + 1 < k
-        and kinds[c + 1] in ("text", "mixed")
-    )
+    if not vals or not all(REGION_CODE.fullmatch(v) for v in vals):
+        return False
+    if c + 1 < k and kinds[c + 1] in ("text", "mixed"):
+        return True
+    return kinds[c] == "text" and all(AGS_CODE.fullmatch(v) for v in vals)
 
 
 def label_dims(lab_grid: np.ndarray, lines: np.ndarray, file: str) -> tuple[Dims, Texts, list[int]]:
@@ -329,7 +341,8 @@ def label_dims(lab_grid: np.ndarray, lines: np.ndarray, file: str) -> tuple[Dims
         labs = lab_grid[:, c]
         if _is_code_column(labs, c, k, kinds):
             dims.update(parse_dim("region", labs, file, lines, c + 1))
-            c += 2  # the name column that follows the code
+            named = c + 1 < k and kinds[c + 1] in ("text", "mixed")
+            c += 2 if named else 1  # the name column that follows the code
             continue
         kind = kinds[c]
         if "" in set(labs.tolist()) and kind != "empty":
@@ -357,6 +370,9 @@ def label_dims(lab_grid: np.ndarray, lines: np.ndarray, file: str) -> tuple[Dims
     return dims, texts, text_cols
 
 
+_SECTION_KINDS = ("period", "year", "census_date", "sex")
+
+
 def section_dims(
     grid: np.ndarray,
     section: np.ndarray,
@@ -373,7 +389,7 @@ def section_dims(
     first: list[tuple[int, str]] = []
     for sj in sec_idx:
         lab = next((x for x in grid[sj, :k] if x != ""), "")
-        if classify(lab) not in ("period", "year", "sex"):
+        if classify(lab) not in _SECTION_KINDS:
             raise err(
                 file,
                 int(line_no[sj]),
@@ -384,7 +400,7 @@ def section_dims(
             )
         first.append((int(sj), lab))
     dims: Dims = {}
-    for kind_name in ("period", "year", "sex"):
+    for kind_name in _SECTION_KINDS:
         mine = [(sj, lab) for sj, lab in first if classify(lab) == kind_name]
         if not mine:
             continue
@@ -400,8 +416,9 @@ def section_dims(
                 int(data_lines[j]),
                 1,
                 None,
-                f"a section row ({kind_name}) before the first data row",
+                "@sources.expected.section_first",
                 "data before its section",
+                fields={"kind": kind_name},
             )
         for name, arr in parse_dim(kind_name, owner, file, data_lines, 1).items():
             dims.setdefault(name, arr)
@@ -414,6 +431,10 @@ def title_constants(
     """Constants of the title block: a reference date (``Stichtag: 31.12.2020``), ``Deutschland``."""
     const: dict[str, object] = {}
     for i, t in enumerate(title):
+        census = census_date_in(t)
+        if census is not None:  # Stichtag 09.05.2011, Zensus 2022: the census, not a year end
+            const.setdefault("reference_date", census)
+            continue
         mt = _TITLE_DATE.match(t)
         cand = mt.group(1) if mt else t
         try:

@@ -20,6 +20,7 @@ from wandel.errors import (
     InputFormatError,
     MissingColumnError,
 )
+from wandel.sources._labels import CENSUS_DATES, census_date_in
 from wandel.sources.base import LICENCE_DLDE, ImportBatch, SourceMeta
 from wandel.sources.genesis_classic.blocks import err as _err
 from wandel.tables import TABLES, conform
@@ -124,8 +125,9 @@ def _drop_totals(
             line=int(row["line"]),
             column=int(row["column"]),
             value=str(row["text"]),
-            expected=f"the sum of its parts ({s[b]:g})",
-            reason=f"{'/'.join(dims)} total contradicts its parts",
+            expected="@sources.expected.sum_of_parts",
+            reason="@sources.error.total_contradicts",
+            fields={"sum": f"{s[b]:g}", "dim": "@sources.dim." + "_".join(dims)},
         )
     keep_total = ~has_parts  # a total is kept only where no part exists
     out = pd.concat([parts, frame[~is_tot & ~in_parts], totals[keep_total]])
@@ -177,8 +179,9 @@ def _need(
         if name not in frame:
             raise MissingColumnError(
                 file,
-                expected=f"a {name} variable for {what}",
-                reason=f"no {name} found in the header, labels or title",
+                expected="@sources.expected.variable_for",
+                reason="@sources.error.no_variable",
+                fields={"name": name, "what": what},
             )
 
 
@@ -216,9 +219,10 @@ def _stock_like(
     extra: dict[str, object],
     slack_sex: float = 0.0,
     counts: bool = True,
+    when: str = "year",
 ) -> _Mapped:
     f = _fill(t.cube, {"sex": "t", "age_start": 0, "age_end": None, **extra})
-    _need(f, ["zone", "year"], t.file, table, t.unresolved)
+    _need(f, ["zone", when], t.file, table, t.unresolved)
     if counts:
         _check_counts(f, t.file)
     _check_keys(f, keys, t.file)  # before the totals: a repeated row would break its total
@@ -240,6 +244,27 @@ def _stock_like(
 
 def _population(t: ClassicTable) -> _Mapped:
     return _stock_like(t, "population", ["zone", "year", "sex", "age_start", "age_end"], {})
+
+
+def _census(t: ClassicTable) -> _Mapped:
+    """Census counts (Zensus 2011, 2022; Regionaldatenbank 12111-*, Zensus database 1000A-*) on
+    the census reference date: from a date variable, the title, or a census year (2011, 2022)."""
+    f = t.cube
+    if "reference_date" not in f:
+        named = census_date_in(" ".join(t.title))
+        if named is not None:
+            f = f.assign(reference_date=named)
+        elif "year" in f and f["year"].isin(list(CENSUS_DATES)).all():
+            f = f.assign(reference_date=f["year"].map(CENSUS_DATES))
+    if "reference_date" not in f:
+        raise MissingColumnError(
+            t.file,
+            expected="@sources.expected.census_date",
+            reason="@sources.error.no_census_date",
+        )
+    t2 = ClassicTable(t.file, t.code, t.title, t.decimal, f, t.rejected, t.unresolved)
+    keys = ["zone", "reference_date", "sex", "age_start", "age_end"]
+    return _stock_like(t2, "census_population", keys, {}, when="reference_date")
 
 
 def _projection(t: ClassicTable) -> _Mapped:
@@ -360,6 +385,8 @@ def _care(t: ClassicTable) -> _Mapped:
 def _mapper(code: str) -> Callable[[ClassicTable], _Mapped] | None:
     if code.startswith("12411-"):
         return _population
+    if code.startswith(("12111-", "1000A-")):
+        return _census
     if code == "12421-0002":
         return _projection
     if code == "12612-0001":
@@ -389,7 +416,7 @@ def map_table(t: ClassicTable) -> ImportBatch:
             1,
             1,
             t.code,
-            "a supported table: 12411-*, 12421-0002, 12612-0001/-0005/-0008/-0009/-0011/"
+            "a supported table: 12411-*, 12111-*, 1000A-*, 12421-0002, 12612-0001/-0005/-0008/-0009/-0011/"
             "-0014, 12621-0001, 22411-02-03-4",
             "unsupported table",
         )

@@ -18,16 +18,24 @@ from wandel.sources.register import RegionPlace, Register
 __all__ = ["Named", "region_names"]
 
 
+def _year_of(value: object) -> int:
+    """A year (``2019``) or a census reference date (``2011-05-09``) as its year."""
+    return int(str(value)[:4])
+
+
 def _years(
     dims_row: Dims, dims_col: Dims, const: dict[str, object], n: int
 ) -> list[tuple[int, ...]]:
-    """For each data row, the years its region label must be valid in."""
-    if "year" in dims_row:
-        return [(int(y),) for y in dims_row["year"]]
-    if "year" in dims_col:
-        return [tuple(sorted({int(y) for y in dims_col["year"]}))] * n
-    if "year" in const:
-        return [(int(str(const["year"])),)] * n
+    """For each data row, the years its region label must be valid in (a census reference date
+    ``2011-05-09`` counts as its year)."""
+    for name in ("year", "reference_date"):
+        to_year = _year_of
+        if name in dims_row:
+            return [(to_year(y),) for y in dims_row[name]]
+        if name in dims_col:
+            return [tuple(sorted({to_year(y) for y in dims_col[name]}))] * n
+        if name in const:
+            return [(to_year(const[name]),)] * n
     return []
 
 
