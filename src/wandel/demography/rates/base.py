@@ -141,7 +141,8 @@ def _gemeinde_base(
         raise MissingDataError(f"no population of {zones[0]} at or before {base_year}")
     year = int(tot["year"].max())
     tot = tot[tot["year"] == year]
-    missing = [z for z in zones if z not in set(tot["zone"].astype(str))]
+    have = set(tot["zone"].astype(str).tolist())
+    missing = [z for z in zones if z not in have]
     if missing:
         raise MissingDataError(f"no population of {missing[0]} in {year}")
     pub = population[~population["estimated"].astype(bool)]

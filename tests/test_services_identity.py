@@ -1,0 +1,175 @@
+"""The speed work on wandel.services keeps every number: digests of results on the demo store,
+recorded on the code before each speed change (commit 0388e3a), must stay the same bit for bit.
+
+Four stages, each fed from real data: the Gemeinden's base population (demography.rates.base), the
+Pflege calibration on the Kreise (workflow.services), the services' accumulation of draws (quantiles,
+parent sums, crossings, on a seeded random population cube through the streamed path) and a whole
+run from the store with draws. A digest changes with any bit of any value, so a failing digest means
+a speed change altered results; then find which by the stages' own oracles below.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from wandel.demography.data import gemeinde_totals
+from wandel.demography.model import select_zones
+from wandel.demography.rates import base_population
+from wandel.services import Chunking, Grid, plan_services, required_breaks
+from wandel.services.demand import QUANTILES, _quantiles, _run
+from wandel.store import Store
+from wandel.workflow.demo import add_structure_estimates, derive_zone_changes, load_demo_store
+from wandel.workflow.projection import build_inputs, load_tables
+from wandel.workflow.services import (
+    ServicesRequest,
+    _care_inputs,
+    _parents,
+    _service_inputs,
+    load_catalogue,
+    services_from_store,
+)
+
+PARAMS = (
+    "feuerwehr.min_age=16",
+    "feuerwehr.max_age=67",
+    "feuerwehr.crew=9",
+    "feuerwehr.time_min=12",
+    "feuerwehr.weekday_share=0.3",
+    "feuerwehr.members_per_resident=0.02",
+    "grundschule.max_class=28",
+    "sekundarstufe1.max_class=28",
+    "sekundarstufe1.min_first_class@15=20",
+)
+
+
+def digest(*arrays: object) -> str:
+    """sha256 over the values (bit patterns) of arrays and frames, in order."""
+    h = hashlib.sha256()
+    for a in arrays:
+        if isinstance(a, pd.DataFrame):
+            h.update(",".join(map(str, a.columns)).encode())
+            h.update(pd.util.hash_pandas_object(a, index=False).to_numpy().tobytes())
+        else:
+            h.update(np.ascontiguousarray(a).tobytes())
+    return h.hexdigest()[:16]
+
+
+@pytest.fixture(scope="module")
+def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("identity") / "demo.duckdb"
+    with Store.open(path) as store:
+        load_demo_store(store)
+        derive_zone_changes(store)
+        add_structure_estimates(store)
+    return path
+
+
+@pytest.fixture(scope="module")
+def tables(db: Path) -> object:
+    with Store.open(db, read_only=True) as store:
+        return load_tables(store)
+
+
+def _laender_gemeinden(tables: object) -> tuple[list[str], pd.DataFrame]:
+    gt = gemeinde_totals(tables.until(2019), 2019)  # type: ignore[attr-defined]
+    zones = sorted(z for z in gt["zone"].astype(str).unique() if z[:2] in ("14", "15", "16"))
+    return zones, gt
+
+
+def test_base_population_of_every_gemeinde_is_unchanged(tables: object) -> None:
+    zones, gt = _laender_gemeinden(tables)
+    assert len(zones) > 1200
+    bp = base_population(tables.population, zones, 2019, gemeinde_totals=gt)  # type: ignore[attr-defined]
+    assert bp.year == 2019
+    assert list(bp.population["zone"].values) == zones
+    assert digest(bp.population.values) == "e738f46aa8c62d20"
+
+
+def test_pflege_calibration_is_unchanged(db: Path, tables: object) -> None:
+    zones, gt = _laender_gemeinden(tables)
+    with Store.open(db, read_only=True) as store:
+        care = store.table("care")
+    cat = load_catalogue(None, None, (), 2019)
+    cal, places, _notes = _care_inputs(tables, care, cat, zones, 2019, False, gt)
+    assert cal is not None
+    assert len(places) == len({z[:5] for z in zones})
+    frame = cal.factors.sort_values(list(cal.factors.columns[:3])).reset_index(drop=True)
+    pl = np.array([places[k] for k in sorted(places)])
+    assert digest(frame, pl) == "f9670c41c2cd2b0b"
+
+
+def _plans(db: Path, tables: object, zones: tuple[str, ...], until: int):  # type: ignore[no-untyped-def]
+    with Store.open(db, read_only=True) as store:
+        data = {
+            "care": store.table("care"),
+            "facilities": store.table("facilities"),
+            "boundaries": store.table("boundaries"),
+        }
+    cat = load_catalogue(None, None, PARAMS, 2019)
+    names = tuple(cat.services)
+    zs = select_zones(tables, list(zones), "gemeinde", 2019).zones  # type: ignore[arg-type]
+    inputs = build_inputs(tables, zs, 2019)  # type: ignore[arg-type]
+    g0 = Grid(tuple(inputs.zones), tuple(range(2019, until + 1)), (0,))
+    grid = Grid(g0.zones, g0.years, required_breaks(cat, names, g0))
+    gt = gemeinde_totals(tables.until(2019), 2019)  # type: ignore[attr-defined]
+    req = ServicesRequest(zones=zones, base_year=2019, until=until, params=PARAMS)
+    svc, mb, _notes = _service_inputs(data, tables, cat, names, grid.zones, 2019, req, gt)
+    plans = plan_services(cat, names, grid, svc)
+    return plans, grid, _parents(grid.zones, set(gt["zone"].astype(str)), mb)
+
+
+def test_accumulating_draws_is_unchanged(db: Path, tables: object) -> None:
+    """A seeded random population cube (year, zone, sex, group, draw) through the streamed path."""
+    plans, grid, parents = _plans(db, tables, ("15087", "15088"), 2031)
+    t, z = grid.shape
+    draws = 37
+    rng = np.random.default_rng(12)
+    cube = rng.gamma(2.0, 20.0, size=(t, z, 2, len(grid.breaks), draws))
+    cube[0] = cube[0, ..., :1]  # the base year is certain
+
+    def chunks(zc: int, dc: int):  # type: ignore[no-untyped-def]
+        for a in range(0, z, zc):
+            part = cube[:, a : a + zc]
+            yield (
+                grid.zones[a : a + zc],
+                iter([(d0, part[..., d0 : d0 + dc]) for d0 in range(0, draws, dc)]),
+            )
+
+    fig, cross = _run(plans, grid, parents, chunks(11, 10), draws, None)
+    assert len(fig) > 10_000
+    assert len(cross) > 1_000
+    assert digest(fig, cross) == "3d7d3293c4910a44"
+
+
+def test_a_services_run_with_draws_is_unchanged(db: Path) -> None:
+    req = ServicesRequest(
+        zones=("15087", "16073"),
+        base_year=2019,
+        until=2035,
+        draws=24,
+        seed=3,
+        params=PARAMS,
+        chunking=Chunking(zones=9, draws=10),
+    )
+    run = services_from_store(db, req)
+    assert len(run.figures) > 10_000
+    assert digest(run.figures, run.thresholds, run.crossings) == "0f6db49b680a7d75"
+
+
+@pytest.mark.parametrize("shape", [(3, 4, 1), (5, 7, 2), (2, 3, 37), (31, 13, 200), (4, 5, 1000)])
+def test_quantiles_equal_numpy_quantile(shape: tuple[int, ...]) -> None:
+    rng = np.random.default_rng(sum(shape))
+    v = rng.normal(100.0, 30.0, size=shape)
+    v[0] = v[0, :, :1]  # constant over draws
+    v[1, 0, -1] = np.nan  # a draw without a figure
+    if shape[-1] > 1:
+        v[-1, -1] = np.round(v[-1, -1])  # ties
+    want = np.moveaxis(np.quantile(v, QUANTILES, axis=-1), 0, -1)
+    if shape[-1] == 1:
+        want = np.repeat(v, len(QUANTILES), axis=-1)
+    np.testing.assert_array_equal(_quantiles(v), want)
