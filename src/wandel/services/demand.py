@@ -230,12 +230,20 @@ class _Accumulator:
             for _name, (src, _reach) in p.network.items():
                 self.network_src[(p.name, src)] = np.full((t, z, n_draws), np.nan)
         self.zone_out: list[tuple[IntArray, dict[tuple[str, str], Array], list[Array]]] = []
+        self._buf: Array | None = None
 
     # -- one chunk of draws -------------------------------------------------------------------
-    def _measures(self, pop: Array, zi: IntArray) -> dict[tuple[str, str], Array]:
-        t, zc, _s, g, d = pop.shape
+    def _weights(self, zi: IntArray) -> Array:
+        """The linear measures' weights of a zone chunk, ``(T * Zc, K, 2 * G)``."""
         w = np.stack([fn(zi) for _s, _n, fn in self.linear], axis=2)  # (T, Zc, K, 2, G)
-        w = w.reshape(t * zc, len(self.linear), 2 * g)
+        t, zc = w.shape[:2]
+        return w.reshape(t * zc, len(self.linear), -1)
+
+    def _measures(
+        self, pop: Array, zi: IntArray, w: Array | None = None
+    ) -> dict[tuple[str, str], Array]:
+        t, zc, _s, g, d = pop.shape
+        w = self._weights(zi) if w is None else w
         p = pop.reshape(t * zc, 2 * g, d)
         lin = np.matmul(w, p).reshape(t, zc, len(self.linear), d)
         out: dict[tuple[str, str], Array] = {}
@@ -250,24 +258,49 @@ class _Accumulator:
                 out[(plan.name, n)] = np.broadcast_to(c[:, zi, None], (t, zc, d))
         return out
 
+    def _buffer(self, n: int) -> Array:
+        """The measure buffer ``[measure, year, zone, draw]`` of a chunk of ``n`` zones, one
+        allocation reused by every chunk (its values are overwritten or set to NaN)."""
+        if self._buf is None or self._buf.shape[2] < n:
+            t = self.grid.shape[0]
+            self._buf = np.empty((len(self.zone_measures), t, n, self.n_draws))
+        return self._buf[:, :, :n, :]
+
     def add_zone_chunk(self, zi: IntArray, draws: Iterable[tuple[int, Array]]) -> None:
-        t = self.grid.shape[0]
-        buf = np.full((len(self.zone_measures), t, len(zi), self.n_draws), np.nan)
+        buf = self._buffer(len(zi))
+        written: set[int] = set()
+        w = self._weights(zi) if self.linear else None
         for d0, pop in draws:
             d1 = d0 + pop.shape[-1]
-            for key, v in self._measures(pop, zi).items():
+            for key, v in self._measures(pop, zi, w).items():
                 if key in self.index:
                     buf[self.index[key], :, :, d0:d1] = v
+                    written.add(self.index[key])
+        for i in range(len(self.zone_measures)):
+            if i not in written:
+                buf[i] = np.nan
         for (svc, src), full in self.network_src.items():
             full[:, zi, :] = buf[self.index[(svc, src)]]
-        part = buf[self.sum_idx]
+        if self.sum_idx:
+            self._add_to_parents(zi, buf[self.sum_idx])
+        self.zone_out.append(self._summarise_zone(zi, buf))
+
+    def _add_to_parents(self, zi: IntArray, part: Array) -> None:
+        """Add the chunk's sums ``part[measure, year, zone, draw]`` to every level's parents.
+
+        Each parent's sum over its zones in the chunk runs in zone order from 0 (the order a
+        product with the zones' one-hot matrix sums in); a parent with a non-finite figure of a
+        member in some draw is marked ``bad`` (its sums are NaN at the end), so non-finite values
+        need no cleaning here.
+        """
         bad = (~np.isfinite(part)).any(axis=-1).astype(np.float64)
-        part = np.nan_to_num(part, nan=0.0, posinf=0.0, neginf=0.0)
         for lv in self.levels.values():
             oh = lv.onehot[zi]
-            lv.sums += np.moveaxis(np.tensordot(part, oh, axes=([2], [0])), -1, 2)
             lv.bad |= np.tensordot(bad, oh, axes=([2], [0])) > 0
-        self.zone_out.append(self._summarise_zone(zi, buf))
+            pidx = np.where(oh.any(axis=1), oh.argmax(axis=1), -1)
+            with np.errstate(invalid="ignore", over="ignore"):
+                for p, run in _parent_runs(pidx):
+                    lv.sums[:, :, p, :] += run(part)
 
     # -- results of a zone chunk --------------------------------------------------------------
     def _summarise_zone(
@@ -408,6 +441,31 @@ class _Accumulator:
             }
         )
         return frame[np.isfinite(frame["p_crossed"].to_numpy())]
+
+
+def _parent_runs(pidx: IntArray) -> Iterator[tuple[int, Callable[[Array], Array]]]:
+    """For each parent in ``pidx`` (parent of each zone of a chunk, -1 none): its index and a
+    function giving its sum over its zones (axis 2 of ``part``) in zone order, from 0."""
+    order = [int(p) for p in dict.fromkeys(pidx.tolist()) if p >= 0]
+    for p in order:
+        members = np.flatnonzero(pidx == p)
+        if members[-1] - members[0] + 1 == len(members):  # one contiguous run: one reduction
+            a, b = int(members[0]), int(members[-1]) + 1
+
+            def run(part: Array, a: int = a, b: int = b) -> Array:
+                out = np.zeros(part.shape[:2] + part.shape[3:])
+                out += np.add.reduce(part[:, :, a:b, :], axis=2) if b - a > 1 else part[:, :, a]
+                return out
+
+        else:
+
+            def run(part: Array, members: IntArray = members) -> Array:
+                out = np.zeros(part.shape[:2] + part.shape[3:])
+                for j in members:
+                    out += part[:, :, j, :]
+                return out
+
+        yield p, run
 
 
 def evaluate(
