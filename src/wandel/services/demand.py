@@ -299,8 +299,8 @@ class _Accumulator:
             lv.bad |= np.tensordot(bad, oh, axes=([2], [0])) > 0
             pidx = np.where(oh.any(axis=1), oh.argmax(axis=1), -1)
             with np.errstate(invalid="ignore", over="ignore"):
-                for p, run in _parent_runs(pidx):
-                    lv.sums[:, :, p, :] += run(part)
+                for p in dict.fromkeys(int(x) for x in pidx if x >= 0):
+                    lv.sums[:, :, p, :] += _parent_sum(part, np.flatnonzero(pidx == p))
 
     # -- results of a zone chunk --------------------------------------------------------------
     def _summarise_zone(
@@ -443,29 +443,17 @@ class _Accumulator:
         return frame[np.isfinite(frame["p_crossed"].to_numpy())]
 
 
-def _parent_runs(pidx: IntArray) -> Iterator[tuple[int, Callable[[Array], Array]]]:
-    """For each parent in ``pidx`` (parent of each zone of a chunk, -1 none): its index and a
-    function giving its sum over its zones (axis 2 of ``part``) in zone order, from 0."""
-    order = [int(p) for p in dict.fromkeys(pidx.tolist()) if p >= 0]
-    for p in order:
-        members = np.flatnonzero(pidx == p)
-        if members[-1] - members[0] + 1 == len(members):  # one contiguous run: one reduction
-            a, b = int(members[0]), int(members[-1]) + 1
-
-            def run(part: Array, a: int = a, b: int = b) -> Array:
-                out = np.zeros(part.shape[:2] + part.shape[3:])
-                out += np.add.reduce(part[:, :, a:b, :], axis=2) if b - a > 1 else part[:, :, a]
-                return out
-
-        else:
-
-            def run(part: Array, members: IntArray = members) -> Array:
-                out = np.zeros(part.shape[:2] + part.shape[3:])
-                for j in members:
-                    out += part[:, :, j, :]
-                return out
-
-        yield p, run
+def _parent_sum(part: Array, members: IntArray) -> Array:
+    """Sum of ``part[measure, year, zone, draw]`` over the zones ``members`` (ascending), in zone
+    order from 0: one reduction where they form a run, else one addition per zone."""
+    out = np.zeros(part.shape[:2] + part.shape[3:])
+    a, b = int(members[0]), int(members[-1]) + 1
+    if b - a == len(members):
+        out += np.add.reduce(part[:, :, a:b, :], axis=2) if b - a > 1 else part[:, :, a]
+    else:
+        for j in members:
+            out += part[:, :, j, :]
+    return out
 
 
 def evaluate(
