@@ -508,9 +508,10 @@ def _quantiles(v: Array) -> Array:
     i = lo.astype(np.intp)
     j = np.minimum(i + 1, n - 1)  # the quantiles here all lie below the last draw
     srt = np.sort(v, axis=-1)  # NaN sort to the end
-    a, b = srt[..., i], srt[..., j]
+    a: Array = srt[..., i]
+    b: Array = srt[..., j]
     diff = b - a
-    out = a + diff * gamma
+    out: Array = a + diff * gamma
     upper = gamma >= 0.5
     out[..., upper] = b[..., upper] - diff[..., upper] * (1 - gamma[upper])
     out[np.isnan(srt[..., -1])] = np.nan
