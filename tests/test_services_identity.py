@@ -13,6 +13,10 @@ matrix, whose summation order was the BLAS kernel's: for a level with one parent
 matrix-vector kernel with several accumulators. The two digests of draws were recorded again after
 that change (commit "parent sums in zone order"); the old and new figures differ only at the levels
 ``auswahl`` and ``kreis``, by at most 4.4e-16 relative (2 ulp), checked on these fixtures.
+A second: the measures' matrix product reads the engine's population in the engine's own layout
+(draws along a stride) instead of a transposed copy; BLAS then sums the products of a small chunk
+of draws in another order (``test_linear_measures_from_a_strided_population``). The whole run's
+digest was recorded again after that change (commit "engine layout"): at most 5.6e-16 relative.
 """
 
 from __future__ import annotations
@@ -198,7 +202,27 @@ def test_a_services_run_with_draws_is_unchanged(db: Path) -> None:
     )
     run = services_from_store(db, req)
     assert len(run.figures) > 10_000
-    assert digest(run.figures, run.thresholds, run.crossings) == "41970d8c91b8f2c4"
+    assert digest(run.figures, run.thresholds, run.crossings) == "f722dafec196c7db"
+
+
+def test_linear_measures_from_a_strided_population(db: Path, tables: object) -> None:
+    """The linear measures of a population in the engine's layout ``(year, draw, zone, sex,
+    group)`` seen as ``[year, zone, sex, group, draw]``: the same as from a contiguous copy within
+    a few ulp (2e-15 relative), and as near to the products summed in extended precision."""
+    plans, grid, _parents_ = _plans(db, tables, ("15087",), 2024)
+    t, z = grid.shape
+    rng = np.random.default_rng(9)
+    for draws in (1, 10, 200):
+        raw = rng.gamma(2.0, 20.0, size=(t, draws, z, 2, len(grid.breaks)))
+        view = raw.transpose(0, 2, 3, 4, 1)
+        a = evaluate(plans, grid, view)
+        b = evaluate(plans, grid, np.ascontiguousarray(view))
+        for key in [("kita", "places"), ("pflege", "residential"), ("erwerbspersonen", "labour_force")]:
+            np.testing.assert_allclose(a[key], b[key], rtol=2e-15, atol=0)
+        w = {n: fn for p in plans if p.name == "pflege" for n, fn in p.linear.items()}
+        wr = w["residential"](np.arange(z)).astype(np.longdouble)  # (T, Z, 2, G)
+        exact = np.einsum("tzsg,tzsgd->tzd", wr, view.astype(np.longdouble))
+        np.testing.assert_allclose(a[("pflege", "residential")], exact.astype(np.float64), rtol=2e-15)
 
 
 @pytest.mark.parametrize("shape", [(3, 4, 1), (5, 7, 2), (2, 3, 37), (31, 13, 200), (4, 5, 1000)])

@@ -125,9 +125,12 @@ def select_zones(rates: ProjectionRates, zones: Sequence[str]) -> ProjectionRate
 
 
 def _values(pop: xr.DataArray) -> Array:
-    """Engine population ``(year, zone, sex, age_start, draw)`` as a contiguous array."""
-    da = pop.transpose("year", "zone", "sex", "age_start", "draw")
-    return np.ascontiguousarray(da.values, dtype=np.float64)
+    """Engine population as an array ``[year, zone, sex, age_start, draw]``: a view of the
+    engine's own layout ``(year, draw, zone, sex, age_start)`` (no copy; the measures' matrix
+    product reads the draws along a stride)."""
+    da = pop.transpose("year", "draw", "zone", "sex", "age_start")
+    raw = np.ascontiguousarray(da.values, dtype=np.float64)
+    return raw.transpose(0, 2, 3, 4, 1)
 
 
 def stream_draws(
@@ -234,18 +237,18 @@ class _Accumulator:
 
     # -- one chunk of draws -------------------------------------------------------------------
     def _weights(self, zi: IntArray) -> Array:
-        """The linear measures' weights of a zone chunk, ``(T * Zc, K, 2 * G)``."""
+        """The linear measures' weights of a zone chunk, ``(T, Zc, K, 2 * G)``."""
         w = np.stack([fn(zi) for _s, _n, fn in self.linear], axis=2)  # (T, Zc, K, 2, G)
         t, zc = w.shape[:2]
-        return w.reshape(t * zc, len(self.linear), -1)
+        return w.reshape(t, zc, len(self.linear), -1)
 
     def _measures(
         self, pop: Array, zi: IntArray, w: Array | None = None
     ) -> dict[tuple[str, str], Array]:
         t, zc, _s, g, d = pop.shape
         w = self._weights(zi) if w is None else w
-        p = pop.reshape(t * zc, 2 * g, d)
-        lin = np.matmul(w, p).reshape(t, zc, len(self.linear), d)
+        p = pop.reshape(t, zc, 2 * g, d)  # a view where sex and group lie next to each other
+        lin = np.matmul(w, p)  # (T, Zc, K, D)
         out: dict[tuple[str, str], Array] = {}
         for k, (svc, name, _fn) in enumerate(self.linear):
             out[(svc, name)] = lin[:, :, k, :]
