@@ -209,7 +209,7 @@ def test_linear_measures_from_a_strided_population(db: Path, tables: object) -> 
     """The linear measures of a population in the engine's layout ``(year, draw, zone, sex,
     group)`` seen as ``[year, zone, sex, group, draw]``: the same as from a contiguous copy within
     a few ulp (2e-15 relative), and as near to the products summed in extended precision."""
-    plans, grid, _parents_ = _plans(db, tables, ("15087",), 2024)
+    plans, grid, _ = _plans(db, tables, ("15087",), 2024)
     t, z = grid.shape
     rng = np.random.default_rng(9)
     for draws in (1, 10, 200):
@@ -217,12 +217,18 @@ def test_linear_measures_from_a_strided_population(db: Path, tables: object) -> 
         view = raw.transpose(0, 2, 3, 4, 1)
         a = evaluate(plans, grid, view)
         b = evaluate(plans, grid, np.ascontiguousarray(view))
-        for key in [("kita", "places"), ("pflege", "residential"), ("erwerbspersonen", "labour_force")]:
+        for key in [
+            ("kita", "places"),
+            ("pflege", "residential"),
+            ("erwerbspersonen", "labour_force"),
+        ]:
             np.testing.assert_allclose(a[key], b[key], rtol=2e-15, atol=0)
         w = {n: fn for p in plans if p.name == "pflege" for n, fn in p.linear.items()}
         wr = w["residential"](np.arange(z)).astype(np.longdouble)  # (T, Z, 2, G)
         exact = np.einsum("tzsg,tzsgd->tzd", wr, view.astype(np.longdouble))
-        np.testing.assert_allclose(a[("pflege", "residential")], exact.astype(np.float64), rtol=2e-15)
+        np.testing.assert_allclose(
+            a[("pflege", "residential")], exact.astype(np.float64), rtol=2e-15
+        )
 
 
 @pytest.mark.parametrize("shape", [(3, 4, 1), (5, 7, 2), (2, 3, 37), (31, 13, 200), (4, 5, 1000)])
