@@ -108,6 +108,9 @@ def test_pflege_calibration_is_unchanged(db: Path, tables: object) -> None:
         care = store.table("care")
     cat = load_catalogue(None, None, (), 2019)
     cal, places, _notes = _care_inputs(tables, care, cat, zones, 2019, False, gt)
+    bp = base_population(tables.population, zones, 2019, gemeinde_totals=gt)  # type: ignore[attr-defined]
+    again = _care_inputs(tables, care, cat, zones, 2019, False, gt, bp)
+    pd.testing.assert_frame_equal(again[0].factors, cal.factors, check_exact=True)  # type: ignore[union-attr]
     assert cal is not None
     assert len(places) == len({z[:5] for z in zones})
     frame = cal.factors.sort_values(list(cal.factors.columns[:3])).reset_index(drop=True)

@@ -23,6 +23,7 @@ import numpy.typing as npt
 import pandas as pd
 import xarray as xr
 
+from wandel.demography.rates import BasePopulation
 from wandel.errors import (
     DuplicateKeyError,
     FacilityOutsideZonesError,
@@ -286,21 +287,33 @@ def _point_zones(f: pd.DataFrame, boundaries: pd.DataFrame) -> list[str]:
 
 
 def kreis_population(
-    tables: object, kreise: Sequence[str], year: int, totals: pd.DataFrame | None = None
+    tables: object,
+    kreise: Sequence[str],
+    year: int,
+    totals: pd.DataFrame | None = None,
+    known: BasePopulation | None = None,
 ) -> tuple[xr.DataArray, int]:
     """Population of ``kreise`` (dims ``zone, sex, age``) at ``year`` as the sum of their
     Gemeinden's base populations (the projection's own construction), and the year it is of.
-    ``totals``: the Gemeinde totals of ``year`` if already at hand (:func:`gemeinde_totals`)."""
+    ``totals``: the Gemeinde totals of ``year`` if already at hand (:func:`gemeinde_totals`);
+    ``known``: the Gemeinden's base population for ``year`` if already at hand (the run's own,
+    built the same way; used where it holds every Gemeinde of the Kreise)."""
     from wandel.demography.rates import base_population
     from wandel.workflow.projection import StoreTables, gemeinde_totals
 
     assert isinstance(tables, StoreTables)
     gt = gemeinde_totals(tables.until(year), year) if totals is None else totals
-    gems = sorted(z for z in gt["zone"].astype(str).unique() if z[:5] in set(kreise))
-    bp = base_population(tables.population, gems, year, gemeinde_totals=gt)
-    pop = bp.population.assign_coords(kreis=("zone", [g[:5] for g in gems]))
+    wanted = set(kreise)
+    gems = sorted(z for z in gt["zone"].astype(str).unique() if z[:5] in wanted)
+    have = set() if known is None else set(known.population["zone"].values.tolist())
+    if known is not None and known.year == year and set(gems) <= have:
+        pop, got = known.population.sel(zone=gems), int(known.year)
+    else:
+        bp = base_population(tables.population, gems, year, gemeinde_totals=gt)
+        pop, got = bp.population, int(bp.year)
+    pop = pop.assign_coords(kreis=("zone", [g[:5] for g in gems]))
     k = pop.groupby("kreis").sum().rename(kreis="zone")
-    return k.transpose("zone", "sex", "age"), int(bp.year)
+    return k.transpose("zone", "sex", "age"), got
 
 
 def _care_inputs(
@@ -311,6 +324,7 @@ def _care_inputs(
     start_year: int,
     trend: bool,
     totals: pd.DataFrame | None = None,
+    known: BasePopulation | None = None,
 ) -> tuple[CareCalibration | None, dict[str, float], tuple[str, ...]]:
     """The Pflege calibration on each zone's Kreis, and the Kreise's occupied places."""
     kreise = sorted({z[:5] for z in zones})
@@ -326,7 +340,9 @@ def _care_inputs(
     notes: list[str] = []
     pops: dict[int, xr.DataArray] = {}
     for y in years:
-        pops[y], got = kreis_population(tables, kreise, y, totals if y == start_year else None)
+        pops[y], got = kreis_population(
+            tables, kreise, y, *((totals, known) if y == start_year else (None, None))
+        )
         if got != y:
             notes.append(
                 f"Pflege: calibration on the Pflegestatistik {y} uses the population of {got}"
@@ -403,6 +419,7 @@ def _service_inputs(
     start: int,
     req: ServicesRequest,
     totals: pd.DataFrame | None = None,
+    known: BasePopulation | None = None,
 ) -> tuple[ServiceInputs, dict[str, object], tuple[str, ...]]:
     notes: list[str] = []
     capacity = facility_capacity(
@@ -413,7 +430,7 @@ def _service_inputs(
     care_notes: tuple[str, ...] = ()
     if "pflege" in names:
         cal, places, care_notes = _care_inputs(
-            tables, store_data["care"], cat, zones, start, req.trend, totals
+            tables, store_data["care"], cat, zones, start, req.trend, totals, known
         )
     notes += care_notes
     mb = (
@@ -478,7 +495,8 @@ def services_from_store(
         cat.service(n)
     level = "kreis" if req.level == "kreis" and all(len(z) == 5 for z in req.zones) else "gemeinde"
     zones = select_zones(tables, list(req.zones), level, req.base_year).zones  # type: ignore[arg-type]
-    inputs = build_inputs(tables, zones, req.base_year)  # type: ignore[arg-type]
+    gt0 = gemeinde_totals(tables.until(req.base_year), req.base_year)  # type: ignore[attr-defined]
+    inputs = build_inputs(tables, zones, req.base_year, totals=gt0)  # type: ignore[arg-type]
     start = inputs.start_year
     if req.until <= start:
         raise WandelError(
@@ -486,8 +504,10 @@ def services_from_store(
         )
     provisional = Grid(tuple(inputs.zones), tuple(range(start, req.until + 1)), (0,))
     grid = Grid(provisional.zones, provisional.years, required_breaks(cat, names, provisional))
-    gt = gemeinde_totals(tables.until(start), start)  # type: ignore[attr-defined]
-    svc_inputs, mb, notes = _service_inputs(data, tables, cat, names, grid.zones, start, req, gt)
+    gt = gt0 if start == req.base_year else gemeinde_totals(tables.until(start), start)  # type: ignore[attr-defined]
+    svc_inputs, mb, notes = _service_inputs(
+        data, tables, cat, names, grid.zones, start, req, gt, inputs.base
+    )
     plans = plan_services(cat, names, grid, svc_inputs, strict=bool(req.services))
     all_gem = set(gt["zone"].astype(str))
     parents = _parents(grid.zones, all_gem, mb)
