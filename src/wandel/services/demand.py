@@ -402,29 +402,39 @@ class _Accumulator:
     def _frame(
         self, level: str, codes: npt.NDArray[np.str_], q: Mapping[tuple[str, str], Array]
     ) -> pd.DataFrame:
+        """Rows ``level, zone, year, service, measure, unit, q025 .. q975`` of every measure in
+        ``q`` (``[year, code, 5]``), rows without any finite figure left out; one frame built from
+        whole columns."""
         units = {(m.service, m.name): m.unit for p in self.plans for m in p.measures}
         years = np.asarray(self.grid.years)
-        parts = []
+        zi, yi, ki, vals = [], [], [], []
+        names: list[tuple[str, str]] = []
         for (svc, name), arr in q.items():  # arr (T, N, 5)
             t, n, _k = arr.shape
             flat = arr.reshape(t * n, -1)
             keep = np.isfinite(flat).any(axis=1)
             if not keep.any():
                 continue
-            cols: dict[str, object] = {
-                "level": level,
-                "zone": np.tile(codes, t)[keep],
-                "year": np.repeat(years, n)[keep],
-                "service": svc,
-                "measure": name,
-                "unit": units[(svc, name)],
-            }
-            for c, qc in enumerate(_QCOLS):
-                cols[qc] = flat[keep, c]
-            parts.append(pd.DataFrame(cols))
-        if not parts:
+            zi.append(np.tile(np.arange(n), t)[keep])
+            yi.append(np.repeat(years, n)[keep])
+            ki.append(np.full(int(keep.sum()), len(names)))
+            vals.append(flat[keep])
+            names.append((svc, name))
+        if not names:
             return pd.DataFrame()
-        return pd.concat(parts, ignore_index=True)
+        k = np.concatenate(ki)
+        cols: dict[str, object] = {
+            "level": level,
+            "zone": np.asarray(codes, dtype=object)[np.concatenate(zi)],
+            "year": np.concatenate(yi),
+            "service": np.array([s for s, _ in names], dtype=object)[k],
+            "measure": np.array([m for _, m in names], dtype=object)[k],
+            "unit": np.array([units[nm] for nm in names], dtype=object)[k],
+        }
+        v = np.concatenate(vals)
+        for c, qc in enumerate(_QCOLS):
+            cols[qc] = v[:, c]
+        return pd.DataFrame(cols)
 
     def _cross_frame(
         self, level: str, codes: npt.NDArray[np.str_], th: Threshold, p: Array
