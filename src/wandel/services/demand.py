@@ -659,12 +659,61 @@ def service_demand(
         )
         fig, cross = _run(plans, grid, parents, chunks, n_draws, on_chunk)
         value = det_fig[[*keys, "q50"]].rename(columns={"q50": "value"})
-        fig = value.merge(fig, on=keys, how="outer")
+        fig = _outer_join(value, fig, _level_order(parents))
     else:
         fig = det_fig.drop(columns=[c for c in _QCOLS if c != "q50"])
         fig = fig.rename(columns={"q50": "value"}).assign(**dict.fromkeys(_QCOLS, np.nan))
         cross = det_cross
     return _assemble(fig, cross, plans, parents, n_draws)
+
+
+def _level_order(parents: Parents) -> dict[str, int]:
+    return {lv: i for i, lv in enumerate(["zone", *parents.levels])}
+
+
+_ORDER = ("service", "measure", "level", "zone", "year")
+"""The order of the result rows (levels in the order zone, then the parents' levels)."""
+
+
+def _row_keys(
+    frames: Sequence[pd.DataFrame], order: Mapping[str, int]
+) -> list[npt.NDArray[np.int64]]:
+    """One integer per row of ``frames``, the same for the same row in any of them, ordered as
+    the rows sorted by :data:`_ORDER` (strings by their code points, levels by ``order``)."""
+    key: npt.NDArray[np.int64] | None = None
+    for col in _ORDER:
+        every = pd.concat([f[col] for f in frames], ignore_index=True)
+        if col == "level":
+            codes = every.map(order).to_numpy(dtype=np.int64)
+            card = len(order)
+        elif col == "year":
+            y = every.to_numpy(dtype=np.int64)
+            codes = y - (y.min() if len(y) else 0)
+            card = int(codes.max()) + 1 if len(y) else 1
+        else:
+            c, uniq = pd.factorize(every, sort=True)
+            codes, card = np.asarray(c, dtype=np.int64), len(uniq)
+        key = codes if key is None else key * card + codes
+    assert key is not None
+    return np.split(key, np.cumsum([len(f) for f in frames])[:-1])
+
+
+def _outer_join(value: pd.DataFrame, fig: pd.DataFrame, order: Mapping[str, int]) -> pd.DataFrame:
+    """``value`` (keys and the deterministic value) and ``fig`` (keys, unit, quantiles) joined on
+    their keys, every row of either, in the order of the result (:data:`_ORDER`)."""
+    kv, kf = _row_keys([value, fig], order)
+    every = np.union1d(kv, kf)  # sorted
+    pos_v = np.full(len(every), -1)
+    pos_v[np.searchsorted(every, kv)] = np.arange(len(kv))
+    in_f = np.zeros(len(every), dtype=bool)
+    in_f[np.searchsorted(every, kf)] = True
+    keys = [c for c in value.columns if c != "value"]
+    rows = pd.concat([fig, value.iloc[pos_v[~in_f]][keys]], ignore_index=True)
+    at = np.argsort(np.concatenate([kf, every[~in_f]]), kind="stable")
+    out = rows.iloc[at].reset_index(drop=True)
+    v = value["value"].to_numpy(dtype=np.float64)
+    out.insert(len(keys), "value", np.where(pos_v >= 0, v[np.maximum(pos_v, 0)], np.nan))
+    return out
 
 
 def _assemble(
@@ -676,15 +725,20 @@ def _assemble(
 ) -> ServiceResult:
     """The result: columns in order, units filled, rows sorted, threshold summary."""
     keys = ["level", "zone", "year", "service", "measure"]
-    if "unit" not in fig.columns or fig["unit"].isna().any():
-        units = {(m.service, m.name): m.unit for p in plans for m in p.measures}
+    units = {(m.service, m.name): m.unit for p in plans for m in p.measures}
+    if "unit" not in fig.columns:
         fig["unit"] = [units[(s, m)] for s, m in zip(fig["service"], fig["measure"], strict=True)]
+    elif fig["unit"].isna().any():
+        miss = fig["unit"].isna().to_numpy()
+        sub = fig.loc[miss]
+        fig.loc[miss, "unit"] = [
+            units[(s, m)] for s, m in zip(sub["service"], sub["measure"], strict=True)
+        ]
     cols = [*keys, "unit", "value", *_QCOLS]
-    order = {lv: i for i, lv in enumerate(["zone", *parents.levels])}
-    fig = fig[cols].sort_values(
-        ["service", "measure", "level", "zone", "year"],
-        key=lambda s: s.map(order) if s.name == "level" else s,
-    )
+    (rank,) = _row_keys([fig], _level_order(parents))
+    fig = fig[cols]
+    if len(rank) > 1 and not (np.diff(rank) > 0).all():
+        fig = fig.iloc[np.argsort(rank, kind="stable")]
     if not cross.empty:
         cross = cross.sort_values(["service", "threshold", "level", "zone", "year"])
     return ServiceResult(
