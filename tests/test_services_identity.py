@@ -246,3 +246,35 @@ def test_quantiles_equal_numpy_quantile(shape: tuple[int, ...]) -> None:
     if shape[-1] == 1:
         want = np.repeat(v, len(QUANTILES), axis=-1)
     np.testing.assert_array_equal(_quantiles(v), want)
+
+
+@pytest.mark.parametrize("drop", [(), (0,), (3, 4), (-1,)])
+def test_joining_values_to_quantiles_equals_a_merge_and_sort(drop: tuple[int, ...]) -> None:
+    """Oracle: the join of the deterministic values and the quantiles is pandas' outer merge on
+    the keys, sorted by service, measure, level (in the levels' order), zone and year."""
+    from wandel.services.demand import _outer_join
+
+    rng = np.random.default_rng(len(drop))
+    n = 60
+    keys = pd.DataFrame(
+        {
+            "level": rng.choice(["zone", "kreis", "auswahl"], n),
+            "zone": rng.choice(["15087220", "15087", "alle", "14625020"], n),
+            "year": rng.integers(2019, 2023, n),
+            "service": rng.choice(["kita", "pflege"], n),
+            "measure": rng.choice(["places", "residential", "children"], n),
+        }
+    ).drop_duplicates(ignore_index=True)
+    value = keys.assign(value=rng.random(len(keys)))
+    fig = keys.assign(unit="persons", q025=rng.random(len(keys)), q50=rng.random(len(keys)))
+    fig = fig.sample(frac=1.0, random_state=3).reset_index(drop=True)
+    value = value.drop(index=[value.index[i] for i in drop]).reset_index(drop=True)
+    fig = fig.drop(index=[fig.index[i] for i in drop[::-1] if i > 0]).reset_index(drop=True)
+    order = {"zone": 0, "kreis": 1, "auswahl": 2}
+    got = _outer_join(value, fig, order)
+    k = ["level", "zone", "year", "service", "measure"]
+    want = value.merge(fig, on=k, how="outer").sort_values(
+        ["service", "measure", "level", "zone", "year"],
+        key=lambda s: s.map(order) if s.name == "level" else s,
+    )
+    pd.testing.assert_frame_equal(got, want.reset_index(drop=True), check_exact=True)

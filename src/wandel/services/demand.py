@@ -684,7 +684,8 @@ def _row_keys(
     for col in _ORDER:
         every = pd.concat([f[col] for f in frames], ignore_index=True)
         if col == "level":
-            codes = every.map(order).to_numpy(dtype=np.int64)
+            c, uniq = pd.factorize(every)
+            codes = np.array([order[str(u)] for u in uniq], dtype=np.int64)[c]
             card = len(order)
         elif col == "year":
             y = every.to_numpy(dtype=np.int64)
@@ -702,7 +703,14 @@ def _outer_join(value: pd.DataFrame, fig: pd.DataFrame, order: Mapping[str, int]
     """``value`` (keys and the deterministic value) and ``fig`` (keys, unit, quantiles) joined on
     their keys, every row of either, in the order of the result (:data:`_ORDER`)."""
     kv, kf = _row_keys([value, fig], order)
-    every = np.union1d(kv, kf)  # sorted
+    of, ov = np.argsort(kf, kind="stable"), np.argsort(kv, kind="stable")
+    if len(kv) == len(kf) and np.array_equal(kf[of], kv[ov]):  # the same rows: no gaps
+        out = fig.iloc[of].reset_index(drop=True)
+        keys = [c for c in value.columns if c != "value"]
+        out.insert(len(keys), "value", value["value"].to_numpy(dtype=np.float64)[ov])
+        return out[[*keys, "value", *[c for c in fig.columns if c not in keys]]]
+    every = np.sort(np.concatenate([kv, kf]))
+    every = every[np.concatenate([[True], every[1:] != every[:-1]])]  # sorted, each key once
     pos_v = np.full(len(every), -1)
     pos_v[np.searchsorted(every, kv)] = np.arange(len(kv))
     in_f = np.zeros(len(every), dtype=bool)
