@@ -53,10 +53,12 @@ __all__ = [
     "ServicesRun",
     "facility_capacity",
     "kreis_population",
+    "latest_split_year",
     "load_catalogue",
     "read_table",
     "read_travel_times",
     "services_from_store",
+    "services_to_files",
     "write_services",
 ]
 
@@ -779,6 +781,25 @@ def _charts(
     return made
 
 
+def services_to_files(
+    db: Path,
+    req: ServicesRequest,
+    out_dir: Path,
+    *,
+    stem: str = "dienste",
+    lang: str | None = None,
+    on_chunk: Callable[[int], None] | None = None,
+) -> tuple[ServicesRun, list[Path]]:
+    """Run ``req`` on the store at ``db`` and write its files into ``out_dir`` (GeoPackage with
+    the store's Gemeinde boundaries): the run and the files written (``wandel services``)."""
+    from wandel.store import Store
+
+    run = services_from_store(db, req, on_chunk=on_chunk)
+    with Store.open(db, read_only=True) as store:
+        boundaries = store.table("boundaries", "level = 'gemeinde'")
+    return run, write_services(run, out_dir, stem=stem, boundaries=boundaries, lang=lang)
+
+
 def run_services_demo(
     db: Path, out_dir: Path, zones: Sequence[str], draws: int, until: int = 2040
 ) -> list[Path]:
@@ -786,16 +807,18 @@ def run_services_demo(
     seed towns) from the latest Gemeindeverzeichnis year to ``until`` with ``draws`` draws; files
     ``dienste_seed_*`` in ``out_dir``. Services or measures whose figures no source gives are left
     out and named in the source note."""
+    req = ServicesRequest(
+        zones=tuple(zones), base_year=latest_split_year(db), until=until, draws=draws, seed=2040
+    )
+    return services_to_files(db, req, out_dir, stem="dienste_seed")[1]
+
+
+def latest_split_year(db: Path) -> int:
+    """The latest year with Gemeinde totals by sex in the store (the demo's base year)."""
     from wandel.store import Store
     from wandel.workflow.projection import year_end_totals
 
     with Store.open(db, read_only=True) as store:
         pop = store.population(level="gemeinde", include_estimated=False)
-        boundaries = store.table("boundaries", "level = 'gemeinde'")
     gem = year_end_totals(pop, 8)
-    base_year = int(gem.loc[gem["sex"].isin(["m", "f"]), "year"].max())
-    req = ServicesRequest(
-        zones=tuple(zones), base_year=base_year, until=until, draws=draws, seed=2040
-    )
-    run = services_from_store(db, req)
-    return write_services(run, out_dir, stem="dienste_seed", boundaries=boundaries)
+    return int(gem.loc[gem["sex"].isin(["m", "f"]), "year"].max())
