@@ -391,7 +391,12 @@ def _school(cat: Catalogue, grid: Grid, b: _Build, inputs: ServiceInputs) -> Non
         raise ValueError("school ages must come in single years")
 
     def post(lin: Mapping[str, Array], pop: Array, zi: IntArray) -> dict[str, Array]:
-        n = pupils_whole(pop[:, :, :, single, :].sum(axis=2))  # (T, Zc, grades, D)
+        # whole pupils per grade, [year, zone, grade, draw]: men + women of each single age,
+        # gathered in the engine's layout (year, draw, zone, sex, group), of which ``pop`` is a
+        # view, and seen in the results' order (the counts are whole numbers: sums over grades
+        # are exact in any order)
+        eng = pop.transpose(0, 4, 1, 2, 3)
+        n = pupils_whole(eng[..., single].sum(axis=3)).transpose(0, 2, 3, 1)
         mx = maxc[:, zi][:, :, None, None]
         co = cohort[:, zi][:, :, None, None]
         cls = classes_needed(n, mx).sum(axis=2)
