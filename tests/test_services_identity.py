@@ -158,7 +158,10 @@ def test_accumulating_draws_is_unchanged(db: Path, tables: object) -> None:
     fig, cross = _run(plans, grid, parents, chunks(11, 10), draws, None)
     assert len(fig) > 10_000
     assert len(cross) > 1_000
-    assert digest(fig, cross) == "8d888d8e09f05f00"
+    keys = ["level", "zone", "year", "service", "measure"]
+    fig = fig.sort_values(keys).reset_index(drop=True)  # the streamed rows in a fixed order
+    cross = cross.sort_values([*keys, "threshold"]).reset_index(drop=True)
+    assert digest(fig, cross) == "3bf668385d3c3425"
 
 
 def test_parent_sums_run_in_zone_order_and_chunk_order(db: Path, tables: object) -> None:

@@ -202,11 +202,15 @@ class _Accumulator:
         self.plans = list(plans)
         self.grid = grid
         self.n_draws = n_draws
-        self.zone_measures: list[Measure] = [
+        zm = [
             m
             for p in plans
             for m in p.measures
             if m.how in ("sum", "zone") and m.name not in p.parent_constants
+        ]
+        # the measures summed over parents first: their rows of the buffer are one slice
+        self.zone_measures: list[Measure] = [m for m in zm if m.how == "sum"] + [
+            m for m in zm if m.how != "sum"
         ]
         self.index = {(m.service, m.name): i for i, m in enumerate(self.zone_measures)}
         self.sum_idx = [i for i, m in enumerate(self.zone_measures) if m.how == "sum"]
@@ -285,7 +289,7 @@ class _Accumulator:
         for (svc, src), full in self.network_src.items():
             full[:, zi, :] = buf[self.index[(svc, src)]]
         if self.sum_idx:
-            self._add_to_parents(zi, buf[self.sum_idx])
+            self._add_to_parents(zi, buf[: len(self.sum_idx)])
         self.zone_out.append(self._summarise_zone(zi, buf))
 
     def _add_to_parents(self, zi: IntArray, part: Array) -> None:
