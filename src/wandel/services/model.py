@@ -390,13 +390,15 @@ def _school(cat: Catalogue, grid: Grid, b: _Build, inputs: ServiceInputs) -> Non
     if len(groups) and any(groups[g][1] - groups[g][0] != 1 for g in single):
         raise ValueError("school ages must come in single years")
 
+    # pupils of each grade (single age) by a matrix product on the population as the engine
+    # lays it out (draws along a stride): the only two non-zero weights (1 for men and women of
+    # the age) give exactly men + women
+    grade_w = np.stack([_band(grid, x, x + 1) for x in range(a, end)])  # (grades, G)
+    grade_w = np.concatenate([grade_w, grade_w], axis=1)  # (grades, 2 * G): men, then women
+
     def post(lin: Mapping[str, Array], pop: Array, zi: IntArray) -> dict[str, Array]:
-        # whole pupils per grade, [year, zone, grade, draw]: men + women of each single age,
-        # gathered in the engine's layout (year, draw, zone, sex, group), of which ``pop`` is a
-        # view, and seen in the results' order (the counts are whole numbers: sums over grades
-        # are exact in any order)
-        eng = pop.transpose(0, 4, 1, 2, 3)
-        n = pupils_whole(eng[..., single].sum(axis=3)).transpose(0, 2, 3, 1)
+        t, zc, _s, g, d = pop.shape
+        n = pupils_whole(np.matmul(grade_w, pop.reshape(t, zc, 2 * g, d)))  # (T, Zc, grades, D)
         mx = maxc[:, zi][:, :, None, None]
         co = cohort[:, zi][:, :, None, None]
         cls = classes_needed(n, mx).sum(axis=2)
