@@ -313,7 +313,7 @@ def test_cli_facility_outside_every_zone_exit_2(demo_db: Path, tmp_path: Path) -
     )
     assert res.exit_code == 2
     assert "k9" in res.output
-    assert "lies in no Gemeinde" in " ".join(res.output.split())
+    assert "liegt in keiner Gemeinde" in " ".join(res.output.split())
     assert not out.exists()
 
 

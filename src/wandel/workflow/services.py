@@ -263,8 +263,7 @@ def _point_zones(f: pd.DataFrame, boundaries: pd.DataFrame) -> list[str]:
     first = f.iloc[0]
     if b.empty:
         raise FacilityOutsideZonesError(
-            f"facility {first['facility_id']} ({first['name']}) has no zone and the store has no "
-            "Gemeinde boundaries to place it: import VG250 or give the facility's zone"
+            "@services.error.facility_no_boundaries", id=first["facility_id"], name=first["name"]
         )
     b = b[b["valid_year"] == b["valid_year"].max()]
     poly = gpd.GeoDataFrame(
@@ -282,8 +281,12 @@ def _point_zones(f: pd.DataFrame, boundaries: pd.DataFrame) -> list[str]:
         i = int(hit.loc[hit["zone"].isna(), "i"].iloc[0])
         r = f.iloc[i]
         raise FacilityOutsideZonesError(
-            f"facility {r['facility_id']} ({r['name']}, kind {r['kind']}) at lon {r['lon']}, "
-            f"lat {r['lat']} lies in no Gemeinde of the store's boundaries"
+            "@services.error.facility_outside",
+            id=r["facility_id"],
+            name=r["name"],
+            kind=r["kind"],
+            lon=r["lon"],
+            lat=r["lat"],
         )
     return [str(z) for z in hit["zone"]]
 
@@ -442,9 +445,7 @@ def _service_inputs(
     )
     supply = read_table(req.gp_supply, "mittelbereich", "gps") if req.gp_supply else {}
     if supply and not mb:
-        raise WandelError(
-            "--gp-supply is given per Mittelbereich: give --mittelbereiche (zone,mittelbereich) too"
-        )
+        raise WandelError("@services.error.gp_supply_needs_mb")
     members = read_table(req.fire_members, "zone", "members") if req.fire_members else {}
     dwell = read_table(req.dwellings, "zone", "dwellings") if req.dwellings else {}
     reach = read_travel_times(req.travel_times, zones) if req.travel_times else None
@@ -501,9 +502,7 @@ def services_from_store(
     inputs = build_inputs(tables, zones, req.base_year, totals=gt0)  # type: ignore[arg-type]
     start = inputs.start_year
     if req.until <= start:
-        raise WandelError(
-            f"--until ({req.until}) must lie after the base population year ({start})"
-        )
+        raise WandelError("@services.error.until_after_base", until=req.until, start=start)
     provisional = Grid(tuple(inputs.zones), tuple(range(start, req.until + 1)), (0,))
     grid = Grid(provisional.zones, provisional.years, required_breaks(cat, names, provisional))
     gt = gt0 if start == req.base_year else gemeinde_totals(tables.until(start), start)  # type: ignore[attr-defined]
