@@ -70,10 +70,15 @@ def wandel_run(db: Path, zones: tuple[str, ...], years: int, draws: int) -> dict
     req = ServicesRequest(
         zones=zones, base_year=2019, until=2019 + years, draws=draws, seed=1, params=PARAMS
     )
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), _cpu_s()
     run = services_from_store(db, req)
     wall = time.perf_counter() - t0
-    return {"wall_s": wall, "rows": float(len(run.figures)), "rss_gb": _rss_gb()}
+    return {
+        "wall_s": wall,
+        "cpu_s": _cpu_s() - c0,
+        "rows": float(len(run.figures)),
+        "rss_gb": _rss_gb(),
+    }
 
 
 def _setup(db: Path, zones: tuple[str, ...], years: int, draws: int) -> tuple[Any, ...]:
@@ -106,7 +111,7 @@ def engine_run(db: Path, zones: tuple[str, ...], years: int, draws: int) -> dict
 
     inputs, _cat, grid, pop, groups = _setup(db, zones, years, draws)
     breaks = grid.breaks
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), _cpu_s()
     for _zones, chunks in stream_draws(
         pop,
         inputs.rates(2019 + years),
@@ -118,7 +123,7 @@ def engine_run(db: Path, zones: tuple[str, ...], years: int, draws: int) -> dict
     ):
         for _d0, _arr in chunks:
             pass
-    return {"wall_s": time.perf_counter() - t0, "rss_gb": _rss_gb()}
+    return {"wall_s": time.perf_counter() - t0, "cpu_s": _cpu_s() - c0, "rss_gb": _rss_gb()}
 
 
 def peer_run(db: Path, zones: tuple[str, ...], years: int, draws: int) -> dict[str, float]:
@@ -213,6 +218,13 @@ def _rss_gb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6  # kB on Linux
 
 
+def _cpu_s() -> float:
+    """CPU seconds of this process so far (all threads): on a shared machine steadier than the
+    wall time, which waits for the other users."""
+    u = resource.getrusage(resource.RUSAGE_SELF)
+    return u.ru_utime + u.ru_stime
+
+
 def in_fresh_process(
     kind: str, db: Path, zones: tuple[str, ...], years: int, draws: int
 ) -> dict[str, float]:
@@ -274,7 +286,7 @@ def full(db: Path, laender: tuple[str, ...], a: argparse.Namespace) -> None:
     w = [in_fresh_process("wandel", db, laender, a.years, a.draws) for _ in range(a.full_runs)]
     print(
         f"Wandel, all services, streamed ({a.full_runs} runs, each in a fresh process): "
-        f"wall s {summary([r['wall_s'] for r in w])}; "
+        f"wall s {summary([r['wall_s'] for r in w])}; CPU s {summary([r['cpu_s'] for r in w])}; "
         f"peak RSS GB {summary([r['rss_gb'] for r in w])}; {int(w[0]['rows']):,} result rows"
     )
     e = [
@@ -283,7 +295,7 @@ def full(db: Path, laender: tuple[str, ...], a: argparse.Namespace) -> None:
     ]
     print(
         f"  the engine alone (same zones, draws, chunks; {len(e)} runs): "
-        f"wall s {summary([r['wall_s'] for r in e])}; "
+        f"wall s {summary([r['wall_s'] for r in e])}; CPU s {summary([r['cpu_s'] for r in e])}; "
         f"services' own share {statistics.median([r['wall_s'] for r in w]) - statistics.median([r['wall_s'] for r in e]):.1f} s"
     )
 
