@@ -14,7 +14,13 @@
    ratio are printed, with the peak memory. The peer's long table has 2.8 M rows per Gemeinde at
    1,000 draws: 40 Gemeinden do not fit into 23 GB (killed), so the subset is small.
 
-Options: --runs N (default 5), --draws, --years, --subset (zones for the peer), --quick.
+3. Peers for all German Gemeinden beside scikit-learn's ``NearestNeighbors`` on the same matrix:
+   ``bench/peers_bench.py`` run from here (its own median, range, ratio and agreement; skip with
+   ``--no-peers``).
+
+Options: --runs N (default 5), --full-runs N (the 1,000-draw runs of part 1; default --runs: each
+takes minutes on a shared machine, so fewer may be asked for, and the output says how many),
+--draws, --years, --subset (zones for the peer), --quick, --no-peers.
 The load average is printed before and after (the machine may be shared).
 """
 
@@ -64,10 +70,15 @@ def wandel_run(db: Path, zones: tuple[str, ...], years: int, draws: int) -> dict
     req = ServicesRequest(
         zones=zones, base_year=2019, until=2019 + years, draws=draws, seed=1, params=PARAMS
     )
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), _cpu_s()
     run = services_from_store(db, req)
     wall = time.perf_counter() - t0
-    return {"wall_s": wall, "rows": float(len(run.figures)), "rss_gb": _rss_gb()}
+    return {
+        "wall_s": wall,
+        "cpu_s": _cpu_s() - c0,
+        "rows": float(len(run.figures)),
+        "rss_gb": _rss_gb(),
+    }
 
 
 def _setup(db: Path, zones: tuple[str, ...], years: int, draws: int) -> tuple[Any, ...]:
@@ -100,7 +111,7 @@ def engine_run(db: Path, zones: tuple[str, ...], years: int, draws: int) -> dict
 
     inputs, _cat, grid, pop, groups = _setup(db, zones, years, draws)
     breaks = grid.breaks
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), _cpu_s()
     for _zones, chunks in stream_draws(
         pop,
         inputs.rates(2019 + years),
@@ -112,7 +123,7 @@ def engine_run(db: Path, zones: tuple[str, ...], years: int, draws: int) -> dict
     ):
         for _d0, _arr in chunks:
             pass
-    return {"wall_s": time.perf_counter() - t0, "rss_gb": _rss_gb()}
+    return {"wall_s": time.perf_counter() - t0, "cpu_s": _cpu_s() - c0, "rss_gb": _rss_gb()}
 
 
 def peer_run(db: Path, zones: tuple[str, ...], years: int, draws: int) -> dict[str, float]:
@@ -207,6 +218,13 @@ def _rss_gb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6  # kB on Linux
 
 
+def _cpu_s() -> float:
+    """CPU seconds of this process so far (all threads): on a shared machine steadier than the
+    wall time, which waits for the other users."""
+    u = resource.getrusage(resource.RUSAGE_SELF)
+    return u.ru_utime + u.ru_stime
+
+
 def in_fresh_process(
     kind: str, db: Path, zones: tuple[str, ...], years: int, draws: int
 ) -> dict[str, float]:
@@ -237,7 +255,10 @@ def main() -> None:
     )
     ap.add_argument("--quick", action="store_true", help="100 draws, 2 runs")
     ap.add_argument("--skip-full", action="store_true", help="only the subset beside the peer")
+    ap.add_argument("--full-runs", type=int, default=0, help="runs of part 1 (default: --runs)")
+    ap.add_argument("--no-peers", action="store_true", help="skip part 3 (bench/peers_bench.py)")
     a = ap.parse_args()
+    a.full_runs = a.full_runs or a.runs
     if a.quick:
         a.draws, a.runs = 100, 2
     print(f"load average before: {os.getloadavg()}, CPUs: {os.cpu_count()}")
@@ -253,22 +274,28 @@ def main() -> None:
         if not a.skip_full:
             full(db, laender, a)
         peer(db, every[: a.subset], a)
+    if not a.no_peers:
+        print("peers for all German Gemeinden (bench/peers_bench.py):", flush=True)
+        here = Path(__file__).parent / "peers_bench.py"
+        subprocess.run([sys.executable, str(here), "--runs", str(max(5, a.runs))], check=True)
     print(f"load average after: {os.getloadavg()}")
 
 
 def full(db: Path, laender: tuple[str, ...], a: argparse.Namespace) -> None:
     """Every Gemeinde of the three Länder: Wandel's streamed demand and the engine alone."""
-    w = [in_fresh_process("wandel", db, laender, a.years, a.draws) for _ in range(a.runs)]
+    w = [in_fresh_process("wandel", db, laender, a.years, a.draws) for _ in range(a.full_runs)]
     print(
-        f"Wandel, all services, streamed: wall s {summary([r['wall_s'] for r in w])}; "
+        f"Wandel, all services, streamed ({a.full_runs} runs, each in a fresh process): "
+        f"wall s {summary([r['wall_s'] for r in w])}; CPU s {summary([r['cpu_s'] for r in w])}; "
         f"peak RSS GB {summary([r['rss_gb'] for r in w])}; {int(w[0]['rows']):,} result rows"
     )
     e = [
         in_fresh_process("engine", db, laender, a.years, a.draws)
-        for _ in range(max(1, a.runs // 2))
+        for _ in range(max(1, a.full_runs // 2))
     ]
     print(
-        f"  the engine alone (same zones, draws, chunks): wall s {summary([r['wall_s'] for r in e])}; "
+        f"  the engine alone (same zones, draws, chunks; {len(e)} runs): "
+        f"wall s {summary([r['wall_s'] for r in e])}; CPU s {summary([r['cpu_s'] for r in e])}; "
         f"services' own share {statistics.median([r['wall_s'] for r in w]) - statistics.median([r['wall_s'] for r in e]):.1f} s"
     )
 

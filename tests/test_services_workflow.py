@@ -257,10 +257,10 @@ def test_cli_writes_every_format_with_sources(demo_db: Path, tmp_path: Path) -> 
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
-        (["--services", "kino"], "unknown service 'kino'"),
+        (["--services", "kino"], "unbekannter Dienst 'kino'"),
         (["--services", "feuerwehr"], "weekday_share"),
         (["--param", "kita.quota@15=1.4"], "erwartet: eine Quote oder ein Anteil in [0, 1]"),
-        (["--param", "kita.quota@17=0.4"], "a key of a German Land"),
+        (["--param", "kita.quota@17=0.4"], "der Schlüssel eines deutschen Landes"),
     ],
 )
 def test_cli_bad_input_exit_2_nothing_written(
@@ -313,7 +313,7 @@ def test_cli_facility_outside_every_zone_exit_2(demo_db: Path, tmp_path: Path) -
     )
     assert res.exit_code == 2
     assert "k9" in res.output
-    assert "lies in no Gemeinde" in " ".join(res.output.split())
+    assert "liegt in keiner Gemeinde" in " ".join(res.output.split())
     assert not out.exists()
 
 

@@ -126,10 +126,10 @@ def _scenarios(sf: ScenarioFile | None, wanted: tuple[str, ...]) -> tuple[tuple[
 
 
 def _execute(req: object, db: Path, out_dir: Path, stem: str) -> None:
-    """Run the request with a progress bar, write the files, print notes and what was written."""
+    """Run the request with a progress bar (the workflow writes the files), print notes and what
+    was written."""
     from wandel.i18n import tr
-    from wandel.store import Store
-    from wandel.workflow.services import ServicesRequest, services_from_store, write_services
+    from wandel.workflow.services import ServicesRequest, services_to_files
 
     assert isinstance(req, ServicesRequest)
     lang = ui_lang()
@@ -143,10 +143,14 @@ def _execute(req: object, db: Path, out_dir: Path, stem: str) -> None:
     )
     with progress:
         task = progress.add_task(tr("services.progress", lang), total=None)
-        res = services_from_store(db, req, on_chunk=lambda n: progress.advance(task, n))
-    with Store.open(db, read_only=True) as store:
-        boundaries = store.table("boundaries", "level = 'gemeinde'")
-    files = write_services(res, out_dir, stem=stem, boundaries=boundaries, lang=lang)
+        res, files = services_to_files(
+            db,
+            req,
+            out_dir,
+            stem=stem,
+            lang=lang,
+            on_chunk=lambda n: progress.advance(task, n),
+        )
     for note in res.notes:
         err.print(
             f"[yellow]{tr('services.note', lang)}:[/] {note}", highlight=False, soft_wrap=True

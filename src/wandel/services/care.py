@@ -97,18 +97,15 @@ def calibration_years(
     latest = usable[-1]
     if not same_side(latest, rate_year):
         raise IncompatibleRatesError(
-            f"the Pflegequoten are of {rate_year} and the latest Pflegestatistik at or before "
-            f"{start_year} is of {latest}: figures from before and after the 2017 Pflegegrade "
-            "reform must not be combined; import a Pflegestatistik from the rates' side of 2017"
+            "@services.error.reform", rate_year=rate_year, start=start_year, latest=latest
         )
     if not trend:
         return (latest,)
     if len(usable) < 2 or not same_side(usable[-2], latest):
         earlier = usable[-2] if len(usable) >= 2 else None
-        raise IncompatibleRatesError(
-            "a rates trend needs two Pflegestatistik years from 2017 on"
-            + (f"; {earlier} lies before the 2017 Pflegegrade reform" if earlier else "")
-        )
+        if earlier is None:
+            raise IncompatibleRatesError("@services.error.trend_years")
+        raise IncompatibleRatesError("@services.error.trend_before_reform", year=earlier)
     return (usable[-2], latest)
 
 

@@ -209,7 +209,7 @@ class Catalogue:
         """The service ``name``; an unknown one is a :class:`UnknownServiceError`."""
         if name not in self.services:
             raise UnknownServiceError(
-                f"unknown service {name!r}; the catalogue has {', '.join(sorted(self.services))}"
+                "@services.error.unknown_service", name=repr(name), known=sorted(self.services)
             )
         return self.services[name]
 
@@ -242,8 +242,11 @@ class Catalogue:
         kind = KINDS[spec.kind]
         if parameter not in kind and parameter != "unit_cost_eur":
             raise UnknownServiceError(
-                f"service {service!r} ({spec.kind}) has no parameter {parameter!r}; "
-                f"it has {', '.join(sorted([*kind, 'unit_cost_eur']))}"
+                "@services.error.unknown_parameter",
+                service=repr(service),
+                kind=spec.kind,
+                parameter=repr(parameter),
+                known=sorted([*kind, "unit_cost_eur"]),
             )
         old = list(spec.parameters.get(parameter, ()))
         for e in entries:
@@ -481,8 +484,8 @@ def param_entry(
                 file,
                 line=line,
                 column=need,
-                reason=f"every figure needs its {need}",
-                expected=f"a {need} (where the figure applies, the year it refers to, who published it)",
+                reason=f"@services.error.needs_{need}",
+                expected=f"@services.expected.{need}",
             )
     source = str(raw["source"]).strip()
     if sources is not None and source not in sources:
@@ -491,7 +494,8 @@ def param_entry(
             line=line,
             column="source",
             value=source,
-            expected=f"a key of the sources table ({', '.join(sorted(sources)) or 'empty'})",
+            expected="@services.expected.source_key",
+            fields={"keys": sorted(sources) or ["-"]},
         )
     region = _region(raw["region"], file, line)
     year = int(_number(raw["year"], file, line, "year"))
@@ -503,13 +507,9 @@ def param_entry(
             file,
             line=line,
             column=forms[0] if forms else want[spec.form],
-            reason=f"this parameter is given as {want[spec.form]}",
-            expected={
-                "scalar": "value: a number",
-                "span": "value: [first age, end age)",
-                "by_sex": "by_sex: [men, women]",
-                "by_age": "by_age: rows [age_start, age_end, men, women]",
-            }[spec.form],
+            reason="@services.error.given_as",
+            expected=f"@services.expected.form_{spec.form}",
+            fields={"form": want[spec.form]},
         )
     value, by_sex, by_age = _figure(raw, spec, file, line)
     vf = raw.get("valid_from")
@@ -518,7 +518,12 @@ def param_entry(
     valid_to = None if vt is None else int(_number(vt, file, line, "valid_to"))
     if valid_from is not None and valid_to is not None and valid_to < valid_from:
         raise ServiceCatalogueError(
-            file, line=line, column="valid_to", value=vt, expected=f"a year >= {valid_from}"
+            file,
+            line=line,
+            column="valid_to",
+            value=vt,
+            expected="@services.expected.year_from",
+            fields={"year": valid_from},
         )
     measure = raw.get("measure")
     if spec.per_measure and not measure:
@@ -552,8 +557,9 @@ def _param_spec(kind: str, parameter: str, file: str, line: int | None, service:
             file,
             line=line,
             column=parameter,
-            reason=f"service {service!r} ({kind}) has no such parameter",
+            reason="@services.error.no_such_parameter",
             expected=", ".join(sorted([*KINDS[kind], "unit_cost_eur"])),
+            fields={"service": repr(service), "kind": kind},
         )
     return spec
 
@@ -584,8 +590,12 @@ def _service(name: str, raw: object, file: str, sources: Mapping[str, Source]) -
     kind = raw.get("kind")
     if kind not in KINDS:
         raise UnknownServiceError(
-            f"{file}, line {line}: service {name!r} has kind {kind!r}; "
-            f"expected one of {', '.join(sorted(KINDS))}"
+            "@services.error.unknown_kind",
+            file=file,
+            line=line,
+            name=repr(name),
+            kind=repr(kind),
+            known=sorted(KINDS),
         )
     ages = raw.get("ages")
     span: tuple[int, int] | None = None
@@ -597,7 +607,11 @@ def _service(name: str, raw: object, file: str, sources: Mapping[str, Source]) -
         span = (int(ages[0]), int(ages[1]))
     elif kind in ("quota", "school"):
         raise ServiceCatalogueError(
-            file, line=line, column="ages", reason=f"a {kind} service needs its ages"
+            file,
+            line=line,
+            column="ages",
+            reason="@services.error.needs_ages",
+            fields={"kind": kind},
         )
     params_raw = raw.get("parameters") or {}
     params: dict[str, tuple[Entry, ...]] = {}
@@ -661,7 +675,11 @@ def parse_catalogue(text: str, file: str = "<catalogue>") -> Catalogue:
         for need in ("title", "publisher", "year", "url"):
             if not s.get(need):
                 raise ServiceCatalogueError(
-                    file, line=sl, column=f"{key}.{need}", reason="a source needs its " + need
+                    file,
+                    line=sl,
+                    column=f"{key}.{need}",
+                    reason="@services.error.source_needs",
+                    fields={"field": need},
                 )
         sources[str(key)] = Source(
             str(key), str(s["title"]), str(s["publisher"]), int(s["year"]), str(s["url"])
@@ -710,7 +728,13 @@ def parse_overrides(text: str, catalogue: Catalogue, file: str = "<overrides>") 
         try:
             spec = cat.service(name)
         except UnknownServiceError as exc:
-            raise UnknownServiceError(f"{file}, line {line}: {exc}") from None
+            raise UnknownServiceError(
+                "@services.error.unknown_service_at",
+                file=file,
+                line=line,
+                name=repr(name),
+                known=sorted(cat.services),
+            ) from exc
         pname = str(item["parameter"])
         pspec = _param_spec(spec.kind, pname, file, line, name)
         entry = param_entry(item, pspec, file, line, None)
@@ -756,7 +780,10 @@ def overrides_from_pairs(
                 raw["value"] = float(val)
             else:
                 raise ServiceCatalogueError(
-                    source, value=pair, expected=f"{pname} is a table: set it in an overrides file"
+                    source,
+                    value=pair,
+                    expected="@services.expected.table_in_overrides",
+                    fields={"parameter": pname},
                 )
         except ValueError:
             raise ServiceCatalogueError(source, value=pair, expected="a number") from None

@@ -125,9 +125,12 @@ def select_zones(rates: ProjectionRates, zones: Sequence[str]) -> ProjectionRate
 
 
 def _values(pop: xr.DataArray) -> Array:
-    """Engine population ``(year, zone, sex, age_start, draw)`` as a contiguous array."""
-    da = pop.transpose("year", "zone", "sex", "age_start", "draw")
-    return np.ascontiguousarray(da.values, dtype=np.float64)
+    """Engine population as an array ``[year, zone, sex, age_start, draw]``: a view of the
+    engine's own layout ``(year, draw, zone, sex, age_start)`` (no copy; the measures' matrix
+    product reads the draws along a stride)."""
+    da = pop.transpose("year", "draw", "zone", "sex", "age_start")
+    raw = np.ascontiguousarray(da.values, dtype=np.float64)
+    return raw.transpose(0, 2, 3, 4, 1)
 
 
 def stream_draws(
@@ -199,11 +202,15 @@ class _Accumulator:
         self.plans = list(plans)
         self.grid = grid
         self.n_draws = n_draws
-        self.zone_measures: list[Measure] = [
+        zm = [
             m
             for p in plans
             for m in p.measures
             if m.how in ("sum", "zone") and m.name not in p.parent_constants
+        ]
+        # the measures summed over parents first: their rows of the buffer are one slice
+        self.zone_measures: list[Measure] = [m for m in zm if m.how == "sum"] + [
+            m for m in zm if m.how != "sum"
         ]
         self.index = {(m.service, m.name): i for i, m in enumerate(self.zone_measures)}
         self.sum_idx = [i for i, m in enumerate(self.zone_measures) if m.how == "sum"]
@@ -230,14 +237,22 @@ class _Accumulator:
             for _name, (src, _reach) in p.network.items():
                 self.network_src[(p.name, src)] = np.full((t, z, n_draws), np.nan)
         self.zone_out: list[tuple[IntArray, dict[tuple[str, str], Array], list[Array]]] = []
+        self._buf: Array | None = None
 
     # -- one chunk of draws -------------------------------------------------------------------
-    def _measures(self, pop: Array, zi: IntArray) -> dict[tuple[str, str], Array]:
-        t, zc, _s, g, d = pop.shape
+    def _weights(self, zi: IntArray) -> Array:
+        """The linear measures' weights of a zone chunk, ``(T, Zc, K, 2 * G)``."""
         w = np.stack([fn(zi) for _s, _n, fn in self.linear], axis=2)  # (T, Zc, K, 2, G)
-        w = w.reshape(t * zc, len(self.linear), 2 * g)
-        p = pop.reshape(t * zc, 2 * g, d)
-        lin = np.matmul(w, p).reshape(t, zc, len(self.linear), d)
+        t, zc = w.shape[:2]
+        return w.reshape(t, zc, len(self.linear), -1)
+
+    def _measures(
+        self, pop: Array, zi: IntArray, w: Array | None = None
+    ) -> dict[tuple[str, str], Array]:
+        t, zc, _s, g, d = pop.shape
+        w = self._weights(zi) if w is None else w
+        p = pop.reshape(t, zc, 2 * g, d)  # a view where sex and group lie next to each other
+        lin = np.matmul(w, p)  # (T, Zc, K, D)
         out: dict[tuple[str, str], Array] = {}
         for k, (svc, name, _fn) in enumerate(self.linear):
             out[(svc, name)] = lin[:, :, k, :]
@@ -250,24 +265,49 @@ class _Accumulator:
                 out[(plan.name, n)] = np.broadcast_to(c[:, zi, None], (t, zc, d))
         return out
 
+    def _buffer(self, n: int) -> Array:
+        """The measure buffer ``[measure, year, zone, draw]`` of a chunk of ``n`` zones, one
+        allocation reused by every chunk (its values are overwritten or set to NaN)."""
+        if self._buf is None or self._buf.shape[2] < n:
+            t = self.grid.shape[0]
+            self._buf = np.empty((len(self.zone_measures), t, n, self.n_draws))
+        return self._buf[:, :, :n, :]
+
     def add_zone_chunk(self, zi: IntArray, draws: Iterable[tuple[int, Array]]) -> None:
-        t = self.grid.shape[0]
-        buf = np.full((len(self.zone_measures), t, len(zi), self.n_draws), np.nan)
+        buf = self._buffer(len(zi))
+        written: set[int] = set()
+        w = self._weights(zi) if self.linear else None
         for d0, pop in draws:
             d1 = d0 + pop.shape[-1]
-            for key, v in self._measures(pop, zi).items():
+            for key, v in self._measures(pop, zi, w).items():
                 if key in self.index:
                     buf[self.index[key], :, :, d0:d1] = v
+                    written.add(self.index[key])
+        for i in range(len(self.zone_measures)):
+            if i not in written:
+                buf[i] = np.nan
         for (svc, src), full in self.network_src.items():
             full[:, zi, :] = buf[self.index[(svc, src)]]
-        part = buf[self.sum_idx]
+        if self.sum_idx:
+            self._add_to_parents(zi, buf[: len(self.sum_idx)])
+        self.zone_out.append(self._summarise_zone(zi, buf))
+
+    def _add_to_parents(self, zi: IntArray, part: Array) -> None:
+        """Add the chunk's sums ``part[measure, year, zone, draw]`` to every level's parents.
+
+        Each parent's sum over its zones in the chunk runs in zone order from 0 (the order a
+        product with the zones' one-hot matrix sums in); a parent with a non-finite figure of a
+        member in some draw is marked ``bad`` (its sums are NaN at the end), so non-finite values
+        need no cleaning here.
+        """
         bad = (~np.isfinite(part)).any(axis=-1).astype(np.float64)
-        part = np.nan_to_num(part, nan=0.0, posinf=0.0, neginf=0.0)
         for lv in self.levels.values():
             oh = lv.onehot[zi]
-            lv.sums += np.moveaxis(np.tensordot(part, oh, axes=([2], [0])), -1, 2)
             lv.bad |= np.tensordot(bad, oh, axes=([2], [0])) > 0
-        self.zone_out.append(self._summarise_zone(zi, buf))
+            pidx = np.where(oh.any(axis=1), oh.argmax(axis=1), -1)
+            with np.errstate(invalid="ignore", over="ignore"):
+                for p in dict.fromkeys(int(x) for x in pidx if x >= 0):
+                    lv.sums[:, :, p, :] += _parent_sum(part, np.flatnonzero(pidx == p))
 
     # -- results of a zone chunk --------------------------------------------------------------
     def _summarise_zone(
@@ -366,38 +406,38 @@ class _Accumulator:
     def _frame(
         self, level: str, codes: npt.NDArray[np.str_], q: Mapping[tuple[str, str], Array]
     ) -> pd.DataFrame:
+        """Rows ``level, zone, year, service, measure, unit, q025 .. q975`` of every measure in
+        ``q`` (``[year, code, 5]``), rows without any finite figure left out; one frame built from
+        whole columns."""
         units = {(m.service, m.name): m.unit for p in self.plans for m in p.measures}
         years = np.asarray(self.grid.years)
-        # the columns of every measure gathered first and made into one frame (one small frame
-        # per measure and a concat cost more than the numbers: the web page's slider waits)
-        keys: list[tuple[str, str, str, int]] = []
-        zone_parts: list[npt.NDArray[np.str_]] = []
-        year_parts: list[npt.NDArray[np.int64]] = []
-        q_parts: list[Array] = []
+        zi, yi, ki, vals = [], [], [], []
+        names: list[tuple[str, str]] = []
         for (svc, name), arr in q.items():  # arr (T, N, 5)
             t, n, _k = arr.shape
             flat = arr.reshape(t * n, -1)
             keep = np.isfinite(flat).any(axis=1)
             if not keep.any():
                 continue
-            keys.append((svc, name, units[(svc, name)], int(keep.sum())))
-            zone_parts.append(np.tile(codes, t)[keep])
-            year_parts.append(np.repeat(years, n)[keep])
-            q_parts.append(flat[keep])
-        if not keys:
+            zi.append(np.tile(np.arange(n), t)[keep])
+            yi.append(np.repeat(years, n)[keep])
+            ki.append(np.full(int(keep.sum()), len(names)))
+            vals.append(flat[keep])
+            names.append((svc, name))
+        if not names:
             return pd.DataFrame()
-        counts = [k[3] for k in keys]
+        k = np.concatenate(ki)
         cols: dict[str, object] = {
             "level": level,
-            "zone": np.concatenate(zone_parts),
-            "year": np.concatenate(year_parts),
-            "service": np.repeat(np.array([k[0] for k in keys], dtype=object), counts),
-            "measure": np.repeat(np.array([k[1] for k in keys], dtype=object), counts),
-            "unit": np.repeat(np.array([k[2] for k in keys], dtype=object), counts),
+            "zone": np.asarray(codes, dtype=object)[np.concatenate(zi)],
+            "year": np.concatenate(yi),
+            "service": np.array([s for s, _ in names], dtype=object)[k],
+            "measure": np.array([m for _, m in names], dtype=object)[k],
+            "unit": np.array([units[nm] for nm in names], dtype=object)[k],
         }
-        values = np.concatenate(q_parts)
+        v = np.concatenate(vals)
         for c, qc in enumerate(_QCOLS):
-            cols[qc] = values[:, c]
+            cols[qc] = v[:, c]
         return pd.DataFrame(cols)
 
     def _cross_frame(
@@ -418,6 +458,19 @@ class _Accumulator:
             }
         )
         return frame[np.isfinite(frame["p_crossed"].to_numpy())]
+
+
+def _parent_sum(part: Array, members: IntArray) -> Array:
+    """Sum of ``part[measure, year, zone, draw]`` over the zones ``members`` (ascending), in zone
+    order from 0: one reduction where they form a run, else one addition per zone."""
+    out = np.zeros(part.shape[:2] + part.shape[3:])
+    a, b = int(members[0]), int(members[-1]) + 1
+    if b - a == len(members):
+        out += np.add.reduce(part[:, :, a:b, :], axis=2) if b - a > 1 else part[:, :, a]
+    else:
+        for j in members:
+            out += part[:, :, j, :]
+    return out
 
 
 def evaluate(
@@ -457,11 +510,29 @@ def _ratio(num: Array, den: Array) -> Array:
 
 
 def _quantiles(v: Array) -> Array:
-    """``[year, zone, 5]`` quantiles over the last axis (draws), NaN where a draw is NaN."""
-    if v.shape[-1] == 1:
+    """``[year, zone, 5]`` quantiles over the last axis (draws), NaN where a draw is NaN.
+
+    Bit for bit ``np.quantile(v, QUANTILES, axis=-1)`` (method ``linear``): the same order
+    statistics, taken from one sort of each lane along the contiguous draw axis (instead of
+    numpy's partition along a moved axis), and numpy's interpolation in numpy's arithmetic.
+    """
+    n = v.shape[-1]
+    if n == 1:
         return np.repeat(v, len(QUANTILES), axis=-1)
-    q = np.quantile(v, QUANTILES, axis=-1)
-    return np.moveaxis(q, 0, -1)
+    virtual = (n - 1) * np.asarray(QUANTILES)  # numpy's virtual indexes of method linear
+    lo = np.floor(virtual)
+    gamma = virtual - lo
+    i = lo.astype(np.intp)
+    j = np.minimum(i + 1, n - 1)  # the quantiles here all lie below the last draw
+    srt = np.sort(v, axis=-1)  # NaN sort to the end
+    a: Array = srt[..., i]
+    b: Array = srt[..., j]
+    diff = b - a
+    out: Array = a + diff * gamma
+    upper = gamma >= 0.5
+    out[..., upper] = b[..., upper] - diff[..., upper] * (1 - gamma[upper])
+    out[np.isnan(srt[..., -1])] = np.nan
+    return out
 
 
 def _crossed(v: Array, op: str, bound: Array) -> Array:
@@ -592,12 +663,69 @@ def service_demand(
         )
         fig, cross = _run(plans, grid, parents, chunks, n_draws, on_chunk)
         value = det_fig[[*keys, "q50"]].rename(columns={"q50": "value"})
-        fig = value.merge(fig, on=keys, how="outer")
+        fig = _outer_join(value, fig, _level_order(parents))
     else:
         fig = det_fig.drop(columns=[c for c in _QCOLS if c != "q50"])
         fig = fig.rename(columns={"q50": "value"}).assign(**dict.fromkeys(_QCOLS, np.nan))
         cross = det_cross
     return _assemble(fig, cross, plans, parents, n_draws)
+
+
+def _level_order(parents: Parents) -> dict[str, int]:
+    return {lv: i for i, lv in enumerate(["zone", *parents.levels])}
+
+
+_ORDER = ("service", "measure", "level", "zone", "year")
+"""The order of the result rows (levels in the order zone, then the parents' levels)."""
+
+
+def _row_keys(
+    frames: Sequence[pd.DataFrame], order: Mapping[str, int]
+) -> list[npt.NDArray[np.int64]]:
+    """One integer per row of ``frames``, the same for the same row in any of them, ordered as
+    the rows sorted by :data:`_ORDER` (strings by their code points, levels by ``order``)."""
+    key: npt.NDArray[np.int64] | None = None
+    for col in _ORDER:
+        every = pd.concat([f[col] for f in frames], ignore_index=True)
+        if col == "level":
+            c, uniq = pd.factorize(every)
+            codes = np.array([order[str(u)] for u in uniq], dtype=np.int64)[c]
+            card = len(order)
+        elif col == "year":
+            y = every.to_numpy(dtype=np.int64)
+            codes = y - (y.min() if len(y) else 0)
+            card = int(codes.max()) + 1 if len(y) else 1
+        else:
+            c, uniq = pd.factorize(every, sort=True)
+            codes, card = np.asarray(c, dtype=np.int64), len(uniq)
+        key = codes if key is None else key * card + codes
+    assert key is not None
+    return np.split(key, np.cumsum([len(f) for f in frames])[:-1])
+
+
+def _outer_join(value: pd.DataFrame, fig: pd.DataFrame, order: Mapping[str, int]) -> pd.DataFrame:
+    """``value`` (keys and the deterministic value) and ``fig`` (keys, unit, quantiles) joined on
+    their keys, every row of either, in the order of the result (:data:`_ORDER`)."""
+    kv, kf = _row_keys([value, fig], order)
+    of, ov = np.argsort(kf, kind="stable"), np.argsort(kv, kind="stable")
+    if len(kv) == len(kf) and np.array_equal(kf[of], kv[ov]):  # the same rows: no gaps
+        out = fig.iloc[of].reset_index(drop=True)
+        keys = [c for c in value.columns if c != "value"]
+        out.insert(len(keys), "value", value["value"].to_numpy(dtype=np.float64)[ov])
+        return out[[*keys, "value", *[c for c in fig.columns if c not in keys]]]
+    every = np.sort(np.concatenate([kv, kf]))
+    every = every[np.concatenate([[True], every[1:] != every[:-1]])]  # sorted, each key once
+    pos_v = np.full(len(every), -1)
+    pos_v[np.searchsorted(every, kv)] = np.arange(len(kv))
+    in_f = np.zeros(len(every), dtype=bool)
+    in_f[np.searchsorted(every, kf)] = True
+    keys = [c for c in value.columns if c != "value"]
+    rows = pd.concat([fig, value.iloc[pos_v[~in_f]][keys]], ignore_index=True)
+    at = np.argsort(np.concatenate([kf, every[~in_f]]), kind="stable")
+    out = rows.iloc[at].reset_index(drop=True)
+    v = value["value"].to_numpy(dtype=np.float64)
+    out.insert(len(keys), "value", np.where(pos_v >= 0, v[np.maximum(pos_v, 0)], np.nan))
+    return out
 
 
 def _assemble(
@@ -609,15 +737,20 @@ def _assemble(
 ) -> ServiceResult:
     """The result: columns in order, units filled, rows sorted, threshold summary."""
     keys = ["level", "zone", "year", "service", "measure"]
-    if "unit" not in fig.columns or fig["unit"].isna().any():
-        units = {(m.service, m.name): m.unit for p in plans for m in p.measures}
+    units = {(m.service, m.name): m.unit for p in plans for m in p.measures}
+    if "unit" not in fig.columns:
         fig["unit"] = [units[(s, m)] for s, m in zip(fig["service"], fig["measure"], strict=True)]
+    elif fig["unit"].isna().any():
+        miss = fig["unit"].isna().to_numpy()
+        sub = fig.loc[miss]
+        fig.loc[miss, "unit"] = [
+            units[(s, m)] for s, m in zip(sub["service"], sub["measure"], strict=True)
+        ]
     cols = [*keys, "unit", "value", *_QCOLS]
-    order = {lv: i for i, lv in enumerate(["zone", *parents.levels])}
-    fig = fig[cols].sort_values(
-        ["service", "measure", "level", "zone", "year"],
-        key=lambda s: s.map(order) if s.name == "level" else s,
-    )
+    (rank,) = _row_keys([fig], _level_order(parents))
+    fig = fig[cols]
+    if len(rank) > 1 and not (np.diff(rank) > 0).all():
+        fig = fig.iloc[np.argsort(rank, kind="stable")]
     if not cross.empty:
         cross = cross.sort_values(["service", "threshold", "level", "zone", "year"])
     return ServiceResult(

@@ -97,15 +97,42 @@ class MissingParam:
     years: tuple[int, int]
     hint: str = ""
 
-    def text(self) -> str:
+    def text(self, lang: str = "en") -> str:
+        """What is missing and how to set it, in ``lang`` (English in notes and logs)."""
+        from wandel.i18n import tr
+
         where = ", ".join("Deutschland" if r == "DG" else LAENDER.get(r, r) for r in self.regions)
-        how = self.hint or (
-            f"--param {self.service}.{self.parameter}@REGION=VALUE or an overrides file"
+        if self.hint.startswith("@"):
+            how = tr(self.hint[1:], lang)
+        else:
+            how = self.hint or tr(
+                "services.error.missing_how", lang, service=self.service, parameter=self.parameter
+            )
+        return tr(
+            "services.error.missing_param",
+            lang,
+            service=self.service,
+            measure=self.measure,
+            parameter=self.parameter,
+            where=where,
+            first=self.years[0],
+            last=self.years[1],
+            how=how,
         )
-        return (
-            f"{self.service}.{self.measure}: no figure for '{self.parameter}' ({where}, "
-            f"{self.years[0]}-{self.years[1]}); set it with {how}"
-        )
+
+
+class MissingParametersError(MissingParameterError):
+    """Parameters no source gives and the user has not set (each named in the language asked)."""
+
+    def __init__(self, missing: tuple[MissingParam, ...]) -> None:
+        self.missing = missing
+        super().__init__("@services.error.missing_params")
+
+    def message(self, lang: str) -> str:
+        from wandel.i18n import tr
+
+        items = "; ".join(m.text(lang) for m in self.missing)
+        return tr("services.error.missing_params", lang, items=items)
 
 
 @dataclass(frozen=True, eq=False)
@@ -151,7 +178,9 @@ class ServicePlan:
         for m in self.measures:
             if m.name == name:
                 return m
-        raise UnknownServiceError(f"service {self.name!r} has no measure {name!r}")
+        raise UnknownServiceError(
+            "@services.error.unknown_measure", service=repr(self.name), measure=repr(name)
+        )
 
 
 # --------------------------------------------------------------------------------------------
@@ -252,7 +281,10 @@ def _costs(
     for m in sorted({e.measure for e in cat.entries(service, "unit_cost_eur") if e.measure}):
         if m not in names:
             raise UnknownServiceError(
-                f"unit_cost_eur of {service!r} names measure {m!r}; it has {', '.join(sorted(names))}"
+                "@services.error.cost_measure",
+                service=repr(service),
+                measure=repr(m),
+                known=sorted(names),
             )
         vals, ent = grid.scalar(cat, service, "unit_cost_eur", measure=m)
         out.append(Measure(service, f"cost_{m}", "eur_per_year"))
@@ -358,8 +390,15 @@ def _school(cat: Catalogue, grid: Grid, b: _Build, inputs: ServiceInputs) -> Non
     if len(groups) and any(groups[g][1] - groups[g][0] != 1 for g in single):
         raise ValueError("school ages must come in single years")
 
+    # pupils of each grade (single age) by a matrix product on the population as the engine
+    # lays it out (draws along a stride): the only two non-zero weights (1 for men and women of
+    # the age) give exactly men + women
+    grade_w = np.stack([_band(grid, x, x + 1) for x in range(a, end)])  # (grades, G)
+    grade_w = np.concatenate([grade_w, grade_w], axis=1)  # (grades, 2 * G): men, then women
+
     def post(lin: Mapping[str, Array], pop: Array, zi: IntArray) -> dict[str, Array]:
-        n = pupils_whole(pop[:, :, :, single, :].sum(axis=2))  # (T, Zc, grades, D)
+        t, zc, _s, g, d = pop.shape
+        n = pupils_whole(np.matmul(grade_w, pop.reshape(t, zc, 2 * g, d)))  # (T, Zc, grades, D)
         mx = maxc[:, zi][:, :, None, None]
         co = cohort[:, zi][:, :, None, None]
         cls = classes_needed(n, mx).sum(axis=2)
@@ -462,7 +501,7 @@ def _gp(cat: Catalogue, grid: Grid, b: _Build, inputs: ServiceInputs) -> None:
                 "gps",
                 ("DG",),
                 (grid.years[0], grid.years[-1]),
-                "--mittelbereiche and --gp-supply (GPs per Mittelbereich) or facilities of kind hausarzt",
+                "@services.hint.gp_supply",
             )
         )
 
@@ -507,8 +546,7 @@ def _fire(cat: Catalogue, grid: Grid, b: _Build, inputs: ServiceInputs) -> None:
                 "members",
                 ("DG",),
                 (grid.years[0], grid.years[-1]),
-                "--fire-members (zone,members), facilities of kind feuerwehr or "
-                "--param feuerwehr.members_per_resident@REGION=VALUE",
+                "@services.hint.fire_members",
             )
         )
     b.missing += _missing(b.name, "day_available", "weekday_share", share, grid)
@@ -672,8 +710,5 @@ def plan_services(
     if strict:
         missing = [m for p in plans for m in p.missing]
         if missing:
-            raise MissingParameterError(
-                "no source gives these figures and none was set: "
-                + "; ".join(m.text() for m in missing)
-            )
+            raise MissingParametersError(tuple(missing))
     return tuple(plans)

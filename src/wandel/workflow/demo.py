@@ -12,6 +12,11 @@
    population pyramid and a fan chart (PNG) for each seed town.
 5. The services of the nine seed towns (Kita, schools, Pflege, GPs, households, labour force, ...)
    to 2040 with bands (:func:`wandel.workflow.services.run_services_demo`): ``dienste_seed_*``.
+6. Fire-brigade day readiness of every Gemeinde of Mansfeld-Südharz (Hettstedt, Eisleben,
+   Sangerhausen), the Kreis whose Land's crew and time the catalogue sources, with travel times of
+   ``wandel access matrix`` and the figures no source gives set in the demo configuration
+   ``data/demo/feuerwehr_annahmen.yaml`` (:func:`wandel.workflow.demo_fire.run_fire_demo`):
+   ``feuerwehr_*`` and ``dienste_feuerwehr_15087_*``.
 """
 
 from __future__ import annotations
@@ -32,12 +37,13 @@ from wandel.sources.base import ImportBatch, SourceMeta
 from wandel.store import ImportReport, Store
 from wandel.workflow.compare import run_compare_demo
 from wandel.workflow.demo_access import run_access_demo
+from wandel.workflow.demo_fire import fire_demo_config, run_fire_demo
 from wandel.workflow.imports import (
     add_structure_estimates,
     derive_after_import,
     derive_zone_changes,
 )
-from wandel.workflow.services import run_services_demo
+from wandel.workflow.services import latest_split_year, run_services_demo
 
 __all__ = [
     "DEMO_DRAWS",
@@ -286,6 +292,8 @@ def run_demo(db: Path, out_dir: Path, console: Console | None = None) -> DemoRes
     files += project_demo(db, out_dir)
     con.print(tr("demo.services"), highlight=False)
     files += run_services_demo(db, out_dir, tuple(SEED_TOWNS), DEMO_DRAWS)
+    con.print(tr("demo.fire", config=fire_demo_config()), highlight=False)
+    files += run_fire_demo(db, out_dir, DEMO_DRAWS, latest_split_year(db))
     con.print(tr("demo.access"), highlight=False)
     with Store.open(db) as store:
         files += run_access_demo(store, out_dir, console=con)

@@ -23,6 +23,7 @@ import numpy.typing as npt
 import pandas as pd
 import xarray as xr
 
+from wandel.demography.rates import BasePopulation
 from wandel.errors import (
     DuplicateKeyError,
     FacilityOutsideZonesError,
@@ -53,12 +54,14 @@ __all__ = [
     "ServicesRun",
     "facility_capacity",
     "kreis_population",
+    "latest_split_year",
     "load_catalogue",
     "prepare_services",
     "read_table",
     "read_travel_times",
     "run_prepared",
     "services_from_store",
+    "services_to_files",
     "write_services",
 ]
 
@@ -263,8 +266,7 @@ def _point_zones(f: pd.DataFrame, boundaries: pd.DataFrame) -> list[str]:
     first = f.iloc[0]
     if b.empty:
         raise FacilityOutsideZonesError(
-            f"facility {first['facility_id']} ({first['name']}) has no zone and the store has no "
-            "Gemeinde boundaries to place it: import VG250 or give the facility's zone"
+            "@services.error.facility_no_boundaries", id=first["facility_id"], name=first["name"]
         )
     b = b[b["valid_year"] == b["valid_year"].max()]
     poly = gpd.GeoDataFrame(
@@ -282,28 +284,44 @@ def _point_zones(f: pd.DataFrame, boundaries: pd.DataFrame) -> list[str]:
         i = int(hit.loc[hit["zone"].isna(), "i"].iloc[0])
         r = f.iloc[i]
         raise FacilityOutsideZonesError(
-            f"facility {r['facility_id']} ({r['name']}, kind {r['kind']}) at lon {r['lon']}, "
-            f"lat {r['lat']} lies in no Gemeinde of the store's boundaries"
+            "@services.error.facility_outside",
+            id=r["facility_id"],
+            name=r["name"],
+            kind=r["kind"],
+            lon=r["lon"],
+            lat=r["lat"],
         )
     return [str(z) for z in hit["zone"]]
 
 
 def kreis_population(
-    tables: object, kreise: Sequence[str], year: int, totals: pd.DataFrame | None = None
+    tables: object,
+    kreise: Sequence[str],
+    year: int,
+    totals: pd.DataFrame | None = None,
+    known: BasePopulation | None = None,
 ) -> tuple[xr.DataArray, int]:
     """Population of ``kreise`` (dims ``zone, sex, age``) at ``year`` as the sum of their
     Gemeinden's base populations (the projection's own construction), and the year it is of.
-    ``totals``: the Gemeinde totals of ``year`` if already at hand (:func:`gemeinde_totals`)."""
+    ``totals``: the Gemeinde totals of ``year`` if already at hand (:func:`gemeinde_totals`);
+    ``known``: the Gemeinden's base population for ``year`` if already at hand (the run's own,
+    built the same way; used where it holds every Gemeinde of the Kreise)."""
     from wandel.demography.rates import base_population
     from wandel.workflow.projection import StoreTables, gemeinde_totals
 
     assert isinstance(tables, StoreTables)
     gt = gemeinde_totals(tables.until(year), year) if totals is None else totals
-    gems = sorted(z for z in gt["zone"].astype(str).unique() if z[:5] in set(kreise))
-    bp = base_population(tables.population, gems, year, gemeinde_totals=gt)
-    pop = bp.population.assign_coords(kreis=("zone", [g[:5] for g in gems]))
+    wanted = set(kreise)
+    gems = sorted(z for z in gt["zone"].astype(str).unique() if z[:5] in wanted)
+    have = set() if known is None else set(known.population["zone"].values.tolist())
+    if known is not None and known.year == year and set(gems) <= have:
+        pop, got = known.population.sel(zone=gems), int(known.year)
+    else:
+        bp = base_population(tables.population, gems, year, gemeinde_totals=gt)
+        pop, got = bp.population, int(bp.year)
+    pop = pop.assign_coords(kreis=("zone", [g[:5] for g in gems]))
     k = pop.groupby("kreis").sum().rename(kreis="zone")
-    return k.transpose("zone", "sex", "age"), int(bp.year)
+    return k.transpose("zone", "sex", "age"), got
 
 
 def _care_inputs(
@@ -314,6 +332,7 @@ def _care_inputs(
     start_year: int,
     trend: bool,
     totals: pd.DataFrame | None = None,
+    known: BasePopulation | None = None,
 ) -> tuple[CareCalibration | None, dict[str, float], tuple[str, ...]]:
     """The Pflege calibration on each zone's Kreis, and the Kreise's occupied places."""
     kreise = sorted({z[:5] for z in zones})
@@ -329,7 +348,9 @@ def _care_inputs(
     notes: list[str] = []
     pops: dict[int, xr.DataArray] = {}
     for y in years:
-        pops[y], got = kreis_population(tables, kreise, y, totals if y == start_year else None)
+        pops[y], got = kreis_population(
+            tables, kreise, y, *((totals, known) if y == start_year else (None, None))
+        )
         if got != y:
             notes.append(
                 f"Pflege: calibration on the Pflegestatistik {y} uses the population of {got}"
@@ -406,6 +427,7 @@ def _service_inputs(
     start: int,
     req: ServicesRequest,
     totals: pd.DataFrame | None = None,
+    known: BasePopulation | None = None,
 ) -> tuple[ServiceInputs, dict[str, object], tuple[str, ...]]:
     notes: list[str] = []
     capacity = facility_capacity(
@@ -416,7 +438,7 @@ def _service_inputs(
     care_notes: tuple[str, ...] = ()
     if "pflege" in names:
         cal, places, care_notes = _care_inputs(
-            tables, store_data["care"], cat, zones, start, req.trend, totals
+            tables, store_data["care"], cat, zones, start, req.trend, totals, known
         )
     notes += care_notes
     mb = (
@@ -426,9 +448,7 @@ def _service_inputs(
     )
     supply = read_table(req.gp_supply, "mittelbereich", "gps") if req.gp_supply else {}
     if supply and not mb:
-        raise WandelError(
-            "--gp-supply is given per Mittelbereich: give --mittelbereiche (zone,mittelbereich) too"
-        )
+        raise WandelError("@services.error.gp_supply_needs_mb")
     members = read_table(req.fire_members, "zone", "members") if req.fire_members else {}
     dwell = read_table(req.dwellings, "zone", "dwellings") if req.dwellings else {}
     reach = read_travel_times(req.travel_times, zones) if req.travel_times else None
@@ -494,16 +514,17 @@ def prepare_services(
         cat.service(n)
     level = "kreis" if req.level == "kreis" and all(len(z) == 5 for z in req.zones) else "gemeinde"
     zones = select_zones(tables, list(req.zones), level, req.base_year).zones  # type: ignore[arg-type]
-    inputs = build_inputs(tables, zones, req.base_year)  # type: ignore[arg-type]
+    gt0 = gemeinde_totals(tables.until(req.base_year), req.base_year)  # type: ignore[attr-defined]
+    inputs = build_inputs(tables, zones, req.base_year, totals=gt0)  # type: ignore[arg-type]
     start = inputs.start_year
     if req.until <= start:
-        raise WandelError(
-            f"--until ({req.until}) must lie after the base population year ({start})"
-        )
+        raise WandelError("@services.error.until_after_base", until=req.until, start=start)
     provisional = Grid(tuple(inputs.zones), tuple(range(start, req.until + 1)), (0,))
     grid = Grid(provisional.zones, provisional.years, required_breaks(cat, names, provisional))
-    gt = gemeinde_totals(tables.until(start), start)  # type: ignore[attr-defined]
-    svc_inputs, mb, notes = _service_inputs(data, tables, cat, names, grid.zones, start, req, gt)
+    gt = gt0 if start == req.base_year else gemeinde_totals(tables.until(start), start)  # type: ignore[attr-defined]
+    svc_inputs, mb, notes = _service_inputs(
+        data, tables, cat, names, grid.zones, start, req, gt, inputs.base
+    )
     plans = plan_services(cat, names, grid, svc_inputs, strict=bool(req.services))
     parents = _parents(grid.zones, set(gt["zone"].astype(str)), mb)
     classes = {
@@ -809,6 +830,25 @@ def _charts(
     return made
 
 
+def services_to_files(
+    db: Path,
+    req: ServicesRequest,
+    out_dir: Path,
+    *,
+    stem: str = "dienste",
+    lang: str | None = None,
+    on_chunk: Callable[[int], None] | None = None,
+) -> tuple[ServicesRun, list[Path]]:
+    """Run ``req`` on the store at ``db`` and write its files into ``out_dir`` (GeoPackage with
+    the store's Gemeinde boundaries): the run and the files written (``wandel services``)."""
+    from wandel.store import Store
+
+    run = services_from_store(db, req, on_chunk=on_chunk)
+    with Store.open(db, read_only=True) as store:
+        boundaries = store.table("boundaries", "level = 'gemeinde'")
+    return run, write_services(run, out_dir, stem=stem, boundaries=boundaries, lang=lang)
+
+
 def run_services_demo(
     db: Path, out_dir: Path, zones: Sequence[str], draws: int, until: int = 2040
 ) -> list[Path]:
@@ -816,16 +856,18 @@ def run_services_demo(
     seed towns) from the latest Gemeindeverzeichnis year to ``until`` with ``draws`` draws; files
     ``dienste_seed_*`` in ``out_dir``. Services or measures whose figures no source gives are left
     out and named in the source note."""
+    req = ServicesRequest(
+        zones=tuple(zones), base_year=latest_split_year(db), until=until, draws=draws, seed=2040
+    )
+    return services_to_files(db, req, out_dir, stem="dienste_seed")[1]
+
+
+def latest_split_year(db: Path) -> int:
+    """The latest year with Gemeinde totals by sex in the store (the demo's base year)."""
     from wandel.store import Store
     from wandel.workflow.projection import year_end_totals
 
     with Store.open(db, read_only=True) as store:
         pop = store.population(level="gemeinde", include_estimated=False)
-        boundaries = store.table("boundaries", "level = 'gemeinde'")
     gem = year_end_totals(pop, 8)
-    base_year = int(gem.loc[gem["sex"].isin(["m", "f"]), "year"].max())
-    req = ServicesRequest(
-        zones=tuple(zones), base_year=base_year, until=until, draws=draws, seed=2040
-    )
-    run = services_from_store(db, req)
-    return write_services(run, out_dir, stem="dienste_seed", boundaries=boundaries)
+    return int(gem.loc[gem["sex"].isin(["m", "f"]), "year"].max())

@@ -143,7 +143,8 @@ def _gemeinde_base(
         )
     year = int(tot["year"].max())
     tot = tot[tot["year"] == year]
-    missing = [z for z in zones if z not in set(tot["zone"].astype(str))]
+    have = set(tot["zone"].astype(str).tolist())
+    missing = [z for z in zones if z not in have]
     if missing:
         raise MissingDataError("@demography.error.no_population_in", zone=missing[0], year=year)
     pub = population[~population["estimated"].astype(bool)]
