@@ -80,11 +80,16 @@ def test_fire_demo_numbers_by_hand(fire: tuple[Path, list[Path]]) -> None:
     z = f[(f["level"] == "zone") & (f["year"] == 2030)].pivot_table(
         index="zone", columns="measure", values="value"
     )
-    np.testing.assert_allclose(z["members"], 0.02 * z["residents_active_age"], rtol=0, atol=2e-6)  # the CSV has 6 decimals
-    np.testing.assert_allclose(z["day_available"], 0.3 * z["members"], rtol=0, atol=2e-6)  # the CSV has 6 decimals
+    np.testing.assert_allclose(
+        z["members"], 0.02 * z["residents_active_age"], rtol=0, atol=2e-6
+    )  # the CSV has 6 decimals
+    np.testing.assert_allclose(
+        z["day_available"], 0.3 * z["members"], rtol=0, atol=2e-6
+    )  # the CSV has 6 decimals
     np.testing.assert_allclose(z["readiness"], z["crew_in_time"] / 9.0, rtol=0, atol=2e-6)
     tt = pd.read_csv(
-        out / f"feuerwehr_fahrzeiten_{FIRE_DEMO_KREIS}.csv", dtype={"origin": str, "destination": str}
+        out / f"feuerwehr_fahrzeiten_{FIRE_DEMO_KREIS}.csv",
+        dtype={"origin": str, "destination": str},
     )
     near = tt[tt["travel_time_min"] <= 12.0]
     for zone in ("15087220", "15087130", "15087370"):
