@@ -21,10 +21,20 @@ def shared_data() -> Path:
     the suite.
     """
     if not SHARED_DATA.is_dir():
-        if os.environ.get("CI"):
-            pytest.fail(f"CI: the real data folder is missing: {SHARED_DATA}")
-        pytest.skip(f"real data folder not found: {SHARED_DATA}")
+        missing("the real data folder", SHARED_DATA)
     return SHARED_DATA
+
+
+def missing(what: str, where: object = "") -> None:
+    """The one way a test gives up for want of something outside the checkout.
+
+    On a developer's machine it skips; in CI (``CI`` set) it fails, since there everything a test
+    needs is present (``.ci/run`` installs chromium, ``../shared`` lies beside the checkout).
+    """
+    at = f": {where}" if where else ""
+    if os.environ.get("CI"):
+        pytest.fail(f"CI: {what} is missing{at}")
+    pytest.skip(f"{what} not available{at}")
 
 
 @pytest.fixture(scope="session")

@@ -28,6 +28,7 @@ import httpx
 import pytest
 
 from _compare_store import compare_db
+from conftest import missing
 from wandel.workflow.town import UNTIL, Levers, TownWorkbench
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -65,20 +66,14 @@ PAGES = (
 )
 
 
-def _missing(what: str) -> None:
-    if os.environ.get("CI"):
-        pytest.fail(f"CI: {what} is missing (.ci/run installs chromium; playwright is a dev extra)")
-    pytest.skip(f"{what} not available")
-
-
 @pytest.fixture(scope="module")
 def playwright_api() -> Iterator[Any]:
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
-        _missing("the playwright package")
+        missing("the playwright package")
     if not (Path(CHROMIUM).is_file() or shutil.which(CHROMIUM)):
-        _missing(f"chromium ({CHROMIUM})")
+        missing(f"chromium ({CHROMIUM})")
     with sync_playwright() as p:
         yield p
 

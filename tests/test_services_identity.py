@@ -17,6 +17,11 @@ A second: the measures' matrix product reads the engine's population in the engi
 (draws along a stride) instead of a transposed copy; BLAS then sums the products of a small chunk
 of draws in another order (``test_linear_measures_from_a_strided_population``). The whole run's
 digest was recorded again after that change (commit "engine layout"): at most 5.6e-16 relative.
+Third, after the merges of the accuracy and speed work: the error model was recalibrated
+(``uncertainty_sigmas.csv``, a model change on purpose), and the compiled draws kernel sums in
+another order. With the old sigma file the run's figures differ from the recorded ones by at most
+1.1e-15 relative and the thresholds and crossings are identical, so the whole run's digest was
+recorded again on the new sigmas.
 """
 
 from __future__ import annotations
@@ -208,7 +213,7 @@ def test_a_services_run_with_draws_is_unchanged(db: Path) -> None:
     )
     run = services_from_store(db, req)
     assert len(run.figures) > 10_000
-    assert digest(run.figures, run.thresholds, run.crossings) == "f722dafec196c7db"
+    assert digest(run.figures, run.thresholds, run.crossings) == "3d21bd76d06adf98"
 
 
 def test_linear_measures_from_a_strided_population(db: Path, tables: object) -> None:

@@ -244,11 +244,13 @@ def test_state_setting_places_the_users(
     target = tmp_path / "elsewhere" / "state.duckdb"
     monkeypatch.setenv("WANDEL_STATE", str(target))
     assert state_path(db) == target
-    args = ["users", "add", "anna", "--password-stdin", "--db", str(tmp_path / "none.duckdb")]
+    beside = db.with_name(db.stem + ".state.duckdb")
+    was_there = beside.exists()
+    args = ["users", "add", "anna", "--password-stdin", "--db", str(db)]
     res = runner.invoke(app, args, input="ein-langes-passwort\n")
     assert res.exit_code == 0, res.output
     assert target.is_file()
-    assert not (tmp_path / "none.state.duckdb").exists()
+    assert beside.exists() == was_there
 
 
 def test_secure_cookies_setting_marks_the_cookies_and_sends_hsts(

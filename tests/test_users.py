@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 
 from wandel.cli import app
 from wandel.errors import LoginError, StoreError, UserError
+from wandel.store import Store
 from wandel.store.state import STATE_SCHEMA_VERSION, Audit, DuckState, User
 from wandel.workflow import drafts
 from wandel.workflow.town import Levers
@@ -264,7 +265,26 @@ def test_another_process_waits_for_the_file(tmp_path: Path) -> None:
 
 def _users(tmp_path: Path, *args: str, input: str | None = None, lang: str = "de") -> Any:
     db = tmp_path / "wandel.duckdb"
+    if not db.exists():  # a store with the zones the users get (the users belong to a store)
+        with Store.open(db) as store:
+            store.con.execute(
+                "INSERT INTO gv_records (zone, year, level, name, parent, import_id) VALUES"
+                " ('15087', 2022, 'kreis', 'Mansfeld-Südharz', '15', 0),"
+                " ('15087220', 2022, 'gemeinde', 'Hettstedt', '15087', 0),"
+                " ('14612000', 2022, 'gemeinde', 'Dresden', '14612', 0)"
+            )
     return runner.invoke(app, ["--lang", lang, "users", *args, "--db", str(db)], input=input)
+
+
+def test_wandel_users_refuses_a_store_that_does_not_exist(tmp_path: Path) -> None:
+    """No state file appears beside a store that is not there (a typo in ``--db``)."""
+    db = tmp_path / "tippfehler.duckdb"
+    res = runner.invoke(
+        app, ["users", "add", "anna", "--password-stdin", "--db", str(db)], input=PASSWORD + "\n"
+    )
+    assert res.exit_code == 2
+    assert str(db) in res.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
 
 
 def test_wandel_users_commands(tmp_path: Path) -> None:

@@ -35,10 +35,10 @@ def _admin(db: Path | None, state: Path | None) -> UserAdmin:
     from wandel.workflow.users import UserAdmin, open_state, state_path
 
     path = resolve_db(db)
-    known = None
-    if path.is_file():  # the zones a user gets must be zones of the store
-        with Store.open(path, read_only=True) as store:
-            known = set(store.zones()["zone"].astype(str))
+    # the users belong to a store, and the zones a user gets must be zones of it: a store that
+    # does not exist is refused before any state file is made beside it
+    with Store.open(path, read_only=True) as store:
+        known = set(store.zones()["zone"].astype(str))
     return UserAdmin(open_state(state_path(path, state)), actor="cli", known_zones=known)
 
 

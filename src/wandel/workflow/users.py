@@ -31,7 +31,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from argon2.profiles import RFC_9106_LOW_MEMORY
 
-from wandel.errors import LoginError, UserError
+from wandel.errors import LoginError, StoreError, UserError
 from wandel.settings import get_settings
 from wandel.store.state import AppState, Audit, DuckState, Session, User
 
@@ -318,6 +318,8 @@ def state_path(db: Path, state: Path | None = None) -> Path:
     configured = get_settings().state
     if configured is not None:
         return configured
+    if not Path(db).name:  # "" or "." names no store file, so no state beside one either
+        raise StoreError("@error.store.missing", path=str(db))
     return Path(db).with_name(Path(db).stem + ".state.duckdb")
 
 
