@@ -3,6 +3,7 @@ Wandel does (store, cache, seed, draws, language, shared data)."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -244,13 +245,14 @@ def test_state_setting_places_the_users(
     target = tmp_path / "elsewhere" / "state.duckdb"
     monkeypatch.setenv("WANDEL_STATE", str(target))
     assert state_path(db) == target
-    beside = db.with_name(db.stem + ".state.duckdb")
-    was_there = beside.exists()
-    args = ["users", "add", "anna", "--password-stdin", "--db", str(db)]
+    store = tmp_path / "own" / "wandel.duckdb"  # a folder of its own: nothing beside it yet
+    store.parent.mkdir()
+    shutil.copyfile(db, store)
+    args = ["users", "add", "anna", "--password-stdin", "--db", str(store)]
     res = runner.invoke(app, args, input="ein-langes-passwort\n")
     assert res.exit_code == 0, res.output
     assert target.is_file()
-    assert beside.exists() == was_there
+    assert sorted(p.name for p in store.parent.iterdir()) == ["wandel.duckdb"]
 
 
 def test_secure_cookies_setting_marks_the_cookies_and_sends_hsts(
