@@ -9,8 +9,10 @@ proxy answers instead of the service. Nothing leaves the machine.
 
 from __future__ import annotations
 
+import io
 import json
 import threading
+import zipfile
 from collections import Counter
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -28,6 +30,18 @@ from wandel.workflow.fetch import credentials_for, fetch_into_store
 
 USER, PASSWORD = "WANDELTEST", "s3cr3t-Passw0rt"
 KREISE_FILE = "12411-0018_kreise_geschlecht_altersgruppen_2015-2017.csv"
+
+
+ZENSUS_FILE = Path(__file__).parent / "fixtures" / "zensus" / "service" / "1000A-0000_de_flat.csv"
+"""A real answer of the Zensus 2022 database (an excerpt, see the folder's README)."""
+
+
+def _zipped(name: str, body: bytes) -> bytes:
+    """A flat file as the service sends it: one CSV in a ZIP (``<table>_<millis>_de_flat.csv``)."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr(f"{name}_1773175153999_de_flat.csv", body)
+    return buf.getvalue()
 
 
 class Replay(ThreadingHTTPServer):
@@ -83,6 +97,9 @@ class _Handler(BaseHTTPRequestHandler):
         elif name == "12411-0018":
             body = (srv.data / "statistik" / KREISE_FILE).read_bytes()
             self._send(200, body, "text/csv;charset=UTF-8")
+        elif name == "1000A-0000" and form.get("format") == "ffcsv":
+            body = _zipped(name, ZENSUS_FILE.read_bytes())
+            self._send(200, body, "application/zip")
         elif name == "12411-0098":
             msg = "Der Bearbeitungsauftrag wurde erstellt. Die Tabelle ist zu groß."
             self._send(200, _status(98, msg, "Warnung"), "application/json")
@@ -156,6 +173,26 @@ def test_a_fetched_table_gives_the_rows_of_the_same_file_imported_by_hand(
         "genesis:12411-0018?startyear=2015&endyear=2017&format=csv"
     ]
     assert prov["table_code"].tolist() == ["12411-0018"]
+
+
+def test_a_zensus_flat_file_comes_zipped_and_lands_in_the_census_table(
+    replay: Replay, env: Path, tmp_path: Path
+) -> None:
+    """The Zensus 2022 database answers ``format=ffcsv`` with a ZIP holding the flat file; its
+    Gemeinden (12-digit ARS) land under their AGS, Germany with its published total."""
+    db = tmp_path / "z.duckdb"
+    code, _out, err = _fetch(replay, db, "1000A-0000", "--format", "ffcsv")
+    assert code == 0, err
+    assert replay.forms[-1]["name"] == "1000A-0000"
+    with Store.open(db, read_only=True) as s:
+        census = s.table("census_population")
+        prov = s.provenance()
+    values = census.set_index("zone")["value"]
+    assert values["DG"] == 82_719_540
+    assert values["15087220"] == 13_111  # Hettstedt, ARS 150870220220
+    lines = ZENSUS_FILE.read_text("utf-8-sig").splitlines()[1:]
+    assert len(census) == len(lines)
+    assert prov["table_code"].tolist() == ["1000A"]
 
 
 def test_the_same_request_is_answered_from_the_cache(

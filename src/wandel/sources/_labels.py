@@ -117,6 +117,7 @@ _AGE_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (rf"(?:unter|under|below)\s+(\d{{1,3}})(?:-|\s+){_Y}", "under"),
         (rf"(\d{{1,3}})\s+(?:bis\s+unter|to\s+under)\s+(\d{{1,3}})\s+{_Y}", "range"),
         (rf"(\d{{1,3}})\s*-\s*(\d{{1,3}})\s+{_Y}", "closed"),
+        (rf"(\d{{1,3}})\s+(?:bis|to)\s+(\d{{1,3}})\s+{_Y}", "closed"),
         (
             rf"(\d{{1,3}})(?:-|\s+){_Y}\s+(?:und|and)\s+(?:mehr|älter|aelter|over|older|more)",
             "open",
@@ -153,6 +154,8 @@ def parse_age_label(label: str) -> AgeGroup | None:
     AgeGroup(start=3, end=6)
     >>> parse_age_label("75 Jahre und mehr")
     AgeGroup(start=75, end=None)
+    >>> parse_age_label("10 bis 19 Jahre"), parse_age_label("10 to 19 years")
+    (AgeGroup(start=10, end=20), AgeGroup(start=10, end=20))
     >>> parse_age_label("1-Jährige"), parse_age_label("unter 1 Jahr")
     (AgeGroup(start=1, end=2), AgeGroup(start=0, end=1))
     >>> parse_age_label("Insgesamt")
@@ -175,7 +178,7 @@ def parse_age_label(label: str) -> AgeGroup | None:
             group = AgeGroup(0, a)
         elif kind == "range":
             group = AgeGroup(a, int(m.group(2)))
-        elif kind == "closed":  # "15-19 Jahre": both ends included
+        elif kind == "closed":  # "15-19 Jahre", "10 bis 19 Jahre" (Zensus 2022): both ends included
             group = AgeGroup(a, int(m.group(2)) + 1)
         elif kind == "open":
             group = AgeGroup(a, None)

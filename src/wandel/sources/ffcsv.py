@@ -75,6 +75,18 @@ BLOCK_SIZE = 8 * 1024 * 1024
 _CURRENT = ("statistics_code", "statistics_label", "time_code", "time_label", "time")
 _GERMAN = ("Statistik_Code", "Statistik_Label", "Zeit_Code", "Zeit_Label", "Zeit")
 _REGION_LEN = {"DINSG": (2,), "DLAND": (2,), "REGBEZ": (3,), "KREISE": (5,), "GEMEIN": (8,)}
+_MEASURE_COLUMNS = ("value_variable_code", "value_variable_label", "value_unit")
+CELL_KEY_SLACK = 5.0
+"""How far, per part, a total of the Zensus databases may lie from the sum of its parts.
+
+The results of the Zensus 2022 database (and of the Zensus 2011 database since its relaunch) are
+kept secret by the cell key method: each cell is shown with a small random deviation, the
+population total itself unchanged, so that "the values of a table do not necessarily add up to the
+total shown" (Statistische Ämter des Bundes und der Länder, Erläuterungen zur Methodik des Zensus
+2022). The offices publish only that the deviation is small; in the database's own 1000A-2022 the
+Länder's ten age groups miss their total by at most 7 persons. A total further than 5 persons per
+part from its parts is still refused: that is a wrong column, not the cell key method.
+"""
 _TABLE_OF_STATISTIC = {
     "12411": "population",
     "12612": "births",
@@ -293,6 +305,12 @@ class _Plan:
     decimal: str
 
 
+def _cell_key(statistic: str) -> bool:
+    """Whether a statistic code is one of the Zensus databases (``1000A``, ``2000S``, ``3000G``...:
+    four digits and a letter), whose tables the cell key method keeps secret."""
+    return len(statistic) == 5 and statistic[:4].isdigit() and statistic[4].isalpha()
+
+
 def _kind_of_variable(code: str) -> str:
     c = code.upper()
     if c in _REGION_LEN or c.startswith("GEO") or c in ("GEMVB", "GEMVBD"):
@@ -446,7 +464,7 @@ def _columns(layout: _Layout, plan: _Plan) -> list[str]:
             cols.append(_col(layout, "label", k))
     cols.append(layout.value)
     if not layout.german:
-        cols.append("value_variable_code")
+        cols += [c for c in _MEASURE_COLUMNS if c in layout.names]
     if layout.flag:
         cols.append(layout.flag)
     return cols
@@ -527,30 +545,51 @@ def _constant(table: pa.Table, name: str, expected: str, file: str) -> None:
 # variables: one parse per distinct value
 
 
-def _region(c: _Codes, var: str, col: str, file: str) -> list[str]:
-    lengths = _REGION_LEN.get(var.upper())
+def _region(
+    c: _Codes, vars_here: list[str], col: str, file: str
+) -> tuple[list[str], npt.NDArray[np.bool_]]:
+    """The AGS of every distinct code, and which codes name a unit below a Kreis listed as one.
+
+    ``vars_here`` are the region variables at this position (the Zensus databases put Deutschland,
+    Länder and Gemeinden in one column, each with a variable code of its own). The Regionaldatenbank
+    lists under ``KREISE`` some Gemeinden with 8-digit keys beside their Kreis: Berlin's twelve
+    Bezirke (``11001001`` ... ``11012012``) below Berlin (``11000``), and the cities of the
+    Städteregion Aachen, the Region Hannover and the Regionalverband Saarbrücken (``05334002``,
+    ``03241001``, ``10041100``). They are no Kreis of the AGS, so their rows are left out and
+    counted.
+    """
+    upper = [v.upper() for v in vars_here]
+    lengths = set()
+    for v in upper:
+        lengths |= set(_REGION_LEN.get(v, ()))
+    free = any(v not in _REGION_LEN for v in upper)  # GEO...: any length an AGS has
     out = []
+    below = np.zeros(len(c.values), dtype=bool)
     for i, v in enumerate(c.values):
         try:
             if v == "":
-                if var.upper() != "DINSG":
-                    raise LabelError(v, f"a {var} region code (a region total is no region)")
+                if "DINSG" not in upper:
+                    raise LabelError(
+                        v, f"a {vars_here[0]} region code (a region total is no region)"
+                    )
                 z = "DG"
             else:
                 z = normalise_ags(v)
         except LabelError as exc:
             raise _err(file, _first_row(c.codes, i) + 2, col, v, exc.expected) from None
-        if lengths and z != "DG" and len(z) not in lengths:
+        if "KREISE" in upper and len(z) == 8:
+            below[i] = True
+        elif lengths and not free and z != "DG" and len(z) not in lengths:
             raise _err(
                 file,
                 _first_row(c.codes, i) + 2,
                 col,
                 v,
                 "@sources.expected.region_code_digits",
-                fields={"var": var, "digits": lengths[0]},
+                fields={"var": vars_here[0], "digits": min(lengths)},
             )
         out.append(z)
-    return out
+    return out, below
 
 
 def _sex(c: _Codes, col: str, file: str) -> list[str]:
@@ -710,19 +749,20 @@ def _dense(parts: list[tuple[npt.NDArray[Any], int]]) -> tuple[npt.NDArray[np.in
 def _check_totals(
     others: list[tuple[npt.NDArray[Any], int]],
     is_tot: npt.NDArray[np.bool_],
-    value: npt.NDArray[np.float64],
-    status: npt.NDArray[np.int8],
+    cells: tuple[npt.NDArray[np.float64], npt.NDArray[np.int8], pa.ChunkedArray],
     rows: npt.NDArray[np.int64],
-    raw: pa.ChunkedArray,
     dim: str,
-    file: str,
-    col: str,
-) -> npt.NDArray[np.bool_]:
-    """Verify totals against the sum of their parts (``-`` = 0); return the totals to drop.
+    where: tuple[str, str, float],
+) -> tuple[npt.NDArray[np.bool_], int]:
+    """Verify totals against the sum of their parts (``-`` = 0); return the totals to drop and how
+    many of them differed from their parts within the slack.
 
     Counts are exact, so a total must equal the sum of its parts where all parts are figures
-    (tolerance 0.5). A total is dropped where parts exist; kept where it is the only figure.
+    (tolerance 0.5), unless ``slack`` per part is given (the census's cell key method, see
+    :data:`CELL_KEY_SLACK`). A total is dropped where parts exist; kept where it is the only figure.
     """
+    value, status, raw = cells
+    file, col, slack = where
     g, ng = _dense(others)
     v0 = np.where(status == _STATUS.index("nothing"), 0.0, value)
     parts = ~is_tot
@@ -734,10 +774,12 @@ def _check_totals(
     tg = g[ti]
     has = pn[tg] > 0
     complete = has & (pbad[tg] == 0) & fig[ti]
-    bad = complete & (np.abs(v0[ti] - psum[tg]) > 0.5)
+    diff = np.abs(v0[ti] - psum[tg])
+    bad = complete & (diff > 0.5 + slack * pn[tg])
     if bad.any():
         b = int(np.flatnonzero(bad)[0])
         r = int(rows[ti[b]])
+        total = psum[tg[b]]
         raise InconsistentTotalError(
             file,
             line=r + 2,
@@ -745,11 +787,14 @@ def _check_totals(
             value=str(raw[r].as_py()),
             expected="@sources.expected.sum_of_parts",
             reason="@sources.error.total_contradicts",
-            fields={"sum": f"{psum[tg[b]]:g}", "dim": f"@sources.dim.{dim}"},
+            fields={
+                "sum": f"{total:.0f}" if float(total).is_integer() else f"{total:g}",
+                "dim": f"@sources.dim.{dim}",
+            },
         )
     drop = np.zeros(len(value), dtype=bool)
     drop[ti[has]] = True
-    return drop
+    return drop, int((complete & (diff > 0.5)).sum())
 
 
 def _strings(values: list[str | None], codes: npt.NDArray[np.integer]) -> pd.Series:
@@ -759,13 +804,16 @@ def _strings(values: list[str | None], codes: npt.NDArray[np.integer]) -> pd.Ser
 
 @dataclass(frozen=True)
 class _Vars:
-    """The mapped variables: zone, sex and age group of every row (codes into small lists)."""
+    """The mapped variables: zone, sex and age group of every row (codes into small lists), and
+    the rows to leave out before anything else (with the reasons and counts)."""
 
     zones: list[str]
     zone_codes: npt.NDArray[np.int32]
     sexes: list[str]
     sex_codes: npt.NDArray[np.int32]
     ages: _Ages
+    leave_out: npt.NDArray[np.bool_]
+    notes: tuple[tuple[str, int], ...]
 
 
 def _target(table: pa.Table, layout: _Layout, file: str) -> str:
@@ -783,21 +831,47 @@ def _target(table: pa.Table, layout: _Layout, file: str) -> str:
             "unsupported statistic",
         )
     if not layout.german:
-        vv = _majority(table, "value_variable_code")
-        _constant(table, "value_variable_code", vv, file)
+        # one measure, known by its label and unit: the Zensus databases give each regional level a
+        # code of its own for the same measure (Personen: PRS001 for Deutschland, PRS018 for the
+        # Gemeinden of 1000A-0000), so the code may vary where the label does not
+        named = [c for c in ("value_variable_label", "value_unit") if c in table.column_names]
+        for col in named or ["value_variable_code"]:
+            _constant(table, col, _majority(table, col), file)
     return target
 
 
+def _kind_at(table: pa.Table, layout: _Layout, k: int, kind: str, file: str) -> list[str]:
+    """The variable codes at position ``k``, all of one kind (region, sex, age or other)."""
+    col = _col(layout, "var", k)
+    c = _codes(table, col)
+    present = np.bincount(c.codes, minlength=len(c.values)) > 0
+    here = [v for v, p in zip(c.values, present, strict=True) if p]
+    for i, v in enumerate(c.values):
+        if present[i] and _kind_of_variable(v) != kind:
+            raise _err(
+                file,
+                _first_row(c.codes, i) + 2,
+                col,
+                v,
+                "@sources.expected.same_kind_of_variable",
+                "mixed variables in one column",
+                fields={"kind": f"@sources.kind.{kind}", "var": here[0]},
+            )
+    return here
+
+
 def _variables(table: pa.Table, layout: _Layout, plan: _Plan, file: str) -> _Vars:
-    """Region, sex and age of every row; any other variable may only hold its total."""
+    """Region, sex and age of every row; of any other variable only its total is kept."""
     n = table.num_rows
     region: tuple[list[str], npt.NDArray[np.int32]] | None = None
     sex_vals, sex_codes = ["t"], np.zeros(n, dtype=np.int32)
     ages = _Ages(
         np.zeros(1, dtype=np.int64), np.full(1, -1, dtype=np.int64), np.zeros(n, dtype=np.int32)
     )
-    for k, (var, kind) in enumerate(zip(plan.var_codes, plan.kinds, strict=True), start=1):
-        _constant(table, _col(layout, "var", k), var, file)
+    leave_out = np.zeros(n, dtype=bool)
+    notes: list[tuple[str, int]] = []
+    for k, kind in enumerate(plan.kinds, start=1):
+        here = _kind_at(table, layout, k, kind, file)
         code_col = _col(layout, "code", k)
         c = _codes(table, code_col)
         if kind == "region":
@@ -806,18 +880,26 @@ def _variables(table: pa.Table, layout: _Layout, plan: _Plan, file: str) -> _Var
                     file,
                     1,
                     _col(layout, "var", k),
-                    var,
+                    here[0],
                     "@sources.expected.one_region_variable",
                     "two region variables",
                 )
-            region = (_region(c, var, code_col, file), c.codes)
+            zones, below = _region(c, here, code_col, file)
+            region = (zones, c.codes)
+            rows = below[c.codes]
+            if rows.any():
+                notes.append(("@sources.note.gemeinden_among_kreise", int(rows.sum())))
+                leave_out |= rows
         elif kind == "sex":
             sex_vals, sex_codes = _sex(c, code_col, file), c.codes
         elif kind == "age":
             label_col = _col(layout, "label", k)
             ages = _age(c, _codes(table, label_col), file, label_col)
         else:
-            _only_total(c, var, code_col, file)
+            rows = _only_total(c, here[0], code_col, file)
+            if rows.any():
+                notes.append(("@sources.note.breakdown_total_kept", int(rows.sum())))
+                leave_out |= rows
     if region is None:
         raise MissingColumnError(
             file,
@@ -825,21 +907,28 @@ def _variables(table: pa.Table, layout: _Layout, plan: _Plan, file: str) -> _Var
             expected="@sources.expected.region_variable",
             reason="no region variable",
         )
-    return _Vars(region[0], region[1], sex_vals, sex_codes, ages)
+    return _Vars(region[0], region[1], sex_vals, sex_codes, ages, leave_out, tuple(notes))
 
 
-def _only_total(c: _Codes, var: str, code_col: str, file: str) -> None:
-    bad = [i for i, v in enumerate(c.values) if v != ""]
-    if bad:
+def _only_total(c: _Codes, var: str, code_col: str, file: str) -> npt.NDArray[np.bool_]:
+    """The rows of a variable Wandel does not map that are not its total (to leave out).
+
+    A table broken down by such a variable (Einwanderungsgeschichte, Familienstand, ...) carries
+    its total (an empty code, ``Insgesamt``) beside the parts: the total is what Wandel stores. A
+    file without the total is refused: its rows are parts of something Wandel cannot see whole.
+    """
+    total = [i for i, v in enumerate(c.values) if v == ""]
+    if not total:
         raise _err(
             file,
-            _first_row(c.codes, bad[0]) + 2,
+            _first_row(c.codes, 0) + 2,
             code_col,
-            c.values[bad[0]],
+            c.values[0],
             "@sources.expected.only_total",
             "unsupported variable",
             fields={"var": var},
         )
+    return np.asarray(c.codes != total[0])
 
 
 def _times(
@@ -888,12 +977,13 @@ _Key = tuple[npt.NDArray[Any], int]
 def _check_unique(
     keys: list[_Key], v: _Vars, times: list[object], time_codes: npt.NDArray[np.int32], file: str
 ) -> None:
-    """Each zone, time, sex and age group once (checked on the dense key id)."""
-    kid, size = _dense(keys)
+    """Each zone, time, sex and age group once among the rows kept (on the dense key id)."""
+    kept = np.flatnonzero(~v.leave_out)
+    kid, size = _dense([(k[kept], card) for k, card in keys])
     counts = np.bincount(kid, minlength=size) if size <= _DENSE_MAX else None
     if counts is not None and counts.max(initial=0) > 1:
         dupkey = int(np.flatnonzero(counts > 1)[0])
-        r = int(np.flatnonzero(kid == dupkey)[1])
+        r = int(kept[np.flatnonzero(kid == dupkey)[1]])
         g = int(v.ages.rows[r])
         end = "open" if v.ages.end[g] == -1 else str(v.ages.end[g])
         raise DuplicateKeyError(
@@ -912,18 +1002,20 @@ def _drops(
     z_key: _Key,
     t_key: _Key,
     cells: tuple[npt.NDArray[np.float64], npt.NDArray[np.int8], pa.ChunkedArray],
-    file: str,
-    col: str,
+    where: tuple[str, str, float],
 ) -> tuple[npt.NDArray[np.bool_], list[tuple[str, int]]]:
-    """Rows to leave out (age unknown; totals verified against their parts) and why."""
+    """Rows to leave out (age unknown; totals verified against their parts) and why.
+
+    ``where`` is the file, the value column and the slack per part of a total (0 for exact
+    counts, :data:`CELL_KEY_SLACK` for the Zensus databases).
+    """
     value, status, raw = cells
     ages = v.ages
-    n = len(value)
-    rejected: list[tuple[str, int]] = []
-    drop = np.zeros(n, dtype=bool)
+    rejected: list[tuple[str, int]] = list(v.notes)
+    drop = v.leave_out.copy()
     unknown_group = np.flatnonzero(ages.start == -1)
     if len(unknown_group):
-        unknown = ages.rows == unknown_group[0]
+        unknown = (ages.rows == unknown_group[0]) & ~drop
         rejected.append(("age unknown: no age group to store it under", int(unknown.sum())))
         drop |= unknown
     s_key = (v.sex_codes, len(v.sexes))
@@ -945,20 +1037,19 @@ def _drops(
         if tot is None:
             continue
         rows = np.flatnonzero(~drop)
-        d = _check_totals(
+        d, differed = _check_totals(
             [(o[0][rows], o[1]) for o in others],
             tot[rows],
-            value[rows],
-            status[rows],
+            (value[rows], status[rows], raw),
             rows,
-            raw,
             dim,
-            file,
-            col,
+            where,
         )
         drop[rows[d]] = True
         if d.any():
-            rejected.append((f"{dim} total verified and dropped", int(d.sum())))
+            rejected.append((f"{dim} total verified and dropped", int(d.sum() - differed)))
+        if differed:
+            rejected.append(("@sources.note.census_cell_key", differed))
     return drop, rejected
 
 
@@ -1020,7 +1111,8 @@ def _build(
         times[1],
         file,
     )
-    drop, rejected = _drops(v, z_key, t_key, (value, status, raw), file, layout.value)
+    slack = CELL_KEY_SLACK if _cell_key(_majority(table, _col(layout, "stat"))) else 0.0
+    drop, rejected = _drops(v, z_key, t_key, (value, status, raw), (file, layout.value, slack))
     return target, _frame(target, v, times, (value, status, flag), drop), rejected
 
 
