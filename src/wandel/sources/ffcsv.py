@@ -16,6 +16,17 @@ Two layouts exist, both one record per value, semicolon separated:
       1_Merkmal_Code;1_Merkmal_Label;1_Auspraegung_Code;1_Auspraegung_Label;...;
       BEVSTD__Bevoelkerungsstand__Anzahl;BEVSTD__Bevoelkerungsstand__q
 
+  which the web service also wrote in English until 2024, with the current layout's first names
+  and the attribute columns named like the code column (read by position).
+
+What the real answers of the web service hold, and the reader takes as published: several region
+variables in one column (the Zensus databases: ``GEODL1``, ``GEOBL1``, ``GEOGM4`` with 12-digit
+ARS), each regional level with its own measure code for one measure (``PRS001``, ``PRS018``:
+``Personen``), further measures beside the count (area, density: left out), breakdowns by a variable
+Wandel does not map (only its total kept), the levels above the Kreise listed under ``KREISE`` in
+the older files, Gemeinden listed among the Kreise (left out), and census totals that differ from
+their parts by secrecy (:data:`CENSUS_SLACK`). ``tests/fixtures/zensus/service`` holds real
+excerpts of each.
 Variables are mapped by meaning: region variables (``DINSG``, ``DLAND``, ``REGBEZ``, ``KREISE``,
 ``GEMEIN``, ``GEO*``), sex ``GES`` (``GESM``, ``GESW``), age ``ALT*`` (ages taken from the attribute
 label, falling back to the code) and the reference date ``STAG``/year ``JAHR``.
@@ -75,17 +86,21 @@ BLOCK_SIZE = 8 * 1024 * 1024
 _CURRENT = ("statistics_code", "statistics_label", "time_code", "time_label", "time")
 _GERMAN = ("Statistik_Code", "Statistik_Label", "Zeit_Code", "Zeit_Label", "Zeit")
 _REGION_LEN = {"DINSG": (2,), "DLAND": (2,), "REGBEZ": (3,), "KREISE": (5,), "GEMEIN": (8,)}
+_ABOVE = {"KREISE": (2, 3), "REGBEZ": (2,)}
+"""The levels the older flat files list above a region variable's own (``DG`` always may be)."""
 _MEASURE_COLUMNS = ("value_variable_code", "value_variable_label", "value_unit")
-CELL_KEY_SLACK = 5.0
-"""How far, per part, a total of the Zensus databases may lie from the sum of its parts.
+CENSUS_SLACK = 5.0
+"""How far, per part, a census total may lie from the sum of its parts.
 
-The results of the Zensus 2022 database (and of the Zensus 2011 database since its relaunch) are
-kept secret by the cell key method: each cell is shown with a small random deviation, the
-population total itself unchanged, so that "the values of a table do not necessarily add up to the
+Census results are kept secret by perturbation, the official population counts themselves left as
+they are: the Zensus 2011 by SAFE (the microdata altered before tables are made), the Zensus 2022
+database (and the Zensus 2011 database since its relaunch) by the cell key method (each cell shown
+with a small random deviation). In both, "the values of a table do not necessarily add up to the
 total shown" (Statistische Ämter des Bundes und der Länder, Erläuterungen zur Methodik des Zensus
-2022). The offices publish only that the deviation is small; in the database's own 1000A-2022 the
-Länder's ten age groups miss their total by at most 7 persons. A total further than 5 persons per
-part from its parts is still refused: that is a wrong column, not the cell key method.
+2022). The offices publish only that the deviation is small; in the real files the Länder's ten age
+groups of 1000A-2022 miss their total by at most 7 persons, the sexes of a Kreis in 12111-01-01-4
+by 1. A total further than 5 persons per part from its parts is still refused: that is a wrong
+column, not secrecy.
 """
 _TABLE_OF_STATISTIC = {
     "12411": "population",
@@ -107,6 +122,8 @@ class _Layout:
     value: str
     flag: str | None
     encoding: str
+    renamed: bool = False
+    """Whether ``names`` replace the file's own (see :func:`_older_english`)."""
 
 
 # --------------------------------------------------------------------------------------------------
@@ -274,6 +291,9 @@ def _layout(head: bytes, file: str) -> _Layout:
             if exc.start < len(head) - 4:  # not just a character cut at the end of the head
                 encoding = "cp1252"
     names = tuple(c.strip().strip('"') for c in line.split(";"))
+    renamed = _older_english(names)
+    if renamed:
+        names = renamed
     german = names[:5] == _GERMAN
     if names[:5] != _CURRENT and not german:
         raise _err(
@@ -291,7 +311,34 @@ def _layout(head: bytes, file: str) -> _Layout:
     value, flag = _measure(names, german, file)
     if german:
         encoding = "utf-8" if bom else encoding
-    return _Layout(names, german, n_vars, value, flag, encoding)
+    return _Layout(names, german, n_vars, value, flag, encoding, bool(renamed))
+
+
+def _older_english(names: tuple[str, ...]) -> tuple[str, ...] | None:
+    """The German names, by position, of the older layout as the web service wrote it in English.
+
+    Until 2024 the service's English flat files had the older layout (four columns a variable, a
+    ``CODE__Label__unit`` column a measure) with the current layout's first names, and named the
+    attribute columns after the variable's code column: ``1_variable_code;1_variable_label;
+    1_variable_code;1_variable_code``. Read by position, that is the older German layout; ``None``
+    for any other header.
+    """
+    if names[:5] != _CURRENT or len(set(names)) == len(names):
+        return None
+    first = next((i for i, n in enumerate(names) if "__" in n), None)
+    if first is None or (first - 5) % 4:
+        return None
+    out = list(_GERMAN)
+    for k in range(1, (first - 5) // 4 + 1):
+        base = 5 + 4 * (k - 1)
+        if (
+            names[base : base + 4]
+            != (f"{k}_variable_code", f"{k}_variable_label") + (f"{k}_variable_code",) * 2
+        ):
+            return None
+        out += [f"{k}_Merkmal_Code", f"{k}_Merkmal_Label"]
+        out += [f"{k}_Auspraegung_Code", f"{k}_Auspraegung_Label"]
+    return (*out, *names[first:])
 
 
 # --------------------------------------------------------------------------------------------------
@@ -303,12 +350,6 @@ class _Plan:
     var_codes: tuple[str, ...]
     kinds: tuple[str, ...]
     decimal: str
-
-
-def _cell_key(statistic: str) -> bool:
-    """Whether a statistic code is one of the Zensus databases (``1000A``, ``2000S``, ``3000G``...:
-    four digits and a letter), whose tables the cell key method keeps secret."""
-    return len(statistic) == 5 and statistic[:4].isdigit() and statistic[4].isalpha()
 
 
 def _kind_of_variable(code: str) -> str:
@@ -474,7 +515,11 @@ def _read_arrow(path: Path, layout: _Layout, plan: _Plan, file: str) -> pa.Table
     cols = _columns(layout, plan)
     dict_t = pa.dictionary(pa.int32(), pa.string())
     types = {c: (pa.string() if c == layout.value else dict_t) for c in cols}
-    ropt = pacsv.ReadOptions(block_size=BLOCK_SIZE, encoding=layout.encoding)
+    ropt = pacsv.ReadOptions(
+        block_size=BLOCK_SIZE,
+        encoding=layout.encoding,
+        **({"column_names": list(layout.names), "skip_rows": 1} if layout.renamed else {}),
+    )
     popt = pacsv.ParseOptions(
         delimiter=";", quote_char=False, newlines_in_values=False, ignore_empty_lines=True
     )
@@ -548,21 +593,22 @@ def _constant(table: pa.Table, name: str, expected: str, file: str) -> None:
 def _region(
     c: _Codes, vars_here: list[str], col: str, file: str
 ) -> tuple[list[str], npt.NDArray[np.bool_]]:
-    """The AGS of every distinct code, and which codes name a unit below a Kreis listed as one.
+    """The AGS of every distinct code, and which codes name a unit below the variable's level.
 
     ``vars_here`` are the region variables at this position (the Zensus databases put Deutschland,
-    Länder and Gemeinden in one column, each with a variable code of its own). The Regionaldatenbank
-    lists under ``KREISE`` some Gemeinden with 8-digit keys beside their Kreis: Berlin's twelve
-    Bezirke (``11001001`` ... ``11012012``) below Berlin (``11000``), and the cities of the
-    Städteregion Aachen, the Region Hannover and the Regionalverband Saarbrücken (``05334002``,
-    ``03241001``, ``10041100``). They are no Kreis of the AGS, so their rows are left out and
-    counted.
+    Länder and Gemeinden in one column, each with a variable code of its own). A variable holds its
+    own level and, in the older flat files of the Regionaldatenbank, the levels above it (``DG``,
+    the Länder and the Regierungsbezirke under ``KREISE`` before their Kreise, :data:`_ABOVE`);
+    these aggregates are regions of their own level. A Gemeinde variable holds Gemeinden only. The Regionaldatenbank also lists under ``KREISE``
+    some Gemeinden with 8-digit keys beside their Kreis: Berlin's twelve Bezirke (``11001001`` ...
+    ``11012012``) below Berlin (``11000``), and the cities of the Städteregion Aachen, the Region
+    Hannover and the Regionalverband Saarbrücken (``05334002``, ``03241001``, ``10041100``). They
+    are no Kreis of the AGS, so their rows are left out and counted.
     """
     upper = [v.upper() for v in vars_here]
-    lengths = set()
-    for v in upper:
-        lengths |= set(_REGION_LEN.get(v, ()))
+    lengths = {n for v in upper for n in (*_REGION_LEN.get(v, ()), *_ABOVE.get(v, ()))}
     free = any(v not in _REGION_LEN for v in upper)  # GEO...: any length an AGS has
+    deepest = max((_REGION_LEN[v][0] for v in upper if v in _REGION_LEN), default=0)
     out = []
     below = np.zeros(len(c.values), dtype=bool)
     for i, v in enumerate(c.values):
@@ -579,14 +625,14 @@ def _region(
             raise _err(file, _first_row(c.codes, i) + 2, col, v, exc.expected) from None
         if "KREISE" in upper and len(z) == 8:
             below[i] = True
-        elif lengths and not free and z != "DG" and len(z) not in lengths:
+        elif not free and z != "DG" and len(z) not in lengths:
             raise _err(
                 file,
                 _first_row(c.codes, i) + 2,
                 col,
                 v,
                 "@sources.expected.region_code_digits",
-                fields={"var": vars_here[0], "digits": min(lengths)},
+                fields={"var": vars_here[0], "digits": deepest},
             )
         out.append(z)
     return out, below
@@ -758,8 +804,7 @@ def _check_totals(
     many of them differed from their parts within the slack.
 
     Counts are exact, so a total must equal the sum of its parts where all parts are figures
-    (tolerance 0.5), unless ``slack`` per part is given (the census's cell key method, see
-    :data:`CELL_KEY_SLACK`). A total is dropped where parts exist; kept where it is the only figure.
+    (tolerance 0.5), unless ``slack`` per part is given (a census, see :data:`CENSUS_SLACK`). A total is dropped where parts exist; kept where it is the only figure.
     """
     value, status, raw = cells
     file, col, slack = where
@@ -830,14 +875,42 @@ def _target(table: pa.Table, layout: _Layout, file: str) -> str:
             "@sources.expected.ffcsv_statistic",
             "unsupported statistic",
         )
-    if not layout.german:
-        # one measure, known by its label and unit: the Zensus databases give each regional level a
-        # code of its own for the same measure (Personen: PRS001 for Deutschland, PRS018 for the
-        # Gemeinden of 1000A-0000), so the code may vary where the label does not
-        named = [c for c in ("value_variable_label", "value_unit") if c in table.column_names]
+    return target
+
+
+_COUNT_UNITS = frozenset({"anzahl", "number"})
+
+
+def _counted(table: pa.Table, layout: _Layout, file: str) -> npt.NDArray[np.bool_]:
+    """The rows of the one measure Wandel stores: where a file holds several, those of the count.
+
+    A measure is known by its label and unit: the Zensus databases give each regional level a
+    code of its own for the same measure (Personen: PRS001 for Deutschland, PRS018 for the
+    Gemeinden of 1000A-0000), so the code may vary where the label does not. Their tables may also
+    carry further measures beside the persons (1000A-0001: Fläche in qkm, Bevölkerungsdichte in
+    Ew/qkm): the rows of the one measure counted in persons (unit ``Anzahl``) are kept, the others
+    left out. Two counts, or none, is refused.
+    """
+    keep = np.ones(table.num_rows, dtype=bool)
+    if layout.german:
+        return keep
+    named = [c for c in ("value_variable_label", "value_unit") if c in table.column_names]
+    if len(named) < 2:
         for col in named or ["value_variable_code"]:
             _constant(table, col, _majority(table, col), file)
-    return target
+        return keep
+    label, unit = _codes(table, "value_variable_label"), _codes(table, "value_unit")
+    pair = label.codes.astype(np.int64) * len(unit.values) + unit.codes
+    seen = np.unique(pair)
+    if len(seen) == 1:
+        return keep
+    counts = [
+        int(k) for k in seen if unit.values[int(k) % len(unit.values)].lower() in _COUNT_UNITS
+    ]
+    if len(counts) != 1:
+        _constant(table, "value_variable_label", _majority(table, "value_variable_label"), file)
+        _constant(table, "value_unit", _majority(table, "value_unit"), file)
+    return np.asarray(pair == counts[0])
 
 
 def _kind_at(table: pa.Table, layout: _Layout, k: int, kind: str, file: str) -> list[str]:
@@ -860,16 +933,21 @@ def _kind_at(table: pa.Table, layout: _Layout, k: int, kind: str, file: str) -> 
     return here
 
 
-def _variables(table: pa.Table, layout: _Layout, plan: _Plan, file: str) -> _Vars:
-    """Region, sex and age of every row; of any other variable only its total is kept."""
+def _variables(
+    table: pa.Table, layout: _Layout, plan: _Plan, file: str, counted: npt.NDArray[np.bool_]
+) -> _Vars:
+    """Region, sex and age of every row; of any other variable only its total is kept, of the
+    measures only the ``counted`` rows (:func:`_counted`)."""
     n = table.num_rows
     region: tuple[list[str], npt.NDArray[np.int32]] | None = None
     sex_vals, sex_codes = ["t"], np.zeros(n, dtype=np.int32)
     ages = _Ages(
         np.zeros(1, dtype=np.int64), np.full(1, -1, dtype=np.int64), np.zeros(n, dtype=np.int32)
     )
-    leave_out = np.zeros(n, dtype=bool)
+    leave_out = ~counted
     notes: list[tuple[str, int]] = []
+    if leave_out.any():
+        notes.append(("@sources.note.other_measures", int(leave_out.sum())))
     for k, kind in enumerate(plan.kinds, start=1):
         here = _kind_at(table, layout, k, kind, file)
         code_col = _col(layout, "code", k)
@@ -1007,7 +1085,7 @@ def _drops(
     """Rows to leave out (age unknown; totals verified against their parts) and why.
 
     ``where`` is the file, the value column and the slack per part of a total (0 for exact
-    counts, :data:`CELL_KEY_SLACK` for the Zensus databases).
+    counts, :data:`CENSUS_SLACK` for a census).
     """
     value, status, raw = cells
     ages = v.ages
@@ -1049,7 +1127,7 @@ def _drops(
         if d.any():
             rejected.append((f"{dim} total verified and dropped", int(d.sum() - differed)))
         if differed:
-            rejected.append(("@sources.note.census_cell_key", differed))
+            rejected.append(("@sources.note.census_secrecy", differed))
     return drop, rejected
 
 
@@ -1096,7 +1174,7 @@ def _build(
     table: pa.Table, layout: _Layout, plan: _Plan, file: str
 ) -> tuple[str, pd.DataFrame, list[tuple[str, int]]]:
     target = _target(table, layout, file)
-    v = _variables(table, layout, plan, file)
+    v = _variables(table, layout, plan, file, _counted(table, layout, file))
     times = _times(table, layout, file, target == "census_population")
     value, status, flag = _values(table, layout, plan.decimal, file)
     raw = table.column(layout.value)
@@ -1111,7 +1189,7 @@ def _build(
         times[1],
         file,
     )
-    slack = CELL_KEY_SLACK if _cell_key(_majority(table, _col(layout, "stat"))) else 0.0
+    slack = CENSUS_SLACK if target == "census_population" else 0.0
     drop, rejected = _drops(v, z_key, t_key, (value, status, raw), (file, layout.value, slack))
     return target, _frame(target, v, times, (value, status, flag), drop), rejected
 
