@@ -16,6 +16,7 @@ import hmac
 import json
 import secrets
 from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass
 from http.cookies import SimpleCookie
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
@@ -219,21 +220,25 @@ async def _form(request: Request) -> dict[str, str]:
     return {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
 
 
+@dataclass(frozen=True)
+class _Cookies:
+    """The names of the session and CSRF cookies, and whether they are sent over TLS only."""
+
+    session: str
+    csrf: str
+    secure: bool
+
+
 def register_auth(app: FastAPI, pages: _Pages, state: AppState, secure: bool = False) -> None:
     """Add the session middleware, the login and logout routes and the access errors' answers."""
-    session_cookie, csrf_cookie = _cookie_names(secure)
+    cookies = _Cookies(*_cookie_names(secure), secure)
     app.add_middleware(SessionMiddleware, state=state, secure=secure)
+    _register_access_errors(app, pages)
+    _register_login(app, pages, state, cookies)
+    _register_logout(app, state, cookies)
 
-    def with_csrf_cookie(request: Request, response: Response, token: str) -> Response:
-        if request.scope.get(_CSRF) != token:
-            response.set_cookie(
-                csrf_cookie, token, httponly=True, samesite="strict", secure=secure, path="/"
-            )
-        return response
 
-    def login_token(request: Request) -> str:
-        return str(request.scope.get(_CSRF) or "") or secrets.token_urlsafe(32)
-
+def _register_access_errors(app: FastAPI, pages: _Pages) -> None:
     @app.exception_handler(LoginRequiredError)
     async def login_required(request: Request, exc: LoginRequiredError) -> Response:
         return pages.error(request, exc, 401)
@@ -245,6 +250,23 @@ def register_auth(app: FastAPI, pages: _Pages, state: AppState, secure: bool = F
     @app.exception_handler(LoginError)
     async def refused(request: Request, exc: LoginError) -> Response:
         return pages.error(request, exc, 429 if exc.locked else 401)
+
+
+def _register_login(app: FastAPI, pages: _Pages, state: AppState, cookies: _Cookies) -> None:
+    def with_csrf_cookie(request: Request, response: Response, token: str) -> Response:
+        if request.scope.get(_CSRF) != token:
+            response.set_cookie(
+                cookies.csrf,
+                token,
+                httponly=True,
+                samesite="strict",
+                secure=cookies.secure,
+                path="/",
+            )
+        return response
+
+    def login_token(request: Request) -> str:
+        return str(request.scope.get(_CSRF) or "") or secrets.token_urlsafe(32)
 
     @app.get("/anmelden", response_class=Response)
     def login_page(request: Request, next: str = "/") -> Response:
@@ -269,15 +291,15 @@ def register_auth(app: FastAPI, pages: _Pages, state: AppState, secure: bool = F
             else RedirectResponse(target, status_code=303)
         )
         resp.set_cookie(
-            session_cookie,
+            cookies.session,
             done.token,
             max_age=SESSION_HOURS * 3600,
             httponly=True,
             samesite="lax",
-            secure=secure,
+            secure=cookies.secure,
             path="/",
         )
-        resp.delete_cookie(csrf_cookie, path="/")
+        resp.delete_cookie(cookies.csrf, path="/")
         return resp
 
     @app.post("/anmelden")
@@ -290,12 +312,14 @@ def register_auth(app: FastAPI, pages: _Pages, state: AppState, secure: bool = F
         form = await _form(request)
         return await to_thread.run_sync(_login, request, form, True)
 
+
+def _register_logout(app: FastAPI, state: AppState, cookies: _Cookies) -> None:
     def _logout(request: Request, api: bool) -> Response:
-        token = request.cookies.get(session_cookie, "")
+        token = request.cookies.get(cookies.session, "")
         if token:
             end_session(state, token)
         resp: Response = JSONResponse({"user": None}) if api else RedirectResponse("/", 303)
-        resp.delete_cookie(session_cookie, path="/")
+        resp.delete_cookie(cookies.session, path="/")
         return resp
 
     @app.post("/abmelden")
