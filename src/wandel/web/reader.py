@@ -50,7 +50,13 @@ def _projection(wb: TownWorkbench, zone: str, **p: Any) -> object:
 
 
 def _services(wb: TownWorkbench, zone: str, **p: Any) -> object:
-    return wb.services(zone, p.get("levers", Levers()), draws=int(p.get("draws", 20)))
+    levers = p.get("levers", Levers())
+    return wb.services(zone, levers, draws=int(p.get("draws", 20)), zone_only=False)
+
+
+def _zone_services(wb: TownWorkbench, zone: str, **p: Any) -> object:
+    levers = p.get("levers", Levers())
+    return wb.services(zone, levers, draws=int(p.get("draws", 20)), zone_only=True)
 
 
 def _peers(wb: TownWorkbench, zone: str, **p: Any) -> object:
@@ -74,6 +80,7 @@ READS: Mapping[str, Callable[..., object]] = {
     "projection": _projection,
     "indicators": lambda wb, z, **p: wb.key_indicators(z),
     "services": _services,
+    "zone_services": _zone_services,
     "peers": _peers,
     "profile": _profile,
     "measures": _measures,
