@@ -5,6 +5,7 @@ and ``wandel project`` for the same town."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -115,3 +116,37 @@ def test_scenario_view_equals_wandel_project(workbench: TownWorkbench, tmp_path:
     for row, (_, want) in zip(view["fan"]["szenario"], lib.iterrows(), strict=True):
         assert row["value"] == round(want["value"])
         assert row["q90"] == round(want["q90"])
+
+
+def test_town_page_charts_drawn_once_per_view(workbench: TownWorkbench) -> None:
+    from wandel.web.charts import drawn_charts, page_charts
+    from wandel.web.views import kommune_view
+
+    reader = Reader(workbench, cache=8)
+    v = kommune_view(reader, Caller(), ZONE, 2030)
+    assert kommune_view(reader, Caller(), ZONE, 2030) is v  # the remembered view
+    first = drawn_charts("kommune", v, "de")
+    assert drawn_charts("kommune", v, "de") is first
+    assert first == page_charts("kommune", v, "de")
+    assert drawn_charts("kommune", v, "en") == page_charts("kommune", v, "en")
+    other = dict(v)  # another object with the same data is drawn anew, to the same text
+    assert drawn_charts("kommune", other, "de") is not first
+    assert drawn_charts("kommune", other, "de") == first
+
+
+def test_town_page_from_memory_is_the_computed_page(workbench: TownWorkbench) -> None:
+    from fastapi.testclient import TestClient
+
+    from wandel.web import create_app
+    from wandel.web.app import KOMMUNE_READS
+
+    reader = Reader(workbench, cache=32)
+    with TestClient(create_app(workbench.db, reader)) as c:
+        assert not reader.ready(Caller(), KOMMUNE_READS, ZONE)
+        first = c.get(f"/kommune/{ZONE}")  # computed in a worker thread
+        assert reader.ready(Caller(), KOMMUNE_READS, ZONE)
+        again = c.get(f"/kommune/{ZONE}")  # from memory, on the event loop
+        assert first.status_code == again.status_code == 200
+        strip = re.compile(r'name="csrf"[^>]*>|csrf[^"]*"[^"]*"')
+        assert strip.sub("", again.text) == strip.sub("", first.text)
+        assert c.get("/kommune/15087221").status_code == 404  # unknown town, either way

@@ -197,6 +197,15 @@ class Reader:
             return STATE_READS[what](self.state, zone, **params)
         return self._compute(what, zone, caller.lang, params)
 
+    def ready(self, caller: Caller, reads: tuple[str, ...], zone: str | None) -> bool:
+        """Whether the reads ``reads`` (without parameters) of ``zone`` are already kept
+        (:attr:`cache`): answering them takes no computation, so a page made of them can be
+        rendered without a worker thread. Says nothing about permission (:meth:`read` checks)."""
+        if self.cache <= 0:
+            return False
+        with self._memo_lock:
+            return all((w, zone, caller.lang, "[]") in self._memo for w in reads)
+
     def _compute(self, what: str, zone: str | None, lang: str, params: dict[str, Any]) -> Any:
         """A read of the statistics, kept for the last :attr:`cache` distinct calls (they are
         computed from the store loaded once, so the same call gives the same answer)."""
