@@ -15,6 +15,7 @@ import json
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from wandel.sources.registry import read
@@ -68,6 +69,9 @@ def _in_region(zone: pd.Series, keep_germany: bool) -> pd.Series:
 
 
 def _facilities_in_region(frame: pd.DataFrame, boundaries: pd.DataFrame) -> pd.DataFrame:
+    """Facilities whose point lies in the three Länder; a hospital site without a coordinate (the
+    reader found its point to be a geocoder's fallback) by its IK number instead, whose digits 3-4
+    are the Land of the hospital (26 14 ... Sachsen), so that the demo says it is left out."""
     import shapely
     from pyproj import Transformer
 
@@ -78,7 +82,10 @@ def _facilities_in_region(frame: pd.DataFrame, boundaries: pd.DataFrame) -> pd.D
         frame["lon"].to_numpy(), frame["lat"].to_numpy()
     )
     inside = shapely.contains_xy(region, x, y)
-    return frame[inside]
+    ids = frame["facility_id"].astype(str)
+    unplaced = frame["lon"].isna().to_numpy() | frame["lat"].isna().to_numpy()
+    by_ik = ((frame["kind"] == "hospital") & ids.str[2:4].isin(STATES)).to_numpy()
+    return frame[np.where(unplaced, by_ik, inside)]
 
 
 def build(shared: Path, out: Path = OUT) -> dict[str, object]:

@@ -25,6 +25,7 @@ the ``facility_kind`` parameter.
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -47,7 +48,9 @@ __all__ = [
     "GERMANY_LAT",
     "GERMANY_LON",
     "NAME",
+    "NOT_LOCATED",
     "check_coordinates",
+    "fallback_points",
     "read",
     "sniff",
 ]
@@ -257,6 +260,98 @@ def _check_ids(
         seen[(fid, year)] = i
 
 
+NOT_LOCATED = "wandel_not_located"
+"""Key in ``attributes`` of a hospital site whose coordinate was left empty (see
+:func:`fallback_points`)."""
+
+_STREET_WORD = re.compile(r"(stra(ss|ß)e|str\.?)$")
+
+
+def _norm(text: str) -> str:
+    """A street, number or place for comparison: entities decoded, lower case, ``Straße``,
+    ``Strasse`` and ``Str.`` alike, only letters and digits."""
+    t = html.unescape(text).casefold().strip()
+    t = " ".join(_STREET_WORD.sub("str", w) for w in t.replace("-", " ").split())
+    return re.sub(r"[^0-9a-zäöüß]", "", t)
+
+
+def fallback_points(
+    ids: Sequence[str],
+    streets: Sequence[str],
+    numbers: Sequence[str],
+    zips: Sequence[str],
+    lon: npt.NDArray[np.float64],
+    lat: npt.NDArray[np.float64],
+) -> npt.NDArray[np.bool_]:
+    """Rows whose coordinate is a geocoder's fallback (a country, state or town centroid), over all
+    rows (all years) of a hospital list.
+
+    The published rule: rows with exactly the same coordinate are grouped; within a point, sites
+    (an id at one address; an id whose address changed between years is two) are **one
+    hospital** if they share the address (street, number and PLZ, spelling of ``Straße``/``Str.``
+    aside), or the IK number (the id before ``-``) and the PLZ, or the IK number and the street and
+    number. A point held by one hospital is its own. A point held by several (sites in different
+    PLZ or at different addresses of different hospitals) is a fallback: it stays with the
+    hospital that has more than half of the point's rows (site-years; e.g. Mittweida's 5 of 9 on
+    its point, Freiberg's 4 are marked), and every other row on it is marked (``True``: not
+    located); without such a majority (e.g. Neumünster and Freyung, 5 rows each on the centre of
+    Germany) every row on the point is marked.
+
+    >>> import numpy as np
+    >>> fallback_points(
+    ...     ["1-01", "1-02", "2-00", "3-00"], ["A", "B", "C", "D"], ["1", "2", "3", "4"],
+    ...     ["01067", "01067", "24536", "94078"],
+    ...     np.array([13.7, 13.7, 10.8, 10.8]), np.array([51.0, 51.0, 51.0, 51.0]),
+    ... ).tolist()
+    [False, False, True, True]
+    """
+    n = len(ids)
+    marked = np.zeros(n, dtype=bool)
+    site_key = [str(i).split("/")[0] for i in ids]
+    addr = [
+        f"{_norm(s)}|{_norm(h)}|{z.strip()}" for s, h, z in zip(streets, numbers, zips, strict=True)
+    ]
+    ik = [f"{k.split('-')[0]}|{z.strip()}" for k, z in zip(site_key, zips, strict=True)]
+    ik_street = [  # one IK at one street and number: a PLZ typo does not part a hospital
+        f"{k.split('-')[0]}|{_norm(s)}|{_norm(h)}"
+        for k, s, h in zip(site_key, streets, numbers, strict=True)
+    ]
+    node = [f"{k}#{a}" for k, a in zip(site_key, addr, strict=True)]  # a site at one address
+    points: dict[tuple[float, float], list[int]] = {}
+    for i in range(n):
+        if np.isfinite(lon[i]) and np.isfinite(lat[i]):
+            points.setdefault((float(lon[i]), float(lat[i])), []).append(i)
+    for rows in points.values():
+        nodes = sorted({node[i] for i in rows})
+        if len(nodes) < 2:
+            continue
+        parent = {s: s for s in nodes}
+
+        def find(s: str, parent: dict[str, str] = parent) -> str:
+            while parent[s] != s:
+                parent[s] = parent[parent[s]]
+                s = parent[s]
+            return s
+
+        first: dict[str, str] = {}
+        for i in rows:  # an address, an IK number in one PLZ or at one street: one hospital
+            for k in (f"a:{addr[i]}", f"i:{ik[i]}", f"s:{ik_street[i]}"):
+                if k in first:
+                    parent[find(node[i])] = find(first[k])
+                else:
+                    first[k] = node[i]
+        units: dict[str, int] = {}  # hospital -> its rows on the point
+        for i in rows:
+            units[find(node[i])] = units.get(find(node[i]), 0) + 1
+        if len(units) < 2:
+            continue
+        owner = next((u for u, m in units.items() if 2 * m > len(rows)), None)
+        for i in rows:
+            if owner is None or find(node[i]) != owner:
+                marked[i] = True
+    return marked
+
+
 def _attributes(rec: CsvRecords, used: set[int]) -> list[str | None]:
     rest = [j for j in range(len(rec.header)) if j not in used]
     out: list[str | None] = []
@@ -300,14 +395,20 @@ def _read_hospitals(rec: CsvRecords, path: Path) -> ImportBatch:
     def text(name: str) -> list[str]:
         return [r[col[name]] if name in col else "" for r in rec.rows]
 
+    fallback = fallback_points(ids, text("street"), text("housenumber"), text("zip"), lon, lat)
+    lon = np.where(fallback, np.nan, lon)
+    lat = np.where(fallback, np.nan, lat)
+    attributes = _attributes(rec, _used_columns(col))
+    for i in np.flatnonzero(fallback):
+        attrs = json.loads(attributes[i] or "{}")
+        attrs[NOT_LOCATED] = "coordinate shared with other hospitals (a geocoder's fallback)"
+        attributes[i] = json.dumps(attrs, ensure_ascii=False, sort_keys=True)
+
     street = [f"{s} {n}".strip() for s, n in zip(text("street"), text("housenumber"), strict=True)]
     place = [f"{z} {c}".strip() for z, c in zip(text("zip"), text("city"), strict=True)]
     address = [
         ", ".join(p for p in parts if p) or None for parts in zip(street, place, strict=True)
     ]
-    used = {
-        col[c] for c in (*_HOSPITAL_COLUMNS, "street", "housenumber", "zip", "city") if c in col
-    }
     frame = pd.DataFrame(
         {
             "facility_id": ids,
@@ -319,7 +420,7 @@ def _read_hospitals(rec: CsvRecords, path: Path) -> ImportBatch:
             "lon": lon,
             "lat": lat,
             "capacity": beds,
-            "attributes": _attributes(rec, used),
+            "attributes": attributes,
         }
     )
     meta = SourceMeta(
@@ -332,9 +433,20 @@ def _read_hospitals(rec: CsvRecords, path: Path) -> ImportBatch:
         licence=LICENCE_GBA,
     )
     frame = frame.sort_values(["facility_id", "year"], kind="stable")
+    n_fallback = int(fallback.sum())
     return ImportBatch(
-        meta=meta, tables={"facilities": conform("facilities", frame)}, rows_read=len(rec.rows)
+        meta=meta,
+        tables={"facilities": conform("facilities", frame)},
+        rows_read=len(rec.rows),
+        rejected=(("@sources.rejected.hospital_not_located", n_fallback),) if n_fallback else (),
     )
+
+
+def _used_columns(col: Mapping[str, int]) -> set[int]:
+    """The columns of the hospital list that have a field of their own (the rest: attributes)."""
+    return {
+        col[c] for c in (*_HOSPITAL_COLUMNS, "street", "housenumber", "zip", "city") if c in col
+    }
 
 
 def _read_generic_csv(rec: CsvRecords, path: Path, year: int, kind: str) -> ImportBatch:

@@ -122,6 +122,7 @@ def access_view(
     view["coverage"] = _coverage(acc)
     view["town"] = next((r for r in view["gemeinden"] if r["zone"] == zone), None)
     view["unweighted"] = list(acc.unweighted)
+    view["not_located"] = list(acc.not_located)
     view["sources"] = _sources(acc, caller.lang)
     oldest = next(c for c in view["coverage"] if c["age_group"] == OLDEST)
     view["sentence"] = tr(

@@ -19,6 +19,7 @@ from fastapi import FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.concurrency import run_in_threadpool
 
 from wandel.compare._format import format_number
 from wandel.errors import UnknownZoneError, WandelError
@@ -27,7 +28,7 @@ from wandel.settings import get_settings
 from wandel.web import views
 from wandel.web.access_page import add_access_routes
 from wandel.web.auth import caller_of, csrf_of, register_auth
-from wandel.web.charts import page_charts
+from wandel.web.charts import drawn_charts, page_charts
 from wandel.web.drafts import register_drafts
 from wandel.web.reader import Caller, Reader
 from wandel.web.report_page import add_report_routes
@@ -40,6 +41,9 @@ __all__ = ["create_app"]
 PAGES = ("kommune", "szenarien", "daseinsvorsorge", "erreichbarkeit", "netzwerk", "entwuerfe")
 """The pages of a town, in the order of its navigation."""
 
+
+KOMMUNE_READS = ("name", "indicators", "projection")
+"""The reads of the town page (:func:`wandel.web.views.kommune_view`), without parameters."""
 
 READ_CACHE = 32
 """Reads of the statistics the app keeps (projections of the last towns and levers asked for)."""
@@ -203,11 +207,19 @@ def _kommune(pages: _Pages, request: Request, ags: str, jahr: int) -> dict[str, 
 
 def _kommune_routes(app: FastAPI, pages: _Pages) -> None:
     @app.get("/kommune/{ags}", response_class=HTMLResponse)
-    def kommune(request: Request, ags: str, jahr: int = Query(2030, ge=2000, le=UNTIL)) -> Response:
-        v = _kommune(pages, request, ags, jahr)
-        return pages.html(
-            request, "kommune.html", v, charts=page_charts("kommune", v, pages.caller(request).lang)
-        )
+    async def kommune(
+        request: Request, ags: str, jahr: int = Query(2030, ge=2000, le=UNTIL)
+    ) -> Response:
+        def page() -> Response:
+            v = _kommune(pages, request, ags, jahr)
+            lang = pages.caller(request).lang
+            return pages.html(request, "kommune.html", v, charts=drawn_charts("kommune", v, lang))
+
+        # the town's reads in memory: a page of a few milliseconds, rendered on the event loop
+        # (no hop to a worker thread and back); else computed in a worker thread
+        if pages.reader.ready(pages.caller(request), KOMMUNE_READS, ags):
+            return page()
+        return await run_in_threadpool(page)
 
     @app.get("/api/kommune/{ags}")
     def api_kommune(

@@ -8,6 +8,8 @@ Szenarien: the pyramid of the last year, base (bars) and scenario (outline).
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -15,7 +17,7 @@ from wandel.compare._format import format_number
 from wandel.i18n import tr
 from wandel.reports.svg import FanData, PyramidData, fan_svg, pyramid_svg
 
-__all__ = ["page_charts"]
+__all__ = ["drawn_charts", "page_charts"]
 
 OPEN_END = 100
 """Where the open last age group (90+) ends in the drawing."""
@@ -122,3 +124,28 @@ def page_charts(page: str, view: Mapping[str, Any], lang: str = "de") -> dict[st
             )
         }
     return {}
+
+
+_DRAWN: OrderedDict[tuple[str, int, str], tuple[Mapping[str, Any], dict[str, str]]] = OrderedDict()
+_DRAWN_LOCK = threading.Lock()
+DRAWN_SIZE = 128
+"""How many drawings are kept (the newest)."""
+
+
+def drawn_charts(page: str, view: Mapping[str, Any], lang: str = "de") -> dict[str, str]:
+    """:func:`page_charts`, drawn once per view: the views of :mod:`wandel.web.views` are
+    remembered and handed out as the same object while their data are the same, so the drawing
+    of that object is kept (checked by identity, not by an id that could be reused). Callers must
+    not change the result."""
+    key = (page, id(view), lang)
+    with _DRAWN_LOCK:
+        hit = _DRAWN.get(key)
+        if hit is not None and hit[0] is view:
+            _DRAWN.move_to_end(key)
+            return hit[1]
+    charts = page_charts(page, view, lang)
+    with _DRAWN_LOCK:
+        _DRAWN[key] = (view, charts)  # holds the view, so its id is not reused meanwhile
+        while len(_DRAWN) > DRAWN_SIZE:
+            _DRAWN.popitem(last=False)
+    return charts

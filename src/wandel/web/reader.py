@@ -50,7 +50,13 @@ def _projection(wb: TownWorkbench, zone: str, **p: Any) -> object:
 
 
 def _services(wb: TownWorkbench, zone: str, **p: Any) -> object:
-    return wb.services(zone, p.get("levers", Levers()), draws=int(p.get("draws", 20)))
+    levers = p.get("levers", Levers())
+    return wb.services(zone, levers, draws=int(p.get("draws", 20)), zone_only=False)
+
+
+def _zone_services(wb: TownWorkbench, zone: str, **p: Any) -> object:
+    levers = p.get("levers", Levers())
+    return wb.services(zone, levers, draws=int(p.get("draws", 20)), zone_only=True)
 
 
 def _peers(wb: TownWorkbench, zone: str, **p: Any) -> object:
@@ -74,6 +80,7 @@ READS: Mapping[str, Callable[..., object]] = {
     "projection": _projection,
     "indicators": lambda wb, z, **p: wb.key_indicators(z),
     "services": _services,
+    "zone_services": _zone_services,
     "peers": _peers,
     "profile": _profile,
     "measures": _measures,
@@ -189,6 +196,15 @@ class Reader:
         if what in STATE_READS:
             return STATE_READS[what](self.state, zone, **params)
         return self._compute(what, zone, caller.lang, params)
+
+    def ready(self, caller: Caller, reads: tuple[str, ...], zone: str | None) -> bool:
+        """Whether the reads ``reads`` (without parameters) of ``zone`` are already kept
+        (:attr:`cache`): answering them takes no computation, so a page made of them can be
+        rendered without a worker thread. Says nothing about permission (:meth:`read` checks)."""
+        if self.cache <= 0:
+            return False
+        with self._memo_lock:
+            return all((w, zone, caller.lang, "[]") in self._memo for w in reads)
 
     def _compute(self, what: str, zone: str | None, lang: str, params: dict[str, Any]) -> Any:
         """A read of the statistics, kept for the last :attr:`cache` distinct calls (they are

@@ -359,7 +359,7 @@ def scenario_view(
         {"year": y, "basis": fb[y], "szenario": fs[y]} for y in (start, 2030, UNTIL) if y in fb
     ]
     view["sentence"] = uncertainty_sentence(view["name"], view["fan"]["szenario"], caller.lang)
-    run = reader.read(caller, "services", zone, levers=levers, draws=draws)
+    run = reader.read(caller, "zone_services", zone, levers=levers, draws=draws)
     view["services"] = _service_rows(run, caller.lang, (2030, UNTIL))
     view["source"] = projection_source(reader, caller, start, draws)
     return protect("szenarien", view, caller)

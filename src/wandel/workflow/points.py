@@ -187,6 +187,10 @@ def _facility_points(frame: pd.DataFrame) -> pd.DataFrame:
 def destinations_from_store(store: Any, kind: str, year: int | None = None) -> pd.DataFrame:
     """Facilities of ``kind`` in ``year`` (default: the latest year of that kind) from the store.
 
+    Only located facilities: sites without a coordinate (e.g. hospitals whose coordinate the
+    reader found to be a geocoder's fallback shared with other hospitals) are left out, their ids
+    listed in ``attrs["not_located"]`` of the result so that callers can say so.
+
     Raises
     ------
     MissingDataError
@@ -202,7 +206,10 @@ def destinations_from_store(store: Any, kind: str, year: int | None = None) -> p
         raise MissingDataError(
             "@error.no_facilities_in_year", kind=kind, year=y, years=[str(v) for v in years]
         )
-    return _facility_points(frame)
+    located = frame["lon"].notna().to_numpy() & frame["lat"].notna().to_numpy()
+    out = _facility_points(frame[located])
+    out.attrs["not_located"] = tuple(sorted(frame.loc[~located, "facility_id"].astype(str)))
+    return out
 
 
 def osm_amenities(path: str | Path, amenities: Iterable[str] = AMENITIES) -> pd.DataFrame:

@@ -13,9 +13,12 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 from typing import TypeVar
 
+import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from wandel.compare.networks import Network, nearest_zones, preset_networks
@@ -28,6 +31,7 @@ from wandel.demography.scenario import (
 )
 from wandel.errors import UnknownZoneError
 from wandel.reports.model import Report
+from wandel.services.demand import Parents
 from wandel.store import Store
 from wandel.workflow.compare import CompareData, load, network_comparison
 from wandel.workflow.projection import (
@@ -66,6 +70,7 @@ MEMO_SIZE = 256
 """How many projection and services results a workbench keeps (the newest)."""
 
 T = TypeVar("T")
+_Array = npt.NDArray[np.float64]
 
 YOUNG = (18, 25)
 """The ages of "young people staying" (the lever ``stay_young_pct`` lowers their out-migration)."""
@@ -126,16 +131,19 @@ class TownProjection:
     result: ProjectionResult
     draws: int
 
-    def population(self, year: int) -> pd.DataFrame:
-        """Persons by sex (``m``, ``f``) and single year of age in ``year`` (deterministic)."""
-        pop = self.result.deterministic.population.isel(draw=0).sel(zone=self.zone, year=year)
-        pop = pop.transpose("age", "sex")
-        sexes = sorted(str(x) for x in pop["sex"].values)
-        cols = {x: pop.sel(sex=x).values.astype(float) for x in sexes}
-        return pd.DataFrame({"age": pop["age"].values, **cols})
+    @cached_property
+    def _det(self) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], list[str], _Array]:
+        """The deterministic population of the zone, taken out of xarray once per projection:
+        years, ages, sexes and the values ``[year, sex, age]``."""
+        pop = self.result.deterministic.population.isel(draw=0).sel(zone=self.zone)
+        pop = pop.transpose("year", ...)
+        years = pop["year"].values.astype(np.int64)
+        ages = pop["age"].values.astype(np.int64)
+        sexes = [str(x) for x in pop["sex"].values]
+        return years, ages, sexes, pop.transpose("year", "sex", "age").values
 
-    def totals(self) -> pd.DataFrame:
-        """Total population per year: ``year, value`` (deterministic) and ``q10, q50, q90``."""
+    @cached_property
+    def _totals(self) -> pd.DataFrame:
         det = self.result.deterministic.population.isel(draw=0).sel(zone=self.zone)
         det = det.transpose("year", ...)
         years = det["year"].values.astype(int)
@@ -148,6 +156,20 @@ class TownProjection:
             for name, level in (("q10", 0.1), ("q50", 0.5), ("q90", 0.9)):
                 cols[name] = vals[levels.index(level)]
         return pd.DataFrame(cols)
+
+    def population(self, year: int) -> pd.DataFrame:
+        """Persons by sex (``m``, ``f``) and single year of age in ``year`` (deterministic)."""
+        years, ages, sexes, det = self._det
+        hit = np.flatnonzero(years == year)
+        if not len(hit):
+            raise KeyError(year)
+        at = det[int(hit[0])]  # [sex, age]
+        cols = {x: at[sexes.index(x)].astype(float) for x in sorted(sexes)}
+        return pd.DataFrame({"age": ages, **cols})
+
+    def totals(self) -> pd.DataFrame:
+        """Total population per year: ``year, value`` (deterministic) and ``q10, q50, q90``."""
+        return self._totals.copy()
 
     def components(self) -> pd.DataFrame:
         """Births, deaths, moves in and out per year (deterministic, both sexes)."""
@@ -185,6 +207,9 @@ class TownWorkbench:
     _access: dict[str, TownAccess] = field(default_factory=dict, init=False, repr=False)
     _profiles: dict[tuple[str, str], Report] = field(default_factory=dict, init=False, repr=False)
     _prepared: dict[tuple[str, int], PreparedServices] = field(
+        default_factory=dict, init=False, repr=False
+    )
+    _prepared_zone: dict[tuple[object, ...], PreparedServices] = field(
         default_factory=dict, init=False, repr=False
     )
     _memo: OrderedDict[tuple[object, ...], object] = field(
@@ -303,18 +328,47 @@ class TownWorkbench:
                 self._prepared[key] = hit
         return hit
 
-    def services(self, zone: str, levers: Levers = Levers(), draws: int = 20) -> ServicesRun:
+    def _zone_prepared(self, zone: str, draws: int) -> PreparedServices:
+        """:meth:`prepared_services` of ``zone`` for its own figures only: no parent sums
+        (Kreis, Land, selection) and no threshold crossings, which the scenario page does not
+        show; the zone's figures are those of the full run (the parents are sums of zones, the
+        thresholds read the figures)."""
+        key = ("zone-only", zone, draws)
+        with self._lock:
+            hit = self._prepared_zone.get(key)
+        if hit is None:
+            full = self.prepared_services(zone, draws)
+            hit = replace(
+                full,
+                parents=Parents({}),
+                plans=tuple(replace(p, thresholds=()) for p in full.plans),
+            )
+            with self._lock:
+                self._prepared_zone[key] = hit
+        return hit
+
+    def services(
+        self, zone: str, levers: Levers = Levers(), draws: int = 20, *, zone_only: bool = False
+    ) -> ServicesRun:
         """Service demand of ``zone`` for the base and, unless ``levers`` are the base, the
         scenario (``scenario`` column: ``basis``, ``szenario``); the same numbers as
-        :func:`wandel.workflow.services.services_from_store` with both scenarios."""
-        prep = self.prepared_services(zone, draws)
+        :func:`wandel.workflow.services.services_from_store` with both scenarios.
+
+        ``zone_only``: only the rows of level ``zone`` (no parent sums, no thresholds or
+        crossings), the same numbers as those rows of the full run, in about half the time (the
+        scenario page recomputes them on every change of a control)."""
+        if zone_only:
+            prep = self._zone_prepared(zone, draws)
+        else:
+            prep = self.prepared_services(zone, draws)
         base = self._remember(
-            ("services", zone, Levers(), draws), lambda: run_prepared(prep, (("basis", None),))
+            ("services", zone, Levers(), draws, zone_only),
+            lambda: run_prepared(prep, (("basis", None),)),
         )
         if levers.is_base:
             return base
         var = self._remember(
-            ("services", zone, levers, draws),
+            ("services", zone, levers, draws, zone_only),
             lambda: run_prepared(prep, (("szenario", levers_scenario(zone, levers)),)),
         )
         return replace(

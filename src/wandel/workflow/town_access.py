@@ -68,7 +68,9 @@ class TownAccess:
     column per age group (people; ``nan`` where the store holds no age structure), sorted by
     zone. ``coverage``: ``threshold_min, age_group, population, covered, share`` (``age_group``
     ``total`` for all groups). ``shapes``: ``zone -> rings`` (polygon rings in EPSG:25832
-    metres, for the map); ``sites``: the hospitals drawn on the map (``id, name, x, y``).
+    metres, for the map); ``sites``: the hospitals drawn on the map (``id, name, x, y``);
+    ``not_located``: the hospital sites of the year in the store without a coordinate (left out;
+    all of the store, not only of the area: a site without a place has no area).
     """
 
     prefix: str
@@ -78,6 +80,7 @@ class TownAccess:
     sites: pd.DataFrame
     sources: AccessSources
     unweighted: tuple[str, ...]
+    not_located: tuple[str, ...] = ()
 
 
 def area_prefix(zone: str) -> str:
@@ -185,4 +188,5 @@ def town_access(db: Path, zone: str) -> TownAccess:
             sources[0], b_year, sources[1], h_year, estimate, p_year, CROWFLY_DETOUR_FACTOR, speed
         ),
         unweighted=tuple(table.loc[table[labels[0]].isna(), "zone"]),
+        not_located=tuple(hospitals.attrs.get("not_located", ())),
     )
