@@ -82,9 +82,7 @@ def start(missing: object) -> Iterator[Postgres]:
     folder = Path(tempfile.mkdtemp(prefix="wandel-pg-"))
     run_as: list[str] = []
     if os.getuid() == 0:  # initdb and postgres refuse root
-        who = next(
-            (u for u in ("postgres", "nobody") if _exists(u)), None
-        )
+        who = next((u for u in ("postgres", "nobody") if _exists(u)), None)
         if who is None:
             missing("a user other than root to run PostgreSQL", "apt-get install postgresql")  # type: ignore[operator]
             return

@@ -13,16 +13,15 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from _postgres import PASSWORD as PG_PASSWORD
 from typer.testing import CliRunner
 
+from _postgres import PASSWORD as PG_PASSWORD
 from wandel.cli import app
 from wandel.errors import LoginError, SettingError, StoreError
 from wandel.settings import DatabaseUrl, get_settings, override
 from wandel.store import Store
-from wandel.store.state import STATE_SCHEMA_VERSION, AppState, Audit, DuckState, SavedScenario
+from wandel.store.state import STATE_SCHEMA_VERSION, AppState, Audit, DuckState, SavedScenario, User
 from wandel.store.state import Session as StateSession
-from wandel.store.state import User
 from wandel.workflow import drafts
 from wandel.workflow.backup import backup, restore
 from wandel.workflow.town import Levers
@@ -129,7 +128,9 @@ def test_audit_is_newest_first_with_a_limit_and_json_fields(st: AppState) -> Non
     log = st.audit()
     assert [a.action for a in log] == [f"a{i}" for i in reversed(range(12))]
     assert [a.action for a in st.audit(limit=3)] == ["a11", "a10", "a9"]
-    assert log[-1] == Audit(T0, "cli", "a0", "x", None, {"n": 0, "ä": "ö"}, {"list": [0, None, True]})
+    assert log[-1] == Audit(
+        T0, "cli", "a0", "x", None, {"n": 0, "ä": "ö"}, {"list": [0, None, True]}
+    )
     assert log[0].zone == "15087220"
     assert log[0].at == T0 + dt.timedelta(seconds=11)
 
@@ -318,13 +319,17 @@ def test_wandel_users_backup_and_restore_on_postgresql(postgres: Any, tmp_path: 
     base = ["--lang", "en"]
     res = runner.invoke(
         app,
-        [*base, "users", "add", "anna", "--role", "planner", "--zones", "15087220"]
-        + ["--password-stdin", "--db", str(db), "--state", url.url],
+        [
+            *base,
+            *("users", "add", "anna", "--role", "planner", "--zones", "15087220"),
+            *("--password-stdin", "--db", str(db), "--state", url.url),
+        ],
         input=PASSWORD + "\n",
     )
     assert res.exit_code == 0, res.output
     res = runner.invoke(
-        app, [*base, "users", "add", "bert", "--password-stdin", "--db", str(db)],
+        app,
+        [*base, "users", "add", "bert", "--password-stdin", "--db", str(db)],
         input=PASSWORD + "\n",
         env={"WANDEL_STATE": url.url},
     )

@@ -37,9 +37,9 @@ __all__ = [
     "DatabaseUrl",
     "Setting",
     "Settings",
+    "environment",
     "genesis_credentials",
     "get_settings",
-    "environment",
     "markdown_table",
     "mask_url",
     "override",
@@ -69,7 +69,9 @@ def _path(text: str) -> Path:
     return Path(text).expanduser()
 
 
-_URL_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^:/?#@\s]*:)(?P<pw>[^@/?#\s]*)(?=@)", re.I)
+_URL_PASSWORD = re.compile(
+    r"(?P<head>[a-z][a-z0-9+.-]*://[^:/?#@\s]*:)(?P<pw>[^@/?#\s]*)(?=@)", re.I
+)
 _PG_SCHEMES = ("postgresql", "postgres", "postgresql+psycopg")
 
 
@@ -207,9 +209,7 @@ SETTINGS: tuple[Setting, ...] = (
         "@error.a_path",
         _default_shared,
     ),
-    Setting(
-        "state", "<store>.state.duckdb", "--state", _state, "@error.a_path_or_url", str
-    ),
+    Setting("state", "<store>.state.duckdb", "--state", _state, "@error.a_path_or_url", str),
     Setting("secure_cookies", "0", "", _yes_no, "0, 1"),
 )
 """Every setting of Wandel, in the order of the README's table."""
@@ -283,11 +283,7 @@ def _resolve(raw: tuple[tuple[str, str, bool], ...]) -> Settings:
 def environment() -> dict[str, str]:
     """The settings given for this call (overrides and ``WANDEL_*`` variables) as environment
     variables, for processes started from it (the workers of ``wandel serve --workers``)."""
-    return {
-        s.env: text
-        for s, (_, text, given) in zip(SETTINGS, _raw(), strict=True)
-        if given
-    }
+    return {s.env: text for s, (_, text, given) in zip(SETTINGS, _raw(), strict=True) if given}
 
 
 def get_settings() -> Settings:
