@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -204,7 +204,7 @@ class PgState:
 
     # -- users ---------------------------------------------------------------------------------
     @staticmethod
-    def _user(row: sa.Row[Any]) -> User:
+    def _user(row: Sequence[Any]) -> User:
         name, role, zones, h, created, disabled = row
         return User(name, role, tuple(json.loads(zones)), h, created, bool(disabled))
 
@@ -336,7 +336,7 @@ class PgState:
 
     # -- saved scenarios -----------------------------------------------------------------------
     @staticmethod
-    def _scenario(row: sa.Row[Any]) -> SavedScenario:
+    def _scenario(row: Sequence[Any]) -> SavedScenario:
         i, zone, title, levers, author, status, created, updated = row
         return SavedScenario(
             int(i), zone, title, json.loads(levers), author, status, created, updated
