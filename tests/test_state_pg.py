@@ -378,3 +378,20 @@ def test_a_state_backup_goes_back_only_to_its_kind(postgres: Any, tmp_path: Path
     archive = backup(db, url, tmp_path / "p.tar").archive
     with pytest.raises(StoreError, match=r"state\.postgresql\.json"):
         restore(archive, tmp_path / "y" / "w.duckdb", tmp_path / "y" / "w.state.duckdb")
+
+
+def test_cli_errors_never_show_the_password(postgres: Any, tmp_path: Path) -> None:
+    db = _store(tmp_path)
+    url = postgres.database()
+    wrong = url.url.replace(PG_PASSWORD, "Falsches-Geheimnis-42")
+    for args in (
+        ["users", "list", "--db", str(db), "--state", wrong],
+        ["backup", str(tmp_path / "b.tar"), "--db", str(db), "--state", wrong],
+        ["serve", "--db", str(db), "--state", "mysql://u:Falsches-Geheimnis-42@h/db"],
+    ):
+        res = runner.invoke(app, ["--lang", "en", *args])
+        assert res.exit_code == 2, res.output
+        assert "Falsches-Geheimnis-42" not in res.output
+        assert "***" in res.stderr
+        assert "Traceback" not in res.output
+    assert not (tmp_path / "b.tar").exists()
