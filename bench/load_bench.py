@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import random
 import sys
@@ -240,8 +241,13 @@ def _one(
         proc.wait(timeout=60)
     errors = _report(label, res, a.seconds, w, before)
     logged = [x for x in log.read_text(errors="replace").splitlines() if '"level": "error"' in x]
-    for line in logged[:3]:  # what the server logged for its errors
-        print(f"    server log: {line[:400]}")
+    for line in logged[:3]:  # what the server logged for its errors: path, class, last line
+        try:
+            e = json.loads(line)
+            last = str(e.get("trace", "")).strip().splitlines()[-1:] or [""]
+            print(f"    server log: {e.get('path')} {e.get('error')}: {last[0][:300]}")
+        except ValueError:
+            print(f"    server log: {line[:300]}")
     return errors
 
 

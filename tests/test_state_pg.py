@@ -388,6 +388,7 @@ def test_cli_errors_never_show_the_password(postgres: Any, tmp_path: Path) -> No
         ["users", "list", "--db", str(db), "--state", wrong],
         ["backup", str(tmp_path / "b.tar"), "--db", str(db), "--state", wrong],
         ["serve", "--db", str(db), "--state", "mysql://u:Falsches-Geheimnis-42@h/db"],
+        ["serve", "--db", str(db), "--state", wrong, "--workers", "2", "--port", "1"],
     ):
         res = runner.invoke(app, ["--lang", "en", *args])
         assert res.exit_code == 2, res.output

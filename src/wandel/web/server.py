@@ -46,6 +46,11 @@ def serve(db: Path, host: str = "127.0.0.1", port: int = 8000, workers: int = 1)
         uvicorn.run(app, host=host, port=port, log_level="warning")
         return
     _check_db(db)
+    from wandel.workflow.users import open_state, state_path
+
+    # the state is reached (and migrated) once here: a database that cannot be reached is one
+    # clear error, not workers that fail and are started again
+    open_state(state_path(Path(db))).close()
     os.environ.update(environment())  # the workers are new processes: they read the settings
     os.environ[setting("db").env] = str(Path(db).resolve())
     uvicorn.run(
