@@ -396,3 +396,24 @@ def test_cli_errors_never_show_the_password(postgres: Any, tmp_path: Path) -> No
         assert "***" in res.stderr
         assert "Traceback" not in res.output
     assert not (tmp_path / "b.tar").exists()
+
+
+def test_wandel_settings_shows_the_state_address_masked(postgres: Any) -> None:
+    url = postgres.database()
+    res = runner.invoke(
+        app, ["--lang", "en", "settings"], env={"WANDEL_STATE": url.url}, terminal_width=200
+    )
+    assert res.exit_code == 0, res.output
+    assert PG_PASSWORD not in res.output
+    value, row = "", ""
+    for line in res.output.splitlines():  # the value cell of the row "state" (folded in lines)
+        cells = [c.strip() for c in line.split("│")]
+        if len(cells) == 6:
+            row = cells[1] or row
+            value += cells[3] if row == "state" else ""
+    assert value == url.masked
+    assert "WANDEL_STATE" in res.output
+    assert "default" in res.output  # the others come from their defaults
+    bad = runner.invoke(app, ["settings"], env={"WANDEL_STATE": "pg://u:" + PG_PASSWORD + "@h/d"})
+    assert bad.exit_code == 2
+    assert PG_PASSWORD not in bad.output

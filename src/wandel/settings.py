@@ -286,6 +286,18 @@ def environment() -> dict[str, str]:
     return {s.env: text for s, (_, text, given) in zip(SETTINGS, _raw(), strict=True) if given}
 
 
+def described() -> list[tuple[Setting, str, str]]:
+    """Every setting with its value as text (any password of an address shown as ``***``) and
+    where it came from (the option, the ``WANDEL_*`` variable, or ``default``); raises
+    :class:`~wandel.errors.SettingError` for a value that cannot be used, like
+    :func:`get_settings`."""
+    get_settings()
+    return [
+        (s, mask_url(text), where if given else "default")
+        for s, (where, text, given) in zip(SETTINGS, _raw(), strict=True)
+    ]
+
+
 def get_settings() -> Settings:
     """The settings of this call, from the overrides, the environment and the defaults.
 
