@@ -20,6 +20,7 @@ import pytest
 from typer.testing import CliRunner
 
 from _compare_store import compare_db
+from _postgres import PASSWORD as PG_PASSWORD
 from wandel.cli import app
 from wandel.workflow.users import UserAdmin, open_state
 
@@ -96,15 +97,17 @@ def served(tmp_path_factory: pytest.TempPathFactory, postgres: Any) -> Any:
     port = _free_port()
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     cmd = [sys.executable, "-c", SERVE, "serve", "--db", str(db), "--port", str(port)]
-    proc = subprocess.Popen(
-        [*cmd, "--workers", "2", "--state", url.url],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    log = tmp_path_factory.mktemp("serve") / "stderr.log"
+    with open(log, "wb") as err:  # a file, not a pipe: the request log must never block it
+        proc = subprocess.Popen(
+            [*cmd, "--workers", "2", "--state", url.url],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+        )
     try:
-        while True:  # until both workers answer (each loads the store first)
-            assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
+        for _ in range(2400):  # until both workers answer (each loads the store first)
+            assert proc.poll() is None, log.read_text(errors="replace")
             workers = _workers(proc)
             if len(workers) == 2:
                 try:
@@ -113,14 +116,16 @@ def served(tmp_path_factory: pytest.TempPathFactory, postgres: Any) -> Any:
                 except OSError:
                     pass
             time.sleep(0.5)
-        yield port, workers, url, proc
+        else:
+            pytest.fail("wandel serve --workers 2 never answered: " + log.read_text()[-2000:])
+        yield port, workers, url, proc, log
     finally:
         proc.terminate()
         proc.wait(timeout=120)
 
 
 def test_two_workers_share_one_login_session(served: Any) -> None:
-    port, workers, url, proc = served
+    port, workers, url, proc, _ = served
     first = Conn(port, workers)
     status, body, cookies = first.request("GET", "/api/anmelden")
     assert status == 200
@@ -167,6 +172,15 @@ def test_two_workers_share_one_login_session(served: Any) -> None:
             break
     assert answered == set(workers)
     assert proc.poll() is None
+
+
+def test_the_server_log_never_shows_the_password(served: Any) -> None:
+    """The workers' structured request log (stderr) after the logins and saves above."""
+    *_, url, _proc, log = served
+    text = log.read_text(errors="replace")
+    assert '"event": "request"' in text  # the log was written
+    assert PG_PASSWORD not in text
+    assert PG_PASSWORD in url.url
 
 
 def test_duckdb_state_refuses_more_than_one_worker(tmp_path: Path) -> None:
