@@ -31,7 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import httpx
@@ -69,13 +69,27 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(db: Path) -> tuple[subprocess.Popen[bytes], str]:
+def start_server(
+    db: Path,
+    args: Sequence[str] = (),
+    env: Mapping[str, str] | None = None,
+    code: str = SERVE,
+    log: Path | None = None,
+) -> tuple[subprocess.Popen[bytes], str]:
+    """A ``wandel serve`` process on a free loopback port (``args``: more options, ``env``: more
+    variables, ``code``: another way to start it, ``log``: a file for its stderr), once it answers
+    ``/``; and its address."""
     port = _free_port()
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), *sys.path])}
+    full = {
+        **os.environ,
+        **(env or {}),
+        "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), *sys.path]),
+    }
     proc = subprocess.Popen(
-        [sys.executable, "-c", SERVE, "serve", "--db", str(db), "--port", str(port)],
-        env=env,
+        [sys.executable, "-c", code, "serve", "--db", str(db), "--port", str(port), *args],
+        env=full,
         stdout=subprocess.DEVNULL,
+        stderr=None if log is None else open(log, "wb"),  # noqa: SIM115 (the child keeps it)
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 600

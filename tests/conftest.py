@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -52,3 +54,12 @@ _hyp_settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
 collect_ignore_glob = ["fixtures/*"]
 """The scripts that make the fixtures are not tests (several are called ``make_fixtures.py``)."""
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Any]:
+    """A real PostgreSQL on 127.0.0.1 for the session (tests/_postgres.py); each test asks it for
+    a database of its own with ``postgres.database()``."""
+    from _postgres import start
+
+    yield from start(missing)

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from wandel.cli import app
 from wandel.errors import LoginError, StoreError, UserError
 from wandel.store import Store
-from wandel.store.state import STATE_SCHEMA_VERSION, Audit, DuckState, User
+from wandel.store.state import STATE_SCHEMA_VERSION, AppState, Audit, DuckState, User
 from wandel.workflow import drafts
 from wandel.workflow.town import Levers
 from wandel.workflow.users import (
@@ -79,12 +79,17 @@ def test_a_zone_prefix_is_not_a_number_prefix() -> None:
     assert not allowed("planner", ("15087220",), "write", "15087")  # not the Kreis above her
 
 
-@pytest.fixture
-def state(tmp_path: Path) -> DuckState:
-    return DuckState(tmp_path / "state.duckdb", keep_open=0)
+@pytest.fixture(params=["duckdb", "postgresql"])
+def state(request: pytest.FixtureRequest, tmp_path: Path) -> AppState:
+    """The same tests on both implementations of the application state (a real PostgreSQL)."""
+    if request.param == "duckdb":
+        return DuckState(tmp_path / "state.duckdb", keep_open=0)
+    from wandel.store.pg_state import PgState
+
+    return PgState(request.getfixturevalue("postgres").database())
 
 
-def test_users_are_hashed_with_argon2id_and_every_change_is_audited(state: DuckState) -> None:
+def test_users_are_hashed_with_argon2id_and_every_change_is_audited(state: AppState) -> None:
     admin = UserAdmin(state, actor="cli")
     anna = admin.add("anna", "planner", ["15087220", "15087220"], PASSWORD)
     assert anna.zones == ("15087220",)
@@ -133,7 +138,7 @@ def test_users_are_hashed_with_argon2id_and_every_change_is_audited(state: DuckS
     ],
 )
 def test_bad_users_are_refused_and_nothing_is_written(
-    state: DuckState, name: str, role: str, zones: list[str], password: str, key: str
+    state: AppState, name: str, role: str, zones: list[str], password: str, key: str
 ) -> None:
     admin = UserAdmin(state, known_zones={"15087", "15087220"})
     with pytest.raises(UserError) as err:
@@ -143,7 +148,7 @@ def test_bad_users_are_refused_and_nothing_is_written(
     assert state.audit() == []
 
 
-def test_a_change_and_its_audit_entry_are_one_transaction(state: DuckState) -> None:
+def test_a_change_and_its_audit_entry_are_one_transaction(state: AppState) -> None:
     user = User("anna", "planner", ("15087",), "h", T0)
     bad = Audit(T0, "cli", "user.add", "user:anna", before={"x": object()})  # not JSON-able
     with pytest.raises(TypeError):
@@ -162,7 +167,7 @@ def test_the_state_refuses_an_unknown_schema_version(tmp_path: Path) -> None:
         DuckState(path, keep_open=0)
 
 
-def test_login_lockout_and_sessions(state: DuckState) -> None:
+def test_login_lockout_and_sessions(state: AppState) -> None:
     UserAdmin(state).add("anna", "planner", ["15087220"], PASSWORD)
     done = login(state, "anna", PASSWORD, "10.0.0.1", T0)
     assert state.session(done.session.token_sha256) is not None
@@ -189,7 +194,7 @@ def test_login_lockout_and_sessions(state: DuckState) -> None:
     assert state.failures_since("user:anna", T0) == []
 
 
-def test_one_address_may_fail_only_so_often(state: DuckState) -> None:
+def test_one_address_may_fail_only_so_often(state: AppState) -> None:
     UserAdmin(state).add("anna", "planner", ["15087220"], PASSWORD)
     names = (f"u{i}" for i in itertools.count())
     for _ in range(CLIENT_MAX_FAILURES):
@@ -201,7 +206,7 @@ def test_one_address_may_fail_only_so_often(state: DuckState) -> None:
     assert login(state, "anna", PASSWORD, "10.9.9.8", T0).user.name == "anna"
 
 
-def test_disable_and_passwd_end_the_logins(state: DuckState) -> None:
+def test_disable_and_passwd_end_the_logins(state: AppState) -> None:
     admin = UserAdmin(state)
     admin.add("anna", "planner", ["15087220"], PASSWORD)
     first = login(state, "anna", PASSWORD, "a", T0)
@@ -222,7 +227,7 @@ def test_disable_and_passwd_end_the_logins(state: DuckState) -> None:
     assert actions[-1] == "logout"
 
 
-def test_saved_scenarios_keep_their_history(state: DuckState) -> None:
+def test_saved_scenarios_keep_their_history(state: AppState) -> None:
     s = drafts.save_draft(state, "anna", "15087220", "  Mehr   Zuzug ", Levers(50, 10, 1.6), T0)
     assert (s.id, s.title, s.status) == (1, "Mehr Zuzug", "draft")
     assert drafts.levers_of(s) == Levers(50, 10, 1.6)

@@ -19,7 +19,7 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
 from _compare_store import compare_db
-from wandel.store.state import DuckState
+from wandel.store.state import AppState, DuckState
 from wandel.web import Reader, create_app
 from wandel.web.auth import MAX_BODY
 from wandel.workflow import drafts
@@ -67,7 +67,7 @@ USERS = {  # name -> role, zones
 @dataclass
 class World:
     app: Any
-    state: DuckState
+    state: AppState
     ids: dict[str, int]  # "draft-A", "open-A", ... -> id
     clients: dict[str, TestClient]
     csrf: dict[str, str]
@@ -85,10 +85,17 @@ def _login(app: Any, name: str) -> tuple[TestClient, str]:
     return c, str(r.json()["csrf"])
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> World:
+@pytest.fixture(scope="module", params=["duckdb", "postgresql"])
+def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> World:
+    """The app with its users and drafts, on the DuckDB state and on a real PostgreSQL."""
     db = compare_db(tmp_path_factory)
-    state = DuckState(tmp_path_factory.mktemp("state") / "state.duckdb")
+    state: AppState
+    if request.param == "duckdb":
+        state = DuckState(tmp_path_factory.mktemp("state") / "state.duckdb")
+    else:
+        from wandel.store.pg_state import PgState
+
+        state = PgState(request.getfixturevalue("postgres").database())
     admin = UserAdmin(state)
     for name, (role, zones) in USERS.items():
         admin.add(name, role, zones, PASSWORD)

@@ -17,10 +17,11 @@ naming the variable, the value and what was expected.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -33,11 +34,14 @@ from wandel.errors import SettingError
 __all__ = [
     "SETTINGS",
     "Credentials",
+    "DatabaseUrl",
     "Setting",
     "Settings",
+    "environment",
     "genesis_credentials",
     "get_settings",
     "markdown_table",
+    "mask_url",
     "override",
     "setting",
 ]
@@ -65,8 +69,59 @@ def _path(text: str) -> Path:
     return Path(text).expanduser()
 
 
-def _optional_path(text: str) -> Path | None:
-    return Path(text).expanduser() if text.strip() else None
+_URL_PASSWORD = re.compile(
+    r"(?P<head>[a-z][a-z0-9+.-]*://[^:/?#@\s]*:)(?P<pw>[^@/?#\s]*)(?=@)", re.I
+)
+_PG_SCHEMES = ("postgresql", "postgres", "postgresql+psycopg")
+
+
+def mask_url(text: str) -> str:
+    """``text`` with the password of every URL in it replaced by ``***``.
+
+    >>> mask_url("postgresql://wandel:geheim@db.example:5432/wandel")
+    'postgresql://wandel:***@db.example:5432/wandel'
+    >>> mask_url("state.duckdb")
+    'state.duckdb'
+    """
+    return _URL_PASSWORD.sub(lambda m: m.group("head") + "***", text)
+
+
+@dataclass(frozen=True)
+class DatabaseUrl:
+    """The address of a PostgreSQL database (``postgresql://user:password@host:port/name``); its
+    password never shows in ``repr`` or ``str`` (only :attr:`url` holds it).
+
+    >>> DatabaseUrl("postgresql://anna:geheim@127.0.0.1/wandel")
+    DatabaseUrl('postgresql://anna:***@127.0.0.1/wandel')
+    """
+
+    url: str = field(repr=False)
+
+    @property
+    def masked(self) -> str:
+        return mask_url(self.url)
+
+    def __repr__(self) -> str:
+        return f"DatabaseUrl({self.masked!r})"
+
+    def __str__(self) -> str:
+        return self.masked
+
+
+def _state(text: str) -> Path | DatabaseUrl | None:
+    """The application state: a DuckDB file, a ``postgresql://`` address, or empty (beside the
+    store)."""
+    t = text.strip()
+    if not t:
+        return None
+    if "://" not in t:
+        return Path(t).expanduser()
+    scheme, rest = t.split("://", 1)
+    name = rest.rsplit("@", 1)[-1].split("?", 1)[0]
+    host, _, database = name.partition("/")
+    if scheme.lower() not in _PG_SCHEMES or not database.strip() or not host.strip():
+        raise ValueError(t)
+    return DatabaseUrl(t)
 
 
 def _yes_no(text: str) -> bool:
@@ -154,7 +209,7 @@ SETTINGS: tuple[Setting, ...] = (
         "@error.a_path",
         _default_shared,
     ),
-    Setting("state", "<store>.state.duckdb", "--state", _optional_path, "@error.a_path", str),
+    Setting("state", "<store>.state.duckdb", "--state", _state, "@error.a_path_or_url", str),
     Setting("secure_cookies", "0", "", _yes_no, "0, 1"),
 )
 """Every setting of Wandel, in the order of the README's table."""
@@ -178,7 +233,7 @@ class Settings:
     draws: int
     lang: str
     shared_data: Path
-    state: Path | None
+    state: Path | DatabaseUrl | None
     secure_cookies: bool
 
 
@@ -221,8 +276,26 @@ def _resolve(raw: tuple[tuple[str, str, bool], ...]) -> Settings:
         try:
             values[s.name] = s.parse(text)
         except ValueError:
-            raise SettingError(where, text, s.expected) from None
+            raise SettingError(where, mask_url(text), s.expected) from None
     return Settings(**values)
+
+
+def environment() -> dict[str, str]:
+    """The settings given for this call (overrides and ``WANDEL_*`` variables) as environment
+    variables, for processes started from it (the workers of ``wandel serve --workers``)."""
+    return {s.env: text for s, (_, text, given) in zip(SETTINGS, _raw(), strict=True) if given}
+
+
+def described() -> list[tuple[Setting, str, str]]:
+    """Every setting with its value as text (any password of an address shown as ``***``) and
+    where it came from (the option, the ``WANDEL_*`` variable, or ``default``); raises
+    :class:`~wandel.errors.SettingError` for a value that cannot be used, like
+    :func:`get_settings`."""
+    get_settings()
+    return [
+        (s, mask_url(text), where if given else "default")
+        for s, (where, text, given) in zip(SETTINGS, _raw(), strict=True)
+    ]
 
 
 def get_settings() -> Settings:

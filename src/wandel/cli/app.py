@@ -91,6 +91,10 @@ from wandel.cli import backup as cli_backup  # noqa: E402
 
 cli_backup.register(app)
 
+from wandel.cli import settings as cli_settings  # noqa: E402
+
+cli_settings.register(app)
+
 
 def main() -> None:
     """Entry point of the ``wandel`` console script."""

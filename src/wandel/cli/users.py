@@ -23,14 +23,14 @@ __all__ = ["register", "users_app"]
 users_app = typer.Typer(help="@cli.users.help", no_args_is_help=True)
 
 StateOption = Annotated[
-    Path | None, typer.Option("--state", help="@setting.state", show_default=False)
+    str | None, typer.Option("--state", help="@setting.state", show_default=False)
 ]
 NameArg = Annotated[str, typer.Argument(help="@cli.users.name", show_default=False)]
 ZonesOption = Annotated[list[str] | None, typer.Option("--zones", help="@cli.users.zones")]
 StdinOption = Annotated[bool, typer.Option("--password-stdin", help="@cli.users.password_stdin")]
 
 
-def _admin(db: Path | None, state: Path | None) -> UserAdmin:
+def _admin(db: Path | None, state: str | None) -> UserAdmin:
     from wandel.store import Store
     from wandel.workflow.users import UserAdmin, open_state, state_path
 

@@ -2,8 +2,8 @@
 scenarios (drafts and published ones), behind one small repository interface.
 
 :class:`AppState` is the interface the workflow and the web app use; :class:`DuckState` keeps it in
-one DuckDB file beside the statistics store (a later PostgreSQL implementation gives the same
-methods). Every method is one transaction: a change and its audit entry are written together or
+one DuckDB file beside the statistics store; :class:`wandel.store.pg_state.PgState` gives the same
+methods on PostgreSQL (for several web workers). Every method is one transaction: a change and its audit entry are written together or
 not at all. The file is opened for each call and closed after it, so that ``wandel users`` can
 change users while ``wandel serve`` runs; a call that finds the file locked by another process
 tries again for a few seconds.
@@ -141,6 +141,7 @@ class AppState(Protocol):
     def save_scenario(self, scenario: SavedScenario, audit: Audit) -> SavedScenario: ...
     def scenario(self, id: int) -> SavedScenario | None: ...
     def scenarios(self, zone: str | None = None) -> list[SavedScenario]: ...
+    def close(self) -> None: ...
 
 
 _TABLES = (

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 import time
@@ -12,11 +13,13 @@ from pathlib import Path
 
 import httpx
 import uvicorn
+from fastapi import FastAPI
 
 from wandel.errors import MissingDataError
+from wandel.settings import environment, get_settings, setting
 from wandel.web.app import create_app
 
-__all__ = ["SMOKE_PATHS", "SmokeResult", "serve", "smoke"]
+__all__ = ["SMOKE_PATHS", "SmokeResult", "serve", "smoke", "worker_app"]
 
 SMOKE_PATHS = ("/", "/kommune/15087220", "/api/kommune/15087220", "/daten")
 """What the smoke check asks for (Hettstedt, a seed town of the demo region)."""
@@ -28,13 +31,44 @@ def _check_db(db: Path) -> Path:
     return Path(db)
 
 
-def serve(db: Path, host: str = "127.0.0.1", port: int = 8000) -> None:
-    """Serve the app on ``host:port`` until interrupted (the store is loaded first)."""
+def serve(db: Path, host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
+    """Serve the app on ``host:port`` until interrupted (the store is loaded first).
+
+    ``workers`` > 1: that many processes (uvicorn's workers) answer on the one address, each
+    with its own copy of the app made by :func:`worker_app` from the settings of this call (passed
+    on as ``WANDEL_*`` variables); they share the application state, which must then be a
+    PostgreSQL database (``wandel serve`` refuses a DuckDB state for several workers)."""
     from wandel.web.security import configure_logging
 
-    app = create_app(_check_db(db))
     configure_logging()
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    if workers <= 1:
+        app = create_app(_check_db(db))
+        uvicorn.run(app, host=host, port=port, log_level="warning")
+        return
+    _check_db(db)
+    from wandel.workflow.users import open_state, state_path
+
+    # the state is reached (and migrated) once here: a database that cannot be reached is one
+    # clear error, not workers that fail and are started again
+    open_state(state_path(Path(db))).close()
+    os.environ.update(environment())  # the workers are new processes: they read the settings
+    os.environ[setting("db").env] = str(Path(db).resolve())
+    uvicorn.run(
+        "wandel.web.server:worker_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+    )
+
+
+def worker_app() -> FastAPI:
+    """The app of one worker of ``wandel serve --workers`` (the store of the ``db`` setting)."""
+    from wandel.web.security import configure_logging
+
+    configure_logging()
+    return create_app(_check_db(get_settings().db))
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,10 @@ write in between. The archive (a tar file) carries ``manifest.json`` with the si
 schema version of every file. A restore checks every checksum and every schema version before it
 writes anything, then puts each file in place by renaming a finished copy (a crash leaves either
 the old or the new file, never half of one).
+
+An application state in PostgreSQL is kept as ``state.postgresql.json``: every row of every table,
+read in one repeatable-read transaction (a consistent snapshot while the app runs), with its
+checksum and schema version like the files; a restore replaces the rows in one transaction.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from typing import Any
 import duckdb
 
 from wandel.errors import StoreError
+from wandel.settings import DatabaseUrl
 from wandel.store.state import STATE_SCHEMA_VERSION
 from wandel.store.store import SCHEMA_VERSION
 
@@ -35,7 +40,9 @@ VERSION = 1
 _MEMBERS = {
     "store.duckdb": ("wandel_meta", SCHEMA_VERSION),
     "state.duckdb": ("state_meta", STATE_SCHEMA_VERSION),
+    "state.postgresql.json": ("state_meta", STATE_SCHEMA_VERSION),
 }
+_PG = "state.postgresql.json"
 _MAX_MEMBER = 64 * 1024**3
 
 
@@ -84,18 +91,32 @@ def _snapshot(path: Path, table: str) -> tuple[bytes, int | None]:
         con.close()
 
 
-def backup(db: Path, state: Path, out: Path) -> BackupReport:
-    """Write the store ``db`` and the application state ``state`` (if it exists) into ``out``."""
+def _pg_state(url: DatabaseUrl) -> Any:
+    from wandel.workflow.users import open_state
+
+    return open_state(url)
+
+
+def backup(db: Path, state: Path | DatabaseUrl, out: Path) -> BackupReport:
+    """Write the store ``db`` and the application state ``state`` (a DuckDB file, if it exists,
+    or a PostgreSQL database) into ``out``."""
     if not Path(db).is_file():
         raise StoreError("@error.store.missing", path=str(db))
     files: dict[str, dict[str, Any]] = {}
     blobs: dict[str, bytes] = {}
-    for name, path in (("store.duckdb", Path(db)), ("state.duckdb", Path(state))):
+    sources: list[tuple[str, Path]] = [("store.duckdb", Path(db))]
+    if not isinstance(state, DatabaseUrl):
+        sources.append(("state.duckdb", Path(state)))
+    for name, path in sources:
         if not path.is_file():
             continue
         data, version = _snapshot(path, _MEMBERS[name][0])
         blobs[name] = data
         files[name] = {"bytes": len(data), "sha256": _sha256(data), "schema_version": version}
+    if isinstance(state, DatabaseUrl):
+        data, pg_version = _pg_state(state).dump()
+        blobs[_PG] = data
+        files[_PG] = {"bytes": len(data), "sha256": _sha256(data), "schema_version": pg_version}
     manifest = {
         "format": FORMAT,
         "version": VERSION,
@@ -146,8 +167,11 @@ def _read(archive: Path) -> tuple[dict[str, Any], dict[str, bytes]]:
     return manifest, blobs
 
 
-def restore(archive: Path, db: Path, state: Path, force: bool = False) -> BackupReport:
-    """Put the files of ``archive`` in place as the store ``db`` and the state ``state``.
+def restore(
+    archive: Path, db: Path, state: Path | DatabaseUrl, force: bool = False
+) -> BackupReport:
+    """Put the files of ``archive`` in place as the store ``db`` and the state ``state`` (a DuckDB
+    file, or a PostgreSQL database whose rows are replaced).
 
     Raises
     ------
@@ -159,15 +183,28 @@ def restore(archive: Path, db: Path, state: Path, force: bool = False) -> Backup
     files: dict[str, dict[str, Any]] = manifest["files"]
     if set(files) != set(blobs) or "store.duckdb" not in files:
         raise StoreError("@error.backup.not_backup", path=str(archive), reason="files")
-    targets = {"store.duckdb": Path(db), "state.duckdb": Path(state)}
+    pg = isinstance(state, DatabaseUrl)
+    kind = next((n for n in blobs if n.startswith("state.")), None)
+    if kind is not None and (kind == _PG) != pg:
+        raise StoreError(
+            "@error.backup.state_kind", path=str(archive), file=kind, target=str(state)
+        )
+    targets = {"store.duckdb": Path(db)}
+    if not isinstance(state, DatabaseUrl):
+        targets["state.duckdb"] = Path(state)
     for name, data in blobs.items():
         if _sha256(data) != files[name]["sha256"] or len(data) != files[name]["bytes"]:
             raise StoreError("@error.backup.checksum", path=str(archive), file=name)
         have, need = files[name]["schema_version"], _MEMBERS[name][1]
         if have is not None and int(have) > need:
             raise StoreError("@error.store.schema", path=f"{archive}:{name}", have=have, need=need)
-        if targets[name].exists() and not force:
+        if name in targets and targets[name].exists() and not force:
             raise StoreError("@error.backup.exists", path=str(targets[name]))
+    target_state = _pg_state(state) if isinstance(state, DatabaseUrl) and _PG in blobs else None
+    if target_state is not None and not force and not target_state.is_empty():
+        raise StoreError("@error.backup.exists", path=str(state))
+    if target_state is not None:
+        target_state.load(blobs.pop(_PG))
     for name, data in blobs.items():
         target = targets[name]
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -32,7 +32,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from argon2.profiles import RFC_9106_LOW_MEMORY
 
 from wandel.errors import LoginError, StoreError, UserError
-from wandel.settings import get_settings
+from wandel.settings import DatabaseUrl, get_settings, override
 from wandel.store.state import AppState, Audit, DuckState, Session, User
 
 __all__ = [
@@ -310,12 +310,15 @@ def end_session(state: AppState, token: str, now: dt.datetime | None = None) -> 
 # -- where the state lives ---------------------------------------------------------------------
 
 
-def state_path(db: Path, state: Path | None = None) -> Path:
-    """The application state's file: ``state`` if given, else the ``state`` setting, else
+def state_path(db: Path, state: str | Path | None = None) -> Path | DatabaseUrl:
+    """Where the application state lives: ``state`` if given (a path or a ``postgresql://``
+    address, read as the ``state`` setting), else the ``state`` setting, else
     ``<store>.state.duckdb`` beside the statistics store ``db``."""
     if state is not None:
-        return state
-    configured = get_settings().state
+        with override(state=str(state)):
+            configured = get_settings().state
+    else:
+        configured = get_settings().state
     if configured is not None:
         return configured
     if not Path(db).name:  # "" or "." names no store file, so no state beside one either
@@ -323,6 +326,13 @@ def state_path(db: Path, state: Path | None = None) -> Path:
     return Path(db).with_name(Path(db).stem + ".state.duckdb")
 
 
-def open_state(path: Path) -> DuckState:
-    """The application state in the DuckDB file at ``path`` (created if missing)."""
-    return DuckState(path)
+def open_state(where: Path | DatabaseUrl) -> AppState:
+    """The application state at ``where``: a DuckDB file (created if missing) or a PostgreSQL
+    database (its tables made or migrated)."""
+    if isinstance(where, DatabaseUrl):
+        try:
+            from wandel.store.pg_state import PgState
+        except ImportError:
+            raise StoreError("@error.state.no_postgres", path=where.masked) from None
+        return PgState(where)
+    return DuckState(where)

@@ -1,0 +1,1 @@
+"""The migrations, one per schema version (revision ``"000N"``: version N)."""
