@@ -18,6 +18,7 @@ from wandel.cli._common import DbOption, out, resolve_db, run_cli, spinner, spli
 from wandel.i18n import tr
 
 if TYPE_CHECKING:
+    from wandel.reports.model import EditionKind
     from wandel.workflow.report import Edition, ReportSettings
 
 __all__ = ["register", "report_app"]
@@ -28,6 +29,18 @@ UntilOption = Annotated[int, typer.Option("--until", help="@cli.report.until")]
 DrawsOption = Annotated[int, typer.Option("--draws", min=0, help="@cli.report.draws")]
 SeedOption = Annotated[int, typer.Option("--seed", min=0, help="@cli.report.seed")]
 OutDir = Annotated[Path, typer.Option("--out", help="@cli.report.out")]
+EditionOption = Annotated[str, typer.Option("--edition", help="@cli.report.edition")]
+
+
+def _edition(value: str) -> EditionKind:
+    """``internal`` or ``public``; anything else is a clear error (exit 2)."""
+    from wandel.errors import UnknownChoiceError
+    from wandel.reports.model import EDITIONS
+
+    for e in EDITIONS:
+        if value == e:
+            return e
+    raise UnknownChoiceError("--edition", value, EDITIONS)
 
 
 def _settings(until: int, draws: int, seed: int) -> ReportSettings:
@@ -52,6 +65,7 @@ def town(
     until: UntilOption = 2040,
     draws: DrawsOption = 100,
     seed: SeedOption = 2040,
+    edition: EditionOption = "internal",
     db: DbOption = None,
 ) -> None:
     """Write a town's Kommunalprofil edition (:func:`wandel.workflow.report.build_profile`)."""
@@ -59,8 +73,9 @@ def town(
 
     def run() -> Edition:
         s = _settings(until, draws, seed)
+        kind = _edition(edition)
         with spinner("reports.cli.building", what=zone):
-            report = build_profile(resolve_db(db), zone, s)
+            report = build_profile(resolve_db(db), zone, s, edition=kind)
             return write_edition(report, out_dir / zone, f"kommunalprofil_{zone}")
 
     _print_edition(run_cli(run))
@@ -73,6 +88,7 @@ def network(
     until: UntilOption = 2040,
     draws: DrawsOption = 100,
     seed: SeedOption = 2040,
+    edition: EditionOption = "internal",
     db: DbOption = None,
 ) -> None:
     """Write a network's Demografiebericht edition."""
@@ -82,8 +98,9 @@ def network(
 
     def run() -> Edition:
         s = _settings(until, draws, seed)
+        kind = _edition(edition)
         with spinner("reports.cli.building", what=spec):
-            report = build_network_report(resolve_db(db), spec, s)
+            report = build_network_report(resolve_db(db), spec, s, edition=kind)
             return write_edition(report, out_dir / slug, f"demografiebericht_{slug}")
 
     _print_edition(run_cli(run))

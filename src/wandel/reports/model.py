@@ -25,8 +25,10 @@ from typing import Literal
 from wandel.errors import ReportError
 
 __all__ = [
+    "EDITIONS",
     "Block",
     "Chart",
+    "EditionKind",
     "Fact",
     "FactList",
     "Paragraph",
@@ -39,6 +41,12 @@ __all__ = [
 ]
 
 ReportKind = Literal["profil", "bericht"]
+
+EditionKind = Literal["internal", "public"]
+"""Who a report is for: ``internal`` (every number, for the planners and viewers of the town) or
+``public`` (counts from 1 to 3 kept secret, :mod:`wandel.reports.edition`)."""
+
+EDITIONS: tuple[EditionKind, ...] = ("internal", "public")
 
 
 @dataclass(frozen=True)
@@ -173,6 +181,7 @@ class Report:
     licences: tuple[str, ...]
     meta: ReportMeta
     notes: tuple[str, ...] = field(default=())
+    edition: EditionKind = "internal"
 
     def blocks(self) -> Iterator[Block]:
         """Every block of every section, in order."""

@@ -5,6 +5,8 @@ Leichte Sprache (``ungefähr 14.000``, ``1 von 3``).
 ('13.885', '13,885', '12,5')
 >>> fmt_signed(-1234, lang="de"), fmt_signed(3.25, 1, "de"), fmt_signed(0, lang="de")
 ('−1.234', '+3,2', '±0')
+>>> fmt(float("nan")), fmt_signed(float("nan"))
+('.', '.')
 >>> round_easy(13885), round_easy(912), round_easy(47), round_easy(104_321)
 (14000, 900, 50, 100000)
 >>> one_in(0.318), one_in(0.52), one_in(0.09)
@@ -14,6 +16,8 @@ Leichte Sprache (``ungefähr 14.000``, ``1 von 3``).
 from __future__ import annotations
 
 import math
+
+from wandel.reports.disclosure import SECRET
 
 __all__ = ["fmt", "fmt_signed", "one_in", "round_easy"]
 
@@ -25,8 +29,11 @@ def fmt(value: float, digits: int = 0, lang: str = "de") -> str:
     """``value`` with thousands separators and ``digits`` decimals in the language's form.
 
     Rounding is half to even on the binary value (Python's ``format``); a negative number gets the
-    typographic minus sign.
+    typographic minus sign. A missing value (NaN: kept secret in the public edition, or unknown) is
+    the GENESIS sign ``.`` (:data:`~wandel.reports.disclosure.SECRET`).
     """
+    if math.isnan(value):
+        return SECRET
     text = f"{abs(value):,.{digits}f}"
     if lang == "de":
         text = text.replace(",", "\0").replace(".", ",").replace("\0", ".")
@@ -37,7 +44,7 @@ def fmt(value: float, digits: int = 0, lang: str = "de") -> str:
 def fmt_signed(value: float, digits: int = 0, lang: str = "de") -> str:
     """Like :func:`fmt` with an explicit sign: ``+12``, ``−3``, ``±0``."""
     text = fmt(value, digits, lang)
-    if text.startswith(MINUS):
+    if text == SECRET or text.startswith(MINUS):
         return text
     zero = float(text.replace(".", "").replace(",", "")) == 0
     return ("±" if zero else "+") + text

@@ -17,6 +17,7 @@ rounded numbers ("ungefähr 14.000", "1 von 3"), terms explained.
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
@@ -30,6 +31,7 @@ from wandel.i18n import tr
 from wandel.reports.model import (
     Block,
     Chart,
+    EditionKind,
     Fact,
     FactList,
     Paragraph,
@@ -47,6 +49,7 @@ __all__ = [
     "AreaFigures",
     "HospitalAccess",
     "TownFigures",
+    "component_bounds",
     "easy_summary",
     "milestones",
     "network_report",
@@ -109,6 +112,10 @@ class TownFigures:
     ``components``: ``year, births, deaths, net_migration`` for every projected year.
     ``profile``: the town's strengths-weaknesses profile from :func:`wandel.compare.profile.profile`
     (indicators against Kreis and Land), shown as :func:`strengths_table`.
+
+    ``fixed_totals`` (``year, value, q10, q90``), where given, are the totals instead of the sums
+    of ``groups`` (the public edition keeps only the groups of the years it shows, some of them
+    secret: NaN, :mod:`wandel.reports.edition`). Any sum over cells is NaN when one of them is.
     """
 
     zone: str
@@ -125,14 +132,19 @@ class TownFigures:
     hospital: HospitalAccess | None = None
     notes: tuple[str, ...] = field(default=())
     profile: Profile | None = None
+    fixed_totals: pd.DataFrame | None = None
 
     def totals(self) -> pd.DataFrame:
         """``year, value, q10, q90`` of the whole population per projected year."""
+        if self.fixed_totals is not None:
+            return self.fixed_totals.copy()
         return self.groups.groupby("year", as_index=False)[["value", "q10", "q90"]].sum()
 
     def share_65(self, year: int) -> float:
+        """The share aged 65 and over (NaN if a group it is made of is secret)."""
         g = self.groups[self.groups["year"] == year]
-        return float(g.loc[g["age_start"] >= 65, "value"].sum() / g["value"].sum())
+        old = g.loc[g["age_start"] >= 65, "value"].sum(skipna=False)
+        return float(old / g["value"].sum(skipna=False))
 
 
 def milestones(base_year: int, until: int) -> tuple[int, ...]:
@@ -143,6 +155,23 @@ def milestones(base_year: int, until: int) -> tuple[int, ...]:
     """
     inner = [y for y in (2030, 2040) if base_year < y < until]
     return (base_year, *inner, until)
+
+
+def component_bounds(base_year: int, until: int) -> tuple[int, ...]:
+    """The limits of the periods of the components table: the base year, every fifth year,
+    ``until`` (a period runs from the year after one limit to the next).
+
+    >>> component_bounds(2019, 2032)
+    (2019, 2020, 2025, 2030, 2032)
+    """
+    return (base_year, *[y for y in range(base_year + 1, until) if y % 5 == 0], until)
+
+
+def _pct(value: float, digits: int, lang: str, signed: bool = True) -> str:
+    """A per cent value (``+3,2 %``); a secret one is the sign ``.`` alone."""
+    if math.isnan(value):
+        return fmt(value, digits, lang)
+    return (fmt_signed(value, digits, lang) if signed else fmt(value, digits, lang)) + " %"
 
 
 def _row(totals: pd.DataFrame, year: int) -> pd.Series:
@@ -309,22 +338,33 @@ def _pyramid(t: TownFigures, lang: str) -> Chart:
         return tuple(float(v) for v in s["value"])
 
     ages = sorted(int(a) for a in p["age"].unique())
+    # single years of age (internal) or the ten-year groups of the public edition: the chart
+    # shows persons per year of age either way
+    widths = [float(b - a) for a, b in itertools.pairwise(ages)]
+    widths.append(widths[-1] if widths else 1.0)
+
+    def per_year(sex: str, year: int) -> tuple[float, ...]:
+        return tuple(v / w for v, w in zip(series(sex, year), widths, strict=True))
+
     data = PyramidData(
         tuple(float(a) for a in ages),
-        tuple(1.0 for _ in ages),
-        (series("m", years[0]), series("m", years[1])),
-        (series("f", years[0]), series("f", years[1])),
+        tuple(widths),
+        (per_year("m", years[0]), per_year("m", years[1])),
+        (per_year("f", years[0]), per_year("f", years[1])),
         years,
     )
     cid = f"pyramide-{t.zone}"
     title = tr("reports.chart.pyramid.title", lang, name=t.name, base=years[0], year=years[1])
+    shares = (t.share_65(years[0]), t.share_65(years[1]))
     desc = tr(
-        "reports.chart.pyramid.desc",
+        "reports.chart.pyramid.desc"
+        if not any(math.isnan(x) for x in shares)
+        else "reports.chart.pyramid.desc_secret",
         lang,
         base=years[0],
         year=years[1],
-        share_base=fmt(t.share_65(years[0]) * 100, 0, lang),
-        share_end=fmt(t.share_65(years[1]) * 100, 0, lang),
+        share_base=fmt(shares[0] * 100, 0, lang),
+        share_end=fmt(shares[1] * 100, 0, lang),
     )
     svg = pyramid_svg(
         data,
@@ -346,13 +386,8 @@ def _pyramid(t: TownFigures, lang: str) -> Chart:
         cells = [f"{lo}–{hi - 1}" if hi else f"{lo}+"]
         for y in years:
             for sex in ("m", "f"):
-                cells.append(
-                    fmt(
-                        float(sel.loc[(sel["year"] == y) & (sel["sex"] == sex), "value"].sum()),
-                        0,
-                        lang,
-                    )
-                )
+                v = sel.loc[(sel["year"] == y) & (sel["sex"] == sex), "value"].sum(skipna=False)
+                cells.append(fmt(float(v), 0, lang))
         rows.append(tuple(cells))
     header = (
         tr("reports.col.age", lang),
@@ -386,14 +421,14 @@ def _groups(t: TownFigures, lang: str) -> tuple[Table, Chart]:
         cells = [label]
         for y in years:
             v = float(sel.loc[y, "value"])
-            if y > t.base_year and t.draws:
+            if y > t.base_year and t.draws and not math.isnan(v):
                 cells.append(
                     f"{fmt(v, 0, lang)} ({fmt(float(sel.loc[y, 'q10']), 0, lang)}–{fmt(float(sel.loc[y, 'q90']), 0, lang)})"
                 )
             else:
                 cells.append(fmt(v, 0, lang))
         change = (float(sel.loc[t.until, "value"]) / float(sel.loc[t.base_year, "value"]) - 1) * 100
-        cells.append(fmt_signed(change, 0, lang) + " %")
+        cells.append(_pct(change, 0, lang))
         rows.append(tuple(cells))
         labels.append(label)
         changes.append(change)
@@ -413,10 +448,13 @@ def _groups(t: TownFigures, lang: str) -> tuple[Table, Chart]:
     )
     cid = f"veraenderung-{t.zone}"
     title = tr("reports.chart.bars.title", lang, base=t.base_year, year=t.until)
-    lo_i = min(range(len(changes)), key=lambda i: changes[i])
-    hi_i = max(range(len(changes)), key=lambda i: changes[i])
+    shown = [i for i, c in enumerate(changes) if not math.isnan(c)] or [0]
+    lo_i = min(shown, key=lambda i: changes[i])
+    hi_i = max(shown, key=lambda i: changes[i])
     desc = tr(
-        "reports.chart.bars.desc",
+        "reports.chart.bars.desc"
+        if len(shown) == len(changes)
+        else "reports.chart.bars.desc_secret",
         lang,
         down=labels[lo_i],
         down_pct=fmt_signed(changes[lo_i], 0, lang),
@@ -431,7 +469,7 @@ def _groups(t: TownFigures, lang: str) -> tuple[Table, Chart]:
             tr("reports.col.group", lang),
             tr("reports.col.change", lang, base=t.base_year, year=t.until),
         ),
-        tuple((lab, fmt_signed(c, 1, lang) + " %") for lab, c in zip(labels, changes, strict=True)),
+        tuple((lab, _pct(c, 1, lang)) for lab, c in zip(labels, changes, strict=True)),
         (False, True),
         src,
     )
@@ -440,11 +478,12 @@ def _groups(t: TownFigures, lang: str) -> tuple[Table, Chart]:
 
 def _components(t: TownFigures, lang: str) -> Table:
     c = t.components.sort_values("year")
-    bounds = [t.base_year, *[y for y in range(t.base_year + 1, t.until) if y % 5 == 0], t.until]
     rows = []
-    for a, b in itertools.pairwise(bounds):
+    for a, b in itertools.pairwise(component_bounds(t.base_year, t.until)):
         sel = c[(c["year"] > a) & (c["year"] <= b)]
-        births, deaths, net = (float(sel[k].sum()) for k in ("births", "deaths", "net_migration"))
+        births, deaths, net = (
+            float(sel[k].sum(skipna=False)) for k in ("births", "deaths", "net_migration")
+        )
         rows.append(
             (
                 f"{a + 1}–{b}" if b > a + 1 else str(b),
@@ -481,13 +520,13 @@ def _comparison(t: TownFigures, lang: str) -> Table:
     for a in t.areas:
         cells = [a.name]
         if past_year:
-            cells.append(fmt_signed((a.base / a.past - 1) * 100, 1, lang) + " %" if a.past else "–")
+            cells.append(_pct((a.base / a.past - 1) * 100, 1, lang) if a.past else "–")
         for y in years:
             v = a.projected.get(y)
-            cells.append(fmt_signed((v / a.base - 1) * 100, 1, lang) + " %" if v else "–")
+            cells.append(_pct((v / a.base - 1) * 100, 1, lang) if v else "–")
         for y in (t.base_year, t.until):
             s = a.share_65.get(y)
-            cells.append(fmt(s * 100, 1, lang) + " %" if s is not None else "–")
+            cells.append(_pct(s * 100, 1, lang, signed=False) if s is not None else "–")
         rows.append(tuple(cells))
     src = ("gv", "genesis", "projection")
     return Table(
@@ -522,8 +561,10 @@ def strengths_table(t: TownFigures, lang: str, rows: int = STRENGTH_ROWS) -> Tab
     cat = load_catalogue()
     kreis_name, land_name = t.areas[1].name, t.areas[2].name
 
-    def cell(x: object, ind_key: str, star: bool) -> str:
+    def cell(x: object, ind_key: str, star: bool, secret: bool = False) -> str:
         v = float(x)  # type: ignore[arg-type]
+        if secret:  # the public edition: a value that stands for a small count
+            return fmt(math.nan)
         if not np.isfinite(v):
             return "–"
         return format_value(v, cat[ind_key], lang) + (" *" if star else "")
@@ -537,7 +578,9 @@ def strengths_table(t: TownFigures, lang: str, rows: int = STRENGTH_ROWS) -> Tab
             (
                 cat[key].text("name", lang),
                 year,
-                cell(f.value, key, est) if own else tr("reports.strengths.kreis_only", lang),
+                cell(f.value, key, est, bool(getattr(f, "secret", False)))
+                if own
+                else tr("reports.strengths.kreis_only", lang),
                 cell(f.kreis_value, key, est and not own),
                 cell(f.land_value, key, False),
                 tr(f"compare.assessment.{f.assessment}", lang),
@@ -625,22 +668,28 @@ def easy_summary(t: TownFigures, lang: str) -> tuple[str, ...]:
                 high=fmt(round_easy(float(end["q90"])), 0, lang),
             ),
         ]
-    out += [
-        tr("reports.easy.old_then", lang, year=t.base_year, n=one_in(t.share_65(t.base_year))),
-        tr("reports.easy.old", lang, year=t.until, n=one_in(t.share_65(t.until))),
-    ]
+    # a sentence about a share or a trend made from a secret count is left out (public edition)
+    for key, year in (("reports.easy.old_then", t.base_year), ("reports.easy.old", t.until)):
+        share = t.share_65(year)
+        if not math.isnan(share):
+            out.append(tr(key, lang, year=year, n=one_in(share)))
     g = t.groups
-    young = g[g["age_start"] < 18].groupby("year")["value"].sum()
-    yrel = float(young[t.until] / young[t.base_year] - 1)
-    kids = "less" if yrel < -0.02 else "more" if yrel > 0.02 else "same"
-    out += [tr(f"reports.easy.kids_{kids}", lang), tr("reports.easy.why", lang)]
+    young = g[g["age_start"] < 18].groupby("year")["value"].sum(min_count=1)
+    has_secret = g[g["age_start"] < 18].groupby("year")["value"].apply(lambda v: v.isna().any())
+    if not (has_secret.get(t.until, True) or has_secret.get(t.base_year, True)):
+        yrel = float(young[t.until] / young[t.base_year] - 1)
+        kids = "less" if yrel < -0.02 else "more" if yrel > 0.02 else "same"
+        out.append(tr(f"reports.easy.kids_{kids}", lang))
+    out.append(tr("reports.easy.why", lang))
     return tuple(out)
 
 
 # -- reports --------------------------------------------------------------------------------------
 
 
-def _method(towns: Sequence[TownFigures], lang: str, meta: ReportMeta) -> Section:
+def _method(
+    towns: Sequence[TownFigures], lang: str, meta: ReportMeta, edition: EditionKind = "internal"
+) -> Section:
     blocks: list[Block] = [
         Paragraph(
             tr(
@@ -669,6 +718,8 @@ def _method(towns: Sequence[TownFigures], lang: str, meta: ReportMeta) -> Sectio
                 )
             )
         )
+    if edition == "public":
+        blocks.append(Paragraph(tr("reports.method.public", lang)))
     blocks.append(
         Paragraph(
             tr(
@@ -682,7 +733,12 @@ def _method(towns: Sequence[TownFigures], lang: str, meta: ReportMeta) -> Sectio
     return Section("methode", tr("reports.section.method", lang), tuple(blocks))
 
 
-def _sources(sources: Sequence[Source], licences: Sequence[str], lang: str) -> Section:
+def _sources(
+    sources: Sequence[Source],
+    licences: Sequence[str],
+    lang: str,
+    edition: EditionKind = "internal",
+) -> Section:
     rows = tuple((s.title, s.producer, str(s.year) if s.year else "–", s.licence) for s in sources)
     table = Table(
         "quellen",
@@ -695,7 +751,11 @@ def _sources(sources: Sequence[Source], licences: Sequence[str], lang: str) -> S
     return Section(
         "quellen-lizenzen",
         tr("reports.section.sources", lang),
-        (table, *(Paragraph(x) for x in licences)),
+        (
+            table,
+            *(Paragraph(x) for x in licences),
+            *((Paragraph(tr("reports.source.public", lang)),) if edition == "public" else ()),
+        ),
     )
 
 
@@ -707,15 +767,23 @@ def profile_report(
     *,
     lang: str = "de",
     extra_sections: Sequence[Section] = (),
+    edition: EditionKind = "internal",
 ) -> Report:
     """The Kommunalprofil of one town: overview, development (fan chart, pyramid), age groups,
     components of change, comparison with Kreis and Land, any ``extra_sections``, method notes,
-    sources and licences; a Leichte-Sprache summary up front."""
+    sources and licences; a Leichte-Sprache summary up front.
+
+    ``edition="public"`` builds it from the town's figures with the small counts kept secret
+    (:func:`wandel.reports.edition.public_figures`); ``extra_sections`` must then be public too.
+    """
+    from wandel.reports.edition import edition_figures
+
+    town = edition_figures(town, edition)
     sections = (
         *town_sections(town, lang),
         *extra_sections,
-        _method([town], lang, meta),
-        _sources(sources, licences, lang),
+        _method([town], lang, meta, edition),
+        _sources(sources, licences, lang, edition),
     )
     return Report(
         kind="profil",
@@ -731,6 +799,7 @@ def profile_report(
         licences=tuple(licences),
         meta=meta,
         notes=town.notes,
+        edition=edition,
     ).check()
 
 
@@ -748,8 +817,8 @@ def _network_table(towns: Sequence[TownFigures], lang: str) -> Table:
                 fmt(float(b["value"]), 0, lang),
                 fmt(float(e["value"]), 0, lang),
                 band,
-                fmt_signed((float(e["value"]) / float(b["value"]) - 1) * 100, 1, lang) + " %",
-                fmt(t.share_65(t.until) * 100, 1, lang) + " %",
+                _pct((float(e["value"]) / float(b["value"]) - 1) * 100, 1, lang),
+                _pct(t.share_65(t.until) * 100, 1, lang, signed=False),
             )
         )
     t0 = towns[0]
@@ -780,12 +849,17 @@ def network_report(
     *,
     lang: str = "de",
     extra_sections: Sequence[Section] = (),
+    edition: EditionKind = "internal",
 ) -> Report:
-    """The Demografiebericht of a network: the towns side by side, then each town's sections."""
+    """The Demografiebericht of a network: the towns side by side, then each town's sections
+    (``edition``: as for :func:`profile_report`)."""
+    from wandel.reports.edition import edition_figures
+
     if not towns:
         from wandel.errors import ReportError
 
         raise ReportError("@reports.error.no_towns")
+    towns = [edition_figures(t, edition) for t in towns]
     tot = [t.totals() for t in towns]
     base = sum(float(_row(x, towns[0].base_year)["value"]) for x in tot)
     end = sum(float(_row(x, towns[0].until)["value"]) for x in tot)
@@ -835,11 +909,12 @@ def network_report(
             overview,
             *per_town,
             *extra_sections,
-            _method(towns, lang, meta),
-            _sources(sources, licences, lang),
+            _method(towns, lang, meta, edition),
+            _sources(sources, licences, lang, edition),
         ),
         sources=tuple(sources),
         licences=tuple(licences),
         meta=meta,
         notes=tuple(n for t in towns for n in t.notes),
+        edition=edition,
     ).check()

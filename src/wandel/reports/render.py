@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import calendar
 import json
+import math
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -49,14 +50,15 @@ def _cite(keys: tuple[str, ...] | str, numbers: dict[str, int]) -> str:
 
 def _fact(f: Fact, numbers: dict[str, int], lang: str) -> dict[str, str]:
     value = fmt(f.value, f.digits, lang)
+    secret = math.isnan(f.value)  # kept secret (public edition): the sign alone, no band
     band = ""
-    if f.low is not None and f.high is not None:
+    if f.low is not None and f.high is not None and not secret:
         band = f"{tr('reports.band_label', lang)}: {fmt(f.low, f.digits, lang)}–{fmt(f.high, f.digits, lang)}"
     src = f"{f.year} · {tr('reports.source_label', lang)} {_cite(f.source, numbers)}"
     return {
         "label": f.label,
         "value": value,
-        "unit": f.unit,
+        "unit": "" if secret else f.unit,
         "band": band,
         "source": src,
         "note": f.note,
@@ -105,7 +107,7 @@ def report_view(report: Report) -> dict[str, Any]:
         "subtitle": report.subtitle,
         "easy_title": report.easy_title,
         "easy": list(report.easy),
-        "edition": f"{tr('reports.edition', lang)} {m.created:%Y-%m-%d} · {m.inputs_checksum[:12]} · Wandel {m.version}",
+        "edition": f"{tr('reports.edition', lang)} {m.created:%Y-%m-%d} · {m.inputs_checksum[:12]} · Wandel {m.version} · {tr(f'reports.edition.{report.edition}', lang)}",
         "created": [m.created.year, m.created.month, m.created.day],
         "sections": [
             {

@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 from xml.sax.saxutils import escape
 
 from wandel.reports.numbers import fmt
@@ -43,6 +44,9 @@ BAND = "#c9dcf0"
 FONT = "DejaVu Sans, Verdana, sans-serif"
 
 
+T = TypeVar("T")
+
+
 def nice_ticks(top: float, n: int = 5) -> list[float]:
     """Round tick values from 0 to at least ``top``: steps of 1, 2, 2.5 or 5 times a power of ten.
 
@@ -64,6 +68,22 @@ def _num(v: float) -> str:
     """A coordinate with at most one decimal, no trailing zeros (stable bytes)."""
     text = f"{v:.1f}".rstrip("0").rstrip(".")
     return "0" if text in ("-0", "") else text
+
+
+def _runs(xs: Sequence[T], vs: Sequence[float]) -> list[list[tuple[T, float]]]:
+    """The stretches of ``(x, value)`` without a missing value (a value kept secret is drawn as
+    a gap, never bridged by a line that would show where it lies).
+
+    >>> _runs([1, 2, 3, 4], [5.0, float("nan"), 6.0, 7.0])
+    [[(1, 5.0)], [(3, 6.0), (4, 7.0)]]
+    """
+    out: list[list[tuple[T, float]]] = [[]]
+    for a, v in zip(xs, vs, strict=True):
+        if math.isfinite(v):
+            out[-1].append((a, v))
+        elif out[-1]:
+            out.append([])
+    return [r for r in out if r]
 
 
 def _open(chart_id: str, width: int, height: int, title: str, desc: str) -> list[str]:
@@ -119,7 +139,7 @@ def fan_svg(
     pw, ph = width - left - right, height - top - bottom
     years = list(data.observed_years) + list(data.years)
     y0, y1 = min(years), max(years)
-    ymax = max([*data.observed, *data.value, *data.high])
+    ymax = max(v for v in (*data.observed, *data.value, *data.high) if math.isfinite(v))
     ticks = nice_ticks(ymax * 1.05)
 
     def x(year: float) -> float:
@@ -135,7 +155,8 @@ def fan_svg(
     step = 5 if y1 - y0 > 12 else 2
     for yr in range(y0 + (-y0) % step, y1 + 1, step):
         out.append(_text(x(yr), top + ph + 16, str(yr), "middle"))
-    if data.low and data.high:
+    banded = all(math.isfinite(v) for v in (*data.low, *data.high))
+    if data.low and data.high and banded:
         band = [(x(a), y(b)) for a, b in zip(data.years, data.high, strict=True)]
         band += [(x(a), y(b)) for a, b in zip(data.years[::-1], data.low[::-1], strict=True)]
         pts = " ".join(f"{_num(a)},{_num(b)}" for a, b in band)
@@ -143,18 +164,22 @@ def fan_svg(
             f'<polygon points="{pts}" fill="{BAND}" stroke="{BLUE}" stroke-width="0.8" stroke-dasharray="3 2"/>'
         )
     if data.observed:
-        obs = [(x(a), y(b)) for a, b in zip(data.observed_years, data.observed, strict=True)]
+        obs = [
+            (x(a), y(b))
+            for a, b in zip(data.observed_years, data.observed, strict=True)
+            if math.isfinite(b)
+        ]
         out.append(_polyline(obs, stroke=GREY, stroke_width="2"))
         out += [f'<circle cx="{_num(a)}" cy="{_num(b)}" r="2.2" fill="{GREY}"/>' for a, b in obs]
-    proj = [(x(a), y(b)) for a, b in zip(data.years, data.value, strict=True)]
-    out.append(_polyline(proj, stroke=BLUE, stroke_width="2.5"))
+    for run in _runs(data.years, data.value):
+        out.append(_polyline([(x(a), y(b)) for a, b in run], stroke=BLUE, stroke_width="2.5"))
     out.append(_polyline([(left, top + ph), (left + pw, top + ph)], stroke=INK, stroke_width="1"))
     ly = top + ph + 34
     out.append(_polyline([(left, ly - 4), (left + 22, ly - 4)], stroke=GREY, stroke_width="2"))
     out.append(_text(left + 28, ly, labels[0]))
     out.append(_polyline([(left, ly + 14), (left + 22, ly + 14)], stroke=BLUE, stroke_width="2.5"))
     out.append(_text(left + 28, ly + 18, labels[1]))
-    if data.low and data.high:
+    if data.low and data.high and banded:
         out.append(
             f'<rect x="{left}" y="{_num(ly + 26)}" width="22" height="10" fill="{BAND}" '
             f'stroke="{BLUE}" stroke-width="0.8" stroke-dasharray="3 2"/>'
@@ -167,7 +192,8 @@ def fan_svg(
 @dataclass(frozen=True)
 class PyramidData:
     """Persons per single year of age: ``age_lo``/``width`` per block (open group to 100),
-    men and women in year ``years[0]`` (bars) and ``years[1]`` (outline)."""
+    men and women in year ``years[0]`` (bars) and ``years[1]`` (outline); a missing value (NaN,
+    kept secret) is drawn as a gap."""
 
     age_lo: tuple[float, ...]
     width: tuple[float, ...]
@@ -191,7 +217,7 @@ def pyramid_svg(
     width, height = 400, 330
     mid, top, bottom, half = 200, 24, 64, 160
     ph = height - top - bottom
-    vmax = max(max(s) for s in (*data.men, *data.women))
+    vmax = max((v for s in (*data.men, *data.women) for v in s if math.isfinite(v)), default=0.0)
     ticks = nice_ticks(vmax, 3)
     scale = half / ticks[-1]
 
@@ -203,16 +229,20 @@ def pyramid_svg(
     out.append(_text(mid + 8, 14, labels[1], "start", font_weight="bold"))
     for sign, series, colour in ((-1, data.men, BLUE), (1, data.women, ORANGE)):
         for lo, w, v in zip(data.age_lo, data.width, series[0], strict=True):
+            if not math.isfinite(v):
+                continue
             x0 = mid if sign > 0 else mid - v * scale
             out.append(
                 f'<rect x="{_num(x0)}" y="{_num(y(lo + w))}" width="{_num(v * scale)}" '
                 f'height="{_num(w / 101 * ph)}" fill="{colour}"/>'
             )
-        step: list[tuple[float, float]] = []
-        for lo, w, v in zip(data.age_lo, data.width, series[1], strict=True):
-            xv = mid + sign * v * scale
-            step += [(xv, y(lo)), (xv, y(lo + w))]
-        out.append(_polyline(step, stroke=INK, stroke_width="1.3"))
+        blocks = list(zip(data.age_lo, data.width, strict=True))
+        for run in _runs(blocks, series[1]):
+            step: list[tuple[float, float]] = []
+            for (lo, w), v in run:
+                xv = mid + sign * v * scale
+                step += [(xv, y(lo)), (xv, y(lo + w))]
+            out.append(_polyline(step, stroke=INK, stroke_width="1.3"))
     for age in range(0, 101, 10):
         out.append(
             _polyline(
@@ -259,8 +289,9 @@ def bars_svg(
     width, row, top = 400, 20, 6
     label_w, value_w = 206, 46
     height = top + row * len(values) + 6
-    lo = min([0.0, *values])
-    hi = max([0.0, *values])
+    shown = [v for v in values if math.isfinite(v)]
+    lo = min([0.0, *shown])
+    hi = max([0.0, *shown])
     span = (hi - lo) or 1.0
     x0, x1 = label_w + 6, width - value_w - 6
 
@@ -271,6 +302,9 @@ def bars_svg(
     for i, (label, v) in enumerate(zip(labels, values, strict=True)):
         yc = top + i * row + row / 2
         out.append(_text(label_w, yc + 4, label, "end"))
+        if not math.isfinite(v):  # kept secret: no bar, the GENESIS sign in the value column
+            out.append(_text(width - 4, yc + 4, fmt(v, digits, lang), "end"))
+            continue
         a, b = sorted((x(0.0), x(v)))
         colour = ORANGE if v < 0 else BLUE
         out.append(

@@ -8,6 +8,11 @@ caller; every change goes through :meth:`Reader.write` (:data:`WRITES`). Each na
 :meth:`Reader.permit` asks the one rule, :func:`wandel.workflow.users.allowed`, with the caller's
 role and zones, the zone and the action. The statistics and Wandel's calculations from them are
 public (``read``); drafts of saved scenarios only for the users of their zone.
+
+The Kommunalprofil has two editions: ``report`` is the public one (counts from 1 to 3 kept
+secret, :mod:`wandel.reports.edition`), ``report_internal`` the one with every number, which
+needs the action ``read_draft`` (the planners and viewers of the zone, the admin);
+:meth:`Reader.report` asks :meth:`Reader.permit` which one a caller gets.
 """
 
 from __future__ import annotations
@@ -85,7 +90,8 @@ READS: Mapping[str, Callable[..., object]] = {
     "profile": _profile,
     "measures": _measures,
     "access": lambda wb, z, **p: wb.access(z),
-    "report": lambda wb, z, **p: wb.profile(z, str(p.get("lang", LANGS[0]))),
+    "report": lambda wb, z, **p: wb.profile(z, str(p.get("lang", LANGS[0])), "public"),
+    "report_internal": lambda wb, z, **p: wb.profile(z, str(p.get("lang", LANGS[0])), "internal"),
 }
 """What can be read: name -> function ``(workbench, zone, **params)``."""
 
@@ -111,6 +117,7 @@ ACTION_OF: Mapping[str, str] = {
     "published_scenario": "read",
     "drafts": "read_draft",
     "draft_scenario": "read_draft",
+    "report_internal": "read_draft",
     "audit": "admin",
     "save": "write",
     "publish": "publish",
@@ -156,6 +163,13 @@ class Reader:
         except AccessDeniedError:
             return False
         return True
+
+    def report(self, caller: Caller, zone: str) -> Any:
+        """The Kommunalprofil of ``zone`` for ``caller``: the internal edition where
+        :meth:`permit` allows ``report_internal``, else the public one (never the internal one
+        to the public, whatever the request says)."""
+        what = "report_internal" if self.may(caller, "report_internal", zone) else "report"
+        return self.read(caller, what, zone)
 
     def saved(self, caller: Caller, zone: str, id: int) -> SavedScenario:
         """The saved scenario ``id`` of ``zone``: a published one for everyone, a draft for those

@@ -3,7 +3,10 @@ report's HTML article inside the site (the site's style sheet, no inline style, 
 Content-Security-Policy holds), ``/kommune/{ags}/kommunalprofil.pdf`` downloads the tagged PDF/UA
 made from the same report model (:mod:`wandel.reports.render`).
 
-The report is read through the read door (``report``) and built once per town and language.
+The report is read through the read door (:meth:`wandel.web.reader.Reader.report`, which asks the
+one permission check): the public gets the public edition (counts from 1 to 3 kept secret), the
+planners and viewers of the zone the internal one. It is built once per town, language and
+edition.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ def add_report_routes(app: FastAPI, pages: _Pages) -> None:
 
     def _report(request: Request, ags: str) -> Report:
         caller = pages.caller(request)
-        report: Report = pages.reader.read(caller, "report", ags)
+        report: Report = pages.reader.report(caller, ags)
         return report
 
     @app.get("/kommune/{ags}/kommunalprofil", response_class=HTMLResponse)

@@ -31,7 +31,7 @@ from wandel.compare.networks import Network
 from wandel.compare.profile import Profile
 from wandel.errors import ReportError, UnknownZoneError, WandelError
 from wandel.i18n import tr
-from wandel.reports.model import Report, ReportMeta, Section, Source
+from wandel.reports.model import EditionKind, Report, ReportMeta, Section, Source
 from wandel.reports.profile import (
     AGE_GROUPS,
     AreaFigures,
@@ -483,13 +483,21 @@ def build_profile(
     zone: str,
     settings: ReportSettings = ReportSettings(),
     extra_sections: Sequence[Section] = (),
+    edition: EditionKind = "internal",
 ) -> Report:
-    """The Kommunalprofil of the Gemeinde ``zone`` from the store at ``db``."""
+    """The Kommunalprofil of the Gemeinde ``zone`` from the store at ``db``; ``edition="public"``
+    keeps counts from 1 to 3 secret (:mod:`wandel.reports.edition`)."""
     towns = town_figures(db, [zone], settings)
     meta, prov = _meta(db, [zone], towns, settings)
     sources, licences = report_sources(prov, towns, settings.lang)
     return profile_report(
-        towns[0], meta, sources, licences, lang=settings.lang, extra_sections=extra_sections
+        towns[0],
+        meta,
+        sources,
+        licences,
+        lang=settings.lang,
+        extra_sections=extra_sections,
+        edition=edition,
     )
 
 
@@ -498,6 +506,7 @@ def build_network_report(
     network: str | Network,
     settings: ReportSettings = ReportSettings(),
     extra_sections: Sequence[Section] = (),
+    edition: EditionKind = "internal",
 ) -> Report:
     """The Demografiebericht of ``network``: a :class:`~wandel.compare.networks.Network`, or what
     ``wandel compare network`` takes (a preset name such as ``mansfeld-suedharz``, a YAML file, a
@@ -515,7 +524,14 @@ def build_network_report(
     meta, prov = _meta(db, net.members, towns, settings)
     sources, licences = report_sources(prov, towns, settings.lang)
     return network_report(
-        net.title, towns, meta, sources, licences, lang=settings.lang, extra_sections=extra_sections
+        net.title,
+        towns,
+        meta,
+        sources,
+        licences,
+        lang=settings.lang,
+        extra_sections=extra_sections,
+        edition=edition,
     )
 
 
@@ -560,6 +576,7 @@ def _edition_key(report: Report) -> str:
             m.draws,
             m.seed,
             list(m.zones),
+            *([report.edition] if report.edition != "internal" else []),
         ]
     )
     return hashlib.sha256(text.encode()).hexdigest()[:12]
@@ -580,6 +597,7 @@ def write_edition(report: Report, out_dir: Path, stem: str) -> Edition:
     files = {f"{stem}.html": render_html(report).encode("utf-8"), f"{stem}.pdf": render_pdf(report)}
     manifest = {
         "kind": report.kind,
+        "edition": report.edition,
         "title": report.title,
         "lang": report.lang,
         "zones": list(report.meta.zones),

@@ -30,7 +30,7 @@ from wandel.demography.scenario import (
     Scenario,
 )
 from wandel.errors import UnknownZoneError
-from wandel.reports.model import Report
+from wandel.reports.model import EditionKind, Report
 from wandel.services.demand import Parents
 from wandel.store import Store
 from wandel.workflow.compare import CompareData, load, network_comparison
@@ -205,7 +205,9 @@ class TownWorkbench:
     _inputs: dict[str, ProjectionInputs] = field(default_factory=dict, init=False, repr=False)
     _compare: CompareData | None = field(default=None, init=False, repr=False)
     _access: dict[str, TownAccess] = field(default_factory=dict, init=False, repr=False)
-    _profiles: dict[tuple[str, str], Report] = field(default_factory=dict, init=False, repr=False)
+    _profiles: dict[tuple[str, str, str], Report] = field(
+        default_factory=dict, init=False, repr=False
+    )
     _prepared: dict[tuple[str, int], PreparedServices] = field(
         default_factory=dict, init=False, repr=False
     )
@@ -411,14 +413,18 @@ class TownWorkbench:
 
     # -- reports -------------------------------------------------------------------------
 
-    def profile(self, zone: str, lang: str = "de") -> Report:
-        """The Kommunalprofil of the Gemeinde ``zone`` (built once per zone and language; the
-        same store gives the same report)."""
-        key = (zone, lang)
+    def profile(self, zone: str, lang: str = "de", edition: EditionKind = "public") -> Report:
+        """The Kommunalprofil of the Gemeinde ``zone`` (built once per zone, language and edition;
+        the same store gives the same report). The public edition (small counts kept secret)
+        unless ``edition="internal"`` is asked for: who may have which is the web's
+        :meth:`wandel.web.reader.Reader.permit` to decide."""
+        key = (zone, lang, edition)
         with self._lock:
             hit = self._profiles.get(key)
         if hit is None:
-            hit = build_profile(self.db, zone, ReportSettings(until=UNTIL, lang=lang))
+            hit = build_profile(
+                self.db, zone, ReportSettings(until=UNTIL, lang=lang), edition=edition
+            )
             with self._lock:
                 self._profiles[key] = hit
         return hit

@@ -1,0 +1,274 @@
+"""The two editions of a report: ``internal`` (every number, for the planners of the town) and
+``public`` (small counts kept secret, for downloads by anyone).
+
+The public edition is made *before* the report model is built: :func:`public_figures` turns a
+:class:`~wandel.reports.profile.TownFigures` into one whose count cells (the totals, the age
+groups with their bands, the pyramid, the components of change) hold NaN where a value must be
+kept secret, at exactly the level of detail the report shows (the pyramid by ten-year groups,
+the components by period, the age groups in the years shown). Every table, chart, fact and
+sentence of the report is made from these figures, so HTML, PDF and any export read one
+suppressed model; a NaN is shown as the GENESIS sign ``.`` (:func:`wandel.reports.numbers.fmt`),
+a chart leaves a gap.
+
+The rule is the statistical offices' (:mod:`wandel.reports.disclosure`): a count from 1 to 3 is
+kept secret (primary suppression), and so many other cells too that no secret cell can be worked
+out from the totals, sums and differences the report shows (secondary suppression, checked by
+linear programming over every relation between the cells: the age groups and the pyramid add up
+to the total, they agree where their age limits meet, births - deaths = natural balance, natural
+balance + net migration = change of the total). A value and its 80 % band are kept secret
+together, since the band brackets the value.
+
+Shares, rates and changes in per cent are never computed from a secret count: a number derived
+from cells is shown only when every cell it is computed from is shown (NaN propagates), so it
+tells nothing that the shown cells do not tell already. This is the offices' practice for
+derived values ("Aus Geheimhaltungsgründen ... werden auch Anteile und Veränderungsraten nicht
+ausgewiesen", the GENESIS notes on secret cells): a share of 65+ is shown only when the counts
+of both groups above 65 are. The town's indicators in the strengths table that stand for a count
+(shares and rates per 1,000 of the population) are kept secret when that count is from 1 to 3,
+and then every other age share of the town beside it too (they add up with the population).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Hashable
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from wandel.reports.disclosure import is_small, suppress
+from wandel.reports.model import EDITIONS, EditionKind
+from wandel.reports.profile import AGE_GROUPS, TownFigures, component_bounds, milestones
+
+__all__ = ["EDITIONS", "PYRAMID_BANDS", "EditionKind", "edition_figures", "public_figures", "town_cells"]
+
+PYRAMID_BANDS: tuple[int, ...] = tuple(range(0, 100, 10))
+"""The ten-year groups of the pyramid's data table (the last one open): the public edition draws
+the pyramid with these, never by single years of age."""
+
+Key = tuple[Hashable, ...]
+
+
+def _band_end(lo: int) -> int | None:
+    return lo + 10 if lo < PYRAMID_BANDS[-1] else None
+
+
+def _segments(a: tuple[int, ...], b: tuple[int, ...]) -> list[tuple[int, int | None]]:
+    """The age spans between the limits two partitions share (where their sums must agree).
+
+    >>> _segments((0, 6, 10, 18, 25, 65, 80), tuple(range(0, 100, 10)))
+    [(0, 10), (10, 80), (80, None)]
+    """
+    common = sorted(set(a) & set(b))
+    return [(lo, hi) for lo, hi in itertools.pairwise([*common, None])]  # type: ignore[misc]
+
+
+def _inside(lo: int, span: tuple[int, int | None]) -> bool:
+    return lo >= span[0] and (span[1] is None or lo < span[1])
+
+
+def town_cells(
+    t: TownFigures,
+) -> tuple[dict[Key, float], list[dict[Key, float]], set[Key], set[Key]]:
+    """The count cells a report shows of ``t``, the relations between them, the cells that stay
+    shown (totals) and the cells of any sign (balances): the input of
+    :func:`wandel.reports.disclosure.suppress`."""
+    cells: dict[Key, float] = {}
+    relations: list[dict[Key, float]] = []
+    keep: set[Key] = set()
+    free: set[Key] = set()
+    stats = ("value", "q10", "q90") if t.draws else ("value",)
+    tot = t.totals().set_index("year")
+    for y in tot.index:
+        for s in stats:
+            cells[("total", int(y), s)] = float(tot.loc[y, s])
+    obs = t.observed[t.observed["year"] < t.base_year]
+    for y, v in zip(obs["year"], obs["value"], strict=True):
+        cells[("observed", int(y))] = float(v)
+    keep |= set(cells)
+    g = t.groups.set_index(["age_start", "year"])
+    starts = tuple(lo for lo, _, _ in AGE_GROUPS)
+    for y in milestones(t.base_year, t.until):
+        for s in stats if (y > t.base_year and t.draws) else ("value",):
+            rel: dict[Key, float] = {("total", y, s): -1.0}
+            for lo in starts:
+                cells[("group", lo, y, s)] = float(g.loc[(lo, y), s])
+                rel[("group", lo, y, s)] = 1.0
+            relations.append(rel)
+    p = t.pyramid
+    for y in (t.base_year, t.until):
+        rel = {("total", y, "value"): -1.0}
+        for lo in PYRAMID_BANDS:
+            hi = _band_end(lo)
+            for sex in ("m", "f"):
+                sel = p[(p["year"] == y) & (p["sex"] == sex) & (p["age"] >= lo)]
+                if hi is not None:
+                    sel = sel[sel["age"] < hi]
+                cells[("band", lo, y, sex)] = float(sel["value"].sum())
+                rel[("band", lo, y, sex)] = 1.0
+        relations.append(rel)
+        for span in _segments(starts, PYRAMID_BANDS):
+            link: dict[Key, float] = {
+                ("group", lo, y, "value"): 1.0 for lo in starts if _inside(lo, span)
+            }
+            link |= {
+                ("band", lo, y, sex): -1.0
+                for lo in PYRAMID_BANDS
+                if _inside(lo, span)
+                for sex in ("m", "f")
+            }
+            relations.append(link)
+    c = t.components
+    for a, b in itertools.pairwise(component_bounds(t.base_year, t.until)):
+        sel = c[(c["year"] > a) & (c["year"] <= b)]
+        births, deaths, net = (float(sel[k].sum()) for k in ("births", "deaths", "net_migration"))
+        cells |= {
+            ("births", b): births,
+            ("deaths", b): deaths,
+            ("natural", b): births - deaths,
+            ("net_migration", b): net,
+            ("change", b): births - deaths + net,
+        }
+        free |= {("natural", b), ("net_migration", b), ("change", b)}
+        keep.add(("change", b))  # the difference of two totals shown in the fan
+        relations += [
+            {("births", b): 1.0, ("deaths", b): -1.0, ("natural", b): -1.0},
+            {("natural", b): 1.0, ("net_migration", b): 1.0, ("change", b): -1.0},
+            {("change", b): 1.0, ("total", b, "value"): -1.0, ("total", a, "value"): 1.0},
+        ]
+    return cells, relations, keep, free
+
+
+def _secret_cells(t: TownFigures) -> set[Key]:
+    cells, relations, keep, free = town_cells(t)
+    secret = suppress(cells, relations, keep=keep, free=free)
+    # a value and its band are kept secret together (the band brackets the value)
+    for k in list(secret):
+        if k[0] in ("group", "total"):
+            secret |= {(*k[:-1], s) for s in ("value", "q10", "q90") if (*k[:-1], s) in cells}
+    return secret
+
+
+_COUNT_UNITS = {"persons": 1.0, "share": 1.0, "per_1000": 1e-3}
+"""Indicator units that stand for a count of the town's people: the count is value x factor x
+population (``persons``: the value itself)."""
+
+
+def _public_profile(t: TownFigures, population: float) -> Any:
+    """The town's strengths-weaknesses profile with the values that stand for a small count kept
+    secret (column ``secret``), and then every age share of the town too."""
+    if t.profile is None:
+        return None
+    from wandel.compare.catalogue import load_catalogue
+
+    cat = load_catalogue()
+    facts = t.profile.facts.copy()
+    own = facts["subject"] == t.zone
+
+    def count(row: Any) -> float:
+        unit = cat[str(row.indicator)].unit
+        v = float(row.value)
+        if unit not in _COUNT_UNITS or not math.isfinite(v):
+            return math.nan
+        return v if unit == "persons" else v * _COUNT_UNITS[unit] * population
+
+    counts = np.array([count(r) for r in facts.itertuples(index=False)], dtype=float)
+    secret = own.to_numpy() & np.array([is_small(c) if math.isfinite(c) else False for c in counts])
+    shares = own.to_numpy() & np.array(
+        [cat[str(i)].unit == "share" for i in facts["indicator"]], dtype=bool
+    )
+    if (secret & shares).any():
+        secret |= shares
+    facts["secret"] = secret
+    facts.loc[secret, "value"] = np.nan
+    return replace(t.profile, facts=facts)
+
+
+def public_figures(t: TownFigures) -> TownFigures:
+    """``t`` as the public edition shows it: the count cells at the report's level of detail,
+    NaN where kept secret (see the module's description)."""
+    secret = _secret_cells(t)
+    cells, _, _, _ = town_cells(t)
+
+    def value(k: Key) -> float:
+        return math.nan if k in secret else cells[k]
+
+    stats = ("value", "q10", "q90")
+    years = milestones(t.base_year, t.until)
+    tot = t.totals()
+    totals = pd.DataFrame(
+        {
+            "year": tot["year"].astype(int),
+            **{
+                s: [value(("total", int(y), s)) if ("total", int(y), s) in cells else float(v)
+                    for y, v in zip(tot["year"], tot[s], strict=True)]
+                for s in stats
+            },
+        }
+    )  # fmt: skip
+    groups = t.groups[t.groups["year"].isin(years)].copy().reset_index(drop=True)
+    for s in stats:
+        groups[s] = [
+            value(("group", int(lo), int(y), s))
+            if ("group", int(lo), int(y), s) in cells
+            else value(("group", int(lo), int(y), "value"))
+            for lo, y in zip(groups["age_start"], groups["year"], strict=True)
+        ]
+    pyramid = pd.DataFrame(
+        [
+            {"year": y, "sex": sex, "age": lo, "value": value(("band", lo, y, sex))}
+            for y in (t.base_year, t.until)
+            for sex in ("m", "f")
+            for lo in PYRAMID_BANDS
+        ]
+    )
+    bounds = component_bounds(t.base_year, t.until)
+    components = pd.DataFrame(
+        [
+            {
+                "year": b,
+                "births": value(("births", b)),
+                "deaths": value(("deaths", b)),
+                "net_migration": value(("net_migration", b)),
+            }
+            for b in bounds[1:]
+        ]
+    )
+    observed = t.observed.copy()
+    observed["value"] = [
+        value(("observed", int(y))) if ("observed", int(y)) in cells else float(v)
+        for y, v in zip(observed["year"], observed["value"], strict=True)
+    ]
+    out = replace(
+        t,
+        observed=observed,
+        groups=groups,
+        pyramid=pyramid,
+        components=components,
+        fixed_totals=totals,
+        profile=None,
+    )
+    town, *others = t.areas
+    share = {y: out.share_65(y) for y in town.share_65}
+    if math.isnan(value(("total", t.base_year, "value"))):
+        town = replace(town, base=math.nan)
+    out = replace(
+        out,
+        areas=(replace(town, share_65=share), *others),
+        profile=_public_profile(t, float(cells[("total", t.base_year, "value")])),
+    )
+    return out
+
+
+def edition_figures(t: TownFigures, edition: EditionKind) -> TownFigures:
+    """``t`` for ``edition``: unchanged for ``internal``, :func:`public_figures` for ``public``."""
+    if edition == "internal":
+        return t
+    if edition == "public":
+        return public_figures(t)
+    from wandel.errors import UnknownChoiceError
+
+    raise UnknownChoiceError("--edition", edition, EDITIONS)
