@@ -43,7 +43,14 @@ from wandel.reports.disclosure import is_small, suppress
 from wandel.reports.model import EDITIONS, EditionKind
 from wandel.reports.profile import AGE_GROUPS, TownFigures, component_bounds, milestones
 
-__all__ = ["EDITIONS", "PYRAMID_BANDS", "EditionKind", "edition_figures", "public_figures", "town_cells"]
+__all__ = [
+    "EDITIONS",
+    "PYRAMID_BANDS",
+    "EditionKind",
+    "edition_figures",
+    "public_figures",
+    "town_cells",
+]
 
 PYRAMID_BANDS: tuple[int, ...] = tuple(range(0, 100, 10))
 """The ten-year groups of the pyramid's data table (the last one open): the public edition draws
