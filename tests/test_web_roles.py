@@ -455,3 +455,33 @@ def test_no_route_passes_by_the_door(world: World) -> None:
         assert r.status_code == 403, (method, url, r.status_code)
         checked += 1
     assert checked >= 20
+
+
+# -- the Kommunalprofil: one permission check decides the edition ----------------------------
+
+
+@pytest.mark.parametrize("who", WHO, ids=[w.name for w in WHO])
+def test_the_kommunalprofil_edition_follows_the_callers_zones(world: World, who: Who) -> None:
+    """Page and PDF download go through ``Reader.report``: the internal edition (every number) to
+    a caller who may read the zone's drafts, the public one (small counts secret) to everyone
+    else, never the other way round."""
+    import io
+
+    import pypdf
+
+    internal = B in who.drafts
+    c = world.clients[who.name]
+    page = c.get(f"/kommune/{B}/kommunalprofil")
+    assert page.status_code == 200
+    labels = ("interne Ausgabe", "öffentliche Ausgabe")
+    mine, other = labels if internal else labels[::-1]
+    assert mine in page.text
+    assert other not in page.text
+    assert ("kleine Fallzahlen (1 bis 3) sind geheim gehalten" in page.text) is not internal
+    pdf = c.get(f"/kommune/{B}/kommunalprofil.pdf")
+    assert pdf.status_code == 200
+    assert pdf.content.startswith(b"%PDF")
+    text = " ".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(pdf.content)).pages)
+    text = " ".join(text.split())
+    assert mine in text
+    assert other not in text
