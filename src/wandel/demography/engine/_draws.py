@@ -74,175 +74,170 @@ _SIGS = [_signature(types.float64), _signature(types.float32)]
 
 
 @numba.njit(inline="always")
-def _survival(
-    sx: float, m: Any, d0: int, nd: int, has_m: bool, out: Any
-) -> None:  # pragma: no cover - compiled
-    """``out[d] = 1 - min((1 - sx) m[d0 + d], 1)``, or ``sx`` without a mortality level."""
-    if has_m:
-        q = 1.0 - sx
-        for d in range(nd):
-            out[d] = 1.0 - min(q * m[d0 + d], 1.0)
-    else:
-        for d in range(nd):
-            out[d] = sx
-
-
-@numba.njit(inline="always")
-def _migrate(
-    n: float, r: float, olv: float, c: float, ilv: float, xn: float, xp: float
-) -> tuple[float, float, float]:  # pragma: no cover - compiled
-    """One cell's migration: ``(people after it, out-movers, in-movers)``.
-
-    ``xn = max(-x, 0)`` and ``xp = max(x, 0)`` split the scenario flow ``x``; the zero part adds
-    or removes exactly nothing, so this equals the oracle's branches on the sign of ``x``.
-    """
-    o = min(n * r * olv, n)
-    stay = n - o
-    gone = min(xn, stay)
-    stay -= gone
-    o += gone
-    came = c * ilv + xp
-    return stay + came, o, came
-
-
-@numba.njit(inline="always")
 def _ages(
-    pv: Any,
-    cu: Any,
-    sxr: Any,
-    our: Any,
-    icr: Any,
-    exr: Any,
-    asf: Any,
-    women: bool,
-    lv: Any,
-    t: int,
-    d0: int,
-    nd: int,
-    has_m: bool,
-    acc: Any,
-    se: Any,
-) -> None:  # pragma: no cover - compiled
+    pv: Any, cu: Any, sxr: Any, our: Any, icr: Any, exr: Any, asf: Any, women: bool,
+    mrow: Any, irow: Any, orow: Any, nd: int, has_m: bool, acc: Any, nv: Any,
+) -> None:  # fmt: skip  # pragma: no cover - compiled
     """Ages 1..99 of one sex: survival, ageing, migration; exposure of women to births.
 
+    ``mrow``, ``irow``, ``orow`` the mortality, in- and out-migration levels of the job's draws;
     ``asf`` the birth rates by age of mother (used for ``women``); ``acc`` rows: 0 start, 1
     survivors (before migration), 2 out-, 3 in-movers, 4 exposure ``sum asfr (P + N) / 2``.
-    Every loop over the draws is branch-free, so that it runs on vector instructions.
+    Each loop over the draws writes one array and reads a few, with no branch, so that the
+    compiler vectorises it (runtime checks that the arrays do not overlap); the survivors ``N``
+    of an age are formed once in ``nv``.
     """
-    mrow = lv[1, t]
-    irow = lv[2, t]
-    orow = lv[3, t]
+    a0 = acc[0]
+    a1 = acc[1]
+    a2 = acc[2]
+    a3 = acc[3]
+    a4 = acc[4]
     for a in range(1, pv.shape[0] - 1):
-        _survival(sxr[a - 1], mrow, d0, nd, has_m, se)
-        r = our[a]
-        c = icr[a]
-        xn = max(-exr[a], 0.0)
-        xp = max(exr[a], 0.0)
-        w = asf[a] if women else 0.0
-        if w > 0:
+        p = pv[a - 1]
+        s = sxr[a - 1]
+        if has_m:
+            q = 1.0 - s
             for d in range(nd):
-                p = pv[a - 1, d]
-                n = p * se[d]
-                acc[0, d] += p
-                acc[1, d] += n
-                acc[4, d] += w * (pv[a, d] + n) / 2.0
-                cu[a, d], o, came = _migrate(n, r, orow[d0 + d], c, irow[d0 + d], xn, xp)
-                acc[2, d] += o
-                acc[3, d] += came
+                nv[d] = p[d] * (1.0 - min(q * mrow[d], 1.0))
         else:
             for d in range(nd):
-                p = pv[a - 1, d]
-                n = p * se[d]
-                acc[0, d] += p
-                acc[1, d] += n
-                cu[a, d], o, came = _migrate(n, r, orow[d0 + d], c, irow[d0 + d], xn, xp)
-                acc[2, d] += o
-                acc[3, d] += came
+                nv[d] = p[d] * s
+        for d in range(nd):
+            a0[d] += p[d]
+        for d in range(nd):
+            a1[d] += nv[d]
+        w = asf[a] if women else 0.0
+        if w > 0:
+            nxt = pv[a]
+            for d in range(nd):
+                a4[d] += w * (nxt[d] + nv[d]) / 2.0
+        _migrate_row(nv, our[a], orow, icr[a], irow, exr[a], nd, cu[a], a2, a3)
+
+
+@numba.njit(inline="always")
+def _migrate_row(
+    nv: Any, r: float, orow: Any, c: float, irow: Any, x: float, nd: int, out: Any, a2: Any,
+    a3: Any,
+) -> None:  # fmt: skip  # pragma: no cover - compiled
+    """Migration of one cell for the job's draws (``nv`` the people before it): ``out`` the
+    people after it, out- and in-movers added to ``a2`` and ``a3``.
+
+    Per draw: ``o = min(N r o_lv, N)``, ``stay = N - o``, ``gone = min(-x, stay)`` for a negative
+    scenario flow ``x``, in-movers ``c i_lv + max(x, 0)``; ``xn = max(-x, 0)`` and ``xp = max(x,
+    0)`` make that branch-free (the zero part adds or removes exactly nothing, as in the oracle's
+    branches on the sign of ``x``). Three loops, each writing one array.
+    """
+    xn = max(-x, 0.0)
+    xp = max(x, 0.0)
+    for d in range(nd):
+        n = nv[d]
+        o = min(n * r * orow[d], n)
+        a2[d] += o + min(xn, n - o)
+    for d in range(nd):
+        a3[d] += c * irow[d] + xp
+    for d in range(nd):
+        n = nv[d]
+        o = min(n * r * orow[d], n)
+        stay = n - o
+        stay -= min(xn, stay)
+        out[d] = stay + (c * irow[d] + xp)
 
 
 @numba.njit(inline="always")
 def _open_group(
-    pv: Any,
-    cu: Any,
-    sxr: Any,
-    our: Any,
-    icr: Any,
-    exr: Any,
-    asf: Any,
-    women: bool,
-    lv: Any,
-    t: int,
-    d0: int,
-    nd: int,
-    has_m: bool,
-    acc: Any,
-    se: Any,
-    se2: Any,
-) -> None:  # pragma: no cover - compiled
+    pv: Any, cu: Any, sxr: Any, our: Any, icr: Any, exr: Any, asf: Any, women: bool,
+    mrow: Any, irow: Any, orow: Any, nd: int, has_m: bool, acc: Any, nv: Any,
+) -> None:  # fmt: skip  # pragma: no cover - compiled
     """The open group of one sex: ``N(100) = P(99) s(99) + P(100) s(100)``, then as :func:`_ages`."""
     last = pv.shape[0] - 1
-    _survival(sxr[last - 1], lv[1, t], d0, nd, has_m, se)
-    _survival(sxr[last], lv[1, t], d0, nd, has_m, se2)
-    r = our[last]
-    c = icr[last]
-    xn = max(-exr[last], 0.0)
-    xp = max(exr[last], 0.0)
-    w = asf[last] if women else 0.0
+    p = pv[last - 1]
+    p2 = pv[last]
+    s1 = sxr[last - 1]
+    s2 = sxr[last]
+    if has_m:
+        q1 = 1.0 - s1
+        q2 = 1.0 - s2
+        for d in range(nd):
+            m = mrow[d]
+            nv[d] = p[d] * (1.0 - min(q1 * m, 1.0)) + p2[d] * (1.0 - min(q2 * m, 1.0))
+    else:
+        for d in range(nd):
+            nv[d] = p[d] * s1 + p2[d] * s2
+    a0 = acc[0]
+    a1 = acc[1]
     for d in range(nd):
-        p = pv[last - 1, d]
-        p2 = pv[last, d]
-        n = p * se[d] + p2 * se2[d]
-        acc[0, d] += p
-        acc[0, d] += p2
-        acc[1, d] += n
-        if w > 0:
-            acc[4, d] += w * (p2 + n) / 2.0
-        cu[last, d], o, came = _migrate(n, r, lv[3, t, d0 + d], c, lv[2, t, d0 + d], xn, xp)
-        acc[2, d] += o
-        acc[3, d] += came
+        a0[d] += p[d]
+        a0[d] += p2[d]
+    for d in range(nd):
+        a1[d] += nv[d]
+    w = asf[last] if women else 0.0
+    if w > 0:
+        a4 = acc[4]
+        for d in range(nd):
+            a4[d] += w * (p2[d] + nv[d]) / 2.0
+    _migrate_row(nv, our[last], orow, icr[last], irow, exr[last], nd, cu[last], acc[2], acc[3])
 
 
 @numba.njit(inline="always")
 def _newborns(
     cur: Any, acc: Any, sb: Any, our: Any, icr: Any, exr: Any, share: Any, lv: Any,
-    t: int, z: int, d0: int, nd: int, has_m: bool, comps: Any,
+    nd: int, has_m: bool, comps: Any, nv: Any, bv: Any,
 ) -> None:  # fmt: skip  # pragma: no cover - compiled
-    """Births by sex, newborns ``N(0) = B share s_birth`` and their migration; births, deaths."""
+    """Births by sex, newborns ``N(0) = B share s_birth`` and their migration; births, deaths.
+
+    ``lv`` the levels of the job's draws ``(4, nd)``, ``comps`` its births and deaths ``(2, 2, nd)``.
+    """
+    frow = lv[0]
+    mrow = lv[1]
+    expo = acc[1, 4]
     for s in range(2):
-        sbv = sb[z, s]
+        sbv = sb[s]
         qb = 1.0 - sbv
-        r = our[s, 0]
-        c = icr[s, 0]
-        xn = max(-exr[s, 0], 0.0)
-        xp = max(exr[s, 0], 0.0)
+        sh = share[s]
         for d in range(nd):
-            dd = d0 + d
-            b = acc[1, 4, d] * lv[0, t, dd] * share[s]
-            s_b = 1.0 - min(qb * lv[1, t, dd], 1.0) if has_m else sbv
-            n = b * s_b
-            cur[s, 0, d], o, came = _migrate(n, r, lv[3, t, dd], c, lv[2, t, dd], xn, xp)
-            comps[0, t, z, s, dd] = b
-            comps[1, t, z, s, dd] = (acc[s, 0, d] + b) - (acc[s, 1, d] + n)
-            acc[s, 2, d] += o
-            acc[s, 3, d] += came
+            bv[d] = expo[d] * frow[d] * sh
+        if has_m:
+            for d in range(nd):
+                nv[d] = bv[d] * (1.0 - min(qb * mrow[d], 1.0))
+        else:
+            for d in range(nd):
+                nv[d] = bv[d] * sbv
+        births = comps[0, s]
+        deaths = comps[1, s]
+        st = acc[s, 0]
+        su = acc[s, 1]
+        for d in range(nd):
+            births[d] = bv[d]
+        for d in range(nd):
+            deaths[d] = (st[d] + bv[d]) - (su[d] + nv[d])
+        _migrate_row(nv, our[s, 0], lv[3], icr[s, 0], lv[2], exr[s, 0], nd, cur[s, 0], acc[s, 2],
+                     acc[s, 3])  # fmt: skip
 
 
 @numba.njit(inline="always")
 def _net_flow(
-    cur: Any, eps: Any, acc: Any, t: int, z: int, d0: int, nd: int
+    cur: Any, eps: Any, acc: Any, nd: int, h0: Any, h1: Any
 ) -> None:  # pragma: no cover - compiled
-    """Step 4e in place on both sexes of a job; ``acc`` rows 2 and 3 (out, in) updated."""
+    """Step 4e in place on both sexes of a job (``eps`` the job's net rates); ``acc`` rows 2 and 3
+    (out, in) updated. The sums over ages run per draw in age order, in ``h0``, ``h1``."""
     n_a = cur.shape[1]
     for d in range(nd):
+        h0[d] = 0.0
+        h1[d] = 0.0
+    for a in range(n_a):
+        row = cur[0, a]
+        for d in range(nd):
+            h0[d] += row[d]
+    for a in range(n_a):
+        row = cur[1, a]
+        for d in range(nd):
+            h1[d] += row[d]
+    for d in range(nd):
         start = acc[0, 0, d] + acc[1, 0, d]
-        have0 = 0.0
-        have1 = 0.0
-        for a in range(n_a):
-            have0 += cur[0, a, d]
-        for a in range(n_a):
-            have1 += cur[1, a, d]
+        have0 = h0[d]
+        have1 = h1[d]
         total = have0 + have1
-        g = max(eps[t, z, d0 + d] * start / total, -1.0) if total > 0 else 0.0
+        g = max(eps[d] * start / total, -1.0) if total > 0 else 0.0
         for s in range(2):
             for a in range(n_a):
                 cur[s, a, d] *= 1.0 + g
@@ -255,9 +250,9 @@ def _net_flow(
 
 @numba.njit(inline="always")
 def _write_groups(
-    cur: Any, groups: Any, out: Any, tz: int, d0: int, nd: int, gsum: Any
+    cur: Any, groups: Any, out: Any, nd: int, gsum: Any
 ) -> None:  # pragma: no cover - compiled
-    """Sums of ``cur`` over the age groups into ``out[tz, s, g, d0:d0+nd]``, in age order.
+    """Sums of ``cur`` over the age groups into ``out[s, g, :nd]`` (the job's slice), in age order.
 
     Each sum is formed in ``gsum`` (in the cache) and stored once into the large result.
     """
@@ -269,68 +264,93 @@ def _write_groups(
             for d in range(nd):
                 gsum[d] = 0.0
             for a in range(groups[g], hi):
+                row = cur[s, a]
                 for d in range(nd):
-                    gsum[d] += cur[s, a, d]
+                    gsum[d] += row[d]
+            o = out[s, g]
             for d in range(nd):
-                out[tz, s, g, d0 + d] = gsum[d]
+                o[d] = gsum[d]
 
 
 @numba.njit(inline="always")
 def _year(
     prev: Any, cur: Any, sx: Any, sb: Any, asfr: Any, out_r: Any, inc: Any, ex: Any,
     lv: Any, has_m: bool, net: Any, share: Any, t: int, z: int, d0: int, nd: int,
-    acc: Any, se: Any, se2: Any, comps: Any,
+    acc: Any, nv: Any, bv: Any, comps: Any, jl: Any, jc: Any,
 ) -> None:  # fmt: skip  # pragma: no cover - compiled
-    """One year of one job: ``prev`` (the start) to ``cur`` (the end), components written."""
+    """One year of one job: ``prev`` (the start) to ``cur`` (the end), components written.
+
+    ``jl`` (4, nd) and ``jc`` (4, 2, nd): the job's levels of this year and its components, in
+    the cache; the components are copied into ``comps`` at the end.
+    """
     ts = t if sx.shape[0] > 1 else 0
     tf = t if asfr.shape[0] > 1 else 0
     to = t if out_r.shape[0] > 1 else 0
     ti = t if inc.shape[0] > 1 else 0
     te = t if ex.shape[0] > 1 else 0
+    for k in range(4):
+        src = lv[k, t, d0:]
+        dst = jl[k]
+        for d in range(nd):
+            dst[d] = src[d]
     acc[:] = 0.0
     w0 = asfr[tf, z, 0]
     if w0 > 0:
+        e = acc[1, 4]
+        p0 = prev[1, 0]
         for d in range(nd):  # women aged 0 at the start: no survivors there yet
-            acc[1, 4, d] += w0 * (prev[1, 0, d] + 0.0) / 2.0
+            e[d] += w0 * (p0[d] + 0.0) / 2.0
     for s in range(2):
         _ages(
             prev[s], cur[s], sx[ts, z, s], out_r[to, z, s], inc[ti, z, s], ex[te, z, s],
-            asfr[tf, z], s == 1, lv, t, d0, nd, has_m, acc[s], se,
+            asfr[tf, z], s == 1, jl[1], jl[2], jl[3], nd, has_m, acc[s], nv,
         )  # fmt: skip
         _open_group(
             prev[s], cur[s], sx[ts, z, s], out_r[to, z, s], inc[ti, z, s], ex[te, z, s],
-            asfr[tf, z], s == 1, lv, t, d0, nd, has_m, acc[s], se, se2,
+            asfr[tf, z], s == 1, jl[1], jl[2], jl[3], nd, has_m, acc[s], nv,
         )  # fmt: skip
     _newborns(
-        cur, acc, sb[t if sb.shape[0] > 1 else 0], out_r[to, z], inc[ti, z], ex[te, z],
-        share, lv, t, z, d0, nd, has_m, comps,
+        cur, acc, sb[t if sb.shape[0] > 1 else 0, z], out_r[to, z], inc[ti, z], ex[te, z],
+        share, jl, nd, has_m, jc, nv, bv,
     )  # fmt: skip
     if net.shape[0] > 0:
-        _net_flow(cur, net, acc, t, z, d0, nd)
+        _net_flow(cur, net[t, z, d0:], acc, nd, nv, bv)
     for s in range(2):
+        for k in range(2):
+            src = jc[k, s]
+            dst = comps[k, t, z, s, d0:]
+            for d in range(nd):
+                dst[d] = src[d]
+        src = acc[s, 3]
+        dst = comps[2, t, z, s, d0:]
         for d in range(nd):
-            comps[2, t, z, s, d0 + d] = acc[s, 3, d]
-            comps[3, t, z, s, d0 + d] = acc[s, 2, d]
+            dst[d] = src[d]
+        src = acc[s, 2]
+        dst = comps[3, t, z, s, d0:]
+        for d in range(nd):
+            dst[d] = src[d]
 
 
 @numba.njit(inline="always")
 def _job(
     prev: Any, cur: Any, pop0: Any, sx: Any, sb: Any, asfr: Any, out_r: Any, inc: Any,
     ex: Any, lv: Any, has_m: bool, net: Any, groups: Any, share: Any, z: int, d0: int,
-    nd: int, acc: Any, se: Any, se2: Any, pop: Any, comps: Any,
+    nd: int, acc: Any, nv: Any, bv: Any, jl: Any, jc: Any, pop: Any, comps: Any,
 ) -> None:  # fmt: skip  # pragma: no cover - compiled
     """Every year of one zone and chunk of draws."""
     for s in range(2):
         for a in range(pop0.shape[2]):
+            v = pop0[z, s, a]
+            row = prev[s, a]
             for d in range(nd):
-                prev[s, a, d] = pop0[z, s, a]
-    _write_groups(prev, groups, pop[0], z, d0, nd, se)
+                row[d] = v
+    _write_groups(prev, groups, pop[0, z, :, :, d0:], nd, nv)
     for t in range(pop.shape[0] - 1):
         _year(
             prev, cur, sx, sb, asfr, out_r, inc, ex, lv, has_m, net, share,
-            t, z, d0, nd, acc, se, se2, comps,
+            t, z, d0, nd, acc, nv, bv, comps, jl, jc,
         )  # fmt: skip
-        _write_groups(cur, groups, pop[t + 1], z, d0, nd, se)
+        _write_groups(cur, groups, pop[t + 1, z, :, :, d0:], nd, nv)
         prev, cur = cur, prev
 
 
@@ -351,15 +371,17 @@ def _run(
         prev0 = np.empty((2, n_a, chunk))
         cur0 = np.empty((2, n_a, chunk))
         acc0 = np.empty((2, 5, chunk))
-        se = np.empty(chunk)
-        se2 = np.empty(chunk)
+        nv = np.empty(chunk)
+        bv = np.empty(chunk)
+        jl = np.empty((4, chunk))
+        jc = np.empty((2, 2, chunk))
         for job in range(w, n_jobs, n_w):
             z = job // n_c
             d0 = (job % n_c) * chunk
             nd = min(chunk, n_d - d0)
             _job(
                 prev0, cur0, pop0, sx, sb, asfr, out_r, inc, ex, lv, has_m, net, groups, share,
-                z, d0, nd, acc0, se, se2, pop, comps,
+                z, d0, nd, acc0, nv, bv, jl, jc, pop, comps,
             )  # fmt: skip
 
 
