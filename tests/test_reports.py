@@ -465,6 +465,30 @@ def test_cli_report_town_writes_an_edition(demo_db: Path, tmp_path: Path) -> Non
     assert len(list((tmp_path / HETTSTEDT).iterdir())) == 2
 
 
+def test_cli_report_public_edition_beside_the_internal_one(demo_db: Path, tmp_path: Path) -> None:
+    """``--edition public`` writes a folder of its own whose HTML and PDF name the edition and the
+    secrecy of small counts; a value other than internal or public is one line, exit 2."""
+    base = ["report", "town", "--db", str(demo_db), HETTSTEDT, "--draws", "20"]
+    res = runner.invoke(app, [*base, "--out", str(tmp_path), "--edition", "public"])
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(app, [*base, "--out", str(tmp_path)])
+    assert res.exit_code == 0, res.output
+    folders = sorted((tmp_path / HETTSTEDT).iterdir())
+    assert len(folders) == 2
+    html = {f: (f / f"kommunalprofil_{HETTSTEDT}.html").read_text("utf-8") for f in folders}
+    public = [f for f, t in html.items() if "öffentliche Ausgabe" in t]
+    internal = [f for f, t in html.items() if "interne Ausgabe" in t]
+    assert len(public) == len(internal) == 1
+    assert "kleine Fallzahlen (1 bis 3) sind geheim gehalten" in html[public[0]]
+    assert "kleine Fallzahlen (1 bis 3) sind geheim gehalten" not in html[internal[0]]
+    assert check_pdfua(public[0] / f"kommunalprofil_{HETTSTEDT}.pdf", lang="de") == []
+    bad = runner.invoke(app, [*base, "--out", str(tmp_path / "x"), "--edition", "geheim"])
+    assert bad.exit_code == 2
+    assert "Traceback" not in bad.output
+    assert "public" in bad.output
+    assert not (tmp_path / "x").exists()
+
+
 def test_cli_help_keeps_report_and_profile_apart() -> None:
     res = runner.invoke(app, ["report", "--help"])
     assert res.exit_code == 0
