@@ -83,7 +83,7 @@ def test_internal_shows_small_counts_public_none(tiny: tuple[TownFigures, Report
         if td.endswith("%"):
             continue
         assert not any(is_small(v) for v in _numbers(td)), td
-    assert "kleine Fallzahlen (1 bis 3) sind geheim gehalten" in html
+    assert "kleine Fallzahlen (1 bis 3) geheim gehalten" in html
 
 
 def test_public_pdf_text_and_pdfua(

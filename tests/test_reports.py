@@ -479,8 +479,8 @@ def test_cli_report_public_edition_beside_the_internal_one(demo_db: Path, tmp_pa
     public = [f for f, t in html.items() if "öffentliche Ausgabe" in t]
     internal = [f for f, t in html.items() if "interne Ausgabe" in t]
     assert len(public) == len(internal) == 1
-    assert "kleine Fallzahlen (1 bis 3) sind geheim gehalten" in html[public[0]]
-    assert "kleine Fallzahlen (1 bis 3) sind geheim gehalten" not in html[internal[0]]
+    assert "kleine Fallzahlen (1 bis 3) geheim gehalten" in html[public[0]]
+    assert "kleine Fallzahlen (1 bis 3) geheim gehalten" not in html[internal[0]]
     assert check_pdfua(public[0] / f"kommunalprofil_{HETTSTEDT}.pdf", lang="de") == []
     bad = runner.invoke(app, [*base, "--out", str(tmp_path / "x"), "--edition", "geheim"])
     assert bad.exit_code == 2

@@ -718,8 +718,6 @@ def _method(
                 )
             )
         )
-    if edition == "public":
-        blocks.append(Paragraph(tr("reports.method.public", lang)))
     blocks.append(
         Paragraph(
             tr(
@@ -754,7 +752,6 @@ def _sources(
         (
             table,
             *(Paragraph(x) for x in licences),
-            *((Paragraph(tr("reports.source.public", lang)),) if edition == "public" else ()),
         ),
     )
 

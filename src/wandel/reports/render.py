@@ -30,6 +30,19 @@ from wandel.reports.numbers import fmt
 __all__ = ["font_paths", "render_html", "render_pdf", "render_png", "report_view"]
 
 
+def _edition_line(report: Report, lang: str) -> str:
+    """The footer: date, data checksum, version and edition; the public edition says there, on
+    every page, that small counts are kept secret (a note of its own would not fit two pages)."""
+    m = report.meta
+    line = (
+        f"{tr('reports.edition', lang)} {m.created:%Y-%m-%d} · {m.inputs_checksum[:12]} · "
+        f"Wandel {m.version} · {tr(f'reports.edition.{report.edition}', lang)}"
+    )
+    if report.edition == "public":
+        line += f" · {tr('reports.edition.public_note', lang)}"
+    return line
+
+
 def _template(name: str) -> str:
     return (resources.files("wandel") / "reports" / "templates" / name).read_text(encoding="utf-8")
 
@@ -107,7 +120,7 @@ def report_view(report: Report) -> dict[str, Any]:
         "subtitle": report.subtitle,
         "easy_title": report.easy_title,
         "easy": list(report.easy),
-        "edition": f"{tr('reports.edition', lang)} {m.created:%Y-%m-%d} · {m.inputs_checksum[:12]} · Wandel {m.version} · {tr(f'reports.edition.{report.edition}', lang)}",
+        "edition": _edition_line(report, lang),
         "created": [m.created.year, m.created.month, m.created.day],
         "sections": [
             {
