@@ -286,7 +286,7 @@ def fallback_points(
     """Rows whose coordinate is a geocoder's fallback (a country, state or town centroid), over all
     rows (all years) of a hospital list.
 
-    The published rule: rows with exactly the same coordinate are grouped; within a point, sites
+    The rule: rows with exactly the same coordinate are grouped; within a point, sites
     (an id at one address; an id whose address changed between years is two) are **one
     hospital** if they share the address (street, number and PLZ, spelling of ``Straße``/``Str.``
     aside), or the IK number (the id before ``-``) and the PLZ, or the IK number and the street and
