@@ -1056,12 +1056,13 @@ def _check_unique(
     keys: list[_Key], v: _Vars, times: list[object], time_codes: npt.NDArray[np.int32], file: str
 ) -> None:
     """Each zone, time, sex and age group once among the rows kept (on the dense key id)."""
-    kept = np.flatnonzero(~v.leave_out)
-    kid, size = _dense([(k[kept], card) for k, card in keys])
+    kept = np.flatnonzero(~v.leave_out) if v.leave_out.any() else None  # None: every row
+    kid, size = _dense(keys if kept is None else [(k[kept], card) for k, card in keys])
     counts = np.bincount(kid, minlength=size) if size <= _DENSE_MAX else None
     if counts is not None and counts.max(initial=0) > 1:
         dupkey = int(np.flatnonzero(counts > 1)[0])
-        r = int(kept[np.flatnonzero(kid == dupkey)[1]])
+        r = int(np.flatnonzero(kid == dupkey)[1])
+        r = r if kept is None else int(kept[r])
         g = int(v.ages.rows[r])
         end = "open" if v.ages.end[g] == -1 else str(v.ages.end[g])
         raise DuplicateKeyError(
