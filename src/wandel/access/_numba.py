@@ -40,7 +40,14 @@ import numba
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["BUCKET_MARGIN", "bucket_inverse_width", "many_to_many", "multi_source"]
+__all__ = [
+    "BUCKET_MARGIN",
+    "bucket_inverse_width",
+    "edge_records",
+    "many_to_many",
+    "multi_source",
+    "relabel",
+]
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -181,8 +188,7 @@ def _search_heap(
 @numba.njit(cache=True, nogil=True)
 def _search_bucket(
     indptr: Any,
-    indices: Any,
-    weight: Any,
+    edges: Any,
     seeds: Any,
     limit: float,
     is_target: Any,
@@ -196,9 +202,16 @@ def _search_bucket(
     head: Any,
     enode: Any,
     enext: Any,
+    batch: Any,
 ) -> int:
     """Dijkstra with a cyclic bucket queue (Dinitz); returns the number of nodes labelled, or
-    ``-1 - that number`` if a bucket index ever failed to increase (then the row is redone)."""
+    ``-1 - that number`` if a bucket index ever failed to increase (then the row is redone).
+
+    ``edges`` holds the edge records interleaved (``edges[2e]`` the head, ``edges[2e + 1]`` the
+    cost; see :func:`edge_records`), so one edge is one load. A bucket is taken whole: its nodes
+    are final and independent, so they are first gathered into ``batch`` (stale and duplicate
+    entries dropped) and then scanned, which lets the memory loads of one bucket overlap.
+    """
     nb = len(head)
     n_touched = 0
     top = 0
@@ -217,22 +230,26 @@ def _search_bucket(
     ok = True
     while pending > 0 and left != 0 and ok:
         slot = k % nb
-        while head[slot] != -1:
-            i = head[slot]
-            head[slot] = enext[i]
-            pending -= 1
+        i = head[slot]
+        head[slot] = -1
+        c = 0
+        while i != -1:  # gather the bucket: entries pushed while scanning it go to later ones
             u = enode[i]
+            i = enext[i]
+            pending -= 1
             if done[u]:
                 continue
             done[u] = True
+            batch[c] = u
+            c += 1
+        for q in range(c):
+            u = batch[q]
             if is_target[u]:
                 left -= 1
-                if left == 0:
-                    break
             du = dist[u]
             for e in range(indptr[u], indptr[u + 1]):
-                v = indices[e]
-                nd = du + weight[e]
+                v = np.int64(edges[2 * e])
+                nd = du + edges[2 * e + 1]
                 if nd < dist[v] and nd <= limit:
                     kb = np.int64(nd * inv)
                     if kb <= k or kb >= k + nb:
@@ -255,11 +272,34 @@ def _search_bucket(
     return n_touched if ok else -1 - n_touched
 
 
+@numba.njit(cache=True, nogil=True)
+def _edge_records(indices: Any, weight: Any) -> Any:
+    out = np.empty(2 * len(indices))
+    for e in range(len(indices)):
+        out[2 * e] = indices[e]
+        out[2 * e + 1] = weight[e]
+    return out
+
+
+def edge_records(indices: npt.ArrayLike, weight: npt.ArrayLike) -> FloatArray:
+    """Heads and costs of a CSR graph's edges interleaved in one float64 array (heads are exact
+    below 2**53), the layout the bucket queue scans.
+
+    >>> edge_records([2, 0], [1.5, 3.0]).tolist()
+    [2.0, 1.5, 0.0, 3.0]
+    """
+    return np.asarray(
+        _edge_records(np.asarray(indices, dtype=np.int64), np.asarray(weight, dtype=np.float64)),
+        dtype=np.float64,
+    )
+
+
 @numba.njit(cache=True, nogil=True, parallel=True)
 def _many_to_many(
     indptr: Any,
     indices: Any,
     weight: Any,
+    edges: Any,
     sources: Any,
     targets: Any,
     limit: float,
@@ -287,6 +327,7 @@ def _many_to_many(
         head = np.full(ring, -1, dtype=np.int32)
         enode = np.empty(pool, dtype=np.int32)
         enext = np.empty(pool, dtype=np.int32)
+        batch = np.empty(n if inv > 0 else 1, dtype=np.int32)
         label = np.empty(1, dtype=np.int64)
         for i in range(b, len(sources), n_blocks):
             seed = sources[i : i + 1]
@@ -294,8 +335,7 @@ def _many_to_many(
             if inv > 0:
                 k = _search_bucket(
                     indptr,
-                    indices,
-                    weight,
+                    edges,
                     seed,
                     limit,
                     is_target,
@@ -309,6 +349,7 @@ def _many_to_many(
                     head,
                     enode,
                     enext,
+                    batch,
                 )
                 if k < 0:  # a bucket step failed: redo this row with the heap
                     for q in range(-1 - k):
@@ -381,10 +422,12 @@ def many_to_many(
     old = numba.get_num_threads()
     numba.set_num_threads(k)
     try:
+        ix = np.asarray(indices, dtype=np.int32)
         out = _many_to_many(
             ip,
-            np.asarray(indices, dtype=np.int32),
+            ix,
             w,
+            _edge_records(ix, w) if inv > 0 else np.empty(0),
             src,
             tgt,
             float(limit),
@@ -408,7 +451,14 @@ def _queue_inverse_width(w: FloatArray, n: int, limit: float, queue: str) -> flo
 
 @numba.njit(cache=True, nogil=True)
 def _multi_source(
-    indptr: Any, indices: Any, weight: Any, seeds: Any, limit: float, inv: float, ring: int
+    indptr: Any,
+    indices: Any,
+    weight: Any,
+    edges: Any,
+    seeds: Any,
+    limit: float,
+    inv: float,
+    ring: int,
 ) -> Any:
     n = len(indptr) - 1
     m = len(indices)
@@ -425,8 +475,7 @@ def _multi_source(
         enext = np.empty(m + len(seeds), dtype=np.int32)
         k = _search_bucket(
             indptr,
-            indices,
-            weight,
+            edges,
             seeds,
             limit,
             is_target,
@@ -440,6 +489,7 @@ def _multi_source(
             head,
             enode,
             enext,
+            np.empty(n, dtype=np.int32),
         )
         if k >= 0:
             return dist, label
@@ -496,7 +546,50 @@ def multi_source(
     if len(src) == 0:
         return np.full(len(ip) - 1, np.inf), np.full(len(ip) - 1, -1, dtype=np.int64)
     inv = _queue_inverse_width(w, len(ip) - 1, limit, queue)
-    dist, label = _multi_source(
-        ip, np.asarray(indices, dtype=np.int32), w, src, float(limit), inv, _ring(w, inv)
-    )
+    ix = np.asarray(indices, dtype=np.int32)
+    edges = _edge_records(ix, w) if inv > 0 else np.empty(0)
+    dist, label = _multi_source(ip, ix, w, edges, src, float(limit), inv, _ring(w, inv))
     return np.asarray(dist, dtype=np.float64), np.asarray(label, dtype=np.int64)
+
+
+@numba.njit(cache=True, nogil=True)
+def _relabel(indptr: Any, indices: Any, weight: Any, order: Any) -> Any:
+    n = len(order)
+    rank = np.empty(n, np.int64)
+    for i in range(n):
+        rank[order[i]] = i
+    ip = np.zeros(n + 1, np.int64)
+    for i in range(n):
+        v = order[i]
+        ip[i + 1] = ip[i] + indptr[v + 1] - indptr[v]
+    ix = np.empty(ip[n], np.int32)
+    w = np.empty(ip[n])
+    for i in range(n):
+        v = order[i]
+        k = ip[i]
+        for e in range(indptr[v], indptr[v + 1]):
+            ix[k] = rank[indices[e]]
+            w[k] = weight[e]
+            k += 1
+    return ip, ix, w, rank
+
+
+def relabel(
+    indptr: npt.ArrayLike, indices: npt.ArrayLike, weight: npt.ArrayLike, order: npt.ArrayLike
+) -> tuple[IntArray, npt.NDArray[np.int32], FloatArray, IntArray]:
+    """The same CSR graph with node ``order[i]`` renumbered ``i``; also ``rank`` (old -> new).
+
+    Each row keeps its edges in their order, so every search gives the same sums.
+
+    >>> ip, ix, w, rank = relabel([0, 1, 2], [1, 0], [5.0, 7.0], [1, 0])
+    >>> ip.tolist(), ix.tolist(), w.tolist(), rank.tolist()
+    ([0, 1, 2], [1, 0], [7.0, 5.0], [1, 0])
+    """
+    ip0 = np.asarray(indptr, dtype=np.int64)
+    o = np.asarray(order, dtype=np.int64)
+    if len(o) != len(ip0) - 1 or not np.array_equal(np.sort(o), np.arange(len(o))):
+        raise ValueError("order must be a permutation of the graph's nodes")
+    ip, ix, w, rank = _relabel(
+        ip0, np.asarray(indices, dtype=np.int64), np.asarray(weight, dtype=np.float64), o
+    )
+    return ip, ix, w, rank

@@ -40,7 +40,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from wandel.access._core import contract_core
-from wandel.access._geo import haversine_m, local_xy, local_xy_inverse
+from wandel.access._geo import haversine_m, local_xy, local_xy_inverse, morton_order
 from wandel.access.network import RoadNetwork
 from wandel.access.snap import DEFAULT_ACCESS_SPEED_KPH, SnapResult
 from wandel.errors import MissingColumnError, OptionError, UnknownChoiceError, shown
@@ -334,6 +334,12 @@ def travel_times_between_nodes(
             core = contract_core_numba(ip, ix, w, keep, searches=len(sources), threads=workers)
         ip, ix, w = core.indptr, core.indices, core.weight
         sources, targets = core.position[sources], core.position[targets]
+        if chosen == "numba-core":  # core nodes in map order: a search's wavefront stays local
+            from wandel.access._numba import relabel
+
+            order = morton_order(network.node_lon[core.node], network.node_lat[core.node])
+            ip, ix, w, rank = relabel(ip, ix, w, order)
+            sources, targets = rank[sources], rank[targets]
     if chosen in ("numba", "numba-core"):
         from wandel.access._numba import many_to_many
 
