@@ -376,3 +376,69 @@ def test_numba_random_digraphs(
     ok = which >= 0
     np.testing.assert_array_equal(ok, np.isfinite(dist))
     _same(got[src[which[ok]], nodes[ok]], dist[ok])
+
+
+# ---------------------------------------------------------------------------------------------
+# node order: the core is searched in Morton order (wandel.access._geo.morton_order, relabel)
+# ---------------------------------------------------------------------------------------------
+
+
+def _morton_relabelled(net: RoadNetwork) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    from wandel.access._geo import morton_order
+    from wandel.access._numba import relabel
+
+    order = morton_order(net.node_lon, net.node_lat)
+    np.testing.assert_array_equal(np.sort(order), np.arange(net.n_nodes))
+    return relabel(net.rev_indptr, net.rev_indices, net.rev_weight_s, order)
+
+
+@pytest.mark.parametrize("graph", ["grid", "heidelberg"])
+def test_searches_in_morton_order_are_bit_equal(shared_data: Path, graph: str) -> None:
+    """Renumbering the nodes changes where they lie in memory, not one bit of a distance."""
+    if graph == "grid":
+        net = grid_network(90, seed=2)
+    else:
+        net = load_network(shared_data / OSM / "heidelberg.test.pbf", "car")
+    ip, ix, w, rank = _morton_relabelled(net)
+    assert not np.array_equal(rank, np.arange(net.n_nodes))  # the order did change
+    rng = np.random.default_rng(3)
+    src, tgt = rng.choice(net.n_nodes, 16), rng.choice(net.n_nodes, 300)
+    want = dijkstra(net.graph(reverse=True), directed=True, indices=src)[:, tgt]
+    got = many_to_many(ip, ix, w, rank[src], rank[tgt], threads=2)
+    _bit_equal(got, want)
+    _bit_equal(many_to_many(ip, ix, w, rank[src], rank[tgt], queue="heap"), want)
+    limit = float(np.median(want[np.isfinite(want)]))
+    _bit_equal(
+        many_to_many(ip, ix, w, rank[src], rank[tgt], limit=limit),
+        dijkstra(net.graph(reverse=True), directed=True, indices=src, limit=limit)[:, tgt],
+    )
+    d_new, which = multi_source(ip, ix, w, rank[src])
+    d_old, _ = multi_source(net.rev_indptr, net.rev_indices, net.rev_weight_s, src)
+    _bit_equal(d_new[rank], d_old)
+    _bit_equal(d_old[tgt], want.min(axis=0))
+    hit = which[rank] >= 0  # the source named attains the distance
+    full = dijkstra(net.graph(reverse=True), directed=True, indices=src)
+    _bit_equal(full[which[rank][hit], np.flatnonzero(hit)], d_old[hit])
+
+
+def test_relabel_refuses_what_is_not_a_permutation() -> None:
+    from wandel.access._numba import relabel
+
+    ip, ix, w = np.array([0, 1, 2]), np.array([1, 0]), np.array([1.0, 2.0])
+    for bad in ([0, 0], [0], [1, 2]):
+        with pytest.raises(ValueError, match="permutation"):
+            relabel(ip, ix, w, bad)
+
+
+@pytest.mark.parametrize("seed", [4, 5])
+def test_numba_core_equals_dijkstra_on_grids(seed: int) -> None:
+    """The whole path of the 1,000 x 200 matrix (contraction, Morton order, batched buckets) on
+    grids large enough for ``auto`` to pick it."""
+    net = grid_network(130, seed=seed)
+    rng = np.random.default_rng(seed)
+    o, d = rng.choice(net.n_nodes, 700), rng.choice(net.n_nodes, 140)
+    want = travel_times_between_nodes(net, o, d, method="dijkstra")
+    assert np.isfinite(want).all()
+    for workers in (1, 2):
+        _same(travel_times_between_nodes(net, o, d, method="numba-core", workers=workers), want)
+    _same(travel_times_between_nodes(net, o, d, method="auto", workers=2), want)

@@ -332,6 +332,7 @@ def _many_to_many(
         for i in range(b, len(sources), n_blocks):
             seed = sources[i : i + 1]
             k = -1
+            used_heap = False
             if inv > 0:
                 k = _search_bucket(
                     indptr,
@@ -358,6 +359,7 @@ def _many_to_many(
                         done[v] = False
                     k = -1
             if k < 0:
+                used_heap = True
                 k = _search_heap(
                     indptr,
                     indices,
@@ -376,12 +378,21 @@ def _many_to_many(
                 )
             for j in range(len(targets)):
                 out[i, j] = dist[targets[j]]
-            for q in range(k):
-                v = touched[q]
-                dist[v] = np.inf
-                pos[v] = -1
+            heap = inv == 0 or used_heap
+            if k > n // 8:  # most of the graph: filling whole arrays beats scattered resets
+                dist[:] = np.inf
+                if heap:
+                    pos[:] = -1
                 if inv > 0:
-                    done[v] = False
+                    done[:] = False
+            else:
+                for q in range(k):
+                    v = touched[q]
+                    dist[v] = np.inf
+                    if heap:
+                        pos[v] = -1
+                    if inv > 0:
+                        done[v] = False
     return out
 
 
