@@ -4,11 +4,14 @@ Usage::
 
     .venv/bin/python bench/access_bench.py [--n-side 1000] [--workers 2] [--repeat 5]
         [--methods dijkstra,core,numba,numba-core] [--peers scipy,igraph,pandana,networkx]
+        [--graphs grid,heidelberg]
 
 Graphs: a synthetic road-like grid (``wandel.access.synthetic.grid_network``, seed 42; ~1M nodes for
 ``--n-side 1000``) and the Heidelberg extract (car). Queries: nearest of 50 facilities for every node,
 and a 1,000 x 200 travel-time matrix (preprocessing included; median and range of ``--repeat``
-runs per method and thread count, the load average beside each, the peer scipy in the same run). Optional peers are imported from
+runs per method and thread count, the load average beside each, the peer scipy in the same run;
+for ``numba-core`` also by phase: contraction, Morton order, searches, and how far the graph
+contracts). Optional peers are imported from
 ``--peer-site`` (e.g. ``pip install --target /tmp/peer_site pandana igraph``; never into .venv).
 Ratios are peer time / Wandel time (> 1: Wandel is faster). Wandel's compiled kernels
 (``wandel.access._numba``) are timed warm; their one-off JIT compile (cached on disk afterwards) is
@@ -232,6 +235,8 @@ def bench_matrix(
             results[f"{method}/{k}"] = float(np.median(walls))
     keep = np.zeros(net.n_nodes, dtype=bool)
     keep[o] = keep[d] = True
+    if "numba-core" in methods:
+        phases(net, o, d, keep, workers, repeat)
     g = net.graph(reverse=True)
     c_s, core = timed(lambda: contract_core(g.indptr, g.indices, g.data, keep))
     print(
@@ -274,6 +279,52 @@ def bench_matrix(
         )
 
 
+def phases(net: RoadNetwork, o: Any, d: Any, keep: Any, workers: int, repeat: int) -> None:
+    """Where the time of ``numba-core`` goes: the same steps as ``travel_times_between_nodes``
+    (searches from the 200 destinations on the reversed graph), each timed (median of runs)."""
+    from wandel.access._geo import morton_order
+    from wandel.access._numba import many_to_many, relabel
+
+    src, tgt = np.unique(d), np.unique(o)
+    rows: dict[str, list[tuple[float, float]]] = {"contraction": [], "order": [], "searches": []}
+    core: Any = None
+    contract = functools.partial(
+        contract_core_numba,
+        net.rev_indptr,
+        net.rev_indices,
+        net.rev_weight_s,
+        keep,
+        searches=len(src),
+        threads=workers,
+    )
+    for _ in range(repeat):
+        w_c, c_c, core = cpu_timed(contract)
+
+        def order(c: Any = core) -> Any:
+            node = c.node
+            return relabel(
+                c.indptr, c.indices, c.weight, morton_order(net.node_lon[node], net.node_lat[node])
+            )
+
+        w_o, c_o, (ip, ix, w, rank) = cpu_timed(order)
+        s, t = rank[core.position[src]], rank[core.position[tgt]]
+        search = functools.partial(many_to_many, ip, ix, w, s, t, threads=workers)
+        w_s, c_s, _ = cpu_timed(search)
+        rows["contraction"].append((w_c, c_c))
+        rows["order"].append((w_o, c_o))
+        rows["searches"].append((w_s, c_s))
+    print(
+        f"  numba-core by phase ({repeat} runs, {workers} threads): core {core.n_nodes:,} of "
+        f"{net.n_nodes:,} nodes ({core.n_nodes / net.n_nodes:.1%}), {len(core.indices):,} of "
+        f"{net.n_edges:,} edges, {core.rounds} rounds; load {_load()}"
+    )
+    for name, vals in rows.items():
+        walls, cpus = [v[0] for v in vals], [v[1] for v in vals]
+        print(f"    {name:<12s} {_spread(walls)}; cpu median {np.median(cpus):6.2f} s")
+    per = np.median([v[1] for v in rows["searches"]]) / len(src) * 1e3
+    print(f"    one search on the core: {per:.1f} ms cpu")
+
+
 def _load() -> str:
     return "/".join(f"{x:.2f}" for x in os.getloadavg())
 
@@ -289,27 +340,31 @@ def main() -> None:
     ap.add_argument(
         "--skip-single", action="store_true", help="on the grid, time only --workers threads"
     )
+    ap.add_argument("--graphs", default="grid,heidelberg", help="grid, heidelberg or both")
     args = ap.parse_args()
     peers = set(args.peers.split(","))
     if Path(args.peer_site).is_dir():
         sys.path.append(args.peer_site)  # appended: .venv's numpy/scipy/pandas stay first
     rng = np.random.default_rng(42)
 
+    graphs = set(args.graphs.split(","))
     cold, warm = compile_seconds()
     print(
         f"== numba kernels: first call {cold:.2f} s with an empty cache (JIT compile, once per "
         f"machine), {warm:.2f} s from the on-disk cache (per process, incl. import)"
     )
-    print(f"== synthetic grid {args.n_side} x {args.n_side} (seed 42)")
-    b_s, net = timed(lambda: grid_network(args.n_side, seed=42))
-    print(
-        f"  built {net.n_nodes:,} nodes, {net.n_edges:,} edges in {b_s:.1f} s; peak RSS {peak_mb():.0f} MB"
-    )
-    bench_nearest(net, peers, rng)
     methods = args.methods.split(",")
-    bench_matrix(net, peers, rng, args.workers, args.repeat, methods, args.skip_single)
-    print(f"  peak RSS so far {peak_mb():.0f} MB")
-    del net
+    if "grid" in graphs:
+        print(f"== synthetic grid {args.n_side} x {args.n_side} (seed 42)")
+        b_s, net = timed(lambda: grid_network(args.n_side, seed=42))
+        print(
+            f"  built {net.n_nodes:,} nodes, {net.n_edges:,} edges in {b_s:.1f} s; "
+            f"peak RSS {peak_mb():.0f} MB"
+        )
+        bench_nearest(net, peers, rng)
+        bench_matrix(net, peers, rng, args.workers, args.repeat, methods, args.skip_single)
+        print(f"  peak RSS so far {peak_mb():.0f} MB")
+        del net
 
     if "networkx" in peers:
         import networkx as nx
@@ -332,7 +387,7 @@ def main() -> None:
         ok = np.allclose([dist[i] for i in range(small.n_nodes)], w_t, rtol=1e-12)
         row("networkx multi_source_dijkstra (reversed)", n_s, w_s, f"equal={ok}")
 
-    if HEIDELBERG.is_file():
+    if "heidelberg" in graphs and HEIDELBERG.is_file():
         print("== Heidelberg extract, car")
         p_s, hd = timed(lambda: load_network(HEIDELBERG, "car"))
         print(f"  parsed and built {hd.n_nodes:,} nodes, {hd.n_edges:,} edges in {p_s:.2f} s")
