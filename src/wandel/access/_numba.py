@@ -12,7 +12,9 @@ Two priority queues, both exact:
   ``floor(c_max / Δ) + 3`` lists (entries in one pool, stale ones skipped). The margin of 1e-4
   covers the rounding of ``d / Δ`` for bucket numbers below 1e10 (:func:`bucket_inverse_width`
   checks this; the kernel also checks every bucket step and redoes a search with the heap if one
-  ever failed).
+  ever failed). Since a bucket's nodes are independent, it is taken whole: its entries are
+  gathered first, then their edges scanned, so the memory loads of one bucket overlap; edges are
+  read as interleaved (head, cost) records (:func:`edge_records`), one load per edge.
 - **Indexed 4-ary heap** with decrease-key otherwise (zero-cost edges, extreme cost ranges).
 
 Distances are the same left-to-right sums of the same edge costs as in
@@ -23,8 +25,12 @@ never labelled (``inf``), as with scipy's ``limit``.
 
 - :func:`many_to_many` runs one search per source and keeps only the target columns: sources are
   dealt round-robin to one ``numba.prange`` block per thread, each with its own workspace
-  (``~ 29·n + 8·m`` bytes); a search stops as soon as every target is settled. Rows are
-  independent, so the result does not depend on the number of threads.
+  (``~ 33·n + 8·m`` bytes, plus the ``16·m`` bytes of edge records shared by all); a search stops
+  as soon as every target is settled. Rows are independent, so the result does not depend on the
+  number of threads.
+- :func:`relabel` renumbers a graph's nodes (e.g. in :func:`wandel.access._geo.morton_order`, so
+  that nodes close on the map lie close in memory: ~1.2x faster searches on the 1M-node grid,
+  ~2x slower in a random order); distances do not change by a bit.
 - :func:`multi_source` is one search from all sources at once that also carries the source each
   node's label came from: ``d(v) = min_s d(s, v)`` and ``src(v)`` one source attaining it.
 

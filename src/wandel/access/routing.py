@@ -299,7 +299,8 @@ def travel_times_between_nodes(
       destination as far as it pays, then search the smaller core graph with scipy / numba:
       ``"core"`` contracts with :func:`wandel.access._core.contract_core` (vectorised, 1- and
       2-hop witnesses), ``"numba-core"`` with :func:`wandel.access._contract.contract_core_numba`
-      (compiled, bounded witness Dijkstras, stops where a round no longer pays for the searches).
+      (compiled, bounded witness Dijkstras, stops where a round no longer pays for the searches)
+      and numbers the core's nodes in Morton order of their coordinates before its searches.
       Distances between the kept nodes are the same sums in another association (relative
       difference ~1e-15).
     - ``"auto"`` (default): scipy below :data:`NUMBA_MIN_NODES` nodes; else ``"numba-core"`` from
