@@ -44,7 +44,7 @@ import math
 import operator
 import re
 import zipfile
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -113,14 +113,6 @@ _KEY_PARTS: dict[str, tuple[str, ...]] = {
 _PART_WIDTH: dict[str, dict[str, int]] = {
     f: {sa: (1 if (sa == "30" and f == "kreis") else w) for sa, fs in _KEY_PARTS.items() if f in fs}
     for f, w in _KEY_WIDTH.items()
-}
-_JOIN: dict[str, Callable[[str, str, str, str, str], str]] = {
-    "10": lambda land, rb, kreis, vb, gem: land,
-    "20": lambda land, rb, kreis, vb, gem: land + rb,
-    "30": lambda land, rb, kreis, vb, gem: land + rb + kreis,
-    "40": lambda land, rb, kreis, vb, gem: land + rb + kreis,
-    "50": lambda land, rb, kreis, vb, gem: land + rb + kreis + vb,
-    "60": lambda land, rb, kreis, vb, gem: land + rb + kreis + gem,
 }
 _EXCEL_ERRORS = frozenset({"#N/A", "#NV", "#WERT!", "#VALUE!", "#REF!", "#BEZUG!", "#DIV/0!"})
 _DATE = re.compile(r"(?<!\d)(\d{1,2})\.(\d{1,2})\.(\d{4})(?!\d)")
@@ -577,19 +569,18 @@ def _parts(cells: list[Cell], width: int, spreadsheet: bool) -> list[str]:
     return [c.strip() if type(c) is str else _key_part(c, width, spreadsheet) for c in cells]
 
 
-def _bad_part(parts: list[str], width: npt.NDArray[np.int64]) -> int | None:
-    """The first record whose key part is not ``width`` digits (``width`` 0: not checked);
-    ``len`` and ``str.isdigit`` mapped over the column in C."""
-    n = len(parts)
-    length = np.fromiter(map(len, parts), dtype=np.int64, count=n)
-    digits = np.fromiter(map(str.isdigit, parts), dtype=bool, count=n)
+def _bad_part(parts: pa.StringArray, width: npt.NDArray[np.int64]) -> int | None:
+    """The first record whose key part is not ``width`` ASCII digits (``width`` 0: not checked);
+    lengths and digits checked in Arrow."""
+    length = pc.utf8_length(parts).to_numpy(zero_copy_only=False)
+    digits = pc.match_substring_regex(parts, "^[0-9]*$").to_numpy(zero_copy_only=False)
     bad = np.flatnonzero((width > 0) & ~((length == width) & digits))
     return int(bad[0]) if len(bad) else None
 
 
 def _keys(
     grid: _Grid, layout: _Layout, where: _Where, rows: list[int]
-) -> tuple[list[str], list[str], list[str]]:
+) -> tuple[npt.NDArray[np.object_], npt.NDArray[np.object_], npt.NDArray[np.object_]]:
     """Satzart, key (Land .. Gemeinde) and Gemeindeverband part of every record; malformed key
     parts are errors."""
     satzart = _texts(_column(grid, layout, "satzart", rows))
@@ -603,12 +594,14 @@ def _keys(
         for n in np.flatnonzero(sa == "30").tolist():
             if len(kreis[n]) == 2:
                 kreis[n] = kreis[n][-1]
-    of_sa = {s: sa == s for s in LEVEL_OF_SATZART}
+    arrays = {f: pa.array(v, type=pa.string()) for f, v in parts.items()}
+    sa_arrow = pa.array(satzart, type=pa.string())
+    of_sa = {s: pc.equal(sa_arrow, s).to_numpy(zero_copy_only=False) for s in LEVEL_OF_SATZART}
     for f, width_of in _PART_WIDTH.items():
         width = np.zeros(len(sa), dtype=np.int64)
         for s, w in width_of.items():
             width[of_sa[s]] = w
-        bad = _bad_part(parts[f], width)
+        bad = _bad_part(arrays[f], width)
         if bad is not None:
             s = satzart[bad]
             raise where.error(
@@ -619,34 +612,20 @@ def _keys(
                 "malformed key part",
                 fields={"width": width_of[s], "satzart": s},
             )
-    return satzart, _joined(sa, of_sa, parts), parts["vb"]
+    vb = arrays["vb"].to_numpy(zero_copy_only=False)
+    return sa, _joined(of_sa, arrays).to_numpy(zero_copy_only=False), vb
 
 
-def _joined(
-    sa: npt.NDArray[np.object_],
-    of_sa: dict[str, npt.NDArray[np.bool_]],
-    parts: dict[str, list[str]],
-) -> list[str]:
-    """The key of every record from its parts, as :data:`_JOIN` says per Satzart."""
-    add = operator.add
+def _joined(of_sa: dict[str, npt.NDArray[np.bool_]], parts: dict[str, pa.StringArray]) -> pa.Array:
+    """The key of every record from its parts (in Arrow): Land (10); Land + RB (20); Land + RB +
+    Kreis (30, 40; a region's digit stands in the Kreis column); Land + RB + Kreis + VB (50);
+    Land + RB + Kreis + Gem (60)."""
+    empty = pa.scalar("", pa.string())
     land, rb, kreis, vb, gem = (parts[f] for f in _KEY_WIDTH)
-    lr = list(map(add, land, rb))
-    lrk = list(map(add, lr, kreis))
-    key = np.where(
-        of_sa["60"],
-        np.array(list(map(add, lrk, gem)), dtype=object),
-        np.where(
-            of_sa["50"],
-            np.array(list(map(add, lrk, vb)), dtype=object),
-            np.where(
-                of_sa["10"],
-                np.array(land, dtype=object),
-                np.where(of_sa["20"], np.array(lr, dtype=object), np.array(lrk, dtype=object)),
-            ),
-        ),
-    )
-    out: list[str] = key.tolist()
-    return out
+    rb = pc.if_else(pa.array(of_sa["10"]), empty, rb)
+    kreis = pc.if_else(pa.array(of_sa["10"] | of_sa["20"]), empty, kreis)
+    tail = pc.if_else(pa.array(of_sa["60"]), gem, pc.if_else(pa.array(of_sa["50"]), vb, empty))
+    return pc.binary_join_element_wise(land, rb, kreis, tail, "")
 
 
 def _numbers(
@@ -901,23 +880,25 @@ def _gv_records(recs: _Records, year: int, where: _Where) -> pd.DataFrame:
                 "@sources.error.unknown_verband",
                 fields={"key": gv[np.flatnonzero(unknown)[0]]},
             )
+    level = np.array(list(map(LEVEL_OF_SATZART.__getitem__, sa.tolist())), dtype=object)
+    n = len(f)
     out = pd.DataFrame(
         {
             "zone": _strings(f["zone"]),
-            "year": year,
-            "level": _strings(f["satzart"].map(LEVEL_OF_SATZART)),
+            "year": pd.arrays.IntegerArray(np.full(n, year, dtype=np.int64), np.zeros(n, bool)),
+            "level": _strings(level),
             "name": _strings(f["name"]),
             "parent": _strings(parent),
-            "area_km2": f["area"],
-            "pop_total": f["pop_t"],
-            "pop_m": f["pop_m"],
-            "pop_f": f["pop_f"],
+            "area_km2": f["area"].to_numpy(dtype=float),
+            "pop_total": f["pop_t"].to_numpy(dtype=float),
+            "pop_m": f["pop_m"].to_numpy(dtype=float),
+            "pop_f": f["pop_f"].to_numpy(dtype=float),
             "postcode": _strings(f["postcode"]),
-            "lon": f["lon"],
-            "lat": f["lat"],
+            "lon": f["lon"].to_numpy(dtype=float),
+            "lat": f["lat"].to_numpy(dtype=float),
         }
     )
-    _fill_aggregates(out, f, where)
+    _fill_aggregates(out, level, f, where)
     return conform("gv_records", out)
 
 
@@ -927,39 +908,55 @@ def _strings(values: pd.Series | npt.NDArray[np.object_] | list[str | None]) -> 
     return pd.Series(pd.arrays.ArrowStringArray(pa.array(data, type=pa.string(), from_pandas=True)))
 
 
-def _fill_aggregates(out: pd.DataFrame, f: pd.DataFrame, where: _Where) -> None:
+_SUMMED = ("area_km2", "pop_total", "pop_m", "pop_f")
+
+
+def _fill_aggregates(
+    out: pd.DataFrame, level: npt.NDArray[np.object_], f: pd.DataFrame, where: _Where
+) -> None:
     """Sums of the Gemeinden for higher levels; a published higher-level figure must equal it."""
-    level = out["level"].to_numpy(dtype=object)
-    zone = out["zone"].to_numpy(dtype=object)
-    cols = ["area_km2", "pop_total", "pop_m", "pop_f"]
-    vals = {c: out[c].to_numpy(dtype=float, copy=True) for c in cols}
+    zone = pa.array(out["zone"].array, type=pa.string())
+    vals = {c: out[c].to_numpy(dtype=float, copy=True) for c in _SUMMED}
     is_gem = level == "gemeinde"
-    gem = pd.DataFrame({c: vals[c][is_gem] for c in cols})
-    zones = pa.array(zone[is_gem], type=pa.string())
-    for name, width in {"land": 2, "regbez": 3, "kreis": 5}.items():
-        by = pc.utf8_slice_codeunits(zones, 0, width).to_numpy(zero_copy_only=False)
-        sums = gem.groupby(by).sum(min_count=1)
-        _apply_sums(vals, zone, (f, where), name, level == name, sums)
-    parent = out["parent"].to_numpy(dtype=object)[is_gem]
-    gv_sums = gem.groupby(parent).sum(min_count=1)
-    _apply_sums(vals, zone, (f, where), "gemeindeverband", level == "gemeindeverband", gv_sums)
-    for c in cols:
+    gem = {c: vals[c][is_gem] for c in _SUMMED}
+    zones = pc.filter(zone, pa.array(is_gem))
+    parent = pc.filter(pa.array(out["parent"].array, type=pa.string()), pa.array(is_gem))
+    for name, width in {"land": 2, "regbez": 3, "kreis": 5, "gemeindeverband": 0}.items():
+        by = pc.utf8_slice_codeunits(zones, 0, width) if width else parent
+        _apply_sums(vals, zone, (f, where), name, level == name, by, gem)
+    for c in _SUMMED:
         out[c] = vals[c]
+
+
+def _group_sums(
+    at: npt.NDArray[np.intp], n: int, values: npt.NDArray[np.float64]
+) -> npt.NDArray[np.float64]:
+    """For each of ``n`` groups the sum of the ``values`` whose ``at`` is its index, missing values
+    (and ``at`` -1) left out; ``nan`` where there is none."""
+    ok = (at >= 0) & ~np.isnan(values)
+    sums = np.bincount(at[ok], weights=values[ok], minlength=n).astype(np.float64, copy=False)
+    sums[np.bincount(at[ok], minlength=n) == 0] = np.nan
+    return sums
 
 
 def _apply_sums(
     vals: dict[str, npt.NDArray[np.float64]],
-    zone: npt.NDArray[np.object_],
+    zone: pa.StringArray,
     at: tuple[pd.DataFrame, _Where],
     level: str,
     mask: npt.NDArray[np.bool_],
-    sums: pd.DataFrame,
+    by: pa.StringArray,
+    gem: dict[str, npt.NDArray[np.float64]],
 ) -> None:
     f, where = at
-    aligned = sums.reindex(zone[mask])
+    targets = pc.filter(zone, pa.array(mask))
+    if not len(targets):
+        return
+    # the record each Gemeinde adds to (-1: none); keys are unique within a level
+    at_ = pc.index_in(by, value_set=targets).fill_null(-1).to_numpy().astype(np.intp)
     for c in ("pop_total", "pop_m", "pop_f"):
         published = vals[c][mask]
-        summed = aligned[c].to_numpy(dtype=float)
+        summed = _group_sums(at_, len(targets), gem[c])
         bad = ~np.isnan(published) & ~np.isnan(summed) & (published != summed)
         if bad.any():
             n = int(np.flatnonzero(mask)[np.flatnonzero(bad)[0]])
@@ -977,24 +974,41 @@ def _apply_sums(
             )
         vals[c][mask] = np.where(np.isnan(published), summed, published)
     published_area = vals["area_km2"][mask]
-    summed_area = aligned["area_km2"].to_numpy(dtype=float)
+    summed_area = _group_sums(at_, len(targets), gem["area_km2"])
     vals["area_km2"][mask] = np.where(np.isnan(published_area), summed_area, published_area)
 
 
 def _population(gv: pd.DataFrame, has_sex: bool) -> pd.DataFrame:
-    gem = gv[gv["level"] == "gemeinde"]
+    """Each Gemeinde's population, by sex (female before male, in key order) where the file has
+    the split, else both sexes (``t``) in file order; built in the canonical dtypes at once."""
+    is_gem = (gv["level"] == "gemeinde").to_numpy(dtype=bool)
+    zones = pc.filter(pa.array(gv["zone"].array, type=pa.string()), pa.array(is_gem))
     if has_sex:
-        parts = [
-            pd.DataFrame({"zone": gem["zone"], "sex": s, "value": gem[c]})
-            for s, c in (("m", "pop_m"), ("f", "pop_f"))
-        ]
-        long = pd.concat(parts, ignore_index=True).sort_values(["zone", "sex"], kind="stable")
+        order = pc.sort_indices(zones).to_numpy()  # stable; keys are unique
+        zone = zones.take(pa.array(np.repeat(order, 2)))
+        pairs = [gv[c].to_numpy(dtype=float)[is_gem][order] for c in ("pop_f", "pop_m")]
+        value = np.stack(pairs, axis=1).ravel()
+        sex = pa.array(np.tile(np.array(["f", "m"], dtype=object), len(order)), pa.string())
     else:
-        long = pd.DataFrame({"zone": gem["zone"], "sex": "t", "value": gem["pop_total"]})
-    long["year"] = int(gv["year"].iat[0])
-    long["age_start"] = 0
-    long["age_end"] = pd.NA
-    long["estimated"] = False
+        zone = zones
+        value = gv["pop_total"].to_numpy(dtype=float)[is_gem]
+        sex = pa.array(np.full(len(zones), "t", dtype=object), pa.string())
+    n = len(value)
+    year = int(gv["year"].iat[0])
+    nulls = pd.arrays.ArrowStringArray(pa.nulls(n, pa.string()))
+    long = pd.DataFrame(
+        {
+            "zone": pd.arrays.ArrowStringArray(zone),
+            "year": pd.arrays.IntegerArray(np.full(n, year, dtype=np.int64), np.zeros(n, bool)),
+            "sex": pd.arrays.ArrowStringArray(sex),
+            "age_start": pd.arrays.IntegerArray(np.zeros(n, dtype=np.int64), np.zeros(n, bool)),
+            "age_end": pd.arrays.IntegerArray(np.zeros(n, dtype=np.int64), np.ones(n, bool)),
+            "value": value,
+            "status": nulls,
+            "flag": nulls.copy(),
+            "estimated": pd.arrays.BooleanArray(np.zeros(n, bool), np.zeros(n, bool)),
+        }
+    )
     return conform("population", long)
 
 
