@@ -136,15 +136,21 @@ class _Grid:
     lines: list[int]
     spreadsheet: bool
 
-    @functools.cached_property
-    def columns(self) -> list[tuple[Cell, ...]]:
-        """The grid transposed: one tuple per column (``None`` past the end of a short row)."""
-        widths = set(map(len, self.rows))
-        if len(widths) <= 1:  # a sheet: every row as wide as the sheet
-            return list(zip(*self.rows, strict=True))
-        width = max(widths)
-        rows = [r if len(r) == width else (*r, *([None] * (width - len(r)))) for r in self.rows]
-        return list(zip(*rows, strict=True))
+    def picked(self, rows: Sequence[int]) -> list[tuple[Cell, ...]]:
+        """The cells of ``rows`` (indices into :attr:`rows`) transposed, one tuple per column
+        (``None`` past the end of a short row): one pass over the records, not over every column
+        of the sheet. The last selection is kept, as every field is taken from the same rows."""
+        last = self.__dict__.get("_picked")
+        if last is not None and (last[0] is rows or last[0] == rows):
+            return last[1]  # type: ignore[no-any-return]
+        sel = [self.rows[i] for i in rows]
+        widths = set(map(len, sel))
+        if len(widths) > 1:  # a CSV line shorter than the header
+            width = max(widths)
+            sel = [r if len(r) == width else (*r, *([None] * (width - len(r)))) for r in sel]
+        cols = list(zip(*sel, strict=True))
+        self.__dict__["_picked"] = (rows, cols)
+        return cols
 
     def column_name(self, index: int, header: Sequence[str]) -> str:
         if self.spreadsheet:
@@ -498,7 +504,11 @@ def _record_rows(grid: _Grid, layout: _Layout, where: _Where) -> list[int]:
     """Indices of the record rows (a Satzart code); footnotes and blank rows are skipped."""
     cols = layout.columns
     first = layout.first_data
-    codes = _texts(grid.columns[cols["satzart"]][first:] if grid.columns else ())
+    j = cols["satzart"]
+    try:
+        codes = _texts([r[j] for r in grid.rows[first:]])
+    except IndexError:  # a CSV line shorter than the header
+        codes = _texts([_cell(r, j) for r in grid.rows[first:]])
     is_record = np.fromiter(map(LEVEL_OF_SATZART.__contains__, codes), dtype=bool, count=len(codes))
     data_idx: list[int] = (np.flatnonzero(is_record) + first).tolist()
     for n in np.flatnonzero(~is_record).tolist():
@@ -529,9 +539,7 @@ def _column(grid: _Grid, layout: _Layout, field: str, rows: Sequence[int]) -> li
         return [None] * len(rows)
     if not rows:
         return []
-    if len(rows) == 1:
-        return [grid.columns[j][rows[0]]]
-    return list(operator.itemgetter(*rows)(grid.columns[j]))
+    return list(grid.picked(rows)[j])
 
 
 def _key_part(cell: Cell, width: int, spreadsheet: bool) -> str:
@@ -569,13 +577,27 @@ def _parts(cells: list[Cell], width: int, spreadsheet: bool) -> list[str]:
     return [c.strip() if type(c) is str else _key_part(c, width, spreadsheet) for c in cells]
 
 
-def _bad_part(parts: pa.StringArray, width: npt.NDArray[np.int64]) -> int | None:
-    """The first record whose key part is not ``width`` ASCII digits (``width`` 0: not checked);
-    lengths and digits checked in Arrow."""
-    length = pc.utf8_length(parts).to_numpy(zero_copy_only=False)
-    digits = pc.match_substring_regex(parts, "^[0-9]*$").to_numpy(zero_copy_only=False)
-    bad = np.flatnonzero((width > 0) & ~((length == width) & digits))
-    return int(bad[0]) if len(bad) else None
+_DIGITS = {w: re.compile(f"(?:[0-9]{{{w}}}\n)*") for w in (1, 2, 3, 4)}
+
+
+def _first_bad(parts: npt.NDArray[np.object_], idx: npt.NDArray[np.intp], width: int) -> int | None:
+    """The first of the records ``idx`` whose key part is not ``width`` ASCII digits.
+
+    The parts are joined into one text and matched by one regular expression (a C loop); the
+    total length rules out a part that holds a line break. Only a column that fails is walked
+    part by part to find the first offender.
+    """
+    if not len(idx):
+        return None
+    sel: list[str] = parts[idx].tolist()
+    text = "\n".join(sel) + "\n"
+    if len(text) == len(sel) * (width + 1) and _DIGITS[width].fullmatch(text):
+        return None
+    return next(
+        int(i)
+        for i, v in zip(idx.tolist(), sel, strict=True)
+        if not (len(v) == width and v.isascii() and v.isdigit())
+    )
 
 
 def _keys(
@@ -594,14 +616,11 @@ def _keys(
         for n in np.flatnonzero(sa == "30").tolist():
             if len(kreis[n]) == 2:
                 kreis[n] = kreis[n][-1]
-    arrays = {f: pa.array(v, type=pa.string()) for f, v in parts.items()}
-    sa_arrow = pa.array(satzart, type=pa.string())
-    of_sa = {s: pc.equal(sa_arrow, s).to_numpy(zero_copy_only=False) for s in LEVEL_OF_SATZART}
+    arrays = {f: np.array(v, dtype=object) for f, v in parts.items()}
+    of_sa = {s: np.flatnonzero(sa == s) for s in LEVEL_OF_SATZART}
     for f, width_of in _PART_WIDTH.items():
-        width = np.zeros(len(sa), dtype=np.int64)
-        for s, w in width_of.items():
-            width[of_sa[s]] = w
-        bad = _bad_part(arrays[f], width)
+        found = [_first_bad(arrays[f], of_sa[s], w) for s, w in width_of.items()]
+        bad = min((n for n in found if n is not None), default=None)
         if bad is not None:
             s = satzart[bad]
             raise where.error(
@@ -612,20 +631,22 @@ def _keys(
                 "malformed key part",
                 fields={"width": width_of[s], "satzart": s},
             )
-    vb = arrays["vb"].to_numpy(zero_copy_only=False)
-    return sa, _joined(of_sa, arrays).to_numpy(zero_copy_only=False), vb
+    return sa, _joined(len(sa), of_sa, arrays), arrays["vb"]
 
 
-def _joined(of_sa: dict[str, npt.NDArray[np.bool_]], parts: dict[str, pa.StringArray]) -> pa.Array:
-    """The key of every record from its parts (in Arrow): Land (10); Land + RB (20); Land + RB +
-    Kreis (30, 40; a region's digit stands in the Kreis column); Land + RB + Kreis + VB (50);
-    Land + RB + Kreis + Gem (60)."""
-    empty = pa.scalar("", pa.string())
-    land, rb, kreis, vb, gem = (parts[f] for f in _KEY_WIDTH)
-    rb = pc.if_else(pa.array(of_sa["10"]), empty, rb)
-    kreis = pc.if_else(pa.array(of_sa["10"] | of_sa["20"]), empty, kreis)
-    tail = pc.if_else(pa.array(of_sa["60"]), gem, pc.if_else(pa.array(of_sa["50"]), vb, empty))
-    return pc.binary_join_element_wise(land, rb, kreis, tail, "")
+def _joined(
+    n: int, of_sa: dict[str, npt.NDArray[np.intp]], parts: dict[str, npt.NDArray[np.object_]]
+) -> npt.NDArray[np.object_]:
+    """The key of every record from its parts: Land (10); Land + RB (20); Land + RB + Kreis (30,
+    40; a region's digit stands in the Kreis column); Land + RB + Kreis + VB (50); Land + RB +
+    Kreis + Gem (60)."""
+    take = {"10": ("land",), "20": ("land", "rb"), "30": ("land", "rb", "kreis")}
+    take |= {"40": take["30"], "50": (*take["30"], "vb"), "60": (*take["30"], "gem")}
+    key = np.empty(n, dtype=object)
+    for s, idx in of_sa.items():
+        if len(idx):
+            key[idx] = functools.reduce(operator.add, (parts[f][idx] for f in take[s]))
+    return key
 
 
 def _numbers(
@@ -839,56 +860,56 @@ def _member(values: npt.NDArray[np.object_], known: set[str]) -> npt.NDArray[np.
 
 
 def _parents(
-    sa: npt.NDArray[np.object_], zones: pd.Series, vb: npt.NDArray[np.object_]
-) -> tuple[npt.NDArray[np.object_], npt.NDArray[np.object_]]:
+    sa: pa.StringArray, zones: pa.StringArray, vb: pa.StringArray
+) -> tuple[pa.StringArray, pa.StringArray]:
     """The parent key of every record (Land: none; a Gemeinde: its Gemeindeverband, Kreis + VB
-    part, where the file lists Gemeindeverbände, else its Kreis) and each Gemeinde's Verband key."""
-    arr = pa.array(zones.to_numpy(dtype=object), type=pa.string())
-    k2, k3, k5 = (
-        pc.utf8_slice_codeunits(arr, 0, w).to_numpy(zero_copy_only=False) for w in (2, 3, 5)
+    part, where the file lists Gemeindeverbände, else its Kreis) and each Gemeinde's Verband key,
+    in Arrow."""
+    k2, k3, k5 = (pc.utf8_slice_codeunits(zones, 0, w) for w in (2, 3, 5))
+    of = {s: pc.equal(sa, s) for s in ("20", "30", "40", "50", "60")}
+    regbez = pc.filter(zones, of["20"])
+    verband = pc.binary_join_element_wise(k5, vb, "")
+    has_verbands = pc.any(of["50"]).as_py()
+    parent = pc.case_when(
+        pc.make_struct(of["20"], pc.or_(of["30"], of["40"]), of["50"], of["60"]),
+        k2,
+        pc.if_else(pc.is_in(k3, value_set=regbez), k3, k2),
+        k5,
+        verband if has_verbands else k5,
     )
-    parent = np.full(len(sa), None, dtype=object)
-    m = sa == "20"
-    parent[m] = k2[m]
-    m = (sa == "30") | (sa == "40")
-    regbez = set(zones[sa == "20"].tolist())
-    parent[m] = np.where(_member(k3[m], regbez), k3[m], k2[m])
-    m = sa == "50"
-    parent[m] = k5[m]
-    gem = sa == "60"
-    gv = k5[gem] + vb[gem]
-    parent[gem] = gv if (sa == "50").any() else k5[gem]
-    return parent, gv
+    return parent, pc.filter(verband, of["60"])
 
 
 def _gv_records(recs: _Records, year: int, where: _Where) -> pd.DataFrame:
     f = recs.frame
     sa = f["satzart"].to_numpy(dtype=object)
-    zones = f["zone"].astype(object)
-    vb = f["vb"].to_numpy(dtype=object)
-    parent, gv = _parents(sa, zones, vb)
-    verbands = set(zones[sa == "50"].tolist())
-    if verbands:
-        unknown = ~_member(gv, verbands)
+    zones = pa.array(f["zone"].to_numpy(dtype=object), type=pa.string())
+    sa_arrow = pa.array(sa, type=pa.string())
+    vb = pa.array(f["vb"].to_numpy(dtype=object), type=pa.string())
+    parent, gv = _parents(sa_arrow, zones, vb)
+    if (sa == "50").any():
+        verbands = pc.filter(zones, pc.equal(sa_arrow, "50"))
+        unknown = pc.invert(pc.is_in(gv, value_set=verbands)).to_numpy(zero_copy_only=False)
         if unknown.any():
-            n = int(np.flatnonzero(sa == "60")[np.flatnonzero(unknown)[0]])
+            k = int(np.flatnonzero(unknown)[0])
+            n = int(np.flatnonzero(sa == "60")[k])
             raise where.error(
                 int(f["row"].iat[n]),
                 "vb",
-                vb[n],
+                f["vb"].iat[n],
                 "@sources.expected.verband_listed",
                 "@sources.error.unknown_verband",
-                fields={"key": gv[np.flatnonzero(unknown)[0]]},
+                fields={"key": gv[k].as_py()},
             )
     level = np.array(list(map(LEVEL_OF_SATZART.__getitem__, sa.tolist())), dtype=object)
     n = len(f)
     out = pd.DataFrame(
         {
-            "zone": _strings(f["zone"]),
+            "zone": pd.arrays.ArrowStringArray(zones),
             "year": pd.arrays.IntegerArray(np.full(n, year, dtype=np.int64), np.zeros(n, bool)),
             "level": _strings(level),
             "name": _strings(f["name"]),
-            "parent": _strings(parent),
+            "parent": pd.arrays.ArrowStringArray(parent),
             "area_km2": f["area"].to_numpy(dtype=float),
             "pop_total": f["pop_t"].to_numpy(dtype=float),
             "pop_m": f["pop_m"].to_numpy(dtype=float),
