@@ -570,6 +570,18 @@ def _kinds(cells: Sequence[Cell]) -> npt.NDArray[np.int8]:
     return np.fromiter(kinds, dtype=np.int8, count=len(cells))
 
 
+def _classes(
+    cells: Sequence[Cell],
+) -> tuple[npt.NDArray[np.object_], npt.NDArray[np.int8], npt.NDArray[np.bool_]]:
+    """The cells as an object array, their :data:`_CELL_KIND` and whether each is empty (``""``
+    or ``None``), so that the empty cells are never visited one by one."""
+    obj = np.empty(len(cells), dtype=object)
+    obj[:] = cells
+    kind = _kinds(cells)
+    blank = (kind == 2) | ((kind == 1) & (obj == ""))
+    return obj, kind, blank
+
+
 def _parts(cells: list[Cell], width: int, spreadsheet: bool) -> list[str]:
     """Key parts of one column as text (see :func:`_key_part`)."""
     if _all_text(cells):
@@ -655,16 +667,14 @@ def _numbers(
     """Area and population columns: numbers >= 0 (whole numbers for counts), one decimal mark."""
     for field, integer in {"area": False, "pop_t": True, "pop_m": True, "pop_f": True}.items():
         cells = cols[field]
-        kind = _kinds(cells)
+        obj, kind, blank = _classes(cells)
         vals = np.full(len(cells), np.nan)
-        num = np.flatnonzero(kind == 0)
-        vals[num] = np.array(cells, dtype=object)[num].astype(float)
-        rest = np.flatnonzero(kind != 0).tolist()
-        decimal = _decimal_of([cells[n] for n in rest])
+        num = kind == 0
+        vals[num] = obj[num].astype(float)
+        rest = np.flatnonzero(~num & ~blank).tolist()  # empty cells stay nan
+        decimal = _decimal_of(obj[rest].tolist())
         for n in rest:
             c = cells[n]
-            if c == "" or c is None:
-                continue  # an empty cell: nan
             v = _number(c, decimal)
             if v is None:
                 raise where.error(
@@ -737,14 +747,13 @@ def _coordinates(
 ) -> npt.NDArray[np.float64]:
     """Decimal degrees (packed degrees.MMSS decoded), 0 = none, inside Germany's bounds."""
     lo, hi = bounds
-    decimal = _decimal_of(cells)
-    kind = _kinds(cells)
-    is_num, is_str = kind == 0, kind == 1
+    obj, kind, blank = _classes(cells)
+    is_num, is_str = kind == 0, (kind == 1) & ~blank  # empty cells: no coordinate
+    decimal = _decimal_of(obj[is_str].tolist())
     vals = np.full(len(cells), np.nan)
-    idx_num = np.flatnonzero(is_num)
-    vals[idx_num] = np.array([cells[n] for n in idx_num.tolist()], dtype=float)
+    vals[is_num] = obj[is_num].astype(float)
     idx = np.flatnonzero(is_str)
-    strs = pc.utf8_trim_whitespace(pa.array([cells[n] for n in idx.tolist()], type=pa.string()))
+    strs = pc.utf8_trim_whitespace(pa.array(obj[idx].tolist(), type=pa.string()))
     # ASCII digits screened in Arrow; anything else (and every refusal) goes the slow way below
     ascii_plain = _PLAIN[decimal].pattern.replace(r"\d", "[0-9]")
     plain = pc.match_substring_regex(strs, f"^(?:{ascii_plain})$").to_numpy(zero_copy_only=False)
