@@ -807,9 +807,10 @@ def _records(grid: _Grid, layout: _Layout) -> _Records:
         {"satzart": satzart, "zone": keys, "name": names, "row": rows, "vb": vb}, dtype=object
     )
     frame, rows, dropped = _drop_identical_duplicates(frame, rows, grid, where)
-    for n, name in enumerate(frame["name"].tolist()):
-        if not name:
-            raise where.error(rows[n], "name", name, "a name", "empty name")
+    names = frame["name"].tolist()
+    if not all(names):
+        n = names.index("")
+        raise where.error(rows[n], "name", "", "a name", "empty name")
     fields = ("area", "pop_t", "pop_m", "pop_f", "postcode", "lon", "lat")
     cols = {f: _column(grid, layout, f, rows) for f in fields}
     _numbers(frame, cols, where, rows)
@@ -825,6 +826,8 @@ def _drop_identical_duplicates(
 ) -> tuple[pd.DataFrame, list[int], int]:
     """Leave out a record that repeats an earlier one cell for cell; a key repeated with other
     content is a :class:`DuplicateKeyError` (the 2017 extract repeats one gemeindefreies Gebiet)."""
+    if len(set(frame["zone"].tolist())) == len(frame):  # the usual case: every key once
+        return frame, data_idx, 0
     dup = frame.duplicated(["satzart", "zone"], keep="first").to_numpy()
     if not dup.any():
         return frame, data_idx, 0
