@@ -5,6 +5,10 @@ Each draw's random stream is derived from ``(seed, draw id)`` (see
 chunks joined along ``draw`` equal the unchunked run bit for bit, whatever the chunk size or the
 machine that ran a chunk.
 
+On Dask the inputs go to every worker once; a worker on the client's own machine (a
+``LocalCluster``) hands its chunk back through shared memory, as the results of many draws are
+gigabytes that the loopback network would copy twice (see :func:`dask_map`).
+
 >>> import numpy as np, xarray as xr
 >>> from wandel.demography.engine import ProjectionRates, StochasticSpec
 >>> z = xr.DataArray(np.full((1, 2, 101), 10.0), dims=("zone", "sex", "age"),
@@ -138,7 +142,8 @@ def _to_shared(res: Projection, spot: _Spot, first_draw: int) -> _Shared | None:
     fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         os.posix_fallocate(fd, 0, size)  # no room is an error here, not a SIGBUS while copying
-        with mmap.mmap(fd, size) as mm:
+        flags = mmap.MAP_SHARED | getattr(mmap, "MAP_POPULATE", 0)  # pages mapped at once
+        with mmap.mmap(fd, size, flags=flags) as mm:
             for f in fields:
                 dst: np.ndarray = np.ndarray(f.shape, np.dtype(f.dtype), buffer=mm, offset=f.offset)
                 np.copyto(dst, getattr(res, f.name).values)
