@@ -44,7 +44,7 @@ import math
 import operator
 import re
 import zipfile
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -114,14 +114,6 @@ _PART_WIDTH: dict[str, dict[str, int]] = {
     f: {sa: (1 if (sa == "30" and f == "kreis") else w) for sa, fs in _KEY_PARTS.items() if f in fs}
     for f, w in _KEY_WIDTH.items()
 }
-_JOIN: dict[str, Callable[[str, str, str, str, str], str]] = {
-    "10": lambda land, rb, kreis, vb, gem: land,
-    "20": lambda land, rb, kreis, vb, gem: land + rb,
-    "30": lambda land, rb, kreis, vb, gem: land + rb + kreis,
-    "40": lambda land, rb, kreis, vb, gem: land + rb + kreis,
-    "50": lambda land, rb, kreis, vb, gem: land + rb + kreis + vb,
-    "60": lambda land, rb, kreis, vb, gem: land + rb + kreis + gem,
-}
 _EXCEL_ERRORS = frozenset({"#N/A", "#NV", "#WERT!", "#VALUE!", "#REF!", "#BEZUG!", "#DIV/0!"})
 _DATE = re.compile(r"(?<!\d)(\d{1,2})\.(\d{1,2})\.(\d{4})(?!\d)")
 # Germany with a margin: anything outside is a misread coordinate, not a place in Germany
@@ -144,15 +136,21 @@ class _Grid:
     lines: list[int]
     spreadsheet: bool
 
-    @functools.cached_property
-    def columns(self) -> list[tuple[Cell, ...]]:
-        """The grid transposed: one tuple per column (``None`` past the end of a short row)."""
-        widths = set(map(len, self.rows))
-        if len(widths) <= 1:  # a sheet: every row as wide as the sheet
-            return list(zip(*self.rows, strict=True))
-        width = max(widths)
-        rows = [r if len(r) == width else (*r, *([None] * (width - len(r)))) for r in self.rows]
-        return list(zip(*rows, strict=True))
+    def picked(self, rows: Sequence[int]) -> list[tuple[Cell, ...]]:
+        """The cells of ``rows`` (indices into :attr:`rows`) transposed, one tuple per column
+        (``None`` past the end of a short row): one pass over the records, not over every column
+        of the sheet. The last selection is kept, as every field is taken from the same rows."""
+        last = self.__dict__.get("_picked")
+        if last is not None and (last[0] is rows or last[0] == rows):
+            return last[1]  # type: ignore[no-any-return]
+        sel = [self.rows[i] for i in rows]
+        widths = set(map(len, sel))
+        if len(widths) > 1:  # a CSV line shorter than the header
+            width = max(widths)
+            sel = [r if len(r) == width else (*r, *([None] * (width - len(r)))) for r in sel]
+        cols = list(zip(*sel, strict=True))
+        self.__dict__["_picked"] = (rows, cols)
+        return cols
 
     def column_name(self, index: int, header: Sequence[str]) -> str:
         if self.spreadsheet:
@@ -506,7 +504,11 @@ def _record_rows(grid: _Grid, layout: _Layout, where: _Where) -> list[int]:
     """Indices of the record rows (a Satzart code); footnotes and blank rows are skipped."""
     cols = layout.columns
     first = layout.first_data
-    codes = _texts(grid.columns[cols["satzart"]][first:] if grid.columns else ())
+    j = cols["satzart"]
+    try:
+        codes = _texts([r[j] for r in grid.rows[first:]])
+    except IndexError:  # a CSV line shorter than the header
+        codes = _texts([_cell(r, j) for r in grid.rows[first:]])
     is_record = np.fromiter(map(LEVEL_OF_SATZART.__contains__, codes), dtype=bool, count=len(codes))
     data_idx: list[int] = (np.flatnonzero(is_record) + first).tolist()
     for n in np.flatnonzero(~is_record).tolist():
@@ -537,9 +539,7 @@ def _column(grid: _Grid, layout: _Layout, field: str, rows: Sequence[int]) -> li
         return [None] * len(rows)
     if not rows:
         return []
-    if len(rows) == 1:
-        return [grid.columns[j][rows[0]]]
-    return list(operator.itemgetter(*rows)(grid.columns[j]))
+    return list(grid.picked(rows)[j])
 
 
 def _key_part(cell: Cell, width: int, spreadsheet: bool) -> str:
@@ -570,6 +570,18 @@ def _kinds(cells: Sequence[Cell]) -> npt.NDArray[np.int8]:
     return np.fromiter(kinds, dtype=np.int8, count=len(cells))
 
 
+def _classes(
+    cells: Sequence[Cell],
+) -> tuple[npt.NDArray[np.object_], npt.NDArray[np.int8], npt.NDArray[np.bool_]]:
+    """The cells as an object array, their :data:`_CELL_KIND` and whether each is empty (``""``
+    or ``None``), so that the empty cells are never visited one by one."""
+    obj = np.empty(len(cells), dtype=object)
+    obj[:] = cells
+    kind = _kinds(cells)
+    blank = (kind == 2) | ((kind == 1) & (obj == ""))
+    return obj, kind, blank
+
+
 def _parts(cells: list[Cell], width: int, spreadsheet: bool) -> list[str]:
     """Key parts of one column as text (see :func:`_key_part`)."""
     if _all_text(cells):
@@ -577,19 +589,32 @@ def _parts(cells: list[Cell], width: int, spreadsheet: bool) -> list[str]:
     return [c.strip() if type(c) is str else _key_part(c, width, spreadsheet) for c in cells]
 
 
-def _bad_part(parts: list[str], width: npt.NDArray[np.int64]) -> int | None:
-    """The first record whose key part is not ``width`` digits (``width`` 0: not checked);
-    ``len`` and ``str.isdigit`` mapped over the column in C."""
-    n = len(parts)
-    length = np.fromiter(map(len, parts), dtype=np.int64, count=n)
-    digits = np.fromiter(map(str.isdigit, parts), dtype=bool, count=n)
-    bad = np.flatnonzero((width > 0) & ~((length == width) & digits))
-    return int(bad[0]) if len(bad) else None
+_DIGITS = {w: re.compile(f"(?:[0-9]{{{w}}}\n)*") for w in (1, 2, 3, 4)}
+
+
+def _first_bad(parts: npt.NDArray[np.object_], idx: npt.NDArray[np.intp], width: int) -> int | None:
+    """The first of the records ``idx`` whose key part is not ``width`` ASCII digits.
+
+    The parts are joined into one text and matched by one regular expression (a C loop); the
+    total length rules out a part that holds a line break. Only a column that fails is walked
+    part by part to find the first offender.
+    """
+    if not len(idx):
+        return None
+    sel: list[str] = parts[idx].tolist()
+    text = "\n".join(sel) + "\n"
+    if len(text) == len(sel) * (width + 1) and _DIGITS[width].fullmatch(text):
+        return None
+    return next(
+        int(i)
+        for i, v in zip(idx.tolist(), sel, strict=True)
+        if not (len(v) == width and v.isascii() and v.isdigit())
+    )
 
 
 def _keys(
     grid: _Grid, layout: _Layout, where: _Where, rows: list[int]
-) -> tuple[list[str], list[str], list[str]]:
+) -> tuple[npt.NDArray[np.object_], npt.NDArray[np.object_], npt.NDArray[np.object_]]:
     """Satzart, key (Land .. Gemeinde) and Gemeindeverband part of every record; malformed key
     parts are errors."""
     satzart = _texts(_column(grid, layout, "satzart", rows))
@@ -603,12 +628,11 @@ def _keys(
         for n in np.flatnonzero(sa == "30").tolist():
             if len(kreis[n]) == 2:
                 kreis[n] = kreis[n][-1]
-    of_sa = {s: sa == s for s in LEVEL_OF_SATZART}
+    arrays = {f: np.array(v, dtype=object) for f, v in parts.items()}
+    of_sa = {s: np.flatnonzero(sa == s) for s in LEVEL_OF_SATZART}
     for f, width_of in _PART_WIDTH.items():
-        width = np.zeros(len(sa), dtype=np.int64)
-        for s, w in width_of.items():
-            width[of_sa[s]] = w
-        bad = _bad_part(parts[f], width)
+        found = [_first_bad(arrays[f], of_sa[s], w) for s, w in width_of.items()]
+        bad = min((n for n in found if n is not None), default=None)
         if bad is not None:
             s = satzart[bad]
             raise where.error(
@@ -619,34 +643,22 @@ def _keys(
                 "malformed key part",
                 fields={"width": width_of[s], "satzart": s},
             )
-    return satzart, _joined(sa, of_sa, parts), parts["vb"]
+    return sa, _joined(len(sa), of_sa, arrays), arrays["vb"]
 
 
 def _joined(
-    sa: npt.NDArray[np.object_],
-    of_sa: dict[str, npt.NDArray[np.bool_]],
-    parts: dict[str, list[str]],
-) -> list[str]:
-    """The key of every record from its parts, as :data:`_JOIN` says per Satzart."""
-    add = operator.add
-    land, rb, kreis, vb, gem = (parts[f] for f in _KEY_WIDTH)
-    lr = list(map(add, land, rb))
-    lrk = list(map(add, lr, kreis))
-    key = np.where(
-        of_sa["60"],
-        np.array(list(map(add, lrk, gem)), dtype=object),
-        np.where(
-            of_sa["50"],
-            np.array(list(map(add, lrk, vb)), dtype=object),
-            np.where(
-                of_sa["10"],
-                np.array(land, dtype=object),
-                np.where(of_sa["20"], np.array(lr, dtype=object), np.array(lrk, dtype=object)),
-            ),
-        ),
-    )
-    out: list[str] = key.tolist()
-    return out
+    n: int, of_sa: dict[str, npt.NDArray[np.intp]], parts: dict[str, npt.NDArray[np.object_]]
+) -> npt.NDArray[np.object_]:
+    """The key of every record from its parts: Land (10); Land + RB (20); Land + RB + Kreis (30,
+    40; a region's digit stands in the Kreis column); Land + RB + Kreis + VB (50); Land + RB +
+    Kreis + Gem (60)."""
+    take = {"10": ("land",), "20": ("land", "rb"), "30": ("land", "rb", "kreis")}
+    take |= {"40": take["30"], "50": (*take["30"], "vb"), "60": (*take["30"], "gem")}
+    key = np.empty(n, dtype=object)
+    for s, idx in of_sa.items():
+        if len(idx):
+            key[idx] = functools.reduce(operator.add, (parts[f][idx] for f in take[s]))
+    return key
 
 
 def _numbers(
@@ -655,16 +667,14 @@ def _numbers(
     """Area and population columns: numbers >= 0 (whole numbers for counts), one decimal mark."""
     for field, integer in {"area": False, "pop_t": True, "pop_m": True, "pop_f": True}.items():
         cells = cols[field]
-        kind = _kinds(cells)
+        obj, kind, blank = _classes(cells)
         vals = np.full(len(cells), np.nan)
-        num = np.flatnonzero(kind == 0)
-        vals[num] = np.array(cells, dtype=object)[num].astype(float)
-        rest = np.flatnonzero(kind != 0).tolist()
-        decimal = _decimal_of([cells[n] for n in rest])
+        num = kind == 0
+        vals[num] = obj[num].astype(float)
+        rest = np.flatnonzero(~num & ~blank).tolist()  # empty cells stay nan
+        decimal = _decimal_of(obj[rest].tolist())
         for n in rest:
             c = cells[n]
-            if c == "" or c is None:
-                continue  # an empty cell: nan
             v = _number(c, decimal)
             if v is None:
                 raise where.error(
@@ -737,14 +747,13 @@ def _coordinates(
 ) -> npt.NDArray[np.float64]:
     """Decimal degrees (packed degrees.MMSS decoded), 0 = none, inside Germany's bounds."""
     lo, hi = bounds
-    decimal = _decimal_of(cells)
-    kind = _kinds(cells)
-    is_num, is_str = kind == 0, kind == 1
+    obj, kind, blank = _classes(cells)
+    is_num, is_str = kind == 0, (kind == 1) & ~blank  # empty cells: no coordinate
+    decimal = _decimal_of(obj[is_str].tolist())
     vals = np.full(len(cells), np.nan)
-    idx_num = np.flatnonzero(is_num)
-    vals[idx_num] = np.array([cells[n] for n in idx_num.tolist()], dtype=float)
+    vals[is_num] = obj[is_num].astype(float)
     idx = np.flatnonzero(is_str)
-    strs = pc.utf8_trim_whitespace(pa.array([cells[n] for n in idx.tolist()], type=pa.string()))
+    strs = pc.utf8_trim_whitespace(pa.array(obj[idx].tolist(), type=pa.string()))
     # ASCII digits screened in Arrow; anything else (and every refusal) goes the slow way below
     ascii_plain = _PLAIN[decimal].pattern.replace(r"\d", "[0-9]")
     plain = pc.match_substring_regex(strs, f"^(?:{ascii_plain})$").to_numpy(zero_copy_only=False)
@@ -798,9 +807,10 @@ def _records(grid: _Grid, layout: _Layout) -> _Records:
         {"satzart": satzart, "zone": keys, "name": names, "row": rows, "vb": vb}, dtype=object
     )
     frame, rows, dropped = _drop_identical_duplicates(frame, rows, grid, where)
-    for n, name in enumerate(frame["name"].tolist()):
-        if not name:
-            raise where.error(rows[n], "name", name, "a name", "empty name")
+    names = frame["name"].tolist()
+    if not all(names):
+        n = names.index("")
+        raise where.error(rows[n], "name", "", "a name", "empty name")
     fields = ("area", "pop_t", "pop_m", "pop_f", "postcode", "lon", "lat")
     cols = {f: _column(grid, layout, f, rows) for f in fields}
     _numbers(frame, cols, where, rows)
@@ -816,6 +826,8 @@ def _drop_identical_duplicates(
 ) -> tuple[pd.DataFrame, list[int], int]:
     """Leave out a record that repeats an earlier one cell for cell; a key repeated with other
     content is a :class:`DuplicateKeyError` (the 2017 extract repeats one gemeindefreies Gebiet)."""
+    if len(set(frame["zone"].tolist())) == len(frame):  # the usual case: every key once
+        return frame, data_idx, 0
     dup = frame.duplicated(["satzart", "zone"], keep="first").to_numpy()
     if not dup.any():
         return frame, data_idx, 0
@@ -860,64 +872,66 @@ def _member(values: npt.NDArray[np.object_], known: set[str]) -> npt.NDArray[np.
 
 
 def _parents(
-    sa: npt.NDArray[np.object_], zones: pd.Series, vb: npt.NDArray[np.object_]
-) -> tuple[npt.NDArray[np.object_], npt.NDArray[np.object_]]:
+    sa: pa.StringArray, zones: pa.StringArray, vb: pa.StringArray
+) -> tuple[pa.StringArray, pa.StringArray]:
     """The parent key of every record (Land: none; a Gemeinde: its Gemeindeverband, Kreis + VB
-    part, where the file lists Gemeindeverbände, else its Kreis) and each Gemeinde's Verband key."""
-    arr = pa.array(zones.to_numpy(dtype=object), type=pa.string())
-    k2, k3, k5 = (
-        pc.utf8_slice_codeunits(arr, 0, w).to_numpy(zero_copy_only=False) for w in (2, 3, 5)
+    part, where the file lists Gemeindeverbände, else its Kreis) and each Gemeinde's Verband key,
+    in Arrow."""
+    k2, k3, k5 = (pc.utf8_slice_codeunits(zones, 0, w) for w in (2, 3, 5))
+    of = {s: pc.equal(sa, s) for s in ("20", "30", "40", "50", "60")}
+    regbez = pc.filter(zones, of["20"])
+    verband = pc.binary_join_element_wise(k5, vb, "")
+    has_verbands = pc.any(of["50"]).as_py()
+    parent = pc.case_when(
+        pc.make_struct(of["20"], pc.or_(of["30"], of["40"]), of["50"], of["60"]),
+        k2,
+        pc.if_else(pc.is_in(k3, value_set=regbez), k3, k2),
+        k5,
+        verband if has_verbands else k5,
     )
-    parent = np.full(len(sa), None, dtype=object)
-    m = sa == "20"
-    parent[m] = k2[m]
-    m = (sa == "30") | (sa == "40")
-    regbez = set(zones[sa == "20"].tolist())
-    parent[m] = np.where(_member(k3[m], regbez), k3[m], k2[m])
-    m = sa == "50"
-    parent[m] = k5[m]
-    gem = sa == "60"
-    gv = k5[gem] + vb[gem]
-    parent[gem] = gv if (sa == "50").any() else k5[gem]
-    return parent, gv
+    return parent, pc.filter(verband, of["60"])
 
 
 def _gv_records(recs: _Records, year: int, where: _Where) -> pd.DataFrame:
     f = recs.frame
     sa = f["satzart"].to_numpy(dtype=object)
-    zones = f["zone"].astype(object)
-    vb = f["vb"].to_numpy(dtype=object)
-    parent, gv = _parents(sa, zones, vb)
-    verbands = set(zones[sa == "50"].tolist())
-    if verbands:
-        unknown = ~_member(gv, verbands)
+    zones = pa.array(f["zone"].to_numpy(dtype=object), type=pa.string())
+    sa_arrow = pa.array(sa, type=pa.string())
+    vb = pa.array(f["vb"].to_numpy(dtype=object), type=pa.string())
+    parent, gv = _parents(sa_arrow, zones, vb)
+    if (sa == "50").any():
+        verbands = pc.filter(zones, pc.equal(sa_arrow, "50"))
+        unknown = pc.invert(pc.is_in(gv, value_set=verbands)).to_numpy(zero_copy_only=False)
         if unknown.any():
-            n = int(np.flatnonzero(sa == "60")[np.flatnonzero(unknown)[0]])
+            k = int(np.flatnonzero(unknown)[0])
+            n = int(np.flatnonzero(sa == "60")[k])
             raise where.error(
                 int(f["row"].iat[n]),
                 "vb",
-                vb[n],
+                f["vb"].iat[n],
                 "@sources.expected.verband_listed",
                 "@sources.error.unknown_verband",
-                fields={"key": gv[np.flatnonzero(unknown)[0]]},
+                fields={"key": gv[k].as_py()},
             )
+    level = np.array(list(map(LEVEL_OF_SATZART.__getitem__, sa.tolist())), dtype=object)
+    n = len(f)
     out = pd.DataFrame(
         {
-            "zone": _strings(f["zone"]),
-            "year": year,
-            "level": _strings(f["satzart"].map(LEVEL_OF_SATZART)),
+            "zone": pd.arrays.ArrowStringArray(zones),
+            "year": pd.arrays.IntegerArray(np.full(n, year, dtype=np.int64), np.zeros(n, bool)),
+            "level": _strings(level),
             "name": _strings(f["name"]),
-            "parent": _strings(parent),
-            "area_km2": f["area"],
-            "pop_total": f["pop_t"],
-            "pop_m": f["pop_m"],
-            "pop_f": f["pop_f"],
+            "parent": pd.arrays.ArrowStringArray(parent),
+            "area_km2": f["area"].to_numpy(dtype=float),
+            "pop_total": f["pop_t"].to_numpy(dtype=float),
+            "pop_m": f["pop_m"].to_numpy(dtype=float),
+            "pop_f": f["pop_f"].to_numpy(dtype=float),
             "postcode": _strings(f["postcode"]),
-            "lon": f["lon"],
-            "lat": f["lat"],
+            "lon": f["lon"].to_numpy(dtype=float),
+            "lat": f["lat"].to_numpy(dtype=float),
         }
     )
-    _fill_aggregates(out, f, where)
+    _fill_aggregates(out, level, f, where)
     return conform("gv_records", out)
 
 
@@ -927,39 +941,55 @@ def _strings(values: pd.Series | npt.NDArray[np.object_] | list[str | None]) -> 
     return pd.Series(pd.arrays.ArrowStringArray(pa.array(data, type=pa.string(), from_pandas=True)))
 
 
-def _fill_aggregates(out: pd.DataFrame, f: pd.DataFrame, where: _Where) -> None:
+_SUMMED = ("area_km2", "pop_total", "pop_m", "pop_f")
+
+
+def _fill_aggregates(
+    out: pd.DataFrame, level: npt.NDArray[np.object_], f: pd.DataFrame, where: _Where
+) -> None:
     """Sums of the Gemeinden for higher levels; a published higher-level figure must equal it."""
-    level = out["level"].to_numpy(dtype=object)
-    zone = out["zone"].to_numpy(dtype=object)
-    cols = ["area_km2", "pop_total", "pop_m", "pop_f"]
-    vals = {c: out[c].to_numpy(dtype=float, copy=True) for c in cols}
+    zone = pa.array(out["zone"].array, type=pa.string())
+    vals = {c: out[c].to_numpy(dtype=float, copy=True) for c in _SUMMED}
     is_gem = level == "gemeinde"
-    gem = pd.DataFrame({c: vals[c][is_gem] for c in cols})
-    zones = pa.array(zone[is_gem], type=pa.string())
-    for name, width in {"land": 2, "regbez": 3, "kreis": 5}.items():
-        by = pc.utf8_slice_codeunits(zones, 0, width).to_numpy(zero_copy_only=False)
-        sums = gem.groupby(by).sum(min_count=1)
-        _apply_sums(vals, zone, (f, where), name, level == name, sums)
-    parent = out["parent"].to_numpy(dtype=object)[is_gem]
-    gv_sums = gem.groupby(parent).sum(min_count=1)
-    _apply_sums(vals, zone, (f, where), "gemeindeverband", level == "gemeindeverband", gv_sums)
-    for c in cols:
+    gem = {c: vals[c][is_gem] for c in _SUMMED}
+    zones = pc.filter(zone, pa.array(is_gem))
+    parent = pc.filter(pa.array(out["parent"].array, type=pa.string()), pa.array(is_gem))
+    for name, width in {"land": 2, "regbez": 3, "kreis": 5, "gemeindeverband": 0}.items():
+        by = pc.utf8_slice_codeunits(zones, 0, width) if width else parent
+        _apply_sums(vals, zone, (f, where), name, level == name, by, gem)
+    for c in _SUMMED:
         out[c] = vals[c]
+
+
+def _group_sums(
+    at: npt.NDArray[np.intp], n: int, values: npt.NDArray[np.float64]
+) -> npt.NDArray[np.float64]:
+    """For each of ``n`` groups the sum of the ``values`` whose ``at`` is its index, missing values
+    (and ``at`` -1) left out; ``nan`` where there is none."""
+    ok = (at >= 0) & ~np.isnan(values)
+    sums = np.bincount(at[ok], weights=values[ok], minlength=n).astype(np.float64, copy=False)
+    sums[np.bincount(at[ok], minlength=n) == 0] = np.nan
+    return sums
 
 
 def _apply_sums(
     vals: dict[str, npt.NDArray[np.float64]],
-    zone: npt.NDArray[np.object_],
+    zone: pa.StringArray,
     at: tuple[pd.DataFrame, _Where],
     level: str,
     mask: npt.NDArray[np.bool_],
-    sums: pd.DataFrame,
+    by: pa.StringArray,
+    gem: dict[str, npt.NDArray[np.float64]],
 ) -> None:
     f, where = at
-    aligned = sums.reindex(zone[mask])
+    targets = pc.filter(zone, pa.array(mask))
+    if not len(targets):
+        return
+    # the record each Gemeinde adds to (-1: none); keys are unique within a level
+    at_ = pc.index_in(by, value_set=targets).fill_null(-1).to_numpy().astype(np.intp)
     for c in ("pop_total", "pop_m", "pop_f"):
         published = vals[c][mask]
-        summed = aligned[c].to_numpy(dtype=float)
+        summed = _group_sums(at_, len(targets), gem[c])
         bad = ~np.isnan(published) & ~np.isnan(summed) & (published != summed)
         if bad.any():
             n = int(np.flatnonzero(mask)[np.flatnonzero(bad)[0]])
@@ -977,24 +1007,41 @@ def _apply_sums(
             )
         vals[c][mask] = np.where(np.isnan(published), summed, published)
     published_area = vals["area_km2"][mask]
-    summed_area = aligned["area_km2"].to_numpy(dtype=float)
+    summed_area = _group_sums(at_, len(targets), gem["area_km2"])
     vals["area_km2"][mask] = np.where(np.isnan(published_area), summed_area, published_area)
 
 
 def _population(gv: pd.DataFrame, has_sex: bool) -> pd.DataFrame:
-    gem = gv[gv["level"] == "gemeinde"]
+    """Each Gemeinde's population, by sex (female before male, in key order) where the file has
+    the split, else both sexes (``t``) in file order; built in the canonical dtypes at once."""
+    is_gem = (gv["level"] == "gemeinde").to_numpy(dtype=bool)
+    zones = pc.filter(pa.array(gv["zone"].array, type=pa.string()), pa.array(is_gem))
     if has_sex:
-        parts = [
-            pd.DataFrame({"zone": gem["zone"], "sex": s, "value": gem[c]})
-            for s, c in (("m", "pop_m"), ("f", "pop_f"))
-        ]
-        long = pd.concat(parts, ignore_index=True).sort_values(["zone", "sex"], kind="stable")
+        order = pc.sort_indices(zones).to_numpy()  # stable; keys are unique
+        zone = zones.take(pa.array(np.repeat(order, 2)))
+        pairs = [gv[c].to_numpy(dtype=float)[is_gem][order] for c in ("pop_f", "pop_m")]
+        value = np.stack(pairs, axis=1).ravel()
+        sex = pa.array(np.tile(np.array(["f", "m"], dtype=object), len(order)), pa.string())
     else:
-        long = pd.DataFrame({"zone": gem["zone"], "sex": "t", "value": gem["pop_total"]})
-    long["year"] = int(gv["year"].iat[0])
-    long["age_start"] = 0
-    long["age_end"] = pd.NA
-    long["estimated"] = False
+        zone = zones
+        value = gv["pop_total"].to_numpy(dtype=float)[is_gem]
+        sex = pa.array(np.full(len(zones), "t", dtype=object), pa.string())
+    n = len(value)
+    year = int(gv["year"].iat[0])
+    nulls = pd.arrays.ArrowStringArray(pa.nulls(n, pa.string()))
+    long = pd.DataFrame(
+        {
+            "zone": pd.arrays.ArrowStringArray(zone),
+            "year": pd.arrays.IntegerArray(np.full(n, year, dtype=np.int64), np.zeros(n, bool)),
+            "sex": pd.arrays.ArrowStringArray(sex),
+            "age_start": pd.arrays.IntegerArray(np.zeros(n, dtype=np.int64), np.zeros(n, bool)),
+            "age_end": pd.arrays.IntegerArray(np.zeros(n, dtype=np.int64), np.ones(n, bool)),
+            "value": value,
+            "status": nulls,
+            "flag": nulls.copy(),
+            "estimated": pd.arrays.BooleanArray(np.zeros(n, bool), np.zeros(n, bool)),
+        }
+    )
     return conform("population", long)
 
 
