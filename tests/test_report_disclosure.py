@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from io import BytesIO
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pypdf
@@ -29,7 +30,7 @@ left out below)."""
 
 
 @pytest.fixture(scope="module")
-def tiny(tmp_path_factory: pytest.TempPathFactory) -> tuple[TownFigures, Report, Report]:
+def tiny_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     db = tmp_path_factory.mktemp("tiny") / "tiny.duckdb"
     with Store.open(db) as store:
         load_demo_store(store)
@@ -42,6 +43,12 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> tuple[TownFigures, Report,
         f"pop_f = round(pop_f / 12) WHERE zone = '{TINY}'"
     )
     con.close()
+    return db
+
+
+@pytest.fixture(scope="module")
+def tiny(tiny_db: Path) -> tuple[TownFigures, Report, Report]:
+    db = tiny_db
     s = ReportSettings()
     (t,) = town_figures(db, [TINY], s)
     meta, prov = _meta(db, [TINY], [t], s)
@@ -133,3 +140,110 @@ def test_the_tiny_town_hides_far_fewer_cells_than_the_greedy_rule(
     assert {k for k in cells if is_small(cells[k])} <= best
     assert len(best) < len(greedy) / 2
     assert sum(abs(cells[k]) for k in best) < sum(abs(cells[k]) for k in greedy) / 4
+
+
+# -- the public edition of the exports -------------------------------------------------------------
+
+
+def _export(db: Path, out: Path, *extra: str) -> str:
+    from typer.testing import CliRunner
+
+    from wandel.cli import app
+
+    args = ["report", "export", "--db", str(db), "--zones", TINY, "--draws", "20", "--out"]
+    res = CliRunner().invoke(app, [*args, str(out), *extra])
+    assert res.exit_code == 0, res.output
+    return res.output
+
+
+def _check_export_table(table: Any, internal: Any) -> int:
+    """No shown count from 1 to 3; every hidden cell keeps a range (LP oracle over the relations
+    a reader knows: the age groups of a zone and year add up to its total, which the public
+    report and the GeoPackage print); returns the number of hidden cells."""
+    from test_web_disclosure import _lp_range
+
+    stats = [c for c in ("value", "q10", "q90") if c in internal.columns]
+    hidden = 0
+    for (_, year), rows in internal.groupby(["zone", "year"]):
+        shown = table.loc[rows.index]
+        for s in stats:
+            cells: dict[Any, float] = {("g", int(a)): float(v) for a, v in zip(rows["age_start"], rows[s])}
+            cells[("total",)] = float(rows[s].sum())
+            rel = [{**{k: 1.0 for k in cells if k[0] == "g"}, ("total",): -1.0}]
+            secret = {("g", int(a)) for a, v in zip(rows["age_start"], shown[s]) if str(v) == SECRET}
+            for a, v in zip(rows["age_start"], shown[s]):
+                if str(v) != SECRET:
+                    assert not is_small(float(str(v).replace(",", "."))), (year, a, s, v)
+            for k in secret:
+                lo, hi = _lp_range(cells, rel, secret, k)
+                assert hi - lo >= 1, (year, k, s, lo, hi)
+                if is_small(cells[k]):
+                    assert hi >= 4.5, (year, k, s, lo, hi)
+            hidden += len(secret)
+    return hidden
+
+
+def test_public_exports_keep_small_counts_secret(tiny_db: Path, tmp_path: Path) -> None:
+    """``wandel report export --edition public`` over every format (CSV de and RFC 4180, XLSX,
+    GeoPackage): no cell from 1 to 3, no hidden cell can be worked out from the totals, the
+    secrecy in the source note; the internal edition has the small counts."""
+    import pandas as pd
+    import pyogrio
+    from openpyxl import load_workbook
+
+    _export(tiny_db, tmp_path / "intern.csv")
+    internal = pd.read_csv(tmp_path / "intern.csv", sep=";", decimal=",", dtype={"zone": str})
+    small = [v for s in ("value", "q10", "q90") for v in internal[s] if is_small(v)]
+    assert small  # the tiny town has small counts: the checks below can fail
+    note = "Fallzahlen von 1 bis 3 sind geheim gehalten"
+    assert note not in (tmp_path / "intern.quellen.txt").read_text("utf-8")
+
+    _export(tiny_db, tmp_path / "de.csv", "--edition", "public")
+    de = pd.read_csv(tmp_path / "de.csv", sep=";", dtype=str, keep_default_na=False)
+    assert note in (tmp_path / "de.quellen.txt").read_text("utf-8")
+    assert _check_export_table(de, internal) > 0
+    # the shown cells are the internal numbers, the decimal comma kept
+    v = de["value"][de["value"] != SECRET].str.replace(",", ".").astype(float)
+    assert (v.to_numpy() == internal.loc[v.index, "value"].to_numpy()).all()
+
+    _export(tiny_db, tmp_path / "rfc.csv", "--edition", "public", "--dialect", "rfc")
+    rfc = pd.read_csv(tmp_path / "rfc.csv", dtype=str, keep_default_na=False)
+    assert (rfc["value"] == de["value"].str.replace(",", ".")).all()
+    _check_export_table(rfc, internal)
+
+    _export(tiny_db, tmp_path / "p.xlsx", "--edition", "public")
+    wb = load_workbook(tmp_path / "p.xlsx")
+    rows = list(wb["Vorausberechnung"].values)
+    xl = pd.DataFrame(rows[1:], columns=rows[0])
+    def same(a: object, b: str) -> bool:
+        return a == b if b == SECRET else isinstance(a, float | int) and a == float(b)
+
+    assert all(same(a, b) for a, b in zip(xl["value"], rfc["value"], strict=True))
+    _check_export_table(xl, internal)
+    assert any(note in str(r[0]) for r in wb["Quellen"].values)
+
+    _export(tiny_db, tmp_path / "p.gpkg", "--edition", "public")
+    g = pyogrio.read_dataframe(tmp_path / "p.gpkg", layer="gemeinden")
+    counts = [c for c in g.columns if c.startswith("einwohner_") and not c.endswith("_geheim")]
+    for c in counts:
+        assert not any(is_small(v) for v in g[c].dropna()), c
+        assert (g[f"{c}_geheim"] == g[c].isna()).all()
+    src = pyogrio.read_dataframe(tmp_path / "p.gpkg", layer="quellen", read_geometry=False)
+    assert src["quelle"].str.contains(note).any()
+
+
+def test_export_bad_edition_is_one_line(tiny_db: Path, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from wandel.cli import app
+
+    args = ["report", "export", "--db", str(tiny_db), "--zones", TINY, "--out"]
+    res = CliRunner().invoke(app, [*args, str(tmp_path / "x.csv"), "--edition", "geheim"])
+    assert res.exit_code == 2
+    assert "Traceback" not in res.output
+    assert "--edition 'geheim' gibt es nicht" in res.output
+    assert list(tmp_path.iterdir()) == []
+    en = CliRunner().invoke(app, ["--lang", "en", "report", "export", "--help"])
+    assert "internal (every number" in " ".join(en.output.split())
+    de = CliRunner().invoke(app, ["report", "export", "--help"])
+    assert "internal (alle Zahlen" in " ".join(de.output.split())

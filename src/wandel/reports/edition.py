@@ -48,6 +48,8 @@ __all__ = [
     "PYRAMID_BANDS",
     "EditionKind",
     "edition_figures",
+    "export_cells",
+    "public_export",
     "public_figures",
     "town_cells",
 ]
@@ -149,14 +151,65 @@ def town_cells(
     return cells, relations, keep, free
 
 
+def _with_bands(secret: set[Key], cells: dict[Key, float]) -> set[Key]:
+    """A value and its band are kept secret together (the band brackets the value): cells whose
+    keys end in the statistic (``value``, ``q10``, ``q90``) and begin with ``group`` or ``total``."""
+    out = set(secret)
+    for k in secret:
+        if k[0] in ("group", "total"):
+            out |= {(*k[:-1], s) for s in ("value", "q10", "q90") if (*k[:-1], s) in cells}
+    return out
+
+
 def _secret_cells(t: TownFigures) -> set[Key]:
     cells, relations, keep, free = town_cells(t)
-    secret = suppress(cells, relations, keep=keep, free=free)
-    # a value and its band are kept secret together (the band brackets the value)
-    for k in list(secret):
-        if k[0] in ("group", "total"):
-            secret |= {(*k[:-1], s) for s in ("value", "q10", "q90") if (*k[:-1], s) in cells}
-    return secret
+    return _with_bands(suppress(cells, relations, keep=keep, free=free), cells)
+
+
+EXPORT_STATS: tuple[str, ...] = ("value", "q10", "q90")
+
+
+def export_cells(
+    table: pd.DataFrame,
+) -> tuple[dict[Key, float], list[dict[Key, float]], set[Key]]:
+    """The count cells of an export of the projection by age group (``zone, year, age_start``
+    and the statistics ``value``, ``q10``, ``q90``), as :func:`town_cells` gives them for a
+    report: ``("group", zone, age_start, year, stat)`` and the totals of each zone and year,
+    ``("total", zone, year, stat)``, which the public report and the GeoPackage print and so stay
+    shown (keep); each total is the sum of its groups."""
+    stats = [s for s in EXPORT_STATS if s in table.columns]
+    cells: dict[Key, float] = {}
+    relations: list[dict[Key, float]] = []
+    keep: set[Key] = set()
+    for (zone, year), rows in table.groupby(["zone", "year"], sort=True):
+        for s in stats:
+            total: Key = ("total", str(zone), int(year), s)
+            cells[total] = float(rows[s].sum())
+            keep.add(total)
+            rel: dict[Key, float] = {total: -1.0}
+            for lo, v in zip(rows["age_start"], rows[s], strict=True):
+                k: Key = ("group", str(zone), int(lo), int(year), s)
+                cells[k] = float(v)
+                rel[k] = 1.0
+            relations.append(rel)
+    return cells, relations, keep
+
+
+def public_export(table: pd.DataFrame) -> tuple[pd.DataFrame, set[Key]]:
+    """``table`` (see :func:`export_cells`) as the public edition exports it: NaN where a count
+    is kept secret, by the rule of the public report (:func:`wandel.reports.disclosure.suppress`
+    with a value and its band hidden together), and the secret cells (also the totals, for the
+    GeoPackage's columns of totals)."""
+    cells, relations, keep = export_cells(table)
+    secret = _with_bands(suppress(cells, relations, keep=keep), cells)
+    out = table.copy()
+    for s in (s for s in EXPORT_STATS if s in out.columns):
+        hidden = [
+            ("group", str(z), int(lo), int(y), s) in secret
+            for z, lo, y in zip(out["zone"], out["age_start"], out["year"], strict=True)
+        ]
+        out[s] = out[s].astype(float).mask(np.array(hidden, dtype=bool))
+    return out, secret
 
 
 _COUNT_UNITS = {"persons": 1.0, "share": 1.0, "per_1000": 1e-3}
