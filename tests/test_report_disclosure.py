@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import numpy as np
 import pypdf
 import pytest
 
@@ -167,11 +168,17 @@ def _check_export_table(table: Any, internal: Any) -> int:
     for (_, year), rows in internal.groupby(["zone", "year"]):
         shown = table.loc[rows.index]
         for s in stats:
-            cells: dict[Any, float] = {("g", int(a)): float(v) for a, v in zip(rows["age_start"], rows[s])}
+            cells: dict[Any, float] = {
+                ("g", int(a)): float(v) for a, v in zip(rows["age_start"], rows[s], strict=True)
+            }
             cells[("total",)] = float(rows[s].sum())
             rel = [{**{k: 1.0 for k in cells if k[0] == "g"}, ("total",): -1.0}]
-            secret = {("g", int(a)) for a, v in zip(rows["age_start"], shown[s]) if str(v) == SECRET}
-            for a, v in zip(rows["age_start"], shown[s]):
+            secret = {
+                ("g", int(a))
+                for a, v in zip(rows["age_start"], shown[s], strict=True)
+                if str(v) == SECRET
+            }
+            for a, v in zip(rows["age_start"], shown[s], strict=True):
                 if str(v) != SECRET:
                     assert not is_small(float(str(v).replace(",", "."))), (year, a, s, v)
             for k in secret:
@@ -215,6 +222,7 @@ def test_public_exports_keep_small_counts_secret(tiny_db: Path, tmp_path: Path) 
     wb = load_workbook(tmp_path / "p.xlsx")
     rows = list(wb["Vorausberechnung"].values)
     xl = pd.DataFrame(rows[1:], columns=rows[0])
+
     def same(a: object, b: str) -> bool:
         return a == b if b == SECRET else isinstance(a, float | int) and a == float(b)
 
@@ -247,3 +255,106 @@ def test_export_bad_edition_is_one_line(tiny_db: Path, tmp_path: Path) -> None:
     assert "internal (every number" in " ".join(en.output.split())
     de = CliRunner().invoke(app, ["report", "export", "--help"])
     assert "internal (alle Zahlen" in " ".join(de.output.split())
+
+
+# -- labels and changes of secret values -----------------------------------------------------------
+
+
+def test_a_secret_indicator_loses_its_assessment_and_rank(
+    tiny: tuple[TownFigures, Report, Report], tiny_db: Path
+) -> None:
+    """A share of the town that stands for 1 to 3 people (80+: 2 % of about 130): the internal
+    strengths table calls it a weakness, the public one shows neither the row nor its label, nor
+    those of the age shares and ratios beside it; the other facts are ranked 1, 2, ... again."""
+    from dataclasses import replace
+
+    from wandel.reports.edition import public_figures
+    from wandel.reports.profile import strengths_table
+
+    t, _, _ = tiny
+    assert t.profile is not None
+    facts = t.profile.facts.copy()
+    own = (facts["indicator"] == "share_80plus") & (facts["subject"] == t.zone)
+    facts.loc[own, "value"] = 0.02  # 2.6 persons
+    t2 = replace(t, profile=replace(t.profile, facts=facts))
+    internal = strengths_table(t2, "de")
+    assert internal is not None
+    names = {r[0]: r for r in internal.rows}
+    assert names["Anteil 80+"][-1] == "Schwäche"
+    pub = public_figures(t2)
+    public = strengths_table(pub, "de")
+    assert public is not None
+    shown = [r[0] for r in public.rows]
+    for hidden in ("Anteil 80+", "Anteil 65+", "Altenquotient", "Jugendquotient"):
+        assert hidden not in shown
+    assert "Medianalter" in shown
+    assert pub.profile is not None
+    f = pub.profile.facts
+    assert list(f["rank"]) == list(range(1, len(f) + 1))
+    secret = f[f["secret"]]
+    assert set(secret["indicator"]) >= {"share_80plus", "share_65plus", "old_age_ratio"}
+    assert (secret["assessment"] == SECRET).all()
+    assert secret["value"].isna().all()
+    assert secret["z"].isna().all()
+    assert (secret["sentence"] == "").all()
+    assert not f.loc[~f["secret"], "rank"].gt(len(f) - len(secret)).any()  # secret ones last
+
+
+@pytest.fixture(scope="module")
+def micro(tiny_db: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, TownFigures]:
+    """The tiny store with the town scaled to about 4 inhabitants (about 2.6 in 2040)."""
+    import shutil
+
+    db = tmp_path_factory.mktemp("micro") / "micro.duckdb"
+    shutil.copy(tiny_db, db)
+    con = duckdb.connect(str(db))
+    con.execute(f"UPDATE population SET value = value / 35 WHERE zone = '{TINY}'")
+    con.execute(
+        "UPDATE gv_records SET pop_total = round(pop_total / 35), pop_m = round(pop_m / 35), "
+        f"pop_f = round(pop_f / 35) WHERE zone = '{TINY}'"
+    )
+    con.close()
+    (t,) = town_figures(db, [TINY], ReportSettings())
+    return db, t
+
+
+def test_a_change_to_a_secret_total_is_secret(
+    micro: tuple[Path, TownFigures], tmp_path: Path
+) -> None:
+    """A town whose projected total falls to 1 to 3: the public report's comparison table shows
+    no change to (or from) a secret total, its strengths table no projected change to it, and
+    the public GeoPackage no change in per cent; the internal edition shows them."""
+    import pyogrio
+
+    from wandel.reports.edition import public_figures
+    from wandel.reports.profile import _comparison
+
+    db, t = micro
+    secret = _secret_cells(t)
+    years = sorted(int(str(k[1])) for k in secret if k[0] == "total" and k[2] == "value")
+    assert t.until in years  # the 2040 total is from 1 to 3
+    assert ("total", t.base_year, "value") not in secret
+    table = _comparison(t, "de")
+    internal, public = table.rows[0], _comparison(public_figures(t), "de").rows[0]
+    for y in years:
+        if y in (2030, t.until):
+            col = table.header.index(f"Veränderung {t.base_year}–{y}")
+            assert internal[col] != SECRET
+            assert public[col] == SECRET, (y, public)
+    assert public[1] == internal[1]  # the past change: both totals shown
+    pub = public_figures(t)
+    if pub.profile is not None:
+        f = pub.profile.facts
+        hidden = f[f["indicator"] == f"projected_change_{t.until}"]
+        assert hidden.empty or bool(hidden["secret"].all())
+    _export(db, tmp_path / "m.gpkg", "--edition", "public")
+    _export(db, tmp_path / "i.gpkg")
+    g = pyogrio.read_dataframe(tmp_path / "m.gpkg", layer="gemeinden")
+    i = pyogrio.read_dataframe(tmp_path / "i.gpkg", layer="gemeinden")
+    row, irow = g[g["zone"] == TINY].iloc[0], i[i["zone"] == TINY].iloc[0]
+    assert is_small(irow[f"einwohner_{t.until}"])
+    assert np.isfinite(irow["veraenderung_prozent"])
+    assert np.isnan(row[f"einwohner_{t.until}"])
+    assert bool(row[f"einwohner_{t.until}_geheim"])
+    assert np.isnan(row["veraenderung_prozent"])
+    assert bool(row["veraenderung_prozent_geheim"])

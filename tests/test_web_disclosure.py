@@ -198,6 +198,7 @@ def test_the_smallest_set_is_never_larger_than_the_greedy_one(rows: list[list[in
     every hidden cell keeps a range (no hidden cell can be recomputed, LP oracle)."""
     cells, rels = _table(rows)
     best, greedy = suppress(cells, rels), suppress_greedy(cells, rels)
+
     def value(s: set[Any]) -> float:
         return sum(abs(cells[k]) + 1 for k in s)
 
@@ -207,7 +208,8 @@ def test_the_smallest_set_is_never_larger_than_the_greedy_one(rows: list[list[in
     for k in best:
         lo, hi = _lp_range(cells, rels, best, k)
         if is_small(cells[k]) and protectable[1] >= 4.5:
-            assert hi >= 4.5 - 1e-6 and hi - lo >= 1, (k, lo, hi, best)
+            assert hi >= 4.5 - 1e-6, (k, lo, hi, best)
+            assert hi - lo >= 1, (k, lo, hi, best)
 
 
 # -- the public pages --------------------------------------------------------------------------

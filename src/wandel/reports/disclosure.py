@@ -327,13 +327,13 @@ def _optimal_block(
     # no claim on the others
     widest = np.where(fixed, 0.0, 1.0)
     targets: list[int] = []
-    for i in np.flatnonzero(primary):
-        if not is_small(values[i]):
+    for cell in np.flatnonzero(primary).tolist():
+        if not is_small(values[cell]):
             continue
-        up = reader.move(widest, int(i), True)[0] >= need_up[i] - 1e-7
-        down = signed[i] and reader.move(widest, int(i), False)[0] >= need_down[i] - 1e-7
+        up = reader.move(widest, cell, True)[0] >= need_up[cell] - 1e-7
+        down = signed[cell] and reader.move(widest, cell, False)[0] >= need_down[cell] - 1e-7
         if up or down:
-            targets.append(int(i))
+            targets.append(cell)
     z_of = {i: n + j for j, i in enumerate(t for t in targets if signed[t])}
     n_var = n + len(z_of)
     weight = np.concatenate([np.abs(values) + 1.0, np.zeros(len(z_of))])
@@ -424,5 +424,7 @@ def _suppress(
             out |= secret
             continue
         best = _optimal_block(block, block_rels, secret, keep_set, signed) if optimal else None
-        out |= best if best is not None else _greedy_block(block, block_rels, secret, keep_set, signed)
+        out |= (
+            best if best is not None else _greedy_block(block, block_rels, secret, keep_set, signed)
+        )
     return out

@@ -85,9 +85,12 @@ def _numbers_as_text(frame: pd.DataFrame, decimal: str) -> pd.DataFrame:
     for col in out.columns:
         if out[col].dtype == object:
             out[col] = out[col].map(
-                lambda v: str(v).replace(".", decimal)
-                if isinstance(v, float | int | np.floating | np.integer) and not isinstance(v, bool)
-                else v
+                lambda v: (
+                    str(v).replace(".", decimal)
+                    if isinstance(v, float | int | np.floating | np.integer)
+                    and not isinstance(v, bool)
+                    else v
+                )
             )
     return out
 
