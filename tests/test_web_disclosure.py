@@ -385,3 +385,74 @@ def _check_relations(full: dict[str, Any], shown: dict[str, Any]) -> None:
                 assert _safe(lo, hi, k in free), (k, lo, hi)
                 checked += 1
     assert checked > 0
+
+
+# -- labels of secret values -------------------------------------------------------------------
+
+TINY_FACTOR = 50
+"""Ahlsdorf divided by this: about 30 inhabitants, of whom about 3 are aged 80 and over."""
+
+
+@pytest.fixture(scope="module")
+def tiny_app(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    import shutil
+
+    import duckdb
+
+    db = tmp_path_factory.mktemp("tiny_web") / "tiny.duckdb"
+    shutil.copy(compare_db(tmp_path_factory), db)
+    con = duckdb.connect(str(db))
+    con.execute(f"UPDATE population SET value = value / {TINY_FACTOR} WHERE zone = '{SMALL}'")
+    con.execute(
+        f"UPDATE gv_records SET pop_total = round(pop_total / {TINY_FACTOR}), "
+        f"pop_m = round(pop_m / {TINY_FACTOR}), pop_f = round(pop_f / {TINY_FACTOR}) "
+        f"WHERE zone = '{SMALL}'"
+    )
+    con.close()
+    state = DuckState(":memory:")
+    UserAdmin(state).add("planerin", "planner", [SMALL], PASSWORD)
+    return create_app(db, Reader(TownWorkbench(db), state, cache=64))
+
+
+def test_a_secret_indicator_loses_its_label_on_the_public_pages(tiny_app: Any) -> None:
+    """Netzwerk and Kommune of a town of about 30: the share of 80+ stands for 1 to 3 people.
+    The planner sees it (value, strength or weakness, sentence); the public sees neither its
+    value on the town page nor its assessment, sentence or place in the Netzwerk profile, nor
+    those of the age shares and ratios beside it, nor measures listed for it as a weakness."""
+    from wandel.reports.edition import secret_indicators
+
+    planner = TestClient(tiny_app)
+    token = planner.get("/api/anmelden").json()["csrf"]
+    r = planner.post(
+        "/api/anmelden",
+        json={"name": "planerin", "password": PASSWORD},
+        headers={"X-CSRF-Token": token},
+    )
+    assert r.status_code == 200
+    public = TestClient(tiny_app)
+    full = {i["key"]: i for i in planner.get(f"/api/kommune/{SMALL}").json()["indicators"]}
+    pop = float(full["population"]["value"])
+    assert pop < 60
+    share80 = float(full["share_80plus"]["value"]) / 100
+    assert is_small(share80 * pop)  # the fixture has a small count behind a share
+    shown = {i["key"]: i for i in public.get(f"/api/kommune/{SMALL}").json()["indicators"]}
+    for key in ("share_65plus", "share_80plus", "old_age_ratio", "youth_ratio"):
+        assert shown[key]["value"] == SECRET, key
+        assert full[key]["value"] != SECRET
+    assert shown["median_age"]["value"] == full["median_age"]["value"]
+
+    inside = planner.get(f"/api/kommune/{SMALL}/netzwerk").json()
+    outside = public.get(f"/api/kommune/{SMALL}/netzwerk").json()
+    keys = [f["indicator"] for f in inside["profile"]]
+    assert "share_80plus" in keys
+    assert secret_indicators(["share_80plus"], [share80], pop).tolist() == [True]
+    names = {f["indicator"] for f in outside["profile"]}
+    for key in ("share_65plus", "share_80plus", "old_age_ratio", "youth_ratio"):
+        assert key not in names, key
+    assert names  # the other facts are still shown
+    page = public.get(f"/kommune/{SMALL}/netzwerk").text
+    for f in inside["profile"]:
+        if f["indicator"] in ("share_80plus", "share_65plus"):
+            assert f["sentence"] not in page
+    weak = {m["weakness"] for m in outside["measures"]}
+    assert not weak & {"share_65plus", "share_80plus", "old_age_ratio", "youth_ratio"}

@@ -110,7 +110,9 @@ def worker_environment(env: Mapping[str, str], state: object) -> Iterator[dict[s
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(line)
         os.chmod(name, 0o600)
-        bare = url.set(password=None).render_as_string(hide_password=False)
+        bare = sa.engine.URL.create(
+            url.drivername, url.username, None, url.host, url.port, url.database, url.query
+        ).render_as_string(hide_password=False)
         out[key] = scheme + "://" + bare.split("://", 1)[1]
         out["PGPASSFILE"] = name
         yield out
