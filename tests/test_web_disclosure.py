@@ -45,10 +45,11 @@ def _interval(
     cell and every relation, counts being >= 0 and balances (``free``) of any sign: what a reader
     can work out (integer programming, where the suppression uses linear programming)."""
     order = sorted(secret, key=repr)
-    rows = [r for r in relations if any(k in r for k in order)]
+    touched = [i for i, r in enumerate(relations) if any(k in r for k in order)]
+    rows = [relations[i] for i in touched]
     a = np.array([[r.get(k, 0.0) for k in order] for r in rows], dtype=float)
     b = np.array([-sum(c * cells[k] for k, c in r.items() if k not in secret) for r in rows])
-    tol = np.broadcast_to(np.asarray(slack, dtype=float), (len(rows),))
+    tol = np.broadcast_to(np.asarray(slack, dtype=float), (len(relations),))[touched]
     lower = np.array([-1e6 if k in free else 0.0 for k in order])
     bounds = Bounds(lower, np.full(len(order), 1e6))
     c = np.zeros(len(order))
@@ -341,6 +342,38 @@ def test_a_planner_sees_the_full_numbers(app: Any) -> None:
     _check_relations(
         planner.get(f"/api/kommune/{SMALL}").json(), public.get(f"/api/kommune/{SMALL}").json()
     )
+    scen = f"/api/kommune/{SMALL}/szenarien?zuzug=30&bleiben=20"
+    _check_scenario_pyramids(planner.get(scen).json(), public.get(scen).json())
+
+
+def _check_scenario_pyramids(full: dict[str, Any], shown: dict[str, Any]) -> int:
+    """The pyramids of the Szenarien page (base and scenario in the last year, each adding up
+    to its fan's total): no hidden cell can be recomputed, a small one can reach 4 (integer
+    programming)."""
+    last = max(full["pyramid"]["years"])
+    hidden_any = 0
+    for which in ("basis", "szenario"):
+        total = next(r["value"] for r in full["fan"][which] if r["year"] == last)
+        cells: dict[Any, float] = {("total",): float(total)}
+        rel: dict[Any, float] = {("total",): -1.0}
+        hidden = set()
+        for i, (g, h) in enumerate(
+            zip(full["pyramid"][which], shown["pyramid"][which], strict=True)
+        ):
+            for sex in ("men", "women"):
+                cells[(i, sex)] = float(g[sex])
+                rel[(i, sex)] = 1.0
+                if h[sex] == SECRET:
+                    hidden.add((i, sex))
+        residual = [abs(sum(c * cells[k] for k, c in rel.items())) + 1e-6]
+        for k in hidden:
+            lo, hi = _interval(cells, [rel], hidden, k, frozenset(), residual)
+            assert hi - lo >= 1, (which, k, lo, hi)
+            if is_small(cells[k]):
+                assert _safe(lo, hi), (which, k, lo, hi)
+        assert not [k for k in cells if k not in hidden and is_small(cells[k])]
+        hidden_any += len(hidden)
+    return hidden_any
 
 
 def _check_relations(full: dict[str, Any], shown: dict[str, Any]) -> None:
@@ -456,3 +489,20 @@ def test_a_secret_indicator_loses_its_label_on_the_public_pages(tiny_app: Any) -
             assert f["sentence"] not in page
     weak = {m["weakness"] for m in outside["measures"]}
     assert not weak & {"share_65plus", "share_80plus", "old_age_ratio", "youth_ratio"}
+
+
+def test_no_hidden_cell_of_a_tiny_towns_pages_can_be_recomputed(tiny_app: Any) -> None:
+    """The oracle over the public pages of a town of about 30 (most cells small): every hidden
+    cell of the pyramids and components (Kommune) and of the scenario pyramids keeps a range."""
+    planner = TestClient(tiny_app)
+    token = planner.get("/api/anmelden").json()["csrf"]
+    planner.post(
+        "/api/anmelden",
+        json={"name": "planerin", "password": PASSWORD},
+        headers={"X-CSRF-Token": token},
+    )
+    public = TestClient(tiny_app)
+    path = f"/api/kommune/{SMALL}"
+    _check_relations(planner.get(path).json(), public.get(path).json())
+    scen = f"{path}/szenarien?zuzug=30&bleiben=20"
+    assert _check_scenario_pyramids(planner.get(scen).json(), public.get(scen).json()) > 0

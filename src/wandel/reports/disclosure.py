@@ -400,8 +400,9 @@ def suppress(
     free: Iterable[K] = (),
 ) -> set[K]:
     """The keys of ``cells`` to keep secret (see the module's description); ``keep``: cells that
-    stay shown whatever happens (totals shown elsewhere on the page); ``free``: cells that may be
-    negative (balances)."""
+    stay shown whatever they hold (totals shown elsewhere on the page: known to every reader, so
+    never secret, not even a small one; leave a total out of ``keep`` to have it kept secret when
+    it is small); ``free``: cells that may be negative (balances)."""
     return _suppress(cells, relations, keep, free, optimal=True)
 
 
@@ -417,7 +418,8 @@ def _suppress(
     out: set[K] = set()
     for keys, block_rels in _blocks(cells, rels):
         block = {k: cells[k] for k in keys}
-        secret = {k for k in keys if is_small(cells[k])}
+        # a kept cell is shown whatever it is: the reader knows it, there is nothing to protect
+        secret = {k for k in keys if is_small(cells[k]) and k not in keep_set}
         if not secret:
             continue
         if not block_rels:

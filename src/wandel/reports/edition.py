@@ -103,7 +103,7 @@ def town_cells(
     obs = t.observed[t.observed["year"] < t.base_year]
     for y, v in zip(obs["year"], obs["value"], strict=True):
         cells[("observed", int(y))] = float(v)
-    keep |= set(cells)
+    keep |= {k for k, v in cells.items() if not is_small(v)}  # a small total is secret
     g = t.groups.set_index(["age_start", "year"])
     starts = tuple(lo for lo, _, _ in AGE_GROUPS)
     for y in milestones(t.base_year, t.until):
@@ -148,7 +148,8 @@ def town_cells(
             ("change", b): births - deaths + net,
         }
         free |= {("natural", b), ("net_migration", b), ("change", b)}
-        keep.add(("change", b))  # the difference of two totals shown in the fan
+        if {("total", a, "value"), ("total", b, "value")} <= keep:
+            keep.add(("change", b))  # the difference of two totals shown in the fan
         relations += [
             {("births", b): 1.0, ("deaths", b): -1.0, ("natural", b): -1.0},
             {("natural", b): 1.0, ("net_migration", b): 1.0, ("change", b): -1.0},
@@ -191,7 +192,8 @@ def export_cells(
         for s in stats:
             total: Key = ("total", str(zone), int(year), s)
             cells[total] = float(rows[s].sum())
-            keep.add(total)
+            if not is_small(cells[total]):  # a small total is secret
+                keep.add(total)
             rel: dict[Key, float] = {total: -1.0}
             for lo, v in zip(rows["age_start"], rows[s], strict=True):
                 k: Key = ("group", str(zone), int(lo), int(year), s)

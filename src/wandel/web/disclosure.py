@@ -59,7 +59,9 @@ def _pyramids(groups: list[list[dict[str, Any]]], totals: list[float | None]) ->
             cells[(i, "total")] = float(total)
             rel[(i, "total")] = -1.0
         relations.append(rel)
-    secret = suppress(cells, relations, keep=[k for k in cells if k[1] == "total"])
+    # the totals stand in the fan table (a small one is hidden there, so not kept here)
+    keep = [k for k in cells if k[1] == "total" and not is_small(cells[k])]
+    secret = suppress(cells, relations, keep=keep)
     for i, j, sex in (k for k in secret if k[1] != "total"):
         groups[i][j][sex] = SECRET
 
@@ -67,6 +69,7 @@ def _pyramids(groups: list[list[dict[str, Any]]], totals: list[float | None]) ->
 def _components(rows: list[dict[str, Any]], totals: dict[int, float | None]) -> None:
     cells: dict[Key, float | None] = {}
     relations: list[dict[Key, float]] = []
+    kept: list[Key] = []
     for r in rows:
         y = int(r["year"])
         for c in _COMPONENTS:
@@ -79,8 +82,11 @@ def _components(rows: list[dict[str, Any]], totals: dict[int, float | None]) -> 
         if isinstance(now, int | float) and isinstance(before, int | float):
             cells[(y, "change")] = float(now) - float(before)
             relations.append({(y, "natural"): 1, (y, "net_migration"): 1, (y, "change"): -1})
+            if not (is_small(now) or is_small(before)):
+                # the difference of two totals the fan table shows: known to every reader
+                kept.append((y, "change"))
     signed = [k for k in cells if k[1] in ("natural", "net_migration", "change")]
-    secret = suppress(cells, relations, keep=[k for k in cells if k[1] == "change"], free=signed)
+    secret = suppress(cells, relations, keep=kept, free=signed)
     by_year = {int(r["year"]): r for r in rows}
     for y, c in (k for k in secret if k[1] != "change"):
         by_year[y][c] = SECRET
