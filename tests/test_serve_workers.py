@@ -183,6 +183,36 @@ def test_the_server_log_never_shows_the_password(served: Any) -> None:
     assert PG_PASSWORD in url.url
 
 
+def test_no_worker_holds_the_password_in_its_environment_or_command_line(served: Any) -> None:
+    """/proc/<pid>/environ and cmdline of each worker (readable by every process of the same
+    user): no password there; the workers reach PostgreSQL through a password file of libpq that
+    only the owner can read (0600), and it is gone when the server stops."""
+    port, workers, url, proc, _ = served
+    assert PG_PASSWORD in url.url  # the address given to wandel serve holds the password
+    secret = PG_PASSWORD.encode()
+    passfiles = set()
+    for pid in workers:
+        environ = Path(f"/proc/{pid}/environ").read_bytes()
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        env = dict(v.split(b"=", 1) for v in environ.split(b"\0") if b"=" in v)
+        assert secret not in environ, [k for k, v in env.items() if secret in v]
+        assert secret not in cmdline, pid
+        assert env[b"WANDEL_STATE"].startswith(b"postgresql://wandel@127.0.0.1:")
+        passfile = Path(env[b"PGPASSFILE"].decode())
+        assert passfile.stat().st_mode & 0o777 == 0o600
+        assert passfile.parent.stat().st_mode & 0o777 == 0o700
+        assert passfile.read_text().endswith(f":{PG_PASSWORD}\n")
+        passfiles.add(passfile)
+    assert len(passfiles) == 1
+    # the workers really use it: a login needs the state
+    assert Conn(port, workers).request("GET", "/api/anmelden")[0] == 200
+    served_passfile = passfiles.pop()
+    proc.terminate()
+    proc.wait(timeout=120)
+    assert not served_passfile.exists()
+    assert not served_passfile.parent.exists()
+
+
 def test_duckdb_state_refuses_more_than_one_worker(tmp_path: Path) -> None:
     db = tmp_path / "w.duckdb"
     res = CliRunner().invoke(app, ["--lang", "en", "serve", "--db", str(db), "--workers", "2"])

@@ -114,15 +114,20 @@ def export(
     until: UntilOption = 2040,
     draws: DrawsOption = 100,
     seed: SeedOption = 2040,
+    edition: EditionOption = "internal",
     db: DbOption = None,
 ) -> None:
-    """Export the projection by age group (CSV, XLSX) or the zones with geometry (GeoPackage)."""
+    """Export the projection by age group (CSV, XLSX) or the zones with geometry (GeoPackage);
+    ``--edition public`` keeps small counts secret as ``wandel report town`` does."""
     from wandel.workflow.report import export_report_figures
 
     def run() -> tuple[Path, ...]:
         s = _settings(until, draws, seed)
+        kind = _edition(edition)
         with spinner("reports.cli.building", what=", ".join(split_values(zones))):
-            return export_report_figures(resolve_db(db), split_values(zones), out_file, dialect, s)
+            return export_report_figures(
+                resolve_db(db), split_values(zones), out_file, dialect, s, edition=kind
+            )
 
     paths = run_cli(run)
     out.print(f"{tr('reports.cli.written')}:", highlight=False)

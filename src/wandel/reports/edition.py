@@ -32,23 +32,31 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from wandel.reports.disclosure import is_small, suppress
+from wandel.reports.disclosure import SECRET, is_small, suppress
 from wandel.reports.model import EDITIONS, EditionKind
 from wandel.reports.profile import AGE_GROUPS, TownFigures, component_bounds, milestones
+
+if TYPE_CHECKING:
+    from wandel.compare.profile import Profile
 
 __all__ = [
     "EDITIONS",
     "PYRAMID_BANDS",
     "EditionKind",
+    "changes_of_secret_totals",
     "edition_figures",
+    "export_cells",
+    "public_export",
     "public_figures",
+    "public_profile",
+    "secret_indicators",
     "town_cells",
 ]
 
@@ -95,7 +103,7 @@ def town_cells(
     obs = t.observed[t.observed["year"] < t.base_year]
     for y, v in zip(obs["year"], obs["value"], strict=True):
         cells[("observed", int(y))] = float(v)
-    keep |= set(cells)
+    keep |= {k for k, v in cells.items() if not is_small(v)}  # a small total is secret
     g = t.groups.set_index(["age_start", "year"])
     starts = tuple(lo for lo, _, _ in AGE_GROUPS)
     for y in milestones(t.base_year, t.until):
@@ -140,7 +148,8 @@ def town_cells(
             ("change", b): births - deaths + net,
         }
         free |= {("natural", b), ("net_migration", b), ("change", b)}
-        keep.add(("change", b))  # the difference of two totals shown in the fan
+        if {("total", a, "value"), ("total", b, "value")} <= keep:
+            keep.add(("change", b))  # the difference of two totals shown in the fan
         relations += [
             {("births", b): 1.0, ("deaths", b): -1.0, ("natural", b): -1.0},
             {("natural", b): 1.0, ("net_migration", b): 1.0, ("change", b): -1.0},
@@ -149,14 +158,66 @@ def town_cells(
     return cells, relations, keep, free
 
 
+def _with_bands(secret: set[Key], cells: dict[Key, float]) -> set[Key]:
+    """A value and its band are kept secret together (the band brackets the value): cells whose
+    keys end in the statistic (``value``, ``q10``, ``q90``) and begin with ``group`` or ``total``."""
+    out = set(secret)
+    for k in secret:
+        if k[0] in ("group", "total"):
+            out |= {(*k[:-1], s) for s in ("value", "q10", "q90") if (*k[:-1], s) in cells}
+    return out
+
+
 def _secret_cells(t: TownFigures) -> set[Key]:
     cells, relations, keep, free = town_cells(t)
-    secret = suppress(cells, relations, keep=keep, free=free)
-    # a value and its band are kept secret together (the band brackets the value)
-    for k in list(secret):
-        if k[0] in ("group", "total"):
-            secret |= {(*k[:-1], s) for s in ("value", "q10", "q90") if (*k[:-1], s) in cells}
-    return secret
+    return _with_bands(suppress(cells, relations, keep=keep, free=free), cells)
+
+
+EXPORT_STATS: tuple[str, ...] = ("value", "q10", "q90")
+
+
+def export_cells(
+    table: pd.DataFrame,
+) -> tuple[dict[Key, float], list[dict[Key, float]], set[Key]]:
+    """The count cells of an export of the projection by age group (``zone, year, age_start``
+    and the statistics ``value``, ``q10``, ``q90``), as :func:`town_cells` gives them for a
+    report: ``("group", zone, age_start, year, stat)`` and the totals of each zone and year,
+    ``("total", zone, year, stat)``, which the public report and the GeoPackage print and so stay
+    shown (keep); each total is the sum of its groups."""
+    stats = [s for s in EXPORT_STATS if s in table.columns]
+    cells: dict[Key, float] = {}
+    relations: list[dict[Key, float]] = []
+    keep: set[Key] = set()
+    for (zone, year), rows in table.groupby(["zone", "year"], sort=True):
+        for s in stats:
+            total: Key = ("total", str(zone), int(year), s)
+            cells[total] = float(rows[s].sum())
+            if not is_small(cells[total]):  # a small total is secret
+                keep.add(total)
+            rel: dict[Key, float] = {total: -1.0}
+            for lo, v in zip(rows["age_start"], rows[s], strict=True):
+                k: Key = ("group", str(zone), int(lo), int(year), s)
+                cells[k] = float(v)
+                rel[k] = 1.0
+            relations.append(rel)
+    return cells, relations, keep
+
+
+def public_export(table: pd.DataFrame) -> tuple[pd.DataFrame, set[Key]]:
+    """``table`` (see :func:`export_cells`) as the public edition exports it: NaN where a count
+    is kept secret, by the rule of the public report (:func:`wandel.reports.disclosure.suppress`
+    with a value and its band hidden together), and the secret cells (also the totals, for the
+    GeoPackage's columns of totals)."""
+    cells, relations, keep = export_cells(table)
+    secret = _with_bands(suppress(cells, relations, keep=keep), cells)
+    out = table.copy()
+    for s in (s for s in EXPORT_STATS if s in out.columns):
+        hidden = [
+            ("group", str(z), int(lo), int(y), s) in secret
+            for z, lo, y in zip(out["zone"], out["age_start"], out["year"], strict=True)
+        ]
+        out[s] = out[s].astype(float).mask(np.array(hidden, dtype=bool))
+    return out, secret
 
 
 _COUNT_UNITS = {"persons": 1.0, "share": 1.0, "per_1000": 1e-3}
@@ -164,34 +225,92 @@ _COUNT_UNITS = {"persons": 1.0, "share": 1.0, "per_1000": 1e-3}
 population (``persons``: the value itself)."""
 
 
-def _public_profile(t: TownFigures, population: float) -> Any:
-    """The town's strengths-weaknesses profile with the values that stand for a small count kept
-    secret (column ``secret``), and then every age share of the town too."""
-    if t.profile is None:
-        return None
+def secret_indicators(
+    indicators: Sequence[str], values: Sequence[float], population: float
+) -> np.ndarray:
+    """Which of a town's indicator values the public may not see: those that stand for a count
+    from 1 to 3 of the town's people (the units of :data:`_COUNT_UNITS`, the count being value x
+    factor x ``population``), then, once one age share is secret, every age share and every ratio
+    of age groups (``per_100``: old-age and youth ratios) too, since they add up with the
+    population or divide the same groups (a value derived from a secret one is secret).
+
+    >>> secret_indicators(["share_80plus", "share_65plus", "old_age_ratio", "median_age"],
+    ...                   [0.05, 0.3, 50.0, 54.0], 40.0).tolist()
+    [True, True, True, False]
+    >>> secret_indicators(["share_80plus", "old_age_ratio"], [0.05, 50.0], 4000.0).tolist()
+    [False, False]
+    """
     from wandel.compare.catalogue import load_catalogue
 
     cat = load_catalogue()
-    facts = t.profile.facts.copy()
-    own = facts["subject"] == t.zone
+    units = [cat[str(i)].unit if str(i) in cat else "" for i in indicators]
+    out = np.zeros(len(units), dtype=bool)
+    for n, (unit, v) in enumerate(zip(units, values, strict=True)):
+        v = float(v)
+        if unit in _COUNT_UNITS and math.isfinite(v):
+            out[n] = is_small(v if unit == "persons" else v * _COUNT_UNITS[unit] * population)
+    shares = np.array([u == "share" for u in units], dtype=bool)
+    if (out & shares).any():
+        out |= shares | np.array([u == "per_100" for u in units], dtype=bool)
+    return out
 
-    def count(row: Any) -> float:
-        unit = cat[str(row.indicator)].unit
-        v = float(row.value)
-        if unit not in _COUNT_UNITS or not math.isfinite(v):
-            return math.nan
-        return v if unit == "persons" else v * _COUNT_UNITS[unit] * population
 
-    counts = np.array([count(r) for r in facts.itertuples(index=False)], dtype=float)
-    secret = own.to_numpy() & np.array([is_small(c) if math.isfinite(c) else False for c in counts])
-    shares = own.to_numpy() & np.array(
-        [cat[str(i)].unit == "share" for i in facts["indicator"]], dtype=bool
-    )
-    if (secret & shares).any():
-        secret |= shares
+def changes_of_secret_totals(secret_years: Iterable[int], base_year: int) -> set[str]:
+    """The indicators of change computed from a town's total of a year kept secret: the projected
+    change to a year (``projected_change``: from the base year's total to that year's) and the
+    past change (``population_change``: up to the base year's total). A change reveals its
+    start or end, so it is secret with them.
+
+    >>> sorted(changes_of_secret_totals([2040], 2019))
+    ['projected_change_2040']
+    """
+    from wandel.compare.catalogue import load_catalogue
+
+    years = set(secret_years)
+    out: set[str] = set()
+    for key, ind in load_catalogue().items():
+        if ind.function == "projected_change":
+            target = int(ind.params.get("target_year", 0))
+            if years & {base_year, target}:
+                out.add(key)
+        elif ind.function == "population_change" and any(y <= base_year for y in years):
+            out.add(key)
+    return out
+
+
+def public_profile(
+    profile: Profile, zone: str, population: float, derived: Iterable[str] = ()
+) -> Profile:
+    """``profile`` as the public may see it: a value of ``zone`` that
+    :func:`secret_indicators` keeps secret (or one of the indicators ``derived``, computed from
+    secret cells, :func:`changes_of_secret_totals`) loses with it everything that tells its
+    range - the distance ``z``, the assessment (strength or weakness), the sentence and its rank
+    among the facts (the secret facts go to the end, the others are ranked again 1, 2, ...);
+    column ``secret`` marks them."""
+    facts = profile.facts.copy()
+    own = (facts["subject"].astype(str) == str(zone)).to_numpy()
+    keys = [str(i) for i in facts["indicator"]]
+    secret = own & secret_indicators(keys, facts["value"].astype(float).tolist(), population)
+    derived_set = set(derived)
+    secret |= own & np.array([k in derived_set for k in keys], dtype=bool)
     facts["secret"] = secret
-    facts.loc[secret, "value"] = np.nan
-    return replace(t.profile, facts=facts)
+    facts.loc[secret, ["value", "z"]] = np.nan
+    facts.loc[secret, "assessment"] = SECRET
+    facts.loc[secret, "sentence"] = ""
+    facts = pd.concat([facts[~secret], facts[secret].sort_values("indicator")])
+    if "rank" in facts.columns:
+        facts["rank"] = np.arange(1, len(facts) + 1)
+    return replace(profile, facts=facts.reset_index(drop=True))
+
+
+def _public_profile(t: TownFigures, population: float, secret: set[Key]) -> Profile | None:
+    """The town's strengths-weaknesses profile as :func:`public_profile` shows it, the changes
+    computed from a secret total kept secret too."""
+    if t.profile is None:
+        return None
+    years = {int(str(k[1])) for k in secret if k[0] in ("total", "observed")}
+    derived = changes_of_secret_totals(years, t.base_year)
+    return public_profile(t.profile, t.zone, population, derived)
 
 
 def public_figures(t: TownFigures) -> TownFigures:
@@ -262,10 +381,18 @@ def public_figures(t: TownFigures) -> TownFigures:
     share = {y: out.share_65(y) for y in town.share_65}
     if math.isnan(value(("total", t.base_year, "value"))):
         town = replace(town, base=math.nan)
+    # the changes of the comparison table are computed from these: a secret end hides them
+    projected = {
+        y: value(("total", y, "value")) if ("total", y, "value") in cells else v
+        for y, v in town.projected.items()
+    }
+    past = town.past
+    if town.past_year is not None and ("observed", town.past_year) in secret:
+        past = math.nan
     out = replace(
         out,
-        areas=(replace(town, share_65=share), *others),
-        profile=_public_profile(t, float(cells[("total", t.base_year, "value")])),
+        areas=(replace(town, share_65=share, projected=projected, past=past), *others),
+        profile=_public_profile(t, float(cells[("total", t.base_year, "value")]), secret),
     )
     return out
 

@@ -74,6 +74,27 @@ def _defused(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _numbers_as_text(frame: pd.DataFrame, decimal: str) -> pd.DataFrame:
+    """The numbers of text columns (a column of counts with the secret sign ``.`` in some
+    cells) written with the dialect's decimal sign, as pandas writes those of number columns.
+
+    >>> _numbers_as_text(pd.DataFrame({"v": [1.5, ".", 3]}, dtype=object), ",")["v"].tolist()
+    ['1,5', '.', '3']
+    """
+    out = frame.copy()
+    for col in out.columns:
+        if out[col].dtype == object:
+            out[col] = out[col].map(
+                lambda v: (
+                    str(v).replace(".", decimal)
+                    if isinstance(v, float | int | np.floating | np.integer)
+                    and not isinstance(v, bool)
+                    else v
+                )
+            )
+    return out
+
+
 @contextlib.contextmanager
 def atomic_write(path: Path) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it onto ``path`` when the block succeeds."""
@@ -122,7 +143,7 @@ def write_csv(
     opts = _DIALECTS[dialect]
     path = Path(path)
     with atomic_write(path) as tmp:
-        _defused(frame).to_csv(
+        _numbers_as_text(_defused(frame), opts["decimal"]).to_csv(
             tmp,
             index=False,
             sep=opts["sep"],

@@ -555,16 +555,18 @@ def strengths_table(t: TownFigures, lang: str, rows: int = STRENGTH_ROWS) -> Tab
     if t.profile is None:
         return None
     facts = t.profile.facts
+    if "secret" in facts.columns:
+        # the public edition: a value that stands for a small count is left out with its
+        # assessment and its place among the strongest (both would tell its range)
+        facts = facts[~facts["secret"].astype(bool)]
     facts = facts[facts["assessment"] != "neutral"].head(rows)
     if facts.empty:
         return None
     cat = load_catalogue()
     kreis_name, land_name = t.areas[1].name, t.areas[2].name
 
-    def cell(x: object, ind_key: str, star: bool, secret: bool = False) -> str:
+    def cell(x: object, ind_key: str, star: bool) -> str:
         v = float(x)  # type: ignore[arg-type]
-        if secret:  # the public edition: a value that stands for a small count
-            return fmt(math.nan)
         if not np.isfinite(v):
             return "–"
         return format_value(v, cat[ind_key], lang) + (" *" if star else "")
@@ -578,9 +580,7 @@ def strengths_table(t: TownFigures, lang: str, rows: int = STRENGTH_ROWS) -> Tab
             (
                 cat[key].text("name", lang),
                 year,
-                cell(f.value, key, est, bool(getattr(f, "secret", False)))
-                if own
-                else tr("reports.strengths.kreis_only", lang),
+                cell(f.value, key, est) if own else tr("reports.strengths.kreis_only", lang),
                 cell(f.kreis_value, key, est and not own),
                 cell(f.land_value, key, False),
                 tr(f"compare.assessment.{f.assessment}", lang),

@@ -18,13 +18,14 @@ counts of imports) are left as they are.
 from __future__ import annotations
 
 import copy
+import dataclasses
 from collections.abc import Callable
 from typing import Any
 
 from wandel.reports.disclosure import SECRET, is_small, suppress
 from wandel.web.reader import Caller
 
-__all__ = ["SECRET", "protect"]
+__all__ = ["SECRET", "protect", "public_network"]
 
 Key = tuple[Any, ...]
 _BAND = ("value", "q10", "q50", "q90")
@@ -58,7 +59,9 @@ def _pyramids(groups: list[list[dict[str, Any]]], totals: list[float | None]) ->
             cells[(i, "total")] = float(total)
             rel[(i, "total")] = -1.0
         relations.append(rel)
-    secret = suppress(cells, relations, keep=[k for k in cells if k[1] == "total"])
+    # the totals stand in the fan table (a small one is hidden there, so not kept here)
+    keep = [k for k in cells if k[1] == "total" and not is_small(cells[k])]
+    secret = suppress(cells, relations, keep=keep)
     for i, j, sex in (k for k in secret if k[1] != "total"):
         groups[i][j][sex] = SECRET
 
@@ -66,6 +69,7 @@ def _pyramids(groups: list[list[dict[str, Any]]], totals: list[float | None]) ->
 def _components(rows: list[dict[str, Any]], totals: dict[int, float | None]) -> None:
     cells: dict[Key, float | None] = {}
     relations: list[dict[Key, float]] = []
+    kept: list[Key] = []
     for r in rows:
         y = int(r["year"])
         for c in _COMPONENTS:
@@ -78,8 +82,11 @@ def _components(rows: list[dict[str, Any]], totals: dict[int, float | None]) -> 
         if isinstance(now, int | float) and isinstance(before, int | float):
             cells[(y, "change")] = float(now) - float(before)
             relations.append({(y, "natural"): 1, (y, "net_migration"): 1, (y, "change"): -1})
+            if not (is_small(now) or is_small(before)):
+                # the difference of two totals the fan table shows: known to every reader
+                kept.append((y, "change"))
     signed = [k for k in cells if k[1] in ("natural", "net_migration", "change")]
-    secret = suppress(cells, relations, keep=[k for k in cells if k[1] == "change"], free=signed)
+    secret = suppress(cells, relations, keep=kept, free=signed)
     by_year = {int(r["year"]): r for r in rows}
     for y, c in (k for k in secret if k[1] != "change"):
         by_year[y][c] = SECRET
@@ -115,11 +122,48 @@ def _kommune(view: dict[str, Any]) -> None:
     _components(view.get("components", []), totals)
     _hide_bands(fan)
     _sync_population(view, {"fan": fan})
-    for i in view.get("indicators", []):
-        if i.get("key") == "population" and is_small(i.get("value")):
-            i["value"] = SECRET
+    _indicators(view.get("indicators", []))
     if fan and fan[-1].get("q10") == SECRET:
         view["sentence"] = ""
+
+
+def _indicators(rows: list[dict[str, Any]]) -> None:
+    """The town's key indicators that stand for a count from 1 to 3 (and the shares and ratios
+    of age groups beside them), by the rule of the public report
+    (:func:`wandel.reports.edition.secret_indicators`)."""
+    from wandel.compare.catalogue import load_catalogue
+    from wandel.reports.edition import secret_indicators
+
+    cat = load_catalogue()
+    pop = next((r.get("value") for r in rows if r.get("key") == "population"), None)
+    if not isinstance(pop, int | float):
+        return
+    keys = [str(r["key"]) for r in rows]
+    raw = [
+        float(r["value"]) / (100.0 if cat[k].unit == "share" else 1.0)
+        if isinstance(r.get("value"), int | float)
+        else float("nan")
+        for k, r in zip(keys, rows, strict=True)
+    ]
+    for r, hidden in zip(rows, secret_indicators(keys, raw, float(pop)), strict=True):
+        if hidden:
+            r["value"] = SECRET
+
+
+def public_network(profile: Any, measures: Any, zone: str, population: float) -> tuple[Any, Any]:
+    """The strengths-weaknesses profile and the measures of the Netzwerk page as the public sees
+    them: a fact that stands for a small count (or is computed from one) is left out with its
+    assessment, sentence and rank (:func:`wandel.reports.edition.public_profile`), and so are
+    the measures listed for it as a weakness (they would tell that it is one)."""
+    from wandel.reports.edition import public_profile
+
+    prof = public_profile(profile, zone, population)
+    secret = prof.facts["secret"].astype(bool)
+    hidden = set(prof.facts.loc[secret, "indicator"].astype(str))
+    prof = dataclasses.replace(prof, facts=prof.facts[~secret].reset_index(drop=True))
+    if len(measures) and "weakness" in measures.columns:
+        measures = measures[~measures["weakness"].astype(str).isin(hidden)]
+    return prof, measures
 
 
 def _szenarien(view: dict[str, Any]) -> None:

@@ -3,11 +3,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 import socket
+import tempfile
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,17 +53,71 @@ def serve(db: Path, host: str = "127.0.0.1", port: int = 8000, workers: int = 1)
 
     # the state is reached (and migrated) once here: a database that cannot be reached is one
     # clear error, not workers that fail and are started again
-    open_state(state_path(Path(db))).close()
-    os.environ.update(environment())  # the workers are new processes: they read the settings
-    os.environ[setting("db").env] = str(Path(db).resolve())
-    uvicorn.run(
-        "wandel.web.server:worker_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level="warning",
-    )
+    where = state_path(Path(db))
+    open_state(where).close()
+    with worker_environment(environment(), where) as env:
+        os.environ.update(env)  # the workers are new processes: they read the settings
+        os.environ[setting("db").env] = str(Path(db).resolve())
+        uvicorn.run(
+            "wandel.web.server:worker_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level="warning",
+        )
+
+
+def _passfile_field(text: str) -> str:
+    r"""A field of libpq's password file: ``:`` and ``\`` escaped with a backslash.
+
+    >>> print(_passfile_field(r"a:b\c"))
+    a\:b\\c
+    """
+    return text.replace("\\", "\\\\").replace(":", "\\:")
+
+
+@contextlib.contextmanager
+def worker_environment(env: Mapping[str, str], state: object) -> Iterator[dict[str, str]]:
+    """The variables for the workers of ``wandel serve --workers``: ``env`` (the settings of this
+    call) with the password of a PostgreSQL ``state`` taken out of its address and put into a
+    password file of libpq instead (``PGPASSFILE``: a file only the owner can read, 0600, in a
+    folder only the owner can open, 0700, removed when the server stops).
+
+    The environment of a process can be read by every process of the same user
+    (``/proc/<pid>/environ``), so a password never goes there, nor into a command line.
+    """
+    import sqlalchemy as sa
+
+    from wandel.settings import DatabaseUrl
+
+    out = dict(env)
+    key = setting("state").env
+    if not isinstance(state, DatabaseUrl):
+        yield out
+        return
+    scheme = state.url.split("://", 1)[0]
+    url = sa.engine.make_url("postgresql://" + state.url.split("://", 1)[1])
+    if not url.password:
+        out[key] = state.url
+        yield out
+        return
+    folder = Path(tempfile.mkdtemp(prefix="wandel-pg-"))  # 0700
+    try:
+        fd, name = tempfile.mkstemp(dir=folder, prefix="pgpass-")  # 0600
+        user = _passfile_field(str(url.username or "*"))
+        line = f"*:*:*:{user}:{_passfile_field(str(url.password))}\n"
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(line)
+        os.chmod(name, 0o600)
+        bare = sa.engine.URL.create(
+            url.drivername, url.username, None, url.host, url.port, url.database, url.query
+        ).render_as_string(hide_password=False)
+        out[key] = scheme + "://" + bare.split("://", 1)[1]
+        out["PGPASSFILE"] = name
+        yield out
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def worker_app() -> FastAPI:

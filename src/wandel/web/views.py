@@ -381,6 +381,14 @@ def network_view(reader: Reader, caller: Caller, zone: str) -> dict[str, Any]:
         for _, r in peers.table.iterrows()
     ]
     prof = reader.read(caller, "profile", zone)
+    m = reader.read(caller, "measures", zone)
+    if caller.public:
+        from wandel.web.disclosure import public_network
+
+        table = reader.read(caller, "indicators", zone)
+        pop = table.loc[table["indicator"] == "population", "value"]
+        if len(pop):
+            prof, m = public_network(prof, m, zone, float(pop.iloc[0]))
     view["profile"] = [
         {
             "indicator": str(r["indicator"]),
@@ -389,7 +397,6 @@ def network_view(reader: Reader, caller: Caller, zone: str) -> dict[str, Any]:
         }
         for _, r in prof.facts.iterrows()
     ]
-    m = reader.read(caller, "measures", zone)
     view["measures"] = [
         {
             "title": str(r["title"]),

@@ -680,15 +680,30 @@ def projection_export(db: Path, zones: Sequence[str], settings: ReportSettings) 
     return out.sort_values(["zone", "year", "age_start"]).reset_index(drop=True)
 
 
-def zones_export(db: Path, zones: Sequence[str], settings: ReportSettings) -> Any:
+def zones_export(
+    db: Path, zones: Sequence[str], settings: ReportSettings, edition: EditionKind = "internal"
+) -> Any:
     """The Gemeinden in ``zones`` as a GeoDataFrame (boundaries from the store) with name,
-    population in the base year, the projection for ``until`` and its 80 % band."""
+    population in the base year, the projection for ``until`` and its 80 % band.
+
+    ``edition="public"``: a total kept secret by the rule of the public report
+    (:func:`wandel.reports.edition.public_export`) is null, with ``<column>_geheim`` true beside
+    it, and so is the change in per cent computed from it (a change reveals its ends)."""
     from wandel.workflow.points import boundaries_frame
 
     frame = projection_export(db, zones, settings)
-    tot = frame.groupby(["zone", "name", "year"], as_index=False)[
-        [c for c in ("value", "q10", "q90") if c in frame.columns]
-    ].sum()
+    stats = [c for c in ("value", "q10", "q90") if c in frame.columns]
+    tot = frame.groupby(["zone", "name", "year"], as_index=False)[stats].sum()
+    if edition == "public":
+        from wandel.reports.edition import public_export
+
+        _, secret = public_export(frame)
+        for s in stats:
+            hidden = [
+                ("total", str(z), int(y), s) in secret
+                for z, y in zip(tot["zone"], tot["year"], strict=True)
+            ]
+            tot[s] = tot[s].astype(float).mask(np.array(hidden, dtype=bool))
     base_year = int(tot["year"].min())
     base = tot[tot["year"] == base_year].set_index("zone")
     end = tot[tot["year"] == settings.until].set_index("zone")
@@ -696,14 +711,18 @@ def zones_export(db: Path, zones: Sequence[str], settings: ReportSettings) -> An
         gdf = boundaries_frame(store, list(zones))
     gdf = gdf[gdf["zone"].isin(base.index)].reset_index(drop=True)
     gdf["name"] = gdf["zone"].map(base["name"])
-    gdf[f"einwohner_{base_year}"] = gdf["zone"].map(base["value"])
-    gdf[f"einwohner_{settings.until}"] = gdf["zone"].map(end["value"])
+    counts = [f"einwohner_{base_year}", f"einwohner_{settings.until}"]
+    gdf[counts[0]] = gdf["zone"].map(base["value"])
+    gdf[counts[1]] = gdf["zone"].map(end["value"])
     if "q10" in end.columns:
         gdf[f"einwohner_{settings.until}_q10"] = gdf["zone"].map(end["q10"])
         gdf[f"einwohner_{settings.until}_q90"] = gdf["zone"].map(end["q90"])
-    gdf["veraenderung_prozent"] = (
-        gdf[f"einwohner_{settings.until}"] / gdf[f"einwohner_{base_year}"] - 1
-    ) * 100
+        counts += [f"einwohner_{settings.until}_q10", f"einwohner_{settings.until}_q90"]
+    # NaN where either end is secret: a change is never computed from a secret count
+    gdf["veraenderung_prozent"] = (gdf[counts[1]] / gdf[counts[0]] - 1) * 100
+    if edition == "public":
+        for c in [*counts, "veraenderung_prozent"]:
+            gdf[f"{c}_geheim"] = gdf[c].isna()
     return gdf
 
 
@@ -711,34 +730,58 @@ EXPORT_SUFFIXES: tuple[str, ...] = (".csv", ".xlsx", ".gpkg")
 
 
 def export_report_figures(
-    db: Path, zones: Sequence[str], out: Path, dialect: str, settings: ReportSettings
+    db: Path,
+    zones: Sequence[str],
+    out: Path,
+    dialect: str,
+    settings: ReportSettings,
+    edition: str = "internal",
 ) -> tuple[Path, ...]:
     """Write the figures behind the reports for ``zones`` (Kreise or Gemeinden) to ``out``: the
     projection by age group as CSV (``dialect`` ``de`` or ``rfc``, with the sidecar source note)
     or XLSX (sheet ``Vorausberechnung`` and ``Quellen``), or the Gemeinden with their boundaries
     as a GeoPackage (layer ``gemeinden`` and table ``quellen``). Returns the paths written.
 
+    ``edition="public"`` keeps counts from 1 to 3 secret as the public report does
+    (:func:`wandel.reports.edition.public_export`): the GENESIS sign ``.`` in CSV and XLSX, null
+    with a flag column in the GeoPackage; the source note says so.
+
     Raises
     ------
     OutputPathError
         ``out`` ends in none of :data:`EXPORT_SUFFIXES`.
     UnknownChoiceError
-        ``dialect`` is neither ``de`` nor ``rfc``.
+        ``dialect`` is neither ``de`` nor ``rfc``, or ``edition`` neither ``internal`` nor
+        ``public``.
     """
     from wandel.errors import UnknownChoiceError
+    from wandel.reports.disclosure import SECRET
+    from wandel.reports.edition import EXPORT_STATS, public_export
     from wandel.reports.exports import write_csv, write_gpkg, write_xlsx
+    from wandel.reports.model import EDITIONS
     from wandel.workflow.outputs import check_suffix
 
     suffix = check_suffix("--out", Path(out), EXPORT_SUFFIXES)
     if dialect not in ("de", "rfc"):
         raise UnknownChoiceError("--dialect", dialect, ("de", "rfc"))
+    kind = next((e for e in EDITIONS if e == edition), None)
+    if kind is None:
+        raise UnknownChoiceError("--edition", edition, EDITIONS)
     if not zones:
         raise ReportError("@reports.error.no_towns")
     note = export_note(db, settings)
+    if kind == "public":
+        note += "\n" + tr("reports.export.note_public", settings.lang)
     if suffix == ".gpkg":
-        frame = zones_export(db, zones, settings)
+        frame = zones_export(db, zones, settings, edition=kind)
         return (write_gpkg(frame, out, layer="gemeinden", source_note=note),)
     table = projection_export(db, zones, settings)
+    if kind == "public":
+        shown, _ = public_export(table)
+        for s in (s for s in EXPORT_STATS if s in shown.columns):
+            hidden = shown[s].isna() & table[s].notna()
+            shown[s] = shown[s].astype(object).where(~hidden, SECRET)
+        table = shown
     if suffix == ".csv":
         return write_csv(table, out, dialect=dialect, source_note=note)  # type: ignore[arg-type]
     return (write_xlsx({"Vorausberechnung": table}, out, source_note=note),)
