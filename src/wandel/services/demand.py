@@ -125,12 +125,14 @@ def select_zones(rates: ProjectionRates, zones: Sequence[str]) -> ProjectionRate
 
 
 def _values(pop: xr.DataArray) -> Array:
-    """Engine population as an array ``[year, zone, sex, age_start, draw]``: a view of the
-    engine's own layout ``(year, draw, zone, sex, age_start)`` (no copy; the measures' matrix
-    product reads the draws along a stride)."""
-    da = pop.transpose("year", "draw", "zone", "sex", "age_start")
-    raw = np.ascontiguousarray(da.values, dtype=np.float64)
-    return raw.transpose(0, 2, 3, 4, 1)
+    """Engine population as a C-contiguous array ``[year, zone, sex, age_start, draw]``.
+
+    The draws kernel lays its result out so (draws last): then this is the kernel's own array, no
+    copy, and the measures' matrix products read contiguous rows of draws. (A population in
+    another layout, from the numpy kernel of coupled zones, is copied once.)
+    """
+    da = pop.transpose("year", "zone", "sex", "age_start", "draw")
+    return np.ascontiguousarray(da.values, dtype=np.float64)
 
 
 def stream_draws(
