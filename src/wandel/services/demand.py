@@ -19,7 +19,12 @@ without draws) and the quantiles 2.5, 10, 50, 90 and 97.5 % over the draws (80 %
 
 from __future__ import annotations
 
+import os
+import threading
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -27,7 +32,16 @@ import numpy.typing as npt
 import pandas as pd
 import xarray as xr
 
-from wandel.demography.engine import ProjectionRates, StochasticSpec, project
+from wandel.demography.engine import (
+    ProjectionRates,
+    StochasticSpec,
+    draw_levels,
+    draw_net_migration,
+    engine_input,
+    project,
+    project_arrays,
+)
+from wandel.demography.engine.core import EngineInput, Levels
 from wandel.services._grid import Grid
 from wandel.services.model import Measure, MissingParam, ServicePlan, Threshold
 
@@ -62,10 +76,12 @@ class DrawGroup:
 @dataclass(frozen=True)
 class Chunking:
     """Chunk sizes: at most ``zones`` zones and ``draws`` draws per engine call; ``budget_mb``
-    caps the measure buffer of one zone chunk (measures x years x zones x all draws)."""
+    caps the measure buffer of one zone chunk (measures x years x zones x all draws) with the
+    engine's population of one call (years x sexes x age groups x zones x draws). A thread
+    working on a chunk holds one of each (see :func:`_run`)."""
 
     zones: int = 200
-    draws: int = 200
+    draws: int = 1000
     budget_mb: float = 400.0
 
 
@@ -156,26 +172,34 @@ def stream_draws(
     zc = zone_chunk or chunking.zones
     for g in groups:
         zs = list(g.zones)
+        spec = g.spec
+        # a draw's levels depend on the seed and the draw id alone: drawn once per group, shared
+        # by its zone chunks (the engine's project() would draw them again for every call)
+        levels: dict[int, Levels] = {}
         for a in range(0, len(zs), zc):
             part = zs[a : a + zc]
-            pop = population.sel(zone=part)
-            r = select_zones(rates, part)
+            inp = engine_input(
+                population.sel(zone=part), select_zones(rates, part), horizon, base_year
+            )
 
             def draws(
-                pop: xr.DataArray = pop, r: ProjectionRates = r, spec: StochasticSpec = g.spec
+                inp: EngineInput = inp,
+                part: list[str] = part,
+                spec: StochasticSpec = spec,
+                levels: dict[int, Levels] = levels,
             ) -> Iterator[tuple[int, Array]]:
                 for d0 in range(0, spec.draws, chunking.draws):
                     ids = list(range(d0, min(d0 + chunking.draws, spec.draws)))
-                    res = project(
-                        pop,
-                        r,
-                        base_year=base_year,
-                        horizon=horizon,
-                        stochastic=spec,
-                        draw_ids=ids,
-                        age_breaks=list(breaks),
-                    )
-                    yield d0, _values(res.population)
+                    if d0 not in levels:
+                        levels[d0] = draw_levels(spec, horizon, ids)
+                    lv = levels[d0]
+                    net = draw_net_migration(spec, horizon, ids, part)
+                    if net is not None:
+                        lv = replace(lv, net_migration=net)
+                    raw = project_arrays(inp, lv, n_draws=len(ids), age_breaks=list(breaks))
+                    # the engine's (year, draw, zone, sex, group) seen draws last: for the draws
+                    # kernel its own C-contiguous array, no copy
+                    yield d0, np.ascontiguousarray(np.moveaxis(raw.population, 1, -1))
 
             yield tuple(part), draws()
 
@@ -193,6 +217,15 @@ class _Level:
     onehot: Array  # (Z, P)
     sums: Array
     bad: npt.NDArray[np.bool_]  # (measure, year, parent): some member zone has no figure
+
+
+@dataclass
+class _ChunkOut:
+    """What one zone chunk adds: per level its parents' partial sums (``bad`` flags and
+    ``(parent, sums[measure, year, draw])``), and its zones' quantiles and crossings."""
+
+    parents: list[tuple[_Level, npt.NDArray[np.bool_], list[tuple[int, Array]]]]
+    summary: tuple[IntArray, dict[tuple[str, str], Array], list[Array]]
 
 
 class _Accumulator:
@@ -239,7 +272,7 @@ class _Accumulator:
             for _name, (src, _reach) in p.network.items():
                 self.network_src[(p.name, src)] = np.full((t, z, n_draws), np.nan)
         self.zone_out: list[tuple[IntArray, dict[tuple[str, str], Array], list[Array]]] = []
-        self._buf: Array | None = None
+        self._local = threading.local()
 
     # -- one chunk of draws -------------------------------------------------------------------
     def _weights(self, zi: IntArray) -> Array:
@@ -269,47 +302,88 @@ class _Accumulator:
 
     def _buffer(self, n: int) -> Array:
         """The measure buffer ``[measure, year, zone, draw]`` of a chunk of ``n`` zones, one
-        allocation reused by every chunk (its values are overwritten or set to NaN)."""
-        if self._buf is None or self._buf.shape[2] < n:
+        allocation per thread reused by every chunk it works on (its values are overwritten or
+        set to NaN)."""
+        buf: Array | None = getattr(self._local, "buf", None)
+        if buf is None or buf.shape[2] < n:
             t = self.grid.shape[0]
-            self._buf = np.empty((len(self.zone_measures), t, n, self.n_draws))
-        return self._buf[:, :, :n, :]
+            buf = np.empty((len(self.zone_measures), t, n, self.n_draws))
+            self._local.buf = buf
+        return buf[:, :, :n, :]
 
-    def add_zone_chunk(self, zi: IntArray, draws: Iterable[tuple[int, Array]]) -> None:
+    def add_zone_chunk(
+        self,
+        zi: IntArray,
+        draws: Iterable[tuple[int, Array]],
+        engine_lock: AbstractContextManager[object] | None = None,
+    ) -> None:
+        self.merge(self.zone_chunk(zi, draws, engine_lock))
+
+    def zone_chunk(
+        self,
+        zi: IntArray,
+        draws: Iterable[tuple[int, Array]],
+        engine_lock: AbstractContextManager[object] | None = None,
+    ) -> _ChunkOut:
+        """The measures of one zone chunk over all its draws: its parents' partial sums and its
+        zones' quantiles and crossings. Safe to run for several chunks at once in threads (each
+        thread has its own buffer; ``engine_lock`` is held while ``draws`` runs the engine);
+        :meth:`merge` then adds the results in chunk order."""
         buf = self._buffer(len(zi))
         written: set[int] = set()
         w = self._weights(zi) if self.linear else None
-        for d0, pop in draws:
+        it = iter(draws)
+        while True:
+            with engine_lock or nullcontext():
+                item = next(it, None)
+            if item is None:
+                break
+            d0, pop = item
             d1 = d0 + pop.shape[-1]
             for key, v in self._measures(pop, zi, w).items():
                 if key in self.index:
                     buf[self.index[key], :, :, d0:d1] = v
                     written.add(self.index[key])
+            del pop, item
         for i in range(len(self.zone_measures)):
             if i not in written:
                 buf[i] = np.nan
         for (svc, src), full in self.network_src.items():
             full[:, zi, :] = buf[self.index[(svc, src)]]
-        if self.sum_idx:
-            self._add_to_parents(zi, buf[: len(self.sum_idx)])
-        self.zone_out.append(self._summarise_zone(zi, buf))
+        parts = self._parent_parts(zi, buf[: len(self.sum_idx)]) if self.sum_idx else []
+        return _ChunkOut(parts, self._summarise_zone(zi, buf))
 
-    def _add_to_parents(self, zi: IntArray, part: Array) -> None:
-        """Add the chunk's sums ``part[measure, year, zone, draw]`` to every level's parents.
+    def merge(self, out: _ChunkOut) -> None:
+        """Add a zone chunk's results (:meth:`zone_chunk`); chunks must come in their order."""
+        with np.errstate(invalid="ignore", over="ignore"):
+            for lv, bad, sums in out.parents:
+                lv.bad |= bad
+                for p, partial in sums:
+                    lv.sums[:, :, p, :] += partial
+        self.zone_out.append(out.summary)
+
+    def _parent_parts(
+        self, zi: IntArray, part: Array
+    ) -> list[tuple[_Level, npt.NDArray[np.bool_], list[tuple[int, Array]]]]:
+        """The chunk's sums ``part[measure, year, zone, draw]`` per parent of every level.
 
         Each parent's sum over its zones in the chunk runs in zone order from 0 (the order a
         product with the zones' one-hot matrix sums in); a parent with a non-finite figure of a
         member in some draw is marked ``bad`` (its sums are NaN at the end), so non-finite values
-        need no cleaning here.
+        need no cleaning here. :meth:`merge` adds them to the level's sums, chunk after chunk.
         """
         bad = (~np.isfinite(part)).any(axis=-1).astype(np.float64)
+        out = []
         for lv in self.levels.values():
             oh = lv.onehot[zi]
-            lv.bad |= np.tensordot(bad, oh, axes=([2], [0])) > 0
+            lv_bad = np.tensordot(bad, oh, axes=([2], [0])) > 0
             pidx = np.where(oh.any(axis=1), oh.argmax(axis=1), -1)
+            sums = []
             with np.errstate(invalid="ignore", over="ignore"):
                 for p in dict.fromkeys(int(x) for x in pidx if x >= 0):
-                    lv.sums[:, :, p, :] += _parent_sum(part, np.flatnonzero(pidx == p))
+                    sums.append((p, _parent_sum(part, np.flatnonzero(pidx == p))))
+            out.append((lv, lv_bad, sums))
+        return out
 
     # -- results of a zone chunk --------------------------------------------------------------
     def _summarise_zone(
@@ -582,22 +656,57 @@ def _run(
     chunks: Iterable[tuple[tuple[str, ...], Iterator[tuple[int, Array]]]],
     n_draws: int,
     on_chunk: Callable[[int], None] | None,
+    workers: int | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Accumulate the zone chunks; ``workers`` threads (default: the CPUs, at most 4) work on
+    as many chunks at once, the engine running for one at a time (it has threads of its own),
+    the measures and quantiles of the others beside it. Results are merged in chunk order, so
+    they do not depend on ``workers``."""
     acc = _Accumulator(plans, grid, parents, n_draws)
     pos = {z: i for i, z in enumerate(grid.zones)}
-    for zones, draws in chunks:
-        acc.add_zone_chunk(np.array([pos[z] for z in zones], dtype=np.intp), draws)
+    n_workers = workers if workers is not None else min(os.cpu_count() or 1, 4)
+    if n_workers <= 1:
+        for zones, draws in chunks:
+            acc.add_zone_chunk(np.array([pos[z] for z in zones], dtype=np.intp), draws)
+            if on_chunk is not None:
+                on_chunk(len(zones))
+        return acc.finish()
+    lock = threading.Lock()
+    pending: deque[tuple[int, Future[_ChunkOut]]] = deque()
+
+    def settle() -> None:
+        n, fut = pending.popleft()
+        acc.merge(fut.result())
         if on_chunk is not None:
-            on_chunk(len(zones))
+            on_chunk(n)
+
+    with ThreadPoolExecutor(max_workers=n_workers) as pool:
+        try:
+            for zones, draws in chunks:
+                zi = np.array([pos[z] for z in zones], dtype=np.intp)
+                pending.append((len(zones), pool.submit(acc.zone_chunk, zi, draws, lock)))
+                if len(pending) >= n_workers:  # at most one chunk per worker in memory
+                    settle()
+            while pending:
+                settle()
+        finally:
+            for _n, fut in pending:
+                fut.cancel()
     return acc.finish()
 
 
 def zone_chunk_size(
-    plans: Sequence[ServicePlan], years: int, draws: int, chunking: Chunking
+    plans: Sequence[ServicePlan],
+    years: int,
+    draws: int,
+    chunking: Chunking,
+    groups: int = 0,
 ) -> int:
-    """Zones per chunk so that one chunk's measure buffer stays within ``chunking.budget_mb``."""
+    """Zones per chunk so that one chunk's measure buffer (and, with ``groups`` age groups, the
+    engine's population of one chunk of draws) stays within ``chunking.budget_mb``."""
     n = sum(1 for p in plans for m in p.measures if m.how in ("sum", "zone")) or 1
-    per_zone = n * years * max(draws, 1) * 8 / 1e6
+    engine = years * 2 * groups * min(max(draws, 1), chunking.draws)
+    per_zone = (n * years * max(draws, 1) + engine) * 8 / 1e6
     return int(max(1, min(chunking.zones, chunking.budget_mb // max(per_zone, 1e-9))))
 
 
@@ -652,7 +761,7 @@ def service_demand(
         raise ValueError("every draw group needs the same number of draws")
     keys = ["level", "zone", "year", "service", "measure"]
     if n_draws:
-        zc = zone_chunk_size(plans, len(grid.years), n_draws, chunking)
+        zc = zone_chunk_size(plans, len(grid.years), n_draws, chunking, len(breaks))
         chunks = stream_draws(
             population,
             rates,
