@@ -29,9 +29,10 @@ import numpy.typing as npt
 
 from wandel.errors import MissingParameterError, UnknownServiceError
 from wandel.services._grid import Grid, age_groups
+from wandel.services._school import school_classes
 from wandel.services.care import CARE_MEASURES, CARE_TYPES, CareCalibration, factor_path
 from wandel.services.catalogue import LAENDER, Catalogue, Entry
-from wandel.services.rules import classes_needed, min_cohort, pupils_whole
+from wandel.services.rules import min_cohort
 
 __all__ = [
     "Measure",
@@ -390,20 +391,12 @@ def _school(cat: Catalogue, grid: Grid, b: _Build, inputs: ServiceInputs) -> Non
     if len(groups) and any(groups[g][1] - groups[g][0] != 1 for g in single):
         raise ValueError("school ages must come in single years")
 
-    # pupils of each grade (single age) by a matrix product on the population as the engine
-    # lays it out (draws along a stride): the only two non-zero weights (1 for men and women of
-    # the age) give exactly men + women
-    grade_w = np.stack([_band(grid, x, x + 1) for x in range(a, end)])  # (grades, G)
-    grade_w = np.concatenate([grade_w, grade_w], axis=1)  # (grades, 2 * G): men, then women
+    # pupils of each grade (single age), classes and grades below the minimum per draw in one
+    # compiled pass (the composition of rules.pupils_whole, classes_needed and the cohort test)
+    grade_groups = np.array(single, dtype=np.int64)
 
     def post(lin: Mapping[str, Array], pop: Array, zi: IntArray) -> dict[str, Array]:
-        t, zc, _s, g, d = pop.shape
-        n = pupils_whole(np.matmul(grade_w, pop.reshape(t, zc, 2 * g, d)))  # (T, Zc, grades, D)
-        mx = maxc[:, zi][:, :, None, None]
-        co = cohort[:, zi][:, :, None, None]
-        cls = classes_needed(n, mx).sum(axis=2)
-        below = (n < co).sum(axis=2).astype(np.float64)
-        below = np.where(np.isfinite(cohort[:, zi])[:, :, None], below, np.nan)
+        cls, below = school_classes(pop, grade_groups, maxc[:, zi], cohort[:, zi])
         return {"classes": cls, "grades_below_minimum": below}
 
     b.post = post
