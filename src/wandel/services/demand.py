@@ -250,6 +250,10 @@ class _Accumulator:
         self.index = {(m.service, m.name): i for i, m in enumerate(self.zone_measures)}
         self.sum_idx = [i for i, m in enumerate(self.zone_measures) if m.how == "sum"]
         self.linear = [(p.name, name, w) for p in plans for name, w in p.linear.items()]
+        self.constants = {(p.name, n): c for p in plans for n, c in p.constants.items()}
+        self.scaled = {
+            (p.name, n): ((p.name, src), f) for p in plans for n, (src, f) in p.scaled.items()
+        }
         t, z = grid.shape
         self.levels: dict[str, _Level] = {}
         for level, codes in parents.levels.items():
@@ -293,6 +297,8 @@ class _Accumulator:
             out[(svc, name)] = lin[:, :, k, :]
         for plan in self.plans:
             mine = {n: out[(plan.name, n)] for n in plan.linear}
+            for n, (src, factor) in plan.scaled.items():
+                mine[n] = out[(plan.name, n)] = mine[src] * factor(zi)[:, :, None]
             if plan.post is not None:
                 for n, v in plan.post(mine, pop, zi).items():
                     out[(plan.name, n)] = v
@@ -394,7 +400,7 @@ class _Accumulator:
         }
         for p in self.plans:
             _add_ratios(p, vals)
-        q = {k: _quantiles(v) for k, v in vals.items()}
+        q = self._zone_quantiles(zi, vals)
         crossings = [
             _crossed(vals[(th.service, th.measure)], th.op, th.bound[:, zi])
             for p in self.plans
@@ -402,6 +408,28 @@ class _Accumulator:
             if (th.service, th.measure) in vals
         ]
         return zi, q, crossings
+
+    def _zone_quantiles(
+        self, zi: IntArray, vals: Mapping[tuple[str, str], Array]
+    ) -> dict[tuple[str, str], Array]:
+        """Quantiles of every measure of a zone chunk: constants and scaled measures from their
+        values and their sources' order statistics (no sort of their own), the others sorted."""
+        n = self.n_draws
+        stats: dict[tuple[str, str], _Stats] = {}
+        q: dict[tuple[str, str], Array] = {}
+        for key, v in vals.items():
+            st: _Stats | None = None
+            if n > 1 and key in self.constants:
+                st = _constant_stats(self.constants[key][:, zi])
+            elif n > 1 and key in self.scaled and self.scaled[key][0] in stats:
+                src, factor = self.scaled[key]
+                st = _scaled_stats(stats[src], factor(zi))
+            if n == 1:
+                q[key] = _quantiles(v)
+                continue
+            stats[key] = _order_stats(v) if st is None else st
+            q[key] = _interpolate(stats[key], n)
+        return q
 
     # -- the end ------------------------------------------------------------------------------
     def finish(self) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -585,6 +613,70 @@ def _ratio(num: Array, den: Array) -> Array:
     return np.where(den > 0, r, np.nan)
 
 
+_Stats = tuple[Array, Array, Array, Array]
+"""Order statistics of lanes of draws: the lower and upper neighbours of every quantile's
+virtual index, ``[..., 5]`` each, and the lane's minimum and maximum (NaN where it has a NaN)."""
+
+
+def _quantile_indexes(n: int) -> tuple[IntArray, IntArray, Array]:
+    """numpy's virtual indexes (method ``linear``) of :data:`QUANTILES` among ``n`` draws: the
+    lower and upper neighbour and the weight ``gamma`` of the upper one."""
+    virtual = (n - 1) * np.asarray(QUANTILES)
+    lo = np.floor(virtual)
+    gamma = virtual - lo
+    i = lo.astype(np.intp)
+    j = np.minimum(i + 1, n - 1)  # the quantiles here all lie below the last draw
+    return i, j, gamma
+
+
+def _order_stats(v: Array) -> _Stats:
+    """The order statistics of ``v`` over its last axis (draws) that its quantiles need: one
+    sort of each lane along the contiguous draw axis (NaN sort to the end)."""
+    n = v.shape[-1]
+    i, j, _gamma = _quantile_indexes(n)
+    srt = np.sort(v, axis=-1)
+    return srt[..., i], srt[..., j], srt[..., 0], srt[..., -1]
+
+
+def _constant_stats(c: Array) -> _Stats:
+    """The order statistics of lanes whose draws all hold ``c`` (``[...]``), without a sort."""
+    a = np.repeat(c[..., None], len(QUANTILES), axis=-1)
+    return a, a, c, c
+
+
+def _scaled_stats(src: _Stats, factor: Array) -> _Stats | None:
+    """The order statistics of ``factor[..., None] * lanes`` from those of ``lanes``, or None
+    where some factor is negative or infinite.
+
+    Exact: rounding ``f * x`` is non-decreasing in ``x`` for ``f >= 0``, so the k-th smallest of
+    the products is the product with the k-th smallest (ties stay ties). The product lane has a
+    NaN where the lane has one, where ``f`` is NaN, or where ``f = 0`` meets an infinite draw:
+    then its maximum or minimum is NaN, as for a sorted lane with a NaN.
+    """
+    ok = np.isnan(factor) | (np.isfinite(factor) & (factor >= 0))
+    if not ok.all():
+        return None
+    a, b, lo, hi = src
+    with np.errstate(invalid="ignore", over="ignore"):
+        f = factor[..., None]
+        return a * f, b * f, lo * factor, hi * factor
+
+
+def _interpolate(stats: _Stats, n: int) -> Array:
+    """``[..., 5]`` quantiles from the order statistics of lanes of ``n`` draws: numpy's
+    interpolation (method ``linear``) in numpy's arithmetic; NaN where a lane has a NaN."""
+    a, b, lo, hi = stats
+    if n == 1:
+        return a.copy()
+    _i, _j, gamma = _quantile_indexes(n)
+    diff = b - a
+    out: Array = a + diff * gamma
+    upper = gamma >= 0.5
+    out[..., upper] = b[..., upper] - diff[..., upper] * (1 - gamma[upper])
+    out[np.isnan(hi) | np.isnan(lo)] = np.nan
+    return out
+
+
 def _quantiles(v: Array) -> Array:
     """``[year, zone, 5]`` quantiles over the last axis (draws), NaN where a draw is NaN.
 
@@ -595,20 +687,7 @@ def _quantiles(v: Array) -> Array:
     n = v.shape[-1]
     if n == 1:
         return np.repeat(v, len(QUANTILES), axis=-1)
-    virtual = (n - 1) * np.asarray(QUANTILES)  # numpy's virtual indexes of method linear
-    lo = np.floor(virtual)
-    gamma = virtual - lo
-    i = lo.astype(np.intp)
-    j = np.minimum(i + 1, n - 1)  # the quantiles here all lie below the last draw
-    srt = np.sort(v, axis=-1)  # NaN sort to the end
-    a: Array = srt[..., i]
-    b: Array = srt[..., j]
-    diff = b - a
-    out: Array = a + diff * gamma
-    upper = gamma >= 0.5
-    out[..., upper] = b[..., upper] - diff[..., upper] * (1 - gamma[upper])
-    out[np.isnan(srt[..., -1])] = np.nan
-    return out
+    return _interpolate(_order_stats(v), n)
 
 
 def _crossed(v: Array, op: str, bound: Array) -> Array:
