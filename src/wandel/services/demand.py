@@ -243,13 +243,21 @@ class _Accumulator:
             for m in p.measures
             if m.how in ("sum", "zone") and m.name not in p.parent_constants
         ]
-        # the measures summed over parents first: their rows of the buffer are one slice
-        self.zone_measures: list[Measure] = [m for m in zm if m.how == "sum"] + [
-            m for m in zm if m.how != "sum"
-        ]
+        self.linear = [(p.name, name, w) for p in plans for name, w in p.linear.items()]
+        # the measures summed over parents first: their rows of the buffer are one slice; the
+        # linear measures lead it, in their order, so that their matrix product writes there
+        sums = {(m.service, m.name): m for m in zm if m.how == "sum"}
+        lead = [sums[(s, n)] for s, n, _w in self.linear if (s, n) in sums]
+        self.linear_rows = len(lead) == len(self.linear)
+        if not self.linear_rows:
+            lead = []
+        self.zone_measures: list[Measure] = (
+            lead
+            + [m for m in zm if m.how == "sum" and m not in lead]
+            + [m for m in zm if m.how != "sum"]
+        )
         self.index = {(m.service, m.name): i for i, m in enumerate(self.zone_measures)}
         self.sum_idx = [i for i, m in enumerate(self.zone_measures) if m.how == "sum"]
-        self.linear = [(p.name, name, w) for p in plans for name, w in p.linear.items()]
         self.constants = {(p.name, n): c for p in plans for n, c in p.constants.items()}
         self.scaled = {
             (p.name, n): ((p.name, src), f) for p in plans for n, (src, f) in p.scaled.items()
@@ -286,12 +294,14 @@ class _Accumulator:
         return w.reshape(t, zc, len(self.linear), -1)
 
     def _measures(
-        self, pop: Array, zi: IntArray, w: Array | None = None
+        self, pop: Array, zi: IntArray, w: Array | None = None, lin_out: Array | None = None
     ) -> dict[tuple[str, str], Array]:
+        """Every measure of a chunk of zones and draws; ``lin_out`` ``(T, Zc, K, D)``, where
+        given, receives the linear measures (a view of the buffer's leading rows)."""
         t, zc, _s, g, d = pop.shape
         w = self._weights(zi) if w is None else w
         p = pop.reshape(t, zc, 2 * g, d)  # a view where sex and group lie next to each other
-        lin = np.matmul(w, p)  # (T, Zc, K, D)
+        lin = np.matmul(w, p, out=lin_out)  # (T, Zc, K, D)
         out: dict[tuple[str, str], Array] = {}
         for k, (svc, name, _fn) in enumerate(self.linear):
             out[(svc, name)] = lin[:, :, k, :]
@@ -346,10 +356,15 @@ class _Accumulator:
                 break
             d0, pop = item
             d1 = d0 + pop.shape[-1]
-            for key, v in self._measures(pop, zi, w).items():
-                if key in self.index:
-                    buf[self.index[key], :, :, d0:d1] = v
-                    written.add(self.index[key])
+            lin_out = None
+            if self.linear_rows and self.linear:  # the product straight into the buffer
+                lin_out = buf[: len(self.linear), :, :, d0:d1].transpose(1, 2, 0, 3)
+                written.update(range(len(self.linear)))
+            for key, v in self._measures(pop, zi, w, lin_out).items():
+                i = self.index.get(key)
+                if i is not None and not (lin_out is not None and i < len(self.linear)):
+                    buf[i, :, :, d0:d1] = v
+                    written.add(i)
             del pop, item
         for i in range(len(self.zone_measures)):
             if i not in written:
