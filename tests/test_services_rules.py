@@ -461,3 +461,32 @@ def test_service_figures_is_one_measure_per_zone_and_year() -> None:
     assert set(t["zone"]) == set(GEM)
     k = service_figures(f, "kita", "places", level="kreis")
     assert set(k["zone"]) == {"15087", "15088"}
+
+
+def test_compiled_school_classes_equal_the_numpy_rules() -> None:
+    """Oracle: the compiled pass equals rules.pupils_whole, classes_needed and the cohort test
+    composed in numpy, bit for bit, at the boundaries (14.5 pupils round to 15, 28/29 pupils form
+    1/2 classes) and where the maximum or the minimum is missing."""
+    from wandel.services._school import school_classes
+    from wandel.services.rules import pupils_whole
+
+    rng = np.random.default_rng(3)
+    t, z, g, d = 4, 5, 12, 37
+    pop = rng.gamma(2.0, 8.0, size=(t, z, 2, g, d))
+    pop[0, 0, :, 3, :3] = [[7.0, 14.0, 14.25], [7.5, 14.5, 14.25]]  # 14.5, 28.5, 28.5 pupils
+    grades = np.array([3, 4, 5, 6], dtype=np.int64)
+    maxc = np.full((t, z), 28.0)
+    maxc[1, 2] = np.nan
+    cohort = np.full((t, z), 15.0)
+    cohort[2, 3] = np.nan
+    cohort[3, 4] = 40.0
+    cls, below = school_classes(pop, grades, maxc, cohort)
+    n = pupils_whole(pop[:, :, 0, grades] + pop[:, :, 1, grades])  # (T, Z, grades, D)
+    want_cls = classes_needed(n, maxc[:, :, None, None]).sum(axis=2)
+    want_below = (n < cohort[:, :, None, None]).sum(axis=2).astype(np.float64)
+    want_below = np.where(np.isfinite(cohort)[:, :, None], want_below, np.nan)
+    np.testing.assert_array_equal(cls, want_cls)
+    np.testing.assert_array_equal(below, want_below)
+    assert np.isnan(cls[1, 2]).all() and np.isnan(below[2, 3]).all()
+    assert n[0, 0, 0, :3].tolist() == [15.0, 29.0, 29.0]
+    assert cls[0, 0, :3].tolist()[0] >= 1.0

@@ -72,6 +72,10 @@ def _entries(name: str, data: Any) -> tuple[dict[str, dict[str, str]], list[str]
     return texts, problems
 
 
+_SAFE_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+"""libyaml's safe loader where PyYAML has it (the same texts, several times faster)."""
+
+
 @cache
 def load() -> Catalogue:
     """Read every ``*.yaml`` of ``wandel/data/i18n`` (once per process)."""
@@ -82,7 +86,8 @@ def load() -> Catalogue:
     for entry in sorted(folder.iterdir(), key=lambda e: e.name):
         if not entry.name.endswith(".yaml"):
             continue
-        texts, bad = _entries(entry.name, yaml.safe_load(entry.read_text(encoding="utf-8")) or {})
+        doc = yaml.load(entry.read_text(encoding="utf-8"), Loader=_SAFE_LOADER)
+        texts, bad = _entries(entry.name, doc or {})
         problems += bad
         for key, langs in texts.items():
             if key in merged:

@@ -19,7 +19,12 @@ without draws) and the quantiles 2.5, 10, 50, 90 and 97.5 % over the draws (80 %
 
 from __future__ import annotations
 
+import os
+import threading
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -27,7 +32,16 @@ import numpy.typing as npt
 import pandas as pd
 import xarray as xr
 
-from wandel.demography.engine import ProjectionRates, StochasticSpec, project
+from wandel.demography.engine import (
+    ProjectionRates,
+    StochasticSpec,
+    draw_levels,
+    draw_net_migration,
+    engine_input,
+    project,
+    project_arrays,
+)
+from wandel.demography.engine.core import EngineInput, Levels
 from wandel.services._grid import Grid
 from wandel.services.model import Measure, MissingParam, ServicePlan, Threshold
 
@@ -62,10 +76,12 @@ class DrawGroup:
 @dataclass(frozen=True)
 class Chunking:
     """Chunk sizes: at most ``zones`` zones and ``draws`` draws per engine call; ``budget_mb``
-    caps the measure buffer of one zone chunk (measures x years x zones x all draws)."""
+    caps the measure buffer of one zone chunk (measures x years x zones x all draws) with the
+    engine's population of one call (years x sexes x age groups x zones x draws). A thread
+    working on a chunk holds one of each (see :func:`_run`)."""
 
     zones: int = 200
-    draws: int = 200
+    draws: int = 1000
     budget_mb: float = 400.0
 
 
@@ -125,12 +141,14 @@ def select_zones(rates: ProjectionRates, zones: Sequence[str]) -> ProjectionRate
 
 
 def _values(pop: xr.DataArray) -> Array:
-    """Engine population as an array ``[year, zone, sex, age_start, draw]``: a view of the
-    engine's own layout ``(year, draw, zone, sex, age_start)`` (no copy; the measures' matrix
-    product reads the draws along a stride)."""
-    da = pop.transpose("year", "draw", "zone", "sex", "age_start")
-    raw = np.ascontiguousarray(da.values, dtype=np.float64)
-    return raw.transpose(0, 2, 3, 4, 1)
+    """Engine population as a C-contiguous array ``[year, zone, sex, age_start, draw]``.
+
+    The draws kernel lays its result out so (draws last): then this is the kernel's own array, no
+    copy, and the measures' matrix products read contiguous rows of draws. (A population in
+    another layout, from the numpy kernel of coupled zones, is copied once.)
+    """
+    da = pop.transpose("year", "zone", "sex", "age_start", "draw")
+    return np.ascontiguousarray(da.values, dtype=np.float64)
 
 
 def stream_draws(
@@ -154,26 +172,34 @@ def stream_draws(
     zc = zone_chunk or chunking.zones
     for g in groups:
         zs = list(g.zones)
+        spec = g.spec
+        # a draw's levels depend on the seed and the draw id alone: drawn once per group, shared
+        # by its zone chunks (the engine's project() would draw them again for every call)
+        levels: dict[int, Levels] = {}
         for a in range(0, len(zs), zc):
             part = zs[a : a + zc]
-            pop = population.sel(zone=part)
-            r = select_zones(rates, part)
+            inp = engine_input(
+                population.sel(zone=part), select_zones(rates, part), horizon, base_year
+            )
 
             def draws(
-                pop: xr.DataArray = pop, r: ProjectionRates = r, spec: StochasticSpec = g.spec
+                inp: EngineInput = inp,
+                part: list[str] = part,
+                spec: StochasticSpec = spec,
+                levels: dict[int, Levels] = levels,
             ) -> Iterator[tuple[int, Array]]:
                 for d0 in range(0, spec.draws, chunking.draws):
                     ids = list(range(d0, min(d0 + chunking.draws, spec.draws)))
-                    res = project(
-                        pop,
-                        r,
-                        base_year=base_year,
-                        horizon=horizon,
-                        stochastic=spec,
-                        draw_ids=ids,
-                        age_breaks=list(breaks),
-                    )
-                    yield d0, _values(res.population)
+                    if d0 not in levels:
+                        levels[d0] = draw_levels(spec, horizon, ids)
+                    lv = levels[d0]
+                    net = draw_net_migration(spec, horizon, ids, part)
+                    if net is not None:
+                        lv = replace(lv, net_migration=net)
+                    raw = project_arrays(inp, lv, n_draws=len(ids), age_breaks=list(breaks))
+                    # the engine's (year, draw, zone, sex, group) seen draws last: for the draws
+                    # kernel its own C-contiguous array, no copy
+                    yield d0, np.ascontiguousarray(np.moveaxis(raw.population, 1, -1))
 
             yield tuple(part), draws()
 
@@ -193,6 +219,15 @@ class _Level:
     bad: npt.NDArray[np.bool_]  # (measure, year, parent): some member zone has no figure
 
 
+@dataclass
+class _ChunkOut:
+    """What one zone chunk adds: per level its parents' partial sums (``bad`` flags and
+    ``(parent, sums[measure, year, draw])``), and its zones' quantiles and crossings."""
+
+    parents: list[tuple[_Level, npt.NDArray[np.bool_], list[tuple[int, Array]]]]
+    summary: tuple[IntArray, dict[tuple[str, str], Array], list[Array]]
+
+
 class _Accumulator:
     """Turns population chunks into measures, quantiles, parent sums and crossings."""
 
@@ -208,13 +243,25 @@ class _Accumulator:
             for m in p.measures
             if m.how in ("sum", "zone") and m.name not in p.parent_constants
         ]
-        # the measures summed over parents first: their rows of the buffer are one slice
-        self.zone_measures: list[Measure] = [m for m in zm if m.how == "sum"] + [
-            m for m in zm if m.how != "sum"
-        ]
+        self.linear = [(p.name, name, w) for p in plans for name, w in p.linear.items()]
+        # the measures summed over parents first: their rows of the buffer are one slice; the
+        # linear measures lead it, in their order, so that their matrix product writes there
+        sums = {(m.service, m.name): m for m in zm if m.how == "sum"}
+        lead = [sums[(s, n)] for s, n, _w in self.linear if (s, n) in sums]
+        self.linear_rows = len(lead) == len(self.linear)
+        if not self.linear_rows:
+            lead = []
+        self.zone_measures: list[Measure] = (
+            lead
+            + [m for m in zm if m.how == "sum" and m not in lead]
+            + [m for m in zm if m.how != "sum"]
+        )
         self.index = {(m.service, m.name): i for i, m in enumerate(self.zone_measures)}
         self.sum_idx = [i for i, m in enumerate(self.zone_measures) if m.how == "sum"]
-        self.linear = [(p.name, name, w) for p in plans for name, w in p.linear.items()]
+        self.constants = {(p.name, n): c for p in plans for n, c in p.constants.items()}
+        self.scaled = {
+            (p.name, n): ((p.name, src), f) for p in plans for n, (src, f) in p.scaled.items()
+        }
         t, z = grid.shape
         self.levels: dict[str, _Level] = {}
         for level, codes in parents.levels.items():
@@ -237,7 +284,7 @@ class _Accumulator:
             for _name, (src, _reach) in p.network.items():
                 self.network_src[(p.name, src)] = np.full((t, z, n_draws), np.nan)
         self.zone_out: list[tuple[IntArray, dict[tuple[str, str], Array], list[Array]]] = []
-        self._buf: Array | None = None
+        self._local = threading.local()
 
     # -- one chunk of draws -------------------------------------------------------------------
     def _weights(self, zi: IntArray) -> Array:
@@ -247,17 +294,21 @@ class _Accumulator:
         return w.reshape(t, zc, len(self.linear), -1)
 
     def _measures(
-        self, pop: Array, zi: IntArray, w: Array | None = None
+        self, pop: Array, zi: IntArray, w: Array | None = None, lin_out: Array | None = None
     ) -> dict[tuple[str, str], Array]:
+        """Every measure of a chunk of zones and draws; ``lin_out`` ``(T, Zc, K, D)``, where
+        given, receives the linear measures (a view of the buffer's leading rows)."""
         t, zc, _s, g, d = pop.shape
         w = self._weights(zi) if w is None else w
         p = pop.reshape(t, zc, 2 * g, d)  # a view where sex and group lie next to each other
-        lin = np.matmul(w, p)  # (T, Zc, K, D)
+        lin = np.matmul(w, p, out=lin_out)  # (T, Zc, K, D)
         out: dict[tuple[str, str], Array] = {}
         for k, (svc, name, _fn) in enumerate(self.linear):
             out[(svc, name)] = lin[:, :, k, :]
         for plan in self.plans:
             mine = {n: out[(plan.name, n)] for n in plan.linear}
+            for n, (src, factor) in plan.scaled.items():
+                mine[n] = out[(plan.name, n)] = mine[src] * factor(zi)[:, :, None]
             if plan.post is not None:
                 for n, v in plan.post(mine, pop, zi).items():
                     out[(plan.name, n)] = v
@@ -267,47 +318,93 @@ class _Accumulator:
 
     def _buffer(self, n: int) -> Array:
         """The measure buffer ``[measure, year, zone, draw]`` of a chunk of ``n`` zones, one
-        allocation reused by every chunk (its values are overwritten or set to NaN)."""
-        if self._buf is None or self._buf.shape[2] < n:
+        allocation per thread reused by every chunk it works on (its values are overwritten or
+        set to NaN)."""
+        buf: Array | None = getattr(self._local, "buf", None)
+        if buf is None or buf.shape[2] < n:
             t = self.grid.shape[0]
-            self._buf = np.empty((len(self.zone_measures), t, n, self.n_draws))
-        return self._buf[:, :, :n, :]
+            buf = np.empty((len(self.zone_measures), t, n, self.n_draws))
+            self._local.buf = buf
+        return buf[:, :, :n, :]
 
-    def add_zone_chunk(self, zi: IntArray, draws: Iterable[tuple[int, Array]]) -> None:
+    def add_zone_chunk(
+        self,
+        zi: IntArray,
+        draws: Iterable[tuple[int, Array]],
+        engine_lock: AbstractContextManager[object] | None = None,
+    ) -> None:
+        self.merge(self.zone_chunk(zi, draws, engine_lock))
+
+    def zone_chunk(
+        self,
+        zi: IntArray,
+        draws: Iterable[tuple[int, Array]],
+        engine_lock: AbstractContextManager[object] | None = None,
+    ) -> _ChunkOut:
+        """The measures of one zone chunk over all its draws: its parents' partial sums and its
+        zones' quantiles and crossings. Safe to run for several chunks at once in threads (each
+        thread has its own buffer; ``engine_lock`` is held while ``draws`` runs the engine);
+        :meth:`merge` then adds the results in chunk order."""
         buf = self._buffer(len(zi))
         written: set[int] = set()
         w = self._weights(zi) if self.linear else None
-        for d0, pop in draws:
+        it = iter(draws)
+        while True:
+            with engine_lock or nullcontext():
+                item = next(it, None)
+            if item is None:
+                break
+            d0, pop = item
             d1 = d0 + pop.shape[-1]
-            for key, v in self._measures(pop, zi, w).items():
-                if key in self.index:
-                    buf[self.index[key], :, :, d0:d1] = v
-                    written.add(self.index[key])
+            lin_out = None
+            if self.linear_rows and self.linear:  # the product straight into the buffer
+                lin_out = buf[: len(self.linear), :, :, d0:d1].transpose(1, 2, 0, 3)
+                written.update(range(len(self.linear)))
+            for key, v in self._measures(pop, zi, w, lin_out).items():
+                i = self.index.get(key)
+                if i is not None and not (lin_out is not None and i < len(self.linear)):
+                    buf[i, :, :, d0:d1] = v
+                    written.add(i)
+            del pop, item
         for i in range(len(self.zone_measures)):
             if i not in written:
                 buf[i] = np.nan
         for (svc, src), full in self.network_src.items():
             full[:, zi, :] = buf[self.index[(svc, src)]]
-        if self.sum_idx:
-            self._add_to_parents(zi, buf[: len(self.sum_idx)])
-        self.zone_out.append(self._summarise_zone(zi, buf))
+        parts = self._parent_parts(zi, buf[: len(self.sum_idx)]) if self.sum_idx else []
+        return _ChunkOut(parts, self._summarise_zone(zi, buf))
 
-    def _add_to_parents(self, zi: IntArray, part: Array) -> None:
-        """Add the chunk's sums ``part[measure, year, zone, draw]`` to every level's parents.
+    def merge(self, out: _ChunkOut) -> None:
+        """Add a zone chunk's results (:meth:`zone_chunk`); chunks must come in their order."""
+        with np.errstate(invalid="ignore", over="ignore"):
+            for lv, bad, sums in out.parents:
+                lv.bad |= bad
+                for p, partial in sums:
+                    lv.sums[:, :, p, :] += partial
+        self.zone_out.append(out.summary)
+
+    def _parent_parts(
+        self, zi: IntArray, part: Array
+    ) -> list[tuple[_Level, npt.NDArray[np.bool_], list[tuple[int, Array]]]]:
+        """The chunk's sums ``part[measure, year, zone, draw]`` per parent of every level.
 
         Each parent's sum over its zones in the chunk runs in zone order from 0 (the order a
         product with the zones' one-hot matrix sums in); a parent with a non-finite figure of a
         member in some draw is marked ``bad`` (its sums are NaN at the end), so non-finite values
-        need no cleaning here.
+        need no cleaning here. :meth:`merge` adds them to the level's sums, chunk after chunk.
         """
         bad = (~np.isfinite(part)).any(axis=-1).astype(np.float64)
+        out = []
         for lv in self.levels.values():
             oh = lv.onehot[zi]
-            lv.bad |= np.tensordot(bad, oh, axes=([2], [0])) > 0
+            lv_bad = np.tensordot(bad, oh, axes=([2], [0])) > 0
             pidx = np.where(oh.any(axis=1), oh.argmax(axis=1), -1)
+            sums = []
             with np.errstate(invalid="ignore", over="ignore"):
                 for p in dict.fromkeys(int(x) for x in pidx if x >= 0):
-                    lv.sums[:, :, p, :] += _parent_sum(part, np.flatnonzero(pidx == p))
+                    sums.append((p, _parent_sum(part, np.flatnonzero(pidx == p))))
+            out.append((lv, lv_bad, sums))
+        return out
 
     # -- results of a zone chunk --------------------------------------------------------------
     def _summarise_zone(
@@ -318,7 +415,7 @@ class _Accumulator:
         }
         for p in self.plans:
             _add_ratios(p, vals)
-        q = {k: _quantiles(v) for k, v in vals.items()}
+        q = self._zone_quantiles(zi, vals)
         crossings = [
             _crossed(vals[(th.service, th.measure)], th.op, th.bound[:, zi])
             for p in self.plans
@@ -326,6 +423,28 @@ class _Accumulator:
             if (th.service, th.measure) in vals
         ]
         return zi, q, crossings
+
+    def _zone_quantiles(
+        self, zi: IntArray, vals: Mapping[tuple[str, str], Array]
+    ) -> dict[tuple[str, str], Array]:
+        """Quantiles of every measure of a zone chunk: constants and scaled measures from their
+        values and their sources' order statistics (no sort of their own), the others sorted."""
+        n = self.n_draws
+        stats: dict[tuple[str, str], _Stats] = {}
+        q: dict[tuple[str, str], Array] = {}
+        for key, v in vals.items():
+            st: _Stats | None = None
+            if n > 1 and key in self.constants:
+                st = _constant_stats(self.constants[key][:, zi])
+            elif n > 1 and key in self.scaled and self.scaled[key][0] in stats:
+                src, factor = self.scaled[key]
+                st = _scaled_stats(stats[src], factor(zi))
+            if n == 1:
+                q[key] = _quantiles(v)
+                continue
+            stats[key] = _order_stats(v) if st is None else st
+            q[key] = _interpolate(stats[key], n)
+        return q
 
     # -- the end ------------------------------------------------------------------------------
     def finish(self) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -509,6 +628,70 @@ def _ratio(num: Array, den: Array) -> Array:
     return np.where(den > 0, r, np.nan)
 
 
+_Stats = tuple[Array, Array, Array, Array]
+"""Order statistics of lanes of draws: the lower and upper neighbours of every quantile's
+virtual index, ``[..., 5]`` each, and the lane's minimum and maximum (NaN where it has a NaN)."""
+
+
+def _quantile_indexes(n: int) -> tuple[IntArray, IntArray, Array]:
+    """numpy's virtual indexes (method ``linear``) of :data:`QUANTILES` among ``n`` draws: the
+    lower and upper neighbour and the weight ``gamma`` of the upper one."""
+    virtual = (n - 1) * np.asarray(QUANTILES)
+    lo = np.floor(virtual)
+    gamma = virtual - lo
+    i = lo.astype(np.intp)
+    j = np.minimum(i + 1, n - 1)  # the quantiles here all lie below the last draw
+    return i, j, gamma
+
+
+def _order_stats(v: Array) -> _Stats:
+    """The order statistics of ``v`` over its last axis (draws) that its quantiles need: one
+    sort of each lane along the contiguous draw axis (NaN sort to the end)."""
+    n = v.shape[-1]
+    i, j, _gamma = _quantile_indexes(n)
+    srt = np.sort(v, axis=-1)
+    return srt[..., i], srt[..., j], srt[..., 0], srt[..., -1]
+
+
+def _constant_stats(c: Array) -> _Stats:
+    """The order statistics of lanes whose draws all hold ``c`` (``[...]``), without a sort."""
+    a = np.repeat(c[..., None], len(QUANTILES), axis=-1)
+    return a, a, c, c
+
+
+def _scaled_stats(src: _Stats, factor: Array) -> _Stats | None:
+    """The order statistics of ``factor[..., None] * lanes`` from those of ``lanes``, or None
+    where some factor is negative or infinite.
+
+    Exact: rounding ``f * x`` is non-decreasing in ``x`` for ``f >= 0``, so the k-th smallest of
+    the products is the product with the k-th smallest (ties stay ties). The product lane has a
+    NaN where the lane has one, where ``f`` is NaN, or where ``f = 0`` meets an infinite draw:
+    then its maximum or minimum is NaN, as for a sorted lane with a NaN.
+    """
+    ok = np.isnan(factor) | (np.isfinite(factor) & (factor >= 0))
+    if not ok.all():
+        return None
+    a, b, lo, hi = src
+    with np.errstate(invalid="ignore", over="ignore"):
+        f = factor[..., None]
+        return a * f, b * f, lo * factor, hi * factor
+
+
+def _interpolate(stats: _Stats, n: int) -> Array:
+    """``[..., 5]`` quantiles from the order statistics of lanes of ``n`` draws: numpy's
+    interpolation (method ``linear``) in numpy's arithmetic; NaN where a lane has a NaN."""
+    a, b, lo, hi = stats
+    if n == 1:
+        return a.copy()
+    _i, _j, gamma = _quantile_indexes(n)
+    diff = b - a
+    out: Array = a + diff * gamma
+    upper = gamma >= 0.5
+    out[..., upper] = b[..., upper] - diff[..., upper] * (1 - gamma[upper])
+    out[np.isnan(hi) | np.isnan(lo)] = np.nan
+    return out
+
+
 def _quantiles(v: Array) -> Array:
     """``[year, zone, 5]`` quantiles over the last axis (draws), NaN where a draw is NaN.
 
@@ -519,20 +702,7 @@ def _quantiles(v: Array) -> Array:
     n = v.shape[-1]
     if n == 1:
         return np.repeat(v, len(QUANTILES), axis=-1)
-    virtual = (n - 1) * np.asarray(QUANTILES)  # numpy's virtual indexes of method linear
-    lo = np.floor(virtual)
-    gamma = virtual - lo
-    i = lo.astype(np.intp)
-    j = np.minimum(i + 1, n - 1)  # the quantiles here all lie below the last draw
-    srt = np.sort(v, axis=-1)  # NaN sort to the end
-    a: Array = srt[..., i]
-    b: Array = srt[..., j]
-    diff = b - a
-    out: Array = a + diff * gamma
-    upper = gamma >= 0.5
-    out[..., upper] = b[..., upper] - diff[..., upper] * (1 - gamma[upper])
-    out[np.isnan(srt[..., -1])] = np.nan
-    return out
+    return _interpolate(_order_stats(v), n)
 
 
 def _crossed(v: Array, op: str, bound: Array) -> Array:
@@ -580,22 +750,57 @@ def _run(
     chunks: Iterable[tuple[tuple[str, ...], Iterator[tuple[int, Array]]]],
     n_draws: int,
     on_chunk: Callable[[int], None] | None,
+    workers: int | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Accumulate the zone chunks; ``workers`` threads (default: the CPUs, at most 4) work on
+    as many chunks at once, the engine running for one at a time (it has threads of its own),
+    the measures and quantiles of the others beside it. Results are merged in chunk order, so
+    they do not depend on ``workers``."""
     acc = _Accumulator(plans, grid, parents, n_draws)
     pos = {z: i for i, z in enumerate(grid.zones)}
-    for zones, draws in chunks:
-        acc.add_zone_chunk(np.array([pos[z] for z in zones], dtype=np.intp), draws)
+    n_workers = workers if workers is not None else min(os.cpu_count() or 1, 4)
+    if n_workers <= 1:
+        for zones, draws in chunks:
+            acc.add_zone_chunk(np.array([pos[z] for z in zones], dtype=np.intp), draws)
+            if on_chunk is not None:
+                on_chunk(len(zones))
+        return acc.finish()
+    lock = threading.Lock()
+    pending: deque[tuple[int, Future[_ChunkOut]]] = deque()
+
+    def settle() -> None:
+        n, fut = pending.popleft()
+        acc.merge(fut.result())
         if on_chunk is not None:
-            on_chunk(len(zones))
+            on_chunk(n)
+
+    with ThreadPoolExecutor(max_workers=n_workers) as pool:
+        try:
+            for zones, draws in chunks:
+                zi = np.array([pos[z] for z in zones], dtype=np.intp)
+                pending.append((len(zones), pool.submit(acc.zone_chunk, zi, draws, lock)))
+                if len(pending) >= n_workers:  # at most one chunk per worker in memory
+                    settle()
+            while pending:
+                settle()
+        finally:
+            for _n, fut in pending:
+                fut.cancel()
     return acc.finish()
 
 
 def zone_chunk_size(
-    plans: Sequence[ServicePlan], years: int, draws: int, chunking: Chunking
+    plans: Sequence[ServicePlan],
+    years: int,
+    draws: int,
+    chunking: Chunking,
+    groups: int = 0,
 ) -> int:
-    """Zones per chunk so that one chunk's measure buffer stays within ``chunking.budget_mb``."""
+    """Zones per chunk so that one chunk's measure buffer (and, with ``groups`` age groups, the
+    engine's population of one chunk of draws) stays within ``chunking.budget_mb``."""
     n = sum(1 for p in plans for m in p.measures if m.how in ("sum", "zone")) or 1
-    per_zone = n * years * max(draws, 1) * 8 / 1e6
+    engine = years * 2 * groups * min(max(draws, 1), chunking.draws)
+    per_zone = (n * years * max(draws, 1) + engine) * 8 / 1e6
     return int(max(1, min(chunking.zones, chunking.budget_mb // max(per_zone, 1e-9))))
 
 
@@ -650,7 +855,7 @@ def service_demand(
         raise ValueError("every draw group needs the same number of draws")
     keys = ["level", "zone", "year", "service", "measure"]
     if n_draws:
-        zc = zone_chunk_size(plans, len(grid.years), n_draws, chunking)
+        zc = zone_chunk_size(plans, len(grid.years), n_draws, chunking, len(breaks))
         chunks = stream_draws(
             population,
             rates,

@@ -29,9 +29,10 @@ import numpy.typing as npt
 
 from wandel.errors import MissingParameterError, UnknownServiceError
 from wandel.services._grid import Grid, age_groups
+from wandel.services._school import school_classes
 from wandel.services.care import CARE_MEASURES, CARE_TYPES, CareCalibration, factor_path
 from wandel.services.catalogue import LAENDER, Catalogue, Entry
-from wandel.services.rules import classes_needed, min_cohort, pupils_whole
+from wandel.services.rules import min_cohort
 
 __all__ = [
     "Measure",
@@ -49,6 +50,7 @@ IntArray = npt.NDArray[np.intp]
 How = Literal["sum", "zone", "ratio", "network"]
 Weights = Callable[[IntArray], Array]
 Post = Callable[[Mapping[str, Array], Array, IntArray], dict[str, Array]]
+Scale = Callable[[IntArray], Array]
 
 
 @dataclass(frozen=True)
@@ -173,6 +175,12 @@ class ServicePlan:
     missing: tuple[MissingParam, ...]
     network: Mapping[str, tuple[str, Reach]] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    scaled: Mapping[str, tuple[str, Scale]] = field(default_factory=dict)
+    """``measure -> (source, factor)``: the measure is ``factor(zones)[t, z]`` (``(T, Zc)``, >= 0
+    or NaN) times the source measure, draw by draw; a source is a linear measure or an earlier
+    scaled one. Computed before ``post`` (which sees them). Its quantiles over the draws are the
+    factor times the source's order statistics, without a sort of their own (the product with a
+    factor >= 0 keeps the order of the draws)."""
 
     def measure(self, name: str) -> Measure:
         for m in self.measures:
@@ -262,6 +270,16 @@ def _w_scaled(scale: Array, mask: Array) -> Weights:
     return w
 
 
+def _factor(scale: Array) -> Scale:
+    """The factor ``scale[t, z]`` of a zone chunk (a scaled measure, see ServicePlan.scaled)."""
+
+    def f(zi: IntArray) -> Array:
+        out: Array = scale[:, zi]
+        return out
+
+    return f
+
+
 def _capacity(grid: Grid, inputs: ServiceInputs, service: str) -> Array | None:
     cap = inputs.capacity.get(service)
     if not cap:
@@ -329,6 +347,7 @@ class _Build:
     missing: list[MissingParam] = field(default_factory=list)
     network: dict[str, tuple[str, Reach]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    scaled: dict[str, tuple[str, Scale]] = field(default_factory=dict)
 
     def add(
         self, name: str, unit: str, how: How = "sum", num: str | None = None, den: str | None = None
@@ -346,7 +365,7 @@ def _quota(cat: Catalogue, grid: Grid, b: _Build, inputs: ServiceInputs) -> None
     b.add("children", "persons")
     b.add("places", "places")
     b.linear["children"] = _w_scaled(np.ones(grid.shape), mask)
-    b.linear["places"] = _w_scaled(quota, mask)
+    b.scaled["places"] = ("children", _factor(quota))
     _facility_capacity(grid, inputs, b, "places", "places")
 
 
@@ -390,20 +409,12 @@ def _school(cat: Catalogue, grid: Grid, b: _Build, inputs: ServiceInputs) -> Non
     if len(groups) and any(groups[g][1] - groups[g][0] != 1 for g in single):
         raise ValueError("school ages must come in single years")
 
-    # pupils of each grade (single age) by a matrix product on the population as the engine
-    # lays it out (draws along a stride): the only two non-zero weights (1 for men and women of
-    # the age) give exactly men + women
-    grade_w = np.stack([_band(grid, x, x + 1) for x in range(a, end)])  # (grades, G)
-    grade_w = np.concatenate([grade_w, grade_w], axis=1)  # (grades, 2 * G): men, then women
+    # pupils of each grade (single age), classes and grades below the minimum per draw in one
+    # compiled pass (the composition of rules.pupils_whole, classes_needed and the cohort test)
+    grade_groups = np.array(single, dtype=np.int64)
 
     def post(lin: Mapping[str, Array], pop: Array, zi: IntArray) -> dict[str, Array]:
-        t, zc, _s, g, d = pop.shape
-        n = pupils_whole(np.matmul(grade_w, pop.reshape(t, zc, 2 * g, d)))  # (T, Zc, grades, D)
-        mx = maxc[:, zi][:, :, None, None]
-        co = cohort[:, zi][:, :, None, None]
-        cls = classes_needed(n, mx).sum(axis=2)
-        below = (n < co).sum(axis=2).astype(np.float64)
-        below = np.where(np.isfinite(cohort[:, zi])[:, :, None], below, np.nan)
+        cls, below = school_classes(pop, grade_groups, maxc[:, zi], cohort[:, zi])
         return {"classes": cls, "grades_below_minimum": below}
 
     b.post = post
@@ -487,7 +498,7 @@ def _gp(cat: Catalogue, grid: Grid, b: _Build, inputs: ServiceInputs) -> None:
     b.add("population", "persons")
     b.add("gps_needed", "gps")
     b.linear["population"] = _w_scaled(np.ones(grid.shape), allages)
-    b.linear["gps_needed"] = _w_scaled(1.0 / vz, allages)
+    b.scaled["gps_needed"] = ("population", _factor(1.0 / vz))
     if _supply(grid, inputs, b, "gps", "mittelbereich", inputs.gp_supply):
         b.add("gps", "gps")
         b.add("versorgungsgrad", "ratio", "ratio", "gps", "gps_needed")
@@ -553,16 +564,19 @@ def _fire(cat: Catalogue, grid: Grid, b: _Build, inputs: ServiceInputs) -> None:
     b.add("members", "persons")
     b.add("day_available", "persons")
 
-    def post(lin: Mapping[str, Array], pop: Array, zi: IntArray) -> dict[str, Array]:
-        res = lin["residents_active_age"]
-        if base is None:
-            members = res * rate[:, zi, None]
-        else:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                members = base[zi][None, :, None] * res / res[0:1]
-        return {"members": members, "day_available": members * share[:, zi, None]}
+    if base is None:  # members per resident: both are the residents of active age scaled
+        b.scaled["members"] = ("residents_active_age", _factor(rate))
+        b.scaled["day_available"] = ("members", _factor(share))
+    else:
+        fixed = base
 
-    b.post = post
+        def post(lin: Mapping[str, Array], pop: Array, zi: IntArray) -> dict[str, Array]:
+            res = lin["residents_active_age"]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                members = fixed[zi][None, :, None] * res / res[0:1]
+            return {"members": members, "day_available": members * share[:, zi, None]}
+
+        b.post = post
     b.missing += _missing(b.name, "readiness", "crew", crew, grid)
     b.missing += _missing(b.name, "readiness", "time_min", tmin, grid)
     b.constants["crew_required"] = crew
@@ -705,6 +719,7 @@ def plan_services(
                 missing=tuple(b.missing),
                 network=b.network,
                 notes=tuple(b.notes),
+                scaled=b.scaled,
             )
         )
     if strict:

@@ -219,7 +219,9 @@ def _net_flow(
     cur: Any, eps: Any, acc: Any, nd: int, h0: Any, h1: Any
 ) -> None:  # pragma: no cover - compiled
     """Step 4e in place on both sexes of a job (``eps`` the job's net rates); ``acc`` rows 2 and 3
-    (out, in) updated. The sums over ages run per draw in age order, in ``h0``, ``h1``."""
+    (out, in) updated. The sums over ages run per draw in age order, in ``h0``, ``h1``; then
+    ``h0`` holds each draw's factor ``1 + g`` and every row of ``cur`` is scaled with the draws
+    innermost (contiguous, vectorised; the same product per cell as one draw at a time)."""
     n_a = cur.shape[1]
     for d in range(nd):
         h0[d] = 0.0
@@ -239,13 +241,17 @@ def _net_flow(
         total = have0 + have1
         g = max(eps[d] * start / total, -1.0) if total > 0 else 0.0
         for s in range(2):
-            for a in range(n_a):
-                cur[s, a, d] *= 1.0 + g
             move = (have0 if s == 0 else have1) * g
             if move > 0:
                 acc[s, 3, d] += move
             else:
                 acc[s, 2, d] -= move
+        h0[d] = 1.0 + g
+    for s in range(2):
+        for a in range(n_a):
+            row = cur[s, a]
+            for d in range(nd):
+                row[d] *= h0[d]
 
 
 @numba.njit(inline="always")
