@@ -487,6 +487,7 @@ def test_compiled_school_classes_equal_the_numpy_rules() -> None:
     want_below = np.where(np.isfinite(cohort)[:, :, None], want_below, np.nan)
     np.testing.assert_array_equal(cls, want_cls)
     np.testing.assert_array_equal(below, want_below)
-    assert np.isnan(cls[1, 2]).all() and np.isnan(below[2, 3]).all()
+    assert np.isnan(cls[1, 2]).all()
+    assert np.isnan(below[2, 3]).all()
     assert n[0, 0, 0, :3].tolist() == [15.0, 29.0, 29.0]
     assert cls[0, 0, :3].tolist()[0] >= 1.0
