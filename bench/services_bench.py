@@ -106,11 +106,15 @@ def _setup(db: Path, zones: tuple[str, ...], years: int, draws: int) -> tuple[An
 
 def engine_run(db: Path, zones: tuple[str, ...], years: int, draws: int) -> dict[str, float]:
     """The engine alone, the same zones, groups and age groups, draws in the same chunks."""
-    from wandel.services import Chunking
-    from wandel.services.demand import stream_draws
+    from wandel.services import Chunking, plan_services
+    from wandel.services.catalogue import overrides_from_pairs
+    from wandel.services.demand import stream_draws, zone_chunk_size
 
-    inputs, _cat, grid, pop, groups = _setup(db, zones, years, draws)
+    inputs, cat, grid, pop, groups = _setup(db, zones, years, draws)
     breaks = grid.breaks
+    cat = overrides_from_pairs(PARAMS, cat, 2019)
+    plans = plan_services(cat, list(cat.services), grid)
+    zc = zone_chunk_size(plans, len(grid.years), draws, Chunking(), len(breaks))  # as Wandel's
     t0, c0 = time.perf_counter(), _cpu_s()
     for _zones, chunks in stream_draws(
         pop,
@@ -120,6 +124,7 @@ def engine_run(db: Path, zones: tuple[str, ...], years: int, draws: int) -> dict
         groups=groups,
         breaks=breaks,
         chunking=Chunking(),
+        zone_chunk=zc,
     ):
         for _d0, _arr in chunks:
             pass
@@ -258,9 +263,9 @@ def main() -> None:
     ap.add_argument("--full-runs", type=int, default=0, help="runs of part 1 (default: --runs)")
     ap.add_argument("--no-peers", action="store_true", help="skip part 3 (bench/peers_bench.py)")
     a = ap.parse_args()
-    a.full_runs = a.full_runs or a.runs
     if a.quick:
         a.draws, a.runs = 100, 2
+    a.full_runs = a.full_runs or a.runs
     print(f"load average before: {os.getloadavg()}, CPUs: {os.cpu_count()}")
     with tempfile.TemporaryDirectory() as tmp:
         db = build_store(Path(tmp))

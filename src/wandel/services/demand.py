@@ -8,9 +8,16 @@ taken and the chunk is dropped; sums per parent region (Kreis, Land, Mittelberei
 carried per draw, so a Kreis's band is the band of the Kreis's total, not a sum of its Gemeinden's
 bands. Peak memory is set by the chunk sizes (:class:`Chunking`), not by the number of zones.
 
-Linear measures (children, places, people in need of care, households, ...) are one batched matrix
+Linear measures (children, people in need of care, households, ...) are one batched matrix
 product per chunk: ``m[t, z, k, d] = sum_f W[t, z, k, f] P[t, z, f, d]`` with ``f`` running over
-sex x age group.
+sex x age group, written straight into the chunk's buffer. Scaled measures (places = quota x
+children, GPs needed, fire-brigade members) are a factor per zone and year times their source, so
+their quantiles are the factor times the source's order statistics (no sort of their own); the
+others' quantiles come from one sort of each lane of draws.
+
+The engine runs one zone chunk at a time with all its threads; threads of their own (one per CPU,
+at most 4) turn the chunks into measures, sums and quantiles beside it, and the chunks' results are
+merged in chunk order, so the numbers do not depend on the number of threads.
 
 Results: every measure per level, zone and year as the deterministic ``value`` (the projection
 without draws) and the quantiles 2.5, 10, 50, 90 and 97.5 % over the draws (80 % band ``q10-q90``,
