@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
 
-from _projection_store import demo_tables
+from _projection_store import demo_db, demo_tables
 from wandel.demography.backtest import (
     BacktestCase,
     DrawSettings,
@@ -160,3 +162,34 @@ def test_gemeinde_backtest_keeps_a_city_series_apart(
     assert gain > 3 * se > 0
     gain, se = paired_gain("share")
     assert gain > -2 * se
+
+
+@pytest.mark.parametrize(
+    ("lang", "words"),
+    [
+        ("de", ("Jahre voraus", "Größenklasse", "Sieger", "alle", "konstant", "Hinweis")),
+        ("en", ("horizon (years)", "size class", "winner", "all", "constant", "Note")),
+    ],
+)
+def test_cli_backtest_tables_are_whole_and_in_the_users_language(
+    tmp_path_factory: pytest.TempPathFactory, lang: str, words: tuple[str, ...]
+) -> None:
+    """Piped into a file (80 columns), no cell is cut off, and the pooled MAPE of Wandel at one
+    year is the library's figure."""
+    from typer.testing import CliRunner
+
+    from wandel.cli import app
+
+    db = demo_db(tmp_path_factory)
+    runner = CliRunner(env={"WANDEL_LANG": lang, "COLUMNS": "80"})
+    res = runner.invoke(app, ["backtest", "--db", str(db), "--level", "kreis", "--draws", "0"])
+    assert res.exit_code == 0, res.output
+    assert "…" not in res.output
+    for w in words:
+        assert w in res.output, w
+    tables = demo_tables(tmp_path_factory)
+    h = run_backtests(tables, levels=("kreis",), draws=0).horizons
+    want = h[(h["horizon"] == 1) & (h["group"] == "all") & (h["method"] == "wandel")]["mape"]
+    rows = [ln for ln in res.output.splitlines() if re.match(r"│\s+1 │ (alle|all)\s+│", ln)]
+    # the first such row is the 2015 origin's, the last the pooled one
+    assert rows[-1].split("│")[4].strip() == f"{float(want.iloc[0]):.2f}"

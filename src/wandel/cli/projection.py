@@ -154,27 +154,24 @@ def backtest(
             res = backtest_store(resolve_db(db), levels=levels, draws=draws)
         m = res.metrics
         for (lv, by), g in m.groupby(["level", "base_year"], sort=True):
-            title = tr("cli.backtest.title", level=lv, base_year=by)
-            out.print(_mape_table(title, g, ["horizon", "size_class"]))
+            title = tr("cli.backtest.title", level=_label(str(lv)), base_year=by)
+            _print_wide(_mape_table(title, g, ["horizon", "size_class"]))
         for lv, g in res.horizons.groupby("level", sort=True):
             origins = res.errors.loc[res.errors["level"] == lv, "base_year"].nunique()
-            title = tr("cli.backtest.pooled_title", level=lv, origins=origins)
-            out.print(_mape_table(title, g, ["horizon", "group"]))
+            title = tr("cli.backtest.pooled_title", level=_label(str(lv)), origins=origins)
+            _print_wide(_mape_table(title, g, ["horizon", "group"]))
         if not res.coverage.empty:
-            t = Table(title=tr("cli.backtest.coverage_title"))
             cols = ["level", "horizon", "size_class", "n", "origins", "obs50", "obs80", "obs95"]
-            for c in cols:
-                t.add_column(c)
+            t = _table(tr("cli.backtest.coverage_title"), cols)
             for _, r in res.coverage.iterrows():
                 t.add_row(*[_cell(r[c]) for c in cols])
-            out.print(t)
+            _print_wide(t)
         if not res.age_errors.empty:
-            t = Table(title=tr("cli.backtest.age_title"))
-            for c in res.age_errors.columns:
-                t.add_column(str(c))
+            cols = [str(c) for c in res.age_errors.columns]
+            t = _table(tr("cli.backtest.age_title"), cols)
             for _, r in res.age_errors.iterrows():
-                t.add_row(*[f"{v:.3f}" if isinstance(v, float) else str(v) for v in r])
-            out.print(t)
+                t.add_row(*[f"{v:.3f}" if isinstance(v, float) else _label(str(v)) for v in r])
+            _print_wide(t)
         for note in res.notes:
             err.print(f"{tr('cli.note')}: {note}", highlight=False)
         if out_file is not None:
@@ -184,11 +181,56 @@ def backtest(
     run_cli(run)
 
 
+_LABELS = ("kreis", "gemeinde", "all", "wandel", "constant", "linear", "share", "share_trend")
+"""Values of the backtest tables shown in the user's language (levels, the group of all zones,
+the methods); the others (horizons, size classes such as ``<5k``, Kreis types) are shown as they
+are."""
+
+
+def _label(v: str) -> str:
+    """``v`` in the user's language where it is one of :data:`_LABELS` or ``hamilton_perry``."""
+    return tr(f"cli.backtest.label.{v}") if v in (*_LABELS, "hamilton_perry") else v
+
+
 def _cell(v: object) -> str:
-    """A table cell: floats with two decimals, NaN as a dash."""
+    """A table cell: floats with two decimals, NaN as a dash, labels translated."""
     if isinstance(v, float):
         return "-" if v != v else f"{v:.2f}"
-    return str(v)
+    return _label(str(v))
+
+
+def _table(title: str, cols: list[str]) -> Table:
+    """A table with translated headers for the columns ``cols`` of a backtest frame."""
+    t = Table(title=title)
+    for c in cols:
+        key = f"cli.backtest.col.{c}"
+        header = tr(key) if c not in _LABELS and c != "hamilton_perry" else _label(c)
+        word = max(len(w) for w in header.split())  # headers wrap between words, never inside
+        if c in _TEXT_COLS:
+            t.add_column(header, overflow="fold", justify="left", min_width=word)
+        else:
+            t.add_column(header, overflow="fold", justify="right", min_width=word)
+    return t
+
+
+_TEXT_COLS = {"level", "size_class", "group", "method", "winner"}
+
+
+def _print_wide(t: Table) -> None:
+    """Print ``t``; into a pipe or file at its natural width (never cut to 80 columns), on a
+    terminal folded to the terminal's width."""
+    if out.is_terminal:
+        out.print(t)
+    else:
+        from rich.measure import Measurement
+
+        width = Measurement.get(out, out.options.update(width=10_000), t).maximum
+        saved = out.width
+        out.width = max(width, saved)  # Console.print(width=) would clamp to the console's
+        try:
+            out.print(t)
+        finally:
+            out.width = saved
 
 
 def _mape_table(title: str, g: pd.DataFrame, keys: list[str]) -> Table:
@@ -198,15 +240,13 @@ def _mape_table(title: str, g: pd.DataFrame, keys: list[str]) -> Table:
     wide = g.pivot_table(index=keys, columns="method", values="mape", sort=True)
     n = g[g["method"] == "wandel"].set_index(keys)["n"]
     methods = ["wandel", *[b for b in BASELINES if b in wide.columns]]
-    t = Table(title=title)
-    for c in [*keys, "n", *methods, tr("cli.backtest.winner")]:
-        t.add_column(c)
+    t = _table(title, [*keys, "n", *methods, "winner"])
     for key, r in wide.iterrows():
         k = key if isinstance(key, tuple) else (key,)
         present = r[methods].dropna()
-        win = str(present.idxmin()) if not present.empty else "-"
+        win = _label(str(present.idxmin())) if not present.empty else "-"
         cells = [_cell(r[c]) if c in r else "-" for c in methods]
-        t.add_row(*map(str, k), _cell(int(n.get(key, 0))), *cells, win)
+        t.add_row(*map(_cell, k), _cell(int(n.get(key, 0))), *cells, win)
     return t
 
 
