@@ -140,3 +140,38 @@ def test_usage_mistakes_in_the_language_of_the_call(
         assert expected in lines[0], (lang, lines[0])
         if lang == "en":
             assert _german(lines[0]) == [], lines[0]
+
+
+def test_every_fixed_rejection_reason_of_the_readers_is_translated() -> None:
+    """The reasons the readers give for rows they leave out (``rejected``: the import summary's
+    last column) are shown in German: each fixed English text is a phrase or an ``@key``."""
+    import ast
+    from pathlib import Path
+
+    import wandel.sources
+    from wandel.errors import say
+
+    reasons: dict[str, str] = {}
+    for path in Path(wandel.sources.__file__).parent.glob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            named = isinstance(node, ast.Assign) and any(
+                isinstance(t, ast.Name) and t.id == "rejected" for t in node.targets
+            )
+            appended = (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "append"
+                and isinstance(node.func.value, ast.Name)
+                and node.func.value.id == "rejected"
+            )
+            if not (named or appended):
+                continue
+            for sub in ast.walk(node):
+                if isinstance(sub, ast.Tuple) and len(sub.elts) == 2:
+                    first = sub.elts[0]
+                    if isinstance(first, ast.Constant) and isinstance(first.value, str):
+                        reasons[first.value] = path.name
+    assert len(reasons) >= 5  # the walk finds the readers' reasons
+    untranslated = {r: f for r, f in reasons.items() if say(r, "de") == r}
+    assert untranslated == {}

@@ -28,6 +28,7 @@ except ImportError:  # pragma: no cover - an older typer on the public click
     from click.exceptions import Abort, ClickException  # type: ignore[assignment]
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
 
 from wandel.cli._usage import translate_help_words, translate_usage
 from wandel.errors import KEY_MARK, OptionError, WandelError
@@ -47,6 +48,7 @@ __all__ = [
     "fmt_int",
     "fmt_num",
     "out",
+    "print_table",
     "resolve_db",
     "resolve_draws",
     "resolve_seed",
@@ -186,6 +188,23 @@ def fmt_num(x: float, digits: int = 1) -> str:
     if ui_lang() == "de":
         text = text.replace(",", "\0").replace(".", ",").replace("\0", ".")
     return text
+
+
+def print_table(table: Table) -> None:
+    """Print ``table`` on stdout: into a pipe or a file at its natural width (never cut to 80
+    columns), on a terminal at the terminal's width (its columns fold what does not fit)."""
+    if out.is_terminal:
+        out.print(table)
+        return
+    from rich.measure import Measurement
+
+    width = Measurement.get(out, out.options.update(width=10_000), table).maximum
+    saved = out.width
+    out.width = max(width, saved)  # Console.print(width=) would clamp to the console's width
+    try:
+        out.print(table)
+    finally:
+        out.width = saved
 
 
 def say(key: str, /, *, style: str = "", to: Console | None = None, **fields: object) -> None:

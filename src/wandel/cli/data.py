@@ -15,6 +15,7 @@ from wandel.cli._common import (
     err,
     fmt_int,
     out,
+    print_table,
     resolve_db,
     run_cli,
     say,
@@ -68,12 +69,12 @@ def import_(
     lang = ui_lang()
     table = Table(title=tr("cli.import.summary"))
     for col in ("file", "kind", "rows_read", "rows_imported", "rejected"):
-        table.add_column(tr(f"cli.import.col.{col}"))
+        table.add_column(tr(f"cli.import.col.{col}"), overflow="fold")
     for r in reports:
         rejected = "; ".join(f"{n} × {say_text(why, lang)}" for why, n in r.rejected) or "-"
         imported = tr("cli.import.already") if r.skipped else fmt_int(r.rows_imported)
         table.add_row(Path(r.file).name, r.kind, fmt_int(r.rows_read), imported, rejected)
-    out.print(table)
+    print_table(table)
     for d in derived:
         _note_uncovered(d.uncovered)
     say("cli.store_at", path=resolve_db(db))

@@ -12,7 +12,7 @@ from wandel.cli._common import (
     CacheOption,
     DbOption,
     fmt_int,
-    out,
+    print_table,
     resolve_db,
     run_cli,
     say,
@@ -76,11 +76,11 @@ def fetch(
     res = run_cli(run, then="store_unchanged")
     t = Table(title=tr("cli.import.summary"))
     for col in ("file", "kind", "rows_read", "rows_imported"):
-        t.add_column(tr(f"cli.import.col.{col}"))
+        t.add_column(tr(f"cli.import.col.{col}"), overflow="fold")
     for r in res.reports:
         imported = tr("cli.import.already") if r.skipped else fmt_int(r.rows_imported)
         t.add_row(Path(r.file).name, r.kind, fmt_int(r.rows_read), imported)
-    out.print(t)
+    print_table(t)
     say("cli.fetch.cache" if res.from_cache else "cli.fetch.fetched", path=res.path, n=res.attempts)
     say("cli.store_at", path=resolve_db(db))
 

@@ -16,6 +16,7 @@ from wandel.cli._common import (
     err,
     fmt_int,
     out,
+    print_table,
     resolve_db,
     resolve_draws,
     resolve_seed,
@@ -155,23 +156,23 @@ def backtest(
         m = res.metrics
         for (lv, by), g in m.groupby(["level", "base_year"], sort=True):
             title = tr("cli.backtest.title", level=_label(str(lv)), base_year=by)
-            _print_wide(_mape_table(title, g, ["horizon", "size_class"]))
+            print_table(_mape_table(title, g, ["horizon", "size_class"]))
         for lv, g in res.horizons.groupby("level", sort=True):
             origins = res.errors.loc[res.errors["level"] == lv, "base_year"].nunique()
             title = tr("cli.backtest.pooled_title", level=_label(str(lv)), origins=origins)
-            _print_wide(_mape_table(title, g, ["horizon", "group"]))
+            print_table(_mape_table(title, g, ["horizon", "group"]))
         if not res.coverage.empty:
             cols = ["level", "horizon", "size_class", "n", "origins", "obs50", "obs80", "obs95"]
             t = _table(tr("cli.backtest.coverage_title"), cols)
             for _, r in res.coverage.iterrows():
                 t.add_row(*[_cell(r[c]) for c in cols])
-            _print_wide(t)
+            print_table(t)
         if not res.age_errors.empty:
             cols = [str(c) for c in res.age_errors.columns]
             t = _table(tr("cli.backtest.age_title"), cols)
             for _, r in res.age_errors.iterrows():
                 t.add_row(*[f"{v:.3f}" if isinstance(v, float) else _label(str(v)) for v in r])
-            _print_wide(t)
+            print_table(t)
         for note in res.notes:
             err.print(f"{tr('cli.note')}: {note}", highlight=False)
         if out_file is not None:
@@ -214,23 +215,6 @@ def _table(title: str, cols: list[str]) -> Table:
 
 
 _TEXT_COLS = {"level", "size_class", "group", "method", "winner"}
-
-
-def _print_wide(t: Table) -> None:
-    """Print ``t``; into a pipe or file at its natural width (never cut to 80 columns), on a
-    terminal folded to the terminal's width."""
-    if out.is_terminal:
-        out.print(t)
-    else:
-        from rich.measure import Measurement
-
-        width = Measurement.get(out, out.options.update(width=10_000), t).maximum
-        saved = out.width
-        out.width = max(width, saved)  # Console.print(width=) would clamp to the console's
-        try:
-            out.print(t)
-        finally:
-            out.width = saved
 
 
 def _mape_table(title: str, g: pd.DataFrame, keys: list[str]) -> Table:
