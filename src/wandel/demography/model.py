@@ -270,13 +270,19 @@ class ZoneSelection:
 
 
 def select_zones(
-    tables: ProjectionTables, codes: Sequence[str], level: str | None, base_year: int
+    tables: ProjectionTables,
+    codes: Sequence[str],
+    level: str | None,
+    base_year: int,
+    totals: pd.DataFrame | None = None,
 ) -> ZoneSelection:
     """The zones ``codes`` mean at ``level`` for a projection from ``base_year``.
 
     Kreise: those of the latest Gemeindeverzeichnis year ``<= base_year``; Gemeinden: those with
     totals on the territorial status of the base population (:func:`~wandel.demography.data.status_year`),
     i.e. the Gemeinden valid then. See :func:`wandel.regions.zones.expand_zones` for the errors.
+    ``totals``: ``gemeinde_totals(tables.until(base_year), base_year)`` where the caller already
+    has it (Gemeinden; not computed again).
     """
     lv = resolve_level(codes, level)
     register = ZoneRegister(tables.gv_records, tables.zone_changes)
@@ -287,7 +293,8 @@ def select_zones(
         status = max([y for y in years if y <= base_year] or years[:1])
     else:
         status = status_year(tables, base_year)
-        valid = sorted(gemeinde_totals(tables.until(base_year), base_year)["zone"].unique())
+        gt = gemeinde_totals(tables.until(base_year), base_year) if totals is None else totals
+        valid = sorted(gt["zone"].unique())
     zones = expand_zones(codes, lv, valid, status, register)
     return ZoneSelection(tuple(zones), lv, status)
 

@@ -513,8 +513,8 @@ def prepare_services(
     for n in names:
         cat.service(n)
     level = "kreis" if req.level == "kreis" and all(len(z) == 5 for z in req.zones) else "gemeinde"
-    zones = select_zones(tables, list(req.zones), level, req.base_year).zones  # type: ignore[arg-type]
     gt0 = gemeinde_totals(tables.until(req.base_year), req.base_year)  # type: ignore[attr-defined]
+    zones = select_zones(tables, list(req.zones), level, req.base_year, gt0).zones  # type: ignore[arg-type]
     inputs = build_inputs(tables, zones, req.base_year, totals=gt0)  # type: ignore[arg-type]
     start = inputs.start_year
     if req.until <= start:

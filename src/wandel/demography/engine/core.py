@@ -72,6 +72,7 @@ the same under any chunking by draws or by zones.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 from collections.abc import Callable, Mapping, Sequence
@@ -275,17 +276,24 @@ def _zone_keys(zones: Sequence[str]) -> npt.NDArray[np.uint64]:
     )
 
 
-def _net_normals(seed: int, horizon: int, draw_ids: Sequence[int], zones: Sequence[str]) -> Array:
-    """Standard normals ``u(t, d, z)`` of the net-migration stream, shape ``(horizon, D, Z)``."""
-    dkeys = np.array(
+@functools.lru_cache(maxsize=16)
+def _draw_keys(seed: int, draw_ids: tuple[int, ...]) -> npt.NDArray[np.uint64]:
+    """A 64-bit key per draw of the net-migration stream (read only): one seed sequence per
+    draw, kept for the next zone chunk of the same draws (they depend on neither zone)."""
+    keys = np.array(
         [
-            np.random.SeedSequence(seed, spawn_key=(int(d), _NET_STREAM)).generate_state(
-                1, np.uint64
-            )[0]
+            np.random.SeedSequence(seed, spawn_key=(d, _NET_STREAM)).generate_state(1, np.uint64)[0]
             for d in draw_ids
         ],
         dtype=np.uint64,
     )
+    keys.flags.writeable = False
+    return keys
+
+
+def _net_normals(seed: int, horizon: int, draw_ids: Sequence[int], zones: Sequence[str]) -> Array:
+    """Standard normals ``u(t, d, z)`` of the net-migration stream, shape ``(horizon, D, Z)``."""
+    dkeys = _draw_keys(int(seed), tuple(int(d) for d in draw_ids))
     dz = _mix64(dkeys[:, None] ^ _mix64(_zone_keys(zones))[None, :])  # (D, Z)
     steps = (np.arange(1, horizon + 1, dtype=np.uint64) * _GOLDEN)[:, None, None]
     h = _mix64(_mix64(dz[None] + steps))
