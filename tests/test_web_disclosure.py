@@ -506,3 +506,26 @@ def test_no_hidden_cell_of_a_tiny_towns_pages_can_be_recomputed(tiny_app: Any) -
     _check_relations(planner.get(path).json(), public.get(path).json())
     scen = f"{path}/szenarien?zuzug=30&bleiben=20"
     assert _check_scenario_pyramids(planner.get(scen).json(), public.get(scen).json()) > 0
+
+
+def test_the_greedy_fallback_after_the_round_limit_still_protects() -> None:
+    """The cut loop given no round (or one) does not settle on the tiny town's table: the greedy
+    rule takes over, its set is the greedy one and protects every small cell (LP oracle); with
+    the default limit the exact set comes back."""
+    grid = [[12, 3, 9, 40], [25, 1, 12, 6]]
+    cells, rels = _table(grid)
+    greedy = suppress_greedy(cells, rels)
+    exact = suppress(cells, rels)
+    assert len(exact) == 6
+    for rounds in (0, 1):
+        fallback = suppress(cells, rels, rounds=rounds)
+        assert fallback == greedy, rounds
+        assert fallback != exact
+        assert not any(is_small(v) for k, v in cells.items() if k not in fallback)
+        for k in fallback:
+            lo, hi = _lp_range(cells, rels, fallback, k)
+            assert hi - lo >= 1, (rounds, k, lo, hi)
+            if is_small(cells[k]):
+                assert hi >= 4.5, (rounds, k, lo, hi)
+    # enough rounds to settle: the exact set (the loop needs more than one round here)
+    assert suppress(cells, rels, rounds=50) == exact
