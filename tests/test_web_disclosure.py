@@ -650,3 +650,112 @@ def _html_counts_of(
                 elif i not in skip_cols and "%" not in cell and (n := _number(cell)) is not None:
                     numbers.append(n)
     return numbers, secret
+
+
+REPORT_COUNT_TABLES = ("pyramide-", "altersgruppen-", "bewegung-")
+"""The Kommunalprofil's tables of counts of persons (the per cent cells left out)."""
+
+
+def _report_counts(page: str) -> tuple[list[float], int]:
+    numbers, secret = [], 0
+    for attrs, table in re.findall(r"<table([^>]*)>(.*?)</table>", page, flags=re.S):
+        ident = re.search(r'id="([^"]+)"', attrs)
+        if not ident or not ident.group(1).startswith(REPORT_COUNT_TABLES):
+            continue
+        for cell in re.findall(r'<td class="num"[^>]*>([^<]*)</td>', table):
+            if cell.strip() == SECRET:
+                secret += 1
+            elif not cell.endswith("%"):
+                for part in cell.split("–"):
+                    if (n := _number(part.replace("\u2212", "-"))) is not None:
+                        numbers.append(n)
+    return numbers, secret
+
+
+def _public_get_paths(app: Any, zone: str, id: int) -> list[str]:
+    """Every GET route of the app (from ``app.routes``, so a new one cannot be missed), its path
+    parameters filled (``ags``: the town, ``id``: its published scenario)."""
+    from fastapi.routing import APIRoute
+
+    out = []
+    for route in app.routes:
+        if isinstance(route, APIRoute) and "GET" in route.methods:
+            out.append(route.path.replace("{ags}", zone).replace("{id}", str(id)))
+    return sorted(out)
+
+
+KNOWN_PUBLIC = {
+    "/",
+    "/api/suche",
+    "/daten",
+    "/api/daten",
+    "/kommune/{z}",
+    "/api/kommune/{z}",
+    "/kommune/{z}/vorausberechnung.csv",
+    "/kommune/{z}/szenarien",
+    "/api/kommune/{z}/szenarien",
+    "/kommune/{z}/daseinsvorsorge",
+    "/api/kommune/{z}/daseinsvorsorge",
+    "/kommune/{z}/netzwerk",
+    "/api/kommune/{z}/netzwerk",
+    "/kommune/{z}/erreichbarkeit",
+    "/api/kommune/{z}/erreichbarkeit",
+    "/kommune/{z}/kommunalprofil",
+    "/kommune/{z}/kommunalprofil.pdf",
+    "/kommune/{z}/entwuerfe/{id}",
+    "/api/kommune/{z}/entwuerfe/{id}",
+}
+"""The GET routes an anonymous reader is known to reach (the derived list must hold them)."""
+
+
+@pytest.mark.parametrize("zone", [SMALL])
+def test_every_public_get_route_shows_no_count_from_1_to_3(micro_app: Any, zone: str) -> None:
+    """Over every GET route of the app the public reaches (derived from the routes): no count
+    from 1 to 3 in the count tables of a page, its JSON counts, the CSV or the Kommunalprofil's
+    tables; a town of about 10, so the pages do have small cells to hide."""
+    import io
+
+    import pypdf
+
+    st = micro_app.state.reader.state
+    saved = drafts.save_draft(st, "cli", zone, "Zuzug", Levers(20, 10))
+    drafts.publish(st, "cli", saved)
+    id = next(s.id for s in st.scenarios(zone) if s.published)
+    paths = _public_get_paths(micro_app, zone, id)
+    known = {p.replace("{z}", zone).replace("{id}", str(id)) for p in KNOWN_PUBLIC}
+    assert known <= set(paths), known - set(paths)
+    public = TestClient(micro_app)
+    reached, hidden = set(), 0
+    for path in [*paths, f"/kommune/{zone}?jahr=2040", f"/api/kommune/{zone}?jahr=2040"]:
+        r = public.get(path)
+        if r.status_code in (401, 403) or path.startswith(("/anmelden", "/api/anmelden")):
+            continue  # not for the public (the role matrix checks these)
+        assert r.status_code == 200, (path, r.status_code)
+        reached.add(path.split("?")[0])
+        kind = r.headers["content-type"]
+        if path.endswith(".pdf"):
+            text = "\n".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(r.content)).pages)
+            assert "öffentliche Ausgabe" in text
+            continue
+        if "json" in kind:
+            values = list(_json_counts(r.json()))
+            values += [
+                v for row in r.json().get("gemeinden", []) for v in row.get("people", {}).values()
+            ]
+            assert [v for v in values if isinstance(v, int | float) and is_small(v)] == [], path
+            continue
+        if path.endswith(".csv"):
+            numbers, secret = _csv_counts(r.text)
+        elif path.endswith("kommunalprofil"):
+            numbers, secret = _report_counts(r.text)
+            assert numbers and secret, path  # the report's count tables were read
+        elif path.endswith("erreichbarkeit"):  # the travel times left out
+            numbers, secret = _html_counts_of(r.text, ("abdeckung",))
+            times = _html_counts_of(r.text, ("fahrzeiten",), skip_cols=(0,))
+            numbers, secret = numbers + times[0], secret + times[1]
+        else:
+            numbers, secret = _html_counts(r.text)
+        assert [n for n in numbers if is_small(n)] == [], path
+        hidden += secret
+    assert known <= reached, known - reached
+    assert hidden > 0
