@@ -41,12 +41,16 @@ import highspy
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["PROTECTION", "SECRET", "is_small", "suppress", "suppress_greedy"]
+__all__ = ["PROTECTION", "ROUNDS", "SECRET", "is_small", "suppress", "suppress_greedy"]
 
 SECRET = "."
 """The sign of a secret value in GENESIS tables ("Zahlenwert unbekannt oder geheim zu halten")."""
 
 K = TypeVar("K", bound=Hashable)
+
+ROUNDS = 200
+"""How many times the integer programme of :func:`suppress` is solved (each time with the cuts
+of the sets before) before the greedy rule (:func:`suppress_greedy`) takes over a table."""
 
 
 def is_small(value: float | None) -> bool:
@@ -309,9 +313,11 @@ def _optimal_block(
     secret: set[K],
     keep: set[K],
     free: set[K],
+    rounds: int = ROUNDS,
 ) -> set[K] | None:
     """The smallest protecting set of one linked table (see the module's description); ``None``
-    where the cut loop does not settle (then the caller falls back on the greedy rule)."""
+    where the cut loop does not settle within ``rounds`` integer programmes (then the caller
+    falls back on the greedy rule)."""
     from scipy.optimize import Bounds, LinearConstraint, milp
 
     order = sorted(cells, key=repr)
@@ -342,7 +348,7 @@ def _optimal_block(
     rows: list[np.ndarray] = []
     lows: list[float] = []
     y = primary.astype(float)
-    for _ in range(200):
+    for done in range(rounds + 1):
         exposed = False
         for i in targets:
             best, const, coef = reader.move(y, i, True)
@@ -369,6 +375,8 @@ def _optimal_block(
             exposed = True
         if not exposed:
             return {k for k, hidden in zip(order, y, strict=True) if hidden > 0.5}
+        if done == rounds:
+            return None  # the cut loop has not settled: the greedy rule
         res = milp(
             weight,
             integrality=np.ones(n_var),
@@ -378,7 +386,7 @@ def _optimal_block(
         if res.x is None:  # pragma: no cover - the widest set protects every target
             return None
         y = np.round(res.x[:n])
-    return None  # pragma: no cover
+    return None  # pragma: no cover - the last round returns above
 
 
 def suppress_greedy(
@@ -390,7 +398,7 @@ def suppress_greedy(
     """The earlier rule, kept to compare with (and to fall back on): while a secret small cell is
     exposed, hide the smallest shown cell of a relation through which it is exposed. Protects,
     but often hides far more than :func:`suppress`."""
-    return _suppress(cells, relations, keep, free, optimal=False)
+    return _suppress(cells, relations, keep, free, optimal=False, rounds=0)
 
 
 def suppress(
@@ -398,12 +406,14 @@ def suppress(
     relations: Iterable[Mapping[K, float]] = (),
     keep: Iterable[K] = (),
     free: Iterable[K] = (),
+    rounds: int = ROUNDS,
 ) -> set[K]:
     """The keys of ``cells`` to keep secret (see the module's description); ``keep``: cells that
     stay shown whatever they hold (totals shown elsewhere on the page: known to every reader, so
     never secret, not even a small one; leave a total out of ``keep`` to have it kept secret when
-    it is small); ``free``: cells that may be negative (balances)."""
-    return _suppress(cells, relations, keep, free, optimal=True)
+    it is small); ``free``: cells that may be negative (balances); ``rounds``: the integer
+    programmes solved for a table before the greedy rule takes it over (:data:`ROUNDS`)."""
+    return _suppress(cells, relations, keep, free, optimal=True, rounds=rounds)
 
 
 def _suppress(
@@ -412,6 +422,7 @@ def _suppress(
     keep: Iterable[K],
     free: Iterable[K],
     optimal: bool,
+    rounds: int,
 ) -> set[K]:
     rels = [dict(r) for r in relations if r and all(k in cells for k in r)]
     keep_set, signed = set(keep), set(free)
@@ -425,7 +436,9 @@ def _suppress(
         if not block_rels:
             out |= secret
             continue
-        best = _optimal_block(block, block_rels, secret, keep_set, signed) if optimal else None
+        best = (
+            _optimal_block(block, block_rels, secret, keep_set, signed, rounds) if optimal else None
+        )
         out |= (
             best if best is not None else _greedy_block(block, block_rels, secret, keep_set, signed)
         )

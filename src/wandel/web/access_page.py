@@ -19,6 +19,7 @@ from wandel.compare._format import format_number
 from wandel.i18n import tr
 from wandel.reports.map_svg import CLASS_COLOURS, MapClass, MapShape, MapSite, choropleth_svg
 from wandel.web import views
+from wandel.web.disclosure import protect_access
 from wandel.web.reader import Caller, Reader
 from wandel.workflow.town_access import AGE_GROUPS, THRESHOLDS_MIN, TownAccess
 
@@ -50,7 +51,7 @@ def _cls(minutes: float | None) -> int | None:
     return next((i for i, b in enumerate(CLASS_BREAKS) if minutes <= b), len(CLASS_BREAKS))
 
 
-def _rows(acc: TownAccess, sort: Sort, order: Order) -> list[dict[str, Any]]:
+def _rows(acc: TownAccess) -> list[dict[str, Any]]:
     labels = AGE_GROUPS.split(",")
     rows = []
     for _, r in acc.gemeinden.iterrows():
@@ -66,14 +67,24 @@ def _rows(acc: TownAccess, sort: Sort, order: Order) -> list[dict[str, Any]]:
                 "people": people,
             }
         )
-    keys = {
+    return rows
+
+
+def _sort_rows(rows: list[dict[str, Any]], sort: Sort, order: Order) -> None:
+    """Sort the table's rows (in place); a secret count sorts as a missing one, so the order
+    tells nothing of it."""
+
+    def people(row: dict[str, Any]) -> tuple[bool, float]:
+        v = row["people"][OLDEST]
+        return (not isinstance(v, int | float), v if isinstance(v, int | float) else 0.0)
+
+    keys: dict[str, Any] = {
         "name": lambda row: (row["name"].casefold(), row["zone"]),
         "zone": lambda row: (row["zone"],),
         "time": lambda row: (row["travel_time_min"] is None, row["travel_time_min"] or 0.0),
-        "people": lambda row: (row["people"][OLDEST] is None, row["people"][OLDEST] or 0.0),
+        "people": people,
     }
     rows.sort(key=keys[sort], reverse=order == "desc")
-    return rows
 
 
 def _coverage(acc: TownAccess) -> list[dict[str, Any]]:
@@ -118,19 +129,30 @@ def access_view(
     view["thresholds"] = [f"{t:g}" for t in THRESHOLDS_MIN]
     view["age_groups"] = AGE_GROUPS.split(",")
     view["oldest"] = OLDEST
-    view["gemeinden"] = _rows(acc, sort, order)
+    view["gemeinden"] = _rows(acc)
     view["coverage"] = _coverage(acc)
+    minutes = {
+        str(z): float(m)
+        for z, m in zip(acc.gemeinden["zone"], acc.gemeinden["travel_time_min"], strict=True)
+    }
+    protect_access(view, minutes, caller)  # the public: small counts kept secret
+    _sort_rows(view["gemeinden"], sort, order)
     view["town"] = next((r for r in view["gemeinden"] if r["zone"] == zone), None)
     view["unweighted"] = list(acc.unweighted)
     view["not_located"] = list(acc.not_located)
     view["sources"] = _sources(acc, caller.lang)
     oldest = next(c for c in view["coverage"] if c["age_group"] == OLDEST)
-    view["sentence"] = tr(
-        "web.access.sentence",
-        caller.lang,
-        share=format_number(100 * (oldest["shares"]["15"] or 0.0), 0, caller.lang),
-        area=view["area"]["name"],
-        year=acc.sources.population_year,
+    share = oldest["shares"]["15"]
+    view["sentence"] = (
+        ""  # a secret share: no sentence tells it
+        if isinstance(share, str)
+        else tr(
+            "web.access.sentence",
+            caller.lang,
+            share=format_number(100 * (share or 0.0), 0, caller.lang),
+            area=view["area"]["name"],
+            year=acc.sources.population_year,
+        )
     )
     return view
 

@@ -25,7 +25,7 @@ from typing import Any
 from wandel.reports.disclosure import SECRET, is_small, suppress
 from wandel.web.reader import Caller
 
-__all__ = ["SECRET", "protect", "public_network"]
+__all__ = ["SECRET", "access_secret", "protect", "protect_access", "public_network"]
 
 Key = tuple[Any, ...]
 _BAND = ("value", "q10", "q50", "q90")
@@ -201,3 +201,90 @@ def protect(page: str, view: dict[str, Any], caller: Caller) -> dict[str, Any]:
     _PAGES[page](out)
     out["disclosure"] = SECRET
     return out
+
+
+def access_secret(
+    people: dict[tuple[str, str], float],
+    minutes: dict[str, float],
+    thresholds: tuple[float, ...],
+) -> set[Key]:
+    """The cells of the Erreichbarkeit page to keep secret from the public.
+
+    ``people``: ``(zone, age group) -> persons`` of the Gemeinden weighted in the coverage (the
+    page shows them per Gemeinde); ``minutes``: each Gemeinde's travel time (shown, so a reader
+    knows which Gemeinden lie within a threshold). The cells are the persons ``("people", zone,
+    group)``, the population of each group and of all ``("population", group)`` (the coverage
+    table; kept shown unless small), each Gemeinde's total ``("gemeinde", zone)`` (shown on its
+    own pages: known, unless small) and, for each threshold, the persons within it ``("within",
+    group, t)`` (a share times the population) and beyond it ``("beyond", group, t)``: a share
+    is shown only when both are. The relations: the Gemeinden add up to the population of the
+    group, the groups to the Gemeinde's total and to all ages, the Gemeinden within a threshold
+    to the persons within it, within and beyond to the population."""
+    groups = sorted({g for _, g in people})
+    zones = sorted({z for z, _ in people})
+    cells: dict[Key, float | None] = {("people", z, g): float(v) for (z, g), v in people.items()}
+    relations: list[dict[Key, float]] = []
+    keep: set[Key] = set()
+    for g in [*groups, "total"]:
+        members = groups if g == "total" else [g]
+        pop = sum(people[(z, h)] for z in zones for h in members)
+        cells[("population", g)] = pop
+        if g == "total":
+            relations.append(
+                {("population", "total"): -1.0} | {("population", h): 1.0 for h in groups}
+            )
+        else:
+            relations.append({("population", g): -1.0} | {("people", z, g): 1.0 for z in zones})
+        for t in thresholds:
+            inside = [z for z in zones if minutes[z] <= t]
+            within = sum(people[(z, h)] for z in inside for h in members)
+            cells[("within", g, t)] = within
+            cells[("beyond", g, t)] = pop - within
+            relations.append(
+                {("within", g, t): 1.0, ("beyond", g, t): 1.0, ("population", g): -1.0}
+            )
+            if g == "total":
+                relations.append(
+                    {("within", "total", t): -1.0} | {("within", h, t): 1.0 for h in groups}
+                )
+            else:
+                relations.append({("within", g, t): -1.0} | {("people", z, g): 1.0 for z in inside})
+    for z in zones:
+        cells[("gemeinde", z)] = sum(people[(z, g)] for g in groups)
+        relations.append({("gemeinde", z): -1.0} | {("people", z, g): 1.0 for g in groups})
+    keep |= {k for k in cells if k[0] in ("population", "gemeinde") and not is_small(cells[k])}
+    return suppress(cells, relations, keep=keep)
+
+
+def protect_access(view: dict[str, Any], minutes: dict[str, float], caller: Caller) -> None:
+    """The Erreichbarkeit view as the public sees it (in place; unchanged for a logged-in
+    caller): persons per Gemeinde and group, populations of the coverage table and shares whose
+    count within or beyond a threshold is kept secret (:func:`access_secret`) become ``.``."""
+    if not caller.public:
+        return
+    people = {
+        (str(r["zone"]), g): float(v)
+        for r in view["gemeinden"]
+        for g, v in r["people"].items()
+        if isinstance(v, int | float)
+    }
+    # a Gemeinde without every group is not weighted (the coverage leaves it out)
+    groups = view["age_groups"]
+    people = {k: v for k, v in people.items() if all((k[0], g) in people for g in groups)}
+    ths = tuple(float(t) for t in view["thresholds"])
+    secret = access_secret(people, minutes, ths)
+    for r in view["gemeinden"]:
+        for g in r["people"]:
+            if ("people", str(r["zone"]), g) in secret:
+                r["people"][g] = SECRET
+    for c in view["coverage"]:
+        g = c["age_group"]
+        if ("population", g) in secret:
+            c["population"] = SECRET
+        for t in view["thresholds"]:
+            if {("within", g, float(t)), ("beyond", g, float(t))} & secret or (
+                "population",
+                g,
+            ) in secret:
+                c["shares"][t] = SECRET
+    view["disclosure"] = SECRET

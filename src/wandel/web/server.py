@@ -77,12 +77,52 @@ def _passfile_field(text: str) -> str:
     return text.replace("\\", "\\\\").replace(":", "\\:")
 
 
+def _passfile_root() -> Path | None:
+    """The folder of the servers' password files: ``wandel-pg-<uid>`` (0700) in the user's
+    runtime folder (``XDG_RUNTIME_DIR``, a tmpfs the system empties at logout) or else the
+    temporary folder; ``None`` where that name is taken by something not the user's own."""
+    base = os.environ.get("XDG_RUNTIME_DIR") or ""
+    if not base or not os.access(base, os.W_OK):
+        base = tempfile.gettempdir()
+    root = Path(base) / f"wandel-pg-{os.getuid()}"
+    root.mkdir(mode=0o700, exist_ok=True)
+    if root.is_symlink() or not root.is_dir() or root.stat().st_uid != os.getuid():
+        return None  # pragma: no cover - not ours: a folder of its own, as before
+    os.chmod(root, 0o700)
+    return root
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # pragma: no cover - another user's process
+        return True
+    return True
+
+
+def _passfile_folder() -> Path:
+    """A new folder (0700) for this server's password file, named by its process id; the
+    folders of servers whose process is gone (killed with ``kill -9``: no ``finally`` ran) are
+    removed first, so a password file outlives its server only until the next start."""
+    root = _passfile_root()
+    if root is None:  # pragma: no cover
+        return Path(tempfile.mkdtemp(prefix="wandel-pg-"))
+    for old in root.iterdir():
+        pid = old.name.split("-", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(old, ignore_errors=True)
+    return Path(tempfile.mkdtemp(prefix=f"{os.getpid()}-", dir=root))  # 0700
+
+
 @contextlib.contextmanager
 def worker_environment(env: Mapping[str, str], state: object) -> Iterator[dict[str, str]]:
     """The variables for the workers of ``wandel serve --workers``: ``env`` (the settings of this
     call) with the password of a PostgreSQL ``state`` taken out of its address and put into a
     password file of libpq instead (``PGPASSFILE``: a file only the owner can read, 0600, in a
-    folder only the owner can open, 0700, removed when the server stops).
+    folder only the owner can open, 0700, removed when the server stops, and, after a
+    ``kill -9``, at the next start: :func:`_passfile_folder`).
 
     The environment of a process can be read by every process of the same user
     (``/proc/<pid>/environ``), so a password never goes there, nor into a command line.
@@ -102,7 +142,7 @@ def worker_environment(env: Mapping[str, str], state: object) -> Iterator[dict[s
         out[key] = state.url
         yield out
         return
-    folder = Path(tempfile.mkdtemp(prefix="wandel-pg-"))  # 0700
+    folder = _passfile_folder()
     try:
         fd, name = tempfile.mkstemp(dir=folder, prefix="pgpass-")  # 0600
         user = _passfile_field(str(url.username or "*"))
