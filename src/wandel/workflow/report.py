@@ -49,6 +49,7 @@ if TYPE_CHECKING:
 __all__ = [
     "EXPORT_SUFFIXES",
     "Edition",
+    "ProfileParts",
     "ReportSettings",
     "build_network_report",
     "build_profile",
@@ -57,6 +58,7 @@ __all__ = [
     "export_report_figures",
     "inputs_checksum",
     "network_slug",
+    "profile_parts",
     "projection_export",
     "town_figures",
     "write_edition",
@@ -478,23 +480,50 @@ def _meta(
     return meta, prov
 
 
+@dataclass(frozen=True)
+class ProfileParts:
+    """What a Kommunalprofil is made of before an edition is chosen: the town's figures, the
+    report's meta data, sources and licences (:func:`profile_parts`). Both editions of one town
+    are built from the same parts (:func:`build_profile`)."""
+
+    town: TownFigures
+    meta: ReportMeta
+    sources: tuple[Source, ...]
+    licences: tuple[str, ...]
+
+
+def profile_parts(
+    db: Path,
+    zone: str,
+    settings: ReportSettings = ReportSettings(),
+    compare: CompareData | None = None,
+) -> ProfileParts:
+    """The figures, meta data, sources and licences of the Kommunalprofil of ``zone``
+    (``compare``: the indicators of :func:`wandel.workflow.compare.load`, loaded if not given)."""
+    towns = town_figures(db, [zone], settings, compare=compare)
+    meta, prov = _meta(db, [zone], towns, settings)
+    sources, licences = report_sources(prov, towns, settings.lang)
+    return ProfileParts(towns[0], meta, sources, licences)
+
+
 def build_profile(
     db: Path,
     zone: str,
     settings: ReportSettings = ReportSettings(),
     extra_sections: Sequence[Section] = (),
     edition: EditionKind = "internal",
+    parts: ProfileParts | None = None,
 ) -> Report:
     """The Kommunalprofil of the Gemeinde ``zone`` from the store at ``db``; ``edition="public"``
-    keeps counts from 1 to 3 secret (:mod:`wandel.reports.edition`)."""
-    towns = town_figures(db, [zone], settings)
-    meta, prov = _meta(db, [zone], towns, settings)
-    sources, licences = report_sources(prov, towns, settings.lang)
+    keeps counts from 1 to 3 secret (:mod:`wandel.reports.edition`). ``parts``: made before by
+    :func:`profile_parts` with the same ``db``, ``zone`` and ``settings`` (the other edition of
+    the same figures); made here if not given."""
+    p = parts if parts is not None else profile_parts(db, zone, settings)
     return profile_report(
-        towns[0],
-        meta,
-        sources,
-        licences,
+        p.town,
+        p.meta,
+        p.sources,
+        p.licences,
         lang=settings.lang,
         extra_sections=extra_sections,
         edition=edition,

@@ -45,7 +45,7 @@ from wandel.workflow.projection import (
     scenario_rates,
     year_end_totals,
 )
-from wandel.workflow.report import ReportSettings, build_profile
+from wandel.workflow.report import ReportSettings, build_profile, profile_parts
 from wandel.workflow.services import (
     PreparedServices,
     ServicesRequest,
@@ -422,9 +422,12 @@ class TownWorkbench:
         with self._lock:
             hit = self._profiles.get(key)
         if hit is None:
-            hit = build_profile(
-                self.db, zone, ReportSettings(until=UNTIL, lang=lang), edition=edition
+            settings = ReportSettings(until=UNTIL, lang=lang)
+            parts = self._remember(
+                ("profile_parts", zone, lang),
+                lambda: profile_parts(self.db, zone, settings, compare=self.compare()),
             )
+            hit = build_profile(self.db, zone, settings, edition=edition, parts=parts)
             with self._lock:
                 self._profiles[key] = hit
         return hit
