@@ -104,7 +104,10 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
         ids[f"draft-{z}"] = drafts.save_draft(state, "cli", z, SECRET[z], Levers(170, 15)).id
         opened = drafts.save_draft(state, "cli", z, OPEN[z], Levers(40, 0))
         ids[f"open-{z}"] = drafts.publish(state, "cli", opened).id
-    app = create_app(db, Reader(TownWorkbench(db), state, cache=64))
+    # a memo big enough for every distinct read of the matrix: with 64 entries the ~500 reads of
+    # the matrix evicted the Kommunalprofil (about 10 s a build) and it was built again and again;
+    # the answers are the same either way (the memo keys carry zone, language and parameters)
+    app = create_app(db, Reader(TownWorkbench(db), state, cache=4096))
     clients, csrf = {}, {}
     for who in WHO:
         if who.name == "public":
