@@ -71,7 +71,7 @@ def finest_partition(frame: pd.DataFrame) -> pd.DataFrame:
     if frame.empty:
         return frame
     df = frame.copy()
-    has_mf = df.groupby(["zone", "year"])["sex"].transform(lambda s: bool(s.isin(SEXES).any()))
+    has_mf = df["sex"].isin(SEXES).groupby([df["zone"], df["year"]]).transform("any")
     df = df[~(has_mf & (df["sex"] == "t"))]
     end = df["age_end"].astype("Float64").fillna(np.inf).to_numpy(dtype=float)
     start = df["age_start"].to_numpy(dtype=float)
@@ -115,7 +115,7 @@ def totals(frame: pd.DataFrame, by: tuple[str, ...] = ("zone", "year")) -> pd.Da
     keys = list(by)
     grouped = part.groupby(keys, sort=True)
     out = grouped["value"].sum(min_count=1).to_frame("value")
-    missing = grouped["value"].apply(lambda v: bool(v.isna().any()))
+    missing = part["value"].isna().groupby([part[k] for k in keys], sort=True).any()
     out.loc[missing, "value"] = np.nan
     out["status"] = missing.map({True: "incomplete", False: None})
     if "estimated" in part.columns:
