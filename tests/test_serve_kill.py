@@ -9,7 +9,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,7 @@ import pytest
 
 from _compare_store import compare_db
 from _postgres import PASSWORD as PG_PASSWORD
-from test_serve_workers import SERVE, Conn, _free_port, _workers
+from test_serve_workers import SERVE, _free_port, wait_for_workers
 from wandel.web.server import worker_environment
 
 
@@ -39,18 +38,7 @@ def test_a_killed_servers_password_file_is_removed_at_the_next_start(
             stderr=err,
         )
     try:
-        for _ in range(2400):
-            assert proc.poll() is None, log.read_text(errors="replace")
-            workers = _workers(proc)
-            if len(workers) == 2:
-                try:
-                    if Conn(port, workers).request("GET", "/api/ich")[0] == 200:
-                        break
-                except OSError:
-                    pass
-            time.sleep(0.5)
-        else:
-            pytest.fail("wandel serve --workers 2 never answered: " + log.read_text()[-2000:])
+        workers = wait_for_workers(proc, port, log)
         environ = Path(f"/proc/{workers[0]}/environ").read_bytes()
         env_of = dict(v.split(b"=", 1) for v in environ.split(b"\0") if b"=" in v)
         passfile = Path(env_of[b"PGPASSFILE"].decode())

@@ -89,6 +89,22 @@ class Conn:
         return r.status, payload, cookies
 
 
+def wait_for_workers(proc: subprocess.Popen[bytes], port: int, log: Path) -> list[int]:
+    """The pids of the two workers of ``proc`` (``wandel serve --workers 2``), once both answer
+    (each loads the store first); the server's log in the failure if it never does."""
+    for _ in range(2400):
+        assert proc.poll() is None, log.read_text(errors="replace")
+        workers = _workers(proc)
+        if len(workers) == 2:
+            try:
+                if Conn(port, workers).request("GET", "/api/ich")[0] == 200:
+                    return workers
+            except OSError:
+                pass
+        time.sleep(0.5)
+    pytest.fail("wandel serve --workers 2 never answered: " + log.read_text()[-2000:])
+
+
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory, postgres: Any) -> Any:
     db = compare_db(tmp_path_factory)
@@ -106,18 +122,7 @@ def served(tmp_path_factory: pytest.TempPathFactory, postgres: Any) -> Any:
             stderr=err,
         )
     try:
-        for _ in range(2400):  # until both workers answer (each loads the store first)
-            assert proc.poll() is None, log.read_text(errors="replace")
-            workers = _workers(proc)
-            if len(workers) == 2:
-                try:
-                    if Conn(port, workers).request("GET", "/api/ich")[0] == 200:
-                        break
-                except OSError:
-                    pass
-            time.sleep(0.5)
-        else:
-            pytest.fail("wandel serve --workers 2 never answered: " + log.read_text()[-2000:])
+        workers = wait_for_workers(proc, port, log)
         yield port, workers, url, proc, log
     finally:
         proc.terminate()

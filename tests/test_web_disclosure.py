@@ -321,14 +321,7 @@ def test_no_public_page_or_export_shows_a_count_from_1_to_3(app: Any, zone: str)
 
 
 def test_a_planner_sees_the_full_numbers(app: Any) -> None:
-    planner = TestClient(app)
-    token = planner.get("/api/anmelden").json()["csrf"]
-    r = planner.post(
-        "/api/anmelden",
-        json={"name": "planerin", "password": PASSWORD},
-        headers={"X-CSRF-Token": token},
-    )
-    assert r.status_code == 200
+    planner = _login(app)
     public = TestClient(app)
     for path in (f"/api/kommune/{SMALL}", f"/api/kommune/{SMALL}/daseinsvorsorge"):
         full = list(_json_counts(planner.get(path).json()))
