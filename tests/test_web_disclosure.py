@@ -458,14 +458,7 @@ def test_a_secret_indicator_loses_its_label_on_the_public_pages(tiny_app: Any) -
     those of the age shares and ratios beside it, nor measures listed for it as a weakness."""
     from wandel.reports.edition import secret_indicators
 
-    planner = TestClient(tiny_app)
-    token = planner.get("/api/anmelden").json()["csrf"]
-    r = planner.post(
-        "/api/anmelden",
-        json={"name": "planerin", "password": PASSWORD},
-        headers={"X-CSRF-Token": token},
-    )
-    assert r.status_code == 200
+    planner = _login(tiny_app)
     public = TestClient(tiny_app)
     full = {i["key"]: i for i in planner.get(f"/api/kommune/{SMALL}").json()["indicators"]}
     pop = float(full["population"]["value"])
