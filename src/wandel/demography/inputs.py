@@ -10,7 +10,8 @@
 4. migration: Kreise from their migration table (gross) or their totals (net); Gemeinden at their
    Kreis's pooled net rate plus their own differential, shrunk toward 0 for small Gemeinden
    (:func:`wandel.demography.rates.shrink_net_rates`), benchmarked so that the differentials of a
-   Kreis add up to zero, and fading with the persistence estimated from earlier periods over the
+   Kreis add up to zero (the Kreis rate, the shrinkage and the benchmark over every Gemeinde with
+   totals, so a Gemeinde projected alone gets the numbers it gets with its Kreis), and fading with the persistence estimated from earlier periods over the
    Gemeinden with totals in the store (:func:`wandel.demography.rates.migration_persistence`);
    Gemeinden without a census-free pair of totals take their Kreis's net rate from its migration
    table.
@@ -185,14 +186,18 @@ class _GemeindeMigration:
 def _gemeinde_migration(
     net: Mapping[str, float],
     span: Mapping[str, tuple[int, int]],
-    base: BasePopulation,
+    pop_map: Mapping[str, float],
     totals: pd.DataFrame,
     base_year: int,
 ) -> _GemeindeMigration:
     """Every Gemeinde at its Kreis's trend plus its own differential, shrunk toward 0 for small
     Gemeinden (empirical Bayes, weights reported), benchmarked per Kreis and fading with the
-    persistence estimated from earlier periods over every Gemeinde with totals."""
-    pop_map = _zone_totals(base.population)
+    persistence estimated from earlier periods over every Gemeinde with totals.
+
+    ``net``, ``span`` and ``pop_map`` hold every Gemeinde of the pool (:func:`_pool_evidence`),
+    not only the ones projected: the Kreis's pooled rate, the shrinkage's variances and the
+    benchmark are properties of the Kreis and the region, so a Gemeinde gets the same inputs
+    whether it is projected alone or with its Kreis."""
     sh = shrink_net_rates(net, pop_map, span)
     parent_part = {
         z: sh.parent_rate[z[:5]] * pop_map[z] if z[:5] in sh.parent_rate else v
@@ -212,6 +217,37 @@ def _gemeinde_migration(
         f"differential: median {np.median(ws):.2f}, range {ws.min():.2f}-{ws.max():.2f})"
     )
     return _GemeindeMigration(parent_part, differential, persistence, note)
+
+
+def _pool_evidence(
+    tables: ProjectionTables,
+    base: BasePopulation,
+    kreis_base: BasePopulation,
+    tot: pd.DataFrame,
+    totals: pd.DataFrame | None,
+    nat: Mapping[str, float],
+    base_year: int,
+) -> tuple[dict[str, float], dict[str, tuple[int, int]], dict[str, float]]:
+    """Net migration per year, its span and the base population of every Gemeinde with totals
+    (``tot``: the Gemeinden :func:`wandel.demography.model.select_zones` accepts), the projected
+    ones (``base``, ``nat``) among them: the pool over which :func:`_gemeinde_migration` pools
+    its Kreis rates and variances. The other Gemeinden's natural change is estimated as the
+    projected ones' is (their base population at their Kreis's rates)."""
+    have = {str(z) for z in base.population["zone"].values}
+    others = sorted({str(z) for z in tot["zone"].unique()} - have)
+    pop = _zone_totals(base.population)
+    nat_all = dict(nat)
+    if others:
+        t = tables.until(base_year)
+        gt = gemeinde_totals(t, base_year) if totals is None else totals
+        gt = gt[gt["year"].astype(int) <= base_year]
+        extra = base_population(tables.population, others, base_year, gemeinde_totals=gt)
+        fert = estimate_fertility(t.fertility, t.births, kreis_base.population, others, base_year)
+        mort = estimate_mortality(t.life_tables, t.deaths, kreis_base.population, others, base_year)
+        nat_all |= _natural_change(extra.population, fert, mort)
+        pop |= _zone_totals(extra.population)
+    net, span = net_migration(tot[tot["zone"].isin(list(pop))], nat_all, base_year)
+    return net, span, pop
 
 
 def _kreis_fallback(
@@ -298,7 +334,17 @@ def build_inputs(
         mig = estimate_migration(base.population, base_year, t.migration, NetEvidence(net, span))
         mig = replace(mig, notes=(*mig.notes, shift.note))
         return ProjectionInputs(base, fert, mort, mig, srb, srb_years, base_year)
-    gm = _gemeinde_migration(net, span, base, tot, base_year) if net else None
+    gm = None
+    if net:
+        pool_net, pool_span, pool_pop = _pool_evidence(
+            tables, base, kreis_base, tot, totals, nat, base_year
+        )
+        gm = _gemeinde_migration(pool_net, pool_span, pool_pop, tot, base_year)
+        gm = replace(
+            gm,
+            net={z: v for z, v in gm.net.items() if z in net},
+            differential={z: v for z, v in gm.differential.items() if z in net},
+        )
     evidence = NetEvidence(net, span) if gm is None else NetEvidence(gm.net, span)
     if any(z not in evidence.per_year for z in zones):
         # no census-free pair of totals: the Kreis's net migration rate from its migration table
