@@ -169,9 +169,17 @@ def _unsafe(
 
 
 def _blocks(
-    keys: Iterable[K], relations: list[dict[K, float]]
+    keys: Iterable[K],
+    relations: list[dict[K, float]],
+    known: set[K] = frozenset(),  # type: ignore[assignment]
 ) -> list[tuple[set[K], list[dict[K, float]]]]:
-    """The cells split into groups that no relation connects (each is protected on its own)."""
+    """The cells split into groups that no relation connects (each is protected on its own).
+
+    A ``known`` cell (shown whatever it holds) is a constant to the reader: it links nothing, so
+    two tables that meet only in known cells (the years of a town, linked by totals the fan
+    chart shows) are protected one by one; each group then holds the known cells its relations
+    name as well."""
+    keys = list(keys)
     parent: dict[K, K] = {k: k for k in keys}
 
     def root(k: K) -> K:
@@ -180,15 +188,22 @@ def _blocks(
             k = parent[k]
         return k
 
+    linked = []
     for r in relations:
-        first, *rest = list(r)
-        for k in rest:
-            parent[root(k)] = root(first)
+        unknown = [k for k in r if k not in known]
+        if not unknown:
+            continue  # a relation among known cells tells nothing new
+        linked.append((r, unknown[0]))
+        for k in unknown[1:]:
+            parent[root(k)] = root(unknown[0])
     groups: dict[K, tuple[set[K], list[dict[K, float]]]] = {}
-    for k in parent:
-        groups.setdefault(root(k), (set(), []))[0].add(k)
-    for r in relations:
-        groups[root(next(iter(r)))][1].append(r)
+    for k in keys:
+        if k not in known:
+            groups.setdefault(root(k), (set(), []))[0].add(k)
+    for r, first in linked:
+        block = groups[root(first)]
+        block[0].update(k for k in r if k in known)
+        block[1].append(r)
     return list(groups.values())
 
 
@@ -407,13 +422,23 @@ def suppress(
     keep: Iterable[K] = (),
     free: Iterable[K] = (),
     rounds: int = ROUNDS,
+    hidden: Iterable[K] = (),
 ) -> set[K]:
     """The keys of ``cells`` to keep secret (see the module's description); ``keep``: cells that
     stay shown whatever they hold (totals shown elsewhere on the page: known to every reader, so
     never secret, not even a small one; leave a total out of ``keep`` to have it kept secret when
     it is small); ``free``: cells that may be negative (balances); ``rounds``: the integer
-    programmes solved for a table before the greedy rule takes it over (:data:`ROUNDS`)."""
-    return _suppress(cells, relations, keep, free, optimal=True, rounds=rounds)
+    programmes solved for a table before the greedy rule takes it over (:data:`ROUNDS`);
+    ``hidden``: cells never shown (the finest pieces that two tables of different age groups
+    share, through which a difference of two shown cells could give away a small count): secret
+    from the start and, if small, protected like any small shown cell.
+
+    >>> cells = {"0-5": 10.0, "0-6": 12.0, "5": 1.0, "6-9": 1.0}
+    >>> rel = [{"0-5": 1, "5": 1, "0-6": -1}]
+    >>> sorted(suppress(cells, rel, hidden=["5"]))  # 0-6 minus 0-5 would give the 1-year-old
+    ['0-5', '5', '6-9']
+    """
+    return _suppress(cells, relations, keep, free, optimal=True, rounds=rounds, hidden=hidden)
 
 
 def _suppress(
@@ -423,18 +448,18 @@ def _suppress(
     free: Iterable[K],
     optimal: bool,
     rounds: int,
+    hidden: Iterable[K] = (),
 ) -> set[K]:
     rels = [dict(r) for r in relations if r and all(k in cells for k in r)]
-    keep_set, signed = set(keep), set(free)
+    keep_set, signed, unseen = set(keep), set(free), set(hidden)
+    known = {k for k in keep_set if cells.get(k) is not None} - unseen
     out: set[K] = set()
-    for keys, block_rels in _blocks(cells, rels):
+    for keys, block_rels in _blocks(cells, rels, known):
         block = {k: cells[k] for k in keys}
         # a kept cell is shown whatever it is: the reader knows it, there is nothing to protect
-        secret = {k for k in keys if is_small(cells[k]) and k not in keep_set}
-        if not secret:
-            continue
-        if not block_rels:
-            out |= secret
+        secret = {k for k in keys if is_small(cells[k]) and k not in keep_set} | (keys & unseen)
+        if not block_rels or not any(is_small(cells[k]) for k in secret):
+            out |= secret  # nothing small to protect (or nothing to work it out from)
             continue
         best = (
             _optimal_block(block, block_rels, secret, keep_set, signed, rounds) if optimal else None

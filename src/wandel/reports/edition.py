@@ -42,6 +42,7 @@ import pandas as pd
 from wandel.reports.disclosure import SECRET, is_small, suppress
 from wandel.reports.model import EDITIONS, EditionKind
 from wandel.reports.profile import AGE_GROUPS, TownFigures, component_bounds, milestones
+from wandel.reports.town_secret import PYRAMID_BANDS, town_secret
 
 if TYPE_CHECKING:
     from wandel.compare.profile import Profile
@@ -60,9 +61,6 @@ __all__ = [
     "town_cells",
 ]
 
-PYRAMID_BANDS: tuple[int, ...] = tuple(range(0, 100, 10))
-"""The ten-year groups of the pyramid's data table (the last one open): the public edition draws
-the pyramid with these, never by single years of age."""
 
 Key = tuple[Hashable, ...]
 
@@ -168,9 +166,25 @@ def _with_bands(secret: set[Key], cells: dict[Key, float]) -> set[Key]:
     return out
 
 
+def _shared_key(k: Key) -> Key:
+    """The key of a report cell in the town's shared decision
+    (:func:`wandel.reports.town_secret.town_table`): the value cells without their statistic."""
+    if k[0] in ("total", "group") and k[-1] == "value":
+        return k[:-1]
+    return k
+
+
 def _secret_cells(t: TownFigures) -> set[Key]:
+    """The report's cells to keep secret: the value cells as the town's shared decision keeps
+    them (:func:`wandel.reports.town_secret.town_secret`, the same for the web's pages), the
+    bands and the past totals, which only the report shows, protected around them."""
     cells, relations, keep, free = town_cells(t)
-    return _with_bands(suppress(cells, relations, keep=keep, free=free), cells)
+    if t.counts is None:
+        return _with_bands(suppress(cells, relations, keep=keep, free=free), cells)
+    shared = town_secret(t.counts)
+    values = {k for k in cells if _shared_key(k) in shared}
+    rest = suppress(cells, relations, keep=keep - values, free=free, hidden=values)
+    return _with_bands(rest, cells)
 
 
 EXPORT_STATS: tuple[str, ...] = ("value", "q10", "q90")

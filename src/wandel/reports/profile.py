@@ -20,6 +20,7 @@ import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -43,6 +44,9 @@ from wandel.reports.model import (
 )
 from wandel.reports.numbers import fmt, fmt_signed, one_in, round_easy
 from wandel.reports.svg import FanData, PyramidData, bars_svg, fan_svg, pyramid_svg
+
+if TYPE_CHECKING:
+    from wandel.reports.town_secret import TownCounts
 
 __all__ = [
     "AGE_GROUPS",
@@ -113,6 +117,10 @@ class TownFigures:
     ``profile``: the town's strengths-weaknesses profile from :func:`wandel.compare.profile.profile`
     (indicators against Kreis and Land), shown as :func:`strengths_table`.
 
+    ``counts``: the town's deterministic counts of every year
+    (:class:`~wandel.reports.town_secret.TownCounts`), from which the public edition takes the
+    disclosure decision it shares with the web's pages.
+
     ``fixed_totals`` (``year, value, q10, q90``), where given, are the totals instead of the sums
     of ``groups`` (the public edition keeps only the groups of the years it shows, some of them
     secret: NaN, :mod:`wandel.reports.edition`). Any sum over cells is NaN when one of them is.
@@ -133,6 +141,7 @@ class TownFigures:
     notes: tuple[str, ...] = field(default=())
     profile: Profile | None = None
     fixed_totals: pd.DataFrame | None = None
+    counts: TownCounts | None = None
 
     def totals(self) -> pd.DataFrame:
         """``year, value, q10, q90`` of the whole population per projected year."""

@@ -8,6 +8,7 @@ Szenarien: the pyramid of the last year, base (bars) and scenario (outline).
 
 from __future__ import annotations
 
+import math
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
@@ -15,6 +16,7 @@ from typing import Any
 
 from wandel.compare._format import format_number
 from wandel.i18n import tr
+from wandel.reports.disclosure import SECRET
 from wandel.reports.svg import FanData, PyramidData, fan_svg, pyramid_svg
 
 __all__ = ["drawn_charts", "page_charts"]
@@ -29,16 +31,27 @@ def _blocks(groups: Sequence[Mapping[str, Any]]) -> tuple[tuple[float, ...], tup
     return tuple(starts), tuple(b - a for a, b in zip(starts, ends, strict=True))
 
 
+def _number(v: Any) -> float:
+    """A cell of a view as a number: NaN for one kept secret (``.``: the chart leaves a gap)."""
+    return math.nan if v == SECRET else float(v or 0.0)
+
+
 def _per_year(
     groups: Sequence[Mapping[str, Any]], sex: str, widths: Sequence[float]
 ) -> tuple[float, ...]:
-    return tuple(float(g[sex] or 0.0) / w for g, w in zip(groups, widths, strict=True))
+    return tuple(_number(g[sex]) / w for g, w in zip(groups, widths, strict=True))
 
 
 def _share65(groups: Sequence[Mapping[str, Any]]) -> float:
-    total = sum(float(g["men"] or 0) + float(g["women"] or 0) for g in groups)
-    old = sum(float(g["men"] or 0) + float(g["women"] or 0) for g in groups if g["age_start"] >= 65)
+    """The share aged 65 and over; NaN when a cell it is made of is secret (a share of secret
+    cells is secret too)."""
+    total = sum(_number(g["men"]) + _number(g["women"]) for g in groups)
+    old = sum(_number(g["men"]) + _number(g["women"]) for g in groups if g["age_start"] >= 65)
     return old / total if total else 0.0
+
+
+def _share_text(share: float, lang: str) -> str:
+    return SECRET if math.isnan(share) else format_number(100 * share, 0, lang)
 
 
 def _pyramid(
@@ -62,8 +75,8 @@ def _pyramid(
         lang,
         bars=legends[0],
         outline=legends[1],
-        share_bars=format_number(100 * _share65(bars), 0, lang),
-        share_outline=format_number(100 * _share65(outline), 0, lang),
+        share_bars=_share_text(_share65(bars), lang),
+        share_outline=_share_text(_share65(outline), lang),
     )
     return pyramid_svg(
         data,
@@ -80,11 +93,11 @@ def _fan(view: Mapping[str, Any], lang: str) -> str:
     first, rest = fan[0], fan[1:]
     data = FanData(
         (int(first["year"]),),
-        (float(first["value"]),),
+        (_number(first["value"]),),
         tuple(int(r["year"]) for r in rest),
-        tuple(float(r["value"]) for r in rest),
-        tuple(float(r["q10"]) for r in rest),
-        tuple(float(r["q90"]) for r in rest),
+        tuple(_number(r["value"]) for r in rest),
+        tuple(_number(r["q10"]) for r in rest),
+        tuple(_number(r["q90"]) for r in rest),
     )
     return fan_svg(
         data,

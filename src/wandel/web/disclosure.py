@@ -28,6 +28,7 @@ from wandel.web.reader import Caller
 __all__ = ["SECRET", "access_secret", "protect", "protect_access", "public_network"]
 
 Key = tuple[Any, ...]
+Secret = frozenset[Key]
 _BAND = ("value", "q10", "q50", "q90")
 _COMPONENTS = ("births", "deaths", "natural", "in_migration", "out_migration", "net_migration")
 
@@ -112,14 +113,41 @@ def _sync_population(view: dict[str, Any], fans: dict[str, list[dict[str, Any]]]
                     row[which] = match[0]
 
 
-def _kommune(view: dict[str, Any]) -> None:
+def _shared_pyramid(rows: list[dict[str, Any]], year: int, secret: Secret) -> None:
+    for g in rows:
+        for sex, col in (("m", "men"), ("f", "women")):
+            if ("web", g["age_start"], year, sex) in secret:
+                g[col] = SECRET
+
+
+def _shared_fan(fan: list[dict[str, Any]], secret: Secret) -> None:
+    for r in fan:
+        if ("total", int(r["year"])) in secret:
+            for c in _BAND:
+                if c in r:
+                    r[c] = SECRET
+
+
+def _kommune(view: dict[str, Any], secret: Secret | None = None) -> None:
+    """The town page; ``secret``: the town's shared decision
+    (:func:`wandel.reports.town_secret.town_secret`, the Kommunalprofil's too), else the page's
+    own cells are protected on their own."""
     fan = view.get("fan")
     if not isinstance(fan, list):
         return
     totals = _fan_total(fan)
     pyr = view["pyramid"]
-    _pyramids([pyr["base"], pyr["year"]], [totals.get(y) for y in pyr["years"]])
-    _components(view.get("components", []), totals)
+    if secret is None:
+        _pyramids([pyr["base"], pyr["year"]], [totals.get(y) for y in pyr["years"]])
+        _components(view.get("components", []), totals)
+    else:
+        for y, rows in zip(pyr["years"], (pyr["base"], pyr["year"]), strict=True):
+            _shared_pyramid(rows, int(y), secret)
+        for r in view.get("components", []):
+            for c in _COMPONENTS:
+                if ("year", c, int(r["year"])) in secret:
+                    r[c] = SECRET
+        _shared_fan(fan, secret)
     _hide_bands(fan)
     _sync_population(view, {"fan": fan})
     _indicators(view.get("indicators", []))
@@ -166,13 +194,20 @@ def public_network(profile: Any, measures: Any, zone: str, population: float) ->
     return prof, measures
 
 
-def _szenarien(view: dict[str, Any]) -> None:
+def _szenarien(view: dict[str, Any], secret: Secret | None = None) -> None:
+    """The scenario page; ``secret``: the town's shared decision, for the base (the same
+    projection as the town page's); the scenario's own cells are protected on their own."""
     fans = view.get("fan")
     if not isinstance(fans, dict):
         return
     last = max(view["pyramid"]["years"])
-    groups = [view["pyramid"]["basis"], view["pyramid"]["szenario"]]
-    _pyramids(groups, [_fan_total(fans[w]).get(last) for w in ("basis", "szenario")])
+    if secret is None:
+        groups = [view["pyramid"]["basis"], view["pyramid"]["szenario"]]
+        _pyramids(groups, [_fan_total(fans[w]).get(last) for w in ("basis", "szenario")])
+    else:
+        _shared_pyramid(view["pyramid"]["basis"], int(last), secret)
+        _shared_fan(fans["basis"], secret)
+        _pyramids([view["pyramid"]["szenario"]], [_fan_total(fans["szenario"]).get(last)])
     for rows in fans.values():
         _hide_bands(rows)
     _sync_population(view, fans)
@@ -181,24 +216,32 @@ def _szenarien(view: dict[str, Any]) -> None:
         view["sentence"] = ""
 
 
-def _daseinsvorsorge(view: dict[str, Any]) -> None:
+def _daseinsvorsorge(view: dict[str, Any], secret: Secret | None = None) -> None:
     _services(view.get("services", []))
 
 
-_PAGES: dict[str, Callable[[dict[str, Any]], None]] = {
+_PAGES: dict[str, Callable[[dict[str, Any], Secret | None], None]] = {
     "kommune": _kommune,
     "szenarien": _szenarien,
     "daseinsvorsorge": _daseinsvorsorge,
 }
 
 
-def protect(page: str, view: dict[str, Any], caller: Caller) -> dict[str, Any]:
+def protect(
+    page: str,
+    view: dict[str, Any],
+    caller: Caller,
+    secret: Callable[[], Secret] | None = None,
+) -> dict[str, Any]:
     """``view`` as ``caller`` may see it: unchanged for a logged-in user, with the small counts
-    (and the cells that would reveal them) replaced by ``.`` for the public."""
+    (and the cells that would reveal them) replaced by ``.`` for the public. ``secret`` gives
+    the town's shared decision (:meth:`wandel.workflow.town.TownProjection.public_secret`, asked
+    for only when the caller is the public): the cells every public output of the town keeps
+    secret, so that the pages and the Kommunalprofil together tell no more than each alone."""
     if not caller.public or page not in _PAGES:
         return view
     out = copy.deepcopy(view)
-    _PAGES[page](out)
+    _PAGES[page](out, None if secret is None else secret())
     out["disclosure"] = SECRET
     return out
 

@@ -255,7 +255,7 @@ def _kommune(
     view["population"] = {str(y): by_year[y] for y in (start, 2030, UNTIL) if y in by_year}
     view["sentence"] = uncertainty_sentence(view["name"], view["fan"], caller.lang)
     view["source"] = projection_source(reader, caller, start, p.draws)
-    return protect("kommune", view, caller)
+    return protect("kommune", view, caller, lambda: p.public_secret)
 
 
 def _service_rows(run: Any, lang: str, years: tuple[int, ...]) -> list[dict[str, Any]]:
@@ -362,7 +362,7 @@ def scenario_view(
     run = reader.read(caller, "zone_services", zone, levers=levers, draws=draws)
     view["services"] = _service_rows(run, caller.lang, (2030, UNTIL))
     view["source"] = projection_source(reader, caller, start, draws)
-    return protect("szenarien", view, caller)
+    return protect("szenarien", view, caller, lambda: base.public_secret)
 
 
 def network_view(reader: Reader, caller: Caller, zone: str) -> dict[str, Any]:

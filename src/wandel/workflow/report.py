@@ -41,6 +41,7 @@ from wandel.reports.profile import (
     network_report,
     profile_report,
 )
+from wandel.reports.town_secret import town_counts
 from wandel.store import Store
 
 if TYPE_CHECKING:
@@ -376,6 +377,7 @@ def _one_town(
         hospital=hospital,
         notes=tuple(res.notes),
         profile=profile,
+        counts=town_counts(res, z),
     )
 
 

@@ -31,6 +31,7 @@ from wandel.demography.scenario import (
 )
 from wandel.errors import UnknownZoneError
 from wandel.reports.model import EditionKind, Report
+from wandel.reports.town_secret import town_counts, town_secret
 from wandel.services.demand import Parents
 from wandel.store import Store
 from wandel.workflow.compare import CompareData, load, network_comparison
@@ -156,6 +157,14 @@ class TownProjection:
             for name, level in (("q10", 0.1), ("q50", 0.5), ("q90", 0.9)):
                 cols[name] = vals[levels.index(level)]
         return pd.DataFrame(cols)
+
+    @cached_property
+    def public_secret(self) -> frozenset[tuple[object, ...]]:
+        """The cells every public output of this town keeps secret
+        (:func:`wandel.reports.town_secret.town_secret` of the deterministic counts: the same
+        decision for the town page, the scenario page's base and the Kommunalprofil, whose
+        projection gives the same counts)."""
+        return town_secret(town_counts(self.result, self.zone))
 
     def population(self, year: int) -> pd.DataFrame:
         """Persons by sex (``m``, ``f``) and single year of age in ``year`` (deterministic)."""
