@@ -693,11 +693,12 @@ def _labelled(frame: pd.DataFrame, names: Mapping[str, str], lang: str | None) -
 
     texts = catalogue()
     out = frame.copy()
-    out.insert(
-        out.columns.get_loc("zone") + 1,
-        "name",
-        out["zone"].astype(str).map(lambda z: names.get(z, z)),
-    )
+    if "zone" in out.columns:  # a run without threshold crossings has an empty crossings frame
+        out.insert(
+            out.columns.get_loc("zone") + 1,
+            "name",
+            out["zone"].astype(str).map(lambda z: names.get(z, z)),
+        )
     if "measure" in out.columns:
 
         def label(m: str) -> str:
