@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 import pytest
 import typer.main
@@ -260,7 +261,7 @@ def _loose(expr: object) -> list[object]:
     return [p for c in children for p in _loose(c)]
 
 
-def _note_fields(trees: dict[str, object]) -> dict[str, int]:
+def _note_fields(trees: Mapping[str, object]) -> dict[str, int]:
     """Class name -> the position of its ``note``/``notes`` field (dataclasses of these parts)."""
     import ast
 
@@ -292,8 +293,8 @@ def _free_text_notes(rel: str, tree: object, fields: dict[str, int]) -> list[str
             values.append(node.value)
         elif isinstance(node, ast.Call):
             f = node.func
-            adds = isinstance(f, ast.Attribute) and f.attr in {"append", "extend", "insert"}
-            if adds and _named_note(f.value):  # type: ignore[union-attr]
+            adding = isinstance(f, ast.Attribute) and f.attr in {"append", "extend", "insert"}
+            if adding and isinstance(f, ast.Attribute) and _named_note(f.value):
                 values += node.args
             values += [k.value for k in node.keywords if k.arg in _NOTE_NAMES]
             cls = f.id if isinstance(f, ast.Name) else None
