@@ -133,12 +133,17 @@ def say(text: str, lang: str, fields: Mapping[str, object] | None = None) -> str
 
     >>> say("@error.expected", "de", {"expected": "duplicate id"})
     'erwartet: doppelte Kennung'
-    >>> say("something else", "de")
-    'something else'
+    >>> say("something else", "de"), say("@someone wrote this", "de")
+    ('something else', '@someone wrote this')
     """
     if text.startswith(KEY_MARK):
         key, _, packed = text[len(KEY_MARK) :].partition(" ")
-        given: dict[str, object] = json.loads(packed) if packed else {}
+        try:
+            given = json.loads(packed) if packed else {}
+        except ValueError:  # free text that happens to start with the mark: as written
+            return text
+        if not isinstance(given, dict):
+            return text
         given.update(fields or {})
         filled = {k: _field(v, lang) for k, v in given.items()}
         return _catalogue.text(key, lang, **filled)
