@@ -8,6 +8,7 @@ import pytest
 
 from _projection_store import demo_tables
 from wandel.demography.rates import Persistence, migration_persistence, net_migration
+from wandel.i18n import note_text
 from wandel.testing import assert_balancing, assert_no_negative_population
 from wandel.workflow.projection import (
     StoreTables,
@@ -59,10 +60,11 @@ def test_persistence_needs_three_years_and_a_clean_last_period() -> None:
     est = migration_persistence(q, 2023)
     assert est.rho == 0.0
     assert est.periods == ()
-    assert "census" in est.note
+    assert "census" in note_text(est.note, "en")
+    assert "Zensus" in note_text(est.note, "de")
     # a first period across a census is allowed, and said
     r = p.assign(year=p["year"].replace({2009: 2010, 2013: 2014, 2017: 2018}))
-    assert "census" in migration_persistence(r, 2018).note
+    assert "census" in note_text(migration_persistence(r, 2018).note, "en")
 
 
 def test_factor_fades_by_period() -> None:

@@ -8,6 +8,7 @@ import pytest
 
 from _projection_store import demo_tables
 from wandel.demography import rates as R
+from wandel.i18n import note_text
 from wandel.workflow.projection import StoreTables, build_inputs
 
 
@@ -97,7 +98,8 @@ def test_gemeinde_base_flags_estimated_and_later_structure(tables: StoreTables) 
     inp = build_inputs(tables, zones, 2013)
     assert inp.base.estimated == tuple(zones)
     assert inp.base.later_structure == tuple(zones)  # first Kreis structure is 2015
-    assert any("later year" in n for n in inp.notes())
+    assert any("later year" in note_text(n, "en") for n in inp.notes())
+    assert any("späteren Jahr" in note_text(n, "de") for n in inp.notes())
     # totals are kept exactly
     g = tables.population
     tot = g[(g["zone"] == "15087370") & (g["year"] == 2013) & g["sex"].isin(["m", "f"])]

@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 
 from wandel.ages import totals
 from wandel.cli import app
-from wandel.errors import DuplicateKeyError, InputFormatError, MissingColumnError
+from wandel.errors import DuplicateKeyError, InputFormatError, MissingColumnError, say
 from wandel.sources.base import ImportBatch
 from wandel.sources.kommunal import parse_single_age, parse_stichtag, read, sniff
 from wandel.sources.registry import detect
@@ -119,7 +119,10 @@ def test_totals_real_file(totals_batch: ImportBatch) -> None:
     assert totals_batch.rows_read == 108
     assert len(pop) == 27
     assert pop["year"].tolist() == list(range(1999, 2026))
-    assert totals_batch.rejected == (("Stichtag not 31 December (31.03., 30.06., 30.09.)", 81),)
+    ((reason, left_out),) = totals_batch.rejected
+    assert left_out == 81
+    assert say(reason, "en") == "Stichtag not 31 December (31.03., 30.06., 30.09.)"
+    assert say(reason, "de") == "Stichtag nicht der 31. Dezember (31.03., 30.06., 30.09.)"
     value = pop.set_index("year")["value"]
     assert value[2019] == 556_780
     assert value[2025] == 562_764

@@ -15,6 +15,7 @@ A catalogue is a YAML file ``wandel/data/i18n/<part>.yaml`` mapping each key to 
 
 from __future__ import annotations
 
+import string
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -117,4 +118,29 @@ def text(key: str, lang: str, /, **fields: object) -> str:
     """
     langs = load().texts[key]
     template = langs.get(lang) or langs.get(LANGS[0]) or next(iter(langs.values()), key)
-    return template.format(**fields) if fields else template
+    return _Formatter(lang).format(template, **fields) if fields else template
+
+
+_SWAP_MARKS = str.maketrans({",": ".", ".": ","})
+
+
+class _Formatter(string.Formatter):
+    """``str.format`` with the number marks of ``lang``: a number with a format spec in the text
+    (``{rho:.2f}``, ``{n:,}``) is written ``0,45`` and ``13.885`` in German.
+
+    >>> text("error.at_line", "de", line=3)
+    'Zeile 3'
+    >>> _Formatter("de").format("{a:.2f} {b:,} {c}", a=0.456, b=13885, c=1.5)
+    '0,46 13.885 1.5'
+    """
+
+    def __init__(self, lang: str) -> None:
+        super().__init__()
+        self.lang = lang
+
+    def format_field(self, value: Any, format_spec: str) -> Any:
+        text = format(value, format_spec)
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        if format_spec and number and self.lang == "de":
+            return text.translate(_SWAP_MARKS)
+        return text

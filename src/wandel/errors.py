@@ -15,6 +15,9 @@ the web app show that one, :func:`wandel.i18n.error_text`). A message is
   ``OptionError("@error.option.either", first="--demand", second="--projection")``; the text of the
   key (``wandel/data/i18n/errors.yaml``) is filled in the language asked, and a field that is itself
   a ``"@key"`` is translated too;
+* the same as one string, ``keyed("demography.note.extra_flow_ignored", zone="01001")``: the key
+  and its fields (JSON) for texts that travel as values until they are shown (the notes of the
+  model, a reader's reason for rows left out); :func:`say` renders it like the pair;
 * or free text in English, as most readers write their ``reason`` and ``expected``: a free text
   that is exactly the English text of a ``phrase.*`` key (``"missing column"``, ``"duplicate id"``)
   is shown in the user's language; any other free text is shown as written, in English, inside the
@@ -30,6 +33,7 @@ the web app show that one, :func:`wandel.i18n.error_text`). A message is
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -94,18 +98,55 @@ KEY_MARK = "@"
 """A text that starts with this mark is a catalogue key (:mod:`wandel.i18n`)."""
 
 
+def keyed(key: str, /, **fields: object) -> str:
+    """The catalogue message ``key`` with its ``fields`` as one string, ``"@key {json}"``: a text
+    that travels as a value (a note of the model, a reason for rows left out) and is put into words
+    only when it is shown (:func:`say`, :func:`wandel.i18n.note_text`). Fields are numbers, strings
+    (a string that is itself ``"@key"`` or ``keyed(...)`` is translated too) and sequences of them
+    (joined with ``", "``); numpy scalars become Python numbers.
+
+    >>> keyed("error.expected", expected="duplicate id")
+    '@error.expected {"expected": "duplicate id"}'
+    >>> say(keyed("error.expected", expected="duplicate id"), "de")
+    'erwartet: doppelte Kennung'
+    """
+    if not fields:
+        return KEY_MARK + key
+    packed = json.dumps(fields, sort_keys=True, ensure_ascii=False, default=_plain)
+    return f"{KEY_MARK}{key} {packed}"
+
+
+def _plain(value: object) -> object:
+    """A JSON value for a numpy scalar (``.item()``) or a set (sorted)."""
+    item = getattr(value, "item", None)
+    if callable(item):
+        return item()
+    if isinstance(value, set | frozenset):
+        return sorted(value)
+    raise TypeError(f"a message field cannot be {type(value).__name__}: {value!r}")
+
+
 def say(text: str, lang: str, fields: Mapping[str, object] | None = None) -> str:
-    """One message part in ``lang``: a ``"@key"`` filled with ``fields``, a known English phrase
-    translated, any other free text as written.
+    """One message part in ``lang``: a ``"@key"`` (or :func:`keyed` string) filled with ``fields``,
+    a known English phrase translated, any other free text as written. Numbers with a format in the
+    text (``{rho:.2f}``) get the decimal mark of the language.
 
     >>> say("@error.expected", "de", {"expected": "duplicate id"})
     'erwartet: doppelte Kennung'
-    >>> say("something else", "de")
-    'something else'
+    >>> say("something else", "de"), say("@someone wrote this", "de")
+    ('something else', '@someone wrote this')
     """
     if text.startswith(KEY_MARK):
-        filled = {k: _field(v, lang) for k, v in (fields or {}).items()}
-        return _catalogue.text(text[len(KEY_MARK) :], lang, **filled)
+        key, _, packed = text[len(KEY_MARK) :].partition(" ")
+        try:
+            given = json.loads(packed) if packed else {}
+        except ValueError:  # free text that happens to start with the mark: as written
+            return text
+        if not isinstance(given, dict):
+            return text
+        given.update(fields or {})
+        filled = {k: _field(v, lang) for k, v in given.items()}
+        return _catalogue.text(key, lang, **filled)
     return _catalogue.load().phrase(text, lang) or text
 
 

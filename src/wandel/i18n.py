@@ -6,6 +6,17 @@ and lives in exactly one file. :func:`tr` looks a key up in the language of the 
 setting, resolved when the text is needed, never at import) and fills ``str.format`` placeholders;
 :func:`error_text` renders an error in that language (:meth:`wandel.errors.WandelError.message`).
 
+The notes the model attaches to its results (weak data, fallbacks, what was estimated how) are
+values until they are shown: :func:`note` packs a key and its fields into one string
+(``"@key {json}"``), which results carry, compare and deduplicate like any text; the command line,
+the source notes of the exports and the web put it into words with :func:`note_text` in the
+language of the call (numbers with the decimal mark of the language). German first, English
+complete, like every other text.
+
+>>> n = note("demography.note.extra_flow_ignored", zone="01001")
+>>> note_text(n, "de")
+'Zusätzliche Wanderung für 01001 nicht berücksichtigt: das Gebiet wird nicht vorausberechnet'
+
 >>> tr("store_unchanged", "en")
 'The store is unchanged.'
 >>> tr("store_unchanged", "de")
@@ -17,9 +28,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from wandel import _catalogue
-from wandel.errors import CatalogueError, SettingError, WandelError
+from wandel.errors import CatalogueError, SettingError, WandelError, keyed, say
 
-__all__ = ["LANGS", "catalogue", "current_lang", "error_text", "tr"]
+__all__ = ["LANGS", "catalogue", "current_lang", "error_text", "note", "note_text", "tr"]
 
 LANGS: tuple[str, ...] = _catalogue.LANGS
 """The languages of the user interface; the first is the default."""
@@ -76,3 +87,27 @@ def error_text(error: BaseException, lang: str | None = None) -> str:
     if isinstance(error, WandelError):
         return error.message(chosen)
     return str(error)
+
+
+def note(key: str, /, **fields: object) -> str:
+    """A note of the model: the catalogue ``key`` and its ``fields`` as one string, put into words
+    when shown (:func:`note_text`). Floats need a format in the text (``{rho:.3f}``) to get the
+    decimal mark of the language.
+
+    Raises
+    ------
+    KeyError
+        No catalogue has ``key`` (checked here, so that a wrong key fails where the note is made).
+    """
+    catalogue()[key]
+    return keyed(key, **fields)
+
+
+def note_text(text: str, lang: str | None = None) -> str:
+    """A note in ``lang`` (default: :func:`current_lang`): a :func:`note` put into words; a free
+    text (an English phrase of the catalogue, or a note not yet converted) as written.
+
+    >>> note_text(note("demography.note.persistence_few_zones"), "en")
+    'too few Gemeinden to estimate the persistence of migration differentials: persistence 0'
+    """
+    return say(text, lang if lang in LANGS else current_lang())

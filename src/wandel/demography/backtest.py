@@ -41,6 +41,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from wandel import i18n
 from wandel.ages import bands_from_breaks, group_single_ages, sum_age_groups
 from wandel.demography.backtest_metrics import (
     QUANTILE_LEVELS,
@@ -298,12 +299,15 @@ def _age_errors(
 def _case_notes(case: BacktestCase, inputs: ProjectionInputs, err: pd.DataFrame) -> tuple[str, ...]:
     notes = tuple(dict.fromkeys(inputs.notes()))
     kinds = pd.Series(list(inputs.migration.method.values())).value_counts().to_dict()
-    out = (*notes[:3], f"{case.level} base {case.base_year}: migration by method {kinds}")
+    level = f"@demography.note.level.{case.level}"
+    methods = [
+        i18n.note("demography.note.method_count", method=f"@demography.note.method.{k}", n=int(n))
+        for k, n in kinds.items()
+    ]
+    where = {"level": level, "base_year": case.base_year}
+    out = (*notes[:3], i18n.note("demography.note.backtest_methods", methods=methods, **where))
     if not (err["method"] == "hamilton_perry").any():
-        out += (
-            f"{case.level} base {case.base_year}: hamilton_perry not available (no zone has two "
-            "published age structures <= base)",
-        )
+        out += (i18n.note("demography.note.backtest_no_hamilton_perry", **where),)
     return out
 
 

@@ -19,6 +19,7 @@ import numpy as np
 import numpy.typing as npt
 import xarray as xr
 
+from wandel import i18n
 from wandel.demography.engine import ProjectionRates
 from wandel.demography.inputs import ProjectionInputs
 from wandel.demography.lifetable import OPEN_AGE, life_table_from_qx
@@ -143,7 +144,7 @@ def _extra_flows(
     notes = []
     for f in flows:
         if f.zone not in zones:
-            notes.append(f"extra flow for {f.zone} ignored: zone not projected")
+            notes.append(i18n.note("demography.note.extra_flow_ignored", zone=f.zone))
             continue
         on = (years >= f.from_year) & (years <= f.to_year)
         e[on, list(zones).index(f.zone)] += f.per_year * flow_profile(f.profile)

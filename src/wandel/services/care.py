@@ -37,6 +37,7 @@ import numpy.typing as npt
 import pandas as pd
 import xarray as xr
 
+from wandel import i18n
 from wandel.errors import IncompatibleRatesError
 
 __all__ = [
@@ -196,9 +197,7 @@ def calibrate_care(
     notes: tuple[str, ...] = ()
     if fallback:
         shown = ", ".join(sorted(set(fallback))[:8])
-        notes = (
-            f"Pflege: no Pflegestatistik for {shown}: national Pflegequoten and type shares used",
-        )
+        notes = (i18n.note("services.note.care_fallback", where=shown),)
     return CareCalibration(pd.DataFrame(rows), tuple(int(y) for y in years), notes)
 
 

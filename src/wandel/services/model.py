@@ -27,6 +27,7 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
+from wandel import i18n
 from wandel.errors import MissingParameterError, UnknownServiceError
 from wandel.services._grid import Grid, age_groups
 from wandel.services._school import school_classes
@@ -99,20 +100,14 @@ class MissingParam:
     years: tuple[int, int]
     hint: str = ""
 
-    def text(self, lang: str = "en") -> str:
-        """What is missing and how to set it, in ``lang`` (English in notes and logs)."""
-        from wandel.i18n import tr
-
+    def note(self) -> str:
+        """What is missing and how to set it, as a note (:func:`wandel.i18n.note`)."""
         where = ", ".join("Deutschland" if r == "DG" else LAENDER.get(r, r) for r in self.regions)
-        if self.hint.startswith("@"):
-            how = tr(self.hint[1:], lang)
-        else:
-            how = self.hint or tr(
-                "services.error.missing_how", lang, service=self.service, parameter=self.parameter
-            )
-        return tr(
+        how = self.hint or i18n.note(
+            "services.error.missing_how", service=self.service, parameter=self.parameter
+        )
+        return i18n.note(
             "services.error.missing_param",
-            lang,
             service=self.service,
             measure=self.measure,
             parameter=self.parameter,
@@ -121,6 +116,10 @@ class MissingParam:
             last=self.years[1],
             how=how,
         )
+
+    def text(self, lang: str = "en") -> str:
+        """What is missing and how to set it, in ``lang``."""
+        return i18n.note_text(self.note(), lang)
 
 
 class MissingParametersError(MissingParameterError):
@@ -442,9 +441,7 @@ def _care(cat: Catalogue, grid: Grid, b: _Build, inputs: ServiceInputs) -> None:
             share, ent = grid.by_sex(cat, b.name, f"type_share_{c}")
             b.entries += ent
             fac[..., ci] = share
-        b.notes.append(
-            "Pflege: no Pflegestatistik in the store: national Pflegequoten and type shares"
-        )
+        b.notes.append(i18n.note("services.note.care_national"))
     for ci, c in enumerate(CARE_TYPES):
         m = CARE_MEASURES[c]
         b.add(m, "persons")
@@ -455,10 +452,7 @@ def _care(cat: Catalogue, grid: Grid, b: _Build, inputs: ServiceInputs) -> None:
         b.linear[m] = w
     have = _supply(grid, inputs, b, "capacity_residential", "kreis", inputs.care_places)
     if have and _capacity(grid, inputs, b.name) is None:
-        b.notes.append(
-            "Pflege: capacity = people in vollstationärer Pflege of the Kreis in the calibration "
-            "year (occupied places, Pflegestatistik), not the places available"
-        )
+        b.notes.append(i18n.note("services.note.care_capacity_occupied"))
     if have:
         b.add("capacity_residential", "places")
         b.add("utilisation_residential", "ratio", "ratio", "residential", "capacity_residential")
@@ -582,7 +576,7 @@ def _fire(cat: Catalogue, grid: Grid, b: _Build, inputs: ServiceInputs) -> None:
     b.constants["crew_required"] = crew
     b.add("crew_required", "persons", "zone")
     if inputs.reach is None:
-        b.notes.append("Feuerwehr: no travel-time matrix: each zone counts only its own brigade")
+        b.notes.append(i18n.note("services.note.fire_no_matrix"))
     b.network["crew_in_time"] = ("day_available", Reach(inputs.reach, tmin))
     b.add("crew_in_time", "persons", "network")
     b.add("readiness", "ratio", "ratio", "crew_in_time", "crew_required")

@@ -49,6 +49,7 @@ from wandel.errors import (
     InputFormatError,
     InvalidKeyError,
     MissingColumnError,
+    keyed,
 )
 from wandel.regions.ags import check_key
 from wandel.sources._cells import parse_cells
@@ -580,12 +581,7 @@ def _read_totals(rec: CsvRecords, cols: dict[str, int], path: Path, zone: str) -
             {(int(m), int(d)) for m, d in zip(month[~year_end], day[~year_end], strict=True)}
         )
         shown = ", ".join(f"{d:02d}.{m:02d}." for m, d in others)
-        rejected = (
-            (
-                f"Stichtag not 31 December ({shown})",
-                int((~year_end).sum()),
-            ),
-        )
+        rejected = ((keyed("sources.rejected.not_year_end", days=shown), int((~year_end).sum())),)
     meta = _meta(path, "kommunal-einwohner", "Amtliche Einwohnerzahl nach Stichtagen (kommunal)")
     return ImportBatch(
         meta=meta,

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from wandel import i18n
 from wandel.demography.data import (
     ProjectionTables,
     gemeinde_totals,
@@ -122,8 +123,10 @@ def _pick(
     if option is None:
         return file_value, None
     if file_value is not None and file_value != option:
-        where = f"{file}, line {line}" if line is not None else file
-        return option, f"the option {option} overrides {field}: {file_value} of {where}"
+        said = {"option": option, "field": field, "file_value": file_value, "file": file}
+        if line is None:
+            return option, i18n.note("workflow.note.option_overrides", **said)
+        return option, i18n.note("workflow.note.option_overrides_at", line=line, **said)
     return option, None
 
 

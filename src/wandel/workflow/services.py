@@ -23,6 +23,7 @@ import numpy.typing as npt
 import pandas as pd
 import xarray as xr
 
+from wandel import i18n
 from wandel.demography.rates import BasePopulation
 from wandel.errors import (
     DuplicateKeyError,
@@ -352,9 +353,7 @@ def _care_inputs(
             tables, kreise, y, *((totals, known) if y == start_year else (None, None))
         )
         if got != y:
-            notes.append(
-                f"Pflege: calibration on the Pflegestatistik {y} uses the population of {got}"
-            )
+            notes.append(i18n.note("services.note.care_population_year", year=y, got=got))
     single = Grid(tuple(kreise), (start_year,), tuple(range(101)))
 
     def rate_for(k: str, y: int) -> Array:
@@ -555,8 +554,10 @@ def run_prepared(
     prep: PreparedServices,
     scenarios: Sequence[tuple[str, object]],
     on_chunk: Callable[[int], None] | None = None,
+    lang: str | None = None,
 ) -> ServicesRun:
-    """Run ``scenarios`` (name, scenario or None for the base) on a prepared request."""
+    """Run ``scenarios`` (name, scenario or None for the base) on a prepared request; the source
+    note in ``lang`` (default: the language of the call)."""
     from wandel.workflow.projection import scenario_rates
 
     req, inputs, grid = prep.req, prep.inputs, prep.grid
@@ -583,9 +584,9 @@ def run_prepared(
         ths.append(result.thresholds.assign(scenario=sc_name))
         crs.append(result.crossings.assign(scenario=sc_name))
     assert result is not None
-    all_notes += [*result.notes, *(m.text() for m in result.missing)]
+    all_notes += [*result.notes, *(m.note() for m in result.missing)]
     notes = tuple(dict.fromkeys(all_notes))
-    note = source_note(prep.cat, prep.plans, prep.provenance, req, start, notes)
+    note = source_note(prep.cat, prep.plans, prep.provenance, req, start, notes, lang)
     parents = prep.parents
     return ServicesRun(
         figures=_front(pd.concat(figs, ignore_index=True)),
@@ -605,11 +606,16 @@ def run_prepared(
 
 
 def services_from_store(
-    db: Path, req: ServicesRequest, on_chunk: Callable[[int], None] | None = None
+    db: Path,
+    req: ServicesRequest,
+    on_chunk: Callable[[int], None] | None = None,
+    lang: str | None = None,
 ) -> ServicesRun:
-    """Run the request on the store at ``db`` (read only)."""
+    """Run the request on the store at ``db`` (read only); the source note in ``lang``."""
     tables, data, provenance = _load(db)
-    return run_prepared(prepare_services(tables, data, provenance, req), req.scenarios, on_chunk)
+    return run_prepared(
+        prepare_services(tables, data, provenance, req), req.scenarios, on_chunk, lang
+    )
 
 
 def _front(frame: pd.DataFrame) -> pd.DataFrame:
@@ -624,35 +630,44 @@ def source_note(
     req: ServicesRequest,
     start: int,
     notes: Sequence[str],
+    lang: str | None = None,
 ) -> str:
-    """The source note of a services run: data in the store, every figure of the catalogue used
-    (region, year, source), the user's figures, method notes and missing parameters."""
+    """The source note of a services run in ``lang`` (default: the language of the call): data in
+    the store, every figure of the catalogue used (region, year, source), the user's figures,
+    method notes and missing parameters."""
+    tr = i18n.tr
     lines = [
-        "Wandel - Daseinsvorsorge: Bedarf aus der Bevölkerungsvorausberechnung (eigene Berechnung)",
-        f"Basisjahr {start}, bis {req.until}, {req.draws} Zufallspfade, Startwert {req.seed}",
+        tr("services.source.head", lang),
+        tr(
+            "services.source.run",
+            lang,
+            start=start,
+            until=req.until,
+            draws=req.draws,
+            seed=req.seed,
+        ),
         "",
-        "Daten im Datenbestand:",
+        tr("services.source.data", lang),
     ]
     for _, p in provenance.iterrows():
         lines.append(f"- {p['file_name']} ({p['producer'] or p['kind']}; {p['licence'] or ''})")
-    lines += ["", "Kennwerte (Region, Bezugsjahr, Quelle):"]
+    lines += ["", tr("services.source.figures", lang)]
     for plan in plans:
         for e in plan.entries:
             param = next((k for k, v in cat.service(plan.name).parameters.items() if e in v), "?")
             valid = ""
             if e.valid_from is not None or e.valid_to is not None:
-                valid = f", gültig {e.valid_from or ''}-{e.valid_to or ''}"
+                valid = ", " + tr(
+                    "services.source.valid", lang, first=e.valid_from or "", last=e.valid_to or ""
+                )
             lines.append(
                 f"- {plan.name}.{param}{'.' + e.measure if e.measure else ''} {e.region} ({e.year}{valid}): "
                 f"{cat.source_text(e.source)}"
             )
     if notes:
-        lines += ["", "Hinweise:"] + [f"- {n}" for n in notes]
-    lines += [
-        "",
-        "Lizenz der amtlichen Daten: Datenlizenz Deutschland - Namensnennung - Version 2.0 (dl-de/by-2-0); "
-        "Grenzen: © GeoBasis-DE / BKG, dl-de/by-2-0.",
-    ]
+        lines += ["", tr("services.source.notes", lang)]
+        lines += [f"- {i18n.note_text(n, lang)}" for n in notes]
+    lines += ["", tr("services.source.licence", lang)]
     return "\n".join(lines)
 
 
@@ -678,11 +693,12 @@ def _labelled(frame: pd.DataFrame, names: Mapping[str, str], lang: str | None) -
 
     texts = catalogue()
     out = frame.copy()
-    out.insert(
-        out.columns.get_loc("zone") + 1,
-        "name",
-        out["zone"].astype(str).map(lambda z: names.get(z, z)),
-    )
+    if "zone" in out.columns:  # a run without threshold crossings has an empty crossings frame
+        out.insert(
+            out.columns.get_loc("zone") + 1,
+            "name",
+            out["zone"].astype(str).map(lambda z: names.get(z, z)),
+        )
     if "measure" in out.columns:
 
         def label(m: str) -> str:
@@ -843,7 +859,7 @@ def services_to_files(
     the store's Gemeinde boundaries): the run and the files written (``wandel services``)."""
     from wandel.store import Store
 
-    run = services_from_store(db, req, on_chunk=on_chunk)
+    run = services_from_store(db, req, on_chunk=on_chunk, lang=lang)
     with Store.open(db, read_only=True) as store:
         boundaries = store.table("boundaries", "level = 'gemeinde'")
     return run, write_services(run, out_dir, stem=stem, boundaries=boundaries, lang=lang)

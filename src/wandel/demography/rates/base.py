@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from wandel import i18n
 from wandel.ages import finest_partition
 from wandel.demography.graduation import graduate
 from wandel.demography.lifetable import OPEN_AGE
@@ -110,7 +111,7 @@ def _kreis_base(population: pd.DataFrame, zones: list[str], base_year: int) -> B
     if missing:
         raise MissingDataError("@demography.error.no_structure_in", zone=missing[0], year=year)
     if later:
-        note = f"structure from a later year: Kreis age structure of {year} for base {base_year}"
+        note = i18n.note("demography.note.later_structure", year=year, base_year=base_year)
         return BasePopulation(pop.sel(zone=zones), year, (), year, tuple(zones), (note,))
     return BasePopulation(pop.sel(zone=zones), year)
 
@@ -169,7 +170,7 @@ def _gemeinde_base(
     later = tuple(z for z in zones if z[:5] in later_kreise)
     sy = int(years["structure_year"].max())
     notes = tuple(
-        f"structure from a later year: Kreis age structure of {int(y)} used for base {base_year}"
+        i18n.note("demography.note.later_structure", year=int(y), base_year=base_year)
         for y in sorted(set(years.loc[years["later"], "structure_year"]))
     )
     return BasePopulation(pop, year, tuple(zones), sy, later, notes)

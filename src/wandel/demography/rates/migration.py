@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from wandel import i18n
 from wandel.demography.graduation import graduate
 from wandel.demography.lifetable import OPEN_AGE
 from wandel.demography.rates._common import (
@@ -237,12 +238,9 @@ def recent_level_shift(
         intervals[par] = (t1 - 1, t1)
     moved = [v for v in shift.values() if v != 0.0]
     note = (
-        "net migration level from each parent's latest year, distribution from the zone's span: "
-        + (
-            f"shift per head median {np.median(moved):+.4f} ({len(moved)} zones)"
-            if moved
-            else "no latest yearly interval, no shift"
-        )
+        i18n.note("demography.note.level_shift", median=float(np.median(moved)), n=len(moved))
+        if moved
+        else i18n.note("demography.note.level_shift_none")
     )
     return LevelShift(shift, intervals, note)
 
@@ -347,8 +345,7 @@ def migration_persistence(totals: pd.DataFrame, base_year: int) -> Persistence:
             (),
             0,
             0,
-            f"no three common years <= {base_year} with a census-free last period: "
-            "persistence 0 (Gemeinden follow their Kreis)",
+            i18n.note("demography.note.persistence_no_years", base_year=base_year),
         )
     ya, yb, yc = triple
     prev, _ = _differentials(t, ya, yb, shrink=True)
@@ -356,20 +353,31 @@ def migration_persistence(totals: pd.DataFrame, base_year: int) -> Persistence:
     ok = prev.notna() & cur.notna() & (prev != 0)
     if int(ok.sum()) < PERSISTENCE_MIN_ZONES:
         return Persistence(
-            0.0, triple, yc - yb, int(ok.sum()), "too few Gemeinden to estimate: persistence 0"
+            0.0,
+            triple,
+            yc - yb,
+            int(ok.sum()),
+            i18n.note("demography.note.persistence_few_zones"),
         )
     w = pop[ok]
     rho = float((w * prev[ok] * cur[ok]).sum() / (w * prev[ok] ** 2).sum())
     rho = float(np.clip(rho, 0.0, 1.0))
-    census = " (a census lies in the first period: its revision is noise that lowers rho)"
     return Persistence(
         rho,
         triple,
         yc - yb,
         int(ok.sum()),
-        f"persistence of Gemeinde migration differentials rho={rho:.3f} per {yc - yb} years, "
-        f"from {ya}-{yb} to {yb}-{yc} over {int(ok.sum())} Gemeinden"
-        + (census if crosses_census(ya, yb) else ""),
+        i18n.note(
+            "demography.note.persistence_census"
+            if crosses_census(ya, yb)
+            else "demography.note.persistence",
+            rho=rho,
+            years=yc - yb,
+            ya=ya,
+            yb=yb,
+            yc=yc,
+            n=int(ok.sum()),
+        ),
     )
 
 
@@ -436,11 +444,11 @@ def _migration_notes(
     zones: Sequence[str], method: Mapping[str, str], base_year: int
 ) -> tuple[str, ...]:
     return tuple(
-        f"{z}: no migration data <= {base_year} (no census-free pair of totals), migration 0"
+        i18n.note("demography.note.migration_none", zone=z, base_year=base_year)
         for z in zones
         if method[z] == "none"
     ) + tuple(
-        f"{z}: no census-free pair of totals <= {base_year}, its Kreis's net migration rate used"
+        i18n.note("demography.note.migration_kreis_rate", zone=z, base_year=base_year)
         for z in zones
         if method[z] == "kreis_rate"
     )
