@@ -50,11 +50,13 @@ __all__ = [
     "MigrationRates",
     "NetEvidence",
     "Persistence",
+    "StayRates",
     "estimate_migration",
     "kreis_net_rates",
     "migration_persistence",
     "net_migration",
     "recent_level_shift",
+    "stay_out_rates",
 ]
 
 
@@ -73,6 +75,25 @@ class MigrationRates:
     net_per_year: Mapping[str, float]
     years: tuple[int, ...]
     notes: tuple[str, ...] = field(default=())
+    stay: StayRates | None = None
+
+
+@dataclass(frozen=True)
+class StayRates:
+    """Estimated gross out-rates of the zones that have no moves away of their own (see
+    :func:`stay_out_rates`): what a scenario's out-migration multipliers act on there.
+
+    ``out_rate`` (dims ``zone, sex, age``) is 0 for zones with their own out-rates and for zones
+    without a source; ``source`` per zone: ``"own"`` (the zone's own out-rates are not zero: the
+    multipliers act on them), ``"kreis"``, ``"land"`` (the out-rates of that parent from the
+    migration table) or ``"none"`` (no rows ``<= base``: a multiplier cannot act); ``parent`` the
+    code of the parent used, ``years`` the years of its rows (per zone, empty where none).
+    """
+
+    out_rate: xr.DataArray
+    source: Mapping[str, str]
+    parent: Mapping[str, str]
+    years: Mapping[str, tuple[int, ...]]
 
 
 def _gross(
@@ -500,4 +521,100 @@ def estimate_migration(
         net,
         tuple(sorted(years)),
         _migration_notes(zones, method, base_year),
+    )
+
+
+def _parent_population(population: xr.DataArray, parent: str) -> xr.DataArray | None:
+    """The population (dims ``zone, sex, age``, one zone ``parent``) of a Kreis (5 digits) or a
+    Land (2 digits: the sum of its Kreise in ``population``), None where it has none."""
+    codes = [str(z) for z in population["zone"].values]
+    if len(parent) == 5:
+        if parent not in codes:
+            return None
+        return population.sel(zone=[parent])
+    kreise = [z for z in codes if len(z) == 5 and z.startswith(parent)]
+    if not kreise:
+        return None
+    total = population.sel(zone=kreise).sum("zone")
+    return total.expand_dims(zone=[parent]).transpose("zone", "sex", "age")
+
+
+def stay_out_rates(
+    own_out_rate: xr.DataArray,
+    migration: pd.DataFrame | None,
+    kreis_population: xr.DataArray,
+    base_year: int,
+) -> StayRates:
+    """Gross out-rates by age and sex for the zones whose own out-rates are zero at every age.
+
+    A zone whose migration is known only as a net flow (method ``net`` or ``kreis_rate``) with a
+    positive net, or not at all (``none``), has out-rate 0 (:func:`estimate_migration` enters a
+    positive net as in-migrants): nobody moves away in the model, so a scenario that lowers
+    out-migration (e.g. fewer young people moving away) has nothing to act on. Its moves away are
+    then estimated from the best data the store has, the zone's parent's gross out-rates:
+
+    ``r(z, s, x) = O_K(s, x) / P_K(s, x)``
+
+    with ``O_K`` the yearly mean out-movers of the zone's **Kreis** ``K`` (``z[:5]``) from the
+    Kreis migration table, rows of years ``<= base_year`` (6 age groups, spread over single ages as
+    :func:`_gross` does for a Kreis with gross data: graduated with the Rogers-Castro standard
+    times the population as guide, capped at 0.5) and ``P_K`` the Kreis's base population
+    (``kreis_population``, the same denominator as the Kreis's own gross rates); else the **Land**
+    (``z[:2]``: its rows of the table, ``P`` the sum of its Kreise in ``kreis_population``); else
+    none (``source`` ``"none"``, rates 0). A Kreis projected on net migration has no rows of its
+    own, so its source is its Land. No data after the base year is used.
+
+    Limits: it assumes that a town moves away at its Kreis's (or Land's) age-sex rates, which
+    overstates the moves away of a town that draws young people (a university town) and
+    understates them where the Kreis's towns are more attractive; the basis projection is not
+    touched (these rates only enter a scenario, :func:`wandel.demography.scenario_rates`).
+
+    >>> pop = xr.DataArray(np.full((1, 2, OPEN_AGE + 1), 100.0), dims=("zone", "sex", "age"),
+    ...     coords={"zone": ["01001"], "sex": list(SEXES), "age": AGES})
+    >>> m = pd.DataFrame({"zone": "01001", "year": 2020, "sex": ["m"] * 3 + ["f"] * 3,
+    ...     "age_start": [0, 18, 25] * 2, "age_end": [18, 25, None] * 2, "direction": "out",
+    ...     "value": [0.0, 70.0, 0.0] * 2, "partner": None})
+    >>> own = xr.zeros_like(pop).assign_coords(zone=["01001000"])
+    >>> st = stay_out_rates(own, m, pop, 2020)
+    >>> st.source, st.parent, round(float(st.out_rate.sel(age=slice(18, 24)).sum()), 6)
+    ({'01001000': 'kreis'}, {'01001000': '01001'}, 1.4)
+    >>> stay_out_rates(own, m, pop, 2019).source
+    {'01001000': 'none'}
+    """
+    zones = [str(z) for z in own_out_rate["zone"].values]
+    own = np.asarray(own_out_rate.transpose("zone", "sex", "age").values, dtype=np.float64)
+    rows = (
+        pd.DataFrame(columns=["zone", "year"])
+        if migration is None
+        else upto(migration, base_year).assign(zone=lambda f: f["zone"].astype(str))
+    )
+    have = set(rows["zone"])
+    out = np.zeros((len(zones), 2, OPEN_AGE + 1))
+    source: dict[str, str] = {}
+    parent: dict[str, str] = {}
+    years: dict[str, tuple[int, ...]] = {}
+    found: dict[str, tuple[Array, tuple[int, ...]] | None] = {}
+    for j, z in enumerate(zones):
+        if np.any(own[j] > 0):
+            source[z], parent[z], years[z] = "own", z, ()
+            continue
+        source[z], parent[z], years[z] = "none", "", ()
+        for kind, code in (("kreis", z[:5]), ("land", z[:2])):
+            if code == z or code not in have:
+                continue
+            if code not in found:
+                pp = _parent_population(kreis_population, code)
+                if pp is None:
+                    found[code] = None
+                else:
+                    o, _, yrs = _gross(rows, pp, [code], base_year)
+                    found[code] = (o[0], yrs) if yrs and np.any(o[0] > 0) else None
+            hit = found[code]
+            if hit is not None:
+                out[j] = hit[0]
+                source[z], parent[z], years[z] = kind, code, hit[1]
+                break
+    coords = {"zone": zones, "sex": list(SEXES), "age": AGES}
+    return StayRates(
+        xr.DataArray(out, dims=("zone", "sex", "age"), coords=coords), source, parent, years
     )
