@@ -31,6 +31,10 @@ variants:
     mortality: {e0_gain_per_year: 0.2}
   bleiben:
     migration: {out_multipliers: [{age_start: 18, age_end: 25, factor: 0.5}]}
+  stark:
+    migration: {level: 1.3}
+  anziehen:
+    migration: {in_multipliers: [{age_start: 18, age_end: 25, factor: 1.5}]}
 """
 )
 SIGMAS = {
@@ -334,7 +338,7 @@ def test_young_people_staying_without_data_up_to_the_base_year(tables: StoreTabl
     np.testing.assert_array_equal(lever.population.values, basis.population.values)
     _, notes = scenario_rates(inp, SCEN.variant("bleiben"), 2035)
     assert [n.split()[0] for n in notes] == ["@demography.note.stay_none"]
-    for lang, words in (("de", "wirkt es nicht"), ("en", "no effect")):
+    for lang, words in (("de", "ändern hier nichts"), ("en", "change nothing here")):
         text = _note_text(notes[0], lang)
         assert words in text
         assert "15087370" in text
@@ -368,3 +372,32 @@ def test_young_people_staying_from_the_land_where_the_kreis_has_no_rows(
     assert float(abs(lever.balance_residual()).max()) < 1e-6
     _, notes = scenario_rates(inp, SCEN.variant("bleiben"), 2035)
     assert [n.split()[0] for n in notes] == ["@demography.note.stay_land"]
+
+
+def test_migration_level_and_moves_in_where_migration_is_a_positive_net(
+    inputs: ProjectionInputs,
+) -> None:
+    """A town with a positive net ``N`` moves in ``N + O`` (``O`` its Kreis-rate moves away): a
+    common level ``L`` on both scales the net alone (``L N``, no flow of moves away), more moves
+    in at 18-24 (``m_in = 1.5``) add ``(m_in - 1) O`` besides ``m_in N``."""
+    z = "15087370"
+    stay = inputs.migration.stay
+    assert stay is not None
+    rates, notes = scenario_rates(inputs, SCEN.variant("stark"), 2035)
+    assert notes == ()
+    base = inputs.rates(2035)
+    np.testing.assert_array_equal(rates.in_count.values, 1.3 * base.in_count.values)
+    assert rates.extra is not None
+    assert base.extra is not None
+    np.testing.assert_array_equal(rates.extra.values, base.extra.values)
+    young = slice(18, 24)
+    moves_away = float(
+        (stay.out_rate.sel(zone=z, age=young) * inputs.base.population.sel(zone=z, age=young)).sum()
+    )
+    basis, more = _scenario_run(inputs, "basis"), _scenario_run(inputs, "anziehen")
+    first = inputs.start_year + 1
+    in_young = float(base.in_count.sel(zone=z, age=young).sum())
+    gain = float(more.population.sel(zone=z, year=first).sum()) - float(
+        basis.population.sel(zone=z, year=first).sum()
+    )
+    assert gain == pytest.approx(0.5 * in_young + 0.5 * moves_away, abs=1e-6)

@@ -210,38 +210,48 @@ def _stay_notes(
 
 
 def stay_flows(
-    inputs: ProjectionInputs, out_mult: xr.DataArray, years: npt.NDArray[np.int64]
+    inputs: ProjectionInputs,
+    in_mult: xr.DataArray,
+    out_mult: xr.DataArray,
+    years: npt.NDArray[np.int64],
 ) -> tuple[xr.DataArray | None, tuple[str, ...]]:
-    """The people who stay because of out-migration multipliers in zones with no moves away of
-    their own, as a scenario flow (dims ``year, zone, sex, age``), and notes.
+    """What migration multipliers change in zones with no moves away of their own, as a scenario
+    flow (dims ``year, zone, sex, age``), and notes.
 
-    A zone whose migration is known only as a net flow has out-rate 0 where the net is positive
-    (:func:`wandel.demography.rates.migration.estimate_migration`), so ``out_rate * m`` changes
-    nothing. For such a zone its moves away are estimated from its Kreis's gross out-rates
-    ``r_K(s, x)`` (else its Land's; :func:`wandel.demography.rates.stay_out_rates`, data ``<=``
-    the base year), and the multiplier ``m(x)`` keeps, every projected year,
+    A zone whose migration is known only as a net flow ``N`` has out-rate 0 where the net is
+    positive, and ``N`` enters as in-migrants (:func:`wandel.demography.rates.estimate_migration`),
+    so a multiplier on its out-rates changes nothing. For such a zone the moves away are estimated
+    as ``O(z, s, x) = r_K(s, x) P_base(z, s, x)`` with ``r_K`` its Kreis's gross out-rates (else
+    its Land's; :func:`wandel.demography.rates.stay_out_rates`, data ``<=`` the base year) and
+    ``P_base`` the zone's base population; its moves in are then ``N + O`` (the net it has). With
+    the multipliers ``m_in(x)`` on moves in and ``m_out(x)`` on moves away the net becomes
+    ``m_in (N + O) - m_out O``; the rates already carry ``m_in N``, so the flow added every
+    projected year is
 
-    ``S(z, s, x) = (r_K(s, x) - min(m(x) r_K(s, x), 1)) P_base(z, s, x)``
+    ``S(z, s, x) = (m_in(x) r_K(s, x) - min(m_out(x) r_K(s, x), 1)) P_base(z, s, x)``
 
-    people in the zone (``(1 - m) r_K P_base``; ``P_base`` the zone's base population at the age
-    ``x``; ``m > 1`` gives a negative flow: more people moving away, capped by those present).
-    Zones with out-rates of their own are left to the multiplier on those rates (this returns no
-    flow for them); the basis projection (no scenario, or ``m = 1``) is not touched.
+    For fewer young people moving away (``m_in = 1``, ``m_out = f < 1`` at ages 18-24) that is
+    ``(1 - f) r_K P_base`` people who stay; a common level on both (``m_in = m_out``) gives 0, as
+    it scales the net alone; ``m_out > 1`` gives a negative flow (more people moving away, capped
+    by those present). Zones with out-rates of their own are left to the multipliers on their own
+    rates (no flow here), and without multipliers (no scenario, or all 1) nothing is added: the
+    basis projection is not touched.
 
     Limits: ``S`` is a fixed number per year, from the base population's ages, not from the
     projected population of the year (a town whose young cohorts shrink keeps a little too many);
-    the stochastic out-migration level does not act on it. The engine has no negative out-movers
-    (out-rates lie in [0, 1]) and the zone's basis counts nobody moving away, so the stayers
+    the stochastic migration levels do not act on it. The engine has no negative out-movers
+    (out-rates lie in [0, 1]) and the zone's basis counts nobody moving away, so those who stay
     cannot be booked as fewer out-movers: they enter as a positive scenario flow, combined with
     the zone's other scenario flows and migration differential into one flow per age and sex (a
     negative differential, booked as out-migration, is lowered first; the rest shows as
     in-migration). Net migration and the balancing equation are exact; the note says so. Where
-    neither the Kreis nor the Land has migration rows ``<=`` the base year, the multiplier has no
-    effect on such a zone and a note says so.
+    neither the Kreis nor the Land has migration rows ``<=`` the base year, the multipliers have
+    no effect on such a zone beyond its net, and a note says so.
     """
     stay = inputs.migration.stay
-    m = np.asarray(out_mult.values, dtype=np.float64)
-    if stay is None or bool(np.all(m == 1.0)):
+    m_in = np.asarray(in_mult.values, dtype=np.float64)
+    m_out = np.asarray(out_mult.values, dtype=np.float64)
+    if stay is None or bool(np.all(m_in == m_out)):
         return None, ()
     zones = inputs.zones
     acted = [z for z in zones if stay.source.get(z, "own") != "own"]
@@ -250,7 +260,7 @@ def stay_flows(
     r = np.asarray(stay.out_rate.sel(zone=zones).transpose("zone", "sex", "age").values)
     pop = inputs.base.population.sel(zone=zones, sex=list(SEXES), age=AGES)
     p = np.asarray(pop.transpose("zone", "sex", "age").values, dtype=np.float64)
-    kept = (r - np.clip(r * m, 0.0, 1.0)) * p  # (zone, sex, age)
+    kept = (m_in * r - np.clip(m_out * r, 0.0, 1.0)) * p  # (zone, sex, age)
     flows = np.broadcast_to(kept, (len(years), *kept.shape)).copy()
     da = xr.DataArray(
         flows,
@@ -267,8 +277,8 @@ def scenario_rates(
     """The rates of ``inputs`` with a scenario variant applied for the years ``start+1 .. until``.
 
     Returns the rates (with a ``year`` dimension where the scenario varies them) and notes (e.g.
-    extra flows for zones not projected, where the moves away that out-migration multipliers
-    lower were estimated from: :func:`stay_flows`).
+    extra flows for zones not projected, where the moves away that migration multipliers act on
+    were estimated from: :func:`stay_flows`).
     """
     base = inputs.rates(until)
     if scenario is None:
@@ -288,7 +298,7 @@ def scenario_rates(
     if scenario.extra_flows:
         flows, notes = _extra_flows(scenario.extra_flows, inputs.zones, years)
         extra = flows if base.extra is None else base.extra + flows
-    stayers, stay_notes = stay_flows(inputs, out_mult, years)
+    stayers, stay_notes = stay_flows(inputs, in_mult, out_mult, years)
     if stayers is not None:
         extra = stayers if extra is None else extra + stayers
     notes = (*notes, *stay_notes)

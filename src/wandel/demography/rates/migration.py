@@ -66,7 +66,9 @@ class MigrationRates:
 
     ``method`` per zone: ``"gross"`` (from the migration table), ``"net"`` (from a census-free
     pair of totals), ``"kreis_rate"`` (its Kreis's net rate per inhabitant) or ``"none"`` (no
-    data: zero migration); ``net_per_year`` the net migration implied.
+    data: zero migration); ``net_per_year`` the net migration implied; ``stay`` the estimated
+    gross out-rates of the zones without moves away of their own (:func:`stay_out_rates`), which
+    only a scenario's out-migration multipliers use.
     """
 
     out_rate: xr.DataArray
