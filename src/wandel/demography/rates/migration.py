@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -80,22 +81,44 @@ class MigrationRates:
     stay: StayRates | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class StayRates:
     """Estimated gross out-rates of the zones that have no moves away of their own (see
-    :func:`stay_out_rates`): what a scenario's out-migration multipliers act on there.
+    :func:`stay_out_rates`): what a scenario's migration multipliers act on there.
 
-    ``out_rate`` (dims ``zone, sex, age``) is 0 for zones with their own out-rates and for zones
-    without a source; ``source`` per zone: ``"own"`` (the zone's own out-rates are not zero: the
-    multipliers act on them), ``"kreis"``, ``"land"`` (the out-rates of that parent from the
-    migration table) or ``"none"`` (no rows ``<= base``: a multiplier cannot act); ``parent`` the
-    code of the parent used, ``years`` the years of its rows (per zone, empty where none).
+    ``source`` per zone: ``"own"`` (the zone's own out-rates are not zero: the multipliers act on
+    them), ``"kreis"``, ``"land"`` (the out-rates of that parent from the migration table) or
+    ``"none"`` (no rows ``<= base``: a multiplier cannot act); ``parent`` the code of the parent
+    used, ``years`` the years of its rows (per zone, empty where none). :attr:`out_rate` is
+    computed on first use (a projection without such a scenario never needs it) from ``rows`` (the
+    migration rows ``<= base`` of the parents used) and ``population`` (the Kreis populations).
     """
 
-    out_rate: xr.DataArray
     source: Mapping[str, str]
     parent: Mapping[str, str]
     years: Mapping[str, tuple[int, ...]]
+    rows: pd.DataFrame = field(repr=False)
+    population: xr.DataArray = field(repr=False)
+    base_year: int = 0
+
+    @cached_property
+    def out_rate(self) -> xr.DataArray:
+        """The rates (dims ``zone, sex, age``), 0 for zones whose ``source`` is ``own`` or
+        ``none``."""
+        zones = list(self.source)
+        out = np.zeros((len(zones), 2, OPEN_AGE + 1))
+        rates: dict[str, Array] = {}
+        for j, z in enumerate(zones):
+            code = self.parent[z]
+            if self.source[z] not in ("kreis", "land"):
+                continue
+            if code not in rates:
+                pp = _parent_population(self.population, code)
+                assert pp is not None  # checked by stay_out_rates
+                rates[code] = _gross(self.rows, pp, [code], self.base_year)[0][0]
+            out[j] = rates[code]
+        coords = {"zone": zones, "sex": list(SEXES), "age": AGES}
+        return xr.DataArray(out, dims=("zone", "sex", "age"), coords=coords)
 
 
 def _gross(
@@ -563,8 +586,11 @@ def stay_out_rates(
     times the population as guide, capped at 0.5) and ``P_K`` the Kreis's base population
     (``kreis_population``, the same denominator as the Kreis's own gross rates); else the **Land**
     (``z[:2]``: its rows of the table, ``P`` the sum of its Kreise in ``kreis_population``); else
-    none (``source`` ``"none"``, rates 0). A Kreis projected on net migration has no rows of its
-    own, so its source is its Land. No data after the base year is used.
+    none (``source`` ``"none"``, rates 0). A parent counts when it has out-movers above 0 by sex and
+    age group in those years and a population. A Kreis projected on net migration has no rows of
+    its own, so its source is its Land. No data after the base year is used. Only the sources are
+    found here; the rates are computed when a scenario first asks for them
+    (:attr:`StayRates.out_rate`).
 
     Limits: it assumes that a town moves away at its Kreis's (or Land's) age-sex rates, which
     overstates the moves away of a town that draws young people (a university town) and
@@ -585,38 +611,37 @@ def stay_out_rates(
     """
     zones = [str(z) for z in own_out_rate["zone"].values]
     own = np.asarray(own_out_rate.transpose("zone", "sex", "age").values, dtype=np.float64)
-    rows = (
-        pd.DataFrame(columns=["zone", "year"])
-        if migration is None
-        else upto(migration, base_year).assign(zone=lambda f: f["zone"].astype(str))
-    )
-    have = set(rows["zone"])
-    out = np.zeros((len(zones), 2, OPEN_AGE + 1))
+    rows = pd.DataFrame(columns=["zone", "year", "sex", "age_start", "age_end", "direction"])
+    if migration is not None:
+        rows = upto(migration, base_year).assign(zone=lambda f: f["zone"].astype(str))
+    out = rows[rows["sex"].isin(SEXES) & (rows["value"] > 0) & ~all_ages(rows)]
+    out = out[(out["direction"] == "out") & (out["partner"].fillna("") == "")]
+    out_years = {
+        str(k): tuple(sorted(int(y) for y in g.unique())) for k, g in out.groupby("zone")["year"]
+    }
     source: dict[str, str] = {}
     parent: dict[str, str] = {}
     years: dict[str, tuple[int, ...]] = {}
-    found: dict[str, tuple[Array, tuple[int, ...]] | None] = {}
+    usable: dict[str, bool] = {}
     for j, z in enumerate(zones):
-        if np.any(own[j] > 0):
-            source[z], parent[z], years[z] = "own", z, ()
-            continue
         source[z], parent[z], years[z] = "none", "", ()
+        if np.any(own[j] > 0):
+            source[z], parent[z] = "own", z
+            continue
         for kind, code in (("kreis", z[:5]), ("land", z[:2])):
-            if code == z or code not in have:
+            if code == z or code not in out_years:
                 continue
-            if code not in found:
-                pp = _parent_population(kreis_population, code)
-                if pp is None:
-                    found[code] = None
-                else:
-                    o, _, yrs = _gross(rows, pp, [code], base_year)
-                    found[code] = (o[0], yrs) if yrs and np.any(o[0] > 0) else None
-            hit = found[code]
-            if hit is not None:
-                out[j] = hit[0]
-                source[z], parent[z], years[z] = kind, code, hit[1]
+            if code not in usable:
+                usable[code] = _parent_population(kreis_population, code) is not None
+            if usable[code]:
+                source[z], parent[z], years[z] = kind, code, out_years[code]
                 break
-    coords = {"zone": zones, "sex": list(SEXES), "age": AGES}
+    used = {parent[z] for z in zones if source[z] in ("kreis", "land")}
     return StayRates(
-        xr.DataArray(out, dims=("zone", "sex", "age"), coords=coords), source, parent, years
+        source,
+        parent,
+        years,
+        rows[rows["zone"].isin(used)],
+        kreis_population,
+        base_year,
     )
