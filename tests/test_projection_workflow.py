@@ -236,7 +236,8 @@ def test_a_gemeinde_is_projected_the_same_alone_and_with_its_kreis(
         y = getattr(b.deterministic, part).sel(zone="15087275")
         np.testing.assert_array_equal(x.values, y.values)
     qa, qb = a.quantiles, b.quantiles
-    assert qa is not None and qb is not None
+    assert qa is not None
+    assert qb is not None
     np.testing.assert_array_equal(qa.sel(zone="15087275").values, qb.sel(zone="15087275").values)
     # the small Gemeinde's own trend is shrunk toward its Kreis and fades: a differential (alone,
     # it used to migrate at its own unshrunk rate, with no differential)
