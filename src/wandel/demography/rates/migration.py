@@ -606,12 +606,13 @@ def stay_out_rates(
     >>> st = stay_out_rates(own, m, pop, 2020)
     >>> st.source, st.parent, round(float(st.out_rate.sel(age=slice(18, 24)).sum()), 6)
     ({'01001000': 'kreis'}, {'01001000': '01001'}, 1.4)
-    >>> stay_out_rates(own, m, pop, 2019).source
-    {'01001000': 'none'}
+    >>> stay_out_rates(own, m, pop, 2019).source, stay_out_rates(own, None, pop, 2020).source
+    ({'01001000': 'none'}, {'01001000': 'none'})
     """
     zones = [str(z) for z in own_out_rate["zone"].values]
     own = np.asarray(own_out_rate.transpose("zone", "sex", "age").values, dtype=np.float64)
-    rows = pd.DataFrame(columns=["zone", "year", "sex", "age_start", "age_end", "direction"])
+    columns = ["zone", "year", "sex", "age_start", "age_end", "direction", "partner", "value"]
+    rows = pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
     if migration is not None:
         rows = upto(migration, base_year).assign(zone=lambda f: f["zone"].astype(str))
     out = rows[rows["sex"].isin(SEXES) & (rows["value"] > 0) & ~all_ages(rows)]
