@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from _projection_store import demo_tables
+from wandel.demography.engine import Projection
 from wandel.demography.scenario import parse_scenarios
 from wandel.workflow.projection import (
     FLOW_PROFILES,
@@ -30,6 +31,10 @@ variants:
     mortality: {e0_gain_per_year: 0.2}
   bleiben:
     migration: {out_multipliers: [{age_start: 18, age_end: 25, factor: 0.5}]}
+  stark:
+    migration: {level: 1.3}
+  anziehen:
+    migration: {in_multipliers: [{age_start: 18, age_end: 25, factor: 1.5}]}
 """
 )
 SIGMAS = {
@@ -91,9 +96,9 @@ def test_scenario_directions(inputs: ProjectionInputs) -> None:
     basis = _total(inputs, "basis", z, 2035)
     assert _total(inputs, "hoch", z, 2035) > basis
     assert _total(inputs, "alt", z, 2035) > basis
-    # "bleiben" (fewer young people moving away): Sangerhausen's Kreis gains people on balance
-    # (net migration only, no moves away to lower); the lever's estimate of gross moves away for
-    # such towns is the next commit
+    # "bleiben" (fewer young people moving away): Sangerhausen gains people on balance (net
+    # migration only, no moves away of its own), so the lever acts on its Kreis's out-rates
+    assert _total(inputs, "bleiben", z, 2035) > basis
 
 
 def test_e0_gain_is_reached() -> None:
@@ -231,8 +236,169 @@ def test_a_gemeinde_is_projected_the_same_alone_and_with_its_kreis(
         y = getattr(b.deterministic, part).sel(zone="15087275")
         np.testing.assert_array_equal(x.values, y.values)
     qa, qb = a.quantiles, b.quantiles
-    assert qa is not None and qb is not None
+    assert qa is not None
+    assert qb is not None
     np.testing.assert_array_equal(qa.sel(zone="15087275").values, qb.sel(zone="15087275").values)
     # the small Gemeinde's own trend is shrunk toward its Kreis and fades: a differential (alone,
     # it used to migrate at its own unshrunk rate, with no differential)
     assert 0 < abs(alone.differential["15087275"]) < 50
+
+
+def _scenario_run(inputs: ProjectionInputs, variant: str | None, until: int = 2035) -> Projection:
+    scenario = None if variant is None else SCEN.variant(variant)
+    return run(inputs, scenario_rates(inputs, scenario, until)[0], until).deterministic
+
+
+def test_young_people_staying_where_migration_is_a_positive_net(
+    tables: StoreTables, inputs: ProjectionInputs
+) -> None:
+    """A town known only by a positive net migration has no moves away of its own; "bleiben"
+    (half the 18- to 24-year-olds moving away stay) keeps ``(1 - f) r_K P_base`` of them a year,
+    ``r_K`` its Kreis's out-rates: exactly the rates the Kreis gets projected on its own."""
+    z, f = "15087370", 0.5
+    assert inputs.migration.method[z] == "net"
+    assert inputs.migration.net_per_year[z] > 0
+    assert float(abs(inputs.migration.out_rate.sel(zone=z)).max()) == 0.0
+    stay = inputs.migration.stay
+    assert stay is not None
+    assert (stay.source[z], stay.parent[z], stay.years[z]) == ("kreis", "15087", (2020, 2023, 2024))
+    kreis = build_inputs(tables, ["15087"], 2024)
+    assert kreis.migration.method["15087"] == "gross"
+    r_k = kreis.migration.out_rate.sel(zone="15087")
+    young = slice(18, 24)
+    # the Kreis's rates times its population give the published out-movers of 18-24 (mean of years)
+    mig = tables.migration
+    rows = mig[(mig["zone"] == "15087") & (mig["direction"] == "out") & (mig["age_start"] == 18)]
+    for sex in ("m", "f"):
+        published = float(rows[rows["sex"] == sex]["value"].mean())
+        p_k = kreis.base.population.sel(zone="15087", sex=sex, age=young)
+        assert float((r_k.sel(sex=sex, age=young) * p_k).sum()) == pytest.approx(published, 1e-9)
+    p_base = inputs.base.population.sel(zone=z, age=young)
+    expected = (1 - f) * float((r_k.sel(age=young) * p_base).sum())
+    assert expected > 10  # people a year
+    basis, lever = _scenario_run(inputs, "basis"), _scenario_run(inputs, "bleiben")
+    first = inputs.start_year + 1
+    at = {"zone": z, "year": first}
+    gain = float(lever.population.sel(at).sum()) - float(basis.population.sel(at).sum())
+    assert gain == pytest.approx(expected, abs=1e-6)
+    # net migration rises by the stayers every year; the population at 2035 is higher
+    net = (lever.in_migration - lever.out_migration) - (basis.in_migration - basis.out_migration)
+    np.testing.assert_allclose(net.sel(zone=z).sum("sex").values.ravel(), expected, atol=1e-6)
+    for year in (2025, 2035):
+        assert float(lever.population.sel(zone=z, year=year).sum()) > float(
+            basis.population.sel(zone=z, year=year).sum()
+        )
+    # the balancing equation and no negative population with the lever on
+    assert float(abs(lever.balance_residual()).max()) < 1e-6
+    assert float(lever.population.min()) >= 0
+    _, notes = scenario_rates(inputs, SCEN.variant("bleiben"), 2035)
+    assert [n.split()[0] for n in notes] == ["@demography.note.stay_kreis"]
+    for lang in ("de", "en"):
+        assert "15087370" in _note_text(notes[0], lang)
+
+
+def _note_text(note: str, lang: str) -> str:
+    """A ``"@key {json}"`` note in ``lang``."""
+    import json
+
+    from wandel.i18n import tr
+
+    key, _, packed = note[1:].partition(" ")
+    return tr(key, lang, **(json.loads(packed) if packed else {}))
+
+
+def test_no_scenario_leaves_the_basis_untouched(inputs: ProjectionInputs) -> None:
+    """The lever's estimate of moves away enters only a scenario that lowers out-migration: the
+    rates and results without a scenario, with the empty scenario, or with the estimate removed
+    from the inputs are the same to the last bit."""
+    from dataclasses import replace
+
+    bare = replace(inputs, migration=replace(inputs.migration, stay=None))
+    for a, b in ((inputs.rates(2035), bare.rates(2035)),):
+        for part in ("sx", "birth_survival", "asfr", "out_rate", "in_count", "extra"):
+            x, y = getattr(a, part), getattr(b, part)
+            np.testing.assert_array_equal(x.values, y.values)
+    ref = _scenario_run(bare, None)
+    for res in (_scenario_run(inputs, None), _scenario_run(inputs, "basis")):
+        for part in ("population", "births", "deaths", "in_migration", "out_migration"):
+            np.testing.assert_array_equal(getattr(res, part).values, getattr(ref, part).values)
+    assert scenario_rates(inputs, SCEN.variant("basis"), 2035)[1] == ()
+
+
+def test_young_people_staying_without_data_up_to_the_base_year(tables: StoreTables) -> None:
+    """Migration rows only after the base year (here: the demo table moved 10 years on) are not
+    used: the lever has no effect on a town with a positive net, and says so in both languages."""
+    from dataclasses import replace
+
+    mig = tables.migration.assign(year=tables.migration["year"].astype(int) + 10)
+    later = replace(tables, migration=mig)
+    inp = build_inputs(later, ["15087370"], 2024)
+    assert inp.migration.stay is not None
+    assert inp.migration.stay.source["15087370"] == "none"
+    basis, lever = _scenario_run(inp, "basis"), _scenario_run(inp, "bleiben")
+    np.testing.assert_array_equal(lever.population.values, basis.population.values)
+    _, notes = scenario_rates(inp, SCEN.variant("bleiben"), 2035)
+    assert [n.split()[0] for n in notes] == ["@demography.note.stay_none"]
+    for lang, words in (("de", "ändern hier nichts"), ("en", "change nothing here")):
+        text = _note_text(notes[0], lang)
+        assert words in text
+        assert "15087370" in text
+        assert "2024" in text
+
+
+def test_young_people_staying_from_the_land_where_the_kreis_has_no_rows(
+    tables: StoreTables,
+) -> None:
+    """Without rows of its Kreis, a town's moves away are estimated from its Land's rows
+    (Sachsen-Anhalt 2020: out-movers over the population of its Kreise)."""
+    from dataclasses import replace
+
+    mig = tables.migration[tables.migration["zone"] != "15087"]
+    inp = build_inputs(replace(tables, migration=mig), ["15087370"], 2024)
+    stay = inp.migration.stay
+    assert stay is not None
+    assert (stay.source["15087370"], stay.parent["15087370"]) == ("land", "15")
+    assert stay.years["15087370"] == (2020,)
+    basis, lever = _scenario_run(inp, "basis"), _scenario_run(inp, "bleiben")
+    first = inp.start_year + 1
+    kept = 0.5 * float(
+        (
+            stay.out_rate.sel(zone="15087370", age=slice(18, 24))
+            * inp.base.population.sel(zone="15087370", age=slice(18, 24))
+        ).sum()
+    )
+    gain = lever.population.sel(year=first).sum() - basis.population.sel(year=first).sum()
+    assert kept > 10
+    assert float(gain) == pytest.approx(kept, abs=1e-6)
+    assert float(abs(lever.balance_residual()).max()) < 1e-6
+    _, notes = scenario_rates(inp, SCEN.variant("bleiben"), 2035)
+    assert [n.split()[0] for n in notes] == ["@demography.note.stay_land"]
+
+
+def test_migration_level_and_moves_in_where_migration_is_a_positive_net(
+    inputs: ProjectionInputs,
+) -> None:
+    """A town with a positive net ``N`` moves in ``N + O`` (``O`` its Kreis-rate moves away): a
+    common level ``L`` on both scales the net alone (``L N``, no flow of moves away), more moves
+    in at 18-24 (``m_in = 1.5``) add ``(m_in - 1) O`` besides ``m_in N``."""
+    z = "15087370"
+    stay = inputs.migration.stay
+    assert stay is not None
+    rates, notes = scenario_rates(inputs, SCEN.variant("stark"), 2035)
+    assert notes == ()
+    base = inputs.rates(2035)
+    np.testing.assert_array_equal(rates.in_count.values, 1.3 * base.in_count.values)
+    assert rates.extra is not None
+    assert base.extra is not None
+    np.testing.assert_array_equal(rates.extra.values, base.extra.values)
+    young = slice(18, 24)
+    moves_away = float(
+        (stay.out_rate.sel(zone=z, age=young) * inputs.base.population.sel(zone=z, age=young)).sum()
+    )
+    basis, more = _scenario_run(inputs, "basis"), _scenario_run(inputs, "anziehen")
+    first = inputs.start_year + 1
+    in_young = float(base.in_count.sel(zone=z, age=young).sum())
+    gain = float(more.population.sel(zone=z, year=first).sum()) - float(
+        basis.population.sel(zone=z, year=first).sum()
+    )
+    assert gain == pytest.approx(0.5 * in_young + 0.5 * moves_away, abs=1e-6)

@@ -150,3 +150,19 @@ def test_town_page_from_memory_is_the_computed_page(workbench: TownWorkbench) ->
         strip = re.compile(r'name="csrf"[^>]*>|csrf[^"]*"[^"]*"')
         assert strip.sub("", again.text) == strip.sub("", first.text)
         assert c.get("/kommune/15087221").status_code == 404  # unknown town, either way
+
+
+@pytest.mark.parametrize("zone", ["15087370", "15087220"], ids=["Sangerhausen", "Hettstedt"])
+def test_young_people_staying_raise_every_seed_town(workbench: TownWorkbench, zone: str) -> None:
+    """The lever "young people staying" raises the 2040 population of the seed towns, whatever
+    their migration is known from (own out-rates from a negative net, or their Kreis's)."""
+    stay = workbench.inputs(zone).migration.stay
+    assert stay is not None
+    assert stay.source[zone] in ("own", "kreis")
+    base = workbench.project(zone, Levers(), draws=10)
+    lever = workbench.project(zone, Levers(stay_young_pct=20), draws=10)
+    pop = {
+        k: float(p.result.deterministic.population.sel(zone=zone, year=UNTIL).sum())
+        for k, p in (("base", base), ("lever", lever))
+    }
+    assert pop["lever"] > pop["base"]

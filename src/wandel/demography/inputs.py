@@ -51,6 +51,7 @@ from wandel.demography.rates import (
     recent_level_shift,
     rogers_castro,
     shrink_net_rates,
+    stay_out_rates,
 )
 from wandel.errors import MissingDataError
 from wandel.tables import SEXES
@@ -333,6 +334,9 @@ def build_inputs(
         net = {z: v + shift.per_head.get(z, 0.0) * pop[z] for z, v in net.items()}
         mig = estimate_migration(base.population, base_year, t.migration, NetEvidence(net, span))
         mig = replace(mig, notes=(*mig.notes, shift.note))
+        mig = replace(
+            mig, stay=stay_out_rates(mig.out_rate, t.migration, kreis_base.population, base_year)
+        )
         return ProjectionInputs(base, fert, mort, mig, srb, srb_years, base_year)
     gm = None
     if net:
@@ -351,6 +355,9 @@ def build_inputs(
         fallback, fb_years = _kreis_fallback(t, kreis_base, zones, base_year)
         evidence = replace(evidence, fallback_rate=fallback, fallback_years=fb_years)
     mig = estimate_migration(base.population, base_year, None, evidence)
+    mig = replace(
+        mig, stay=stay_out_rates(mig.out_rate, t.migration, kreis_base.population, base_year)
+    )
     if gm is None:
         return ProjectionInputs(base, fert, mort, mig, srb, srb_years, base_year)
     mig = replace(mig, notes=(*mig.notes, gm.note))

@@ -30,7 +30,9 @@ on the command line overrides the file's value, and the run says so in a note.
 Fields (units in names): ``fertility.tfr_target`` (children per woman, reached linearly by
 ``target_year``; absent = keep the base level), ``mortality.e0_gain_per_year`` (years of life expectancy
 gained per calendar year, both sexes), ``migration.in_multipliers`` / ``out_multipliers`` (factors on
-the base in- and out-migration by age group), ``extra_flows`` (people per year added to a zone,
+the base in- and out-migration by age group; where a zone has no moves away of its own, the out
+factors act on its Kreis's out-rates, see :func:`wandel.demography.scenario_rates.stay_flows`),
+``extra_flows`` (people per year added to a zone,
 distributed by a named age-sex profile).
 """
 

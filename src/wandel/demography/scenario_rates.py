@@ -6,13 +6,17 @@
   by the factor ``k_t`` with ``e0(k_t m) = e0(m) + gain t``, found on the mean schedule of the zones
   (:func:`mortality_factors`) and applied to every zone.
 * Migration: multipliers by age group on out-migration rates (capped at 1) and in-migration counts.
+  A zone without moves away of its own (migration known only as a positive net flow, or not at
+  all) has out-rate 0, so a multiplier on it would do nothing; there the multipliers act on the
+  moves away estimated from its Kreis's or Land's gross out-rates (:func:`stay_flows`).
 * Extra flows: people per year added to a zone, spread by a named age-sex profile
   (:data:`FLOW_PROFILES`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 import numpy as np
@@ -28,7 +32,13 @@ from wandel.demography.rates._common import Array
 from wandel.demography.scenario import AgeFactor, ExtraFlow, FertilityPath, Scenario
 from wandel.tables import SEXES
 
-__all__ = ["FLOW_PROFILES", "flow_profile", "mortality_factors", "scenario_rates"]
+__all__ = [
+    "FLOW_PROFILES",
+    "flow_profile",
+    "mortality_factors",
+    "scenario_rates",
+    "stay_flows",
+]
 
 
 def _band(lo: int, hi: int) -> Array:
@@ -156,13 +166,119 @@ def _extra_flows(
     return da, tuple(notes)
 
 
+STAY_NOTE_ZONES = 10
+"""How many zones a note of :func:`stay_flows` names (the rest are counted)."""
+
+
+def _note(key: str, /, **fields: object) -> str:
+    """A note of the model as a catalogue key and its fields, ``"@key {json}"`` (the string of
+    :func:`wandel.errors.keyed`, put into words where it is shown)."""
+    i18n.catalogue()[key]  # a wrong key fails where the note is made
+    packed = json.dumps(fields, sort_keys=True, ensure_ascii=False)
+    return f"@{key} {packed}"
+
+
+def _zone_list(zones: Sequence[str]) -> str:
+    shown = ", ".join(zones[:STAY_NOTE_ZONES])
+    return shown if len(zones) <= STAY_NOTE_ZONES else f"{shown} (+{len(zones) - STAY_NOTE_ZONES})"
+
+
+def _stay_notes(
+    source: Mapping[str, str],
+    parent: Mapping[str, str],
+    years: Mapping[str, tuple[int, ...]],
+    acted: Sequence[str],
+    base_year: int,
+) -> tuple[str, ...]:
+    notes = []
+    for kind in ("kreis", "land"):
+        zs = [z for z in acted if source[z] == kind]
+        if zs:
+            used = sorted({y for z in zs for y in years[z]})
+            notes.append(
+                _note(
+                    f"demography.note.stay_{kind}",
+                    zones=_zone_list(zs),
+                    parents=", ".join(sorted({parent[z] for z in zs})),
+                    years=", ".join(map(str, used)),
+                )
+            )
+    zs = [z for z in acted if source[z] == "none"]
+    if zs:
+        notes.append(_note("demography.note.stay_none", zones=_zone_list(zs), base_year=base_year))
+    return tuple(notes)
+
+
+def stay_flows(
+    inputs: ProjectionInputs,
+    in_mult: xr.DataArray,
+    out_mult: xr.DataArray,
+    years: npt.NDArray[np.int64],
+) -> tuple[xr.DataArray | None, tuple[str, ...]]:
+    """What migration multipliers change in zones with no moves away of their own, as a scenario
+    flow (dims ``year, zone, sex, age``), and notes.
+
+    A zone whose migration is known only as a net flow ``N`` has out-rate 0 where the net is
+    positive, and ``N`` enters as in-migrants (:func:`wandel.demography.rates.estimate_migration`),
+    so a multiplier on its out-rates changes nothing. For such a zone the moves away are estimated
+    as ``O(z, s, x) = r_K(s, x) P_base(z, s, x)`` with ``r_K`` its Kreis's gross out-rates (else
+    its Land's; :func:`wandel.demography.rates.stay_out_rates`, data ``<=`` the base year) and
+    ``P_base`` the zone's base population; its moves in are then ``N + O`` (the net it has). With
+    the multipliers ``m_in(x)`` on moves in and ``m_out(x)`` on moves away the net becomes
+    ``m_in (N + O) - m_out O``; the rates already carry ``m_in N``, so the flow added every
+    projected year is
+
+    ``S(z, s, x) = (m_in(x) r_K(s, x) - min(m_out(x) r_K(s, x), 1)) P_base(z, s, x)``
+
+    For fewer young people moving away (``m_in = 1``, ``m_out = f < 1`` at ages 18-24) that is
+    ``(1 - f) r_K P_base`` people who stay; a common level on both (``m_in = m_out``) gives 0, as
+    it scales the net alone; ``m_out > 1`` gives a negative flow (more people moving away, capped
+    by those present). Zones with out-rates of their own are left to the multipliers on their own
+    rates (no flow here), and without multipliers (no scenario, or all 1) nothing is added: the
+    basis projection is not touched.
+
+    Limits: ``S`` is a fixed number per year, from the base population's ages, not from the
+    projected population of the year (a town whose young cohorts shrink keeps a little too many);
+    the stochastic migration levels do not act on it. The engine has no negative out-movers
+    (out-rates lie in [0, 1]) and the zone's basis counts nobody moving away, so those who stay
+    cannot be booked as fewer out-movers: they enter as a positive scenario flow, combined with
+    the zone's other scenario flows and migration differential into one flow per age and sex (a
+    negative differential, booked as out-migration, is lowered first; the rest shows as
+    in-migration). Net migration and the balancing equation are exact; the note says so. Where
+    neither the Kreis nor the Land has migration rows ``<=`` the base year, the multipliers have
+    no effect on such a zone beyond its net, and a note says so.
+    """
+    stay = inputs.migration.stay
+    m_in = np.asarray(in_mult.values, dtype=np.float64)
+    m_out = np.asarray(out_mult.values, dtype=np.float64)
+    if stay is None or bool(np.all(m_in == m_out)):
+        return None, ()
+    zones = inputs.zones
+    acted = [z for z in zones if stay.source.get(z, "own") != "own"]
+    if not acted:
+        return None, ()
+    r = np.asarray(stay.out_rate.sel(zone=zones).transpose("zone", "sex", "age").values)
+    pop = inputs.base.population.sel(zone=zones, sex=list(SEXES), age=AGES)
+    p = np.asarray(pop.transpose("zone", "sex", "age").values, dtype=np.float64)
+    kept = (m_in * r - np.clip(m_out * r, 0.0, 1.0)) * p  # (zone, sex, age)
+    flows = np.broadcast_to(kept, (len(years), *kept.shape)).copy()
+    da = xr.DataArray(
+        flows,
+        dims=("year", "zone", "sex", "age"),
+        coords={"year": years, "zone": zones, "sex": list(SEXES), "age": AGES},
+    )
+    notes = _stay_notes(stay.source, stay.parent, stay.years, acted, inputs.base_year)
+    return da, notes
+
+
 def scenario_rates(
     inputs: ProjectionInputs, scenario: Scenario | None, until: int
 ) -> tuple[ProjectionRates, tuple[str, ...]]:
     """The rates of ``inputs`` with a scenario variant applied for the years ``start+1 .. until``.
 
     Returns the rates (with a ``year`` dimension where the scenario varies them) and notes (e.g.
-    extra flows for zones not projected).
+    extra flows for zones not projected, where the moves away that migration multipliers act on
+    were estimated from: :func:`stay_flows`).
     """
     base = inputs.rates(until)
     if scenario is None:
@@ -182,6 +298,10 @@ def scenario_rates(
     if scenario.extra_flows:
         flows, notes = _extra_flows(scenario.extra_flows, inputs.zones, years)
         extra = flows if base.extra is None else base.extra + flows
+    stayers, stay_notes = stay_flows(inputs, in_mult, out_mult, years)
+    if stayers is not None:
+        extra = stayers if extra is None else extra + stayers
+    notes = (*notes, *stay_notes)
     rates = replace(
         base,
         sx=sx,

@@ -50,11 +50,13 @@ from wandel.demography.rates.migration import (
     MigrationRates,
     NetEvidence,
     Persistence,
+    StayRates,
     estimate_migration,
     kreis_net_rates,
     migration_persistence,
     net_migration,
     recent_level_shift,
+    stay_out_rates,
 )
 from wandel.demography.rates.mortality import (
     MortalityRates,
@@ -87,6 +89,7 @@ __all__ = [
     "NetEvidence",
     "NetShrinkage",
     "Persistence",
+    "StayRates",
     "ZoneFactors",
     "base_population",
     "crosses_census",
@@ -107,5 +110,6 @@ __all__ = [
     "shrink_net_rates",
     "shrink_poisson_gamma",
     "single_ages",
+    "stay_out_rates",
     "survival_from_qx",
 ]

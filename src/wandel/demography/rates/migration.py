@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -51,11 +52,13 @@ __all__ = [
     "MigrationRates",
     "NetEvidence",
     "Persistence",
+    "StayRates",
     "estimate_migration",
     "kreis_net_rates",
     "migration_persistence",
     "net_migration",
     "recent_level_shift",
+    "stay_out_rates",
 ]
 
 
@@ -65,7 +68,9 @@ class MigrationRates:
 
     ``method`` per zone: ``"gross"`` (from the migration table), ``"net"`` (from a census-free
     pair of totals), ``"kreis_rate"`` (its Kreis's net rate per inhabitant) or ``"none"`` (no
-    data: zero migration); ``net_per_year`` the net migration implied.
+    data: zero migration); ``net_per_year`` the net migration implied; ``stay`` the estimated
+    gross out-rates of the zones without moves away of their own (:func:`stay_out_rates`), which
+    only a scenario's out-migration multipliers use.
     """
 
     out_rate: xr.DataArray
@@ -74,6 +79,47 @@ class MigrationRates:
     net_per_year: Mapping[str, float]
     years: tuple[int, ...]
     notes: tuple[str, ...] = field(default=())
+    stay: StayRates | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class StayRates:
+    """Estimated gross out-rates of the zones that have no moves away of their own (see
+    :func:`stay_out_rates`): what a scenario's migration multipliers act on there.
+
+    ``source`` per zone: ``"own"`` (the zone's own out-rates are not zero: the multipliers act on
+    them), ``"kreis"``, ``"land"`` (the out-rates of that parent from the migration table) or
+    ``"none"`` (no rows ``<= base``: a multiplier cannot act); ``parent`` the code of the parent
+    used, ``years`` the years of its rows (per zone, empty where none). :attr:`out_rate` is
+    computed on first use (a projection without such a scenario never needs it) from ``rows`` (the
+    migration rows ``<= base`` of the parents used) and ``population`` (the Kreis populations).
+    """
+
+    source: Mapping[str, str]
+    parent: Mapping[str, str]
+    years: Mapping[str, tuple[int, ...]]
+    rows: pd.DataFrame = field(repr=False)
+    population: xr.DataArray = field(repr=False)
+    base_year: int = 0
+
+    @cached_property
+    def out_rate(self) -> xr.DataArray:
+        """The rates (dims ``zone, sex, age``), 0 for zones whose ``source`` is ``own`` or
+        ``none``."""
+        zones = list(self.source)
+        out = np.zeros((len(zones), 2, OPEN_AGE + 1))
+        rates: dict[str, Array] = {}
+        for j, z in enumerate(zones):
+            code = self.parent[z]
+            if self.source[z] not in ("kreis", "land"):
+                continue
+            if code not in rates:
+                pp = _parent_population(self.population, code)
+                assert pp is not None  # checked by stay_out_rates
+                rates[code] = _gross(self.rows, pp, [code], self.base_year)[0][0]
+            out[j] = rates[code]
+        coords = {"zone": zones, "sex": list(SEXES), "age": AGES}
+        return xr.DataArray(out, dims=("zone", "sex", "age"), coords=coords)
 
 
 def _gross(
@@ -508,4 +554,103 @@ def estimate_migration(
         net,
         tuple(sorted(years)),
         _migration_notes(zones, method, base_year),
+    )
+
+
+def _parent_population(population: xr.DataArray, parent: str) -> xr.DataArray | None:
+    """The population (dims ``zone, sex, age``, one zone ``parent``) of a Kreis (5 digits) or a
+    Land (2 digits: the sum of its Kreise in ``population``), None where it has none."""
+    codes = [str(z) for z in population["zone"].values]
+    if len(parent) == 5:
+        if parent not in codes:
+            return None
+        return population.sel(zone=[parent])
+    kreise = [z for z in codes if len(z) == 5 and z.startswith(parent)]
+    if not kreise:
+        return None
+    total = population.sel(zone=kreise).sum("zone")
+    return total.expand_dims(zone=[parent]).transpose("zone", "sex", "age")
+
+
+def stay_out_rates(
+    own_out_rate: xr.DataArray,
+    migration: pd.DataFrame | None,
+    kreis_population: xr.DataArray,
+    base_year: int,
+) -> StayRates:
+    """Gross out-rates by age and sex for the zones whose own out-rates are zero at every age.
+
+    A zone whose migration is known only as a net flow (method ``net`` or ``kreis_rate``) with a
+    positive net, or not at all (``none``), has out-rate 0 (:func:`estimate_migration` enters a
+    positive net as in-migrants): nobody moves away in the model, so a scenario that lowers
+    out-migration (e.g. fewer young people moving away) has nothing to act on. Its moves away are
+    then estimated from the best data the store has, the zone's parent's gross out-rates:
+
+    ``r(z, s, x) = O_K(s, x) / P_K(s, x)``
+
+    with ``O_K`` the yearly mean out-movers of the zone's **Kreis** ``K`` (``z[:5]``) from the
+    Kreis migration table, rows of years ``<= base_year`` (6 age groups, spread over single ages as
+    :func:`_gross` does for a Kreis with gross data: graduated with the Rogers-Castro standard
+    times the population as guide, capped at 0.5) and ``P_K`` the Kreis's base population
+    (``kreis_population``, the same denominator as the Kreis's own gross rates); else the **Land**
+    (``z[:2]``: its rows of the table, ``P`` the sum of its Kreise in ``kreis_population``); else
+    none (``source`` ``"none"``, rates 0). A parent counts when it has out-movers above 0 by sex and
+    age group in those years and a population. A Kreis projected on net migration has no rows of
+    its own, so its source is its Land. No data after the base year is used. Only the sources are
+    found here; the rates are computed when a scenario first asks for them
+    (:attr:`StayRates.out_rate`).
+
+    Limits: it assumes that a town moves away at its Kreis's (or Land's) age-sex rates, which
+    overstates the moves away of a town that draws young people (a university town) and
+    understates them where the Kreis's towns are more attractive; the basis projection is not
+    touched (these rates only enter a scenario, :func:`wandel.demography.scenario_rates`).
+
+    >>> pop = xr.DataArray(np.full((1, 2, OPEN_AGE + 1), 100.0), dims=("zone", "sex", "age"),
+    ...     coords={"zone": ["01001"], "sex": list(SEXES), "age": AGES})
+    >>> m = pd.DataFrame({"zone": "01001", "year": 2020, "sex": ["m"] * 3 + ["f"] * 3,
+    ...     "age_start": [0, 18, 25] * 2, "age_end": [18, 25, None] * 2, "direction": "out",
+    ...     "value": [0.0, 70.0, 0.0] * 2, "partner": None})
+    >>> own = xr.zeros_like(pop).assign_coords(zone=["01001000"])
+    >>> st = stay_out_rates(own, m, pop, 2020)
+    >>> st.source, st.parent, round(float(st.out_rate.sel(age=slice(18, 24)).sum()), 6)
+    ({'01001000': 'kreis'}, {'01001000': '01001'}, 1.4)
+    >>> stay_out_rates(own, m, pop, 2019).source, stay_out_rates(own, None, pop, 2020).source
+    ({'01001000': 'none'}, {'01001000': 'none'})
+    """
+    zones = [str(z) for z in own_out_rate["zone"].values]
+    own = np.asarray(own_out_rate.transpose("zone", "sex", "age").values, dtype=np.float64)
+    columns = ["zone", "year", "sex", "age_start", "age_end", "direction", "partner", "value"]
+    rows = pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
+    if migration is not None:
+        rows = upto(migration, base_year).assign(zone=lambda f: f["zone"].astype(str))
+    out = rows[rows["sex"].isin(SEXES) & (rows["value"] > 0) & ~all_ages(rows)]
+    out = out[(out["direction"] == "out") & (out["partner"].fillna("") == "")]
+    out_years = {
+        str(k): tuple(sorted(int(y) for y in g.unique())) for k, g in out.groupby("zone")["year"]
+    }
+    source: dict[str, str] = {}
+    parent: dict[str, str] = {}
+    years: dict[str, tuple[int, ...]] = {}
+    usable: dict[str, bool] = {}
+    for j, z in enumerate(zones):
+        source[z], parent[z], years[z] = "none", "", ()
+        if np.any(own[j] > 0):
+            source[z], parent[z] = "own", z
+            continue
+        for kind, code in (("kreis", z[:5]), ("land", z[:2])):
+            if code == z or code not in out_years:
+                continue
+            if code not in usable:
+                usable[code] = _parent_population(kreis_population, code) is not None
+            if usable[code]:
+                source[z], parent[z], years[z] = kind, code, out_years[code]
+                break
+    used = {parent[z] for z in zones if source[z] in ("kreis", "land")}
+    return StayRates(
+        source,
+        parent,
+        years,
+        rows[rows["zone"].isin(used)],
+        kreis_population,
+        base_year,
     )
