@@ -19,7 +19,7 @@ from wandel.i18n import note, note_text
 from wandel.store import Store
 from wandel.workflow.demo import add_structure_estimates, derive_zone_changes, load_demo_store
 
-PENDING = ("net migration: every Gemeinde at its Kreis's rate", "base year ")
+PENDING: tuple[str, ...] = ()
 """The English beginnings of the two notes of ``demography/inputs.py`` not converted yet
 (``NOT_CONVERTED`` in test_i18n.py): shown as written in both languages until they are keys. The
 list may only shrink."""

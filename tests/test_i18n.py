@@ -205,9 +205,7 @@ def test_no_rejection_reason_of_the_readers_is_an_f_string() -> None:
 NOTE_PARTS = ("demography", "services", "regions", "workflow")
 """The parts of Wandel whose results carry notes (shown under "Hinweis"/"Note")."""
 
-NOT_CONVERTED = {
-    "demography/inputs.py": "the lead converts its two notes (start year, Gemeinde migration)",
-}
+NOT_CONVERTED: dict[str, str] = {}
 """Files whose notes are still free text, with the reason; the list may only shrink."""
 
 NOT_NOTES = {

@@ -190,6 +190,20 @@ def fmt_num(x: float, digits: int = 1) -> str:
     return text
 
 
+def print_note(text: str, label: str | None = None, lang: str | None = None) -> None:
+    """One note of a result on stderr, after ``label`` (default "Hinweis"/"Note"): whole on one
+    line into a pipe or a file (a reader or a script finds it by its label), folded to the
+    terminal's width on a terminal."""
+    from wandel.i18n import note_text, tr
+
+    head = tr("cli.note", lang) if label is None else label
+    err.print(
+        f"[yellow]{head}:[/] {note_text(text, lang)}",
+        highlight=False,
+        soft_wrap=not err.is_terminal,
+    )
+
+
 def print_table(table: Table) -> None:
     """Print ``table`` on stdout: into a pipe or a file at its natural width (never cut to 80
     columns), on a terminal at the terminal's width (its columns fold what does not fit)."""

@@ -16,6 +16,7 @@ from wandel.cli._common import (
     err,
     fmt_int,
     out,
+    print_note,
     print_table,
     resolve_db,
     resolve_draws,
@@ -25,7 +26,7 @@ from wandel.cli._common import (
     split_values,
 )
 from wandel.errors import OptionError, UnknownChoiceError
-from wandel.i18n import note_text, tr
+from wandel.i18n import tr
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -124,7 +125,7 @@ def project(
                 cluster.close()
         written = save_projection(frame, res, out_file)
         for note in res.notes:
-            err.print(f"[yellow]{tr('cli.note')}:[/] {note_text(note)}", highlight=False)
+            print_note(note)
         tables = [frame, res.latest_territory]
         for path, table in zip(written, tables, strict=False):
             rows = 0 if table is None else len(table)
@@ -174,7 +175,7 @@ def backtest(
                 t.add_row(*[f"{v:.3f}" if isinstance(v, float) else _label(str(v)) for v in r])
             print_table(t)
         for note in res.notes:
-            err.print(f"{tr('cli.note')}: {note_text(note)}", highlight=False)
+            print_note(note)
         if out_file is not None:
             write_atomic(out_file, lambda p: m.to_csv(p, index=False))
             out.print(tr("cli.backtest.written", out=out_file))

@@ -13,6 +13,7 @@ from wandel.cli._common import (
     SeedOption,
     err,
     out,
+    print_note,
     resolve_db,
     resolve_seed,
     resolve_years,
@@ -128,7 +129,7 @@ def _scenarios(sf: ScenarioFile | None, wanted: tuple[str, ...]) -> tuple[tuple[
 def _execute(req: object, db: Path, out_dir: Path, stem: str) -> None:
     """Run the request with a progress bar (the workflow writes the files), print notes and what
     was written."""
-    from wandel.i18n import note_text, tr
+    from wandel.i18n import tr
     from wandel.workflow.services import ServicesRequest, services_to_files
 
     assert isinstance(req, ServicesRequest)
@@ -152,11 +153,7 @@ def _execute(req: object, db: Path, out_dir: Path, stem: str) -> None:
             on_chunk=lambda n: progress.advance(task, n),
         )
     for note in res.notes:
-        err.print(
-            f"[yellow]{tr('services.note', lang)}:[/] {note_text(note, lang)}",
-            highlight=False,
-            soft_wrap=True,
-        )
+        print_note(note, tr("services.note", lang), lang)
     n = f"{len(res.figures):,}".replace(",", ".")
     out.print(tr("services.done", lang, n=n, files=len(files), out=out_dir), highlight=False)
     for f in files:

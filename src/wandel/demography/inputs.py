@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from wandel import i18n
 from wandel.demography.data import ProjectionTables, gemeinde_totals, kreis_totals, kreise_at
 from wandel.demography.engine import ProjectionRates
 from wandel.demography.lifetable import OPEN_AGE
@@ -137,9 +138,12 @@ class ProjectionInputs:
         start: tuple[str, ...] = ()
         if self.start_year < self.base_year:
             start = (
-                f"base year {self.base_year}: the latest population at or before it is of "
-                f"31.12.{self.start_year}; the projection starts there (the years "
-                f"{self.start_year + 1}-{self.base_year} are projected, not observed)",
+                i18n.note(
+                    "demography.note.start_before_base",
+                    base_year=self.base_year,
+                    start_year=self.start_year,
+                    first=self.start_year + 1,
+                ),
             )
         pers = () if self.persistence is None else (self.persistence.note,)
         return (*start, *self.base.notes, *self.migration.notes, *pers)
@@ -212,10 +216,14 @@ def _gemeinde_migration(
     # with totals, not only the ones projected
     persistence = migration_persistence(totals, base_year)
     ws = np.array([sh.weight[z] for z in sh.weight])
-    note = (
-        f"net migration: every Gemeinde at its Kreis's rate plus its own differential, shrunk "
-        f"toward 0 (empirical Bayes: tau2={sh.tau2:.3g}, c={sh.c:.3g}; weight of the own "
-        f"differential: median {np.median(ws):.2f}, range {ws.min():.2f}-{ws.max():.2f})"
+    note = i18n.note(
+        "demography.note.gemeinde_migration",
+        tau2=float(sh.tau2),
+        c=float(sh.c),
+        median=float(np.median(ws)),
+        low=float(ws.min()),
+        high=float(ws.max()),
+        zones=len(ws),
     )
     return _GemeindeMigration(parent_part, differential, persistence, note)
 

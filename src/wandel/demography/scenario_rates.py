@@ -15,7 +15,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
@@ -170,14 +169,6 @@ STAY_NOTE_ZONES = 10
 """How many zones a note of :func:`stay_flows` names (the rest are counted)."""
 
 
-def _note(key: str, /, **fields: object) -> str:
-    """A note of the model as a catalogue key and its fields, ``"@key {json}"`` (the string of
-    :func:`wandel.errors.keyed`, put into words where it is shown)."""
-    i18n.catalogue()[key]  # a wrong key fails where the note is made
-    packed = json.dumps(fields, sort_keys=True, ensure_ascii=False)
-    return f"@{key} {packed}"
-
-
 def _zone_list(zones: Sequence[str]) -> str:
     shown = ", ".join(zones[:STAY_NOTE_ZONES])
     return shown if len(zones) <= STAY_NOTE_ZONES else f"{shown} (+{len(zones) - STAY_NOTE_ZONES})"
@@ -196,7 +187,7 @@ def _stay_notes(
         if zs:
             used = sorted({y for z in zs for y in years[z]})
             notes.append(
-                _note(
+                i18n.note(
                     f"demography.note.stay_{kind}",
                     zones=_zone_list(zs),
                     parents=", ".join(sorted({parent[z] for z in zs})),
@@ -205,7 +196,9 @@ def _stay_notes(
             )
     zs = [z for z in acted if source[z] == "none"]
     if zs:
-        notes.append(_note("demography.note.stay_none", zones=_zone_list(zs), base_year=base_year))
+        notes.append(
+            i18n.note("demography.note.stay_none", zones=_zone_list(zs), base_year=base_year)
+        )
     return tuple(notes)
 
 
