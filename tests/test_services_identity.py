@@ -226,7 +226,9 @@ def test_a_services_run_with_draws_is_unchanged(db: Path) -> None:
     )
     run = services_from_store(db, req)
     assert len(run.figures) > 10_000
-    assert digest(run.figures, run.thresholds, run.crossings) == "91b82e0608e59873"
+    # recorded again after the Gemeinde migration was pooled over every Gemeinde with totals
+    # (demography/inputs.py): the two Kreise's Gemeinden no longer define their own pool
+    assert digest(run.figures, run.thresholds, run.crossings) == "11b9ac5db8595527"
 
 
 def test_linear_measures_from_a_strided_population(db: Path, tables: object) -> None:
