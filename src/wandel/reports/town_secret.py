@@ -32,12 +32,18 @@ import threading
 from collections import OrderedDict
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 
 from wandel.reports.disclosure import is_small, suppress
 from wandel.reports.profile import AGE_GROUPS, component_bounds, milestones
+
+if TYPE_CHECKING:
+    import xarray as xr
+
+    from wandel.demography.model import ProjectionResult
 
 __all__ = [
     "PYRAMID_BANDS",
@@ -111,16 +117,16 @@ class TownCounts:
         return h.hexdigest()
 
 
-def town_counts(result: object, zone: str) -> TownCounts:
+def town_counts(result: ProjectionResult, zone: str) -> TownCounts:
     """The :class:`TownCounts` of ``zone`` from a :class:`~wandel.demography.model.ProjectionResult`
     (its deterministic part, the first draw)."""
-    d = result.deterministic  # type: ignore[attr-defined]
+    d = result.deterministic
     pop = d.population.isel(draw=0).sel(zone=zone).transpose("year", "sex", "age")
     pop = pop.sel(sex=list(SEXES))
     years = tuple(int(y) for y in pop["year"].values)
 
-    def per_year(da: object) -> _Array:
-        x = da.isel(draw=0).sel(zone=zone).sum("sex")  # type: ignore[attr-defined]
+    def per_year(da: xr.DataArray) -> _Array:
+        x = da.isel(draw=0).sel(zone=zone).sum("sex")
         return np.asarray(x.sel(year=list(years[1:])).values, dtype=float)
 
     flows = {
